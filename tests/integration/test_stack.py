@@ -1,0 +1,142 @@
+"""Integration tests for deploy/stack.py against the real local stack (Kafka + PostgreSQL).
+
+They start the stack if needed (the very first run downloads the Kafka jars from Maven Central),
+kill components with SIGKILL and check that `up` recovers them. Every test leaves the stack
+running and healthy, because other integration tests use it.
+"""
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STACK_SCRIPT = REPO_ROOT / "deploy" / "stack.py"
+UP_TIMEOUT_S = 1200  # first run: Maven downloads the broker's jars
+
+
+def _load_stack_module():
+    """Import deploy/stack.py by path (deploy/ is not a package) to reuse its probes."""
+    spec = importlib.util.spec_from_file_location("campaign_deploy_stack", STACK_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+stack = _load_stack_module()
+
+# The project's pytest-timeout default (300 s) is too short for the very first `up`, which
+# downloads the broker's jars; only apply the marker where the plugin is installed.
+if importlib.util.find_spec("pytest_timeout") is not None:
+    pytestmark = pytest.mark.timeout(UP_TIMEOUT_S + 300)
+
+
+def run_stack(command: str, timeout: float = UP_TIMEOUT_S) -> subprocess.CompletedProcess:
+    """Run `stack.py <command>` as a user would, with the test process's environment."""
+    return subprocess.run([sys.executable, str(STACK_SCRIPT), command], capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO_ROOT)
+
+
+def assert_ok(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, (
+        f"exit {result.returncode}\n--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}")
+
+
+def wait_for_exit(pid: int, timeout: float = 30.0) -> None:
+    """Wait until a killed process is gone (a not-yet-reaped zombie counts as gone)."""
+    deadline = time.monotonic() + timeout
+    while stack.process_cmdline(pid) is not None:
+        assert time.monotonic() < deadline, f"pid {pid} still alive after SIGKILL"
+        time.sleep(0.1)
+
+
+def status_line(output: str, component: str) -> str:
+    lines = [line for line in output.splitlines() if line.split()[:1] == [component]]
+    assert len(lines) == 1, f"no single status line for {component} in:\n{output}"
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def stack_settings():
+    """Settings as the script sees them, with the stack up before and after the module."""
+    assert_ok(run_stack("up"))
+    yield stack.load_settings()
+    # Leave the stack running for the other test modules even if a test failed half-way.
+    assert_ok(run_stack("up"))
+
+
+def test_up_twice_reuses_running_components(stack_settings):
+    first = run_stack("up")
+    assert_ok(first)
+    pids = (stack.kafka_pid(stack_settings), stack.postmaster_pid(stack_settings))
+    assert None not in pids
+
+    second = run_stack("up", timeout=120)
+    assert_ok(second)
+    assert (stack.kafka_pid(stack_settings), stack.postmaster_pid(stack_settings)) == pids
+    assert "kafka: already running and healthy" in second.stdout
+    assert "postgres: already running and healthy" in second.stdout
+    assert f"KAFKA_BOOTSTRAP=127.0.0.1:{stack_settings.kafka_port}" in second.stdout
+    assert stack_settings.database_url in second.stdout
+
+
+def test_status_exits_zero_when_all_healthy(stack_settings):
+    result = run_stack("status", timeout=60)
+    assert_ok(result)
+    for component in ("kafka", "postgres"):
+        line = status_line(result.stdout, component)
+        assert "running" in line and "healthy" in line and "unhealthy" not in line
+
+
+def test_env_prints_shell_exports(stack_settings):
+    result = run_stack("env", timeout=30)
+    assert_ok(result)
+    assert result.stdout.splitlines() == [
+        f"export CAMPAIGN_DATABASE_URL={stack_settings.database_url}",
+        f"export CAMPAIGN_KAFKA_BOOTSTRAP=127.0.0.1:{stack_settings.kafka_port}",
+    ]
+
+
+def test_up_recovers_a_killed_broker(stack_settings):
+    old_pid = stack.kafka_pid(stack_settings)
+    assert old_pid is not None
+    os.kill(old_pid, signal.SIGKILL)
+    wait_for_exit(old_pid)
+
+    down = run_stack("status", timeout=60)
+    assert down.returncode != 0
+    line = status_line(down.stdout, "kafka")
+    assert "stopped" in line and "unhealthy" in line
+
+    assert_ok(run_stack("up"))
+    new_pid = stack.kafka_pid(stack_settings)
+    assert new_pid is not None and new_pid != old_pid
+    versions = stack.kafka_api_versions("127.0.0.1", stack_settings.kafka_port)
+    assert 18 in versions and 3 in versions  # ApiVersions and Metadata are served
+    brokers = stack.kafka_metadata_brokers("127.0.0.1", stack_settings.kafka_port)
+    assert brokers == [(1, "127.0.0.1", stack_settings.kafka_port)]
+    assert_ok(run_stack("status", timeout=60))
+
+
+def test_up_recovers_a_killed_postmaster(stack_settings):
+    old_pid = stack.postmaster_pid(stack_settings)
+    assert old_pid is not None
+    os.kill(old_pid, signal.SIGKILL)
+    wait_for_exit(old_pid)
+
+    down = run_stack("status", timeout=60)
+    assert down.returncode != 0
+    line = status_line(down.stdout, "postgres")
+    assert "stopped" in line and "unhealthy" in line
+
+    assert_ok(run_stack("up"))
+    new_pid = stack.postmaster_pid(stack_settings)
+    assert new_pid is not None and new_pid != old_pid
+    assert stack.pg_is_healthy(stack_settings)
+    assert_ok(run_stack("status", timeout=60))
