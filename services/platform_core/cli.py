@@ -1,0 +1,68 @@
+"""Operator command line: topics, migrations, the outbox relay.
+
+    campaign topics            create the event and dead-letter topics
+    campaign migrate [SVC...]  apply each service's schema migrations
+    campaign relay SVC         run a service's outbox relay until SIGTERM
+"""
+
+import logging
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from .db import create_db_engine, migrate
+from .kafka_io import SERVICES, create_producer, ensure_topics
+from .logs import configure_logging
+from .outbox_relay import OutboxRelay
+from .service import service_migrations
+from .settings import get_settings
+
+app = typer.Typer(help="Operate the campaign platform.", no_args_is_help=True)
+log = logging.getLogger("campaign")
+
+
+def _check_service(service: str) -> str:
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    return service
+
+
+@app.command()
+def topics() -> None:
+    """Create the event topics and the dead-letter topic when missing."""
+    settings = get_settings()
+    created = ensure_topics(settings.kafka_bootstrap, settings.topic_partitions)
+    typer.echo(f"topics created: {', '.join(created) if created else 'none (all present)'}")
+
+
+@app.command("migrate")
+def migrate_command(services: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+    """Apply the schema migrations of the named services (all when none is named)."""
+    settings = get_settings()
+    engine = create_db_engine(settings.database_url, pool_size=1)
+    for service in services or list(SERVICES):
+        applied = migrate(engine, _check_service(service), service_migrations(service))
+        typer.echo(f"{service}: {len(applied)} migration(s) applied")
+
+
+@app.command()
+def relay(service: Annotated[str, typer.Argument(callback=_check_service)]) -> None:
+    """Publish SERVICE's outbox to Kafka until stopped (SIGTERM or Ctrl-C)."""
+    settings = get_settings()
+    configure_logging(f"{service}-relay", settings.log_level, settings.log_format)
+    engine = create_db_engine(settings.database_url, pool_size=2)
+    producer = create_producer(settings.kafka_bootstrap, client_id=f"{service}-outbox-relay")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        OutboxRelay(engine, service, producer).run(stop)
+    finally:
+        producer.close(timeout=10)
+        engine.dispose()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,93 @@
+"""Database engine and schema migrations.
+
+Each service owns one PostgreSQL schema. Migrations are plain SQL files run
+in name order with ``search_path`` set to that schema; the shared event-store
+migration comes first. An applied migration must never change: its checksum
+is checked on every start.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+CORE_MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
+
+
+def create_db_engine(database_url: str, pool_size: int = 10) -> Engine:
+    return sa.create_engine(
+        database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, future=True
+    )
+
+
+def quoted_schema(schema: str) -> str:
+    if not schema.isidentifier() or schema.lower() != schema:
+        raise ValueError(f"schema name {schema!r} must be a lower-case identifier")
+    return schema
+
+
+@dataclass(frozen=True)
+class Migration:
+    source: str
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
+
+
+class MigrationChanged(RuntimeError):
+    """An applied migration file was edited; that would silently fork the schema."""
+
+
+def load_migrations(*folders: tuple[str, Path]) -> list[Migration]:
+    found = []
+    for source, folder in folders:
+        for path in sorted(folder.glob("*.sql")):
+            found.append(Migration(source, path.name, path.read_text(encoding="utf-8")))
+    return found
+
+
+def migrate(engine: Engine, schema: str, service_migrations: Path | None = None) -> list[str]:
+    """Create the schema and apply pending migrations; return the names applied."""
+    schema = quoted_schema(schema)
+    folders = [("core", CORE_MIGRATIONS)]
+    if service_migrations is not None and service_migrations.is_dir():
+        folders.append((schema, service_migrations))
+    applied_now = []
+    with engine.begin() as conn:
+        # One migrator at a time across processes; the lock ends with the transaction.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"migrate:{schema}"})
+        conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+        conn.execute(sa.text(f"SET LOCAL search_path TO {schema}"))
+        conn.execute(sa.text(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " source TEXT NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (source, name))"
+        ))
+        done = {
+            (row.source, row.name): row.checksum
+            for row in conn.execute(sa.text("SELECT source, name, checksum FROM schema_migrations"))
+        }
+        for migration in load_migrations(*folders):
+            key = (migration.source, migration.name)
+            if key in done:
+                if done[key] != migration.checksum:
+                    raise MigrationChanged(f"{schema}: applied migration {migration.source}/{migration.name} was edited")
+                continue
+            # Raw cursor without parameters: psycopg2 then leaves '%' in the SQL alone.
+            with conn.connection.cursor() as cursor:
+                cursor.execute(migration.sql)
+            conn.execute(
+                sa.text("INSERT INTO schema_migrations (source, name, checksum) VALUES (:s, :n, :c)"),
+                {"s": migration.source, "n": migration.name, "c": migration.checksum},
+            )
+            applied_now.append(f"{migration.source}/{migration.name}")
+    if applied_now:
+        log.info("migrations applied", extra={"schema": schema, "migrations": applied_now})
+    return applied_now

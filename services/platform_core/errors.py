@@ -1,0 +1,51 @@
+"""Errors a caller can cause, each mapped to one HTTP status at the edge."""
+
+
+class PlatformError(Exception):
+    """Base class: ``status`` is the HTTP status, ``field`` and ``rule`` name what was wrong."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.rule = rule
+
+    def to_dict(self) -> dict:
+        body = {"error": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.rule is not None:
+            body["rule"] = self.rule
+        return body
+
+
+class ConcurrencyConflict(PlatformError):
+    """Another command changed the stream since the caller read it."""
+
+    status = 409
+    code = "concurrency_conflict"
+
+
+class IdempotencyKeyReused(PlatformError):
+    """The same idempotency key came with a different request."""
+
+    status = 409
+    code = "idempotency_key_reused"
+
+
+class UnknownEventType(PlatformError):
+    status = 422
+    code = "unknown_event_type"
+
+
+class SchemaViolation(PlatformError):
+    status = 422
+    code = "schema_violation"
+
+
+class PayloadTooLarge(PlatformError):
+    status = 413
+    code = "payload_too_large"

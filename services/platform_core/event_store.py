@@ -1,0 +1,235 @@
+"""Append-only event store in PostgreSQL, with its outbox row in the same transaction.
+
+Optimistic concurrency: the caller says which stream version it decided on;
+``UNIQUE(stream_id, stream_version)`` turns a lost race into ConcurrencyConflict,
+never a silent overwrite. Idempotency keys make a repeated command return the
+first result and write nothing.
+"""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from .db import quoted_schema
+from .envelope import Actor, EventEnvelope
+from .errors import ConcurrencyConflict, IdempotencyKeyReused, PayloadTooLarge
+from .event_types import EventTypeRegistry
+from .metrics import EVENTS_APPENDED
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event a decision produced, before the store gives it an id and a version."""
+
+    type: str
+    payload: dict[str, Any]
+    occurred_at: datetime | None = None  # business time; imports may back-date it
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    events: list[EventEnvelope]
+    replayed: bool = False  # True when an idempotency key matched an earlier command
+
+    @property
+    def last_version(self) -> int:
+        return self.events[-1].stream_version if self.events else 0
+
+
+@dataclass
+class _Tables:
+    events: sa.Table
+    outbox: sa.Table
+    idempotency_keys: sa.Table
+    metadata: sa.MetaData = field(repr=False)
+
+
+def _tables(schema: str) -> _Tables:
+    md = sa.MetaData(schema=schema)
+    events = sa.Table(
+        "events", md,
+        sa.Column("global_position", sa.BigInteger, primary_key=True),
+        sa.Column("event_id", sa.Uuid), sa.Column("stream_id", sa.Text),
+        sa.Column("stream_version", sa.Integer), sa.Column("type", sa.Text),
+        sa.Column("schema_version", sa.Integer),
+        sa.Column("occurred_at", sa.DateTime(timezone=True)),
+        sa.Column("recorded_at", sa.DateTime(timezone=True)),
+        sa.Column("actor", sa.JSON), sa.Column("payload", sa.JSON),
+        sa.Column("canonical", sa.LargeBinary),
+    )
+    outbox = sa.Table(
+        "outbox", md,
+        sa.Column("id", sa.BigInteger, primary_key=True), sa.Column("event_id", sa.Uuid),
+        sa.Column("topic", sa.Text), sa.Column("created_at", sa.DateTime(timezone=True)),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+    )
+    keys = sa.Table(
+        "idempotency_keys", md,
+        sa.Column("idempotency_key", sa.Text, primary_key=True), sa.Column("request_hash", sa.Text),
+        sa.Column("stream_id", sa.Text), sa.Column("event_ids", sa.ARRAY(sa.Uuid)),
+    )
+    return _Tables(events, outbox, keys, md)
+
+
+def request_fingerprint(*parts: Any) -> str:
+    """A stable hash of a command, to tell a true retry from a reused key."""
+    text = json.dumps(list(parts), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EventStore:
+    """One service's event store: its schema, its topic, its event types."""
+
+    def __init__(self, engine: Engine, schema: str, topic: str, registry: EventTypeRegistry,
+                 max_payload_bytes: int = 64 * 1024):
+        self.engine = engine
+        self.schema = quoted_schema(schema)
+        self.topic = topic
+        self.registry = registry
+        self.max_payload_bytes = max_payload_bytes
+        self.tables = _tables(self.schema)
+
+    # -- writing -----------------------------------------------------------------
+    def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
+               idempotency_key: str | None = None, fingerprint: str | None = None) -> AppendResult:
+        """Append in a transaction of its own (see ``append_in`` to join a caller's)."""
+        fingerprint = fingerprint or request_fingerprint(stream_id, [(e.type, e.payload) for e in events])
+        try:
+            with self.engine.begin() as conn:
+                result = self.append_in(conn, stream_id, expected_version, events, actor,
+                                        idempotency_key, fingerprint)
+        except IntegrityError as exc:
+            return self._resolve_integrity_error(exc, stream_id, expected_version, idempotency_key, fingerprint)
+        self.count_committed(result)
+        return result
+
+    def count_committed(self, result: AppendResult) -> None:
+        """Metrics after the commit (callers of ``append_in`` call it after theirs)."""
+        if not result.replayed:
+            for envelope in result.events:
+                EVENTS_APPENDED.labels(service=self.schema, type=envelope.type).inc()
+
+    def append_in(self, conn: Connection, stream_id: str, expected_version: int, events: Sequence[NewEvent],
+                  actor: Actor, idempotency_key: str | None = None, fingerprint: str | None = None) -> AppendResult:
+        """Validate everything first, then write events, outbox rows and the key.
+
+        Nothing is written when any event is invalid. A race lost at the unique
+        constraint surfaces as IntegrityError; ``append`` maps it.
+        """
+        if expected_version < 0:
+            raise ValueError("expected_version must be >= 0")
+        if not events:
+            raise ValueError("append needs at least one event")
+        fingerprint = fingerprint or request_fingerprint(stream_id, [(e.type, e.payload) for e in events])
+        if idempotency_key is not None:
+            earlier = self._earlier_result(conn, idempotency_key, fingerprint)
+            if earlier is not None:
+                return earlier
+        envelopes = self._envelopes(stream_id, expected_version, events, actor)
+        t = self.tables
+        if idempotency_key is not None:
+            # The key before the version check: a concurrent twin waits on it, then finds this result.
+            conn.execute(t.idempotency_keys.insert().values(
+                idempotency_key=idempotency_key, request_hash=fingerprint, stream_id=stream_id,
+                event_ids=[e.event_id for e in envelopes]))
+        current = self.stream_version(conn, stream_id)
+        if current != expected_version:
+            raise ConcurrencyConflict(
+                f"stream {stream_id} is at version {current}, the command expected {expected_version}",
+                field="expected_version")
+        conn.execute(t.events.insert(), [self._row(envelope) for envelope in envelopes])
+        conn.execute(t.outbox.insert(), [{"event_id": e.event_id, "topic": self.topic} for e in envelopes])
+        # Wakes the relay at commit; it also polls, so a lost notification only delays.
+        conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": outbox_channel(self.schema)})
+        return AppendResult(envelopes)
+
+    def _envelopes(self, stream_id: str, expected_version: int, events: Sequence[NewEvent],
+                   actor: Actor) -> list[EventEnvelope]:
+        now = datetime.now(timezone.utc)
+        envelopes = []
+        for offset, event in enumerate(events, start=1):
+            version, payload = self.registry.validate_payload(event.type, event.payload)
+            envelope = EventEnvelope(
+                event_id=uuid.uuid4(), type=event.type, schema_version=version, stream_id=stream_id,
+                stream_version=expected_version + offset, occurred_at=event.occurred_at or now,
+                recorded_at=now, actor=actor, payload=payload)
+            size = len(envelope.canonical_bytes())
+            if size > self.max_payload_bytes:
+                raise PayloadTooLarge(
+                    f"{event.type} is {size} bytes; the limit is {self.max_payload_bytes}", field="payload")
+            envelopes.append(envelope)
+        return envelopes
+
+    def _row(self, envelope: EventEnvelope) -> dict[str, Any]:
+        canonical = envelope.as_canonical_dict()
+        return {
+            "event_id": envelope.event_id, "stream_id": envelope.stream_id,
+            "stream_version": envelope.stream_version, "type": envelope.type,
+            "schema_version": envelope.schema_version, "occurred_at": envelope.occurred_at,
+            "recorded_at": envelope.recorded_at, "actor": canonical["actor"],
+            "payload": envelope.payload, "canonical": envelope.canonical_bytes(),
+        }
+
+    def _earlier_result(self, conn: Connection, key: str, fingerprint: str) -> AppendResult | None:
+        t = self.tables
+        row = conn.execute(sa.select(t.idempotency_keys).where(t.idempotency_keys.c.idempotency_key == key)).first()
+        if row is None:
+            return None
+        if row.request_hash != fingerprint:
+            raise IdempotencyKeyReused(
+                f"idempotency key {key!r} was already used for a different request", field="Idempotency-Key")
+        rows = conn.execute(sa.select(t.events.c.canonical).where(t.events.c.event_id.in_(row.event_ids))
+                            .order_by(t.events.c.stream_version)).all()
+        return AppendResult([EventEnvelope.from_bytes(r.canonical) for r in rows], replayed=True)
+
+    def _resolve_integrity_error(self, exc: IntegrityError, stream_id: str, expected_version: int,
+                                 idempotency_key: str | None, fingerprint: str | None) -> AppendResult:
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
+        if idempotency_key is not None and constraint in ("idempotency_keys_pkey", "events_stream_version_unique"):
+            # A concurrent twin committed first: answer with its result.
+            with self.engine.connect() as conn:
+                earlier = self._earlier_result(conn, idempotency_key, fingerprint or "")
+            if earlier is not None:
+                return earlier
+        if constraint == "events_stream_version_unique":
+            raise ConcurrencyConflict(
+                f"stream {stream_id} changed concurrently; version {expected_version + 1} is taken",
+                field="expected_version") from exc
+        raise exc
+
+    # -- reading -----------------------------------------------------------------
+    def stream_version(self, conn: Connection, stream_id: str) -> int:
+        t = self.tables.events
+        found = conn.execute(sa.select(sa.func.max(t.c.stream_version)).where(t.c.stream_id == stream_id)).scalar()
+        return found or 0
+
+    def read_stream(self, stream_id: str, conn: Connection | None = None) -> list[EventEnvelope]:
+        """A stream's events in order, upcast to their newest schema versions."""
+        t = self.tables.events
+        query = sa.select(t.c.canonical).where(t.c.stream_id == stream_id).order_by(t.c.stream_version)
+        if conn is None:
+            with self.engine.connect() as own:
+                rows = own.execute(query).all()
+        else:
+            rows = conn.execute(query).all()
+        return [self.registry.upcast(EventEnvelope.from_bytes(row.canonical)) for row in rows]
+
+    def read_all(self, conn: Connection, after_position: int = 0, limit: int = 1000) -> list[tuple[int, EventEnvelope]]:
+        t = self.tables.events
+        rows = conn.execute(sa.select(t.c.global_position, t.c.canonical)
+                            .where(t.c.global_position > after_position)
+                            .order_by(t.c.global_position).limit(limit)).all()
+        return [(row.global_position, EventEnvelope.from_bytes(row.canonical)) for row in rows]
+
+
+def outbox_channel(schema: str) -> str:
+    return f"outbox_{schema}"

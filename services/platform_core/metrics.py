@@ -1,0 +1,30 @@
+"""Prometheus metrics shared by every process of the platform."""
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+HTTP_REQUESTS = Counter(
+    "campaign_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "campaign_http_request_seconds", "HTTP request latency", ["service", "method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+EVENTS_APPENDED = Counter(
+    "campaign_events_appended_total", "Events appended to a service's event store", ["service", "type"])
+EVENTS_PUBLISHED = Counter(
+    "campaign_events_published_total", "Outbox events published to Kafka", ["service", "topic"])
+OUTBOX_BACKLOG = Gauge(
+    "campaign_outbox_backlog", "Outbox rows not yet published", ["service"])
+CONSUMER_LAG = Gauge(
+    "campaign_consumer_lag", "Records between a projection's position and the partition end",
+    ["group", "topic", "partition"])
+PROJECTION_FRESHNESS = Histogram(
+    "campaign_projection_freshness_seconds", "From an event's recorded_at to its projection commit",
+    ["group"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+EVENTS_PROJECTED = Counter(
+    "campaign_events_projected_total", "Events applied to a projection", ["group"])
+DEAD_LETTERS = Counter(
+    "campaign_dead_letters_total", "Messages sent to the dead-letter topic", ["group", "reason"])
+
+
+def metrics_payload() -> tuple[bytes, str]:
+    """The exposition text and its content type, for a /metrics endpoint."""
+    return generate_latest(), CONTENT_TYPE_LATEST

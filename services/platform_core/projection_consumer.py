@@ -1,0 +1,202 @@
+"""Effectively-once projections: a batch's projection updates and its consumed
+offsets commit in ONE PostgreSQL transaction.
+
+Offsets live in the consuming service's ``consumer_offsets`` table, not in
+Kafka, so a crash at any moment replays exactly the uncommitted part.
+Duplicates that the at-least-once relay may publish are skipped by event_id
+(``processed_events``). A message that cannot be parsed or applied goes to
+the dead-letter topic with the reason, and processing continues.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from sqlalchemy.engine import Connection, Engine
+
+from .db import quoted_schema
+from .envelope import EventEnvelope
+from .errors import PlatformError
+from .event_types import EventTypeRegistry
+from .kafka_io import DeadLetter, DeadLetterPublisher
+from .metrics import CONSUMER_LAG, EVENTS_PROJECTED, PROJECTION_FRESHNESS
+
+log = logging.getLogger(__name__)
+
+ProjectionHandler = Callable[[Connection, EventEnvelope], None]
+
+
+@dataclass(frozen=True)
+class ConsumedRecord:
+    """The parts of a Kafka record a projection needs (kafka-python or faust alike)."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+@dataclass
+class BatchOutcome:
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+
+
+class ProjectionApplier:
+    """Applies records to a projection inside a caller's transaction. No Kafka consumer here,
+    so a faust agent and the plain consumer below share it."""
+
+    def __init__(self, schema: str, group_id: str, handler: ProjectionHandler,
+                 registry: EventTypeRegistry | None, dead_letters: DeadLetterPublisher):
+        self.schema = quoted_schema(schema)
+        self.group_id = group_id
+        self.handler = handler
+        self.registry = registry
+        self.dead_letters = dead_letters
+        self._mark = sa.text(
+            f"INSERT INTO {self.schema}.processed_events (group_id, event_id) VALUES (:g, :e)"
+            " ON CONFLICT DO NOTHING RETURNING event_id")
+        self._offset = sa.text(
+            f"INSERT INTO {self.schema}.consumer_offsets (group_id, topic, partition, next_offset)"
+            " VALUES (:g, :t, :p, :o) ON CONFLICT (group_id, topic, partition)"
+            " DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()")
+
+    def apply(self, conn: Connection, records: Iterable[ConsumedRecord]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        next_offsets: dict[tuple[str, int], int] = {}
+        now = datetime.now(timezone.utc)
+        for record in records:
+            next_offsets[(record.topic, record.partition)] = record.offset + 1
+            self._apply_one(conn, record, outcome, now)
+        for (topic, partition), offset in next_offsets.items():
+            conn.execute(self._offset, {"g": self.group_id, "t": topic, "p": partition, "o": offset})
+        return outcome
+
+    def _apply_one(self, conn: Connection, record: ConsumedRecord, outcome: BatchOutcome, now: datetime) -> None:
+        try:
+            if record.value is None:
+                raise PlatformError("empty message (no value)")
+            envelope = EventEnvelope.from_bytes(record.value)
+            if self.registry is not None:
+                envelope = self.registry.upcast(envelope)
+        except PlatformError as exc:
+            self._dead_letter(record, f"unreadable: {exc.message}", outcome)
+            return
+        savepoint = conn.begin_nested()
+        try:
+            if conn.execute(self._mark, {"g": self.group_id, "e": envelope.event_id}).first() is None:
+                savepoint.commit()
+                outcome.duplicates += 1
+                return
+            self.handler(conn, envelope)
+            savepoint.commit()
+        except (PlatformError, ValueError, KeyError, TypeError) as exc:
+            # The event itself is unusable for this projection; infrastructure errors propagate.
+            savepoint.rollback()
+            self._dead_letter(record, f"rejected: {type(exc).__name__}: {exc}", outcome)
+            return
+        outcome.applied += 1
+        EVENTS_PROJECTED.labels(group=self.group_id).inc()
+        PROJECTION_FRESHNESS.labels(group=self.group_id).observe(
+            max(0.0, (now - envelope.recorded_at).total_seconds()))
+
+    def _dead_letter(self, record: ConsumedRecord, reason: str, outcome: BatchOutcome) -> None:
+        self.dead_letters.publish(DeadLetter(self.group_id, record.topic, record.partition,
+                                             record.offset, reason, record.value))
+        outcome.dead_lettered += 1
+
+    def stored_offsets(self, conn: Connection) -> dict[tuple[str, int], int]:
+        rows = conn.execute(sa.text(
+            f"SELECT topic, partition, next_offset FROM {self.schema}.consumer_offsets WHERE group_id = :g"),
+            {"g": self.group_id})
+        return {(row.topic, row.partition): row.next_offset for row in rows}
+
+
+class _SeekToStoredOffsets(ConsumerRebalanceListener):
+    def __init__(self, projection: "ProjectionConsumer"):
+        self.projection = projection
+
+    def on_partitions_revoked(self, revoked):
+        pass
+
+    def on_partitions_assigned(self, assigned):
+        self.projection.seek_to_stored(assigned)
+
+
+class ProjectionConsumer:
+    """A Kafka consumer group member that keeps one projection effectively once."""
+
+    def __init__(self, engine: Engine, bootstrap: str, topics: list[str], applier: ProjectionApplier,
+                 max_records: int = 500):
+        self.engine = engine
+        self.applier = applier
+        self.topics = topics
+        self.max_records = max_records
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=applier.group_id, enable_auto_commit=False,
+            auto_offset_reset="earliest", client_id=f"projection-{applier.group_id}",
+            max_poll_records=max_records)
+        self.consumer.subscribe(topics, listener=_SeekToStoredOffsets(self))
+        self._lag_reported_at = 0.0
+
+    def seek_to_stored(self, partitions) -> None:
+        with self.engine.connect() as conn:
+            stored = self.applier.stored_offsets(conn)
+        for tp in partitions:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is None:
+                self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, offset)
+
+    def poll_once(self, timeout_ms: int = 500) -> BatchOutcome:
+        batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
+        records = [
+            ConsumedRecord(r.topic, r.partition, r.offset, r.value)
+            for tp_records in batches.values() for r in tp_records
+        ]
+        if not records:
+            return BatchOutcome()
+        try:
+            with self.engine.begin() as conn:
+                outcome = self.applier.apply(conn, records)
+        except Exception:
+            # Nothing of the batch committed: go back to the stored offsets and retry.
+            self.seek_to_stored(self.consumer.assignment())
+            raise
+        self._report_lag()
+        return outcome
+
+    def _report_lag(self, every_seconds: float = 5.0) -> None:
+        # end_offsets is a broker round trip: not on every batch.
+        assignment = self.consumer.assignment()
+        if not assignment or time.monotonic() - self._lag_reported_at < every_seconds:
+            return
+        self._lag_reported_at = time.monotonic()
+        ends = self.consumer.end_offsets(list(assignment))
+        for tp in assignment:
+            position = self.consumer.position(tp)
+            CONSUMER_LAG.labels(group=self.applier.group_id, topic=tp.topic, partition=tp.partition).set(
+                max(0, ends.get(tp, position) - position))
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("projection consumer running", extra={"group": self.applier.group_id, "topics": self.topics})
+        try:
+            while not stop.is_set():
+                try:
+                    self.poll_once()
+                except sa.exc.OperationalError:
+                    log.exception("database unavailable; retrying the batch")
+                    stop.wait(1.0)
+        finally:
+            self.consumer.close()
+
+
+__all__ = ["BatchOutcome", "ConsumedRecord", "ProjectionApplier", "ProjectionConsumer", "TopicPartition"]

@@ -1,0 +1,60 @@
+"""Wiring shared by every service: settings -> engine -> event store -> app."""
+
+import importlib.util
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.engine import Engine
+
+from .db import create_db_engine, migrate
+from .event_store import EventStore
+from .event_types import EventTypeRegistry
+from .http import create_service_app
+from .kafka_io import service_topic
+from .settings import PlatformSettings, get_settings
+
+
+def service_migrations(service: str) -> Path | None:
+    """A service package's own ``migrations/`` folder, found without importing the service."""
+    spec = importlib.util.find_spec(service)
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "migrations"
+    return folder if folder.is_dir() else None
+
+
+@dataclass
+class ServiceContext:
+    """What a service's handlers and entrypoints need, built once per process."""
+
+    name: str
+    settings: PlatformSettings
+    engine: Engine
+    store: EventStore
+    migrations: Path | None
+
+    def migrate(self) -> list[str]:
+        return migrate(self.engine, self.name, self.migrations)
+
+
+def bootstrap_service(name: str, registry: EventTypeRegistry,
+                      settings: PlatformSettings | None = None) -> ServiceContext:
+    settings = settings or get_settings()
+    migrations = service_migrations(name)
+    engine = create_db_engine(settings.database_url)
+    store = EventStore(engine, name, service_topic(name), registry, settings.max_payload_bytes)
+    return ServiceContext(name, settings, engine, store, migrations)
+
+
+def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), description: str = "") -> FastAPI:
+    """The service's HTTP app; its schema is migrated before the first request."""
+    app = create_service_app(
+        context.name, context.engine, context.settings.kafka_bootstrap,
+        max_request_bytes=context.settings.max_request_bytes, description=description,
+        on_startup=context.migrate)
+    app.state.context = context
+    for router in routers:
+        app.include_router(router)
+    return app
