@@ -1,0 +1,1 @@
+"""Formation service: organizations, coverage, work coverage, the campaign board, checks."""

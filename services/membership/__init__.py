@@ -1,0 +1,1 @@
+"""Membership service: members, registrations, transfers, the four ways of growing membership."""

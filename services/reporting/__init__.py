@@ -1,0 +1,1 @@
+"""Reporting service: projections, coverage rates, reports, bulletins, accountability, audit log."""

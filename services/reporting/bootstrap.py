@@ -1,0 +1,8 @@
+"""The one place that wires the reporting service."""
+
+from platform_core.event_types import EventTypeRegistry
+from platform_core.service import ServiceContext, bootstrap_service
+
+
+def build_context() -> ServiceContext:
+    return bootstrap_service("reporting", EventTypeRegistry())
