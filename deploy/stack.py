@@ -26,6 +26,7 @@ import hashlib
 import os
 import pwd
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -1068,9 +1069,23 @@ def cmd_status(settings: Settings) -> int:
     return 0 if k_ok and p_ok else 1
 
 
+def local_auth_secret(settings: Settings) -> str:
+    """The secret that signs department tokens on this machine: made once, kept under the run
+    folder (mode 600), never committed. Production sets CAMPAIGN_AUTH_SECRET itself."""
+    path = settings.run_dir / "auth-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
 def cmd_env(settings: Settings) -> int:
     say(f"export CAMPAIGN_DATABASE_URL={shlex.quote(settings.database_url)}")
     say(f"export CAMPAIGN_KAFKA_BOOTSTRAP={shlex.quote(settings.kafka_bootstrap)}")
+    if not os.environ.get("CAMPAIGN_AUTH_SECRET"):
+        say(f"export CAMPAIGN_AUTH_SECRET={shlex.quote(local_auth_secret(settings))}")
     return 0
 
 

@@ -12,6 +12,9 @@ declare -A PORT=(
 SERVICES=(registry membership formation reporting)
 eval "$(python3 deploy/stack.py env)"
 
+# A service runs a consumer process when its bootstrap defines projections.
+has_projections() { grep -q "^def build_projections" "services/$1/bootstrap.py"; }
+
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start_one() {  # name pidfile command...
@@ -40,6 +43,9 @@ case "${1:-}" in
       start_one "$s" "$PIDS/$s.pid" .venv/bin/uvicorn "$s.entrypoints.http:app" \
         --host 127.0.0.1 --port "${PORT[$s]}" --no-access-log
       start_one "$s-relay" "$PIDS/$s-relay.pid" .venv/bin/campaign relay "$s"
+      if has_projections "$s"; then
+        start_one "$s-consumer" "$PIDS/$s-consumer.pid" .venv/bin/campaign consume "$s"
+      fi
     done
     for s in "${SERVICES[@]}"; do
       for _ in $(seq 120); do
@@ -52,13 +58,16 @@ case "${1:-}" in
     done
     ;;
   stop)
-    for s in "${SERVICES[@]}"; do stop_one "$PIDS/$s-relay.pid"; stop_one "$PIDS/$s.pid"; done
+    for s in "${SERVICES[@]}"; do
+      stop_one "$PIDS/$s-consumer.pid"; stop_one "$PIDS/$s-relay.pid"; stop_one "$PIDS/$s.pid"
+    done
     echo "services stopped"
     ;;
   status)
     rc=0
     for s in "${SERVICES[@]}"; do
-      for p in "$s" "$s-relay"; do
+      procs=("$s" "$s-relay"); has_projections "$s" && procs+=("$s-consumer")
+      for p in "${procs[@]}"; do
         if alive "$PIDS/$p.pid"; then echo "$p: running (pid $(cat "$PIDS/$p.pid"))"; else echo "$p: stopped"; rc=1; fi
       done
     done

@@ -1,8 +1,10 @@
-"""Operator command line: topics, migrations, the outbox relay.
+"""Operator command line: topics, migrations, the outbox relay, projections, tokens.
 
     campaign topics            create the event and dead-letter topics
     campaign migrate [SVC...]  apply each service's schema migrations
     campaign relay SVC         run a service's outbox relay until SIGTERM
+    campaign consume SVC       run a service's projection consumers until SIGTERM
+    campaign token KIND ...    issue a department token (signed with CAMPAIGN_AUTH_SECRET)
 """
 
 import logging
@@ -62,6 +64,47 @@ def relay(service: Annotated[str, typer.Argument(callback=_check_service)]) -> N
     finally:
         producer.close(timeout=10)
         engine.dispose()
+
+
+@app.command()
+def consume(service: Annotated[str, typer.Argument(callback=_check_service)]) -> None:
+    """Run SERVICE's projection consumers (its bootstrap's ``build_projections``) until stopped."""
+    import importlib
+
+    from .projection_consumer import run_projections
+
+    settings = get_settings()
+    configure_logging(f"{service}-consumer", settings.log_level, settings.log_format)
+    bootstrap = importlib.import_module(f"{service}.bootstrap")
+    context = bootstrap.build_context()
+    context.migrate()
+    specs = bootstrap.build_projections(context) if hasattr(bootstrap, "build_projections") else []
+    if not specs:
+        typer.echo(f"{service} has no projections to run")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    run_projections(context.engine, settings.kafka_bootstrap, service, specs, stop)
+
+
+@app.command()
+def token(kind: Annotated[str, typer.Argument(help="department kind, e.g. district_org, inspector")],
+          user: Annotated[str, typer.Option(help="the person the token is for")] = "operator",
+          territory: Annotated[str | None, typer.Option(help="GB/T 2260 code the department covers")] = None,
+          sector: Annotated[list[str] | None, typer.Option(help="sector(s) the department verifies")] = None,
+          days: Annotated[int, typer.Option(min=1, max=366)] = 180) -> None:
+    """Print a signed token for a department (give it to that department's system)."""
+    from datetime import timedelta
+
+    from .auth import PERMISSIONS, Principal, issue_token
+
+    if kind not in PERMISSIONS:
+        raise typer.BadParameter(f"unknown department kind {kind!r}; one of {', '.join(PERMISSIONS)}")
+    department = f"{kind}:{territory}" if territory else kind
+    principal = Principal(department=department, kind=kind, user=user, territory=territory,
+                          sectors=tuple(sector or ()))
+    typer.echo(issue_token(get_settings().require_auth_secret(), principal, timedelta(days=days)))
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from kafka import KafkaAdminClient
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .auth import Forbidden, Principal, Unauthenticated, verify_token
 from .errors import PlatformError
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG, metrics_payload
 
@@ -44,6 +45,39 @@ class KafkaReadiness:
                 self._admin = None
 
 
+def record_refusal(engine: Engine, schema: str, refusal: Forbidden) -> None:
+    """Keep the refusal; a failure to record must not turn a 403 into a 500."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                f"INSERT INTO {schema}.refused_commands (department, user_name, permission, target, reason)"
+                " VALUES (:d, :u, :p, :t, :r)"),
+                {"d": refusal.principal.department, "u": refusal.principal.user,
+                 "p": refusal.permission, "t": refusal.target, "r": refusal.message})
+    except Exception:
+        log.exception("could not record a refused command")
+    log.warning("refused command", extra={"department": refusal.principal.department,
+                                          "permission": refusal.permission, "reason": refusal.message})
+
+
+def authenticate(request: Request) -> Principal:
+    """FastAPI dependency: the calling department, from ``Authorization: Bearer <token>``."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("send the department token as 'Authorization: Bearer <token>'",
+                              field="Authorization")
+    return verify_token(request.app.state.auth_secret, token.strip())
+
+
+def idempotency_key(request: Request) -> str | None:
+    """FastAPI dependency: the optional ``Idempotency-Key`` header of a command."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not (1 <= len(key) <= 200 and key.isprintable()):
+        raise PlatformError("Idempotency-Key must be 1 to 200 printable characters", field="Idempotency-Key")
+    return key
+
+
 def _validation_body(exc: RequestValidationError) -> dict:
     details = []
     for error in exc.errors():
@@ -54,7 +88,7 @@ def _validation_body(exc: RequestValidationError) -> dict:
             "field": first["field"], "details": details}
 
 
-def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, *,
+def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, auth_secret: str, *,
                        max_request_bytes: int = 1024 * 1024, version: str = "0.1.0",
                        description: str = "", on_startup: Callable[[], None] | None = None) -> FastAPI:
     """A FastAPI app with /healthz, /readyz, /metrics and the platform's error format."""
@@ -70,6 +104,7 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, *,
     app = FastAPI(title=f"{service} service", version=version, description=description, lifespan=lifespan)
     app.state.engine = engine
     app.state.readiness = readiness
+    app.state.auth_secret = auth_secret
 
     @app.middleware("http")
     async def limit_and_measure(request: Request, call_next):
@@ -88,6 +123,8 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, *,
 
     @app.exception_handler(PlatformError)
     async def platform_error(_: Request, exc: PlatformError):
+        if isinstance(exc, Forbidden):
+            record_refusal(engine, service, exc)
         return JSONResponse(status_code=exc.status, content=exc.to_dict())
 
     @app.exception_handler(RequestValidationError)

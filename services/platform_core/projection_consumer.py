@@ -199,4 +199,33 @@ class ProjectionConsumer:
             self.consumer.close()
 
 
-__all__ = ["BatchOutcome", "ConsumedRecord", "ProjectionApplier", "ProjectionConsumer", "TopicPartition"]
+@dataclass(frozen=True)
+class ProjectionSpec:
+    """One projection a service keeps: its consumer group, topics and handler."""
+
+    group_id: str
+    topics: tuple[str, ...]
+    handler: ProjectionHandler
+    registry: EventTypeRegistry | None = None
+
+
+def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[ProjectionSpec],
+                    stop: threading.Event) -> None:
+    """Run each projection in its own thread until ``stop`` is set."""
+    from .kafka_io import create_producer
+
+    producer = create_producer(bootstrap, f"{schema}-dead-letters")
+    threads = []
+    for spec in specs:
+        applier = ProjectionApplier(schema, spec.group_id, spec.handler, spec.registry,
+                                    DeadLetterPublisher(producer))
+        consumer = ProjectionConsumer(engine, bootstrap, list(spec.topics), applier)
+        thread = threading.Thread(target=consumer.run, args=(stop,), name=spec.group_id, daemon=True)
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    producer.close(timeout=10)
+
+
+__all__ = ["ProjectionSpec", "run_projections", "BatchOutcome", "ConsumedRecord", "ProjectionApplier", "ProjectionConsumer", "TopicPartition"]

@@ -52,6 +52,7 @@ def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), descri
     """The service's HTTP app; its schema is migrated before the first request."""
     app = create_service_app(
         context.name, context.engine, context.settings.kafka_bootstrap,
+        context.settings.require_auth_secret(),
         max_request_bytes=context.settings.max_request_bytes, description=description,
         on_startup=context.migrate)
     app.state.context = context

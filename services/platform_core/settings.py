@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +18,13 @@ class PlatformSettings(BaseSettings):
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|text)$")
+    # Signs department tokens; no default on purpose (scripts generate one under .run/).
+    auth_secret: SecretStr | None = None
+
+    def require_auth_secret(self) -> str:
+        if self.auth_secret is None or len(self.auth_secret.get_secret_value()) < 16:
+            raise RuntimeError("CAMPAIGN_AUTH_SECRET is not set (16 characters at least): tokens cannot be checked")
+        return self.auth_secret.get_secret_value()
 
     @field_validator("database_url")
     @classmethod
