@@ -19,6 +19,7 @@ Settings (environment variables):
 Everything listens on 127.0.0.1 only.
 """
 
+import base64
 import dataclasses
 import fcntl
 import glob
@@ -1069,23 +1070,33 @@ def cmd_status(settings: Settings) -> int:
     return 0 if k_ok and p_ok else 1
 
 
-def local_auth_secret(settings: Settings) -> str:
-    """The secret that signs department tokens on this machine: made once, kept under the run
-    folder (mode 600), never committed. Production sets CAMPAIGN_AUTH_SECRET itself."""
-    path = settings.run_dir / "auth-secret"
+# Local secrets: made once per run folder (mode 600), never committed; production sets the
+# variables itself. Each maker returns the text to store.
+LOCAL_SECRETS = {
+    "CAMPAIGN_AUTH_SECRET": ("auth-secret", lambda: secrets.token_urlsafe(32)),
+    "CAMPAIGN_PERSONAL_DATA_KEY": ("personal-data-key", lambda: secrets.token_urlsafe(32)),
+    # an Ed25519 private key is any 32 random bytes; kept as base64
+    "CAMPAIGN_AUDIT_SIGNING_KEY": ("audit-signing-key",
+                                   lambda: base64.b64encode(secrets.token_bytes(32)).decode()),
+}
+
+
+def local_secret(settings: Settings, file_name: str, make) -> str:
+    path = settings.run_dir / "secrets" / file_name
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
+            handle.write(make())
     return path.read_text().strip()
 
 
 def cmd_env(settings: Settings) -> int:
     say(f"export CAMPAIGN_DATABASE_URL={shlex.quote(settings.database_url)}")
     say(f"export CAMPAIGN_KAFKA_BOOTSTRAP={shlex.quote(settings.kafka_bootstrap)}")
-    if not os.environ.get("CAMPAIGN_AUTH_SECRET"):
-        say(f"export CAMPAIGN_AUTH_SECRET={shlex.quote(local_auth_secret(settings))}")
+    for variable, (file_name, make) in LOCAL_SECRETS.items():
+        if not os.environ.get(variable):
+            say(f"export {variable}={shlex.quote(local_secret(settings, file_name, make))}")
     return 0
 
 

@@ -49,3 +49,22 @@ class SchemaViolation(PlatformError):
 class PayloadTooLarge(PlatformError):
     status = 413
     code = "payload_too_large"
+
+
+class RuleViolation(PlatformError):
+    """A command breaks a campaign rule (DOMAIN.md R1-R13); ``rule`` names it."""
+
+    status = 422
+    code = "rule_violation"
+
+
+class NotFound(PlatformError):
+    status = 404
+    code = "not_found"
+
+
+class AlreadyExists(PlatformError):
+    """The thing exists already; the message names the existing one."""
+
+    status = 409
+    code = "already_exists"

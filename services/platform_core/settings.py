@@ -20,11 +20,25 @@ class PlatformSettings(BaseSettings):
     log_format: str = Field(default="json", pattern="^(json|text)$")
     # Signs department tokens; no default on purpose (scripts generate one under .run/).
     auth_secret: SecretStr | None = None
+    # Encrypts personal data (national ID numbers) and keys their duplicate-detection hash.
+    personal_data_key: SecretStr | None = None
+    # Ed25519 private key seed (base64, 32 bytes) that signs audit-log checkpoints.
+    audit_signing_key: SecretStr | None = None
 
     def require_auth_secret(self) -> str:
-        if self.auth_secret is None or len(self.auth_secret.get_secret_value()) < 16:
-            raise RuntimeError("CAMPAIGN_AUTH_SECRET is not set (16 characters at least): tokens cannot be checked")
-        return self.auth_secret.get_secret_value()
+        return _required(self.auth_secret, "CAMPAIGN_AUTH_SECRET", "tokens cannot be checked")
+
+    def require_personal_data_key(self) -> str:
+        return _required(self.personal_data_key, "CAMPAIGN_PERSONAL_DATA_KEY", "personal data cannot be protected")
+
+    def require_audit_signing_key(self) -> str:
+        return _required(self.audit_signing_key, "CAMPAIGN_AUDIT_SIGNING_KEY", "checkpoints cannot be signed")
+
+
+def _required(secret: SecretStr | None, name: str, consequence: str) -> str:
+    if secret is None or len(secret.get_secret_value()) < 16:
+        raise RuntimeError(f"{name} is not set (16 characters at least): {consequence}")
+    return secret.get_secret_value()
 
     @field_validator("database_url")
     @classmethod
