@@ -19,9 +19,9 @@ log = logging.getLogger(__name__)
 
 
 def create_db_engine(database_url: str, pool_size: int = 10) -> Engine:
-    return sa.create_engine(
-        database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, future=True
-    )
+    """Optimistic disconnect handling: no ping per checkout (a round trip on every command);
+    a connection that fails as disconnected invalidates the pool, and the caller gets a 503."""
+    return sa.create_engine(database_url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def quoted_schema(schema: str) -> str:

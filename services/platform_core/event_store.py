@@ -97,6 +97,7 @@ class EventStore:
         self.registry = registry
         self.max_payload_bytes = max_payload_bytes
         self.tables = _tables(self.schema)
+        self._statements: dict[int, sa.TextClause] = {}
 
     # -- writing -----------------------------------------------------------------
     def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
@@ -141,16 +142,39 @@ class EventStore:
             conn.execute(t.idempotency_keys.insert().values(
                 idempotency_key=idempotency_key, request_hash=fingerprint, stream_id=stream_id,
                 event_ids=[e.event_id for e in envelopes]))
-        current = self.stream_version(conn, stream_id)
-        if current != expected_version:
+        # One round trip: the version check, the events and their outbox rows, and the relay's wake-up.
+        found = conn.execute(self._append_statement(len(envelopes)),
+                             self._append_parameters(stream_id, expected_version, envelopes)).one()
+        if found.queued != len(envelopes):
             raise ConcurrencyConflict(
-                f"stream {stream_id} is at version {current}, the command expected {expected_version}",
+                f"stream {stream_id} is at version {found.current_version}, the command expected {expected_version}",
                 field="expected_version")
-        conn.execute(t.events.insert(), [self._row(envelope) for envelope in envelopes])
-        conn.execute(t.outbox.insert(), [{"event_id": e.event_id, "topic": self.topic} for e in envelopes])
-        # Wakes the relay at commit; it also polls, so a lost notification only delays.
-        conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": outbox_channel(self.schema)})
         return AppendResult(envelopes)
+
+    def append_new_streams_in(self, conn: Connection, streams: Sequence[tuple[str, Sequence[NewEvent]]],
+                              actor: Actor) -> list[EventEnvelope]:
+        """Start many new streams at once inside the caller's transaction (bulk imports).
+
+        Every stream must be new (its events get versions 1..n); a stream that
+        already exists fails the whole batch at ``UNIQUE(stream_id, stream_version)``.
+        Rows go in with executemany, one outbox row per event, one notification.
+        """
+        envelopes = [envelope for stream_id, events in streams
+                     for envelope in self._envelopes(stream_id, 0, events, actor)]
+        if not envelopes:
+            return []
+        t = self.tables
+        rows = []
+        for envelope in envelopes:
+            rows.append({"event_id": envelope.event_id, "stream_id": envelope.stream_id,
+                         "stream_version": envelope.stream_version, "type": envelope.type,
+                         "schema_version": envelope.schema_version, "occurred_at": envelope.occurred_at,
+                         "recorded_at": envelope.recorded_at, "actor": envelope.actor.model_dump(),
+                         "payload": envelope.payload, "canonical": envelope.canonical_bytes()})
+        conn.execute(t.events.insert(), rows)
+        conn.execute(t.outbox.insert(), [{"event_id": e.event_id, "topic": self.topic} for e in envelopes])
+        conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": outbox_channel(self.schema)})
+        return envelopes
 
     def _envelopes(self, stream_id: str, expected_version: int, events: Sequence[NewEvent],
                    actor: Actor) -> list[EventEnvelope]:
@@ -169,15 +193,44 @@ class EventStore:
             envelopes.append(envelope)
         return envelopes
 
-    def _row(self, envelope: EventEnvelope) -> dict[str, Any]:
-        canonical = envelope.as_canonical_dict()
-        return {
-            "event_id": envelope.event_id, "stream_id": envelope.stream_id,
-            "stream_version": envelope.stream_version, "type": envelope.type,
-            "schema_version": envelope.schema_version, "occurred_at": envelope.occurred_at,
-            "recorded_at": envelope.recorded_at, "actor": canonical["actor"],
-            "payload": envelope.payload, "canonical": envelope.canonical_bytes(),
-        }
+    def _append_statement(self, count: int) -> sa.TextClause:
+        statement = self._statements.get(count)
+        if statement is None:
+            rows = ", ".join(
+                f"(CAST(:id{i} AS uuid), :stream_id, :version{i}, :type{i}, :schema_version{i},"
+                f" CAST(:occurred{i} AS timestamptz), CAST(:recorded{i} AS timestamptz),"
+                f" CAST(:actor{i} AS jsonb), CAST(:payload{i} AS jsonb), :canonical{i})" for i in range(count))
+            s = self.schema
+            statement = sa.text(f"""
+                WITH current AS (
+                    SELECT coalesce(max(stream_version), 0) AS version FROM {s}.events WHERE stream_id = :stream_id
+                ), inserted AS (
+                    INSERT INTO {s}.events (event_id, stream_id, stream_version, type, schema_version,
+                                            occurred_at, recorded_at, actor, payload, canonical)
+                    SELECT new.* FROM (VALUES {rows}) AS new, current WHERE current.version = :expected
+                    RETURNING event_id, stream_version
+                ), queued AS (
+                    INSERT INTO {s}.outbox (event_id, topic)
+                    SELECT event_id, :topic FROM inserted ORDER BY stream_version RETURNING id
+                )
+                SELECT (SELECT version FROM current) AS current_version, (SELECT count(*) FROM queued) AS queued,
+                       pg_notify(:channel, '') AS notified""")
+            self._statements[count] = statement
+        return statement
+
+    def _append_parameters(self, stream_id: str, expected_version: int,
+                           envelopes: list[EventEnvelope]) -> dict[str, Any]:
+        parameters: dict[str, Any] = {"stream_id": stream_id, "expected": expected_version, "topic": self.topic,
+                                      "channel": outbox_channel(self.schema)}
+        for i, envelope in enumerate(envelopes):
+            canonical = envelope.as_canonical_dict()
+            parameters.update({
+                f"id{i}": str(envelope.event_id), f"version{i}": envelope.stream_version,
+                f"type{i}": envelope.type, f"schema_version{i}": envelope.schema_version,
+                f"occurred{i}": envelope.occurred_at, f"recorded{i}": envelope.recorded_at,
+                f"actor{i}": json.dumps(canonical["actor"]), f"payload{i}": json.dumps(envelope.payload),
+                f"canonical{i}": envelope.canonical_bytes()})
+        return parameters
 
     def _earlier_result(self, conn: Connection, key: str, fingerprint: str) -> AppendResult | None:
         t = self.tables

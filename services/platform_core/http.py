@@ -127,6 +127,13 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, auth_
             record_refusal(engine, service, exc)
         return JSONResponse(status_code=exc.status, content=exc.to_dict())
 
+    @app.exception_handler(sa.exc.OperationalError)
+    async def database_unavailable(_: Request, exc: sa.exc.OperationalError):
+        # Nothing was committed; the client may retry (with the same Idempotency-Key).
+        log.warning("database unavailable", extra={"error": str(exc.orig)[:200]})
+        return JSONResponse(status_code=503, headers={"Retry-After": "1"}, content={
+            "error": "database_unavailable", "message": "the database is unavailable; nothing was written, retry"})
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError):
         return JSONResponse(status_code=422, content=_validation_body(exc))

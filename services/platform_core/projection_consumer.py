@@ -30,6 +30,11 @@ from .metrics import CONSUMER_LAG, EVENTS_PROJECTED, PROJECTION_FRESHNESS
 log = logging.getLogger(__name__)
 
 ProjectionHandler = Callable[[Connection, EventEnvelope], None]
+# A batch handler gets all new events of a batch at once (one multi-row statement beats a
+# round trip per event); on a rejection it is called again with one event at a time.
+BatchHandler = Callable[[Connection, list[EventEnvelope]], None]
+# Errors that mean "this event cannot be applied"; anything else (database down) fails the batch.
+REJECTIONS = (PlatformError, ValueError, KeyError, TypeError)
 
 
 @dataclass(frozen=True)
@@ -53,15 +58,19 @@ class ProjectionApplier:
     """Applies records to a projection inside a caller's transaction. No Kafka consumer here,
     so a faust agent and the plain consumer below share it."""
 
-    def __init__(self, schema: str, group_id: str, handler: ProjectionHandler,
-                 registry: EventTypeRegistry | None, dead_letters: DeadLetterPublisher):
+    def __init__(self, schema: str, group_id: str, handler: ProjectionHandler | None,
+                 registry: EventTypeRegistry | None, dead_letters: DeadLetterPublisher,
+                 batch_handler: BatchHandler | None = None):
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give exactly one of handler and batch_handler")
         self.schema = quoted_schema(schema)
         self.group_id = group_id
-        self.handler = handler
+        self.batch_handler = batch_handler or _one_at_a_time(handler)
         self.registry = registry
         self.dead_letters = dead_letters
-        self._mark = sa.text(
-            f"INSERT INTO {self.schema}.processed_events (group_id, event_id) VALUES (:g, :e)"
+        self._mark_many = sa.text(
+            f"INSERT INTO {self.schema}.processed_events (group_id, event_id)"
+            " SELECT :g, CAST(id AS uuid) FROM unnest(CAST(:ids AS text[])) AS id"
             " ON CONFLICT DO NOTHING RETURNING event_id")
         self._offset = sa.text(
             f"INSERT INTO {self.schema}.consumer_offsets (group_id, topic, partition, next_offset)"
@@ -69,43 +78,76 @@ class ProjectionApplier:
             " DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()")
 
     def apply(self, conn: Connection, records: Iterable[ConsumedRecord]) -> BatchOutcome:
+        """Apply a batch: dedupe by event_id in one statement, apply the new events under one
+        savepoint, and store the next offsets. An event the handler rejects sends the batch
+        down the slow path (a savepoint per event) so only that event is dead-lettered."""
         outcome = BatchOutcome()
         next_offsets: dict[tuple[str, int], int] = {}
-        now = datetime.now(timezone.utc)
+        readable: list[tuple[ConsumedRecord, EventEnvelope]] = []
         for record in records:
             next_offsets[(record.topic, record.partition)] = record.offset + 1
-            self._apply_one(conn, record, outcome, now)
+            envelope = self._parse(record, outcome)
+            if envelope is not None:
+                readable.append((record, envelope))
+        fresh = self._first_sightings(conn, readable, outcome)
+        if fresh:
+            try:
+                with conn.begin_nested():
+                    self.batch_handler(conn, [envelope for _, envelope in fresh])
+            except REJECTIONS:
+                fresh = self._apply_one_by_one(conn, fresh, outcome)
+            self._count_applied([envelope for _, envelope in fresh], outcome)
         for (topic, partition), offset in next_offsets.items():
             conn.execute(self._offset, {"g": self.group_id, "t": topic, "p": partition, "o": offset})
         return outcome
 
-    def _apply_one(self, conn: Connection, record: ConsumedRecord, outcome: BatchOutcome, now: datetime) -> None:
+    def _parse(self, record: ConsumedRecord, outcome: BatchOutcome) -> EventEnvelope | None:
         try:
             if record.value is None:
                 raise PlatformError("empty message (no value)")
             envelope = EventEnvelope.from_bytes(record.value)
-            if self.registry is not None:
-                envelope = self.registry.upcast(envelope)
+            return self.registry.upcast(envelope) if self.registry is not None else envelope
         except PlatformError as exc:
             self._dead_letter(record, f"unreadable: {exc.message}", outcome)
-            return
-        savepoint = conn.begin_nested()
-        try:
-            if conn.execute(self._mark, {"g": self.group_id, "e": envelope.event_id}).first() is None:
-                savepoint.commit()
+            return None
+
+    def _first_sightings(self, conn: Connection, readable, outcome: BatchOutcome):
+        """Mark the batch's event ids processed; keep the ones not seen before (once each)."""
+        if not readable:
+            return []
+        ids = [str(envelope.event_id) for _, envelope in readable]
+        new = {str(row[0]) for row in conn.execute(self._mark_many, {"g": self.group_id, "ids": ids})}
+        fresh = []
+        for record, envelope in readable:
+            key = str(envelope.event_id)
+            if key in new:
+                new.discard(key)
+                fresh.append((record, envelope))
+            else:
                 outcome.duplicates += 1
-                return
-            self.handler(conn, envelope)
-            savepoint.commit()
-        except (PlatformError, ValueError, KeyError, TypeError) as exc:
-            # The event itself is unusable for this projection; infrastructure errors propagate.
-            savepoint.rollback()
-            self._dead_letter(record, f"rejected: {type(exc).__name__}: {exc}", outcome)
-            return
-        outcome.applied += 1
-        EVENTS_PROJECTED.labels(group=self.group_id).inc()
-        PROJECTION_FRESHNESS.labels(group=self.group_id).observe(
-            max(0.0, (now - envelope.recorded_at).total_seconds()))
+        return fresh
+
+    def _apply_one_by_one(self, conn: Connection, fresh, outcome: BatchOutcome):
+        applied = []
+        for record, envelope in fresh:
+            savepoint = conn.begin_nested()
+            try:
+                self.batch_handler(conn, [envelope])
+                savepoint.commit()
+                applied.append((record, envelope))
+            except REJECTIONS as exc:
+                # The event itself is unusable for this projection; infrastructure errors propagate.
+                savepoint.rollback()
+                self._dead_letter(record, f"rejected: {type(exc).__name__}: {exc}", outcome)
+        return applied
+
+    def _count_applied(self, envelopes: list[EventEnvelope], outcome: BatchOutcome) -> None:
+        now = datetime.now(timezone.utc)
+        outcome.applied += len(envelopes)
+        EVENTS_PROJECTED.labels(group=self.group_id).inc(len(envelopes))
+        freshness = PROJECTION_FRESHNESS.labels(group=self.group_id)
+        for envelope in envelopes:
+            freshness.observe(max(0.0, (now - envelope.recorded_at).total_seconds()))
 
     def _dead_letter(self, record: ConsumedRecord, reason: str, outcome: BatchOutcome) -> None:
         self.dead_letters.publish(DeadLetter(self.group_id, record.topic, record.partition,
@@ -117,6 +159,14 @@ class ProjectionApplier:
             f"SELECT topic, partition, next_offset FROM {self.schema}.consumer_offsets WHERE group_id = :g"),
             {"g": self.group_id})
         return {(row.topic, row.partition): row.next_offset for row in rows}
+
+
+def _one_at_a_time(handler: ProjectionHandler) -> BatchHandler:
+    def apply_each(conn: Connection, envelopes: list[EventEnvelope]) -> None:
+        for envelope in envelopes:
+            handler(conn, envelope)
+
+    return apply_each
 
 
 class _SeekToStoredOffsets(ConsumerRebalanceListener):
@@ -205,8 +255,9 @@ class ProjectionSpec:
 
     group_id: str
     topics: tuple[str, ...]
-    handler: ProjectionHandler
+    handler: ProjectionHandler | None = None
     registry: EventTypeRegistry | None = None
+    batch_handler: BatchHandler | None = None
 
 
 def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[ProjectionSpec],
@@ -218,7 +269,7 @@ def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[Pro
     threads = []
     for spec in specs:
         applier = ProjectionApplier(schema, spec.group_id, spec.handler, spec.registry,
-                                    DeadLetterPublisher(producer))
+                                    DeadLetterPublisher(producer), batch_handler=spec.batch_handler)
         consumer = ProjectionConsumer(engine, bootstrap, list(spec.topics), applier)
         thread = threading.Thread(target=consumer.run, args=(stop,), name=spec.group_id, daemon=True)
         thread.start()

@@ -34,12 +34,6 @@ class PlatformSettings(BaseSettings):
     def require_audit_signing_key(self) -> str:
         return _required(self.audit_signing_key, "CAMPAIGN_AUDIT_SIGNING_KEY", "checkpoints cannot be signed")
 
-
-def _required(secret: SecretStr | None, name: str, consequence: str) -> str:
-    if secret is None or len(secret.get_secret_value()) < 16:
-        raise RuntimeError(f"{name} is not set (16 characters at least): {consequence}")
-    return secret.get_secret_value()
-
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str) -> str:
@@ -55,6 +49,12 @@ def _required(secret: SecretStr | None, name: str, consequence: str) -> str:
             if not host or not port.isdigit():
                 raise ValueError(f"CAMPAIGN_KAFKA_BOOTSTRAP entry {server!r} is not host:port")
         return value
+
+
+def _required(secret: SecretStr | None, name: str, consequence: str) -> str:
+    if secret is None or len(secret.get_secret_value()) < 16:
+        raise RuntimeError(f"{name} is not set (16 characters at least): {consequence}")
+    return secret.get_secret_value()
 
 
 @lru_cache(maxsize=1)

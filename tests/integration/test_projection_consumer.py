@@ -97,3 +97,33 @@ def test_duplicates_are_counted_once_and_malformed_messages_are_dead_lettered(st
     reasons = [dict(r.headers)["dlq.reason"].decode() for r in ours]
     assert all(reason.startswith("unreadable: malformed event envelope") for reason in reasons)
     assert {r.value for r in ours} == {b"{not json", b'{"event_id": "not-a-uuid"}'}
+
+
+def test_an_event_the_handler_rejects_is_dead_lettered_and_the_rest_of_its_batch_applied(
+        store, engine, schema, topic, settings):
+    from platform_core.kafka_io import DeadLetterPublisher
+    from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
+
+    fill_and_publish(store, engine, schema, settings, streams=2, per_stream=10)
+    table = make_table(engine, schema)
+
+    def handler(conn, envelope):
+        if envelope.payload["employees"] == 105:
+            raise ValueError("employees 105 is not plausible here")
+        conn.execute(sa.text(f"INSERT INTO {schema}.{table} VALUES (:s, 1, :e) ON CONFLICT (stream_id) DO UPDATE"
+                             f" SET events = {table}.events + 1, employees = {table}.employees + EXCLUDED.employees"),
+                     {"s": envelope.stream_id, "e": envelope.payload["employees"]})
+
+    producer = create_producer(settings.kafka_bootstrap, "dlq-test")
+    applier = ProjectionApplier(schema, f"g-{uuid.uuid4().hex[:8]}", handler, None, DeadLetterPublisher(producer))
+    consumer = ProjectionConsumer(engine, settings.kafka_bootstrap, [topic], applier)
+    applied = dead = 0
+    for _ in range(30):
+        outcome = consumer.poll_once(timeout_ms=500)
+        applied, dead = applied + outcome.applied, dead + outcome.dead_lettered
+        if applied + dead == 20:
+            break
+    consumer.consumer.close()
+    producer.close()
+    assert (applied, dead) == (19, 1)
+    assert projection(engine, schema, table) == {"entity-0": (10, 45), "entity-1": (9, sum(range(100, 110)) - 105)}
