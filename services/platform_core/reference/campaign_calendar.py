@@ -1,0 +1,89 @@
+"""The campaign calendar of R10/R11: milestones, report days, bulletins; configurable per campaign.
+
+The 2016 dates of the seed plan are the default file; another campaign passes
+its own file or overrides single dates (``load_calendar(overrides={"survey": "2017-09-01"})``).
+"""
+
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from ._files import read_json
+
+DEFAULT_CALENDAR_FILE = "campaign-wuhan-2016.json"
+
+
+@dataclass(frozen=True)
+class Milestone:
+    key: str
+    name: str
+    due: date
+    starts: date | None = None
+    section: str = ""
+
+    def is_late(self, on: date) -> bool:
+        """True once the due date has passed (R10: a unit that misses it is recorded)."""
+        return on > self.due
+
+
+@dataclass(frozen=True)
+class CampaignCalendar:
+    campaign: str
+    name: str
+    city: str
+    starts: date
+    ends: date
+    milestones: tuple[Milestone, ...]
+    report_days: tuple[int, ...]  # R11: days of the month by which units report
+    bulletin_every_days: int
+    timezone: str = "Asia/Shanghai"
+
+    def milestone(self, key: str) -> Milestone:
+        for milestone in self.milestones:
+            if milestone.key == key:
+                return milestone
+        raise KeyError(f"campaign {self.campaign} has no milestone {key!r}")
+
+    def report_deadlines(self) -> list[date]:
+        """Every semi-monthly report deadline between the start and the end of the campaign."""
+        found, year, month = [], self.starts.year, self.starts.month
+        while date(year, month, 1) <= self.ends:
+            for day in self.report_days:
+                deadline = date(year, month, day)
+                if self.starts <= deadline <= self.ends:
+                    found.append(deadline)
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return found
+
+
+def _parse(raw: dict, overrides: tuple[tuple[str, str], ...]) -> CampaignCalendar:
+    milestones = []
+    for item in raw["milestones"]:
+        milestone = Milestone(item["key"], item["name"], date.fromisoformat(item["due"]),
+                              date.fromisoformat(item["starts"]) if item.get("starts") else None,
+                              item.get("section", ""))
+        if milestone.starts is not None and milestone.starts > milestone.due:
+            raise ValueError(f"milestone {milestone.key}: starts {milestone.starts} after due {milestone.due}")
+        milestones.append(milestone)
+    known = {m.key for m in milestones}
+    for key, value in overrides:
+        if key not in known:
+            raise ValueError(f"override for unknown milestone {key!r}; known: {', '.join(sorted(known))}")
+        milestones = [replace(m, due=date.fromisoformat(value)) if m.key == key else m for m in milestones]
+    report_days = tuple(int(day) for day in raw["report_days"])
+    if not all(1 <= day <= 28 for day in report_days):
+        raise ValueError("report_days must be days 1..28 of the month")
+    return CampaignCalendar(raw["campaign"], raw["name"], raw["city"], date.fromisoformat(raw["starts"]),
+                            date.fromisoformat(raw["ends"]), tuple(milestones), report_days,
+                            int(raw.get("bulletin_every_days", 15)), raw.get("timezone", "Asia/Shanghai"))
+
+
+@lru_cache(maxsize=8)
+def _load(path: str | None, overrides: tuple[tuple[str, str], ...]) -> CampaignCalendar:
+    return _parse(read_json(path, DEFAULT_CALENDAR_FILE), overrides)
+
+
+def load_calendar(path: str | Path | None = None, overrides: dict[str, str] | None = None) -> CampaignCalendar:
+    """A campaign's calendar from ``path`` (the 2016 plan by default), with per-milestone due-date overrides."""
+    return _load(str(path) if path is not None else None, tuple(sorted((overrides or {}).items())))

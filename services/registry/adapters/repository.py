@@ -1,0 +1,249 @@
+"""The registry's read tables: writes (inside the handler's transaction) and queries."""
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+
+from registry.domain.ledger import ENTERPRISE_KINDS, LedgerUnit
+from registry.domain.requirements import member_required, organization_required
+from registry.domain.shadow import Candidate, address_key, name_key, person_key
+
+ENTITY_COLUMNS = ("entity_id", "uscc", "name", "kind", "subtype", "district_code", "street_code", "level",
+                  "supervising_department", "industry", "employees", "formal_members", "probationary_members",
+                  "flags", "duplicate_of", "approved_in", "in_baseline", "version", "import_id", "registered_at",
+                  "updated_at", "facts")
+
+
+def entity_row(entity_id: str, facts: Mapping[str, Any], version: int, at: datetime,
+               import_id: str | None = None) -> dict[str, Any]:
+    return {
+        "entity_id": entity_id, "uscc": facts["uscc"], "name": facts["name"], "name_key": name_key(facts["name"]),
+        "kind": facts["kind"], "subtype": facts["subtype"], "district_code": facts["district_code"],
+        "street_code": facts["street_code"], "level": facts.get("level"),
+        "supervising_department": facts.get("supervising_department"), "industry": facts["industry"],
+        "employees": facts["employees"], "formal_members": facts["formal_members"],
+        "probationary_members": facts["probationary_members"], "address_key": address_key(facts.get("address")),
+        "person_key": person_key(facts.get("legal_representative")),
+        "facts": dict(facts), "version": version, "import_id": import_id,
+        "registered_at": at, "updated_at": at,
+    }
+
+
+_ENTITIES = sa.Table(
+    "entities", sa.MetaData(),  # unqualified: the handler's transaction sets the search_path
+    *(sa.Column(name) for name in ("entity_id", "uscc", "name", "name_key", "kind", "subtype", "district_code",
+                                   "street_code", "level", "supervising_department", "industry", "employees",
+                                   "formal_members", "probationary_members", "address_key", "person_key",
+                                   "version", "import_id", "registered_at", "updated_at")),
+    sa.Column("facts", JSONB))
+
+
+def insert_entities(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Batched (insertmanyvalues): 10,000 rows of an import in a handful of round trips."""
+    if rows:
+        conn.execute(_ENTITIES.insert(), list(rows))
+
+
+def update_facts(conn: Connection, entity_id: str, facts: Mapping[str, Any], version: int, at: datetime) -> None:
+    conn.execute(sa.text(
+        "UPDATE entities SET facts = CAST(:facts AS JSONB), industry = :industry, employees = :employees,"
+        " formal_members = :formal_members, probationary_members = :probationary_members,"
+        " address_key = :address_key, person_key = :person_key, version = :version, updated_at = :at"
+        " WHERE entity_id = :entity_id"),
+        {"facts": json.dumps(dict(facts), ensure_ascii=False), "industry": facts["industry"],
+         "employees": facts["employees"], "formal_members": facts["formal_members"],
+         "probationary_members": facts["probationary_members"], "address_key": address_key(facts.get("address")),
+         "person_key": person_key(facts.get("legal_representative")), "version": version, "at": at,
+         "entity_id": entity_id})
+
+
+def set_flags(conn: Connection, entity_id: str, flags: Iterable[str], duplicate_of: str | None, version: int,
+              at: datetime) -> None:
+    conn.execute(sa.text("UPDATE entities SET flags = :flags, duplicate_of = :dup, version = :version,"
+                         " updated_at = :at WHERE entity_id = :entity_id"),
+                 {"flags": sorted(flags), "dup": duplicate_of, "version": version, "at": at, "entity_id": entity_id})
+
+
+def admit_to_baseline(conn: Connection, unit: str, entity_ids: Sequence[str]) -> int:
+    """R1: the approved ledger's entities enter the baseline (the first approving ledger is kept)."""
+    result = conn.execute(sa.text("UPDATE entities SET approved_in = :unit WHERE entity_id = ANY(:ids)"
+                                  " AND approved_in IS NULL"), {"unit": unit, "ids": list(entity_ids)})
+    return result.rowcount
+
+
+def existing_codes(conn: Connection, codes: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """uscc -> (entity_id, name) for codes already registered."""
+    rows = conn.execute(sa.text("SELECT uscc, entity_id, name FROM entities WHERE uscc = ANY(:codes)"),
+                        {"codes": list(codes)}).all()
+    return {row.uscc: (row.entity_id, row.name) for row in rows}
+
+
+def shadow_neighbours(conn: Connection, address_keys: Sequence[str], person_keys: Sequence[str]) -> list[dict]:
+    """Enterprises sharing an address or a legal representative with any of the given keys."""
+    if not address_keys and not person_keys:
+        return []
+    rows = conn.execute(sa.text(
+        "SELECT entity_id, name, facts->>'address' AS address, facts->>'legal_representative' AS legal_representative,"
+        " address_key, person_key FROM entities WHERE kind = 'non_public_enterprise'"
+        " AND (address_key = ANY(:a) OR person_key = ANY(:p))"),
+        {"a": list(address_keys), "p": list(person_keys)}).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def insert_candidates(conn: Connection, candidates: Sequence[Candidate], district_of: Mapping[str, str]) -> None:
+    if candidates:
+        conn.execute(sa.text(
+            "INSERT INTO shadow_candidates (entity_id, candidate_of, district_code, score, reasons)"
+            " VALUES (:e, :c, :d, :s, :r) ON CONFLICT DO NOTHING"),
+            [{"e": c.entity_id, "c": c.candidate_of, "d": district_of[c.entity_id], "s": c.score,
+              "r": list(c.reasons)} for c in candidates])
+
+
+def decide_candidate(conn: Connection, entity_id: str, candidate_of: str, status: str, decided_by: str) -> int:
+    return conn.execute(sa.text(
+        "UPDATE shadow_candidates SET status = :s, decided_by = :by WHERE status = 'open' AND"
+        " ((entity_id = :e AND candidate_of = :c) OR (entity_id = :c AND candidate_of = :e))"),
+        {"s": status, "by": decided_by, "e": entity_id, "c": candidate_of}).rowcount
+
+
+def unit_entity_ids(conn: Connection, unit: LedgerUnit) -> list[str]:
+    """The entities a ledger unit currently holds (see LedgerUnit.holds; same rules in SQL)."""
+    where, params = _unit_filter(unit)
+    return list(conn.execute(sa.text(f"SELECT entity_id FROM entities WHERE {where} ORDER BY entity_id"),
+                             params).scalars())
+
+
+def _unit_filter(unit: LedgerUnit) -> tuple[str, dict]:
+    enterprise = "kind = ANY(:kinds)"
+    if unit.kind == "street":
+        return f"{enterprise} AND street_code = :code", {"kinds": list(ENTERPRISE_KINDS), "code": unit.street_code}
+    if unit.kind == "district_enterprise":
+        return f"{enterprise} AND district_code = :code", {"kinds": list(ENTERPRISE_KINDS), "code": unit.district_code}
+    social = "kind = 'social_organization'"
+    if unit.kind == "district_social":
+        return f"{social} AND level = 'district' AND district_code = :code", {"code": unit.district_code}
+    if unit.kind == "civil_affairs":
+        return f"{social} AND level = 'city' AND supervising_department IS NULL", {}
+    if unit.kind == "supervisor":
+        return f"{social} AND level = 'city' AND supervising_department = :sup", {"sup": unit.supervisor}
+    return f"{social} AND level = 'city' AND supervising_department IS NOT NULL", {}
+
+
+def save_ledger(conn: Connection, unit: LedgerUnit, status: str, submission: int, entity_count: int,
+                approved_count: int, reasons: Sequence[str], version: int, by: str, at: datetime) -> None:
+    conn.execute(sa.text(
+        "INSERT INTO ledgers (unit, unit_kind, name, district_code, status, submission, entity_count, approved_count,"
+        " reasons, version, updated_by, updated_at) VALUES (:unit, :kind, :name, :district, :status, :submission,"
+        " :count, :approved, :reasons, :version, :by, :at) ON CONFLICT (unit) DO UPDATE SET status = EXCLUDED.status,"
+        " submission = EXCLUDED.submission, entity_count = EXCLUDED.entity_count,"
+        " approved_count = EXCLUDED.approved_count, reasons = EXCLUDED.reasons, version = EXCLUDED.version,"
+        " updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at"),
+        {"unit": unit.code, "kind": unit.kind, "name": unit.name, "district": unit.district_code, "status": status,
+         "submission": submission, "count": entity_count, "approved": approved_count, "reasons": list(reasons),
+         "version": version, "by": by, "at": at})
+
+
+# -- queries ---------------------------------------------------------------------------------------
+def _entity_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    record = dict(row)
+    facts = record.pop("facts")
+    record["flags"] = list(record["flags"])
+    merged = {**facts, **record}
+    merged["organization_required"] = organization_required(merged)
+    merged["member_required"] = member_required(merged)
+    return merged
+
+
+def get_entity(conn: Connection, entity_id: str | None = None, uscc: str | None = None) -> dict | None:
+    column, value = ("entity_id", entity_id) if entity_id is not None else ("uscc", uscc)
+    row = conn.execute(sa.text(f"SELECT {', '.join(ENTITY_COLUMNS)} FROM entities WHERE {column} = :v"),
+                       {"v": value}).mappings().first()
+    return _entity_dict(row) if row is not None else None
+
+
+def search_entities(conn: Connection, *, name: str | None = None, district: str | None = None,
+                    street: str | None = None, kind: str | None = None, flag: str | None = None,
+                    in_baseline: bool | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+    clauses, params = ["TRUE"], {}
+    if name:
+        clauses.append("(name ILIKE :name OR name_key LIKE :key)")
+        params.update(name=f"%{name}%", key=f"%{name_key(name)}%")
+    for column, value in (("district_code", district), ("street_code", street), ("kind", kind)):
+        if value:
+            clauses.append(f"{column} = :{column}")
+            params[column] = value
+    if flag == "any":
+        clauses.append("cardinality(flags) > 0")
+    elif flag == "none":
+        clauses.append("cardinality(flags) = 0")
+    elif flag:
+        clauses.append(":flag = ANY(flags)")
+        params["flag"] = flag
+    if in_baseline is not None:
+        clauses.append("in_baseline = :in_baseline")
+        params["in_baseline"] = in_baseline
+    where = " AND ".join(clauses)
+    total = conn.execute(sa.text(f"SELECT count(*) FROM entities WHERE {where}"), params).scalar_one()
+    rows = conn.execute(sa.text(f"SELECT {', '.join(ENTITY_COLUMNS)} FROM entities WHERE {where}"
+                                " ORDER BY registered_at, entity_id LIMIT :limit OFFSET :offset"),
+                        {**params, "limit": limit, "offset": offset}).mappings().all()
+    return total, [_entity_dict(row) for row in rows]
+
+
+def baseline_counts(conn: Connection, by: str, district: str | None = None) -> list[dict]:
+    """Per unit (district, street, kind or ledger): registered, approved, flagged, in the baseline."""
+    column = {"district": "district_code", "street": "street_code", "kind": "kind", "ledger": "approved_in"}[by]
+    where, params = ("district_code = :d", {"d": district}) if district else ("TRUE", {})
+    rows = conn.execute(sa.text(
+        f"SELECT {column} AS unit, count(*) AS registered, count(approved_in) AS approved,"
+        " count(*) FILTER (WHERE cardinality(flags) > 0) AS flagged,"
+        " count(*) FILTER (WHERE in_baseline) AS in_baseline"
+        f" FROM entities WHERE {where} GROUP BY {column} ORDER BY {column} NULLS LAST"), params).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def list_ledgers(conn: Connection, district: str | None = None, status: str | None = None) -> list[dict]:
+    clauses, params = ["TRUE"], {}
+    if district:
+        clauses.append("district_code = :d")
+        params["d"] = district
+    if status:
+        clauses.append("status = :s")
+        params["s"] = status
+    rows = conn.execute(sa.text(f"SELECT unit, unit_kind, name, district_code, status, submission, entity_count,"
+                                f" approved_count, reasons, version, updated_by, updated_at FROM ledgers"
+                                f" WHERE {' AND '.join(clauses)} ORDER BY unit"), params).mappings().all()
+    return [dict(row, reasons=list(row["reasons"])) for row in rows]
+
+
+def list_candidates(conn: Connection, district: str | None = None, status: str = "open",
+                    limit: int = 100) -> list[dict]:
+    clauses, params = ["status = :status"], {"status": status, "limit": limit}
+    if district:
+        clauses.append("c.district_code = :d")
+        params["d"] = district
+    rows = conn.execute(sa.text(
+        "SELECT c.entity_id, e.name, c.candidate_of, o.name AS candidate_name, c.score, c.reasons, c.status,"
+        " c.decided_by, c.found_at FROM shadow_candidates c JOIN entities e ON e.entity_id = c.entity_id"
+        f" JOIN entities o ON o.entity_id = c.candidate_of WHERE {' AND '.join(clauses)}"
+        " ORDER BY c.found_at, c.entity_id LIMIT :limit"), params).mappings().all()
+    return [dict(row, reasons=list(row["reasons"])) for row in rows]
+
+
+def save_import(conn: Connection, record: Mapping[str, Any]) -> None:
+    conn.execute(sa.text(
+        "INSERT INTO imports (import_id, idempotency_key, form, filename, file_sha256, department, user_name, status,"
+        " row_count, imported_count, errors, seconds) VALUES (:import_id, :idempotency_key, :form, :filename,"
+        " :file_sha256, :department, :user_name, :status, :row_count, :imported_count, CAST(:errors AS JSONB),"
+        " :seconds)"), {**record, "errors": json.dumps(record["errors"], ensure_ascii=False)})
+
+
+def get_import(conn: Connection, import_id: str | None = None, idempotency_key: str | None = None) -> dict | None:
+    column, value = ("import_id", import_id) if import_id is not None else ("idempotency_key", idempotency_key)
+    row = conn.execute(sa.text(f"SELECT * FROM imports WHERE {column} = :v"), {"v": value}).mappings().first()
+    return dict(row) if row is not None else None

@@ -1,0 +1,141 @@
+"""API schemas (separate from domain records and tables): what callers send and receive."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EntityCreate(BaseModel):
+    """附表1/附表2 facts of one entity. Codes: see GET /reference/*."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "kind": "non_public_enterprise", "subtype": "private", "uscc": "91420100MA4KL0001X",
+        "name": "武汉光谷示例科技有限公司", "street_code": "420191001", "industry": "internet", "employees": 120,
+        "above_scale": True, "formal_members": 4, "probationary_members": 1, "operation_status": "operating",
+        "party_organization": "none", "person_in_charge": "张三", "person_in_charge_is_member": False,
+        "legal_representative": "张三", "address": "东湖新技术开发区关山大道1号",
+        "no_organization_reason": "党员刚排查出来，正在筹建"}})
+
+    kind: Literal["non_public_enterprise", "social_organization", "rural_entity"]
+    subtype: str
+    uscc: str = Field(description="统一社会信用代码 (GB 32100-2015, 18 characters, check character verified)")
+    name: str
+    district_code: str | None = Field(default=None, description="6-digit; derived from street_code when omitted")
+    street_code: str = Field(description="9-digit street/township or development zone/park code")
+    level: Literal["city", "district"] | None = None
+    supervising_department: str | None = None
+    industry: str
+    employees: int
+    above_scale: bool = False
+    formal_members: int = 0
+    probationary_members: int = 0
+    operation_status: Literal["operating", "suspended", "dormant"]
+    party_organization: Literal["none", "standalone", "joint", "functional"] = "none"
+    person_in_charge: str
+    person_in_charge_is_member: bool = False
+    legal_representative: str | None = None
+    address: str | None = None
+    no_organization_reason: str | None = None
+
+
+class ProfileUpdate(BaseModel):
+    """Only the fields sent change; ``expected_version`` guards against lost updates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expected_version: int | None = Field(default=None, ge=1)
+    employees: int | None = None
+    above_scale: bool | None = None
+    formal_members: int | None = None
+    probationary_members: int | None = None
+    operation_status: Literal["operating", "suspended", "dormant"] | None = None
+    party_organization: Literal["none", "standalone", "joint", "functional"] | None = None
+    person_in_charge: str | None = None
+    person_in_charge_is_member: bool | None = None
+    legal_representative: str | None = None
+    address: str | None = None
+    industry: str | None = None
+    no_organization_reason: str | None = None
+
+
+class FlagCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    flag: Literal["shell", "zombie", "shadow"]
+    reason: str = Field(min_length=1, max_length=500)
+    duplicate_of: str | None = Field(default=None, description="for shadow: the entity it duplicates")
+
+
+class FlagClear(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CandidateDismiss(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entity_id: str
+    candidate_of: str
+
+
+class LedgerReturn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reasons: list[str] = Field(min_length=1, max_length=50)
+
+
+class EntityPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    entity_id: str
+    uscc: str
+    name: str
+    kind: str
+    subtype: str
+    district_code: str
+    street_code: str
+    flags: list[str]
+    duplicate_of: str | None
+    approved_in: str | None
+    in_baseline: bool
+    organization_required: str | None = Field(description="R2 reason the entity must have an organization")
+    member_required: str | None = Field(description="R2b reason the entity must have a member")
+    version: int
+    registered_at: datetime
+    updated_at: datetime
+
+
+class EntityPage(BaseModel):
+    total: int
+    items: list[EntityPublic]
+
+
+class LedgerPublic(BaseModel):
+    unit: str
+    unit_kind: str
+    name: str
+    district_code: str | None
+    status: str
+    status_name: str
+    submission: int
+    version: int
+    submitted_count: int
+    approved_count: int
+    reasons: list[str]
+    current_count: int
+    not_yet_approved_count: int
+
+
+class ImportOutcome(BaseModel):
+    import_id: str
+    status: Literal["imported", "rejected"]
+    form: str
+    filename: str
+    rows: int
+    imported: int
+    error_count: int
+    errors: list[dict] = Field(description="the first 100 errors; the full report is at errors_url")
+    seconds: float
+    errors_url: str | None = None

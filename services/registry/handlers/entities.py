@@ -1,0 +1,170 @@
+"""Commands on entities: register, update the profile, flag, clear a flag, dismiss a shadow candidate.
+
+Each one: validate, load, decide, append the events and update the read
+tables in ONE transaction, return what the caller needs.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from platform_core.auth import Principal
+from platform_core.errors import AlreadyExists, ConcurrencyConflict, NotFound, RuleViolation
+from platform_core.event_store import request_fingerprint
+from registry.adapters import repository as repo
+from registry.adapters.idempotency import earlier_stream
+from registry.domain import entity as domain
+from registry.domain import policy
+from registry.domain.facts import validate_changes, validate_registration
+from registry.domain.shadow import address_key, find_candidates, person_key
+
+from .context import RegistryContext, now, to_new_events
+
+
+def register(ctx: RegistryContext, principal: Principal, raw: Mapping[str, Any],
+             idempotency_key: str | None = None) -> tuple[dict, bool]:
+    """A new entity; (entity, replayed). A second entity with the same code is 409 naming the first."""
+    facts, errors = validate_registration(raw, ctx.vocabulary)
+    domain.raise_first(errors)
+    policy.require_register(principal, facts, target=facts["uscc"])
+    fingerprint = request_fingerprint("register", facts)
+    try:
+        with ctx.begin() as conn:
+            earlier = earlier_stream(conn, ctx.store, idempotency_key, fingerprint)
+            if earlier is not None:
+                return repo.get_entity(conn, earlier), True
+            _refuse_duplicate(conn, facts["uscc"])
+            entity_id = domain.new_entity_id()
+            result = ctx.store.append_in(conn, entity_id, 0, to_new_events(domain.decide_register(entity_id, facts)),
+                                         principal.actor(), idempotency_key, fingerprint)
+            at = result.events[0].recorded_at
+            repo.insert_entities(conn, [repo.entity_row(entity_id, facts, 1, at)])
+            if facts["kind"] == "non_public_enterprise":
+                _find_shadows(conn, entity_id, facts)
+            entity = repo.get_entity(conn, entity_id)
+    except IntegrityError as exc:
+        with ctx.connect() as conn:
+            _refuse_duplicate(conn, facts["uscc"])  # a concurrent twin won the race
+        raise ConcurrencyConflict("并发登记冲突，请重试", field="uscc") from exc
+    ctx.store.count_committed(result)
+    return entity, False
+
+
+def _refuse_duplicate(conn, uscc: str) -> None:
+    existing = repo.existing_codes(conn, [uscc])
+    if uscc in existing:
+        entity_id, name = existing[uscc]
+        raise AlreadyExists(f"统一社会信用代码{uscc}已登记为 {entity_id}（{name}）", field="uscc")
+
+
+def _find_shadows(conn, entity_id: str, facts: Mapping[str, Any]) -> None:
+    keys_a = [k for k in [address_key(facts.get("address"))] if k]
+    keys_p = [k for k in [person_key(facts.get("legal_representative"))] if k]
+    others = repo.shadow_neighbours(conn, keys_a, keys_p)
+    candidates = find_candidates({"entity_id": entity_id, **facts}, others)
+    repo.insert_candidates(conn, candidates, {entity_id: facts["district_code"]})
+
+
+def _load(ctx: RegistryContext, conn, entity_id: str) -> domain.EntityState:
+    state = domain.replay(entity_id, ctx.read(conn, entity_id))
+    if not state.registered:
+        raise NotFound(f"没有两新组织 {entity_id}", field="entity_id")
+    return state
+
+
+def _check_version(state: domain.EntityState, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != state.version:
+        raise ConcurrencyConflict(f"{state.entity_id} 当前版本为{state.version}，请求基于版本{expected_version}",
+                                  field="expected_version")
+
+
+def update_profile(ctx: RegistryContext, principal: Principal, entity_id: str, raw: Mapping[str, Any],
+                   expected_version: int | None = None, idempotency_key: str | None = None) -> tuple[dict, bool]:
+    """Survey facts change as events (EntityProfileUpdated with the changed fields)."""
+    changes, errors = validate_changes(raw, ctx.vocabulary)
+    domain.raise_first(errors)
+    fingerprint = request_fingerprint("update", entity_id, changes, expected_version)
+    with ctx.begin() as conn:
+        if earlier_stream(conn, ctx.store, idempotency_key, fingerprint) is not None:
+            return repo.get_entity(conn, entity_id), True
+        state = _load(ctx, conn, entity_id)
+        policy.require_survey(principal, state.facts, target=entity_id)
+        _check_version(state, expected_version)
+        decided = domain.decide_update(state, changes)
+        result = ctx.store.append_in(conn, entity_id, state.version, to_new_events(decided), principal.actor(),
+                                     idempotency_key, fingerprint)
+        after = domain.evolve(state, decided[0].type, decided[0].payload)
+        repo.update_facts(conn, entity_id, after.facts, after.version, result.events[-1].recorded_at)
+        entity = repo.get_entity(conn, entity_id)
+    ctx.store.count_committed(result)
+    return entity, False
+
+
+def flag(ctx: RegistryContext, principal: Principal, entity_id: str, flag_name: str, reason: str,
+         duplicate_of: str | None = None, idempotency_key: str | None = None) -> tuple[dict, bool]:
+    """Market regulation marks a shell, zombie or shadow enterprise; it leaves the baseline (R1)."""
+    fingerprint = request_fingerprint("flag", entity_id, flag_name, reason, duplicate_of)
+    with ctx.begin() as conn:
+        if earlier_stream(conn, ctx.store, idempotency_key, fingerprint) is not None:
+            return repo.get_entity(conn, entity_id), True
+        state = _load(ctx, conn, entity_id)
+        policy.require_flag(principal, state.facts, target=entity_id)
+        duplicate = None
+        if duplicate_of is not None:
+            duplicate = domain.replay(duplicate_of, ctx.read(conn, duplicate_of))
+            if not duplicate.registered:
+                raise NotFound(f"duplicate_of：没有两新组织 {duplicate_of}", field="duplicate_of")
+        decided = domain.decide_flag(state, flag_name, reason, duplicate)
+        result = ctx.store.append_in(conn, entity_id, state.version, to_new_events(decided), principal.actor(),
+                                     idempotency_key, fingerprint)
+        after = domain.evolve(state, decided[0].type, decided[0].payload)
+        _save_flags(conn, after, result.events[-1].recorded_at)
+        if flag_name == "shadow":
+            repo.decide_candidate(conn, entity_id, duplicate_of, "flagged", principal.department)
+        entity = repo.get_entity(conn, entity_id)
+    ctx.store.count_committed(result)
+    return entity, False
+
+
+def clear_flag(ctx: RegistryContext, principal: Principal, entity_id: str, flag_name: str, reason: str,
+               idempotency_key: str | None = None) -> tuple[dict, bool]:
+    """The flag is lifted; an entity of an approved ledger is back in the baseline."""
+    fingerprint = request_fingerprint("clear", entity_id, flag_name, reason)
+    with ctx.begin() as conn:
+        if earlier_stream(conn, ctx.store, idempotency_key, fingerprint) is not None:
+            return repo.get_entity(conn, entity_id), True
+        state = _load(ctx, conn, entity_id)
+        policy.require_flag(principal, state.facts, target=entity_id)
+        decided = domain.decide_clear_flag(state, flag_name, reason)
+        result = ctx.store.append_in(conn, entity_id, state.version, to_new_events(decided), principal.actor(),
+                                     idempotency_key, fingerprint)
+        after = domain.evolve(state, decided[0].type, decided[0].payload)
+        _save_flags(conn, after, result.events[-1].recorded_at)
+        entity = repo.get_entity(conn, entity_id)
+    ctx.store.count_committed(result)
+    return entity, False
+
+
+def _save_flags(conn, state: domain.EntityState, at) -> None:
+    shadow = state.flags.get("shadow")
+    repo.set_flags(conn, state.entity_id, state.flags.keys(), shadow["duplicate_of"] if shadow else None,
+                   state.version, at)
+
+
+def dismiss_candidate(ctx: RegistryContext, principal: Principal, entity_id: str, candidate_of: str) -> None:
+    """A person in market regulation decided the pair is not a duplicate."""
+    with ctx.begin() as conn:
+        state = _load(ctx, conn, entity_id)
+        policy.require_flag(principal, state.facts, target=entity_id)
+        if repo.decide_candidate(conn, entity_id, candidate_of, "dismissed", principal.department) == 0:
+            raise RuleViolation(f"{entity_id} 与 {candidate_of} 不是待审核的影子企业候选", field="candidate_of")
+
+
+def history(ctx: RegistryContext, entity_id: str) -> list[dict]:
+    envelopes = ctx.store.read_stream(entity_id)
+    if not envelopes:
+        raise NotFound(f"没有两新组织 {entity_id}", field="entity_id")
+    return [{"event_id": str(e.event_id), "type": e.type, "stream_version": e.stream_version,
+             "occurred_at": e.occurred_at, "recorded_at": e.recorded_at, "actor": e.actor.model_dump(),
+             "payload": e.payload} for e in envelopes]

@@ -1,0 +1,207 @@
+"""Bulk import of the survey forms 附表1/附表2: every row validated, all-or-nothing per file.
+
+A rejected file writes no entity and no event; its error report (row, column,
+reason) is kept under the import id for download. An accepted file becomes one
+EntityRegistered stream per row, appended in one transaction with the read rows.
+"""
+
+import hashlib
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from platform_core.auth import Forbidden, Principal
+from platform_core.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound, SchemaViolation
+from platform_core.event_store import AppendResult
+from platform_core.http import record_refusal
+from registry.adapters import repository as repo
+from registry.adapters.spreadsheet import Sheet, read_sheet
+from registry.domain import entity as domain
+from registry.domain import forms, policy
+from registry.domain.shadow import Candidate, address_key, match, person_key
+
+from .context import RegistryContext, to_new_events
+
+MAX_ROWS = 100_000
+
+
+def run_import(ctx: RegistryContext, principal: Principal, form: str, filename: str, content: bytes,
+               idempotency_key: str | None = None) -> tuple[dict, bool]:
+    """The import's outcome (status imported or rejected, counts, errors); (outcome, replayed)."""
+    if form not in forms.FORMS:
+        raise SchemaViolation(f"form：应为 form1（附表1）或 form2（附表2），不是“{form}”", field="form")
+    started = time.perf_counter()
+    digest = hashlib.sha256(content).hexdigest()
+    if idempotency_key is not None:
+        with ctx.connect() as conn:
+            earlier = repo.get_import(conn, idempotency_key=idempotency_key)
+        if earlier is not None:
+            if earlier["file_sha256"] != digest or earlier["form"] != form:
+                raise IdempotencyKeyReused(f"Idempotency-Key {idempotency_key!r} 已用于另一个文件",
+                                           field="Idempotency-Key")
+            return _outcome(earlier), True
+    record = {"import_id": f"import-{uuid.uuid4()}", "idempotency_key": idempotency_key, "form": form,
+              "filename": filename or "", "file_sha256": digest, "department": principal.department,
+              "user_name": principal.user}
+    sheet = read_sheet(filename, content)
+    rows, errors, refused = _validate(ctx, principal, form, sheet)
+    if not errors:
+        errors = _against_registry(ctx, rows)
+    if refused:
+        record_refusal(ctx.engine, ctx.store.schema, Forbidden(
+            f"{principal.department} 导入的文件中有{refused}行超出本部门权限（{record['import_id']}）",
+            principal=principal, permission="entity.register", target=record["import_id"]))
+    if errors:
+        errors.sort(key=lambda e: (e.row, e.column))
+        record.update(status="rejected", row_count=len(rows) + len({e.row for e in errors}), imported_count=0,
+                      errors=[{"row": e.row, "column": e.column, "reason": e.reason} for e in errors])
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        with ctx.begin() as conn:
+            repo.save_import(conn, record)
+        return _outcome(record), False
+    record.update(status="imported", row_count=len(rows), imported_count=len(rows), errors=[])
+    result = _write(ctx, principal, record, rows, started)
+    ctx.store.count_committed(result)
+    return _outcome(record), False
+
+
+def _header_row(form: str, sheet: Sheet) -> int | None:
+    names = {forms.normalize_header(alias) for alias in forms.FORMS[form][0].headers}
+    for index, (_, cells) in enumerate(sheet.rows[: 10]):
+        if any(forms.normalize_header(cell) in names for cell in cells):
+            return index
+    return None
+
+
+def _validate(ctx: RegistryContext, principal: Principal, form: str,
+              sheet: Sheet) -> tuple[list[tuple[int, dict]], list[forms.RowError], int]:
+    index = _header_row(form, sheet)
+    if index is None:
+        first = forms.FORMS[form][0].headers[0]
+        return [], [forms.RowError(1, first, f"前10行中找不到表头（应有“{first}”等列），请使用{forms.FORM_NAMES[form]}模板")], 0
+    header_number, header_cells = sheet.rows[index]
+    headers, errors = forms.map_headers(form, header_cells, header_number)
+    if errors:
+        return [], errors, 0
+    data = sheet.rows[index + 1:]
+    if len(data) > MAX_ROWS:
+        return [], [forms.RowError(header_number, "", f"文件有{len(data)}行，超过每个文件{MAX_ROWS}行的上限，请分批导入")], 0
+    merged_rows = _merged_rows(sheet, header_number)
+    rows, refused = [], 0
+    wanted = set(headers.columns)
+    for number, cells in data:
+        if all(forms.is_blank(value) for i, value in enumerate(cells) if i in wanted):
+            continue  # empty rows (also pre-numbered template rows) are skipped
+        if number in merged_rows:
+            errors.append(forms.RowError(number, merged_rows[number], "位于合并单元格内：请取消合并，每行填写一个组织的完整信息"))
+            continue
+        facts, row_errors = forms.row_facts(form, headers, cells, ctx.vocabulary, number)
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        try:
+            policy.require_register(principal, facts, target=facts["uscc"])
+        except Forbidden as refusal:
+            refused += 1
+            errors.append(forms.RowError(number, headers.labels.get("street_code", "所属街道（乡镇）"),
+                                         f"超出本部门权限：{refusal.message}"))
+            continue
+        rows.append((number, facts))
+    errors.extend(forms.duplicate_codes(rows, headers.labels.get("uscc", "统一社会信用代码")))
+    return rows, errors, refused
+
+
+def _merged_rows(sheet: Sheet, header_number: int) -> dict[int, str]:
+    found = {}
+    for min_row, max_row, _, _, ref in sheet.merged:
+        if max_row > header_number and max_row > min_row:
+            for number in range(max(min_row, header_number + 1), max_row + 1):
+                found[number] = ref
+    return found
+
+
+def _against_registry(ctx: RegistryContext, rows: list[tuple[int, dict]]) -> list[forms.RowError]:
+    with ctx.connect() as conn:
+        existing = repo.existing_codes(conn, [facts["uscc"] for _, facts in rows])
+    return [forms.RowError(number, "统一社会信用代码",
+                           f"{facts['uscc']}已登记为 {existing[facts['uscc']][0]}（{existing[facts['uscc']][1]}）")
+            for number, facts in rows if facts["uscc"] in existing]
+
+
+def _write(ctx: RegistryContext, principal: Principal, record: dict, rows: list[tuple[int, dict]],
+           started: float) -> AppendResult:
+    import_id = record["import_id"]
+    streams, read_rows, entities = [], [], []
+    for _, facts in rows:
+        entity_id = domain.new_entity_id()
+        streams.append((entity_id, to_new_events(domain.decide_register(entity_id, facts, import_id))))
+        entities.append({"entity_id": entity_id, **facts})
+    try:
+        with ctx.begin() as conn:
+            envelopes = ctx.store.append_new_streams_in(conn, streams, principal.actor())
+            at = envelopes[0].recorded_at
+            read_rows = [repo.entity_row(e["entity_id"], {k: v for k, v in e.items() if k != "entity_id"}, 1, at,
+                                         import_id) for e in entities]
+            repo.insert_entities(conn, read_rows)
+            candidates = _shadow_candidates(conn, entities)
+            repo.insert_candidates(conn, candidates, {e["entity_id"]: e["district_code"] for e in entities})
+            record["seconds"] = round(time.perf_counter() - started, 3)
+            repo.save_import(conn, record)
+    except IntegrityError as exc:
+        raise ConcurrencyConflict("导入期间另有登记使用了相同的统一社会信用代码，请重新导入以获得逐行错误报告",
+                                  field="file") from exc
+    return AppendResult(envelopes)
+
+
+def _shadow_candidates(conn, entities: list[dict[str, Any]]) -> list[Candidate]:
+    """Pairs sharing an address or legal representative, with the same or nearly the same name."""
+    enterprises = [e for e in entities if e["kind"] == "non_public_enterprise"]
+    keys_a = {k for e in enterprises if (k := address_key(e.get("address")))}
+    keys_p = {k for e in enterprises if (k := person_key(e.get("legal_representative")))}
+    by_key: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for other in repo.shadow_neighbours(conn, sorted(keys_a), sorted(keys_p)):
+        _index(by_key, other)
+    found: dict[tuple[str, str], Candidate] = {}
+    for entity in enterprises:
+        seen = set()
+        for key in _keys(entity):
+            for other in by_key.get(key, ()):
+                if other["entity_id"] in seen:
+                    continue
+                seen.add(other["entity_id"])
+                candidate = match(entity, other)
+                if candidate is not None:
+                    found[(candidate.entity_id, candidate.candidate_of)] = candidate
+        _index(by_key, entity)
+    return list(found.values())
+
+
+def _keys(entity: dict) -> list[tuple[str, str]]:
+    keys = []
+    if (a := address_key(entity.get("address"))):
+        keys.append(("a", a))
+    if (p := person_key(entity.get("legal_representative"))):
+        keys.append(("p", p))
+    return keys
+
+
+def _index(by_key: dict, entity: dict) -> None:
+    for key in _keys(entity):
+        by_key[key].append(entity)
+
+
+def _outcome(record: dict) -> dict:
+    return {"import_id": record["import_id"], "status": record["status"], "form": record["form"],
+            "filename": record["filename"], "rows": record["row_count"], "imported": record["imported_count"],
+            "error_count": len(record["errors"]), "errors": record["errors"][:100], "seconds": record["seconds"]}
+
+
+def error_report(ctx: RegistryContext, import_id: str) -> tuple[dict, list[dict]]:
+    with ctx.connect() as conn:
+        record = repo.get_import(conn, import_id=import_id)
+    if record is None:
+        raise NotFound(f"没有导入记录 {import_id}", field="import_id")
+    return record, record["errors"]
