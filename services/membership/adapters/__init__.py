@@ -1,0 +1,1 @@
+"""Membership's infrastructure: its tables, its queries, its personal-data vault."""

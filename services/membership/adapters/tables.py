@@ -1,0 +1,43 @@
+"""Membership's own tables, bound to the service's schema."""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from platform_core.db import quoted_schema
+
+
+@dataclass(frozen=True)
+class Tables:
+    identities: sa.Table
+    members: sa.Table
+    functional: sa.Table
+    growth: sa.Table
+    entities: sa.Table
+
+
+def tables(schema: str) -> Tables:
+    md = sa.MetaData(schema=quoted_schema(schema))
+    return Tables(
+        identities=sa.Table(
+            "member_identities", md, sa.Column("member_id", sa.Text, primary_key=True),
+            sa.Column("id_hash", sa.LargeBinary), sa.Column("id_number_sealed", sa.LargeBinary),
+            sa.Column("name_sealed", sa.LargeBinary), sa.Column("created_at", sa.DateTime(timezone=True))),
+        members=sa.Table(
+            "members", md, sa.Column("member_id", sa.Text, primary_key=True), sa.Column("standing", sa.Text),
+            sa.Column("active", sa.Boolean), sa.Column("way", sa.Text), sa.Column("admitted_on", sa.Date),
+            sa.Column("entity_id", sa.Text), sa.Column("organization_id", sa.Text), sa.Column("version", sa.Integer),
+            sa.Column("updated_at", sa.DateTime(timezone=True))),
+        functional=sa.Table(
+            "functional_memberships", md, sa.Column("member_id", sa.Text, primary_key=True),
+            sa.Column("organization_id", sa.Text, primary_key=True),
+            sa.Column("added_at", sa.DateTime(timezone=True))),
+        growth=sa.Table(
+            "member_growth", md, sa.Column("event_id", sa.Uuid, primary_key=True), sa.Column("member_id", sa.Text),
+            sa.Column("way", sa.Text), sa.Column("entity_id", sa.Text), sa.Column("business_date", sa.Date),
+            sa.Column("period", sa.Text)),
+        entities=sa.Table(
+            "known_entities", md, sa.Column("entity_id", sa.Text, primary_key=True), sa.Column("kind", sa.Text),
+            sa.Column("district_code", sa.Text), sa.Column("street_code", sa.Text), sa.Column("event_id", sa.Uuid),
+            sa.Column("recorded_at", sa.DateTime(timezone=True))),
+    )

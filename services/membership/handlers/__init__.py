@@ -1,0 +1,1 @@
+"""Membership's command handlers and its projection of other services' topics."""

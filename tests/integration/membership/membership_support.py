@@ -1,0 +1,50 @@
+"""Helpers for membership's integration tests (not fixtures)."""
+
+import os
+import random
+import uuid
+from datetime import date, datetime, timezone
+
+from kafka import KafkaProducer
+
+from membership.bootstrap import ENTITY_PROJECTION_GROUP
+from membership.domain.id_number import check_character
+from platform_core.auth import Principal, issue_token
+from membership.handlers.entity_projection import entity_projection
+from platform_core.envelope import Actor, EventEnvelope
+from platform_core.kafka_io import DeadLetterPublisher
+from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier
+
+
+def entity_registered(entity_id: str, district_code: str, street_code: str | None = None,
+                      kind: str = "non_public_enterprise") -> EventEnvelope:
+    """An EntityRegistered envelope as registry publishes it (only the keys membership reads, plus extras)."""
+    now = datetime.now(timezone.utc)
+    return EventEnvelope(
+        event_id=uuid.uuid4(), type="EntityRegistered", schema_version=1, stream_id=entity_id, stream_version=1,
+        occurred_at=now, recorded_at=now, actor=Actor(department=f"district_org:{district_code}", user="registrar"),
+        payload={"entity_id": entity_id, "kind": kind, "district_code": district_code,
+                 "street_code": street_code or f"{district_code}001", "name": "某某科技有限公司"})
+
+
+def project_entities(engine, producer: KafkaProducer, *envelopes: EventEnvelope) -> None:
+    """Feed envelopes to membership's entity projection as its consumer would (one transaction)."""
+    applier = ProjectionApplier("membership", f"{ENTITY_PROJECTION_GROUP}.tests-direct",
+                                entity_projection("membership"), None, DeadLetterPublisher(producer))
+    records = [ConsumedRecord("registry.events", 0, offset, e.canonical_bytes()) for offset, e in enumerate(envelopes)]
+    with engine.begin() as conn:
+        outcome = applier.apply(conn, records)
+    assert outcome.applied == len(envelopes), outcome
+
+
+def new_id_number() -> str:
+    """A valid identity number nobody else's test uses (random birth date and sequence)."""
+    born = date.fromordinal(random.randint(date(1950, 1, 1).toordinal(), date(2000, 12, 31).toordinal()))
+    first17 = f"4201{random.randint(2, 17):02d}{born:%Y%m%d}{random.randint(0, 999):03d}"
+    return first17 + check_character(first17)
+
+
+def token(kind: str, territory: str | None = None, user: str = "tester") -> dict[str, str]:
+    department = f"{kind}:{territory}" if territory else kind
+    principal = Principal(department=department, kind=kind, user=user, territory=territory)
+    return {"Authorization": f"Bearer {issue_token(os.environ['CAMPAIGN_AUTH_SECRET'], principal)}"}
