@@ -1,0 +1,229 @@
+"""Inspector API for the audit log (read-only scope ``audit.read``), under ``/audit``.
+
+Hashes are base64 like in checkpoints; proof bodies are what
+``python -m reporting.audit.verify --proof`` takes.
+"""
+
+import base64
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel
+
+from platform_core.auth import Principal
+from platform_core.errors import PlatformError
+from platform_core.http import authenticate
+from platform_core.service import ServiceContext
+from reporting.audit import queries
+from reporting.audit.store import AuditLogStore, LoggedEvent, SearchQuery, StoredCheckpoint
+from reporting.bootstrap import checkpoint_signer
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+Caller = Annotated[Principal, Depends(authenticate)]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class CheckpointPublic(BaseModel):
+    id: int
+    origin: str
+    tree_size: int
+    root_hash: str
+    signed_at: datetime
+    reason: str
+    verifier_key: str
+    note: str
+
+    @classmethod
+    def of(cls, c: StoredCheckpoint) -> "CheckpointPublic":
+        return cls(id=c.id, origin=c.origin, tree_size=c.tree_size, root_hash=_b64(c.root_hash),
+                   signed_at=c.signed_at, reason=c.reason, verifier_key=c.verifier_key, note=c.note)
+
+
+class LoggedEventPublic(BaseModel):
+    leaf_index: int
+    event_id: uuid.UUID
+    leaf_hash: str
+    event: str  # the canonical bytes that were hashed, as text
+
+    @classmethod
+    def of(cls, e: LoggedEvent) -> "LoggedEventPublic":
+        return cls(leaf_index=e.leaf_index, event_id=e.event_id, leaf_hash=_b64(e.leaf_hash),
+                   event=e.canonical.decode("utf-8"))
+
+
+class InclusionProofPublic(BaseModel):
+    kind: Literal["inclusion"] = "inclusion"
+    leaf_index: int
+    tree_size: int
+    event: str
+    leaf_hash: str
+    proof: list[str]
+    root_hash: str
+    checkpoint: CheckpointPublic | None
+
+
+class ConsistencyProofPublic(BaseModel):
+    kind: Literal["consistency"] = "consistency"
+    first: int
+    second: int
+    proof: list[str]
+    first_root: str
+    second_root: str
+
+
+class ProvenEventPublic(LoggedEventPublic):
+    proof: list[str] | None  # null: appended after the checkpoint; ask again later
+
+
+class EntityHistoryPublic(BaseModel):
+    entity_id: str
+    checkpoint: CheckpointPublic | None
+    events: list[ProvenEventPublic]
+
+
+class EventsPage(BaseModel):
+    events: list[LoggedEventPublic]
+    next_after_index: int | None
+
+
+def _store(request: Request) -> tuple[ServiceContext, AuditLogStore]:
+    context: ServiceContext = request.app.state.context
+    return context, AuditLogStore(context.name)
+
+
+@router.get("/checkpoints/latest", response_model=CheckpointPublic)
+def latest_checkpoint(request: Request, principal: Caller) -> CheckpointPublic:
+    """The latest signed checkpoint (C2SP signed note in ``note``)."""
+    principal.require("audit.read")
+    context, store = _store(request)
+    with context.engine.connect() as conn:
+        return CheckpointPublic.of(queries.latest_checkpoint(conn, store))
+
+
+@router.get("/checkpoints/in-force", response_model=CheckpointPublic)
+def checkpoint_in_force(request: Request, principal: Caller,
+                        at: Annotated[datetime, Query(description="a time with zone, e.g. 2016-11-20T08:00:00+08:00")]
+                        ) -> CheckpointPublic:
+    """The checkpoint in force at a time: the last one signed at or before it."""
+    principal.require("audit.read")
+    if at.tzinfo is None:
+        raise PlatformError("at must carry a time zone, e.g. 2016-11-20T08:00:00+08:00", field="at")
+    context, store = _store(request)
+    with context.engine.connect() as conn:
+        return CheckpointPublic.of(queries.checkpoint_in_force(conn, store, at))
+
+
+@router.get("/checkpoints", response_model=list[CheckpointPublic])
+def list_checkpoints(request: Request, principal: Caller, after_id: Annotated[int, Query(ge=0)] = 0,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[CheckpointPublic]:
+    """Every signed checkpoint, oldest first (page with ``after_id``)."""
+    principal.require("audit.read")
+    context, store = _store(request)
+    with context.engine.connect() as conn:
+        return [CheckpointPublic.of(c) for c in store.checkpoints(conn, after_id, limit)]
+
+
+@router.get("/keys", response_class=PlainTextResponse)
+def verifier_keys(request: Request, principal: Caller) -> str:
+    """The public keys that signed checkpoints, one verifier key per line (the verifier's --keys file)."""
+    principal.require("audit.read")
+    context, store = _store(request)
+    with context.engine.connect() as conn:
+        keys = store.verifier_keys(conn)
+    return "".join(k + "\n" for k in keys)
+
+
+@router.get("/proofs/inclusion", response_model=InclusionProofPublic)
+def inclusion_proof(request: Request, principal: Caller, event_id: uuid.UUID,
+                    tree_size: Annotated[int | None, Query(ge=1)] = None) -> InclusionProofPublic:
+    """Inclusion proof of an event (RFC 9162 2.1.3), by default in the latest signed checkpoint."""
+    principal.require("audit.read")
+    context, store = _store(request)
+    with context.engine.connect() as conn:
+        found = queries.inclusion_proof(conn, store, event_id, tree_size)
+    return InclusionProofPublic(
+        leaf_index=found.event.leaf_index, tree_size=found.tree_size, event=found.event.canonical.decode("utf-8"),
+        leaf_hash=_b64(found.event.leaf_hash), proof=[_b64(p) for p in found.proof],
+        root_hash=_b64(found.root_hash),
+        checkpoint=CheckpointPublic.of(found.checkpoint) if found.checkpoint else None)
+
+
+@router.get("/proofs/consistency", response_model=ConsistencyProofPublic)
+def consistency_proof(request: Request, principal: Caller, first: Annotated[int, Query(ge=0)],
+                      second: Annotated[int, Query(ge=0)]) -> ConsistencyProofPublic:
+    """Consistency proof between two tree sizes (RFC 9162 2.1.4)."""
+    principal.require("audit.read")
+    context, store = _store(request)
+    with context.engine.connect() as conn:
+        found = queries.consistency_proof(conn, store, first, second)
+    return ConsistencyProofPublic(first=first, second=second, proof=[_b64(p) for p in found.proof],
+                                  first_root=_b64(found.first_root), second_root=_b64(found.second_root))
+
+
+@router.get("/entities/{entity_id}/history", response_model=EntityHistoryPublic)
+def entity_history(request: Request, principal: Caller, entity_id: str,
+                   after_index: Annotated[int, Query(ge=-1)] = -1,
+                   limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = queries.MAX_PAGE) -> EntityHistoryPublic:
+    """An entity's whole history: every event naming it, each with its inclusion proof."""
+    principal.require("audit.read", target=entity_id)
+    context, store = _store(request)
+    with context.engine.connect() as conn:
+        history = queries.entity_history(conn, store, entity_id, after_index, limit)
+    return EntityHistoryPublic(
+        entity_id=entity_id, checkpoint=CheckpointPublic.of(history.checkpoint) if history.checkpoint else None,
+        events=[ProvenEventPublic(**LoggedEventPublic.of(p.event).model_dump(),
+                                  proof=None if p.proof is None else [_b64(h) for h in p.proof])
+                for p in history.events])
+
+
+@router.get("/events", response_model=EventsPage)
+def search_events(request: Request, principal: Caller,
+                  entity: str | None = None, unit: str | None = None,
+                  actor: Annotated[str | None, Query(description="department, or a department kind")] = None,
+                  type: Annotated[str | None, Query(description="event type")] = None,
+                  recorded_from: datetime | None = None, recorded_to: datetime | None = None,
+                  after_index: Annotated[int, Query(ge=-1)] = -1,
+                  limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100) -> EventsPage:
+    """Search the log by entity, unit, actor department, type and recorded time (page with ``after_index``)."""
+    principal.require("audit.read")
+    for name, moment in (("recorded_from", recorded_from), ("recorded_to", recorded_to)):
+        if moment is not None and moment.tzinfo is None:
+                raise PlatformError(f"{name} must carry a time zone", field=name)
+    context, store = _store(request)
+    query = SearchQuery(entity, unit, actor, type, recorded_from, recorded_to, after_index, limit)
+    with context.engine.connect() as conn:
+        events = store.search(conn, query)
+    return EventsPage(events=[LoggedEventPublic.of(e) for e in events],
+                      next_after_index=events[-1].leaf_index if len(events) == limit else None)
+
+
+@router.get("/export/events")
+def export_events(request: Request, principal: Caller,
+                  upto: Annotated[int | None, Query(ge=0, description="leaves [0, upto); default all")] = None
+                  ) -> StreamingResponse:
+    """The log's events as the verifier's ``--events`` file: canonical JSON lines in log order."""
+    principal.require("audit.read")
+    context, store = _store(request)
+
+    def lines() -> Iterator[bytes]:
+        with context.engine.connect() as conn:
+            size = store.head(conn)[0]
+            for event in store.iter_events(conn, size if upto is None else min(upto, size)):
+                yield event.canonical + b"\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.post("/checkpoints", response_model=CheckpointPublic, status_code=201)
+def sign_checkpoint(request: Request, principal: Caller) -> CheckpointPublic:
+    """Sign a checkpoint of the log now (city organization department: bulletin publishers)."""
+    principal.require("bulletin.publish")
+    context: ServiceContext = request.app.state.context
+    return CheckpointPublic.of(checkpoint_signer(context).sign_now("manual", principal.actor()))

@@ -1,0 +1,133 @@
+"""Fixtures and helpers for the audit-log integration tests (real PostgreSQL and Kafka)."""
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+
+from platform_core.db import migrate
+from platform_core.envelope import Actor, EventEnvelope
+from platform_core.event_store import EventStore
+from platform_core.event_types import EventTypeRegistry
+from platform_core.contracts.reporting import register as register_reporting
+
+import reporting
+
+REPORTING_MIGRATIONS = Path(reporting.__file__).with_name("migrations")
+TEST_KEY_SEED = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # bytes 0..31, for tests only
+ORIGIN = "campaign.example/test/audit"
+
+
+class AnyPayload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+def audit_event_types() -> EventTypeRegistry:
+    """The reporting contracts plus permissive test types standing in for other services'."""
+    registry = EventTypeRegistry()
+    register_reporting(registry)
+    for name in ("EntityRegistered", "EntityProfileUpdated", "LedgerSubmitted", "OrganizationFormed"):
+        registry.register(name, 1, AnyPayload)
+    return registry
+
+
+@pytest.fixture
+def audit_schema(engine):
+    """A fresh schema with the core and the reporting (audit) migrations."""
+    name = f"t_audit_{uuid.uuid4().hex[:10]}"
+    migrate(engine, name, REPORTING_MIGRATIONS)
+    yield name
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {name} CASCADE"))
+
+
+def envelope(n: int, stream: str | None = None, version: int = 1, *, type_: str = "EntityProfileUpdated",
+             payload: dict | None = None, department: str = "district_org:420102",
+             recorded_at: datetime | None = None) -> EventEnvelope:
+    moment = recorded_at or datetime(2016, 9, 1, tzinfo=timezone.utc) + timedelta(seconds=n)
+    return EventEnvelope(
+        event_id=uuid.uuid4(), type=type_, schema_version=1, stream_id=stream or f"entity-{uuid.uuid4()}",
+        stream_version=version, occurred_at=moment, recorded_at=moment,
+        actor=Actor(department=department, user="clerk"),
+        payload=payload if payload is not None else {"employees": n, "division_code": "420102"})
+
+
+def reporting_store(engine, schema: str, topic: str) -> EventStore:
+    return EventStore(engine, schema, topic, audit_event_types())
+
+
+def publish_outbox(engine, schema: str, bootstrap: str) -> None:
+    from platform_core.kafka_io import create_producer
+    from platform_core.outbox_relay import OutboxRelay
+
+    producer = create_producer(bootstrap, f"relay-{schema}")
+    relay = OutboxRelay(engine, schema, producer)
+    while relay.publish_batch():
+        pass
+    producer.close()
+
+
+def run_audit_processor(engine, bootstrap: str, schema: str, topic: str, expected_size: int,
+                        group: str | None = None, timeout_s: float = 60.0) -> int:
+    """Drive the real audit projection (shared consumer, batch handler) until the log has
+    ``expected_size`` leaves; return the size reached."""
+    import time
+
+    from platform_core.kafka_io import DeadLetterPublisher, create_producer
+    from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
+    from reporting.audit.processor import audit_projection
+    from reporting.audit.store import AuditLogStore
+
+    spec = audit_projection(schema, topics=(topic,), group_id=group or f"audit-{schema}")
+    producer = create_producer(bootstrap, f"dlq-{schema}")
+    applier = ProjectionApplier(schema, spec.group_id, spec.handler, spec.registry, DeadLetterPublisher(producer),
+                                batch_handler=spec.batch_handler)
+    consumer = ProjectionConsumer(engine, bootstrap, [topic], applier, max_records=50)
+    store = AuditLogStore(schema)
+    deadline = time.monotonic() + timeout_s
+    size = 0
+    try:
+        while time.monotonic() < deadline:
+            consumer.poll_once(timeout_ms=300)
+            with engine.connect() as conn:
+                size = store.head(conn)[0]
+            if size >= expected_size:
+                consumer.poll_once(timeout_ms=300)  # anything extra would show up now
+                with engine.connect() as conn:
+                    size = store.head(conn)[0]
+                break
+    finally:
+        consumer.consumer.close()
+        producer.close()
+    return size
+
+
+def create_topic(bootstrap: str) -> str:
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    name = f"test.audit.{uuid.uuid4().hex[:10]}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
+    admin.close()
+    return name
+
+
+def delete_topic(bootstrap: str, name: str) -> None:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.delete_topics([name])
+    admin.close()
+
+
+def make_signer(engine, schema: str, topic: str):
+    from reporting.audit.checkpoints import CheckpointSigner
+    from reporting.audit.note import SignerKey
+    from reporting.audit.store import AuditLogStore
+
+    return CheckpointSigner(engine, reporting_store(engine, schema, topic), AuditLogStore(schema),
+                            SignerKey.from_base64_seed(ORIGIN, TEST_KEY_SEED))
