@@ -6,10 +6,16 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 python3 deploy/stack.py up
 eval "$(python3 deploy/stack.py env)"
-if ! command -v docker-compose >/dev/null; then
-  echo "test: installing docker-compose (parses docker-compose.yml; no engine needed)"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null) \
-    || echo "test: could not install docker-compose; its test will fail with the reason" >&2
+# OS packages the tests use: docker-compose parses docker-compose.yml (no engine needed);
+# a real Prometheus scrapes the services.
+missing=()
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+command -v prometheus >/dev/null || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test: installing ${missing[*]} from the OS packages"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+     "${missing[@]}" >/dev/null) \
+    || echo "test: could not install ${missing[*]}; the tests that need them fail with the reason" >&2
 fi
 .venv/bin/campaign topics
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
