@@ -132,7 +132,7 @@ class EventStore:
             raise ValueError("append needs at least one event")
         fingerprint = fingerprint or request_fingerprint(stream_id, [(e.type, e.payload) for e in events])
         if idempotency_key is not None:
-            earlier = self._earlier_result(conn, idempotency_key, fingerprint)
+            earlier = self.earlier_result(conn, idempotency_key, fingerprint)
             if earlier is not None:
                 return earlier
         envelopes = self._envelopes(stream_id, expected_version, events, actor)
@@ -232,7 +232,14 @@ class EventStore:
                 f"canonical{i}": envelope.canonical_bytes()})
         return parameters
 
-    def _earlier_result(self, conn: Connection, key: str, fingerprint: str) -> AppendResult | None:
+    def earlier_result(self, conn: Connection, key: str | None, fingerprint: str) -> AppendResult | None:
+        """The first result of a command with this idempotency key, or None when the key is new.
+
+        Handlers call it before deciding, so a retry answers with its first result even
+        when deciding again would now refuse (e.g. "already registered").
+        """
+        if key is None:
+            return None
         t = self.tables
         row = conn.execute(sa.select(t.idempotency_keys).where(t.idempotency_keys.c.idempotency_key == key)).first()
         if row is None:
@@ -250,7 +257,7 @@ class EventStore:
         if idempotency_key is not None and constraint in ("idempotency_keys_pkey", "events_stream_version_unique"):
             # A concurrent twin committed first: answer with its result.
             with self.engine.connect() as conn:
-                earlier = self._earlier_result(conn, idempotency_key, fingerprint or "")
+                earlier = self.earlier_result(conn, idempotency_key, fingerprint or "")
             if earlier is not None:
                 return earlier
         if constraint == "events_stream_version_unique":

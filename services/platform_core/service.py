@@ -1,6 +1,7 @@
 """Wiring shared by every service: settings -> engine -> event store -> app."""
 
 import importlib.util
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from .event_store import EventStore
 from .event_types import EventTypeRegistry
 from .http import create_service_app
 from .kafka_io import service_topic
+from .logs import configure_logging
 from .settings import PlatformSettings, get_settings
 
 
@@ -49,7 +51,11 @@ def bootstrap_service(name: str, registry: EventTypeRegistry,
 
 
 def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), description: str = "") -> FastAPI:
-    """The service's HTTP app; its schema is migrated before the first request."""
+    """The service's HTTP app; its schema is migrated before the first request.
+
+    Logging goes to JSON on stderr unless something (a test runner) configured it already."""
+    if not logging.getLogger().handlers:
+        configure_logging(context.name, context.settings.log_level, context.settings.log_format)
     app = create_service_app(
         context.name, context.engine, context.settings.kafka_bootstrap,
         context.settings.require_auth_secret(),

@@ -145,7 +145,7 @@ class MembershipCommands:
     def _earlier(self, conn: Connection, key: str | None, fingerprint: str) -> AppendResult | None:
         """The first result of a repeated command, before any rule is checked again."""
         # EventStore has no public lookup yet; this is the one it uses inside append_in.
-        return None if key is None else self.store._earlier_result(conn, key, fingerprint)
+        return self.store.earlier_result(conn, key, fingerprint)
 
     def _refuse_duplicate(self, conn: Connection, id_hash: bytes) -> None:
         existing = conn.execute(sa.select(self.t.identities.c.member_id)
