@@ -142,7 +142,8 @@ class EventStore:
             conn.execute(t.idempotency_keys.insert().values(
                 idempotency_key=idempotency_key, request_hash=fingerprint, stream_id=stream_id,
                 event_ids=[e.event_id for e in envelopes]))
-        # One round trip: the version check, the events and their outbox rows, and the relay's wake-up.
+        # One round trip: the version check, the events and their outbox rows. No NOTIFY for the
+        # relay: PostgreSQL serializes the commits of notifying transactions; the relay polls.
         found = conn.execute(self._append_statement(len(envelopes)),
                              self._append_parameters(stream_id, expected_version, envelopes)).one()
         if found.queued != len(envelopes):
@@ -173,7 +174,6 @@ class EventStore:
                          "payload": envelope.payload, "canonical": envelope.canonical_bytes()})
         conn.execute(t.events.insert(), rows)
         conn.execute(t.outbox.insert(), [{"event_id": e.event_id, "topic": self.topic} for e in envelopes])
-        conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": outbox_channel(self.schema)})
         return envelopes
 
     def _envelopes(self, stream_id: str, expected_version: int, events: Sequence[NewEvent],
@@ -213,15 +213,13 @@ class EventStore:
                     INSERT INTO {s}.outbox (event_id, topic)
                     SELECT event_id, :topic FROM inserted ORDER BY stream_version RETURNING id
                 )
-                SELECT (SELECT version FROM current) AS current_version, (SELECT count(*) FROM queued) AS queued,
-                       pg_notify(:channel, '') AS notified""")
+                SELECT (SELECT version FROM current) AS current_version, (SELECT count(*) FROM queued) AS queued""")
             self._statements[count] = statement
         return statement
 
     def _append_parameters(self, stream_id: str, expected_version: int,
                            envelopes: list[EventEnvelope]) -> dict[str, Any]:
-        parameters: dict[str, Any] = {"stream_id": stream_id, "expected": expected_version, "topic": self.topic,
-                                      "channel": outbox_channel(self.schema)}
+        parameters: dict[str, Any] = {"stream_id": stream_id, "expected": expected_version, "topic": self.topic}
         for i, envelope in enumerate(envelopes):
             canonical = envelope.as_canonical_dict()
             parameters.update({
@@ -289,7 +287,3 @@ class EventStore:
                             .where(t.c.global_position > after_position)
                             .order_by(t.c.global_position).limit(limit)).all()
         return [(row.global_position, EventEnvelope.from_bytes(row.canonical)) for row in rows]
-
-
-def outbox_channel(schema: str) -> str:
-    return f"outbox_{schema}"

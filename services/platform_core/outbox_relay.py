@@ -7,16 +7,16 @@ active at a time (an advisory lock), which keeps each stream's order.
 """
 
 import logging
-import select
 import threading
 import time
 
+import psycopg2
 import sqlalchemy as sa
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 from sqlalchemy.engine import Engine
 
 from .db import quoted_schema
-from .event_store import outbox_channel
 from .metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 
 log = logging.getLogger(__name__)
@@ -62,36 +62,52 @@ class OutboxRelay:
         OUTBOX_BACKLOG.labels(service=self.schema).set(count)
         return count
 
-    def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
-        """Publish until ``stop`` is set; sleep on LISTEN between batches, polling as a fallback."""
-        listener = self.engine.raw_connection()
-        listener.detach()  # its session settings (autocommit, the lock) must not go back to the pool
-        try:
-            self._hold_leadership(listener, stop)
-            listener.set_isolation_level(0)  # autocommit, so LISTEN takes effect at once
-            with listener.cursor() as cursor:
-                cursor.execute(f"LISTEN {outbox_channel(self.schema)}")
-            log.info("outbox relay active", extra={"schema": self.schema})
-            while not stop.is_set():
-                published = self.publish_batch()
-                if published:
-                    continue
-                self.backlog()
-                dbapi = listener.dbapi_connection
-                if select.select([dbapi], [], [], idle_wait) != ([], [], []):
-                    dbapi.poll()
-                    dbapi.notifies.clear()
-        finally:
-            listener.close()
+    def run(self, stop: threading.Event, idle_wait: float = 0.05) -> None:
+        """Publish until ``stop`` is set, polling every ``idle_wait`` seconds while idle.
 
-    def _hold_leadership(self, listener, stop: threading.Event) -> None:
+        Polling rather than LISTEN/NOTIFY: notifying transactions serialize their commits
+        in PostgreSQL, which would cap the command rate; an empty poll is one index probe.
+        When the database or Kafka fails, the relay waits and starts over (nothing was marked)."""
+        while not stop.is_set():
+            try:
+                self._run_as_leader(stop, idle_wait)
+            except (sa.exc.OperationalError, psycopg2.OperationalError, psycopg2.InterfaceError, KafkaError) as exc:
+                log.warning("relay interrupted; retrying", extra={"schema": self.schema, "error": str(exc)[:200]})
+                stop.wait(1.0)
+
+    def _run_as_leader(self, stop: threading.Event, idle_wait: float) -> None:
+        leader = self.engine.raw_connection()
+        leader.detach()  # the advisory lock lives as long as this connection, outside the pool
+        try:
+            self._hold_leadership(leader, stop)
+            log.info("outbox relay active", extra={"schema": self.schema})
+            idle_since = time.monotonic()
+            while not stop.is_set():
+                if self.publish_batch():
+                    idle_since = time.monotonic()
+                    continue
+                if time.monotonic() - idle_since > 5:
+                    self.backlog()  # refresh the gauge now and then while idle
+                    self._check(leader)  # the lock is only ours while its connection lives
+                    idle_since = time.monotonic()
+                stop.wait(idle_wait)
+        finally:
+            leader.close()
+
+    @staticmethod
+    def _check(connection) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        connection.commit()
+
+    def _hold_leadership(self, connection, stop: threading.Event) -> None:
         """Wait until this relay holds the service's relay lock (held for the connection's life)."""
         while not stop.is_set():
-            with listener.cursor() as cursor:
+            with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"relay:{self.schema}",))
-                if cursor.fetchone()[0]:
-                    listener.commit()
-                    return
-            listener.commit()
+                held = cursor.fetchone()[0]
+            connection.commit()
+            if held:
+                return
             log.info("another relay is active; standing by", extra={"schema": self.schema})
-            time.sleep(2)
+            stop.wait(2)
