@@ -1,8 +1,46 @@
 """The one place that wires the formation service."""
 
-from platform_core.event_types import EventTypeRegistry
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from platform_core.contracts import event_types_for
+from platform_core.projection_consumer import ProjectionSpec
+from platform_core.reference import CampaignCalendar, load_calendar
 from platform_core.service import ServiceContext, bootstrap_service
+
+from formation.adapters.tables import Tables, tables
+from formation.handlers.commands import FormationCommands
+from formation.handlers.projections import checkpoint_projection, upstream_projection
+
+UPSTREAM_GROUP = "formation.upstream"  # registry.events + membership.events: baseline, kinds, member counts
+CHECKPOINT_GROUP = "formation.checkpoints"  # reporting.events: signed audit checkpoints (spot-check seeds)
+
+
+@dataclass(frozen=True)
+class Formation:
+    """What the HTTP routes need, built once per process."""
+
+    commands: FormationCommands
+    tables: Tables
+    engine: Engine
+    calendar: CampaignCalendar
 
 
 def build_context() -> ServiceContext:
-    return bootstrap_service("formation", EventTypeRegistry())
+    return bootstrap_service("formation", event_types_for("formation"))
+
+
+def build_formation(context: ServiceContext) -> Formation:
+    bound = tables(context.name)
+    return Formation(FormationCommands(context.store, bound), bound, context.engine, load_calendar())
+
+
+def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
+    bound = tables(context.name)
+    return [
+        ProjectionSpec(UPSTREAM_GROUP, ("registry.events", "membership.events"),
+                       registry=event_types_for("registry", "membership"), batch_handler=upstream_projection(bound)),
+        ProjectionSpec(CHECKPOINT_GROUP, ("reporting.events",), registry=event_types_for("reporting"),
+                       batch_handler=checkpoint_projection(bound)),
+    ]

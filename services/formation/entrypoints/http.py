@@ -1,6 +1,15 @@
 """HTTP entrypoint: ``uvicorn formation.entrypoints.http:app``."""
 
-from formation.bootstrap import build_context
+import logging
+
+from formation.bootstrap import build_context, build_formation
+from formation.entrypoints.routes import reads, router
+from platform_core.logs import configure_logging
 from platform_core.service import build_app
 
-app = build_app(build_context(), description="Organizations, coverage, the campaign board and checks.")
+context = build_context()
+if not logging.getLogger().handlers:  # under uvicorn; a test runner keeps its own handlers
+    configure_logging("formation", context.settings.log_level, context.settings.log_format)
+app = build_app(context, routers=[router, reads],
+                description="Organizations, coverage, work coverage, the campaign board and checks (挂图作战).")
+app.state.formation = build_formation(context)

@@ -1,0 +1,178 @@
+"""Reads of formation's tables: entity facts with effective member counts, coverage, tasks, the board."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..domain.model import Coverage, EntityFacts, Organization, TaskStatus
+from .tables import Tables
+
+
+def _facts_sql(t: Tables, where: str) -> sa.TextClause:
+    s = t.entities.schema
+    return sa.text(f"""
+        SELECT e.*, (c.entity_id IS NOT NULL) AS counted, coalesce(m.formal, 0) AS formal,
+               coalesce(m.probationary, 0) AS probationary
+        FROM {s}.known_entities e
+        LEFT JOIN {s}.member_counted_entities c ON c.entity_id = e.entity_id
+        LEFT JOIN LATERAL (
+            SELECT count(*) FILTER (WHERE standing = 'formal') AS formal,
+                   count(*) FILTER (WHERE standing = 'probationary') AS probationary
+            FROM {s}.member_positions p WHERE p.entity_id = e.entity_id AND p.active) m ON TRUE
+        WHERE {where} ORDER BY e.entity_id""")
+
+
+def _facts(row) -> EntityFacts:
+    return EntityFacts(
+        entity_id=row.entity_id, kind=row.kind, subtype=row.subtype, level=row.level,
+        supervising_department=row.supervising_department, district_code=row.district_code,
+        street_code=row.street_code, industry=row.industry,
+        formal_members=row.formal if row.counted else row.declared_formal,
+        member_source="membership" if row.counted else "survey",
+        in_baseline=bool(row.approved) and not row.flags, name=row.name)
+
+
+def member_counts(conn: Connection, t: Tables, entity_id: str) -> dict | None:
+    row = conn.execute(_facts_sql(t, "e.entity_id = :id"), {"id": entity_id}).first()
+    if row is None:
+        counted = conn.execute(sa.select(t.counted.c.entity_id).where(t.counted.c.entity_id == entity_id)).first()
+        if counted is None:
+            return None
+        members = conn.execute(sa.text(
+            f"SELECT count(*) FILTER (WHERE standing='formal') AS f, count(*) FILTER (WHERE standing='probationary')"
+            f" AS p FROM {t.members.schema}.member_positions WHERE entity_id = :id AND active"), {"id": entity_id}).one()
+        return {"entity_id": entity_id, "formal": members.f, "probationary": members.p, "source": "membership",
+                "declared_formal": None, "registered": False}
+    facts = _facts(row)
+    return {"entity_id": entity_id, "formal": facts.formal_members,
+            "probationary": row.probationary if row.counted else row.declared_probationary,
+            "source": facts.member_source, "declared_formal": row.declared_formal, "registered": True}
+
+
+def load_facts(conn: Connection, t: Tables, entity_ids: Sequence[str]) -> dict[str, EntityFacts]:
+    if not entity_ids:
+        return {}
+    rows = conn.execute(_facts_sql(t, "e.entity_id = ANY(:ids)"), {"ids": list(entity_ids)})
+    return {row.entity_id: _facts(row) for row in rows}
+
+
+def facts_where(conn: Connection, t: Tables, district: str | None = None, street: str | None = None,
+                territory_prefix: str | None = None) -> list[EntityFacts]:
+    clauses, params = ["TRUE"], {}
+    if district:
+        clauses.append("e.district_code = :d")
+        params["d"] = district
+    if street:
+        clauses.append("e.street_code = :s")
+        params["s"] = street
+    if territory_prefix:
+        clauses.append("(e.district_code LIKE :p OR e.street_code LIKE :p)")
+        params["p"] = territory_prefix + "%"
+    return [_facts(row) for row in conn.execute(_facts_sql(t, " AND ".join(clauses)), params)]
+
+
+def load_coverage(conn: Connection, t: Tables, entity_ids: Sequence[str] | None = None) -> dict[str, Coverage]:
+    c = t.coverage
+    query = sa.select(c.c.entity_id, c.c.mode, c.c.organization_id).where(c.c.active)
+    if entity_ids is not None:
+        query = query.where(c.c.entity_id.in_(list(entity_ids)))
+    found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for row in conn.execute(query.order_by(c.c.entity_id, c.c.organization_id)):
+        found[row.entity_id][row.mode].append(row.organization_id)
+    return {e: Coverage({m: tuple(ids) for m, ids in modes.items()}) for e, modes in found.items()}
+
+
+def load_tasks(conn: Connection, t: Tables, entity_ids: Sequence[str], lock: bool = False) -> dict[str, TaskStatus]:
+    if not entity_ids:
+        return {}
+    query = sa.select(t.tasks).where(t.tasks.c.entity_id.in_(list(entity_ids)))
+    if lock:
+        query = query.with_for_update()
+    return {r.entity_id: TaskStatus(r.entity_id, r.state, r.organization_id, r.check_id, r.version, r.reopened)
+            for r in conn.execute(query)}
+
+
+def organization_row(conn: Connection, t: Tables, organization_id: str) -> dict | None:
+    row = conn.execute(sa.select(t.organizations).where(t.organizations.c.organization_id == organization_id)).first()
+    if row is None:
+        return None
+    found = dict(row._mapping)
+    found["entity_ids"] = [r[0] for r in conn.execute(
+        sa.select(t.coverage.c.entity_id).where(t.coverage.c.organization_id == organization_id,
+                                                t.coverage.c.active).order_by(t.coverage.c.entity_id))]
+    found["checks"] = [dict(r._mapping) for r in conn.execute(
+        sa.select(t.checks).where(t.checks.c.organization_id == organization_id).order_by(t.checks.c.checked_on))]
+    return found
+
+
+def organizations(conn: Connection, t: Tables, district: str | None, mode: str | None, active: bool | None,
+                  limit: int, offset: int) -> list[dict]:
+    o = t.organizations
+    query = sa.select(o).order_by(o.c.formed_on, o.c.organization_id).limit(limit).offset(offset)
+    if district:
+        query = query.where(o.c.district_code == district)
+    if mode:
+        query = query.where(o.c.mode == mode)
+    if active is not None:
+        query = query.where(o.c.dissolved_on.is_(None) if active else o.c.dissolved_on.is_not(None))
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def board(conn: Connection, t: Tables, unit: str | None, district: str | None, limit: int, offset: int) -> list[dict]:
+    """Baseline entities with their persisted task and whether an organization covers them."""
+    s = t.entities.schema
+    clauses, params = ["e.approved", "cardinality(e.flags) = 0"], {"limit": limit, "offset": offset}
+    if unit:
+        clauses.append("e.ledger_unit = :unit")
+        params["unit"] = unit
+    if district:
+        clauses.append("e.district_code = :district")
+        params["district"] = district
+    rows = conn.execute(sa.text(f"""
+        SELECT e.entity_id, e.name, e.kind, e.district_code, e.street_code, e.ledger_unit,
+               k.state, k.organization_id AS task_organization_id, k.check_id, k.reopened, k.last_reason,
+               (SELECT min(c.organization_id) FROM {s}.coverage c
+                 WHERE c.entity_id = e.entity_id AND c.active AND c.mode <> 'functional') AS covering
+        FROM {s}.known_entities e LEFT JOIN {s}.tasks k ON k.entity_id = e.entity_id
+        WHERE {' AND '.join(clauses)} ORDER BY e.entity_id"""), params)
+    return [dict(r._mapping) for r in rows]
+
+
+def closed_tasks_by_district(conn: Connection, t: Tables, districts: Sequence[str] | None) -> dict[str, list[str]]:
+    s = t.entities.schema
+    where, params = "", {}
+    if districts:
+        where, params = "AND e.district_code = ANY(:d)", {"d": list(districts)}
+    rows = conn.execute(sa.text(f"""
+        SELECT e.district_code, k.entity_id FROM {s}.tasks k JOIN {s}.known_entities e USING (entity_id)
+        WHERE k.state = 'closed' {where} ORDER BY e.district_code, k.entity_id"""), params)
+    found: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        found[row.district_code].append(row.entity_id)
+    return dict(found)
+
+
+def latest_checkpoint(conn: Connection, t: Tables) -> dict | None:
+    c = t.checkpoints
+    row = conn.execute(sa.select(c).order_by(c.c.recorded_at.desc(), c.c.checkpoint_id.desc()).limit(1)).first()
+    return dict(row._mapping) if row else None
+
+
+def work_coverage(conn: Connection, t: Tables, entity_id: str) -> list[dict]:
+    w = t.work
+    return [dict(r._mapping) for r in conn.execute(
+        sa.select(w.c.source_id, w.c.kind, w.c.since).where(w.c.entity_id == entity_id).order_by(w.c.since))]
+
+
+def samples(conn: Connection, t: Tables, spot_check_id: str) -> list[dict]:
+    s = t.samples
+    return [dict(r._mapping) for r in conn.execute(
+        sa.select(s).where(s.c.spot_check_id == spot_check_id).order_by(s.c.district_code, s.c.rank))]
+
+
+def organization_state(row: dict) -> Organization:
+    return Organization(row["organization_id"], row["name"], row["mode"], row["district_code"], row["street_code"],
+                        tuple(row["entity_ids"]), dict(row["affiliation"]), row["formed_on"], row["dissolved_on"],
+                        row["version"])
+

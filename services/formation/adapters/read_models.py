@@ -1,0 +1,102 @@
+"""Formation's read tables, updated from its own events in the transaction that appends them.
+
+Replaying the event store through ``apply_own_event`` in order gives the same rows, except the
+``checked`` task state (a passed check of an entity not yet in the baseline), which has no event
+of its own: it is the OrganizationChecked(passed) not followed by OrganizationClosed for the entity.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
+
+from platform_core.envelope import EventEnvelope
+
+from .tables import Tables
+
+
+def apply_own_event(conn: Connection, t: Tables, envelope: EventEnvelope) -> None:
+    p, kind = envelope.payload, envelope.type
+    if kind == "OrganizationFormed":
+        conn.execute(t.organizations.insert().values(
+            organization_id=p["organization_id"], name=p["name"], mode=p["mode"], level=p["level"],
+            district_code=p["district_code"], street_code=p.get("street_code"), grouping_basis=p.get("grouping_basis"),
+            grouping_detail=p.get("grouping_detail"), affiliation=p["affiliation"], formed_on=p["formed_on"],
+            restructured_from=p.get("restructured_from"), version=envelope.stream_version))
+        conn.execute(t.coverage.insert(), [{"organization_id": p["organization_id"], "entity_id": e, "mode": p["mode"],
+                                            "active": True, "since": p["formed_on"]} for e in p["entity_ids"]])
+        if p["mode"] != "functional":
+            _set_tasks(conn, t, p["entity_ids"], None, p["organization_id"], None, envelope, only_open=True)
+    elif kind == "OrganizationRestructured":
+        _end_coverage(conn, t, p["organization_id"], p["entity_ids"], p["restructured_on"])
+        _bump(conn, t, p["organization_id"], envelope)
+    elif kind == "OrganizationDissolved":
+        _end_coverage(conn, t, p["organization_id"], p["entity_ids"], p["dissolved_on"])
+        conn.execute(sa.update(t.organizations).where(t.organizations.c.organization_id == p["organization_id"])
+                     .values(dissolved_on=p["dissolved_on"], version=envelope.stream_version))
+    elif kind == "AffiliationChanged":
+        conn.execute(sa.update(t.organizations).where(t.organizations.c.organization_id == p["organization_id"])
+                     .values(affiliation=p["affiliation"], version=envelope.stream_version))
+    elif kind == "OrganizationChecked":
+        conn.execute(t.checks.insert().values(
+            check_id=p["check_id"], organization_id=p["organization_id"], check_kind=p["check_kind"],
+            passed=p["passed"], findings=p["findings"], checked_on=p["checked_on"],
+            inspector_unit=p["inspector_unit"], spot_check_id=p.get("spot_check_id")))
+        _bump(conn, t, p["organization_id"], envelope)
+    elif kind == "OrganizationClosed":
+        _set_tasks(conn, t, [p["entity_id"]], "closed", p["organization_id"], p["check_id"], envelope,
+                   day=p["closed_on"])
+    elif kind == "TaskReopened":
+        _set_tasks(conn, t, [p["entity_id"]], p["state"], p["organization_id"], p.get("check_id"), envelope,
+                   reason=p["reason"], day=p["reopened_on"])
+    elif kind == "InstructorAssigned":
+        conn.execute(t.work.insert(), [{"source_id": p["assignment_id"], "entity_id": e, "kind": p["role"],
+                                        "since": p["assigned_on"]} for e in p["entity_ids"]])
+    elif kind == "MassOrganizationFormed":
+        conn.execute(t.work.insert().values(source_id=p["mass_organization_id"], entity_id=p["entity_ids"][0],
+                                            kind=p["kind"], since=p["formed_on"]))
+    elif kind == "SpotCheckDrawn" and p["part"] == 1:
+        conn.execute(t.samples.insert(), [{"spot_check_id": p["spot_check_id"], "district_code": p["district_code"],
+                                           "entity_id": e, "rank": i} for i, e in enumerate(p["sample"], start=1)]
+                     ) if p["sample"] else None
+
+
+def set_task_state(conn: Connection, t: Tables, entity_id: str, state: str, organization_id: str,
+                   check_id: str | None) -> None:
+    """A state that has no event of its own (``checked``: passed, not yet in the baseline)."""
+    statement = pg_insert(t.tasks).values(entity_id=entity_id, state=state, organization_id=organization_id,
+                                          check_id=check_id, version=0)
+    conn.execute(statement.on_conflict_do_update(index_elements=[t.tasks.c.entity_id], set_={
+        "state": state, "organization_id": organization_id, "check_id": check_id}))
+
+
+def _set_tasks(conn, t: Tables, entity_ids, state, organization_id, check_id, envelope: EventEnvelope,
+               reason: str | None = None, day=None, only_open: bool = False) -> None:
+    own_stream = envelope.stream_id.startswith("task-")
+    for entity_id in entity_ids:
+        values = {"entity_id": entity_id, "state": state or "organization_formed", "organization_id": organization_id,
+                  "check_id": check_id, "reopened": 1 if envelope.type == "TaskReopened" else 0,
+                  "last_reason": reason, "version": envelope.stream_version if own_stream else 0, "updated_on": day}
+        statement = pg_insert(t.tasks).values(**values)
+        update = {"organization_id": organization_id, "updated_on": day}
+        if only_open:  # a new organization: the task follows it unless it is already checked/closed
+            conn.execute(statement.on_conflict_do_update(
+                index_elements=[t.tasks.c.entity_id], set_={"organization_id": organization_id,
+                                                            "state": "organization_formed", "check_id": None},
+                where=t.tasks.c.state.notin_(("checked", "closed"))))
+            continue
+        update |= {"state": values["state"], "check_id": check_id, "last_reason": reason,
+                   "version": envelope.stream_version}
+        if envelope.type == "TaskReopened":
+            update["reopened"] = t.tasks.c.reopened + 1
+        conn.execute(statement.on_conflict_do_update(index_elements=[t.tasks.c.entity_id], set_=update))
+
+
+def _end_coverage(conn, t: Tables, organization_id: str, entity_ids, day) -> None:
+    c = t.coverage
+    conn.execute(sa.update(c).where(c.c.organization_id == organization_id, c.c.entity_id.in_(list(entity_ids)))
+                 .values(active=False, until=day))
+
+
+def _bump(conn, t: Tables, organization_id: str, envelope: EventEnvelope) -> None:
+    conn.execute(sa.update(t.organizations).where(t.organizations.c.organization_id == organization_id)
+                 .values(version=envelope.stream_version))

@@ -1,0 +1,223 @@
+"""HTTP routes: translate requests to commands and queries, nothing more."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from platform_core.auth import Principal
+from platform_core.contracts.formation import ENTITY_ID, ORGANIZATION_ID, SPOT_CHECK_ID
+from platform_core.errors import NotFound
+from platform_core.http import authenticate, idempotency_key
+
+from ..adapters import queries
+from ..bootstrap import Formation
+from ..domain import board as board_rules
+from ..domain.model import MODE_ZH, STATE_ZH, FormOrganization
+from ..domain.rules import r3_violations
+from ..domain.suggestions import suggest
+from ..handlers.commands import Outcome
+from . import schemas
+
+
+def formation(request: Request) -> Formation:
+    return request.app.state.formation
+
+
+Caller = Annotated[Principal, Depends(authenticate)]
+Key = Annotated[str | None, Depends(idempotency_key)]
+Service = Annotated[Formation, Depends(formation)]
+OrgId = Annotated[str, Path(pattern=ORGANIZATION_ID)]
+EntityId = Annotated[str, Path(pattern=ENTITY_ID)]
+SpotId = Annotated[str, Path(pattern=SPOT_CHECK_ID)]
+
+router = APIRouter(tags=["formation"])
+reads = APIRouter(tags=["reads"])
+
+
+def _result(outcome: Outcome, response: Response) -> schemas.CommandResult:
+    if outcome.result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return schemas.CommandResult(id=outcome.id, events=[
+        schemas.EventRef(event_id=str(e.event_id), type=e.type, stream_id=e.stream_id) for e in outcome.result.events])
+
+
+# -- commands -------------------------------------------------------------------------------------------
+@router.post("/organizations", status_code=201, response_model=schemas.CommandResult)
+def form(body: schemas.FormIn, caller: Caller, key: Key, svc: Service, response: Response):
+    """单独组建 / 联合组建 / 功能型: form an organization (R3, R4, R5)."""
+    command = FormOrganization(f"organization-{uuid.uuid4()}", body.mode, body.name, tuple(body.entity_ids),
+                               body.formed_on, body.level, body.grouping_basis, body.grouping_detail)
+    return _result(svc.commands.form(caller, command, key), response)
+
+
+@router.post("/organizations/{organization_id}/restructure", status_code=201, response_model=schemas.CommandResult)
+def restructure(organization_id: OrgId, body: schemas.RestructureIn, caller: Caller, key: Key, svc: Service,
+                response: Response):
+    """调整优化组织设置: split an entity with >= 3 formal members out of a joint organization (R3)."""
+    return _result(svc.commands.restructure(caller, organization_id, body.entity_id, body.name, body.reason,
+                                            body.restructured_on, key), response)
+
+
+@router.post("/organizations/{organization_id}/dissolve", response_model=schemas.CommandResult)
+def dissolve(organization_id: OrgId, body: schemas.DissolveIn, caller: Caller, key: Key, svc: Service,
+             response: Response):
+    return _result(svc.commands.dissolve(caller, organization_id, body.dissolved_on, body.reason, key), response)
+
+
+@router.post("/organizations/{organization_id}/affiliation", response_model=schemas.CommandResult)
+def change_affiliation(organization_id: OrgId, body: schemas.AffiliationIn, caller: Caller, key: Key, svc: Service,
+                       response: Response):
+    """隶属关系 (R8): change the derived affiliation, with a reason."""
+    affiliation = {"kind": body.kind, "unit": body.unit, "name": body.name}
+    return _result(svc.commands.change_affiliation(caller, organization_id, affiliation, body.reason, key), response)
+
+
+@router.post("/organizations/{organization_id}/checks", status_code=201, response_model=schemas.CommandResult)
+def record_check(organization_id: OrgId, body: schemas.CheckIn, caller: Caller, key: Key, svc: Service,
+                 response: Response):
+    """检查验收 / 回头看: passing closes the tasks (销号), failing reopens them (R9, R12)."""
+    return _result(svc.commands.record_check(caller, organization_id, body.passed, body.findings, body.checked_on,
+                                             body.check_kind, key=key), response)
+
+
+@router.post("/tasks/{entity_id}/close", response_model=schemas.CommandResult)
+def close_task(entity_id: EntityId, caller: Caller, key: Key, svc: Service, response: Response):
+    """Close a task left ``checked`` because its entity entered the baseline after the check (R9)."""
+    return _result(svc.commands.close_task(caller, entity_id, key), response)
+
+
+@router.post("/work-coverage/instructors", status_code=201, response_model=schemas.CommandResult)
+def assign_instructor(body: schemas.InstructorIn, caller: Caller, key: Key, svc: Service, response: Response):
+    """党建工作指导员 / 第一书记 (R6)."""
+    return _result(svc.commands.assign_instructor(caller, body.name, body.role, body.entity_ids, body.assigned_on,
+                                                  key), response)
+
+
+@router.post("/work-coverage/mass-organizations", status_code=201, response_model=schemas.CommandResult)
+def mass_organization(body: schemas.MassOrganizationIn, caller: Caller, key: Key, svc: Service, response: Response):
+    """工会 / 共青团 / 妇联 formed in an entity (R6)."""
+    return _result(svc.commands.record_mass_organization(caller, body.entity_id, body.kind, body.name,
+                                                         body.formed_on, key), response)
+
+
+@router.post("/spot-checks", status_code=201, response_model=schemas.CommandResult)
+def draw_spot_check(body: schemas.SpotCheckIn, caller: Caller, key: Key, svc: Service, response: Response):
+    """随机抽查: draw N closed tasks per district, reproducibly (docs/formation.md)."""
+    return _result(svc.commands.draw_spot_check(caller, body.per_district, body.districts, body.seed, key), response)
+
+
+@router.post("/spot-checks/{spot_check_id}/results", status_code=201, response_model=schemas.CommandResult)
+def spot_check_result(spot_check_id: SpotId, body: schemas.SpotCheckResultIn, caller: Caller, key: Key,
+                      svc: Service, response: Response):
+    """The result of checking a drawn organization; a failure reopens its tasks."""
+    return _result(svc.commands.record_check(caller, body.organization_id, body.passed, body.findings,
+                                             body.checked_on, "spot_check", spot_check_id, key), response)
+
+
+# -- reads ------------------------------------------------------------------------------------------------
+@reads.get("/organizations/{organization_id}")
+def organization(organization_id: OrgId, caller: Caller, svc: Service):
+    with svc.engine.connect() as conn:
+        found = queries.organization_row(conn, svc.tables, organization_id)
+    if found is None:
+        raise NotFound(f"organization {organization_id} not found", field="organization_id")
+    return found | {"mode_zh": MODE_ZH[found["mode"]], "active": found["dissolved_on"] is None}
+
+
+@reads.get("/organizations")
+def organizations(caller: Caller, svc: Service, district: str | None = None,
+                  mode: str | None = Query(None, pattern="^(standalone|joint|functional)$"), active: bool | None = None,
+                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)):
+    with svc.engine.connect() as conn:
+        return queries.organizations(conn, svc.tables, district, mode, active, limit, offset)
+
+
+@reads.get("/entities/{entity_id}")
+def entity(entity_id: EntityId, caller: Caller, svc: Service):
+    """Formation's view of an entity: member counts (and their source), coverage, work coverage, task."""
+    with svc.engine.connect() as conn:
+        counts = queries.member_counts(conn, svc.tables, entity_id)
+        if counts is None:
+            raise NotFound(f"entity {entity_id} is not known to formation", field="entity_id")
+        coverage = queries.load_coverage(conn, svc.tables, [entity_id]).get(entity_id)
+        work = queries.work_coverage(conn, svc.tables, entity_id)
+        task = queries.load_tasks(conn, svc.tables, [entity_id]).get(entity_id)
+    covered = coverage is not None and coverage.primary() is not None
+    state = board_rules.effective_state(task.state if task else None, covered)
+    return {**counts, "organizations": coverage.by_mode if coverage else {}, "organization_covered": covered,
+            "functional_covered": bool(coverage and coverage.by_mode.get("functional")),
+            "work_coverage": work, "work_covered": not covered and bool(work),
+            "task": {"state": state, "state_zh": STATE_ZH[state], "reopened": task.reopened if task else 0}}
+
+
+@reads.get("/tasks")
+def tasks(caller: Caller, svc: Service, unit: str | None = None, district: str | None = None,
+          state: str | None = Query(None, pattern="^(open|organization_formed|checked|closed)$"),
+          today: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
+          limit: int = Query(200, ge=1, le=5000), offset: int = Query(0, ge=0)):
+    """挂图作战: baseline entities as tasks, by unit and state, overdue first (R10 deadlines)."""
+    from datetime import date
+
+    on = date.fromisoformat(today) if today else svc.commands.today()
+    with svc.engine.connect() as conn:
+        rows = queries.board(conn, svc.tables, unit, district, 1_000_000, 0)
+    found = []
+    for row in rows:
+        current = board_rules.effective_state(row["state"], row["covering"] is not None)
+        if state and current != state:
+            continue
+        due = board_rules.deadline(svc.calendar, current)
+        found.append({"entity_id": row["entity_id"], "name": row["name"], "kind": row["kind"],
+                      "district_code": row["district_code"], "street_code": row["street_code"],
+                      "responsible_unit": row["ledger_unit"], "state": current, "state_zh": STATE_ZH[current],
+                      "organization_id": row["covering"] or row["task_organization_id"],
+                      "deadline": due, "overdue": board_rules.overdue(svc.calendar, current, on),
+                      "reopened": row["reopened"] or 0, "last_reason": row["last_reason"]})
+    found.sort(key=lambda r: (not r["overdue"], r["deadline"] or date.max, r["entity_id"]))
+    return {"today": on, "total": len(found), "tasks": found[offset:offset + limit]}
+
+
+@reads.get("/violations/r3")
+def violations(caller: Caller, svc: Service, district: str | None = None):
+    """R3: entities that qualify for their own organization but are covered only by a joint one (tasks to fix)."""
+    with svc.engine.connect() as conn:
+        facts = queries.facts_where(conn, svc.tables, district=district)
+        coverage = queries.load_coverage(conn, svc.tables, [f.entity_id for f in facts])
+    return r3_violations(facts, coverage)
+
+
+@reads.get("/suggestions/joint")
+def joint_suggestions(caller: Caller, svc: Service, district: str = Query(..., pattern=r"^\d{6}$"),
+                      street: str | None = Query(None, pattern=r"^\d{9}$")):
+    """联合组建建议: groups of entities with < 3 formal members in one street/park (and industry) reaching 3."""
+    from platform_core.reference import load_territory
+
+    territory = load_territory()
+    with svc.engine.connect() as conn:
+        facts = queries.facts_where(conn, svc.tables, district=district, street=street)
+        coverage = queries.load_coverage(conn, svc.tables, [f.entity_id for f in facts])
+    uncovered = [f for f in facts if (c := coverage.get(f.entity_id)) is None or c.primary() is None]
+
+    def is_park(code: str | None) -> bool:
+        found = territory.street(code) if code else None
+        return found is not None and found.kind == "development_zone"
+
+    return suggest(uncovered, is_park)
+
+
+@reads.get("/spot-checks/{spot_check_id}")
+def spot_check(spot_check_id: SpotId, caller: Caller, svc: Service):
+    with svc.engine.connect() as conn:
+        found = queries.samples(conn, svc.tables, spot_check_id)
+    if not found:
+        raise NotFound(f"spot check {spot_check_id} not found (or it drew nothing)", field="spot_check_id")
+    return {"spot_check_id": spot_check_id, "sample": found}
+
+
+@reads.get("/seed")
+def seed(caller: Caller, svc: Service):
+    """The seed the next spot check will use: the latest signed audit checkpoint known to formation."""
+    with svc.engine.connect() as conn:
+        checkpoint = queries.latest_checkpoint(conn, svc.tables)
+    return {"checkpoint": checkpoint, "source": "checkpoint_root" if checkpoint else "fixed_value required"}

@@ -1,0 +1,93 @@
+"""API request/response shapes (separate from the domain records and the event contract)."""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from platform_core.contracts.formation import ENTITY_ID, ORGANIZATION_ID, SPOT_CHECK_ID
+
+EntityIdField = Field(pattern=ENTITY_ID)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FormIn(_In):
+    mode: Literal["standalone", "joint", "functional"]
+    name: str = Field(min_length=1, max_length=200, description="党组织名称")
+    entity_ids: list[str] = Field(min_length=1, max_length=500)
+    formed_on: date
+    level: Literal["branch", "general_branch", "committee"] = "branch"
+    grouping_basis: Literal["region", "industry", "park", "building", "market", "association",
+                            "leading_enterprise"] | None = None
+    grouping_detail: str | None = Field(default=None, max_length=200)
+
+
+class RestructureIn(_In):
+    entity_id: str = EntityIdField
+    name: str = Field(min_length=1, max_length=200, description="新单独组建党组织的名称")
+    reason: str = Field(default="R3: 符合单独组建条件，调整优化组织设置", min_length=1, max_length=500)
+    restructured_on: date | None = None
+
+
+class DissolveIn(_In):
+    reason: str = Field(min_length=1, max_length=500)
+    dissolved_on: date | None = None
+
+
+class AffiliationIn(_In):
+    kind: Literal["territorial", "supervising_department", "civil_affairs"]
+    unit: str = Field(min_length=1, max_length=80)
+    name: str | None = Field(default=None, max_length=200)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CheckIn(_In):
+    passed: bool
+    findings: list[str] = Field(default_factory=list, max_length=50)
+    checked_on: date
+    check_kind: Literal["acceptance", "look_back"] = "acceptance"
+
+
+class SpotCheckResultIn(_In):
+    organization_id: str = Field(pattern=ORGANIZATION_ID)
+    passed: bool
+    findings: list[str] = Field(default_factory=list, max_length=50)
+    checked_on: date
+
+
+class InstructorIn(_In):
+    name: str = Field(min_length=1, max_length=50, description="指导员姓名（不进入事件）")
+    role: Literal["instructor", "first_secretary"]
+    entity_ids: list[str] = Field(min_length=1, max_length=500)
+    assigned_on: date
+
+
+class MassOrganizationIn(_In):
+    entity_id: str = EntityIdField
+    kind: Literal["trade_union", "youth_league", "womens_federation"]
+    name: str = Field(min_length=1, max_length=200)
+    formed_on: date
+
+
+class SpotCheckIn(_In):
+    per_district: int = Field(ge=1, le=1000)
+    districts: list[str] | None = Field(default=None, description="6-digit codes; all districts when omitted")
+    seed: str | None = Field(default=None, min_length=8, max_length=200,
+                             description="only before any audit checkpoint is known: the value fixed in advance")
+
+
+class EventRef(BaseModel):
+    event_id: str
+    type: str
+    stream_id: str
+
+
+class CommandResult(BaseModel):
+    id: str
+    events: list[EventRef]
+
+
+SpotCheckId = Field(pattern=SPOT_CHECK_ID)

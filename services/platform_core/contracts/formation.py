@@ -1,0 +1,223 @@
+"""Payloads of the formation service's events on ``formation.events`` (docs/formation.md is the contract text).
+
+DOMAIN.md R2-R6, R8, R9, R12; seed 二(四) to 二(七). Projections (reporting) read
+these payloads without lookups: every event that changes an entity's coverage
+carries the ``entity_ids`` concerned, the formation ``mode`` and the
+``organization_id``. Fields are only ever added (with an upcaster), never renamed.
+
+Streams
+- ``organization-<uuid>``: OrganizationFormed, OrganizationRestructured,
+  OrganizationDissolved, AffiliationChanged, OrganizationChecked.
+- ``task-<entity uuid>``: the campaign-board task (挂图作战) of one entity:
+  OrganizationClosed (销号) and TaskReopened. A task exists for every baseline
+  entity (derived from registry.events); its states open / organization_formed /
+  checked are derived from the organization events, only closing and reopening
+  are events of their own.
+- ``workcoverage-<entity uuid>``: InstructorAssigned (one event per assignment,
+  on the stream of the first entity it names; ``entity_ids`` lists all) and
+  MassOrganizationFormed (R6 work coverage).
+- ``spotcheck-<uuid>``: SpotCheckDrawn, one event per district (and per part of a
+  large district) of one draw, all appended together.
+
+Events
+- OrganizationFormed: an organization was formed (standalone: one entity with
+  >= 3 formal members, R3; joint: entities with < 3 formal members each, >= 3
+  together, with its grouping basis, R4; functional, R5). Entities in
+  ``entity_ids`` become organization-covered from ``formed_on``.
+  ``formal_members`` records the per-entity figure the R3/R4 check used.
+  ``restructured_from`` names the joint organization an entity was split out of.
+- OrganizationRestructured: entities (``entity_ids``) were split out of the joint
+  organization ``organization_id`` into ``new_organization_id`` (a standalone
+  organization whose OrganizationFormed is appended in the same transaction);
+  ``remaining_entity_ids`` stay covered by the joint organization.
+- OrganizationDissolved: ``entity_ids`` lose this organization's coverage from
+  ``dissolved_on``.
+- AffiliationChanged: the organization's affiliation (隶属关系, R8) changed from
+  ``previous`` to ``affiliation``; ``reason`` is required when it departs from
+  the derived one (``derived`` false). Coverage is unchanged.
+- InstructorAssigned: an instructor (党建工作指导员) or first secretary (第一书记)
+  was assigned to ``entity_ids`` (R6 work coverage from ``assigned_on``). The
+  person is named by a pseudonymous ``instructor_id``; the name stays in
+  formation's own table.
+- MassOrganizationFormed: a trade union, Youth League or Women's Federation
+  organization was formed in the entity (R6 work coverage from ``formed_on``).
+- OrganizationChecked: an acceptance check (检查验收), spot check (随机抽查) or
+  look-back (回头看) of the organization: ``passed``, ``findings``, ``checked_on``
+  (R12). A pass is followed by OrganizationClosed for each covered entity in the
+  baseline; a fail by TaskReopened.
+- OrganizationClosed: the entity's task is closed (销号, R9): it is
+  organization-covered by ``organization_id`` and that organization passed the
+  check ``check_id``.
+- TaskReopened: the entity's task went back (failed check or spot check, the
+  organization dissolved, or the entity was restructured into an organization not
+  yet checked). ``state`` is the task's state after reopening.
+- SpotCheckDrawn: the city's random spot check. For each district: the seed, its
+  source (``checkpoint_root`` with the checkpoint id, or ``fixed_value`` recorded
+  in advance), the algorithm name/version, the population (ordered entity ids of
+  the district's closed tasks) and the sample. Anyone recomputes the sample:
+  rank the population by SHA-256(seed || 0x1f || district_code || 0x1f ||
+  entity_id) (UTF-8, hex digest ascending, ties by entity id) and take the first
+  ``per_district``. A large population is split over ``parts`` events;
+  ``population_size`` and ``population_sha256`` (SHA-256 of the ids joined by
+  "\\n") cover the whole.
+"""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+ENTITY_ID = f"^entity-{UUID_PATTERN}$"
+ORGANIZATION_ID = f"^organization-{UUID_PATTERN}$"
+CHECK_ID = f"^check-{UUID_PATTERN}$"
+SPOT_CHECK_ID = f"^spotcheck-{UUID_PATTERN}$"
+
+Mode = Literal["standalone", "joint", "functional"]
+GroupingBasis = Literal["region", "industry", "park", "building", "market", "association", "leading_enterprise"]
+OrganizationLevel = Literal["branch", "general_branch", "committee"]  # 支部 / 总支 / 党委
+AffiliationKind = Literal["territorial", "supervising_department", "civil_affairs"]
+CheckKind = Literal["acceptance", "spot_check", "look_back"]
+TaskState = Literal["open", "organization_formed", "checked", "closed"]
+ReopenReason = Literal["acceptance_check_failed", "spot_check_failed", "look_back_failed",
+                       "organization_dissolved", "restructured"]
+InstructorRole = Literal["instructor", "first_secretary"]
+MassOrganizationKind = Literal["trade_union", "youth_league", "womens_federation"]
+SeedSource = Literal["checkpoint_root", "fixed_value"]
+
+EntityIds = Field(min_length=1, max_length=500)
+Code6 = Field(pattern=r"^\d{6}$")
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Affiliation(_Payload):
+    """R8: the higher body an organization reports to."""
+
+    kind: AffiliationKind
+    unit: str = Field(min_length=1, max_length=80)  # a GB/T 2260 district/street code or a department code
+    name: str = Field(min_length=1, max_length=200)
+
+
+class _Coverage(_Payload):
+    """What every coverage-changing event carries so projections need no lookups."""
+
+    organization_id: str = Field(pattern=ORGANIZATION_ID)
+    mode: Mode
+    entity_ids: list[str] = EntityIds
+
+
+class OrganizationFormed(_Coverage):
+    name: str = Field(min_length=1, max_length=200)
+    level: OrganizationLevel = "branch"
+    district_code: str = Code6
+    street_code: str | None = Field(default=None, pattern=r"^\d{9}$")
+    formed_on: date
+    grouping_basis: GroupingBasis | None = None  # joint only (R4)
+    grouping_detail: str | None = Field(default=None, max_length=200)  # e.g. the park's or market's name
+    formal_members: dict[str, int] = Field(default_factory=dict)  # entity id -> formal members used by R3/R4
+    affiliation: Affiliation
+    restructured_from: str | None = Field(default=None, pattern=ORGANIZATION_ID)
+
+
+class OrganizationRestructured(_Coverage):
+    """``entity_ids``: the entities split out; ``mode``: the joint organization's mode."""
+
+    new_organization_id: str = Field(pattern=ORGANIZATION_ID)
+    remaining_entity_ids: list[str] = Field(default_factory=list)
+    restructured_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class OrganizationDissolved(_Coverage):
+    dissolved_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AffiliationChanged(_Coverage):
+    previous: Affiliation
+    affiliation: Affiliation
+    derived: bool  # True when the new affiliation is the one R8 derives
+    reason: str = Field(min_length=1, max_length=500)
+    changed_on: date
+
+
+class InstructorAssigned(_Payload):
+    assignment_id: str = Field(pattern=f"^assignment-{UUID_PATTERN}$")
+    instructor_id: str = Field(pattern=f"^instructor-{UUID_PATTERN}$")
+    role: InstructorRole
+    entity_ids: list[str] = EntityIds
+    assigned_on: date
+    assigned_by: str = Field(min_length=1, max_length=80)  # the assigning department kind
+
+
+class MassOrganizationFormed(_Payload):
+    mass_organization_id: str = Field(pattern=f"^massorg-{UUID_PATTERN}$")
+    kind: MassOrganizationKind
+    entity_ids: list[str] = Field(min_length=1, max_length=1)
+    name: str = Field(min_length=1, max_length=200)
+    formed_on: date
+
+
+class OrganizationChecked(_Coverage):
+    check_id: str = Field(pattern=CHECK_ID)
+    check_kind: CheckKind = "acceptance"
+    passed: bool
+    findings: list[str] = Field(default_factory=list, max_length=50)
+    checked_on: date
+    inspector_unit: str = Field(min_length=1, max_length=80)
+    spot_check_id: str | None = Field(default=None, pattern=SPOT_CHECK_ID)
+
+
+class OrganizationClosed(_Coverage):
+    """On ``task-<entity uuid>``: ``entity_ids`` is that one entity."""
+
+    entity_id: str = Field(pattern=ENTITY_ID)
+    check_id: str = Field(pattern=CHECK_ID)
+    closed_on: date
+
+
+class TaskReopened(_Coverage):
+    """On ``task-<entity uuid>``; ``organization_id`` is the organization whose check/dissolution reopened it."""
+
+    entity_id: str = Field(pattern=ENTITY_ID)
+    reason: ReopenReason
+    state: TaskState
+    check_id: str | None = Field(default=None, pattern=CHECK_ID)
+    findings: list[str] = Field(default_factory=list, max_length=50)
+    reopened_on: date
+
+
+class SpotCheckDrawn(_Payload):
+    spot_check_id: str = Field(pattern=SPOT_CHECK_ID)
+    district_code: str = Code6
+    seed: str = Field(min_length=1, max_length=200)
+    seed_source: SeedSource
+    checkpoint_id: int | None = Field(default=None, ge=1)  # checkpoint_root only
+    checkpoint_tree_size: int | None = Field(default=None, ge=0)
+    algorithm: Literal["sha256-rank"] = "sha256-rank"
+    algorithm_version: int = Field(default=1, ge=1)
+    per_district: int = Field(ge=1)
+    drawn_on: date
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
+    population: list[str] = Field(default_factory=list, max_length=1200)  # this part's slice, sorted
+    population_size: int = Field(ge=0)
+    population_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sample: list[str] = Field(default_factory=list)  # the whole district's sample, in rank order
+
+
+EVENTS = {
+    "OrganizationFormed": OrganizationFormed, "OrganizationRestructured": OrganizationRestructured,
+    "OrganizationDissolved": OrganizationDissolved, "AffiliationChanged": AffiliationChanged,
+    "InstructorAssigned": InstructorAssigned, "MassOrganizationFormed": MassOrganizationFormed,
+    "OrganizationChecked": OrganizationChecked, "OrganizationClosed": OrganizationClosed,
+    "TaskReopened": TaskReopened, "SpotCheckDrawn": SpotCheckDrawn,
+}
+
+
+def register(registry) -> None:
+    for event_type, model in EVENTS.items():
+        registry.register(event_type, 1, model)

@@ -1,0 +1,80 @@
+"""Helpers for formation's integration tests (not fixtures): upstream events as the other services publish them."""
+
+import os
+import random
+import uuid
+from datetime import datetime, timezone
+
+from platform_core.auth import Principal, issue_token
+from platform_core.contracts import event_types_for
+from platform_core.envelope import Actor, EventEnvelope
+from platform_core.kafka_io import DeadLetterPublisher
+from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier
+
+from formation.adapters.tables import tables
+from formation.handlers.projections import checkpoint_projection, upstream_projection
+
+UPSTREAM_TYPES = event_types_for("registry", "membership", "reporting")
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def envelope(event_type: str, stream_id: str, payload: dict, version: int = 1) -> EventEnvelope:
+    """A validated envelope, exactly as the publishing service's store would write it."""
+    schema_version, checked = UPSTREAM_TYPES.validate_payload(event_type, payload)
+    now = datetime.now(timezone.utc)
+    return EventEnvelope(event_id=uuid.uuid4(), type=event_type, schema_version=schema_version, stream_id=stream_id,
+                         stream_version=version, occurred_at=now, recorded_at=now,
+                         actor=Actor(department="city_org", user="tests"), payload=checked)
+
+
+def entity_registered(entity_id: str, district: str = "420102", street: str | None = None, formal: int = 0,
+                      kind: str = "non_public_enterprise", subtype: str = "private", industry: str = "manufacturing",
+                      level: str | None = None, supervising: str | None = None) -> EventEnvelope:
+    return envelope("EntityRegistered", entity_id, {
+        "entity_id": entity_id, "uscc": "".join(random.choice(USCC_CHARS) for _ in range(18)),
+        "name": f"测试单位{entity_id[-6:]}", "kind": kind, "subtype": subtype, "district_code": district,
+        "street_code": street or f"{district}001", "level": level, "supervising_department": supervising,
+        "industry": industry, "employees": 120, "formal_members": formal, "probationary_members": 0,
+        "operation_status": "operating", "party_organization": "none", "person_in_charge": "张三"})
+
+
+def ledger_approved(unit: str, entity_ids: list[str], district: str = "420102") -> EventEnvelope:
+    return envelope("LedgerApproved", f"ledger-{unit}", {
+        "unit": unit, "unit_kind": "street", "district_code": district, "submission": 1,
+        "entity_count": len(entity_ids), "entity_ids": entity_ids})
+
+
+def member_registered(entity_id: str, standing: str = "formal", member_id: str | None = None) -> EventEnvelope:
+    member_id = member_id or f"member-{uuid.uuid4()}"
+    return envelope("MemberRegistered", member_id, {
+        "member_id": member_id, "standing": standing, "admitted_on": "2010-07-01", "entity_id": entity_id})
+
+
+def checkpoint_signed(checkpoint_id: int, root: str) -> EventEnvelope:
+    return envelope("CheckpointSigned", "auditlog-tests", {
+        "checkpoint_id": checkpoint_id, "origin": f"tests/{uuid.uuid4()}", "tree_size": checkpoint_id * 10,
+        "root_hash": root, "signed_at": "2016-11-20T00:00:00Z", "verifier_key": "tests+00000000+AAAA",
+        "reason": "manual", "note": "tests"})
+
+
+def project(engine, producer, *envelopes: EventEnvelope, schema: str = "formation") -> None:
+    """Feed envelopes to formation's projections as its consumers would (one transaction each)."""
+    bound = tables(schema)
+    upstream = [e for e in envelopes if e.type != "CheckpointSigned"]
+    for group, handler, batch in (("formation.upstream.tests-direct", upstream_projection(bound), upstream),
+                                  ("formation.checkpoints.tests-direct", checkpoint_projection(bound),
+                                   [e for e in envelopes if e.type == "CheckpointSigned"])):
+        if not batch:
+            continue
+        applier = ProjectionApplier(schema, group, None, UPSTREAM_TYPES, DeadLetterPublisher(producer),
+                                    batch_handler=handler)
+        records = [ConsumedRecord("upstream.tests", 0, offset, e.canonical_bytes()) for offset, e in enumerate(batch)]
+        with engine.begin() as conn:
+            outcome = applier.apply(conn, records)
+        assert outcome.applied == len(batch), outcome
+
+
+def token(kind: str, territory: str | None = None, user: str = "tester") -> dict[str, str]:
+    department = f"{kind}:{territory}" if territory else kind
+    principal = Principal(department=department, kind=kind, user=user, territory=territory)
+    return {"Authorization": f"Bearer {issue_token(os.environ['CAMPAIGN_AUTH_SECRET'], principal)}"}
