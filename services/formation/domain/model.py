@@ -5,23 +5,15 @@ schemas for shape; the rules (R3-R5, R8, R9) are checked in ``rules``.
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from typing import Any
 
-CITY_TIME = timezone(timedelta(hours=8), "CST")
 FORMAL_THRESHOLD = 3  # R3/R4: 3 formal members
 
 MODE_ZH = {"standalone": "单独组建", "joint": "联合组建", "functional": "功能型"}
 STATE_ZH = {"open": "未组建", "organization_formed": "已组建待验收", "checked": "已验收待销号", "closed": "已销号"}
 BASIS_ZH = {"region": "区域", "industry": "行业", "park": "园区", "building": "楼宇", "market": "市场",
             "association": "协会", "leading_enterprise": "龙头企业"}
-
-
-def local_date(moment: datetime) -> date:
-    """The city's business day (China Standard Time, UTC+8) of a moment."""
-    if moment.tzinfo is None:
-        raise ValueError("moments must carry a time zone")
-    return moment.astimezone(CITY_TIME).date()
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ from platform_core.auth import Forbidden, Principal
 from platform_core.errors import ConcurrencyConflict, NotFound, RuleViolation
 from platform_core.event_store import AppendResult, EventStore, NewEvent, request_fingerprint
 from platform_core.reference import load_departments, load_territory
+from platform_core.reference.city_time import local_date
 
 from ..adapters import queries
 from ..adapters.read_models import apply_own_event, set_task_state
 from ..adapters.tables import Tables
 from ..domain import rules, spotcheck
 from ..domain.model import (DomainEvent, EntityFacts, FormOrganization, Organization, RecordCheck,
-                            evolve_organization, local_date, workcoverage_stream)
+                            evolve_organization, workcoverage_stream)
 
 Clock = Callable[[], datetime]
 

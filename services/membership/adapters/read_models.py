@@ -13,7 +13,9 @@ from sqlalchemy.engine import Connection
 
 from platform_core.envelope import EventEnvelope
 
-from ..domain.calendar import half_month, local_date
+from platform_core.reference.city_time import local_date
+
+from ..domain.calendar import half_month
 from .tables import Tables
 
 GROWTH_WAY = {"MemberRegistered": "found", "MemberDeveloped": "developed", "MemberRecruited": "recruited",

@@ -6,15 +6,8 @@ offset is exact. Half-month periods follow the reporting rhythm of R11
 the month. A period is named ``YYYY-MM-H1`` / ``YYYY-MM-H2``.
 """
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
-CITY_TIME = timezone(timedelta(hours=8), "CST")
-
-
-def local_date(moment: datetime) -> date:
-    if moment.tzinfo is None:
-        raise ValueError("moments must carry a time zone")
-    return moment.astimezone(CITY_TIME).date()
 
 
 def half_month(day: date) -> str:

@@ -23,7 +23,7 @@ from ..adapters.personal_data import PersonalDataVault
 from ..adapters.read_models import apply_member_event, district_of
 from ..adapters.tables import Tables
 from ..domain import decisions
-from ..domain.calendar import local_date
+from platform_core.reference.city_time import local_date
 from ..domain.id_number import normalize_id_number
 from ..domain.model import AddMember, DomainEvent, Leave, Member, Reveal, Transfer, Way, evolve
 

@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from membership_support import new_id_number, token
-from membership.domain.calendar import anniversary, half_month, local_date
+from membership.domain.calendar import anniversary, half_month
+from platform_core.reference.city_time import local_date
 
 
 def found(client, headers, entity_id, organization_id=None, standing="formal", admitted_on="2005-07-01",

@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from membership.domain.calendar import anniversary, half_month, local_date
+from membership.domain.calendar import anniversary, half_month
+from platform_core.reference.city_time import local_date
 
 
 @given(st.dates())
