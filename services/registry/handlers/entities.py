@@ -19,7 +19,7 @@ from registry.domain import policy
 from registry.domain.facts import validate_changes, validate_registration
 from registry.domain.shadow import address_key, find_candidates, person_key
 
-from .context import RegistryContext, now, to_new_events
+from .context import RegistryContext, to_new_events
 
 
 def register(ctx: RegistryContext, principal: Principal, raw: Mapping[str, Any],
