@@ -1,0 +1,158 @@
+"""``python -m simulator play``: plays a campaign against the running services and checks the figures.
+
+    python -m simulator play --entities 20000 --seed 7 [--speed max|N] [--workers 8] [--export truth.json]
+"""
+
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from platform_core.reference import load_territory
+from platform_core.settings import get_settings
+
+from . import compare
+from .plan import build_campaign
+from .runner import Runner
+from .tokens import Tokens
+from .truth import GroundTruth
+
+app = typer.Typer(help="Campaign simulator: plays a ~100-day campaign through the public APIs.", no_args_is_help=True)
+console = Console(stderr=True)
+DEFAULT_URLS = {"registry": "http://127.0.0.1:8101", "membership": "http://127.0.0.1:8102",
+                "formation": "http://127.0.0.1:8103", "reporting": "http://127.0.0.1:8104"}
+# Which routes a phase needs: a phase runs only when its service answers them.
+NEEDS = {"registry": ("/imports/{form}", "/ledgers/{unit}/submit"), "membership": ("/members/found",),
+         "formation": ("/organizations", "/work-coverage/instructors"), "reporting": ("/reports",)}
+
+
+def available_services(urls: dict[str, str]) -> frozenset[str]:
+    """Services whose OpenAPI document lists the routes the simulator uses."""
+    found = set()
+    for service, url in urls.items():
+        try:
+            paths = httpx.get(f"{url}/openapi.json", timeout=10).json().get("paths", {})
+        except (httpx.HTTPError, ValueError):
+            continue
+        if all(route in paths for route in NEEDS[service]):
+            found.add(service)
+    return frozenset(found)
+
+
+@app.callback()
+def simulator() -> None:
+    """Campaign simulator."""
+
+
+@app.command()
+def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entities in the city")] = 20_000,
+         seed: Annotated[int, typer.Option(help="the campaign is a function of the seed")] = 2016,
+         speed: Annotated[str, typer.Option(help="'max' (as fast as the APIs allow) or commands per second")] = "max",
+         workers: Annotated[int, typer.Option(min=1, max=64, help="concurrent requests")] = 8,
+         registry_url: str = DEFAULT_URLS["registry"], membership_url: str = DEFAULT_URLS["membership"],
+         formation_url: str = DEFAULT_URLS["formation"], reporting_url: str = DEFAULT_URLS["reporting"],
+         territory: Annotated[Path | None, typer.Option(help="another city's territory JSON (default: the 2016 city)")] = None,
+         run_tag: Annotated[str | None, typer.Option(help="salts codes and identity numbers (default: random)")] = None,
+         export: Annotated[Path | None, typer.Option(help="write the ground truth and the comparison as JSON")] = None,
+         settle_seconds: Annotated[float, typer.Option(help="how long to wait for projections to agree")] = 120.0) -> None:
+    """Play a whole campaign, then compare the platform's figures with the ground truth (exit 1 on a difference)."""
+    urls = {"registry": registry_url, "membership": membership_url, "formation": formation_url,
+            "reporting": reporting_url}
+    rate = None if speed == "max" else float(speed)
+    tag = run_tag or secrets.token_hex(4)
+    services = available_services(urls)
+    if not {"registry", "membership"} <= services:
+        console.print(f"[red]registry and membership must be running (found: {', '.join(sorted(services)) or 'none'})")
+        raise typer.Exit(2)
+    city = load_territory(territory)
+    started = time.perf_counter()
+    campaign = build_campaign(seed, entities, city, tag, available=services)
+    plan = campaign.plan
+    console.print(f"campaign {city.name} seed={seed} run-tag={tag}: {len(campaign.entities)} entities, "
+                  f"{len(campaign.members)} members, {plan.command_count} commands planned "
+                  f"in {time.perf_counter() - started:.1f} s")
+    truth = GroundTruth({e.key: e for e in campaign.entities})
+    runner = Runner(urls, Tokens(get_settings().require_auth_secret()), truth, workers=workers, rate=rate)
+    try:
+        before = compare.snapshot(runner, set(plan.phases))
+        with Progress(TextColumn("{task.description:<46}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[rate]:>7} cmd/s"), TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("campaign", total=plan.command_count, rate="")
+            clock = time.perf_counter()
+
+            def on_step(step) -> None:
+                bar.update(task, description=f"{step.on:%m-%d} {step.label}"[:46])
+
+            def on_done(n: int) -> None:
+                elapsed = time.perf_counter() - clock
+                bar.update(task, advance=n, rate=f"{runner.stats.sent / elapsed:.0f}" if elapsed > 0 else "")
+
+            stats = runner.play(plan, on_step, on_done)
+        after, found = compare.settle(runner, truth, before, set(plan.phases), {d.code for d in city.districts},
+                                       settle_seconds)
+    finally:
+        runner.close()
+    report = _report(campaign, truth, stats, found, tag, services)
+    _print(report)
+    if export is not None:
+        export.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        console.print(f"ground truth and comparison written to {export}")
+    if stats.failed or found:
+        raise typer.Exit(1)
+
+
+def _report(campaign, truth: GroundTruth, stats, found, tag: str, services) -> dict:
+    plan = campaign.plan
+    return {
+        "seed": plan.seed, "run_tag": tag, "city": campaign.territory.code, "entities": len(campaign.entities),
+        "members_planned": len(campaign.members), "services": sorted(services),
+        "phases_ran": plan.phases, "phases_left_out": plan.left_out,
+        "commands": {"planned": plan.command_count, "sent": stats.sent, "ok": stats.ok, "failed": stats.failed,
+                     "retries": stats.retries, "seconds": round(stats.seconds, 2),
+                     "per_second": round(stats.rate(), 1), "p50_ms": round(stats.percentile(0.5) * 1000, 1),
+                     "p99_ms": round(stats.percentile(0.99) * 1000, 1), "by_service": dict(stats.by_service),
+                     "by_phase": dict(stats.by_phase), "failures": stats.failures},
+        "truth": {"registry_by_district": truth.registry_by_district(),
+                  "members_by_district": truth.members_by_district(), "bulletin": truth.bulletin()},
+        "differences": [d.__dict__ for d in found],
+    }
+
+
+def _print(report: dict) -> None:
+    c = report["commands"]
+    console.print(f"phases ran: {', '.join(report['phases_ran'])}")
+    for phase, why in report["phases_left_out"].items():
+        console.print(f"[yellow]phase left out: {phase} ({why})")
+    console.print(f"{c['sent']} commands in {c['seconds']} s = {c['per_second']} commands/s "
+                  f"(p50 {c['p50_ms']} ms, p99 {c['p99_ms']} ms, {c['retries']} retries, {c['failed']} failed)")
+    for failure in c["failures"][:10]:
+        console.print(f"[red]failed: {failure}")
+    table = Table(title="基数与覆盖（模拟真值） ground truth per district")
+    for column in ("单位", "登记", "已审核", "已标记", "党建基数", "组织覆盖", "覆盖率", "正式党员", "预备党员"):
+        table.add_column(column, justify="right")
+    members = report["truth"]["members_by_district"]
+    for unit, row in report["truth"]["registry_by_district"].items():
+        bulletin = report["truth"]["bulletin"].get(unit, {})
+        rate = bulletin.get("organization_coverage")
+        table.add_row(unit, str(row["registered"]), str(row["approved"]), str(row["flagged"]), str(row["in_baseline"]),
+                      str(bulletin.get("organization_covered", 0)), f"{rate:.1%}" if rate is not None else "-",
+                      str(members.get(unit, {}).get("formal", 0)), str(members.get(unit, {}).get("probationary", 0)))
+    Console().print(table)
+    if report["differences"]:
+        console.print(f"[red]{len(report['differences'])} figures differ from the ground truth, e.g.:")
+        for d in report["differences"][:15]:
+            console.print(f"[red]  {d['source']} {d['unit']} {d['figure']}: platform {d['platform']}, truth {d['truth']}")
+    else:
+        console.print("[green]the platform's figures agree with the ground truth")
+
+
+def main() -> None:
+    app(sys.argv[1:])

@@ -1,0 +1,226 @@
+"""Sends the plan's commands to the services' public HTTP APIs, step by step, concurrently within a step.
+
+Steps run in business-date order; a step's commands are independent, so a
+small thread pool sends them at once. Keys the plan invented (``@E000042``) are
+replaced with the ids the platform answered. Every command carries its own
+idempotency key, so a retry after a lost answer is safe.
+"""
+
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .commands import Command, Plan, Step
+from .truth import GroundTruth
+
+RETRY_RULES = ("territory", "projection", "not_yet_projected")
+TRANSIENT = (502, 503, 504)
+
+
+class SimulationError(RuntimeError):
+    pass
+
+
+@dataclass
+class Stats:
+    sent: int = 0
+    ok: int = 0
+    failed: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    by_service: Counter = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    by_phase: Counter = field(default_factory=Counter)
+
+    def rate(self) -> float:
+        return self.sent / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+class Throttle:
+    """At most ``rate`` commands per second across threads (None: as fast as the APIs allow)."""
+
+    def __init__(self, rate: float | None):
+        self.interval = 1.0 / rate if rate else 0.0
+        self.next_at = time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            at = max(self.next_at, now)
+            self.next_at = at + self.interval
+        if at > now:
+            time.sleep(at - now)
+
+
+class Runner:
+    def __init__(self, urls: dict[str, str], tokens: Callable[[str], str], truth: GroundTruth,
+                 workers: int = 8, rate: float | None = None, retry_seconds: float = 90.0):
+        self.urls, self.tokens, self.truth = urls, tokens, truth
+        self.ids: dict[str, str] = {}
+        self.stats = Stats()
+        self.workers, self.throttle, self.retry_seconds = workers, Throttle(rate), retry_seconds
+        self.client = httpx.Client(timeout=120.0, limits=httpx.Limits(max_connections=workers * 2))
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- the plan ---------------------------------------------------------------------------------------------
+    def play(self, plan: Plan, on_step: Callable[[Step], None] = lambda s: None,
+             on_done: Callable[[int], None] = lambda n: None) -> Stats:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="sim") as pool:
+            for step in plan.ordered():
+                on_step(step)
+                if "entities" in step.resolve:
+                    self.resolve_entities()
+                for _ in pool.map(lambda c: self._run(c, step, on_done), step.commands):
+                    pass
+        self.stats.seconds = time.perf_counter() - started
+        return self.stats
+
+    def _run(self, command: Command, step: Step, on_done: Callable[[int], None]) -> None:
+        try:
+            answer = self.send(command)
+        except SimulationError as exc:
+            with self.lock:
+                self.stats.failed += 1
+                if len(self.stats.failures) < 50:
+                    self.stats.failures.append(f"{step.on} {step.label}: {exc}")
+        else:
+            with self.lock:
+                self.stats.ok += 1
+                self.stats.by_phase[step.phase] += 1
+                if command.produces and isinstance(answer, dict):
+                    self.ids[command.produces] = answer[command.id_field]
+                for item in command.facts:
+                    self.truth.apply(item)
+        on_done(1)
+
+    # -- one command ------------------------------------------------------------------------------------------
+    def resolved(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.startswith("@"):
+                return self.ids[value[1:]]
+            if "/@" in value:
+                return "/".join(self.ids[p[1:]] if p.startswith("@") else p for p in value.split("/"))
+            return value
+        if isinstance(value, list):
+            return [self.resolved(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.resolved(v) for k, v in value.items()}
+        return value
+
+    def send(self, command: Command) -> Any:
+        try:
+            path, body = self.resolved(command.path), self.resolved(command.body)
+        except KeyError as exc:
+            raise SimulationError(f"{command.method} {command.path}: {exc.args[0]} has no platform id "
+                                  "(the command that creates it failed)") from None
+        deadline = time.monotonic() + self.retry_seconds
+        delay = 0.2
+        while True:
+            response = self._http(command, path, body)
+            if response is None or response.status_code in TRANSIENT or self._should_retry(command, response):
+                if time.monotonic() > deadline:
+                    detail = response.text[:300] if response is not None else "no answer"
+                    raise SimulationError(f"{command.method} {path}: gave up retrying: {detail}")
+                with self.lock:
+                    self.stats.retries += 1
+                time.sleep(delay)
+                delay = min(delay * 2, 3.0)
+                continue
+            if response.status_code == 409 and command.on_conflict == "approve_pending":
+                self._approve_pending(command, path)
+                continue
+            if response.status_code >= 400:
+                raise SimulationError(f"{command.method} {path} -> {response.status_code} {response.text[:400]}")
+            return response.json() if response.content else None
+
+    def _should_retry(self, command: Command, response: httpx.Response) -> bool:
+        if response.status_code not in command.retry_statuses:
+            return False
+        try:
+            rule = response.json().get("rule")
+        except ValueError:
+            return False
+        return rule in RETRY_RULES
+
+    def _http(self, command: Command, path: str, body: Any) -> httpx.Response | None:
+        headers = {"Authorization": f"Bearer {self.tokens(command.department)}", "Idempotency-Key": command.key}
+        url = self.urls[command.service] + path
+        self.throttle.wait()
+        started = time.perf_counter()
+        try:
+            if command.upload is not None:
+                files = {command.upload.field: (command.upload.filename, command.upload.content, command.upload.media_type)}
+                response = self.client.request(command.method, url, headers=headers, files=files)
+            else:
+                response = self.client.request(command.method, url, headers=headers, json=body)
+        except httpx.TransportError:
+            response = None
+        with self.lock:
+            self.stats.sent += 1
+            self.stats.by_service[command.service] += 1
+            self.stats.latencies.append(time.perf_counter() - started)
+        return response
+
+    def _approve_pending(self, command: Command, path: str) -> None:
+        """Another submission of a shared unit (e.g. civil-affairs) awaits review: the city task force decides it."""
+        unit_path = path.rsplit("/", 1)[0]
+        response = self._http(Command("registry", "city_org", "POST", f"{unit_path}/approve",
+                                      f"{command.key}-pending-{time.monotonic_ns()}"), f"{unit_path}/approve", None)
+        if response is None or response.status_code >= 500:
+            time.sleep(0.5)
+
+    # -- reads --------------------------------------------------------------------------------------------------
+    def get(self, service: str, path: str, params: dict | None = None, department: str = "city_org") -> Any:
+        for attempt in range(10):
+            try:
+                response = self.client.get(self.urls[service] + path, params=params,
+                                           headers={"Authorization": f"Bearer {self.tokens(department)}"})
+            except httpx.TransportError:
+                time.sleep(0.5)
+                continue
+            if response.status_code in TRANSIENT:
+                time.sleep(0.5)
+                continue
+            if response.status_code >= 400:
+                raise SimulationError(f"GET {path} -> {response.status_code} {response.text[:300]}")
+            return response.json()
+        raise SimulationError(f"GET {path}: no answer")
+
+    def resolve_entities(self) -> None:
+        """The registry's ids of the imported entities, by their codes (one paged search per district)."""
+        wanted = {e.uscc: key for key, e in self.truth.entities.items() if key in self.truth.registered}
+        districts = sorted({self.truth.entities[k].district_code for k in wanted.values()})
+        for district in districts:
+            offset = 0
+            while True:
+                page = self.get("registry", "/entities", {"district": district, "limit": 500, "offset": offset})
+                for item in page["items"]:
+                    key = wanted.get(item["uscc"])
+                    if key is not None:
+                        self.ids[key] = item["entity_id"]
+                offset += len(page["items"])
+                if not page["items"] or offset >= page["total"]:
+                    break
+        missing = [k for k in wanted.values() if k not in self.ids]
+        if missing:
+            raise SimulationError(f"{len(missing)} imported entities not found in the registry, e.g. {missing[:3]}")
