@@ -14,6 +14,8 @@ eval "$(python3 deploy/stack.py env)"
 
 # A service runs a consumer process when its bootstrap defines projections.
 has_projections() { grep -q "^def build_projections" "services/$1/bootstrap.py"; }
+# ... and a faust processor worker when it has a processors package.
+has_processor() { [ -f "services/$1/processors/__main__.py" ]; }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -46,6 +48,9 @@ case "${1:-}" in
       if has_projections "$s"; then
         start_one "$s-consumer" "$PIDS/$s-consumer.pid" .venv/bin/campaign consume "$s"
       fi
+      if has_processor "$s"; then
+        start_one "$s-processor" "$PIDS/$s-processor.pid" .venv/bin/python -m "$s.processors" worker -l info
+      fi
     done
     for s in "${SERVICES[@]}"; do
       for _ in $(seq 120); do
@@ -59,7 +64,8 @@ case "${1:-}" in
     ;;
   stop)
     for s in "${SERVICES[@]}"; do
-      stop_one "$PIDS/$s-consumer.pid"; stop_one "$PIDS/$s-relay.pid"; stop_one "$PIDS/$s.pid"
+      stop_one "$PIDS/$s-processor.pid"; stop_one "$PIDS/$s-consumer.pid"
+      stop_one "$PIDS/$s-relay.pid"; stop_one "$PIDS/$s.pid"
     done
     echo "services stopped"
     ;;
@@ -67,6 +73,7 @@ case "${1:-}" in
     rc=0
     for s in "${SERVICES[@]}"; do
       procs=("$s" "$s-relay"); has_projections "$s" && procs+=("$s-consumer")
+      has_processor "$s" && procs+=("$s-processor")
       for p in "${procs[@]}"; do
         if alive "$PIDS/$p.pid"; then echo "$p: running (pid $(cat "$PIDS/$p.pid"))"; else echo "$p: stopped"; rc=1; fi
       done

@@ -1,11 +1,13 @@
 """The one place that wires the reporting service."""
 
 import logging
+import os
 
 from sqlalchemy.engine import Connection
 
 from platform_core.contracts import event_types_for
 from platform_core.envelope import Actor
+from platform_core.kafka_io import EVENT_TOPICS
 from platform_core.projection_consumer import ProjectionSpec
 from platform_core.service import ServiceContext, bootstrap_service
 from reporting.audit.checkpoints import SIGNER_ACTOR, CheckpointSigner, start_schedule
@@ -13,6 +15,8 @@ from reporting.audit.config import AuditSettings
 from reporting.audit.note import SignerKey
 from reporting.audit.processor import audit_projection
 from reporting.audit.store import AuditLogStore
+from reporting.adapters.projection_store import PROJECTION_GROUP, create_tables
+from reporting.handlers.projection import projection_handler
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +48,26 @@ def sign_checkpoint_now(context: ServiceContext, reason: str = "bulletin", actor
 
 def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
     """Run by ``campaign consume reporting``: the audit log processor, and the checkpoint
-    schedule in this same process (CAMPAIGN_AUDIT_CHECKPOINT_INTERVAL_SECONDS; 0 = off)."""
+    schedule in this same process (CAMPAIGN_AUDIT_CHECKPOINT_INTERVAL_SECONDS; 0 = off).
+
+    The coverage projections run in the faust worker (``python -m reporting.processors worker``);
+    with CAMPAIGN_REPORTING_PROJECTION_RUNNER=consumer they run here instead, on the plain
+    consumer, with the same batch handler (never both: they share the consumer group).
+    """
     audit = AuditSettings()
     if audit.checkpoint_interval_seconds > 0:
         start_schedule(checkpoint_signer(context, audit), audit.checkpoint_interval_seconds)
         log.info("audit checkpoint schedule started", extra={"every_seconds": audit.checkpoint_interval_seconds})
-    return [audit_projection(context.name)]
+    specs = [audit_projection(context.name)]
+    if os.environ.get("CAMPAIGN_REPORTING_PROJECTION_RUNNER", "faust") == "consumer":
+        specs.append(coverage_projection(context))
+    return specs
+
+
+def coverage_projection(context: ServiceContext) -> ProjectionSpec:
+    """The coverage projections as a ProjectionSpec (the plain-consumer runner)."""
+    with context.engine.begin() as conn:
+        create_tables(conn, context.name)
+    return ProjectionSpec(group_id=PROJECTION_GROUP, topics=EVENT_TOPICS,
+                          registry=event_types_for("registry", "membership", "formation", "reporting"),
+                          batch_handler=projection_handler(context.name))

@@ -52,6 +52,9 @@ def test_every_service_app_relay_and_consumer_is_there_and_exists(compose):
         has_projections = "def build_projections" in (ROOT / "services" / name / "bootstrap.py").read_text()
         if has_projections:
             assert services[f"{name}-consumer"]["command"] == ["campaign", "consume", name]
+        if (ROOT / "services" / name / "processors" / "__main__.py").is_file():
+            assert services[f"{name}-processor"]["command"] == ["python", "-m", f"{name}.processors", "worker",
+                                                               "-l", "info"]
 
 
 def test_the_default_ports_match_the_local_run_script():

@@ -60,6 +60,8 @@ def test_every_service_is_ready_with_its_relay_and_consumer(running):
         assert f"{name}-relay: running" in status.stdout
         if "def build_projections" in (ROOT / "services" / name / "bootstrap.py").read_text():
             assert f"{name}-consumer: running" in status.stdout
+        if (ROOT / "services" / name / "processors" / "__main__.py").is_file():
+            assert f"{name}-processor: running" in status.stdout
 
 
 def test_prometheus_scrapes_every_service_with_the_projects_config(running, tmp_path):

@@ -1,9 +1,11 @@
 """Events the reporting service publishes (``reporting.events``).
 
-For now only the audit log's CheckpointSigned; the reporting projections'
-events (ReportSubmitted, BulletinPublished, AccountabilityRecorded) come later.
+The audit log's CheckpointSigned; the semi-monthly reports (ReportSubmitted,
+R11), the city's bulletins (BulletinPublished) and the accountability trail
+(AccountabilityRecorded). docs/reporting.md is the contract text.
 """
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,5 +28,58 @@ class CheckpointSigned(BaseModel):
     note: str = Field(min_length=1, max_length=4000, description="the signed checkpoint text, verbatim")
 
 
+REPORTING_UNIT = r"^(district-\d{6}|city-organs|civil-affairs)$"
+FIGURE_NAMES = ("baseline", "organization_covered", "standalone_covered", "work_covered", "two_covered",
+                "required", "required_covered", "formal_members", "probationary_members")
+AccountabilityKind = Literal["deadline_missed", "report_late", "report_missing", "discrepancy", "check_failed"]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReportSubmitted(_Payload):
+    """A unit's semi-monthly report (半月报送, R11), stream ``report-<unit>-<deadline>``.
+
+    ``figures`` holds any of FIGURE_NAMES (counts over the unit's baseline as of the deadline).
+    """
+
+    report_id: str = Field(pattern=r"^report-[0-9a-f-]{36}$")
+    unit: str = Field(pattern=REPORTING_UNIT)
+    deadline: date
+    figures: dict[str, int] = Field(min_length=1)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class BulletinPublished(_Payload):
+    """The city's bulletin (通报) for a cutoff, stream ``bulletin-<cutoff date>``."""
+
+    bulletin_id: str = Field(pattern=r"^bulletin-[0-9a-f-]{36}$")
+    cutoff_date: date
+    cutoff_at: str = Field(description="UTC timestamp: events recorded at or before it count")
+    previous_cutoff_date: date | None = None
+    figures_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the data file (figures.json)")
+    files_sha256: dict[str, str] = Field(default_factory=dict, description="format -> SHA-256 of the file")
+    checkpoint_tree_size: int = Field(ge=0, description="the audit log position the figures rest on")
+    checkpoint_root_hash: str = Field(min_length=44, max_length=44)
+    events_counted: int = Field(ge=0, description="events with recorded_at <= cutoff that were applied")
+
+
+class AccountabilityRecorded(_Payload):
+    """The city confirmed an entry of a unit's accountability trail (问责), stream ``accountability-<unit>``."""
+
+    entry_id: str = Field(pattern=r"^accountability-[0-9a-f-]{36}$")
+    unit: str = Field(min_length=1, max_length=80)
+    entry_kind: AccountabilityKind
+    subject: str = Field(min_length=1, max_length=200, description="milestone key, report deadline or check id")
+    occurred_on: date
+    event_ids: list[str] = Field(default_factory=list, max_length=1000, description="the events behind the entry")
+    finding: str = Field(min_length=1, max_length=2000)
+    responsible: str | None = Field(default=None, max_length=200, description="who answers for it")
+
+
 def register(registry: EventTypeRegistry) -> None:
     registry.register("CheckpointSigned", 1, CheckpointSigned)
+    registry.register("ReportSubmitted", 1, ReportSubmitted)
+    registry.register("BulletinPublished", 1, BulletinPublished)
+    registry.register("AccountabilityRecorded", 1, AccountabilityRecorded)

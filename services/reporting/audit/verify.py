@@ -111,8 +111,12 @@ def check_events(lines: Iterable[bytes], checkpoints: list[SignedCheckpoint], re
                 report.passed.append(f"events 1..{size} reproduce the root signed in {signed.source}")
                 last_match = size
                 for rederiver in rederivers:
-                    for finding in rederiver.check(kept[:size], signed.checkpoint):
+                    findings = rederiver.check(kept[:size], signed.checkpoint)
+                    for finding in findings:
                         report.findings.append(f"{rederiver.name} at size {size}: {finding}")
+                    if not findings and getattr(rederiver, "applies_to", lambda _: False)(size):
+                        report.passed.append(f"{rederiver.name}: the figures re-derived from events 1..{size} "
+                                             "equal the published data file")
             else:
                 report.findings.append(
                     f"checkpoint {signed.source} (size {size}): the root recomputed from the events is "
@@ -219,9 +223,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--proof", type=Path, action="append", default=[],
                         help="an inclusion or consistency proof saved from the inspector API (repeatable)")
     parser.add_argument("--origin", help="the log's origin line every checkpoint must carry")
+    parser.add_argument("--bulletin", type=Path, action="append", default=[],
+                        help="a published bulletin's folder (figures.json, manifest.json): re-derive its figures "
+                             "from the events its checkpoint covers (repeatable)")
     args = parser.parse_args(argv)
     try:
-        report = verify_files(args.keys, args.checkpoints, args.events, args.proof, args.origin)
+        rederivers = []
+        if args.bulletin:
+            from reporting.handlers.rederive_bulletin import BulletinRederiver
+            rederivers = [BulletinRederiver.from_directory(folder) for folder in args.bulletin]
+        report = verify_files(args.keys, args.checkpoints, args.events, args.proof, args.origin, rederivers)
     except (OSError, NoteError, ValueError) as exc:
         print(f"cannot verify: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,197 @@
+"""Render a bulletin's figures as HTML (jinja2), XLSX (openpyxl) and PDF (matplotlib, CJK font).
+
+The data file (figures.json) is the bulletin's truth; these files are views of it with
+the signed audit checkpoint printed on them.
+"""
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib import font_manager  # noqa: E402
+from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+import jinja2  # noqa: E402
+from openpyxl import Workbook  # noqa: E402
+from openpyxl.styles import Alignment, Font  # noqa: E402
+
+from reporting.domain.reports import FIGURE_NAMES_ZH  # noqa: E402
+
+CJK_FONT_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+)
+STATUS_ZH = {"on_time": "按时", "late": "逾期报送", "missing": "未报送", "pending": "待报（宽限期内）"}
+TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+                               autoescape=True)
+COLUMNS = ("名次", "单位", "党建基数", "已建党组织", "组织覆盖率", "单独组建率", "两个覆盖率", "应建尽建覆盖率",
+           "正式党员", "预备党员", "覆盖率较上期")
+
+
+class FontMissing(RuntimeError):
+    """No CJK font: install fonts-noto-cjk or fonts-wqy-zenhei, or set CAMPAIGN_REPORTING_CJK_FONT."""
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> font_manager.FontProperties:
+    import os
+    candidates = [os.environ["CAMPAIGN_REPORTING_CJK_FONT"]] if os.environ.get("CAMPAIGN_REPORTING_CJK_FONT") else []
+    for path in (*candidates, *CJK_FONT_CANDIDATES):
+        if Path(path).is_file():
+            font_manager.fontManager.addfont(path)
+            return font_manager.FontProperties(fname=path)
+    raise FontMissing(FontMissing.__doc__)
+
+
+def _rate(row: dict, name: str) -> str:
+    rate = row["rates"][name]
+    if rate["percent"] is None:
+        return "—"
+    return f"{rate['percent']}%（{rate['numerator']}/{rate['denominator']}）"
+
+
+def table_rows(rows: list[dict]) -> list[list[str]]:
+    found = []
+    for row in rows:
+        c, change = row["counters"], row["change"]
+        points = change["organization_coverage_points"]
+        found.append([str(row["rank"] or ""), row["name"], str(c["baseline"]), str(c["organization_covered"]),
+                      _rate(row, "organization_coverage"), _rate(row, "standalone_rate"), _rate(row, "two_coverage"),
+                      _rate(row, "required_coverage"), str(c["formal_members"]), str(c["probationary_members"]),
+                      "—" if points is None else f"{'+' if not points.startswith('-') else ''}{points}个百分点"])
+    return found
+
+
+def title(data: dict) -> str:
+    return f"{data['city_name']}两新组织党组织集中组建工作情况通报（截至{_date_zh(data['cutoff_date'])}）"
+
+
+def _date_zh(iso: str) -> str:
+    year, month, day = iso.split("-")
+    return f"{int(year)}年{int(month)}月{int(day)}日"
+
+
+def chart_png(data: dict) -> bytes:
+    """Organization coverage by district, with the 80% target line."""
+    font = cjk_font()
+    rows = data["districts"]
+    names = [row["name"] for row in rows]
+    values = [float(row["rates"]["organization_coverage"]["percent"] or 0) for row in rows]
+    figure, axis = plt.subplots(figsize=(10, 4.2), dpi=100)
+    axis.bar(range(len(rows)), values, color="#c0392b")
+    axis.axhline(80, color="#2c3e50", linestyle="--", linewidth=1)
+    axis.text(len(rows) - 0.5, 81, "目标80%", fontproperties=font, ha="right", fontsize=9)
+    axis.set_xticks(range(len(rows)))
+    axis.set_xticklabels(names, fontproperties=font, rotation=45, ha="right", fontsize=8)
+    axis.set_ylim(0, 100)
+    axis.set_ylabel("组织覆盖率（%）", fontproperties=font)
+    axis.set_title("各区组织覆盖率", fontproperties=font)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png", metadata={"Software": None})
+    plt.close(figure)
+    return out.getvalue()
+
+
+def render_html(data: dict, checkpoint_note: str, figures_sha256: str) -> bytes:
+    import base64
+    html = TEMPLATES.get_template("bulletin.html.j2").render(
+        data=data, title=title(data), columns=COLUMNS, districts=table_rows(data["districts"]),
+        departments=table_rows(data["departments"]), total=table_rows([data["total"]])[0],
+        status_zh=STATUS_ZH, figure_names=FIGURE_NAMES_ZH, checkpoint=checkpoint_note,
+        figures_sha256=figures_sha256, chart=base64.b64encode(chart_png(data)).decode(),
+        date_zh=_date_zh)
+    return html.encode("utf-8")
+
+
+def render_xlsx(data: dict, checkpoint_note: str, figures_sha256: str) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "各区"
+    sheet.append([title(data)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(list(COLUMNS))
+    for row in table_rows(data["districts"]) + [table_rows([data["total"]])[0]]:
+        sheet.append(row)
+    departments = book.create_sheet("市直部门")
+    departments.append(list(COLUMNS))
+    for row in table_rows(data["departments"]):
+        departments.append(row)
+    reports = book.create_sheet("半月报送")
+    reports.append(["单位", "截止日期", "状态", "报送日期", "数据差异"])
+    for entry in data["reports"]:
+        reports.append([entry["unit_name"], entry["deadline"], STATUS_ZH[entry["status"]], entry["submitted_on"] or "",
+                        "；".join(f"{FIGURE_NAMES_ZH.get(d['figure'], d['figure'])}：报{d['reported']}，核{d['derived']}"
+                                 for d in entry["discrepancies"])])
+    lists = book.create_sheet("问题清单")
+    lists.append(["类别", "单位", "两新组织", "说明"])
+    for item in data["r3_violations"]:
+        lists.append(["应单独组建未单独组建（R3）", item["department"], item["name"], f"正式党员{item['formal_members']}名"])
+    for item in data["overdue_tasks"]:
+        lists.append(["逾期未销号", item["department"], item["name"], item["task_state"]])
+    for item in data["failed_checks"]:
+        lists.append(["检查未通过", item["unit"] or "", item["organization_id"], "；".join(item["findings"])])
+    proof = book.create_sheet("审计检查点")
+    proof.append(["数据文件SHA-256", figures_sha256])
+    for line in checkpoint_note.splitlines():
+        proof.append([line])
+    for ws in (sheet, departments):
+        for column in "BCDEFGHIJK":
+            ws.column_dimensions[column].width = 18
+        for cells in ws.iter_rows(min_row=2):
+            for cell in cells:
+                cell.alignment = Alignment(horizontal="center")
+    book.properties.creator = "campaign reporting"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def render_pdf(data: dict, checkpoint_note: str, figures_sha256: str) -> bytes:
+    """Page 1: title, the district table, the city total; page 2: chart, departments, reports, checkpoint."""
+    font = cjk_font()
+    out = io.BytesIO()
+    with PdfPages(out, metadata={"Creator": "campaign reporting", "Producer": None, "CreationDate": None}) as pdf:
+        page = plt.figure(figsize=(11.69, 8.27))  # A4 landscape
+        page.text(0.5, 0.95, title(data), fontproperties=font, fontsize=16, ha="center", va="top")
+        page.text(0.5, 0.905, "市委组织部", fontproperties=font, fontsize=11, ha="center", va="top")
+        rows = table_rows(data["districts"]) + [["", "全市合计", *table_rows([data["total"]])[0][2:]]]
+        axis = page.add_axes([0.03, 0.08, 0.94, 0.78])
+        axis.axis("off")
+        table = axis.table(cellText=rows, colLabels=list(COLUMNS), loc="upper center", cellLoc="center")
+        table.auto_set_font_size(False)
+        table.set_fontsize(7)
+        for cell in table.get_celld().values():
+            cell.get_text().set_fontproperties(font)
+            cell.get_text().set_fontsize(7)
+        table.scale(1, 1.25)
+        page.text(0.03, 0.03, f"数据文件SHA-256：{figures_sha256}", fontproperties=font, fontsize=7)
+        pdf.savefig(page)
+        plt.close(page)
+
+        page = plt.figure(figsize=(11.69, 8.27))
+        image = plt.imread(io.BytesIO(chart_png(data)), format="png")
+        chart_axis = page.add_axes([0.03, 0.5, 0.55, 0.46])
+        chart_axis.imshow(image)
+        chart_axis.axis("off")
+        lines = ["市直部门："] + [f"  {r[1]}：组织覆盖率 {r[4]}，应建尽建 {r[7]}" for r in table_rows(data["departments"])]
+        late = [e for e in data["reports"] if e["status"] in ("late", "missing")]
+        lines += ["", "半月报送逾期、未报送："] + [f"  {e['unit_name']}（{e['deadline']}）：{STATUS_ZH[e['status']]}"
+                                                 for e in late] or ["  无"]
+        flagged = [e for e in data["reports"] if e["discrepancies"]]
+        lines += ["", "报送数据与核实数据不符："] + [
+            f"  {e['unit_name']}（{e['deadline']}）：" + "；".join(
+                f"{FIGURE_NAMES_ZH.get(d['figure'], d['figure'])}报{d['reported']}核{d['derived']}"
+                for d in e["discrepancies"]) for e in flagged]
+        lines += ["", f"应单独组建未单独组建（R3）：{len(data['r3_violations'])}个；逾期未完成任务：{len(data['overdue_tasks'])}个；"
+                      f"检查未通过：{len(data['failed_checks'])}次"]
+        page.text(0.6, 0.95, "\n".join(lines[:40]), fontproperties=font, fontsize=8, va="top")
+        page.text(0.03, 0.45, "审计检查点（签名）：\n" + checkpoint_note, fontproperties=font, fontsize=7, va="top",
+                  family="monospace")
+        pdf.savefig(page)
+        plt.close(page)
+    return out.getvalue()

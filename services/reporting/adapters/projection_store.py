@@ -1,0 +1,228 @@
+"""PostgreSQL side of the projections: create/drop the tables, load the part of the fold's
+state a batch needs, write back what changed, and store the derived entity statuses.
+
+All multi-row: one statement per table per batch (replay speed, issue 9).
+"""
+
+import io
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import sqlalchemy as sa
+from psycopg2.extras import execute_values
+from sqlalchemy.engine import Connection
+
+from platform_core.db import quoted_schema
+from reporting.domain.fold import CampaignState, FailedCheck, Member
+from reporting.domain.status import EntityStatus, Inputs, derive_status
+
+TABLES_SQL = Path(__file__).with_name("projection_tables.sql")
+PROJECTION_TABLES = ("rp_entities", "rp_approvals", "rp_flags", "rp_members", "rp_coverage", "rp_work",
+                     "rp_tasks", "rp_failed_checks", "rp_entity_status", "rp_reports", "rp_bulletins",
+                     "rp_accountability", "rp_meta", "rp_ledger_submissions")
+PROJECTION_GROUP = "reporting-projections"
+
+
+def create_tables(conn: Connection, schema: str) -> None:
+    conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted_schema(schema)}"))
+    conn.execute(sa.text(f"SET LOCAL search_path TO {quoted_schema(schema)}"))
+    conn.exec_driver_sql(TABLES_SQL.read_text(encoding="utf-8"))
+    conn.execute(sa.text("SET LOCAL search_path TO DEFAULT"))
+
+
+def drop_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:
+    """Drop the projection and forget its offsets and processed ids (a replay starts from zero)."""
+    s = quoted_schema(schema)
+    conn.execute(sa.text(f"DROP TABLE IF EXISTS {', '.join(f'{s}.{t}' for t in PROJECTION_TABLES)}"))
+    for table in ("consumer_offsets", "processed_events"):
+        exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"{s}.{table}"}).scalar()
+        if exists:
+            conn.execute(sa.text(f"DELETE FROM {s}.{table} WHERE group_id = :g"), {"g": group_id})
+
+
+class ProjectionStore:
+    def __init__(self, schema: str):
+        self.s = quoted_schema(schema)
+
+    # loading the part of the state a batch needs
+    def load(self, conn: Connection, entities: set[str], members: set[str], organizations: set[str]) -> CampaignState:
+        state = CampaignState()
+        s, ids = self.s, list(entities)
+        for row in conn.execute(sa.text(f"SELECT entity_id, facts FROM {s}.rp_entities WHERE entity_id = ANY(:ids)"),
+                                {"ids": ids}):
+            state.facts[row.entity_id] = dict(row.facts)
+        for row in conn.execute(sa.text(f"SELECT entity_id, unit FROM {s}.rp_approvals WHERE entity_id = ANY(:ids)"),
+                                {"ids": ids}):
+            state.approved[row.entity_id] = row.unit
+        for row in conn.execute(sa.text(f"SELECT entity_id, flags FROM {s}.rp_flags WHERE entity_id = ANY(:ids)"),
+                                {"ids": ids}):
+            state.flags[row.entity_id] = set(row.flags)
+        for row in conn.execute(sa.text(f"SELECT entity_id, sources FROM {s}.rp_work WHERE entity_id = ANY(:ids)"),
+                                {"ids": ids}):
+            state.work[row.entity_id] = set(row.sources)
+        for row in conn.execute(sa.text(f"SELECT entity_id, state FROM {s}.rp_tasks WHERE entity_id = ANY(:ids)"),
+                                {"ids": ids}):
+            state.tasks[row.entity_id] = row.state
+        if members:
+            for row in conn.execute(sa.text(f"SELECT member_id, entity_id, standing, active FROM {s}.rp_members"
+                                            " WHERE member_id = ANY(:ids)"), {"ids": list(members)}):
+                state.members[row.member_id] = Member(row.entity_id, row.standing, row.active)
+        if organizations:
+            for row in conn.execute(sa.text(f"SELECT organization_id, entity_id, mode FROM {s}.rp_coverage"
+                                            " WHERE organization_id = ANY(:ids)"), {"ids": list(organizations)}):
+                state.coverage.setdefault(row.organization_id, {})[row.entity_id] = row.mode
+        return state
+
+    # writing back what changed
+    def save(self, conn: Connection, state: CampaignState) -> None:
+        s, dirty = self.s, state.dirty
+        self._upsert(conn, "rp_entities", ("entity_id", "facts"),
+                     [{"entity_id": e, "facts": json.dumps(state.facts[e], sort_keys=True, ensure_ascii=False)}
+                      for e in dirty["facts"]],
+                     casts={"facts": "jsonb"})
+        self._upsert(conn, "rp_approvals", ("entity_id", "unit"),
+                     [{"entity_id": e, "unit": state.approved[e]} for e in dirty["approved"]])
+        self._upsert(conn, "rp_flags", ("entity_id", "flags"),
+                     [{"entity_id": e, "flags": sorted(state.flags[e])} for e in dirty["flags"]])
+        self._upsert(conn, "rp_work", ("entity_id", "sources"),
+                     [{"entity_id": e, "sources": sorted(state.work[e])} for e in dirty["work"]])
+        self._upsert(conn, "rp_tasks", ("entity_id", "state"),
+                     [{"entity_id": e, "state": state.tasks[e]} for e in dirty["tasks"]])
+        self._upsert(conn, "rp_members", ("member_id", "entity_id", "standing", "active"),
+                     [{"member_id": m, "entity_id": state.members[m].entity_id,
+                       "standing": state.members[m].standing, "active": state.members[m].active}
+                      for m in dirty["members"]])
+        if dirty["coverage"]:
+            conn.execute(sa.text(f"DELETE FROM {s}.rp_coverage WHERE organization_id = ANY(:ids)"),
+                         {"ids": list(dirty["coverage"])})
+            rows = [(o, e, m) for o in dirty["coverage"] for e, m in state.coverage.get(o, {}).items()]
+            insert_values(conn, f"INSERT INTO {s}.rp_coverage (organization_id, entity_id, mode) VALUES %s", rows)
+        checks = {c.check_id: c for c in state.failed_checks if c.check_id in dirty["failed_checks"]}
+        insert_values(conn, f"INSERT INTO {s}.rp_failed_checks (check_id, organization_id, check_kind, checked_on,"
+                            " entity_ids, findings, event_id) VALUES %s ON CONFLICT (check_id) DO NOTHING",
+                      [_failed_check_row(c) for c in checks.values()])
+
+    def _upsert(self, conn: Connection, table: str, columns: tuple[str, ...], rows: list[dict],
+                casts: dict[str, str] | None = None) -> None:
+        if not rows:
+            return
+        casts = casts or {}
+        template = "(" + ", ".join(f"%({c})s::{casts[c]}" if c in casts else f"%({c})s" for c in columns) + ")"
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
+        insert_values(conn, f"INSERT INTO {self.s}.{table} ({', '.join(columns)}) VALUES %s"
+                            f" ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}", rows, template)
+
+    # deriving statuses of the touched entities from the stored state
+    def inputs(self, conn: Connection, entities: Iterable[str]) -> dict[str, Inputs]:
+        s, ids = self.s, list(entities)
+        state = self.load(conn, set(ids), set(), set())
+        known, formal, probationary = set(), {}, {}
+        for row in conn.execute(sa.text(
+                f"SELECT entity_id, count(*) FILTER (WHERE active AND standing = 'formal') AS f,"
+                f" count(*) FILTER (WHERE active AND standing <> 'formal') AS p"
+                f" FROM {s}.rp_members WHERE entity_id = ANY(:ids) GROUP BY entity_id"), {"ids": ids}):
+            known.add(row.entity_id)
+            formal[row.entity_id], probationary[row.entity_id] = row.f, row.p
+        organizations: dict[str, list[tuple[str, str]]] = {}
+        for row in conn.execute(sa.text(f"SELECT entity_id, organization_id, mode FROM {s}.rp_coverage"
+                                        " WHERE entity_id = ANY(:ids)"), {"ids": ids}):
+            organizations.setdefault(row.entity_id, []).append((row.organization_id, row.mode))
+        return {
+            e: Inputs(facts=facts, approved=e in state.approved, flags=frozenset(state.flags.get(e, ())),
+                      members_known=e in known, formal_members=formal.get(e, 0),
+                      probationary_members=probationary.get(e, 0), organizations=tuple(organizations.get(e, ())),
+                      work_sources=len(state.work.get(e, ())), task_state=state.tasks.get(e))
+            for e, facts in state.facts.items()
+        }
+
+    def refresh_statuses(self, conn: Connection, entities: set[str]) -> int:
+        if not entities:
+            return 0
+        statuses = [derive_status(e, inputs) for e, inputs in self.inputs(conn, entities).items()]
+        self.write_statuses(conn, statuses)
+        return len(statuses)
+
+    def write_statuses(self, conn: Connection, statuses: list[EntityStatus]) -> None:
+        if not statuses:
+            return
+        columns = STATUS_COLUMNS
+        template = "(" + ", ".join(f"%({c})s::jsonb" if c == "organizations" else f"%({c})s" for c in columns) + ")"
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
+        insert_values(conn, f"INSERT INTO {self.s}.rp_entity_status ({', '.join(columns)}) VALUES %s"
+                            f" ON CONFLICT (entity_id) DO UPDATE SET {updates}",
+                      [status_row(status) for status in statuses], template)
+
+
+    def copy_statuses(self, conn: Connection, statuses: list[EntityStatus]) -> None:
+        """COPY fresh status rows (a replay derives each entity once, at the end, into an empty table)."""
+        buffer = io.StringIO()
+        for status in statuses:
+            row = status_row(status)
+            buffer.write("\t".join(_copy_text(row[c]) for c in STATUS_COLUMNS))
+            buffer.write("\n")
+        buffer.seek(0)
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.copy_expert(f"COPY {self.s}.rp_entity_status ({', '.join(STATUS_COLUMNS)}) FROM STDIN", buffer)
+        finally:
+            cursor.close()
+
+    def all_entity_ids(self, conn: Connection) -> list[str]:
+        return [row[0] for row in conn.execute(sa.text(f"SELECT entity_id FROM {self.s}.rp_entities"))]
+
+
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+
+
+def _escape(text: str) -> str:
+    if not _NEEDS_ESCAPE.search(text):
+        return text
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format (arrays as {…}, NULL as \\N, special characters escaped)."""
+    kind = type(value)
+    if kind is str:
+        return _escape(value)
+    if kind is int:
+        return str(value)
+    if value is None:
+        return "\\N"
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is list:
+        value = "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value) + "}"
+    return _escape(str(value))
+
+
+STATUS_COLUMNS = ("entity_id", "name", "kind", "subtype", "district_code", "street_code", "department",
+                  "in_baseline", "flags", "employees", "formal_members", "probationary_members", "organizations",
+                  "organization_covered", "standalone_covered", "work_covered", "two_covered", "required_reason",
+                  "member_required_reason", "member_requirement_met", "r3_violation", "task_state")
+
+
+def status_row(status: EntityStatus) -> dict:
+    row = {c: getattr(status, c) for c in STATUS_COLUMNS}
+    row["flags"] = list(status.flags)
+    row["organizations"] = json.dumps([list(o) for o in status.organizations], ensure_ascii=False)
+    return row
+
+
+def _failed_check_row(check: FailedCheck) -> tuple:
+    return (check.check_id, check.organization_id, check.check_kind, check.checked_on, list(check.entity_ids),
+            list(check.findings), check.event_id)
+
+
+def insert_values(conn: Connection, sql: str, rows: list, template: str | None = None) -> None:
+    """One multi-row statement per 5,000 rows (psycopg2's execute_values), inside the caller's transaction.
+    Rows must not repeat a conflict key (ON CONFLICT DO UPDATE may touch a row once per statement)."""
+    if not rows:
+        return
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        execute_values(cursor, sql, rows, template=template, page_size=5000)
+    finally:
+        cursor.close()

@@ -1,0 +1,48 @@
+-- Reporting projections: disposable, rebuilt from Kafka by `python -m reporting.entrypoints.cli replay`.
+-- Created with CREATE ... IF NOT EXISTS by the processor and by replay (not a migration: replay drops them).
+-- Raw state, each table owned by one kind of stream:
+CREATE TABLE IF NOT EXISTS rp_entities (entity_id TEXT PRIMARY KEY, facts JSONB NOT NULL);
+CREATE TABLE IF NOT EXISTS rp_approvals (entity_id TEXT PRIMARY KEY, unit TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rp_flags (entity_id TEXT PRIMARY KEY, flags TEXT[] NOT NULL);
+CREATE TABLE IF NOT EXISTS rp_members (
+    member_id TEXT PRIMARY KEY, entity_id TEXT NOT NULL, standing TEXT NOT NULL, active BOOLEAN NOT NULL);
+CREATE INDEX IF NOT EXISTS rp_members_entity_idx ON rp_members (entity_id);
+CREATE TABLE IF NOT EXISTS rp_coverage (
+    organization_id TEXT NOT NULL, entity_id TEXT NOT NULL, mode TEXT NOT NULL,
+    PRIMARY KEY (organization_id, entity_id));
+CREATE INDEX IF NOT EXISTS rp_coverage_entity_idx ON rp_coverage (entity_id);
+CREATE TABLE IF NOT EXISTS rp_work (entity_id TEXT PRIMARY KEY, sources TEXT[] NOT NULL);
+CREATE TABLE IF NOT EXISTS rp_tasks (entity_id TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rp_failed_checks (
+    check_id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, check_kind TEXT NOT NULL, checked_on DATE NOT NULL,
+    entity_ids TEXT[] NOT NULL, findings TEXT[] NOT NULL, event_id TEXT NOT NULL);
+-- Derived: one row per registered entity (reporting.domain.status.derive_status).
+CREATE TABLE IF NOT EXISTS rp_entity_status (
+    entity_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, subtype TEXT NOT NULL,
+    district_code TEXT NOT NULL, street_code TEXT NOT NULL, department TEXT NOT NULL,
+    in_baseline BOOLEAN NOT NULL, flags TEXT[] NOT NULL, employees INTEGER NOT NULL,
+    formal_members INTEGER NOT NULL, probationary_members INTEGER NOT NULL,
+    organizations JSONB NOT NULL, organization_covered BOOLEAN NOT NULL, standalone_covered BOOLEAN NOT NULL,
+    work_covered BOOLEAN NOT NULL, two_covered BOOLEAN NOT NULL, required_reason TEXT,
+    member_required_reason TEXT, member_requirement_met BOOLEAN NOT NULL, r3_violation BOOLEAN NOT NULL,
+    task_state TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS rp_entity_status_district_idx ON rp_entity_status (district_code) WHERE in_baseline;
+-- Reporting's own events (reports, bulletins, accountability), projected for the read API.
+CREATE TABLE IF NOT EXISTS rp_reports (
+    report_id TEXT PRIMARY KEY, unit TEXT NOT NULL, deadline DATE NOT NULL, submitted_at TIMESTAMPTZ NOT NULL,
+    figures JSONB NOT NULL, event_id TEXT NOT NULL, actor TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS rp_reports_deadline_idx ON rp_reports (deadline, unit);
+CREATE TABLE IF NOT EXISTS rp_bulletins (
+    bulletin_id TEXT PRIMARY KEY, cutoff_date DATE NOT NULL, published_at TIMESTAMPTZ NOT NULL,
+    figures_sha256 TEXT NOT NULL, checkpoint_tree_size BIGINT NOT NULL, event_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rp_accountability (
+    entry_id TEXT PRIMARY KEY, unit TEXT NOT NULL, entry_kind TEXT NOT NULL, subject TEXT NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL, payload JSONB NOT NULL, event_id TEXT NOT NULL);
+-- How many events (recorded at or before the replay's cutoff) the projection applied.
+CREATE TABLE IF NOT EXISTS rp_meta (id INTEGER PRIMARY KEY CHECK (id = 1), events_applied BIGINT NOT NULL,
+                                   replayed_until TIMESTAMPTZ, replay_finished_at TIMESTAMPTZ);
+INSERT INTO rp_meta (id, events_applied) VALUES (1, 0) ON CONFLICT DO NOTHING;
+-- First submission of each ledger (R10: the survey deadline, 台帐 by 8-26).
+CREATE TABLE IF NOT EXISTS rp_ledger_submissions (
+    unit TEXT PRIMARY KEY, district_code TEXT, unit_kind TEXT NOT NULL, first_submitted_at TIMESTAMPTZ NOT NULL,
+    event_id TEXT NOT NULL);

@@ -1,0 +1,99 @@
+"""The bulletin's figures (通报): rows per district and department, ranks, changes, lists.
+
+Pure: built from counters and lists the caller read from the projection (or the
+in-memory fold of the offline re-derivation). ``data_bytes`` is the data file whose
+SHA-256 BulletinPublished records: canonical JSON, so a regeneration from a full
+replay gives the same bytes.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from platform_core.envelope import canonical_json
+
+from .rates import Counters, rates
+from .reports import CITY_ORGANS, CIVIL_AFFAIRS, unit_counters
+
+ROW_FIGURES = ("baseline", "organization_covered", "formal_members", "probationary_members")
+
+
+@dataclass(frozen=True)
+class BulletinRow:
+    unit: str
+    name: str
+    counters: Counters
+    previous: Counters
+
+    def as_dict(self, rank: int | None) -> dict:
+        r, p = rates(self.counters), rates(self.previous)
+        change = {name: getattr(self.counters, name) - getattr(self.previous, name) for name in ROW_FIGURES}
+        coverage_now, coverage_before = r["organization_coverage"].percent, p["organization_coverage"].percent
+        change["organization_coverage_points"] = (
+            None if coverage_now is None or coverage_before is None else str(coverage_now - coverage_before))
+        return {"unit": self.unit, "name": self.name, "counters": self.counters.as_dict(),
+                "rates": {k: v.as_dict() for k, v in r.items()}, "change": change, "rank": rank}
+
+
+def rank(rows: list[BulletinRow]) -> dict[str, int]:
+    """Rank by organization coverage (highest first), then two-coverage, then unit code; no rate = last."""
+    def key(row: BulletinRow):
+        r = rates(row.counters)
+        cov, two = r["organization_coverage"].percent, r["two_coverage"].percent
+        return (cov is None, -(cov or 0), -(two or 0), row.unit)
+    return {row.unit: position for position, row in enumerate(sorted(rows, key=key), start=1)}
+
+
+@dataclass(frozen=True)
+class BulletinData:
+    city: str
+    city_name: str
+    cutoff_date: date
+    previous_cutoff_date: date | None
+    districts: list[BulletinRow]
+    departments: list[BulletinRow]
+    total: BulletinRow
+    reports: list[dict] = field(default_factory=list)  # unit, deadline, status, submitted_at, discrepancies
+    overdue_tasks: list[dict] = field(default_factory=list)
+    r3_violations: list[dict] = field(default_factory=list)
+    failed_checks: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        district_ranks = rank(self.districts)
+        department_ranks = rank(self.departments)
+        return {
+            "city": self.city, "city_name": self.city_name, "cutoff_date": self.cutoff_date.isoformat(),
+            "previous_cutoff_date": self.previous_cutoff_date.isoformat() if self.previous_cutoff_date else None,
+            "total": self.total.as_dict(None),
+            "districts": [row.as_dict(district_ranks[row.unit]) for row in self.districts],
+            "departments": [row.as_dict(department_ranks[row.unit]) for row in self.departments],
+            "reports": self.reports, "overdue_tasks": self.overdue_tasks, "r3_violations": self.r3_violations,
+            "failed_checks": self.failed_checks,
+        }
+
+    def data_bytes(self) -> bytes:
+        return canonical_json(self.as_dict())
+
+
+def build_rows(by_department: Mapping[str, Counters], previous: Mapping[str, Counters],
+               district_names: Mapping[str, str], supervisor_names: Mapping[str, str]
+               ) -> tuple[list[BulletinRow], list[BulletinRow], BulletinRow]:
+    """District rows (every district of the territory, even without entities), department rows
+    (civil affairs, the city organs' committee and each supervising unit under it), and the city."""
+    districts = [BulletinRow(f"district-{code}", name, by_department.get(f"district-{code}", Counters()),
+                             previous.get(f"district-{code}", Counters()))
+                 for code, name in district_names.items()]
+    unknown = sorted({d for d in (*by_department, *previous) if d.startswith("district-")}
+                     - {row.unit for row in districts})
+    districts += [BulletinRow(d, d.removeprefix("district-"), by_department.get(d, Counters()),
+                              previous.get(d, Counters())) for d in unknown]
+    departments = [BulletinRow(CIVIL_AFFAIRS, "市民政局", unit_counters(CIVIL_AFFAIRS, by_department),
+                               unit_counters(CIVIL_AFFAIRS, previous)),
+                   BulletinRow(CITY_ORGANS, "市直机关工委（汇总）", unit_counters(CITY_ORGANS, by_department),
+                               unit_counters(CITY_ORGANS, previous))]
+    supervisors = sorted({d for d in (*by_department, *previous) if d.startswith("supervisor-")})
+    departments += [BulletinRow(d, supervisor_names.get(d.removeprefix("supervisor-"), d),
+                                by_department.get(d, Counters()), previous.get(d, Counters())) for d in supervisors]
+    total_now = sum(by_department.values(), Counters())
+    total_before = sum(previous.values(), Counters())
+    return districts, departments, BulletinRow("city", "全市", total_now, total_before)

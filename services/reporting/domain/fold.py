@@ -1,0 +1,198 @@
+"""The projection as a pure fold over events: the state each entity's status is derived from.
+
+The PostgreSQL projection loads the part of this state a batch touches, applies
+the batch with ``CampaignState.apply`` and writes the changed rows back; the
+offline re-derivation applies the whole log prefix in memory. Same code, same figures.
+
+The state is keyed so that the result does not depend on how events of
+different streams interleave (topics and partitions are consumed in any order):
+every field is owned by exactly one kind of stream.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .status import Inputs
+
+ENTITY_FACT_SKIP = ("entity_id", "import_id", "changed")
+MEMBER_ADDED = ("MemberRegistered", "MemberDeveloped", "MemberRecruited")
+
+
+@dataclass
+class Member:
+    entity_id: str
+    standing: str
+    active: bool = True
+
+
+@dataclass
+class FailedCheck:
+    check_id: str
+    organization_id: str
+    check_kind: str
+    checked_on: str
+    entity_ids: tuple[str, ...]
+    findings: tuple[str, ...]
+    event_id: str
+
+
+@dataclass
+class CampaignState:
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity stream
+    approved: dict[str, str] = field(default_factory=dict)  # entity -> ledger unit (ledger streams)
+    flags: dict[str, set[str]] = field(default_factory=dict)  # entity stream
+    members: dict[str, Member] = field(default_factory=dict)  # member streams
+    coverage: dict[str, dict[str, str]] = field(default_factory=dict)  # organization -> entity -> mode
+    work: dict[str, set[str]] = field(default_factory=dict)  # entity -> assignment / mass organization ids
+    tasks: dict[str, str] = field(default_factory=dict)  # entity -> task state (task streams)
+    failed_checks: list[FailedCheck] = field(default_factory=list)
+    # What changed since the last flush (the PostgreSQL projection writes only these back).
+    dirty: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    touched: set[str] = field(default_factory=set)  # entities whose status must be derived again
+
+    def apply(self, event_type: str, payload: Mapping[str, Any], event_id: str = "") -> None:
+        handler = getattr(self, f"_on_{event_type}", None)
+        if handler is not None:
+            handler(payload, event_id)
+
+    # registry.events
+    def _on_EntityRegistered(self, p, _):
+        self.facts[p["entity_id"]] = {k: v for k, v in p.items() if k not in ENTITY_FACT_SKIP}
+        self._mark("facts", p["entity_id"])
+
+    def _on_EntityProfileUpdated(self, p, _):
+        entity = p["entity_id"]
+        if entity not in self.facts:
+            raise KeyError(f"profile update of unknown entity {entity}")
+        self.facts[entity].update({name: p[name] for name in p["changed"]})
+        self._mark("facts", entity)
+
+    def _on_EntityFlagged(self, p, _):
+        self.flags.setdefault(p["entity_id"], set()).add(p["flag"])
+        self._mark("flags", p["entity_id"])
+
+    def _on_EntityFlagCleared(self, p, _):
+        self.flags.setdefault(p["entity_id"], set()).discard(p["flag"])
+        self._mark("flags", p["entity_id"])
+
+    def _on_LedgerApproved(self, p, _):
+        for entity in p["entity_ids"]:
+            if entity not in self.approved:
+                self.approved[entity] = p["unit"]
+                self._mark("approved", entity)
+
+    # membership.events (R5: functional memberships never count; R13 transfers move one registration)
+    def _member_added(self, p, _):
+        self.members[p["member_id"]] = Member(p["entity_id"], p["standing"])
+        self._member_changed(p["member_id"], p["entity_id"])
+
+    _on_MemberRegistered = _on_MemberDeveloped = _on_MemberRecruited = _member_added
+
+    def _on_MemberRevealed(self, p, _):
+        member = self._member(p["member_id"])
+        self.touched.add(member.entity_id)
+        member.entity_id = p["entity_id"]
+        self._member_changed(p["member_id"], p["entity_id"])
+
+    def _on_MemberConfirmed(self, p, _):
+        member = self._member(p["member_id"])
+        member.standing = "formal"
+        self._member_changed(p["member_id"], member.entity_id)
+
+    def _on_MemberTransferred(self, p, _):
+        member = self._member(p["member_id"])
+        self.touched.add(member.entity_id)
+        member.entity_id = p["to_entity_id"]
+        self._member_changed(p["member_id"], p["to_entity_id"])
+
+    def _on_MemberLeft(self, p, _):
+        member = self._member(p["member_id"])
+        member.active = False
+        self._member_changed(p["member_id"], member.entity_id)
+
+    # formation.events
+    def _on_OrganizationFormed(self, p, _):
+        covered = self.coverage.setdefault(p["organization_id"], {})
+        for entity in p["entity_ids"]:
+            covered[entity] = p["mode"]
+            self.touched.add(entity)
+        self._mark_org(p["organization_id"])
+
+    def _uncover(self, p, _):
+        covered = self.coverage.setdefault(p["organization_id"], {})
+        for entity in p["entity_ids"]:
+            covered.pop(entity, None)
+            self.touched.add(entity)
+        self._mark_org(p["organization_id"])
+
+    _on_OrganizationRestructured = _on_OrganizationDissolved = _uncover
+
+    def _work(self, source: str, entity_ids: Iterable[str]) -> None:
+        for entity in entity_ids:
+            self.work.setdefault(entity, set()).add(source)
+            self._mark("work", entity)
+
+    def _on_InstructorAssigned(self, p, _):
+        self._work(p["assignment_id"], p["entity_ids"])
+
+    def _on_MassOrganizationFormed(self, p, _):
+        self._work(p["mass_organization_id"], p["entity_ids"])
+
+    def _on_OrganizationClosed(self, p, _):
+        self.tasks[p["entity_id"]] = "closed"
+        self._mark("tasks", p["entity_id"])
+
+    def _on_TaskReopened(self, p, _):
+        self.tasks[p["entity_id"]] = p["state"]
+        self._mark("tasks", p["entity_id"])
+
+    def _on_OrganizationChecked(self, p, event_id):
+        if not p["passed"]:
+            self.failed_checks.append(FailedCheck(
+                p["check_id"], p["organization_id"], p.get("check_kind", "acceptance"), str(p["checked_on"]),
+                tuple(p["entity_ids"]), tuple(p.get("findings", ())), event_id))
+            self.dirty["failed_checks"].add(p["check_id"])
+
+    # helpers
+    def _mark(self, table: str, entity: str) -> None:
+        self.dirty[table].add(entity)
+        self.touched.add(entity)
+
+    def _mark_org(self, organization: str) -> None:
+        self.dirty["coverage"].add(organization)
+
+    def _member(self, member_id: str) -> Member:
+        member = self.members.get(member_id)
+        if member is None:
+            raise KeyError(f"event for unknown member {member_id}")
+        return member
+
+    def _member_changed(self, member_id: str, entity: str) -> None:
+        self.dirty["members"].add(member_id)
+        self.touched.add(entity)
+
+    # reading
+    def all_inputs(self) -> dict[str, Inputs]:
+        """Every registered entity's inputs (the in-memory path)."""
+        formal: dict[str, int] = defaultdict(int)
+        probationary: dict[str, int] = defaultdict(int)
+        known: set[str] = set()
+        for member in self.members.values():
+            known.add(member.entity_id)
+            if member.active:
+                (formal if member.standing == "formal" else probationary)[member.entity_id] += 1
+        organizations: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for organization, covered in self.coverage.items():
+            for entity, mode in covered.items():
+                organizations[entity].append((organization, mode))
+        return {
+            entity: Inputs(
+                facts=facts, approved=entity in self.approved,
+                flags=frozenset(self.flags.get(entity, ())), members_known=entity in known,
+                formal_members=formal[entity], probationary_members=probationary[entity],
+                organizations=tuple(organizations[entity]), work_sources=len(self.work.get(entity, ())),
+                task_state=self.tasks.get(entity))
+            for entity, facts in self.facts.items()
+        }

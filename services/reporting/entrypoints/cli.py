@@ -1,0 +1,164 @@
+"""Operator commands of the reporting service.
+
+    python -m reporting.entrypoints.cli replay [--until 2016-11-20T24:00:00+08:00] [--into SCHEMA]
+    python -m reporting.entrypoints.cli rates [--level district] [--as-of ...]
+    python -m reporting.entrypoints.cli publish-bulletin 2016-11-25 [--user NAME]
+    python -m reporting.entrypoints.cli export-bulletin 2016-11-25 --out bulletin-2016-11-25/
+"""
+
+import json
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from platform_core.auth import Principal
+from platform_core.contracts import event_types_for
+from platform_core.logs import configure_logging
+from reporting.adapters.replay import as_of_schema, rebuild_live, replay_into
+from reporting.bootstrap import build_context
+from reporting.handlers.projection import Window
+
+app = typer.Typer(help="Reporting: replay projections, rates, bulletins.", no_args_is_help=True)
+TOPIC_SERVICES = ("registry", "membership", "formation", "reporting")
+
+
+@app.command()
+def replay(until: Annotated[datetime | None, typer.Option(help="only events recorded at or before (ISO, with zone)")] = None,
+           into: Annotated[str | None, typer.Option(help="target schema (default: the live projection, or "
+                                                         "reporting_asof_<time> with --until)")] = None) -> None:
+    """Drop and rebuild the projections from the beginning of the topics (stop the processor first when
+    rebuilding the live projection: it resumes from the rebuilt offsets when restarted)."""
+    context = build_context()
+    configure_logging("reporting-replay", context.settings.log_level, context.settings.log_format)
+    context.migrate()
+    registry = event_types_for(*TOPIC_SERVICES)
+    if until is None and into is None:
+        outcome = rebuild_live(context.engine, context.settings.kafka_bootstrap, context.name, registry)
+        target = context.name
+    else:
+        if until is not None and until.tzinfo is None:
+            raise typer.BadParameter("--until needs a time zone, e.g. 2016-11-20T24:00:00+08:00")
+        target = into or as_of_schema(context.name, until.astimezone(timezone.utc))
+        outcome = replay_into(context.engine, context.settings.kafka_bootstrap, target, registry,
+                              window=Window(until=until.astimezone(timezone.utc) if until else None))
+    typer.echo(f"replayed {outcome.records} records ({outcome.applied} applied, {outcome.duplicates} duplicates, "
+               f"{outcome.dead_lettered} dead-lettered) into {target} in {outcome.seconds:.2f} s "
+               f"= {outcome.per_second:,.0f} records/s")
+
+
+@app.command()
+def rates(level: str = "city", as_of: Annotated[datetime | None, typer.Option("--as-of")] = None,
+          district: str | None = None) -> None:
+    """Print R7 rates (numerator/denominator) at a level, now or as of a past time."""
+    from reporting.handlers.rates import rates_at
+    typer.echo(json.dumps(rates_at(build_context(), level, as_of, district), ensure_ascii=False, indent=2))
+
+
+@app.command("publish-bulletin")
+def publish_bulletin(cutoff: Annotated[str, typer.Argument(help="cutoff date, YYYY-MM-DD (a past day)")],
+                     user: str = "operator") -> None:
+    """Publish the city's bulletin for a date as the city organization department."""
+    from reporting.handlers import bulletins
+    context = build_context()
+    configure_logging("reporting-bulletin", context.settings.log_level, context.settings.log_format)
+    context.migrate()
+    done = bulletins.publish(context, Principal(department="city_org", kind="city_org", user=user),
+                             date.fromisoformat(cutoff))
+    typer.echo(json.dumps({"bulletin_id": done.bulletin_id, "cutoff_date": cutoff,
+                           "figures_sha256": done.figures_sha256, "checkpoint_tree_size": done.checkpoint_tree_size,
+                           "event_id": done.event_id}, ensure_ascii=False, indent=2))
+
+
+@app.command("export-bulletin")
+def export_bulletin(cutoff: str, out: Annotated[Path, typer.Option(help="folder to write")]) -> None:
+    """Write a published bulletin's files and manifest (for the offline verifier's --bulletin)."""
+    from reporting.handlers import bulletins
+    context = build_context()
+    record = bulletins.published(context, date.fromisoformat(cutoff))
+    if record is None:
+        raise typer.BadParameter(f"no bulletin published for {cutoff}")
+    out.mkdir(parents=True, exist_ok=True)
+    for kind, name in (("json", "figures.json"), ("html", "bulletin.html"), ("pdf", "bulletin.pdf"),
+                       ("xlsx", "bulletin.xlsx")):
+        (out / name).write_bytes(bulletins.bulletin_file(context, date.fromisoformat(cutoff), kind)[0])
+    (out / "checkpoint.txt").write_text(record["checkpoint_note"], encoding="utf-8")
+    (out / "manifest.json").write_text(json.dumps({
+        "bulletin_id": record["bulletin_id"], "cutoff_date": cutoff, "figures_sha256": record["figures_sha256"],
+        "checkpoint_tree_size": record["checkpoint_tree_size"], "event_id": str(record["event_id"])},
+        indent=2), encoding="utf-8")
+    typer.echo(f"wrote {out}")
+
+
+@app.command("regenerate-check")
+def regenerate_check(cutoff: str) -> None:
+    """Rebuild the figures of a published bulletin from a full replay and compare its data file byte for byte."""
+    import hashlib
+
+    from reporting.handlers import bulletins
+    context = build_context()
+    record = bulletins.published(context, date.fromisoformat(cutoff))
+    if record is None:
+        raise typer.BadParameter(f"no bulletin published for {cutoff}")
+    data = bulletins.figures(context, date.fromisoformat(cutoff), rebuild=True).data_bytes()
+    same = hashlib.sha256(data).hexdigest() == record["figures_sha256"]
+    typer.echo(f"{'identical' if same else 'DIFFERENT'}: regenerated {hashlib.sha256(data).hexdigest()}, "
+               f"published {record['figures_sha256']}")
+    raise typer.Exit(0 if same else 1)
+
+
+@app.command("bench-bulletin")
+def bench_bulletin(entities: int = 200_000, cutoff: str = "2016-11-25") -> None:
+    """Time a bulletin's figures and files over a scratch projection of N synthetic entities (dropped after)."""
+    import time
+
+    import sqlalchemy as sa
+
+    from reporting.adapters import bulletin_render
+    from reporting.adapters.figures_sql import SqlFigures
+    from reporting.adapters.projection_store import create_tables
+    from reporting.handlers.bulletin_figures import assemble, district_names, previous_cutoff
+
+    context = build_context()
+    schema = f"{context.name}_bench_{uuid.uuid4().hex[:6]}"
+    districts = list(district_names())
+    try:
+        with context.engine.begin() as conn:
+            migrate_core(context, schema)
+            create_tables(conn, schema)
+            conn.execute(sa.text(
+                f"INSERT INTO {schema}.rp_entity_status SELECT 'entity-' || md5(i::text), '单位' || i,"
+                " 'non_public_enterprise', 'private', d, d || '001',"
+                " CASE WHEN i % 50 = 0 THEN 'civil-affairs' ELSE 'district-' || d END, i % 40 <> 0, '{}',"
+                " i % 300, i % 7, i % 2, '[]', i % 5 <> 0, i % 3 = 0, i % 5 = 0, i % 5 <> 0 OR i % 10 = 0,"
+                " CASE WHEN i % 300 >= 100 THEN 'R2' END, NULL, true, i % 5 <> 0 AND i % 3 <> 0 AND i % 7 >= 3,"
+                " CASE WHEN i % 4 = 0 THEN 'closed' ELSE 'open' END"
+                " FROM generate_series(1, :n) AS i, LATERAL (SELECT (:districts)[1 + i % :k] AS d) AS x"),
+                {"n": entities, "districts": districts, "k": len(districts)})
+            conn.execute(sa.text(f"ANALYZE {schema}.rp_entity_status"))
+        day = date.fromisoformat(cutoff)
+        started = time.perf_counter()
+        with context.engine.connect() as conn:
+            data = assemble(SqlFigures(conn, schema), SqlFigures(conn, schema), day, previous_cutoff(day))
+        figures_at = time.perf_counter()
+        as_dict = json.loads(data.data_bytes())
+        files = {"html": bulletin_render.render_html(as_dict, "checkpoint", "0" * 64),
+                 "xlsx": bulletin_render.render_xlsx(as_dict, "checkpoint", "0" * 64),
+                 "pdf": bulletin_render.render_pdf(as_dict, "checkpoint", "0" * 64)}
+        done = time.perf_counter()
+        typer.echo(f"{entities:,} entities: figures {figures_at - started:.3f} s, files {done - figures_at:.3f} s "
+                   f"({', '.join(f'{k} {len(v):,} B' for k, v in files.items())}), total {done - started:.3f} s")
+    finally:
+        with context.engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+
+
+def migrate_core(context, schema: str) -> None:
+    from platform_core.db import migrate
+    migrate(context.engine, schema)
+
+
+if __name__ == "__main__":
+    app()

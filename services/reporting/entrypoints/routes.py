@@ -1,0 +1,148 @@
+"""Reporting's HTTP API: rates, entity status and history, reports, bulletins, accountability."""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from platform_core.auth import Principal
+from platform_core.errors import NotFound
+from platform_core.http import authenticate, idempotency_key
+from platform_core.service import ServiceContext
+from reporting.adapters import queries
+from reporting.audit import queries as audit_queries
+from reporting.audit.store import AuditLogStore
+from reporting.domain.reports import reporting_units
+from reporting.handlers import accountability, bulletins, reports
+from reporting.handlers.bulletin_figures import district_names
+from reporting.handlers.rates import rates_at
+
+router = APIRouter(tags=["reporting"])
+Caller = Annotated[Principal, Depends(authenticate)]
+Key = Annotated[str | None, Depends(idempotency_key)]
+
+
+def _context(request: Request) -> ServiceContext:
+    return request.app.state.context
+
+
+class ReportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    deadline: date = Field(description="the report deadline: the 10th or the 25th (R11)")
+    figures: dict[str, int] = Field(min_length=1, description="counts over the unit's baseline as of the deadline")
+    unit: str | None = Field(default=None, description="district-<code>, city-organs or civil-affairs")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class BulletinCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cutoff_date: date
+
+
+class AccountabilityCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    unit: str
+    entry_kind: Literal["deadline_missed", "report_late", "report_missing", "discrepancy", "check_failed"]
+    subject: str = Field(min_length=1, max_length=200)
+    occurred_on: date
+    finding: str = Field(min_length=1, max_length=2000)
+    event_ids: list[str] = Field(default_factory=list, max_length=1000)
+    responsible: str | None = Field(default=None, max_length=200)
+
+
+@router.get("/rates")
+def get_rates(request: Request, principal: Caller,
+              level: Annotated[str, Query(description="city, district, street, kind or department")] = "city",
+              as_of: Annotated[datetime | None, Query(description="figures as of this past time (replay)")] = None,
+              district: str | None = None) -> dict:
+    """R7 rates with numerator and denominator at a level, now or as of a past time."""
+    return rates_at(_context(request), level, as_of, district)
+
+
+@router.get("/entities/{entity_id}/status")
+def entity_status(request: Request, principal: Caller, entity_id: str) -> dict:
+    """An entity's derived status: baseline, members, organizations and modes, coverage, R2/R2b/R3, task."""
+    context = _context(request)
+    with context.engine.connect() as conn:
+        found = queries.entity_status(conn, context.name, entity_id)
+    if found is None:
+        raise NotFound(f"no entity {entity_id} in the projections", field="entity_id")
+    return dict(found)
+
+
+@router.get("/entities/{entity_id}/history")
+def entity_history(request: Request, principal: Caller, entity_id: str) -> dict:
+    """Every event naming the entity, from the audit log (read.all or audit.read)."""
+    if not principal.may("audit.read"):
+        principal.require("read.all", target=entity_id)
+    context = _context(request)
+    with context.engine.connect() as conn:
+        history = audit_queries.entity_history(conn, AuditLogStore(context.name), entity_id)
+    return {"entity_id": entity_id,
+            "events": [{"leaf_index": p.event.leaf_index, "event": p.event.canonical.decode("utf-8")}
+                       for p in history.events]}
+
+
+@router.post("/reports", status_code=201)
+def submit_report(request: Request, principal: Caller, key: Key, body: ReportCreate, response: Response) -> dict:
+    """A semi-monthly report (R11): district organization departments, city organs' committee, civil affairs."""
+    done = reports.submit(_context(request), principal, body.deadline, body.figures, body.unit, body.note, key)
+    if done.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return {"report_id": done.report_id, "unit": done.unit, "deadline": done.deadline.isoformat(),
+            "status": done.status, "event_id": done.event_id}
+
+
+@router.get("/reports")
+def list_reports(request: Request, principal: Caller, deadline: date) -> list[dict]:
+    """Every reporting unit's report for a deadline: on time, late, missing or pending (evaluated now)."""
+    return reports.statuses(_context(request), deadline, reporting_units(list(district_names())))
+
+
+@router.post("/bulletins", status_code=201)
+def publish_bulletin(request: Request, principal: Caller, key: Key, body: BulletinCreate,
+                     response: Response) -> dict:
+    """Publish the city's bulletin for a past cutoff date (bulletin.publish, city organization department)."""
+    done = bulletins.publish(_context(request), principal, body.cutoff_date, key)
+    if done.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return {"bulletin_id": done.bulletin_id, "cutoff_date": done.cutoff_date.isoformat(),
+            "figures_sha256": done.figures_sha256, "checkpoint_tree_size": done.checkpoint_tree_size,
+            "event_id": done.event_id,
+            "files": {k: f"/bulletins/{done.cutoff_date.isoformat()}/{k}" for k in bulletins.FILE_COLUMNS}}
+
+
+@router.get("/bulletins/{cutoff_date}")
+def bulletin(request: Request, principal: Caller, cutoff_date: date) -> dict:
+    """A published bulletin's record (hash, checkpoint, event) and its files' links."""
+    found = bulletins.published(_context(request), cutoff_date)
+    if found is None:
+        raise NotFound(f"no bulletin published for {cutoff_date}", field="cutoff_date")
+    return {**{k: (str(v) if k == "event_id" else v) for k, v in found.items()},
+            "files": {k: f"/bulletins/{cutoff_date.isoformat()}/{k}" for k in bulletins.FILE_COLUMNS}}
+
+
+@router.get("/bulletins/{cutoff_date}/{kind}")
+def bulletin_file(request: Request, principal: Caller, cutoff_date: date, kind: str) -> Response:
+    """A bulletin's file: html, pdf, xlsx, or json (the data file whose SHA-256 BulletinPublished records)."""
+    body, media = bulletins.bulletin_file(_context(request), cutoff_date, kind)
+    name = f"bulletin-{cutoff_date.isoformat()}.{'json' if kind == 'json' else kind}"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@router.get("/accountability/{unit}")
+def accountability_trail(request: Request, principal: Caller, unit: str) -> list[dict]:
+    """A unit's accountability trail: missed deadlines, late/missing reports, discrepancies, failed checks."""
+    return accountability.trail(_context(request), unit)
+
+
+@router.post("/accountability", status_code=201)
+def record_accountability(request: Request, principal: Caller, key: Key, body: AccountabilityCreate,
+                          response: Response) -> dict:
+    """The city confirms an accountability entry (accountability.record)."""
+    done = accountability.record(_context(request), principal, body.unit, body.entry_kind, body.subject,
+                                 body.occurred_on, body.finding, body.event_ids, body.responsible, key)
+    if done.get("replayed"):
+        response.headers["Idempotent-Replayed"] = "true"
+    return done

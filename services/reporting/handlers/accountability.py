@@ -1,0 +1,148 @@
+"""The accountability trail (问责) per reporting unit, and the city's confirmations.
+
+Derived entries: missed deadlines of R10 (survey ledgers by the survey date; R2 entities
+without an organization after the formation date), late and missing reports (R11),
+discrepancies found by published bulletins, failed checks (R12). Each names its dates and
+the events behind it. The city organization department confirms an entry
+(AccountabilityRecorded), which then shows as confirmed.
+"""
+
+import json
+import uuid
+from datetime import date, datetime, timezone
+
+import sqlalchemy as sa
+
+from platform_core.auth import Principal
+from platform_core.db import quoted_schema
+from platform_core.errors import AlreadyExists, NotFound
+from platform_core.event_store import NewEvent
+from platform_core.reference import load_calendar
+from platform_core.service import ServiceContext
+from reporting.domain.reports import CITY_ORGANS, CIVIL_AFFAIRS, city_date, end_of_day, timeliness
+from reporting.handlers.bulletin_figures import district_names
+
+
+def known_units() -> list[str]:
+    return [f"district-{code}" for code in district_names()] + [CITY_ORGANS, CIVIL_AFFAIRS]
+
+
+def _department_condition(unit: str) -> tuple[str, dict]:
+    if unit == CITY_ORGANS:
+        return "department LIKE 'supervisor-%'", {}
+    return "department = :unit", {"unit": unit}
+
+
+def _ledger_condition(unit: str) -> tuple[str, dict]:
+    if unit.startswith("district-"):
+        return "district_code = :d AND unit_kind IN ('street', 'district_enterprise', 'district_social')", \
+            {"d": unit.removeprefix("district-")}
+    if unit == CITY_ORGANS:
+        return "unit_kind IN ('city_organs', 'supervisor')", {}
+    return "unit_kind = 'civil_affairs'", {}
+
+
+def trail(context: ServiceContext, unit: str, now: datetime | None = None) -> list[dict]:
+    if unit not in known_units():
+        raise NotFound(f"unknown reporting unit {unit!r}", field="unit")
+    now = now or datetime.now(timezone.utc)
+    s = quoted_schema(context.name)
+    calendar = load_calendar()
+    entries: list[dict] = []
+    with context.engine.connect() as conn:
+        survey = calendar.milestone("survey")
+        if now > end_of_day(survey.due):
+            where, params = _ledger_condition(unit)
+            first = conn.execute(sa.text(f"SELECT min(first_submitted_at) AS at FROM {s}.rp_ledger_submissions"
+                                         f" WHERE {where}"), params).scalar()
+            event = conn.execute(sa.text(f"SELECT event_id FROM {s}.rp_ledger_submissions WHERE {where}"
+                                         " ORDER BY first_submitted_at LIMIT 1"), params).scalar()
+            if first is None or first > end_of_day(survey.due):
+                entries.append(_entry("deadline_missed", survey.key, survey.due,
+                                      f"R10：{survey.name}（{survey.due}）" +
+                                      ("未报送台帐" if first is None else f"，{city_date(first)}才报送台帐"),
+                                      [event] if event else []))
+        formation = calendar.milestone("formation")
+        if now > end_of_day(formation.due):
+            where, params = _department_condition(unit)
+            uncovered = [row.entity_id for row in conn.execute(sa.text(
+                f"SELECT entity_id FROM {s}.rp_entity_status WHERE in_baseline AND required_reason IS NOT NULL"
+                f" AND NOT organization_covered AND {where} ORDER BY entity_id"), params)]
+            if uncovered:
+                entries.append(_entry("deadline_missed", formation.key, formation.due,
+                                      f"R10：{formation.name}（{formation.due}）已过，应建党组织的两新组织仍有"
+                                      f"{len(uncovered)}个未建", [], entity_ids=uncovered))
+        reports = {(row.deadline, row.unit): row for row in conn.execute(sa.text(
+            f"SELECT DISTINCT ON (deadline, unit) deadline, unit, submitted_at, event_id FROM {s}.rp_reports"
+            " WHERE unit = :u ORDER BY deadline, unit, submitted_at"), {"u": unit})}
+        for deadline in calendar.report_deadlines():
+            row = reports.get((deadline, unit))
+            status = timeliness(deadline, row.submitted_at if row else None, now)
+            if status == "late":
+                entries.append(_entry("report_late", deadline.isoformat(), city_date(row.submitted_at),
+                                      f"R11：{deadline}的半月报送逾期（{city_date(row.submitted_at)}报送）",
+                                      [row.event_id]))
+            elif status == "missing":
+                entries.append(_entry("report_missing", deadline.isoformat(), deadline,
+                                      f"R11：{deadline}的半月报送未报送", []))
+        for bulletin in conn.execute(sa.text(f"SELECT cutoff_date, figures_json, event_id FROM {s}.bulletins"
+                                             " ORDER BY cutoff_date")):
+            for report in json.loads(bytes(bulletin.figures_json))["reports"]:
+                if report["unit"] == unit and report["discrepancies"]:
+                    entries.append(_entry(
+                        "discrepancy", report["deadline"], date.fromisoformat(report["deadline"]),
+                        "R11：报送数据与核实数据不符：" + "；".join(
+                            f"{d['figure']} 报{d['reported']} 核{d['derived']}" for d in report["discrepancies"]),
+                        [report["event_id"], str(bulletin.event_id)]))
+        where, params = _department_condition(unit)
+        for check in conn.execute(sa.text(
+                f"SELECT c.* FROM {s}.rp_failed_checks c WHERE EXISTS (SELECT 1 FROM {s}.rp_entity_status"
+                f" WHERE entity_id = ANY(c.entity_ids) AND {where}) ORDER BY checked_on, check_id"), params):
+            entries.append(_entry("check_failed", check.check_id, check.checked_on,
+                                  f"R12：{check.check_kind}未通过：" + "；".join(check.findings), [check.event_id],
+                                  entity_ids=list(check.entity_ids)))
+        confirmed = {(row.entry_kind, row.subject): row for row in conn.execute(sa.text(
+            f"SELECT entry_kind, subject, payload, event_id FROM {s}.rp_accountability WHERE unit = :u"),
+            {"u": unit})}
+    for entry in entries:
+        found = confirmed.pop((entry["entry_kind"], entry["subject"]), None)
+        entry["confirmed"] = found is not None
+        entry["confirmation"] = {"event_id": found.event_id, **found.payload} if found else None
+    for (kind, subject), row in confirmed.items():  # confirmed entries the derivation no longer shows
+        entries.append({**_entry(kind, subject, date.fromisoformat(row.payload["occurred_on"]),
+                                 row.payload["finding"], row.payload.get("event_ids", [])),
+                        "confirmed": True, "confirmation": {"event_id": row.event_id, **row.payload}})
+    return sorted(entries, key=lambda e: (e["occurred_on"], e["entry_kind"], e["subject"]))
+
+
+def _entry(kind: str, subject: str, occurred_on: date, finding: str, event_ids: list, entity_ids=()) -> dict:
+    return {"entry_kind": kind, "subject": subject, "occurred_on": occurred_on.isoformat(), "finding": finding,
+            "event_ids": [str(e) for e in event_ids], "entity_ids": list(entity_ids)}
+
+
+def record(context: ServiceContext, principal: Principal, unit: str, entry_kind: str, subject: str,
+           occurred_on: date, finding: str, event_ids: list[str], responsible: str | None = None,
+           idempotency_key: str | None = None) -> dict:
+    principal.require("accountability.record", target=unit)
+    if unit not in known_units():
+        raise NotFound(f"unknown reporting unit {unit!r}", field="unit")
+    stream = f"accountability-{unit}"
+    payload = {"entry_id": f"accountability-{uuid.uuid4()}", "unit": unit, "entry_kind": entry_kind,
+               "subject": subject, "occurred_on": occurred_on.isoformat(), "event_ids": event_ids,
+               "finding": finding, "responsible": responsible}
+    from platform_core.event_store import request_fingerprint
+    fingerprint = request_fingerprint(stream, {k: v for k, v in payload.items() if k != "entry_id"})
+    with context.engine.begin() as conn:
+        if idempotency_key is not None:
+            earlier = context.store.earlier_result(conn, idempotency_key, fingerprint)
+            if earlier is not None:
+                return {**earlier.events[0].payload, "event_id": str(earlier.events[0].event_id), "replayed": True}
+        for envelope in context.store.read_stream(stream, conn):
+            if (envelope.payload["entry_kind"], envelope.payload["subject"]) == (entry_kind, subject):
+                raise AlreadyExists(f"{unit}: {entry_kind} {subject} was recorded already "
+                                    f"({envelope.payload['entry_id']})", field="subject")
+        result = context.store.append_in(conn, stream, context.store.stream_version(conn, stream),
+                                         [NewEvent("AccountabilityRecorded", payload)], principal.actor(),
+                                         idempotency_key, fingerprint)
+    context.store.count_committed(result)
+    return {**payload, "event_id": str(result.events[0].event_id), "replayed": False}

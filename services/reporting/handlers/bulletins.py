@@ -1,0 +1,158 @@
+"""Publish the city's bulletin (通报) for a cutoff date: as-of figures, files, checkpoint, event.
+
+Figures come from projections replayed up to the end of the cutoff day (city time) and of
+the previous report deadline, so a bulletin published late shows the figures as of its
+date, and a regeneration from a full replay gives the same data file.
+"""
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from platform_core.auth import Principal
+from platform_core.contracts import event_types_for
+from platform_core.db import quoted_schema
+from platform_core.errors import AlreadyExists, NotFound, RuleViolation
+from platform_core.event_store import NewEvent
+from platform_core.envelope import utc_timestamp
+from platform_core.service import ServiceContext
+from reporting.adapters import bulletin_render
+from reporting.adapters.figures_sql import SqlFigures
+from reporting.adapters.replay import as_of_schema, replay_into
+from reporting.domain.bulletin import BulletinData
+from reporting.domain.reports import end_of_day
+from reporting.handlers.bulletin_figures import assemble, previous_cutoff
+from reporting.handlers.projection import Window
+
+log = logging.getLogger(__name__)
+# An as-of projection is reused when it was built this long after its cutoff (the relay's lag is seconds).
+SETTLED_AFTER = timedelta(minutes=10)
+TOPIC_REGISTRY = ("registry", "membership", "formation", "reporting")
+
+
+@dataclass(frozen=True)
+class Published:
+    bulletin_id: str
+    cutoff_date: date
+    figures_sha256: str
+    checkpoint_tree_size: int
+    event_id: str
+    replayed: bool = False
+
+
+def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | None = None,
+          rebuild: bool = False) -> str:
+    """A projection schema as of ``until`` (events recorded at or before it), built by replay or reused."""
+    schema = as_of_schema(context.name, until)
+    if not rebuild and _settled(context, schema, until):
+        return schema
+    kwargs = {"topics": topics} if topics else {}
+    outcome = replay_into(context.engine, context.settings.kafka_bootstrap, schema,
+                          event_types_for(*TOPIC_REGISTRY), window=Window(until=until), **kwargs)
+    with context.engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE {quoted_schema(schema)}.rp_meta SET replayed_until = :u,"
+                             " replay_finished_at = now()"), {"u": until})
+    log.info("as-of projection built", extra={"schema": schema, "records": outcome.records,
+                                               "seconds": round(outcome.seconds, 2)})
+    return schema
+
+
+def _settled(context: ServiceContext, schema: str, until: datetime) -> bool:
+    with context.engine.connect() as conn:
+        if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"{schema}.rp_meta"}).scalar() is None:
+            return False
+        finished = conn.execute(sa.text(f"SELECT replay_finished_at FROM {schema}.rp_meta")).scalar()
+    return finished is not None and finished > until + SETTLED_AFTER
+
+
+def figures(context: ServiceContext, cutoff: date, topics: tuple[str, ...] | None = None,
+            rebuild: bool = False) -> BulletinData:
+    previous = previous_cutoff(cutoff)
+    schema = as_of(context, end_of_day(cutoff), topics, rebuild)
+    previous_schema = as_of(context, end_of_day(previous), topics, rebuild) if previous else None
+    with context.engine.connect() as conn:
+        return assemble(SqlFigures(conn, schema), SqlFigures(conn, previous_schema) if previous_schema else None,
+                        cutoff, previous)
+
+
+def publish(context: ServiceContext, principal: Principal, cutoff: date, idempotency_key: str | None = None,
+            now: datetime | None = None, topics: tuple[str, ...] | None = None) -> Published:
+    principal.require("bulletin.publish", target=f"bulletin-{cutoff}")
+    now = now or datetime.now(timezone.utc)
+    if end_of_day(cutoff) >= now:
+        raise RuleViolation(f"cutoff_date {cutoff} has not ended yet (city time, UTC+8): a bulletin shows the "
+                            "figures as of the end of a past day", field="cutoff_date", rule="R11")
+    earlier = published(context, cutoff)
+    if earlier is not None:
+        if idempotency_key is not None:
+            return Published(earlier["bulletin_id"], cutoff, earlier["figures_sha256"],
+                             earlier["checkpoint_tree_size"], str(earlier["event_id"]), replayed=True)
+        raise AlreadyExists(f"the bulletin for {cutoff} was published already ({earlier['bulletin_id']})",
+                            field="cutoff_date")
+    data = figures(context, cutoff, topics)
+    data_bytes = data.data_bytes()
+    digest = hashlib.sha256(data_bytes).hexdigest()
+    as_dict = json.loads(data_bytes)
+    bulletin_id = f"bulletin-{uuid.uuid4()}"
+    from reporting.bootstrap import sign_checkpoint_now
+    with context.engine.begin() as conn:
+        note = sign_checkpoint_now(context, reason="bulletin", actor=principal.actor(), conn=conn)
+        tree_size, root = note_position(note)
+        files = {"html": bulletin_render.render_html(as_dict, note, digest),
+                 "pdf": bulletin_render.render_pdf(as_dict, note, digest),
+                 "xlsx": bulletin_render.render_xlsx(as_dict, note, digest)}
+        payload = {"bulletin_id": bulletin_id, "cutoff_date": cutoff.isoformat(),
+                   "cutoff_at": utc_timestamp(end_of_day(cutoff)),
+                   "previous_cutoff_date": data.previous_cutoff_date.isoformat() if data.previous_cutoff_date else None,
+                   "figures_sha256": digest,
+                   "files_sha256": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())},
+                   "checkpoint_tree_size": tree_size, "checkpoint_root_hash": root,
+                   "events_counted": SqlFigures(conn, as_of_schema(context.name, end_of_day(cutoff))).events_applied()}
+        stream = f"bulletin-{cutoff.isoformat()}"
+        result = context.store.append_in(conn, stream, context.store.stream_version(conn, stream),
+                                         [NewEvent("BulletinPublished", payload)], principal.actor(), idempotency_key)
+        event_id = str(result.events[0].event_id)
+        conn.execute(sa.text(
+            f"INSERT INTO {quoted_schema(context.name)}.bulletins (bulletin_id, cutoff_date, figures_json,"
+            " figures_sha256, html, pdf, xlsx, checkpoint_note, checkpoint_tree_size, event_id)"
+            " VALUES (:b, :c, :f, :h, :html, :pdf, :xlsx, :n, :t, :e)"),
+            {"b": bulletin_id, "c": cutoff, "f": data_bytes, "h": digest, "html": files["html"], "pdf": files["pdf"],
+             "xlsx": files["xlsx"], "n": note, "t": tree_size, "e": event_id})
+    context.store.count_committed(result)
+    return Published(bulletin_id, cutoff, digest, tree_size, event_id)
+
+
+def note_position(note: str) -> tuple[int, str]:
+    """Tree size and base64 root hash of a signed checkpoint (lines 2 and 3 of the note)."""
+    lines = note.splitlines()
+    return int(lines[1]), lines[2]
+
+
+def published(context: ServiceContext, cutoff: date) -> dict | None:
+    with context.engine.connect() as conn:
+        row = conn.execute(sa.text(
+            f"SELECT bulletin_id, cutoff_date, published_at, figures_sha256, checkpoint_tree_size, checkpoint_note,"
+            f" event_id FROM {quoted_schema(context.name)}.bulletins WHERE cutoff_date = :c"), {"c": cutoff}).mappings().first()
+    return dict(row) if row else None
+
+
+FILE_COLUMNS = {"html": ("html", "text/html; charset=utf-8"), "pdf": ("pdf", "application/pdf"),
+                "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                "json": ("figures_json", "application/json")}
+
+
+def bulletin_file(context: ServiceContext, cutoff: date, kind: str) -> tuple[bytes, str]:
+    if kind not in FILE_COLUMNS:
+        raise NotFound(f"no bulletin format {kind!r}; one of {', '.join(FILE_COLUMNS)}", field="format")
+    column, media = FILE_COLUMNS[kind]
+    with context.engine.connect() as conn:
+        found = conn.execute(sa.text(f"SELECT {column} FROM {quoted_schema(context.name)}.bulletins"
+                                     " WHERE cutoff_date = :c"), {"c": cutoff}).scalar()
+    if found is None:
+        raise NotFound(f"no bulletin published for {cutoff}", field="cutoff_date")
+    return bytes(found), media

@@ -1,0 +1,83 @@
+"""The offline verifier's bulletin check (a ``reporting.audit.verify.Rederiver``): re-derive a
+published bulletin's figures from the log prefix its checkpoint covers and compare them, byte
+for byte, with the published data file (figures.json).
+
+Uses the same fold, status derivation, rate functions and assembly as the projections.
+"""
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from platform_core.contracts import event_types_for
+from platform_core.envelope import EventEnvelope
+from platform_core.errors import PlatformError
+from reporting.domain.rederive import fold_events
+from reporting.domain.reports import end_of_day
+from reporting.handlers.bulletin_figures import assemble
+
+REGISTRY = event_types_for("registry", "membership", "formation", "reporting")
+
+
+class BulletinRederiver:
+    """Checks one bulletin at the checkpoint it carries (``tree_size``)."""
+
+    def __init__(self, figures: bytes, tree_size: int):
+        self.figures = figures
+        self.data = json.loads(figures)
+        self.tree_size = tree_size
+        self.name = f"bulletin {self.data['cutoff_date']}"
+
+    @classmethod
+    def from_directory(cls, folder: Path) -> "BulletinRederiver":
+        """A folder with figures.json and manifest.json (``cli export-bulletin`` writes both)."""
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return cls((folder / "figures.json").read_bytes(), int(manifest["checkpoint_tree_size"]))
+
+    def applies_to(self, size: int) -> bool:
+        return size == self.tree_size
+
+    def check(self, events: Sequence[bytes], checkpoint) -> list[str]:
+        if checkpoint.size != self.tree_size:
+            return []
+        envelopes = []
+        for number, raw in enumerate(events, start=1):
+            try:
+                envelope = EventEnvelope.from_bytes(raw)
+                envelopes.append(REGISTRY.upcast(envelope) if REGISTRY.knows(envelope.type) else envelope)
+            except PlatformError as exc:
+                return [f"events line {number} cannot be read: {exc.message}"]
+        return self.compare(envelopes)
+
+    def compare(self, envelopes: list[EventEnvelope]) -> list[str]:
+        cutoff = date.fromisoformat(self.data["cutoff_date"])
+        previous = self.data["previous_cutoff_date"]
+        previous = date.fromisoformat(previous) if previous else None
+        now = fold_events(envelopes, end_of_day(cutoff))
+        before = fold_events(envelopes, end_of_day(previous)) if previous else None
+        derived = assemble(now, before, cutoff, previous)
+        if derived.data_bytes() == self.figures:
+            return []
+        return differences(derived.as_dict(), self.data) or ["the data file differs from the re-derived figures"]
+
+
+def differences(derived: dict, published: dict, path: str = "", limit: int = 20) -> list[str]:
+    """Where two figure documents differ (first ``limit`` places)."""
+    found: list[str] = []
+
+    def walk(a, b, where):
+        if len(found) >= limit:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                walk(a.get(key), b.get(key), f"{where}.{key}" if where else key)
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for index, (x, y) in enumerate(zip(a, b)):
+                walk(x, y, f"{where}[{index}]")
+        elif a != b:
+            found.append(f"{where}: published {json.dumps(b, ensure_ascii=False)}, "
+                         f"re-derived from the log {json.dumps(a, ensure_ascii=False)}")
+
+    walk(derived, published, path)
+    return found

@@ -1,0 +1,1 @@
+"""The reporting projections' faust-streaming processor: ``python -m reporting.processors worker``."""
