@@ -133,7 +133,7 @@ def board(conn: Connection, t: Tables, unit: str | None, district: str | None, l
         SELECT e.entity_id, e.name, e.kind, e.district_code, e.street_code, e.ledger_unit,
                k.state, k.organization_id AS task_organization_id, k.check_id, k.reopened, k.last_reason,
                (SELECT min(c.organization_id) FROM {s}.coverage c
-                 WHERE c.entity_id = e.entity_id AND c.active AND c.mode <> 'functional') AS covering
+                 WHERE c.entity_id = e.entity_id AND c.active) AS covering
         FROM {s}.known_entities e LEFT JOIN {s}.tasks k ON k.entity_id = e.entity_id
         WHERE {' AND '.join(clauses)} ORDER BY e.entity_id"""), params)
     return [dict(r._mapping) for r in rows]

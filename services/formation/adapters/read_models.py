@@ -24,8 +24,8 @@ def apply_own_event(conn: Connection, t: Tables, envelope: EventEnvelope) -> Non
             restructured_from=p.get("restructured_from"), version=envelope.stream_version))
         conn.execute(t.coverage.insert(), [{"organization_id": p["organization_id"], "entity_id": e, "mode": p["mode"],
                                             "active": True, "since": p["formed_on"]} for e in p["entity_ids"]])
-        if p["mode"] != "functional":
-            _set_tasks(conn, t, p["entity_ids"], None, p["organization_id"], None, envelope, only_open=True)
+        # Every mode establishes the entity's organization (seed 二(四)1-4), functional included.
+        _set_tasks(conn, t, p["entity_ids"], None, p["organization_id"], None, envelope, only_open=True)
     elif kind == "OrganizationRestructured":
         _end_coverage(conn, t, p["organization_id"], p["entity_ids"], p["restructured_on"])
         _bump(conn, t, p["organization_id"], envelope)

@@ -135,6 +135,10 @@ class Coverage:
 
     by_mode: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    def any_organization(self) -> bool:
+        """Organization-covered (R7): by any organization, functional included (seed 二(四)4)."""
+        return any(self.by_mode.values())
+
     def primary(self) -> str | None:
         """The standalone or joint organization covering the entity, if any."""
         for mode in ("standalone", "joint"):

@@ -143,7 +143,7 @@ def entity(entity_id: EntityId, caller: Caller, svc: Service):
         coverage = queries.load_coverage(conn, svc.tables, [entity_id]).get(entity_id)
         work = queries.work_coverage(conn, svc.tables, entity_id)
         task = queries.load_tasks(conn, svc.tables, [entity_id]).get(entity_id)
-    covered = coverage is not None and coverage.primary() is not None
+    covered = coverage is not None and coverage.any_organization()
     state = board_rules.effective_state(task.state if task else None, covered)
     return {**counts, "organizations": coverage.by_mode if coverage else {}, "organization_covered": covered,
             "functional_covered": bool(coverage and coverage.by_mode.get("functional")),
@@ -197,7 +197,7 @@ def joint_suggestions(caller: Caller, svc: Service, district: str = Query(..., p
     with svc.engine.connect() as conn:
         facts = queries.facts_where(conn, svc.tables, district=district, street=street)
         coverage = queries.load_coverage(conn, svc.tables, [f.entity_id for f in facts])
-    uncovered = [f for f in facts if (c := coverage.get(f.entity_id)) is None or c.primary() is None]
+    uncovered = [f for f in facts if (c := coverage.get(f.entity_id)) is None or not c.any_organization()]
 
     def is_park(code: str | None) -> bool:
         found = territory.street(code) if code else None
