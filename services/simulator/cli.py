@@ -100,7 +100,7 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
                                        settle_seconds)
     finally:
         runner.close()
-    report = _report(campaign, truth, stats, found, tag, services)
+    report = _report(campaign, truth, stats, found, tag, services, after)
     _print(report)
     if export is not None:
         export.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
@@ -109,19 +109,23 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
         raise typer.Exit(1)
 
 
-def _report(campaign, truth: GroundTruth, stats, found, tag: str, services) -> dict:
+def _report(campaign, truth: GroundTruth, stats, found, tag: str, services, after: dict) -> dict:
     plan = campaign.plan
     return {
         "seed": plan.seed, "run_tag": tag, "city": campaign.territory.code, "entities": len(campaign.entities),
         "members_planned": len(campaign.members), "services": sorted(services),
         "phases_ran": plan.phases, "phases_left_out": plan.left_out,
         "commands": {"planned": plan.command_count, "sent": stats.sent, "ok": stats.ok, "failed": stats.failed,
-                     "retries": stats.retries, "seconds": round(stats.seconds, 2),
+                     "retries": stats.retries, "decided_during_run": stats.dynamic,
+                     "fallbacks": stats.fallbacks, "seconds": round(stats.seconds, 2),
                      "per_second": round(stats.rate(), 1), "p50_ms": round(stats.percentile(0.5) * 1000, 1),
                      "p99_ms": round(stats.percentile(0.99) * 1000, 1), "by_service": dict(stats.by_service),
                      "by_phase": dict(stats.by_phase), "failures": stats.failures},
         "truth": {"registry_by_district": truth.registry_by_district(),
-                  "members_by_district": truth.members_by_district(), "bulletin": truth.bulletin()},
+                  "members_by_district": truth.members_by_district(),
+                  "coverage_by_district": truth.coverage_by_district(), "bulletin": truth.bulletin()},
+        "spot_check_seed": plan.spot_check_seed,
+        "formation_platform": after.get("formation", {}),
         "differences": [d.__dict__ for d in found],
     }
 
@@ -133,10 +137,14 @@ def _print(report: dict) -> None:
         console.print(f"[yellow]phase left out: {phase} ({why})")
     console.print(f"{c['sent']} commands in {c['seconds']} s = {c['per_second']} commands/s "
                   f"(p50 {c['p50_ms']} ms, p99 {c['p99_ms']} ms, {c['retries']} retries, {c['failed']} failed)")
+    if report.get("spot_check_seed"):
+        used = "refused (a signed checkpoint seeds the draw)" if c["fallbacks"] else "used"
+        console.print(f"spot-check seed fixed in advance: {report['spot_check_seed']} ({used})")
     for failure in c["failures"][:10]:
         console.print(f"[red]failed: {failure}")
     table = Table(title="基数与覆盖（模拟真值） ground truth per district")
-    for column in ("单位", "登记", "已审核", "已标记", "党建基数", "组织覆盖", "覆盖率", "正式党员", "预备党员"):
+    for column in ("单位", "登记", "已审核", "已标记", "党建基数", "组织覆盖", "覆盖率", "单独组建", "两个覆盖",
+                   "应建(R2)覆盖", "已销号", "正式党员", "预备党员"):
         table.add_column(column, justify="right")
     members = report["truth"]["members_by_district"]
     for unit, row in report["truth"]["registry_by_district"].items():
@@ -144,6 +152,8 @@ def _print(report: dict) -> None:
         rate = bulletin.get("organization_coverage")
         table.add_row(unit, str(row["registered"]), str(row["approved"]), str(row["flagged"]), str(row["in_baseline"]),
                       str(bulletin.get("organization_covered", 0)), f"{rate:.1%}" if rate is not None else "-",
+                      str(bulletin.get("standalone_covered", 0)), str(bulletin.get("two_covered", 0)),
+                      f"{bulletin.get('required_covered', 0)}/{bulletin.get('required', 0)}", str(bulletin.get("closed", 0)),
                       str(members.get(unit, {}).get("formal", 0)), str(members.get(unit, {}).get("probationary", 0)))
     Console().print(table)
     if report["differences"]:

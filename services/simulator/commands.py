@@ -51,6 +51,9 @@ class Command:
     facts: tuple[Fact, ...] = ()
     retry_statuses: tuple[int, ...] = ()  # e.g. 422 while a projection catches up
     on_conflict: str | None = None  # "approve_pending": a ledger awaiting review elsewhere
+    retry_rules: tuple[str, ...] = ()  # extra 422 rules to retry (R3/R4 while formation's member counts catch up)
+    fallback_body: Any = None  # sent instead once when a 422 names ``fallback_rule`` (e.g. a refused fixed seed)
+    fallback_rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class Step:
     on: date
     phase: str
     commands: tuple[Command, ...] = ()
-    resolve: tuple[str, ...] = ()  # "entities": look up entity ids by code after imports
+    resolve: tuple[str, ...] = ()  # "entities": look up entity ids by code; "spot_check_results": see runner
     label: str = ""
 
     def __post_init__(self) -> None:
@@ -75,6 +78,7 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     phases: list[str] = field(default_factory=list)
     left_out: dict[str, str] = field(default_factory=dict)  # phase -> why
+    spot_check_seed: str | None = None  # the value fixed in advance (used only while no checkpoint is known)
 
     def add(self, step: Step) -> None:
         if step.commands or step.resolve:

@@ -7,10 +7,12 @@ repeated for a while until it agrees (or the time is up).
 """
 
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .runner import Runner
-from .truth import GroundTruth
+from .truth import COVERAGE_FIGURES, GroundTruth, organization_required
 
 REGISTRY_FIGURES = ("registered", "approved", "flagged", "in_baseline")
 MEMBER_FIGURES = ("formal", "probationary", "total")
@@ -27,13 +29,86 @@ class Difference:
 
 def snapshot(runner: Runner, phases: set[str]) -> dict[str, dict]:
     """The platform's current figures per district (registry; membership when it ran)."""
-    out: dict[str, dict] = {"registry": {}, "membership": {}}
+    out: dict[str, dict] = {"registry": {}, "membership": {}, "formation": {}}
     for row in runner.get("registry", "/baseline/counts", {"by": "district"}):
         out["registry"][row["unit"]] = {f: int(row[f]) for f in REGISTRY_FIGURES}
     if "members" in phases:
         for row in runner.get("membership", "/counts/districts"):
             out["membership"][row["district_code"]] = {f: int(row.get(f, 0)) for f in MEMBER_FIGURES}
     return out
+
+
+def formation_figures(runner: Runner, truth: GroundTruth, workers: int = 8) -> dict[str, dict[str, int]]:
+    """Formation's figures for this run's entities, per district and city, from its public reads only:
+    the board (``GET /tasks``: baseline entities and their state), the active standalone organizations
+    (``GET /organizations``), ``GET /entities/{id}`` for work coverage of entities without an organization,
+    and ``GET /violations/r3``. Formation has no aggregate coverage route, so the rates are counted here."""
+    mine = {runner.ids[k]: k for k in truth.registered if k in runner.ids}
+    districts = sorted({truth.entities[k].district_code for k in mine.values()})
+    rows: dict[str, Counter] = {}
+    open_rows: list[tuple[str, str]] = []
+    for district in districts:
+        counts = rows.setdefault(district, Counter())
+        standalone = {o["organization_id"] for o in _paged(runner, "/organizations", {
+            "district": district, "mode": "standalone", "active": "true"}, 1000)}
+        for task in _tasks(runner, district):
+            key = mine.get(task["entity_id"])
+            if key is None:
+                continue
+            covered = task["state"] != "open"
+            required = organization_required(truth.entities[key])
+            counts["baseline"] += 1
+            counts["organization_covered"] += covered
+            counts["standalone_covered"] += covered and task["organization_id"] in standalone
+            counts["required"] += required
+            counts["required_covered"] += required and covered
+            counts["closed"] += task["state"] == "closed"
+            if not covered:
+                open_rows.append((district, task["entity_id"]))
+        counts["r3_violations"] += sum(v["entity_id"] in mine for v in runner.get(
+            "formation", "/violations/r3", {"district": district}))
+    with ThreadPoolExecutor(workers) as pool:
+        answers = pool.map(lambda row: runner.get("formation", f"/entities/{row[1]}"), open_rows)
+        for (district, _), entity in zip(open_rows, answers):
+            rows[district]["work_covered"] += bool(entity["work_covered"])
+    city = Counter()
+    for counts in rows.values():
+        counts["two_covered"] = counts["organization_covered"] + counts["work_covered"]
+        city.update(counts)
+    if rows:
+        rows["city"] = city
+    return {u: {f: c[f] for f in COVERAGE_FIGURES} for u, c in rows.items()}
+
+
+def _tasks(runner: Runner, district: str) -> list[dict]:
+    found, offset = [], 0
+    while True:
+        page = runner.get("formation", "/tasks", {"district": district, "limit": 5000, "offset": offset})
+        found.extend(page["tasks"])
+        offset += len(page["tasks"])
+        if not page["tasks"] or offset >= page["total"]:
+            return found
+
+
+def _paged(runner: Runner, path: str, params: dict, limit: int) -> list[dict]:
+    found, offset = [], 0
+    while True:
+        page = runner.get("formation", path, {**params, "limit": limit, "offset": offset})
+        found.extend(page)
+        offset += len(page)
+        if len(page) < limit:
+            return found
+
+
+def formation_differences(truth: GroundTruth, platform: dict[str, dict[str, int]]) -> list[Difference]:
+    expected = truth.coverage_by_district()
+    found = []
+    for unit in sorted(set(expected) | set(platform)):
+        wanted, got = expected.get(unit, {}), platform.get(unit, {})
+        for name in COVERAGE_FIGURES:
+            if got.get(name, 0) != wanted.get(name, 0):
+                found.append(Difference("formation", unit, name, got.get(name, 0), wanted.get(name, 0)))
+    return found
 
 
 def _delta(after: dict, before: dict, unit: str, figures) -> dict[str, int]:
@@ -68,6 +143,9 @@ def settle(runner: Runner, truth: GroundTruth, before: dict, phases: set[str], d
     while True:
         after = snapshot(runner, phases)
         found = differences(truth, before, after, districts)
+        if "formation" in phases and not found:  # formation's figures rest on its projection of the others
+            after["formation"] = formation_figures(runner, truth)
+            found = formation_differences(truth, after["formation"])
         if not found or time.monotonic() > deadline:
             return after, found
         time.sleep(1.0)

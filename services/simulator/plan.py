@@ -24,6 +24,9 @@ SURVEY_DUE = date(2016, 8, 26)
 RETURN_RATE = 0.2  # ledgers sent back once with reasons
 FLAG_CLEAR_RATE = 0.1  # zombies that turn out to be operating again
 LEAVE_RATE = 0.004
+REPORTING_LEFT_OUT = ("not played yet: reporting judges timeliness (R11) and as-of figures by the time an event "
+                      "is recorded, not by the business date, so a campaign played in minutes would make every "
+                      "report late and every bulletin show the figures of the end of the run")
 RETURN_REASONS = ("部分企业职工人数与社保缴费人数不符，请核实后重报", "未建党组织原因填写不完整（六个清楚）",
                   "个别企业所属街道填写有误")
 
@@ -36,6 +39,9 @@ class Campaign:
     entities: list[Entity]
     members: list[Member] = field(default_factory=list)
     added_on: dict[str, date] = field(default_factory=dict)  # member key -> business date registered
+    confirmed_on: dict[str, date] = field(default_factory=dict)  # member key -> 转正 date
+    left_on: dict[str, date] = field(default_factory=dict)  # member key -> date left
+    ready_on: dict[str, date] = field(default_factory=dict)  # entity key -> its members are registered by then
     plan: Plan | None = None
 
     def entity(self, key: str) -> Entity:
@@ -66,11 +72,17 @@ def build_campaign(seed: int, entities: int, territory: Territory, run_tag: str,
     _members_found(rng, campaign, plan, key, factory)
     _supplements(rng, campaign, plan, key, factory)
     _member_growth(rng, campaign, plan, key, factory)
+    if "formation" in available:
+        from .formation_plan import plan_formation
+
+        plan_formation(rng, campaign, plan, key, factory)
     for phase, service in (("formation", "formation"), ("work_coverage", "formation"), ("transfers", "formation"),
                            ("acceptance", "formation"), ("spot_checks", "formation"), ("look_back", "formation"),
                            ("reports", "reporting"), ("bulletins", "reporting")):
         if service not in available:
             plan.left_out[phase] = f"the {service} service's API is not available"
+        elif service == "reporting":
+            plan.left_out[phase] = REPORTING_LEFT_OUT
     return campaign
 
 
@@ -159,7 +171,7 @@ def _verification(rng: random.Random, campaign: Campaign, plan: Plan, key) -> No
 
 
 # -- members (membership) ------------------------------------------------------------------------------------
-def _found_command(member: Member, entity: Entity, key, organization: str | None = None) -> Command:
+def found_command(member: Member, entity: Entity, key, organization: str | None = None) -> Command:
     body = {"name": member.name, "id_number": member.id_number, "standing": member.standing,
             "admitted_on": member.admitted_on.isoformat(), "entity_id": f"@{entity.key}",
             "organization_id": organization}
@@ -177,6 +189,7 @@ def _members_found(rng: random.Random, campaign: Campaign, plan: Plan, key, fact
         if entity.flag == "shadow" or entity.late_found:
             continue  # a shadow's members are the original's; late-found entities come with their supplement
         on = _day(rng, date(2016, 8, 27), date(2016, 9, 15))
+        campaign.ready_on[entity.key] = on + timedelta(days=1)
         by_day[on].extend(_found_for(entity, factory, campaign, key, on))
     for on, commands in sorted(by_day.items()):
         plan.add(Step(on, "members", tuple(commands), label="members found (排查)"))
@@ -189,7 +202,7 @@ def _found_for(entity: Entity, factory: MemberFactory, campaign: Campaign, key, 
             member = factory.new(entity.key, standing, "found")
             campaign.members.append(member)
             campaign.added_on[member.key] = on
-            commands.append(_found_command(member, entity, key))
+            commands.append(found_command(member, entity, key))
     return commands
 
 
@@ -203,6 +216,7 @@ def _supplements(rng: random.Random, campaign: Campaign, plan: Plan, key, factor
             "registry", department_of(entity), "POST", "/entities", key(f"register-{entity.key}"), body=entity.facts(),
             produces=entity.key, id_field="entity_id", facts=(fact("registered", [entity.key]),)),),
             label="entities found after the survey"))
+        campaign.ready_on[entity.key] = on + timedelta(days=4)
         found = _found_for(entity, factory, campaign, key, on + timedelta(days=3))
         if found:
             plan.add(Step(on + timedelta(days=3), "members", tuple(found), label="members found (排查)"))
@@ -224,13 +238,14 @@ def _member_growth(rng: random.Random, campaign: Campaign, plan: Plan, key, fact
             member = factory.new(entity.key, "formal", "recruited")
             campaign.members.append(member)
             campaign.added_on[member.key] = fair
-            commands.append(_found_command(member, entity, key))
+            commands.append(found_command(member, entity, key))
         plan.add(Step(fair, "member_growth", tuple(commands), label="members recruited at the job fair (招聘)"))
     by_day: dict[date, list[Command]] = defaultdict(list)
     confirmed = set()
     for member in list(campaign.members):
         if member.standing == "probationary" and member.anniversary <= CAMPAIGN_END:
             confirmed.add(member.key)
+            campaign.confirmed_on[member.key] = max(member.anniversary, campaign.added_on[member.key] + timedelta(days=1))
             by_day[max(member.anniversary, campaign.added_on[member.key] + timedelta(days=1))].append(Command(
                 "membership", member_department(campaign.entity(member.entity_key)), "POST",
                 f"/members/@{member.key}/confirm", key(f"confirm-{member.key}"),
@@ -239,7 +254,8 @@ def _member_growth(rng: random.Random, campaign: Campaign, plan: Plan, key, fact
         if rng.random() < LEAVE_RATE and member.key not in confirmed:
             reason = rng.choice(("death", "left", "expulsion"))
             start = max(date(2016, 10, 20), campaign.added_on[member.key] + timedelta(days=1))
-            by_day[_day(rng, start, date(2016, 12, 20))].append(Command(
+            campaign.left_on[member.key] = _day(rng, start, date(2016, 12, 20))
+            by_day[campaign.left_on[member.key]].append(Command(
                 "membership", member_department(campaign.entity(member.entity_key)), "POST",
                 f"/members/@{member.key}/leave", key(f"leave-{member.key}"), body={"reason": reason},
                 facts=(fact("member_left", [member.key]),)))

@@ -8,7 +8,7 @@ idempotency key, so a retry after a lost answer is safe.
 
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from .commands import Command, Plan, Step
+from .commands import Command, Plan, Step, fact
 from .truth import GroundTruth
 
 RETRY_RULES = ("territory", "projection", "not_yet_projected")
@@ -38,6 +38,8 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     by_phase: Counter = field(default_factory=Counter)
+    dynamic: int = 0  # commands decided during the run (spot-check results: the sample is known only then)
+    fallbacks: list[str] = field(default_factory=list)
 
     def rate(self) -> float:
         return self.sent / self.seconds if self.seconds else 0.0
@@ -90,7 +92,18 @@ class Runner:
                 on_step(step)
                 if "entities" in step.resolve:
                     self.resolve_entities()
-                for _ in pool.map(lambda c: self._run(c, step, on_done), step.commands):
+                commands = step.commands
+                try:
+                    for item in step.resolve:
+                        if item.startswith("spot_check_results:"):
+                            commands += self.spot_check_results(item.partition(":")[2], step)
+                        elif item.startswith("out_of_baseline:"):
+                            self.await_out_of_baseline(item.partition(":")[2])
+                except (SimulationError, KeyError) as exc:
+                    with self.lock:
+                        self.stats.failed += 1
+                        self.stats.failures.append(f"{step.on} {step.label}: {exc}")
+                for _ in pool.map(lambda c: self._run(c, step, on_done), commands):
                     pass
         self.stats.seconds = time.perf_counter() - started
         return self.stats
@@ -135,8 +148,14 @@ class Runner:
                                   "(the command that creates it failed)") from None
         deadline = time.monotonic() + self.retry_seconds
         delay = 0.2
+        fallback = command.fallback_rule
         while True:
             response = self._http(command, path, body)
+            if fallback and response is not None and response.status_code == 422 and _rule(response) == fallback:
+                body, fallback = self.resolved(command.fallback_body), None  # e.g. a checkpoint now seeds the draw
+                with self.lock:
+                    self.stats.fallbacks.append(f"{command.method} {path}: {response.json().get('message', '')[:200]}")
+                continue
             if response is None or response.status_code in TRANSIENT or self._should_retry(command, response):
                 if time.monotonic() > deadline:
                     detail = response.text[:300] if response is not None else "no answer"
@@ -156,11 +175,8 @@ class Runner:
     def _should_retry(self, command: Command, response: httpx.Response) -> bool:
         if response.status_code not in command.retry_statuses:
             return False
-        try:
-            rule = response.json().get("rule")
-        except ValueError:
-            return False
-        return rule in RETRY_RULES
+        rule = _rule(response)
+        return rule in RETRY_RULES or rule in command.retry_rules
 
     def _http(self, command: Command, path: str, body: Any) -> httpx.Response | None:
         headers = {"Authorization": f"Bearer {self.tokens(command.department)}", "Idempotency-Key": command.key}
@@ -224,3 +240,49 @@ class Runner:
         missing = [k for k in wanted.values() if k not in self.ids]
         if missing:
             raise SimulationError(f"{len(missing)} imported entities not found in the registry, e.g. {missing[:3]}")
+
+    def await_out_of_baseline(self, entity_key: str) -> None:
+        """Wait until formation's board no longer lists a flagged entity (its projection of registry.events caught
+        up), so that the acceptance check that follows finds it outside the baseline, as the plan intends."""
+        entity_id, district = self.ids[entity_key], self.truth.entities[entity_key].district_code
+        deadline = time.monotonic() + self.retry_seconds
+        while time.monotonic() < deadline:
+            if not self._on_board(entity_id, district):
+                return
+            time.sleep(0.2)
+        raise SimulationError(f"formation still lists {entity_id} in the baseline after it was flagged")
+
+    def _on_board(self, entity_id: str, district: str) -> bool:
+        offset = 0
+        while True:
+            page = self.get("formation", "/tasks", {"district": district, "limit": 5000, "offset": offset})
+            if any(t["entity_id"] == entity_id for t in page["tasks"]):
+                return True
+            offset += len(page["tasks"])
+            if not page["tasks"] or offset >= page["total"]:
+                return False
+
+    def spot_check_results(self, spot_key: str, step: Step) -> tuple[Command, ...]:
+        """The drawn entities of this run: their covering organization passes the spot check (one result per
+        organization). The sample depends on the seed, so these commands are decided now, not in the plan."""
+        spot_id = self.ids.get(spot_key)
+        if spot_id is None:
+            return ()
+        by_id = {v: k for k, v in self.ids.items() if k.startswith("E")}
+        covering = self.truth.covering()
+        orgs = sorted({covering[by_id[row["entity_id"]]] for row in self.get("formation", f"/spot-checks/{spot_id}")["sample"]
+                       if row["entity_id"] in by_id and by_id[row["entity_id"]] in covering})
+        commands = tuple(Command(
+            "formation", "city_org", "POST", f"/spot-checks/{spot_id}/results", f"{spot_key}-{org}-{spot_id}",
+            body={"organization_id": f"@{org}", "passed": True, "findings": [], "checked_on": step.on.isoformat()},
+            facts=(fact("org_checked", [org], passed=True),)) for org in orgs)
+        with self.lock:
+            self.stats.dynamic += len(commands)
+        return commands
+
+
+def _rule(response: httpx.Response) -> str | None:
+    try:
+        return response.json().get("rule")
+    except (ValueError, AttributeError):
+        return None

@@ -4,6 +4,12 @@ the platform should therefore show (pure).
 Baseline (R1): registered, listed by an approved ledger, and not flagged.
 Members (R5, R13): each active member once, in the district of the entity
 where they work, with their current standing.
+Coverage (R6, R7): an entity is organization-covered by any active organization,
+standalone, joint or functional (R5: a functional organization establishes the entity's
+organization; only its members' statistics stay with their primary registration); work-covered when it has no such
+organization but an instructor, first secretary or mass organization; closed (R9) when
+its covering organization's latest check passed. The required set (R2) is the
+registry's rule on the survey's facts.
 """
 
 from collections import Counter, defaultdict
@@ -21,7 +27,7 @@ class GroundTruth:
     flags: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     members: dict[str, dict] = field(default_factory=dict)  # member key -> entity, standing, active, way
     organizations: dict[str, dict] = field(default_factory=dict)  # org key -> mode, entities, active
-    work_covered: set[str] = field(default_factory=set)
+    work_covered: set[str] = field(default_factory=set)  # entities with some work coverage (R6)
     facts: int = 0
 
     def apply(self, item: Fact) -> None:
@@ -59,6 +65,25 @@ class GroundTruth:
     def _on_member_revealed(self, item: Fact) -> None:
         self.members[item.keys[0]]["organization"] = item.get("organization")
 
+    def _on_org_formed(self, item: Fact) -> None:
+        org, *entities = item.keys
+        self.organizations[org] = {"mode": item.get("mode"), "entities": list(entities), "active": True,
+                                   "checked": None}
+
+    def _on_org_restructured(self, item: Fact) -> None:
+        old, entity, new = item.keys
+        self.organizations[old]["entities"].remove(entity)
+        self.organizations[new] = {"mode": "standalone", "entities": [entity], "active": True, "checked": None}
+
+    def _on_org_dissolved(self, item: Fact) -> None:
+        self.organizations[item.keys[0]].update(active=False, checked=None)
+
+    def _on_org_checked(self, item: Fact) -> None:
+        self.organizations[item.keys[0]]["checked"] = item.get("passed")
+
+    def _on_work_assigned(self, item: Fact) -> None:
+        self.work_covered.update(item.keys)
+
     # -- figures -----------------------------------------------------------------------------------------
     def in_baseline(self, key: str) -> bool:
         return key in self.registered and key in self.approved and not self.flags.get(key)
@@ -86,25 +111,67 @@ class GroundTruth:
 
     def bulletin(self) -> dict:
         """The figures the bulletin should show per district and for the city (R7), numerators and denominators."""
-        rows: dict[str, Counter] = defaultdict(Counter)
-        covered = self.organization_covered()
-        for key in sorted(self.registered):
-            if not self.in_baseline(key):
-                continue
-            district = self.entities[key].district_code
-            for unit in (district, "city"):
-                rows[unit]["baseline"] += 1
-                rows[unit]["organization_covered"] += key in covered
-                rows[unit]["two_covered"] += key in covered or key in self.work_covered
         out = {}
-        for unit, counts in sorted(rows.items()):
+        for unit, counts in self.coverage_by_district().items():
             base = counts["baseline"]
             out[unit] = {**counts, "organization_coverage": _rate(counts["organization_covered"], base),
-                         "two_coverage": _rate(counts["two_covered"], base)}
+                         "two_coverage": _rate(counts["two_covered"], base),
+                         "standalone_rate": _rate(counts["standalone_covered"], counts["organization_covered"]),
+                         "required_coverage": _rate(counts["required_covered"], counts["required"])}
         return out
 
+    def covering(self) -> dict[str, str]:
+        """Entity key -> the active organization covering it (standalone or joint before functional)."""
+        ordered = sorted(self.organizations.items(), key=lambda item: item[1]["mode"] != "functional")
+        return {key: org_key for org_key, org in ordered if org["active"] for key in org["entities"]}
+
     def organization_covered(self) -> set[str]:
-        return {key for org in self.organizations.values() if org["active"] for key in org["entities"]}
+        return set(self.covering())
+
+    def formal_members(self) -> Counter:
+        return Counter(m["entity"] for m in self.members.values() if m["active"] and m["standing"] == "formal")
+
+    def coverage_by_district(self) -> dict[str, dict[str, int]]:
+        """Per district and city: baseline, organization/standalone/work/two-covered, required set (R2) and
+        its covered part, closed tasks (R9), R3 violations (all registered entities, as formation lists them)."""
+        covering, formal = self.covering(), self.formal_members()
+        rows: dict[str, Counter] = defaultdict(Counter)
+        for key in sorted(self.registered):
+            entity = self.entities[key]
+            org = self.organizations.get(covering.get(key, ""), {})
+            units = (entity.district_code, "city")
+            if org.get("mode") == "joint" and formal[key] >= 3:
+                for unit in units:
+                    rows[unit]["r3_violations"] += 1
+            if not self.in_baseline(key):
+                continue
+            for unit in units:
+                counts = rows[unit]
+                counts["baseline"] += 1
+                counts["organization_covered"] += bool(org)
+                counts["standalone_covered"] += org.get("mode") == "standalone"
+                counts["work_covered"] += not org and key in self.work_covered
+                counts["two_covered"] += bool(org) or key in self.work_covered
+                counts["required"] += organization_required(entity)
+                counts["required_covered"] += organization_required(entity) and bool(org)
+                counts["closed"] += bool(org) and org.get("checked") is True
+        return {u: {n: c[n] for n in COVERAGE_FIGURES} for u, c in sorted(rows.items())}
+
+
+COVERAGE_FIGURES = ("baseline", "organization_covered", "standalone_covered", "work_covered", "two_covered",
+                    "required", "required_covered", "closed", "r3_violations")
+
+
+def organization_required(entity: Entity) -> bool:
+    """R2 on the survey's facts (the registry's ``organization_required``)."""
+    if entity.kind == "non_public_enterprise":
+        return entity.employees >= 100 or (entity.industry in ("internet", "cultural_creative")
+                                           and entity.above_scale and entity.formal_members >= 3)
+    if entity.kind == "social_organization":
+        return ((entity.subtype == "social_group" and entity.level == "city")
+                or (entity.subtype in ("private_school", "private_hospital") and entity.employees >= 30)
+                or entity.subtype in ("law_firm", "accounting_firm", "tax_firm"))
+    return entity.kind == "rural_entity" and entity.formal_members >= 3
 
 
 def _rate(numerator: int, denominator: int) -> float | None:

@@ -1,0 +1,164 @@
+"""The simulator's formation phases (pure): deterministic for a seed, on the R10 calendar, and every
+organization command valid under R3/R4 for the member counts the plan itself has produced by then
+(recounted here by folding the plan's facts in order, independently of the plan's own timeline)."""
+
+from collections import Counter
+from datetime import date
+
+import pytest
+
+from platform_core.reference import load_territory
+from simulator.commands import fact
+from simulator.plan import build_campaign
+from simulator.truth import GroundTruth
+
+CITY = load_territory()
+ALL = frozenset({"registry", "membership", "formation"})
+
+
+@pytest.fixture(scope="module")
+def campaign():
+    return build_campaign(2016, 3000, CITY, "unit-test", available=ALL)
+
+
+def _formation_commands(c):
+    return [(s, x) for s in c.plan.ordered() for x in s.commands if x.service == "formation"]
+
+
+def test_formation_phases_are_deterministic_and_depend_on_the_seed():
+    summary = lambda c: [(s.on, s.phase, tuple((x.path, x.key, repr(x.body)) for x in s.commands))
+                         for s in c.plan.ordered()]
+    first = build_campaign(3, 600, CITY, "t", available=ALL)
+    assert summary(first) == summary(build_campaign(3, 600, CITY, "t", available=ALL))
+    assert summary(first) != summary(build_campaign(4, 600, CITY, "t", available=ALL))
+    assert set(first.plan.left_out) == {"reports", "bulletins"}
+    assert {"formation", "work_coverage", "transfers", "acceptance", "spot_checks", "look_back"} <= set(first.plan.phases)
+
+
+def test_every_phase_has_its_kinds_of_commands(campaign):
+    commands = [x for s in campaign.plan.steps for x in s.commands]
+    modes = Counter(x.body["mode"] for x in commands if x.path == "/organizations")
+    assert modes["standalone"] > 0 and modes["joint"] > modes["functional"] > 0
+    bases = Counter(x.body.get("grouping_basis") for x in commands if x.path == "/organizations")
+    assert bases["industry"] > 0 and bases["region"] > 0
+    ends = Counter(x.path.rsplit("/", 1)[-1] for x in commands)
+    for kind in ("restructure", "dissolve", "reveal", "developed", "transfer", "instructors", "mass-organizations",
+                 "checks", "spot-checks", "close"):
+        assert ends[kind] > 0, kind
+    roles = {x.body["role"] for x in commands if x.path == "/work-coverage/instructors"}
+    assert roles == {"instructor", "first_secretary"}
+    assert all(x.department == "mass_org" for x in commands if x.path == "/work-coverage/mass-organizations")
+    transfers = Counter(x.key for x in commands if x.path.endswith("/transfer"))
+    assert max(transfers.values()) == 2  # a few transfers are sent twice at once with the same key
+
+
+def test_dates_follow_the_campaign_calendar(campaign):
+    for step, command in _formation_commands(campaign):
+        if command.path == "/organizations" or command.path.endswith(("/restructure", "/dissolve")) \
+                or command.path.startswith("/work-coverage"):
+            assert date(2016, 8, 27) <= step.on <= date(2016, 11, 20), (step.on, command.path)
+        elif command.path.endswith("/checks"):
+            kind = command.body["check_kind"]
+            window = {"acceptance": (date(2016, 11, 21), date(2016, 12, 5)),
+                      "look_back": (date(2016, 12, 6), date(2016, 12, 30))}[kind]
+            assert window[0] <= step.on <= window[1] and command.body["checked_on"] == step.on.isoformat()
+            assert command.body["passed"] or command.body["findings"]
+    draws = [x for _, x in _formation_commands(campaign) if x.path == "/spot-checks"]
+    assert len(draws) == 1 and draws[0].department == "city_org" and draws[0].body["seed"] == campaign.plan.spot_check_seed
+    assert "seed" not in draws[0].fallback_body  # used when a signed checkpoint seeds the draw (R12)
+
+
+def test_failed_acceptance_checks_are_checked_again_and_pass(campaign):
+    checks: dict[str, list] = {}
+    for step, command in _formation_commands(campaign):
+        if command.path.endswith("/checks") and command.body["check_kind"] == "acceptance":
+            checks.setdefault(command.path, []).append((step.on, command.body["passed"]))
+    failed = [path for path, results in checks.items() if not results[0][1]]
+    assert failed and len(failed) < 0.3 * len(checks)
+    assert all(checks[p][-1][1] and checks[p][-1][0] > checks[p][0][0] for p in failed)
+
+
+def test_organization_commands_meet_r3_and_r4_for_the_counts_of_their_day(campaign):
+    """Replaying the plan's facts in order, each formation sees the counts formation would see."""
+    truth = GroundTruth({e.key: e for e in campaign.entities})
+    checked = Counter()
+    for step in campaign.plan.ordered():
+        for command in step.commands:
+            if command.path == "/organizations" and command.body["mode"] != "functional":
+                formal = truth.formal_members()
+                keys = [k[1:] for k in command.body["entity_ids"]]
+                counts = [formal[k] for k in keys]
+                assert not any(k in truth.covering() for k in keys)
+                if command.body["mode"] == "standalone":
+                    assert len(keys) == 1 and counts[0] >= 3
+                else:
+                    assert len(keys) >= 2 and max(counts) < 3 and sum(counts) >= 3, counts
+                checked[command.body["mode"]] += 1
+            if command.path.endswith("/restructure"):
+                formal, org = truth.formal_members(), command.path.split("/")[2][1:]
+                entity = command.body["entity_id"][1:]
+                rest = [k for k in truth.organizations[org]["entities"] if k != entity]
+                assert formal[entity] >= 3 and sum(formal[k] for k in rest) >= 3
+                checked["restructure"] += 1
+        for command in step.commands:
+            for item in command.facts:
+                truth.apply(item)
+    assert checked["standalone"] and checked["joint"] and checked["restructure"]
+
+
+def test_the_planned_campaign_reaches_realistic_coverage(campaign):
+    truth = GroundTruth({e.key: e for e in campaign.entities})
+    for step in campaign.plan.ordered():
+        for command in step.commands:
+            for item in command.facts:
+                truth.apply(item)
+    city = truth.bulletin()["city"]
+    assert 0.6 < city["organization_coverage"] < 0.95 and city["two_coverage"] > city["organization_coverage"]
+    assert 0 < city["standalone_covered"] < city["organization_covered"]
+    assert 0 < city["required_covered"] < city["required"]  # some R2 entities are still uncovered: a finding
+    assert 0 < city["closed"] < city["organization_covered"]  # a few failed look-backs are still being fixed
+    assert city["r3_violations"] > 0
+    districts = [u for u in truth.bulletin() if u != "city"]
+    assert sum(truth.bulletin()[d]["baseline"] for d in districts) == city["baseline"]
+
+
+def test_ground_truth_folds_organizations_work_coverage_and_checks():
+    c = build_campaign(5, 200, CITY, "t")
+    truth = GroundTruth({e.key: e for e in c.entities})
+    a, b, d, w = [e for e in c.entities if e.flag is None and not e.late_found and
+                  e.kind == "non_public_enterprise" and e.employees < 100 and e.formal_members < 3][:4]
+    truth.apply(fact("registered", [a.key, b.key, d.key, w.key]))
+    truth.apply(fact("ledger_approved", [a.key, b.key, d.key, w.key], unit="u"))
+    for n in range(3):
+        truth.apply(fact("member_added", [f"M{n}", a.key], standing="formal", way="found"))
+    truth.apply(fact("org_formed", ["O1", a.key, b.key], mode="joint"))
+    truth.apply(fact("org_formed", ["O2", d.key], mode="functional"))
+    truth.apply(fact("work_assigned", [w.key, a.key]))
+    row = lambda: truth.coverage_by_district().get("city")
+    # a functional organization covers its entity too (seed 二(四)4): a, b (joint) and d (functional)
+    assert (row()["organization_covered"], row()["work_covered"], row()["two_covered"]) == (3, 1, 4)
+    assert row()["r3_violations"] == 1 and row()["standalone_covered"] == 0
+    truth.apply(fact("org_restructured", ["O1", a.key, "O3"]))
+    assert (row()["standalone_covered"], row()["r3_violations"]) == (1, 0)
+    truth.apply(fact("org_checked", ["O1"], passed=True))
+    truth.apply(fact("org_checked", ["O3"], passed=False))
+    assert row()["closed"] == 1
+    truth.apply(fact("org_dissolved", ["O1"]))
+    # b lost its joint organization; a (standalone O3) and d (functional) stay covered, w work-covered
+    assert (row()["organization_covered"], row()["closed"], row()["two_covered"]) == (2, 0, 3)
+
+
+def test_a_task_checked_while_out_of_the_baseline_is_closed_after_the_flag_is_cleared(campaign):
+    """R9: a passed check closes only baseline entities; one flagged by mistake stays checked until closed."""
+    steps = campaign.plan.ordered()
+    closes = [(s.on, x) for s in steps for x in s.commands if x.path.endswith("/close")]
+    assert closes
+    for on, close in closes:
+        entity = close.path.split("/")[2]
+        flagged = [s.on for s in steps for x in s.commands if x.path == f"/entities/{entity}/flags"]
+        cleared = [s.on for s in steps for x in s.commands if x.path == f"/entities/{entity}/flags/zombie/clear"]
+        org_key = next(x.produces for s in steps for x in s.commands
+                       if x.path == "/organizations" and x.body["entity_ids"] == [entity])
+        checks = [s.on for s in steps for x in s.commands if x.path == f"/organizations/@{org_key}/checks"
+                  and x.body["check_kind"] == "acceptance"]
+        assert flagged[0] < checks[0] < cleared[0] < on
