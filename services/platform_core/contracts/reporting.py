@@ -51,6 +51,23 @@ class ReportSubmitted(_Payload):
     note: str | None = Field(default=None, max_length=2000)
 
 
+# R11: "related city departments report their responsibilities at the end of November" (三(四)).
+RESPONSIBILITY_DEPARTMENTS = ("market_regulation", "commerce", "economy_it", "federation_commerce", "education",
+                              "health", "justice", "finance", "tax", "civil_affairs", "mass_org")
+
+
+class ResponsibilityReportSubmitted(_Payload):
+    """A related city department's report on its responsibilities in the campaign (R11, due at the end of
+    November: milestone ``department_responsibility_report``), stream ``responsibility-<department>-<due>``."""
+
+    report_id: str = Field(pattern=r"^responsibility-[0-9a-f-]{36}$")
+    department: Literal[RESPONSIBILITY_DEPARTMENTS]  # type: ignore[valid-type]
+    due: date
+    summary: str = Field(min_length=1, max_length=20000, description="what the department did (责任落实情况)")
+    figures: dict[str, int] = Field(default_factory=dict, description="optional counts the department reports")
+    note: str | None = Field(default=None, max_length=2000)
+
+
 class BulletinPublished(_Payload):
     """The city's bulletin (通报) for a cutoff, stream ``bulletin-<cutoff date>``."""
 
@@ -83,3 +100,4 @@ def register(registry: EventTypeRegistry) -> None:
     registry.register("ReportSubmitted", 1, ReportSubmitted)
     registry.register("BulletinPublished", 1, BulletinPublished)
     registry.register("AccountabilityRecorded", 1, AccountabilityRecorded)
+    registry.register("ResponsibilityReportSubmitted", 1, ResponsibilityReportSubmitted)

@@ -15,13 +15,14 @@ from psycopg2.extras import execute_values
 from sqlalchemy.engine import Connection
 
 from platform_core.db import quoted_schema
-from reporting.domain.fold import CampaignState, FailedCheck, Member
+from reporting.domain.fold import CampaignState, CoverageSpan, FailedCheck, Member
 from reporting.domain.status import EntityStatus, Inputs, derive_status
 
 TABLES_SQL = Path(__file__).with_name("projection_tables.sql")
 PROJECTION_TABLES = ("rp_entities", "rp_approvals", "rp_flags", "rp_members", "rp_coverage", "rp_work",
                      "rp_tasks", "rp_failed_checks", "rp_entity_status", "rp_reports", "rp_bulletins",
-                     "rp_accountability", "rp_meta", "rp_ledger_submissions")
+                     "rp_accountability", "rp_meta", "rp_ledger_submissions", "rp_coverage_spans",
+                     "rp_responsibility_reports")
 PROJECTION_GROUP = "reporting-projections"
 
 
@@ -73,6 +74,12 @@ class ProjectionStore:
             for row in conn.execute(sa.text(f"SELECT organization_id, entity_id, mode FROM {s}.rp_coverage"
                                             " WHERE organization_id = ANY(:ids)"), {"ids": list(organizations)}):
                 state.coverage.setdefault(row.organization_id, {})[row.entity_id] = row.mode
+            for row in conn.execute(sa.text(
+                    f"SELECT organization_id, entity_id, mode, covered_from, formed_event_id, covered_until,"
+                    f" ended_event_id FROM {s}.rp_coverage_spans WHERE organization_id = ANY(:ids)"
+                    " ORDER BY covered_from"), {"ids": list(organizations)}):
+                state.spans.setdefault(row.organization_id, {}).setdefault(row.entity_id, []).append(CoverageSpan(
+                    row.mode, row.covered_from, row.formed_event_id, row.covered_until, row.ended_event_id))
         return state
 
     # writing back what changed
@@ -99,6 +106,10 @@ class ProjectionStore:
                          {"ids": list(dirty["coverage"])})
             rows = [(o, e, m) for o in dirty["coverage"] for e, m in state.coverage.get(o, {}).items()]
             insert_values(conn, f"INSERT INTO {s}.rp_coverage (organization_id, entity_id, mode) VALUES %s", rows)
+            conn.execute(sa.text(f"DELETE FROM {s}.rp_coverage_spans WHERE organization_id = ANY(:ids)"),
+                         {"ids": list(dirty["coverage"])})
+            insert_values(conn, f"INSERT INTO {s}.rp_coverage_spans ({', '.join(SPAN_COLUMNS)}) VALUES %s",
+                          span_rows(state, dirty["coverage"]))
         checks = {c.check_id: c for c in state.failed_checks if c.check_id in dirty["failed_checks"]}
         insert_values(conn, f"INSERT INTO {s}.rp_failed_checks (check_id, organization_id, check_kind, checked_on,"
                             " entity_ids, findings, event_id) VALUES %s ON CONFLICT (check_id) DO NOTHING",
@@ -209,6 +220,15 @@ def status_row(status: EntityStatus) -> dict:
     row["flags"] = list(status.flags)
     row["organizations"] = json.dumps([list(o) for o in status.organizations], ensure_ascii=False)
     return row
+
+
+SPAN_COLUMNS = ("organization_id", "entity_id", "covered_from", "mode", "formed_event_id", "covered_until",
+                "ended_event_id")
+
+
+def span_rows(state: CampaignState, organizations: Iterable[str]) -> list[tuple]:
+    return [(o, e, span.covered_from, span.mode, span.formed_event_id, span.covered_until, span.ended_event_id)
+            for o in organizations for e, spans in state.spans.get(o, {}).items() for span in spans]
 
 
 def _failed_check_row(check: FailedCheck) -> tuple:

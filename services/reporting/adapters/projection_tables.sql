@@ -11,6 +11,13 @@ CREATE TABLE IF NOT EXISTS rp_coverage (
     organization_id TEXT NOT NULL, entity_id TEXT NOT NULL, mode TEXT NOT NULL,
     PRIMARY KEY (organization_id, entity_id));
 CREATE INDEX IF NOT EXISTS rp_coverage_entity_idx ON rp_coverage (entity_id);
+-- When each organization covered each entity (recorded_at of OrganizationFormed and of the
+-- OrganizationRestructured/Dissolved that ended it): deadlines judged as of their end (R10).
+CREATE TABLE IF NOT EXISTS rp_coverage_spans (
+    organization_id TEXT NOT NULL, entity_id TEXT NOT NULL, covered_from TIMESTAMPTZ NOT NULL, mode TEXT NOT NULL,
+    formed_event_id TEXT NOT NULL, covered_until TIMESTAMPTZ, ended_event_id TEXT,
+    PRIMARY KEY (organization_id, entity_id, covered_from));
+CREATE INDEX IF NOT EXISTS rp_coverage_spans_entity_idx ON rp_coverage_spans (entity_id);
 CREATE TABLE IF NOT EXISTS rp_work (entity_id TEXT PRIMARY KEY, sources TEXT[] NOT NULL);
 CREATE TABLE IF NOT EXISTS rp_tasks (entity_id TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rp_failed_checks (
@@ -46,3 +53,8 @@ INSERT INTO rp_meta (id, events_applied) VALUES (1, 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS rp_ledger_submissions (
     unit TEXT PRIMARY KEY, district_code TEXT, unit_kind TEXT NOT NULL, first_submitted_at TIMESTAMPTZ NOT NULL,
     event_id TEXT NOT NULL);
+-- Related city departments' responsibility reports (R11: end of November).
+CREATE TABLE IF NOT EXISTS rp_responsibility_reports (
+    report_id TEXT PRIMARY KEY, department TEXT NOT NULL, due DATE NOT NULL, submitted_at TIMESTAMPTZ NOT NULL,
+    event_id TEXT NOT NULL, actor TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS rp_responsibility_reports_idx ON rp_responsibility_reports (department, due);

@@ -27,10 +27,11 @@ from platform_core.event_types import EventTypeRegistry
 from platform_core.kafka_io import EVENT_TOPICS, DeadLetter, DeadLetterPublisher, create_producer
 from platform_core.projection_consumer import REJECTIONS
 from reporting.adapters.projection_store import (
-    PROJECTION_GROUP, PROJECTION_TABLES, ProjectionStore, _copy_text, create_tables, drop_tables, insert_values)
+    PROJECTION_GROUP, PROJECTION_TABLES, SPAN_COLUMNS, ProjectionStore, _copy_text, create_tables, drop_tables,
+    insert_values, span_rows)
 from reporting.domain.fold import CampaignState
 from reporting.domain.status import derive_status
-from reporting.handlers.projection import Window, collect_own, write_own
+from reporting.handlers.projection import Window, collect_own, new_own, write_own
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class _Fold:
                  group_id: str):
         self.registry, self.window, self.dead_letters, self.group_id = registry, window, dead_letters, group_id
         self.state = CampaignState()
-        self.own: dict[str, list[dict]] = {"reports": [], "bulletins": [], "accountability": [], "ledgers": []}
+        self.own: dict[str, list[dict]] = new_own()
         self.seen: set[str] = set()
         self.applied = self.duplicates = self.dead_lettered = 0
 
@@ -76,7 +77,7 @@ class _Fold:
         if not self.window.admits(envelope):
             return
         try:
-            self.state.apply(envelope.type, envelope.payload, event_id)
+            self.state.apply(envelope.type, envelope.payload, event_id, envelope.recorded_at)
             collect_own(envelope, self.own)
         except REJECTIONS as exc:
             return self._dead_letter(topic, partition, offset, value, f"rejected: {type(exc).__name__}: {exc}")
@@ -177,6 +178,7 @@ def write_state(conn: Connection, schema: str, state: CampaignState) -> None:
           ((m, v.entity_id, v.standing, v.active) for m, v in state.members.items()))
     _copy(conn, f"{s}.rp_coverage", ("organization_id", "entity_id", "mode"),
           ((o, e, m) for o, covered in state.coverage.items() for e, m in covered.items()))
+    _copy(conn, f"{s}.rp_coverage_spans", SPAN_COLUMNS, span_rows(state, state.spans))
     _copy(conn, f"{s}.rp_work", ("entity_id", "sources"), ((e, sorted(w)) for e, w in state.work.items()))
     _copy(conn, f"{s}.rp_tasks", ("entity_id", "state"), state.tasks.items())
     first_checks = {}

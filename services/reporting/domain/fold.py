@@ -12,6 +12,7 @@ every field is owned by exactly one kind of stream.
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from .status import Inputs
@@ -39,6 +40,25 @@ class FailedCheck:
 
 
 @dataclass
+class CoverageSpan:
+    """One stretch of time an organization covered an entity (recorded_at of the events, UTC).
+
+    Kept so a deadline (R10 formation, 11-20) can be judged as of its end, not on the
+    state now: covered at T when covered_from <= T and (covered_until is None or T < covered_until).
+    Owned by the organization's stream, so the spans do not depend on how streams interleave.
+    """
+
+    mode: str
+    covered_from: datetime
+    formed_event_id: str
+    covered_until: datetime | None = None
+    ended_event_id: str | None = None
+
+    def covers_at(self, moment: datetime) -> bool:
+        return self.covered_from <= moment and (self.covered_until is None or moment < self.covered_until)
+
+
+@dataclass
 class CampaignState:
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity stream
     approved: dict[str, str] = field(default_factory=dict)  # entity -> ledger unit (ledger streams)
@@ -48,13 +68,18 @@ class CampaignState:
     work: dict[str, set[str]] = field(default_factory=dict)  # entity -> assignment / mass organization ids
     tasks: dict[str, str] = field(default_factory=dict)  # entity -> task state (task streams)
     failed_checks: list[FailedCheck] = field(default_factory=list)
+    # organization -> entity -> spans, oldest first (only when events come with their recorded_at)
+    spans: dict[str, dict[str, list[CoverageSpan]]] = field(default_factory=dict)
     # What changed since the last flush (the PostgreSQL projection writes only these back).
     dirty: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     touched: set[str] = field(default_factory=set)  # entities whose status must be derived again
+    _recorded_at: datetime | None = field(default=None, repr=False, compare=False)
 
-    def apply(self, event_type: str, payload: Mapping[str, Any], event_id: str = "") -> None:
+    def apply(self, event_type: str, payload: Mapping[str, Any], event_id: str = "",
+              recorded_at: datetime | None = None) -> None:
         handler = getattr(self, f"_on_{event_type}", None)
         if handler is not None:
+            self._recorded_at = recorded_at
             handler(payload, event_id)
 
     # registry.events
@@ -113,18 +138,25 @@ class CampaignState:
         self._member_changed(p["member_id"], member.entity_id)
 
     # formation.events
-    def _on_OrganizationFormed(self, p, _):
+    def _on_OrganizationFormed(self, p, event_id):
         covered = self.coverage.setdefault(p["organization_id"], {})
         for entity in p["entity_ids"]:
             covered[entity] = p["mode"]
             self.touched.add(entity)
+            if self._recorded_at is not None:
+                spans = self.spans.setdefault(p["organization_id"], {}).setdefault(entity, [])
+                if not spans or spans[-1].covered_until is not None:
+                    spans.append(CoverageSpan(p["mode"], self._recorded_at, event_id))
         self._mark_org(p["organization_id"])
 
-    def _uncover(self, p, _):
+    def _uncover(self, p, event_id):
         covered = self.coverage.setdefault(p["organization_id"], {})
         for entity in p["entity_ids"]:
             covered.pop(entity, None)
             self.touched.add(entity)
+            spans = self.spans.get(p["organization_id"], {}).get(entity)
+            if self._recorded_at is not None and spans and spans[-1].covered_until is None:
+                spans[-1].covered_until, spans[-1].ended_event_id = self._recorded_at, event_id
         self._mark_org(p["organization_id"])
 
     _on_OrganizationRestructured = _on_OrganizationDissolved = _uncover
@@ -196,3 +228,8 @@ class CampaignState:
                 task_state=self.tasks.get(entity))
             for entity, facts in self.facts.items()
         }
+
+
+def covered_at(spans: Iterable[CoverageSpan], moment: datetime) -> bool:
+    """Whether any of an entity's spans covers the moment (R10: the deadline's last instant)."""
+    return any(span.covers_at(moment) for span in spans)

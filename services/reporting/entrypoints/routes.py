@@ -14,7 +14,7 @@ from reporting.adapters import queries
 from reporting.audit import queries as audit_queries
 from reporting.audit.store import AuditLogStore
 from reporting.domain.reports import reporting_units
-from reporting.handlers import accountability, bulletins, reports
+from reporting.handlers import accountability, bulletins, reports, responsibility
 from reporting.handlers.bulletin_figures import district_names
 from reporting.handlers.rates import rates_at
 
@@ -32,6 +32,14 @@ class ReportCreate(BaseModel):
     deadline: date = Field(description="the report deadline: the 10th or the 25th (R11)")
     figures: dict[str, int] = Field(min_length=1, description="counts over the unit's baseline as of the deadline")
     unit: str | None = Field(default=None, description="district-<code>, city-organs or civil-affairs")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ResponsibilityReportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    summary: str = Field(min_length=1, max_length=20000, description="责任落实情况")
+    figures: dict[str, int] = Field(default_factory=dict)
+    department: str | None = Field(default=None, description="only the city organization department names one")
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -98,6 +106,24 @@ def submit_report(request: Request, principal: Caller, key: Key, body: ReportCre
 def list_reports(request: Request, principal: Caller, deadline: date) -> list[dict]:
     """Every reporting unit's report for a deadline: on time, late, missing or pending (evaluated now)."""
     return reports.statuses(_context(request), deadline, reporting_units(list(district_names())))
+
+
+@router.post("/responsibility-reports", status_code=201)
+def submit_responsibility_report(request: Request, principal: Caller, key: Key, body: ResponsibilityReportCreate,
+                                 response: Response) -> dict:
+    """A related city department's responsibility report, due at the end of November (R11)."""
+    done = responsibility.submit(_context(request), principal, body.summary, body.figures, body.department,
+                                 body.note, key)
+    if done.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return {"report_id": done.report_id, "department": done.department, "due": done.due.isoformat(),
+            "status": done.status, "event_id": done.event_id}
+
+
+@router.get("/responsibility-reports")
+def list_responsibility_reports(request: Request, principal: Caller) -> list[dict]:
+    """Every related city department's responsibility report: on time, late, missing or pending."""
+    return responsibility.statuses(_context(request))
 
 
 @router.post("/bulletins", status_code=201)

@@ -20,11 +20,15 @@ from platform_core.event_store import NewEvent
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
 from reporting.domain.reports import CITY_ORGANS, CIVIL_AFFAIRS, city_date, end_of_day, timeliness
+from reporting.handlers import responsibility
 from reporting.handlers.bulletin_figures import district_names
+
+EVENT_IDS_LISTED = 1000  # AccountabilityRecorded.event_ids holds at most this many
 
 
 def known_units() -> list[str]:
-    return [f"district-{code}" for code in district_names()] + [CITY_ORGANS, CIVIL_AFFAIRS]
+    return [f"district-{code}" for code in district_names()] + [CITY_ORGANS, CIVIL_AFFAIRS] + \
+        responsibility.responsibility_units()
 
 
 def _department_condition(unit: str) -> tuple[str, dict]:
@@ -50,6 +54,9 @@ def trail(context: ServiceContext, unit: str, now: datetime | None = None) -> li
     calendar = load_calendar()
     entries: list[dict] = []
     with context.engine.connect() as conn:
+        if unit.startswith(responsibility.UNIT_PREFIX):
+            entries = _responsibility_entries(conn, context.name, unit, now)
+            return _with_confirmations(conn, s, unit, entries)
         survey = calendar.milestone("survey")
         if now > end_of_day(survey.due):
             where, params = _ledger_condition(unit)
@@ -64,14 +71,9 @@ def trail(context: ServiceContext, unit: str, now: datetime | None = None) -> li
                                       [event] if event else []))
         formation = calendar.milestone("formation")
         if now > end_of_day(formation.due):
-            where, params = _department_condition(unit)
-            uncovered = [row.entity_id for row in conn.execute(sa.text(
-                f"SELECT entity_id FROM {s}.rp_entity_status WHERE in_baseline AND required_reason IS NOT NULL"
-                f" AND NOT organization_covered AND {where} ORDER BY entity_id"), params)]
-            if uncovered:
-                entries.append(_entry("deadline_missed", formation.key, formation.due,
-                                      f"R10：{formation.name}（{formation.due}）已过，应建党组织的两新组织仍有"
-                                      f"{len(uncovered)}个未建", [], entity_ids=uncovered))
+            found = _formation_entry(conn, s, unit, formation)
+            if found is not None:
+                entries.append(found)
         reports = {(row.deadline, row.unit): row for row in conn.execute(sa.text(
             f"SELECT DISTINCT ON (deadline, unit) deadline, unit, submitted_at, event_id FROM {s}.rp_reports"
             " WHERE unit = :u ORDER BY deadline, unit, submitted_at"), {"u": unit})}
@@ -101,9 +103,63 @@ def trail(context: ServiceContext, unit: str, now: datetime | None = None) -> li
             entries.append(_entry("check_failed", check.check_id, check.checked_on,
                                   f"R12：{check.check_kind}未通过：" + "；".join(check.findings), [check.event_id],
                                   entity_ids=list(check.entity_ids)))
-        confirmed = {(row.entry_kind, row.subject): row for row in conn.execute(sa.text(
-            f"SELECT entry_kind, subject, payload, event_id FROM {s}.rp_accountability WHERE unit = :u"),
-            {"u": unit})}
+        return _with_confirmations(conn, s, unit, entries)
+
+
+def _formation_entry(conn, s: str, unit: str, formation) -> dict | None:
+    """R10 formation (11-20): the unit's R2 baseline entities not organization-covered at the end of the
+    due day in city time, judged on the coverage spans (rp_coverage_spans), not on the coverage now."""
+    cutoff = end_of_day(formation.due)
+    where, params = _department_condition(unit)
+    uncovered = [row.entity_id for row in conn.execute(sa.text(
+        f"SELECT entity_id FROM {s}.rp_entity_status st WHERE in_baseline AND required_reason IS NOT NULL"
+        f" AND {where} AND NOT EXISTS (SELECT 1 FROM {s}.rp_coverage_spans sp WHERE sp.entity_id = st.entity_id"
+        " AND sp.covered_from <= :cutoff AND (sp.covered_until IS NULL OR sp.covered_until > :cutoff))"
+        " ORDER BY entity_id"), {**params, "cutoff": cutoff})]
+    if not uncovered:
+        return None
+    events, formed_later, lost = [], set(), set()
+    for row in conn.execute(sa.text(
+            f"SELECT entity_id, covered_from, formed_event_id, covered_until, ended_event_id"
+            f" FROM {s}.rp_coverage_spans WHERE entity_id = ANY(:ids) ORDER BY covered_from, organization_id"),
+            {"ids": uncovered}):
+        events.append(row.formed_event_id)
+        if row.covered_from > cutoff:
+            formed_later.add(row.entity_id)
+        if row.ended_event_id is not None:
+            events.append(row.ended_event_id)
+            if row.covered_until <= cutoff:
+                lost.add(row.entity_id)
+    finding = (f"R10：{formation.name}（{formation.due}）截止时（{formation.due} 24:00 北京时间），应建党组织的两新组织"
+               f"有{len(uncovered)}个未建")
+    if formed_later:
+        finding += f"，其中{len(formed_later)}个截止后才建"
+    if lost:
+        finding += f"，{len(lost)}个截止前党组织已撤销或调整"
+    return _entry("deadline_missed", formation.key, formation.due, finding,
+                  list(dict.fromkeys(events))[:EVENT_IDS_LISTED], entity_ids=uncovered)
+
+
+def _responsibility_entries(conn, schema: str, unit: str, now: datetime) -> list[dict]:
+    """R11: a related city department's responsibility report, late or missing."""
+    department = unit.removeprefix(responsibility.UNIT_PREFIX)
+    milestone = load_calendar().milestone(responsibility.MILESTONE)
+    row = responsibility.first_report(conn, schema, department, milestone.due)
+    status = timeliness(milestone.due, row.submitted_at if row else None, now)
+    if status == "late":
+        return [_entry("report_late", milestone.key, city_date(row.submitted_at),
+                       f"R11：{milestone.name}（{milestone.due}）逾期（{city_date(row.submitted_at)}报送）",
+                       [row.event_id])]
+    if status == "missing":
+        return [_entry("report_missing", milestone.key, milestone.due,
+                       f"R11：{milestone.name}（{milestone.due}）未报送", [])]
+    return []
+
+
+def _with_confirmations(conn, s: str, unit: str, entries: list[dict]) -> list[dict]:
+    confirmed = {(row.entry_kind, row.subject): row for row in conn.execute(sa.text(
+        f"SELECT entry_kind, subject, payload, event_id FROM {s}.rp_accountability WHERE unit = :u"),
+        {"u": unit})}
     for entry in entries:
         found = confirmed.pop((entry["entry_kind"], entry["subject"]), None)
         entry["confirmed"] = found is not None

@@ -56,9 +56,9 @@ def projection_handler(schema: str, window: Window | None = None):
         if not envelopes:
             return
         state = store.load(conn, *batch_keys(envelopes))
-        own: dict[str, list[dict]] = {"reports": [], "bulletins": [], "accountability": [], "ledgers": []}
+        own = new_own()
         for envelope in envelopes:
-            state.apply(envelope.type, envelope.payload, str(envelope.event_id))
+            state.apply(envelope.type, envelope.payload, str(envelope.event_id), envelope.recorded_at)
             collect_own(envelope, own)
         store.save(conn, state)
         store.refresh_statuses(conn, state.touched)
@@ -66,6 +66,10 @@ def projection_handler(schema: str, window: Window | None = None):
         conn.execute(sa.text(f"UPDATE {s}.rp_meta SET events_applied = events_applied + :n"), {"n": len(envelopes)})
 
     return handle
+
+
+def new_own() -> dict[str, list[dict]]:
+    return {"reports": [], "responsibility": [], "bulletins": [], "accountability": [], "ledgers": []}
 
 
 def collect_own(envelope: EventEnvelope, own: dict[str, list[dict]]) -> None:
@@ -79,6 +83,10 @@ def collect_own(envelope: EventEnvelope, own: dict[str, list[dict]]) -> None:
                                "submitted_at": utc_timestamp(envelope.recorded_at),
                                "figures": json.dumps(p["figures"], sort_keys=True), "event_id": event_id,
                                "actor": envelope.actor.department})
+    elif envelope.type == "ResponsibilityReportSubmitted":
+        own["responsibility"].append({"report_id": p["report_id"], "department": p["department"], "due": p["due"],
+                                      "submitted_at": utc_timestamp(envelope.recorded_at), "event_id": event_id,
+                                      "actor": envelope.actor.department})
     elif envelope.type == "BulletinPublished":
         own["bulletins"].append({"bulletin_id": p["bulletin_id"], "cutoff_date": p["cutoff_date"],
                                  "published_at": utc_timestamp(envelope.recorded_at),
@@ -104,6 +112,11 @@ def write_own(conn: Connection, s: str, own: dict[str, list[dict]]) -> None:
             f"INSERT INTO {s}.rp_reports (report_id, unit, deadline, submitted_at, figures, event_id, actor)"
             " VALUES (:report_id, :unit, :deadline, :submitted_at, CAST(:figures AS jsonb), :event_id, :actor)"
             " ON CONFLICT (report_id) DO NOTHING"), own["reports"])
+    if own["responsibility"]:
+        conn.execute(sa.text(
+            f"INSERT INTO {s}.rp_responsibility_reports (report_id, department, due, submitted_at, event_id, actor)"
+            " VALUES (:report_id, :department, :due, :submitted_at, :event_id, :actor)"
+            " ON CONFLICT (report_id) DO NOTHING"), own["responsibility"])
     if own["bulletins"]:
         conn.execute(sa.text(
             f"INSERT INTO {s}.rp_bulletins (bulletin_id, cutoff_date, published_at, figures_sha256,"

@@ -22,6 +22,7 @@ class ProcessorSettings(BaseSettings):
     batch: int = 1000
     within_seconds: float = 0.5
     session_timeout_seconds: float = 30.0  # how soon a killed worker's partitions move (>= the broker's 6 s)
+    web_port: int = 6066  # faust binds its web port even with the web disabled: two workers on a host need two
     metrics_port: int = 0  # Prometheus /metrics (events projected, freshness, dead letters); 0 = off
 
 
@@ -32,7 +33,7 @@ app = faust.App(
     processor.group_id,
     broker=[f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")],
     value_serializer="raw", key_serializer="raw",
-    web_enabled=False, topic_disable_leader=True, store="memory://",
+    web_enabled=False, web_port=processor.web_port, topic_disable_leader=True, store="memory://",
     consumer_auto_offset_reset="earliest", broker_commit_every=500, broker_commit_interval=2.0,
     stream_wait_empty=False, producer_acks=-1,
     broker_session_timeout=processor.session_timeout_seconds,

@@ -2,6 +2,7 @@
 and every event was applied exactly once (rp_meta.events_applied == events published)."""
 
 import os
+import socket
 import signal
 import subprocess
 import sys
@@ -20,12 +21,20 @@ pytestmark = pytest.mark.integration
 SERVICES = Path(__file__).resolve().parents[3] / "services"
 
 
+def free_port() -> int:
+    """Another worker on this host (an operator's, another test run's) may hold faust's default 6066."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def start_worker(schema: str, topics: dict[str, str], group: str, log: Path) -> subprocess.Popen:
     env = dict(os.environ, CAMPAIGN_REPORTING_PROCESSOR_SCHEMA_NAME=schema,
                CAMPAIGN_REPORTING_PROCESSOR_TOPICS=",".join(topics.values()),
                CAMPAIGN_REPORTING_PROCESSOR_GROUP_ID=group, CAMPAIGN_REPORTING_PROCESSOR_BATCH="100",
                CAMPAIGN_REPORTING_PROCESSOR_WITHIN_SECONDS="0.2",
-               CAMPAIGN_REPORTING_PROCESSOR_SESSION_TIMEOUT_SECONDS="6")
+               CAMPAIGN_REPORTING_PROCESSOR_SESSION_TIMEOUT_SECONDS="6",
+               CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT=str(free_port()))
     return subprocess.Popen([sys.executable, "-m", "reporting.processors", "worker", "-l", "warn"],
                             cwd=SERVICES, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
