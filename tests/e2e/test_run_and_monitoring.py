@@ -37,7 +37,8 @@ def running(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     ports = {name: free_port() for name in SERVICES}
     env = {**os.environ, "CAMPAIGN_RUN_DIR": str(run_dir),
-           **{f"CAMPAIGN_{name.upper()}_PORT": str(port) for name, port in ports.items()}}
+           **{f"CAMPAIGN_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+           "CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT": str(free_port())}  # faust's own web server
     for variable in ("CAMPAIGN_AUTH_SECRET", "CAMPAIGN_PERSONAL_DATA_KEY", "CAMPAIGN_AUDIT_SIGNING_KEY"):
         env.pop(variable, None)  # services.sh takes them from the stack's env, made under this run dir
     script = str(ROOT / "scripts" / "services.sh")
