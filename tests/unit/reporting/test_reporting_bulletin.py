@@ -64,10 +64,10 @@ def test_data_file_is_stable_bytes_and_later_cutoffs():
         ("supervisor-education", "spot_check")]
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) is not installed")
 def test_pdf_page_renders_as_an_image(tmp_path):
     from PIL import Image
 
+    assert shutil.which("pdftoppm"), "poppler-utils (pdftoppm) is not installed; scripts/test.sh installs it"
     data = bulletin().as_dict()
     pdf = bulletin_render.render_pdf(data, NOTE, "0" * 64)
     assert pdf.startswith(b"%PDF")
