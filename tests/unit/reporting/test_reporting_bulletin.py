@@ -4,7 +4,6 @@ import shutil
 import subprocess
 from datetime import date
 
-import pytest
 
 from reporting.adapters import bulletin_render
 from reporting.domain.rederive import fold_events
