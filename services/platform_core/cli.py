@@ -55,6 +55,8 @@ def relay(service: Annotated[str, typer.Argument(callback=_check_service)]) -> N
     settings = get_settings()
     configure_logging(f"{service}-relay", settings.log_level, settings.log_format)
     engine = create_db_engine(settings.database_url, pool_size=2)
+    # The relay may start before the service's app: make sure the outbox it reads exists.
+    migrate(engine, service, service_migrations(service))
     producer = create_producer(settings.kafka_bootstrap, client_id=f"{service}-outbox-relay")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
