@@ -11,7 +11,6 @@ The raw limit beside them: a plain PostgreSQL COPY of the same rows.
 """
 
 import argparse
-import io
 import random
 import statistics
 import sys
@@ -29,10 +28,9 @@ from platform_core.envelope import Actor, EventEnvelope  # noqa: E402
 from platform_core.kafka_io import DeadLetterPublisher  # noqa: E402
 from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier  # noqa: E402
 from platform_core.settings import get_settings  # noqa: E402
-from reporting.audit.index_terms import index_terms  # noqa: E402
-from reporting.audit.merkle import CompactRange, leaf_hash, verify_consistency, verify_inclusion  # noqa: E402
+from reporting.audit.merkle import CompactRange, verify_consistency, verify_inclusion  # noqa: E402
 from reporting.audit.processor import audit_projection  # noqa: E402
-from reporting.audit.store import AuditLogStore  # noqa: E402
+from reporting.audit.store import AuditLogStore, copy_rows  # noqa: E402
 
 import reporting  # noqa: E402
 
@@ -49,22 +47,6 @@ def make_event(n: int) -> EventEnvelope:
         payload={"employees": n % 500, "division_code": "420102"})
 
 
-def _copy_rows(events, tree: CompactRange) -> tuple[io.StringIO, io.StringIO]:
-    leaves, nodes = io.StringIO(), io.StringIO()
-    for e in events:
-        canonical = e.canonical_bytes()
-        h = leaf_hash(canonical)
-        terms = index_terms(e)
-        leaves.write(f"{tree.size}\t{e.event_id}\t\\\\x{h.hex()}\t\\\\x{canonical.hex()}\t{e.type}\t{e.stream_id}\t"
-                     f"{e.recorded_at.isoformat()}\t{terms.actor_department}\t"
-                     f"{{{','.join(terms.entities)}}}\t{{{','.join(terms.units)}}}\n")
-        for level, idx, value in tree.append(h):
-            nodes.write(f"{level}\t{idx}\t\\\\x{value.hex()}\n")
-    leaves.seek(0)
-    nodes.seek(0)
-    return leaves, nodes
-
-
 def bulk_load(engine, schema: str, leaves: int, chunk: int = 50_000) -> float:
     """COPY ``leaves`` events and their tree; return the COPY rate in rows/s (the raw limit)."""
     tree = CompactRange()
@@ -75,7 +57,7 @@ def bulk_load(engine, schema: str, leaves: int, chunk: int = 50_000) -> float:
             conn.execute(sa.text(f"DROP INDEX {schema}.{index}"))  # rebuilt below, after the load
     while tree.size < leaves:
         events = [make_event(tree.size + i) for i in range(min(chunk, leaves - tree.size))]
-        leaf_rows, node_rows = _copy_rows(events, tree)
+        leaf_rows, node_rows = copy_rows(events, tree)
         with engine.begin() as conn, conn.connection.cursor() as cursor:
             started = time.perf_counter()
             cursor.copy_expert(f"COPY {schema}.audit_log (leaf_index, event_id, leaf_hash, canonical, event_type,"

@@ -85,19 +85,7 @@ class AuditLogStore:
             return AppendOutcome(0, len(entries), size, root)
         border = self.fetch_nodes(conn, set(root_nodes(size)))
         tree = CompactRange(size, [border[node] for node in root_nodes(size)])
-        leaves, nodes = io.StringIO(), io.StringIO()
-        for envelope in fresh:
-            canonical = envelope.canonical_bytes()
-            hashed = leaf_hash(canonical)
-            terms = index_terms(envelope)
-            leaves.write(f"{tree.size}\t{envelope.event_id}\t\\\\x{hashed.hex()}\t\\\\x{canonical.hex()}\t"
-                         f"{_copy_text(envelope.type)}\t{_copy_text(envelope.stream_id)}\t"
-                         f"{envelope.recorded_at.isoformat()}\t{_copy_text(terms.actor_department)}\t"
-                         f"{_copy_array(terms.entities)}\t{_copy_array(terms.units)}\n")
-            for level, index, value in tree.append(hashed):
-                nodes.write(f"{level}\t{index}\t\\\\x{value.hex()}\n")
-        leaves.seek(0)
-        nodes.seek(0)
+        leaves, nodes = copy_rows(fresh, tree)
         # COPY (in this same transaction) rather than INSERT: the append rate is the log's bottleneck.
         with conn.connection.cursor() as cursor:
             cursor.copy_expert(f"COPY {self.schema}.audit_log (leaf_index, event_id, leaf_hash, canonical, event_type,"
@@ -264,6 +252,24 @@ class AuditLogStore:
             f"SELECT verifier_key, min(id) AS first FROM {self.schema}.audit_checkpoints"
             " GROUP BY verifier_key ORDER BY first"))
         return [row.verifier_key for row in rows]
+
+
+def copy_rows(envelopes: Sequence[EventEnvelope], tree: CompactRange) -> tuple[io.StringIO, io.StringIO]:
+    """COPY text for the log's leaf rows and the new subtree nodes; appends each leaf to ``tree``."""
+    leaves, nodes = io.StringIO(), io.StringIO()
+    for envelope in envelopes:
+        canonical = envelope.canonical_bytes()
+        hashed = leaf_hash(canonical)
+        terms = index_terms(envelope)
+        leaves.write(f"{tree.size}\t{envelope.event_id}\t\\\\x{hashed.hex()}\t\\\\x{canonical.hex()}\t"
+                     f"{_copy_text(envelope.type)}\t{_copy_text(envelope.stream_id)}\t"
+                     f"{envelope.recorded_at.isoformat()}\t{_copy_text(terms.actor_department)}\t"
+                     f"{_copy_array(terms.entities)}\t{_copy_array(terms.units)}\n")
+        for level, index, value in tree.append(hashed):
+            nodes.write(f"{level}\t{index}\t\\\\x{value.hex()}\n")
+    leaves.seek(0)
+    nodes.seek(0)
+    return leaves, nodes
 
 
 def _copy_text(value: str) -> str:
