@@ -50,19 +50,23 @@ def migrate_command(services: Annotated[list[str] | None, typer.Argument()] = No
 
 
 @app.command()
-def relay(service: Annotated[str, typer.Argument(callback=_check_service)]) -> None:
+def relay(service: Annotated[str, typer.Argument(callback=_check_service)],
+          schema: Annotated[str | None, typer.Option(
+              help="the outbox of a second instance over another schema (e.g. CAMPAIGN_REPORTING_SCHEMA)")] = None
+          ) -> None:
     """Publish SERVICE's outbox to Kafka until stopped (SIGTERM or Ctrl-C)."""
     settings = get_settings()
     configure_logging(f"{service}-relay", settings.log_level, settings.log_format)
     engine = create_db_engine(settings.database_url, pool_size=2)
+    schema = schema or service
     # The relay may start before the service's app: make sure the outbox it reads exists.
-    migrate(engine, service, service_migrations(service))
+    migrate(engine, schema, service_migrations(service))
     producer = create_producer(settings.kafka_bootstrap, client_id=f"{service}-outbox-relay")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        OutboxRelay(engine, service, producer).run(stop)
+        OutboxRelay(engine, schema, producer).run(stop)
     finally:
         producer.close(timeout=10)
         engine.dispose()

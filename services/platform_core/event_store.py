@@ -11,13 +11,14 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from . import clock
 from .db import quoted_schema
 from .envelope import Actor, EventEnvelope
 from .errors import ConcurrencyConflict, IdempotencyKeyReused, PayloadTooLarge
@@ -177,7 +178,7 @@ class EventStore:
 
     def _envelopes(self, stream_id: str, expected_version: int, events: Sequence[NewEvent],
                    actor: Actor) -> list[EventEnvelope]:
-        now = datetime.now(timezone.utc)
+        now = clock.now()
         envelopes = []
         for offset, event in enumerate(events, start=1):
             version, payload = self.registry.validate_payload(event.type, event.payload)

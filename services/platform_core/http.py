@@ -1,18 +1,22 @@
 """HTTP scaffolding every service shares: health, readiness, metrics, errors, limits."""
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from urllib.parse import unquote_to_bytes
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from kafka import KafkaAdminClient
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import clock
 from .auth import Forbidden, Principal, Unauthenticated, verify_token
 from .errors import PlatformError
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG, metrics_payload
@@ -88,9 +92,126 @@ def _validation_body(exc: RequestValidationError) -> dict:
             "field": first["field"], "details": details}
 
 
+class RefuseNulMiddleware:
+    """PostgreSQL text and JSONB cannot hold U+0000, so a NUL anywhere in the path, the query or a JSON
+    body is refused here with 422 naming where, instead of failing at the database as a 500."""
+
+    def __init__(self, app, max_body_bytes: int):
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        where = None
+        if "\x00" in scope.get("path", ""):
+            where = "path"
+        elif b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
+            where = "query"
+        content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+        if where is None and b"json" in content_type.lower():
+            messages, body = [], b""
+            while True:
+                message = await receive()
+                messages.append(message)
+                body += message.get("body", b"")
+                if len(body) > self.max_body_bytes:
+                    return await JSONResponse(status_code=413, content={
+                        "error": "payload_too_large", "field": "body",
+                        "message": f"request body exceeds the limit of {self.max_body_bytes} bytes"})(scope, receive, send)
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+            if b"\\u0000" in body:
+                where = _nul_location(body)
+            pending = iter(messages)
+
+            async def replay():
+                return next(pending, None) or await receive()
+
+            receive = replay
+        if where is not None:
+            return await JSONResponse(status_code=422, content={
+                "error": "validation_failed", "field": where,
+                "message": f"{where}: U+0000 (NUL) characters are not accepted"})(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+def _nul_location(body: bytes) -> str | None:
+    """The dotted path of the first JSON key or string holding a NUL (None when the body is not JSON)."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None  # not JSON: the route's validation answers 422 for that
+
+    def walk(node, path: str) -> str | None:
+        if isinstance(node, str):
+            return path if "\x00" in node else None
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in items:
+            if isinstance(key, str) and "\x00" in key:
+                return f"{path}.{key!r}"
+            found = walk(child, f"{path}.{key}")
+            if found:
+                return found
+        return None
+
+    return walk(value, "body")
+
+
+class CampaignTimeMiddleware:
+    """Runs a request at the time its ``X-Campaign-Time`` header names, when the platform plays a simulated
+    campaign (platform_core.clock); otherwise a request carrying the header is refused with 400."""
+
+    def __init__(self, app, enabled: bool):
+        self.app, self.enabled = app, enabled
+
+    async def __call__(self, scope, receive, send):
+        raw = None
+        if scope["type"] == "http":
+            raw = next((v for k, v in scope["headers"] if k == clock.HEADER.lower().encode()), None)
+        if raw is None:
+            return await self.app(scope, receive, send)
+        try:
+            if not self.enabled:
+                raise PlatformError(f"{clock.HEADER} is accepted only by a platform playing a simulated campaign "
+                                    "(CAMPAIGN_SIMULATED_CLOCK); business time here is the real time",
+                                    field=clock.HEADER)
+            at = clock.parse_campaign_time(raw.decode("latin-1"))
+        except PlatformError as exc:
+            return await JSONResponse(status_code=exc.status, content=exc.to_dict())(scope, receive, send)
+        with clock.campaign_time(at):
+            await self.app(scope, receive, send)
+
+
+class ErrorBody(BaseModel):
+    """The platform's error format, as the OpenAPI documents it (every 4xx/5xx body has this shape)."""
+
+    error: str
+    message: str
+    field: str | None = None
+    rule: str | None = None
+    details: list[dict] | None = None
+
+
+# Declared on every service route (service.build_app) so a client, and schemathesis, know each status
+# a command may answer besides its success: the handlers raise PlatformError subclasses for these.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorBody, "description": description} for status, description in (
+        (400, "bad request (a malformed header or value)"),
+        (401, "no valid department token"),
+        (403, "the department may not do this here (recorded)"),
+        (404, "not found"),
+        (409, "conflict: already exists, concurrent change, or an Idempotency-Key reused with another request"),
+        (413, "request body or payload too large"),
+        (422, "invalid input or a campaign rule (R1-R13) refuses it; field and rule named"),
+        (503, "database unavailable; nothing was written, retry"),
+    )
+}
+
+
 def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, auth_secret: str, *,
                        max_request_bytes: int = 1024 * 1024, version: str = "0.1.0",
-                       description: str = "", on_startup: Callable[[], None] | None = None) -> FastAPI:
+                       description: str = "", on_startup: Callable[[], None] | None = None,
+                       simulated_clock: bool = False) -> FastAPI:
     """A FastAPI app with /healthz, /readyz, /metrics and the platform's error format."""
     readiness = KafkaReadiness(kafka_bootstrap)
 
@@ -105,6 +226,10 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, auth_
     app.state.engine = engine
     app.state.readiness = readiness
     app.state.auth_secret = auth_secret
+    app.add_middleware(CampaignTimeMiddleware, enabled=simulated_clock)
+    app.add_middleware(RefuseNulMiddleware, max_body_bytes=max_request_bytes)
+    if simulated_clock:
+        log.warning("simulated campaign clock: requests may name their business time (X-Campaign-Time)")
 
     @app.middleware("http")
     async def limit_and_measure(request: Request, call_next):
@@ -166,7 +291,8 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, auth_
         return JSONResponse(status_code=200 if ready else 503,
                             content={"status": "ready" if ready else "not_ready", "checks": checks})
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get("/metrics", tags=["operations"], response_class=Response,
+             responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}})
     def metrics() -> Response:
         """Prometheus metrics."""
         try:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from .db import create_db_engine, migrate
 from .event_store import EventStore
 from .event_types import EventTypeRegistry
-from .http import create_service_app
+from .http import ERROR_RESPONSES, create_service_app
 from .kafka_io import service_topic
 from .logs import configure_logging
 from .settings import PlatformSettings, get_settings
@@ -42,12 +42,15 @@ class ServiceContext:
 
 
 def bootstrap_service(name: str, registry: EventTypeRegistry,
-                      settings: PlatformSettings | None = None) -> ServiceContext:
+                      settings: PlatformSettings | None = None, schema: str | None = None) -> ServiceContext:
+    """The service's context; ``schema`` runs a second instance over another schema (its events still go
+    to the service's topic), e.g. an isolated campaign in an end-to-end test."""
     settings = settings or get_settings()
     migrations = service_migrations(name)
     engine = create_db_engine(settings.database_url)
-    store = EventStore(engine, name, service_topic(name), registry, settings.max_payload_bytes)
-    return ServiceContext(name, settings, engine, store, migrations)
+    schema = schema or name
+    store = EventStore(engine, schema, service_topic(name), registry, settings.max_payload_bytes)
+    return ServiceContext(schema, settings, engine, store, migrations)
 
 
 def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), description: str = "") -> FastAPI:
@@ -60,8 +63,8 @@ def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), descri
         context.name, context.engine, context.settings.kafka_bootstrap,
         context.settings.require_auth_secret(),
         max_request_bytes=context.settings.max_request_bytes, description=description,
-        on_startup=context.migrate)
+        on_startup=context.migrate, simulated_clock=context.settings.simulated_clock)
     app.state.context = context
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     return app

@@ -24,6 +24,8 @@ class PlatformSettings(BaseSettings):
     personal_data_key: SecretStr | None = None
     # Ed25519 private key seed (base64, 32 bytes) that signs audit-log checkpoints.
     audit_signing_key: SecretStr | None = None
+    # Demo and tests only: requests may name their business time (platform_core.clock). Never in production.
+    simulated_clock: bool = False
 
     def require_auth_secret(self) -> str:
         return _required(self.auth_secret, "CAMPAIGN_AUTH_SECRET", "tokens cannot be checked")

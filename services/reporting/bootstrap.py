@@ -13,7 +13,7 @@ from platform_core.service import ServiceContext, bootstrap_service
 from reporting.audit.checkpoints import SIGNER_ACTOR, CheckpointSigner, start_schedule
 from reporting.audit.config import AuditSettings
 from reporting.audit.note import SignerKey
-from reporting.audit.processor import audit_projection
+from reporting.audit.processor import AUDIT_GROUP, audit_projection
 from reporting.audit.store import AuditLogStore
 from reporting.adapters.projection_store import PROJECTION_GROUP, create_tables
 from reporting.handlers.projection import projection_handler
@@ -22,7 +22,13 @@ log = logging.getLogger(__name__)
 
 
 def build_context() -> ServiceContext:
-    return bootstrap_service("reporting", event_types_for("reporting"))
+    """Reporting over its schema, or over CAMPAIGN_REPORTING_SCHEMA: a separate instance with its own
+    projections, reports, bulletins and audit log (an isolated simulated campaign on a shared stack; set
+    CAMPAIGN_REPORTING_PROCESSOR_SCHEMA_NAME and a group of its own for its processor too)."""
+    schema = os.environ.get("CAMPAIGN_REPORTING_SCHEMA") or "reporting"
+    if not schema.replace("_", "").isalnum() or not schema[0].isalpha() or schema != schema.lower():
+        raise ValueError(f"CAMPAIGN_REPORTING_SCHEMA must be a lower-case identifier, got {schema!r}")
+    return bootstrap_service("reporting", event_types_for("reporting"), schema=schema)
 
 
 def checkpoint_signer(context: ServiceContext, audit: AuditSettings | None = None) -> CheckpointSigner:
@@ -58,7 +64,9 @@ def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
     if audit.checkpoint_interval_seconds > 0:
         start_schedule(checkpoint_signer(context, audit), audit.checkpoint_interval_seconds)
         log.info("audit checkpoint schedule started", extra={"every_seconds": audit.checkpoint_interval_seconds})
-    specs = [audit_projection(context.name)]
+    # a second instance (CAMPAIGN_REPORTING_SCHEMA) reads in its own group, not sharing partitions
+    group = AUDIT_GROUP if context.name == "reporting" else f"{AUDIT_GROUP}-{context.name}"
+    specs = [audit_projection(context.name, group_id=group)]
     if os.environ.get("CAMPAIGN_REPORTING_PROJECTION_RUNNER", "faust") == "consumer":
         specs.append(coverage_projection(context))
     return specs

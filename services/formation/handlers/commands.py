@@ -8,13 +8,14 @@ written in the same transaction as their events; the append's expected version
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from platform_core.auth import Forbidden, Principal
+from platform_core.clock import now as business_now
 from platform_core.errors import ConcurrencyConflict, NotFound, RuleViolation
 from platform_core.event_store import AppendResult, EventStore, NewEvent, request_fingerprint
 from platform_core.reference import load_departments, load_territory
@@ -40,7 +41,7 @@ class Outcome:
 
 class FormationCommands:
     def __init__(self, store: EventStore, tables: Tables,
-                 clock: Clock = lambda: datetime.now(timezone.utc)):
+                 clock: Clock = business_now):
         self.store, self.t, self.clock = store, tables, clock
         territory, departments = load_territory(), load_departments()
         self.territory_names = {d.code: d.name for d in territory.districts} | {

@@ -8,7 +8,7 @@ pseudonymous member id and keyed digests.
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from platform_core.auth import Principal
+from platform_core.clock import now as business_now
 from platform_core.errors import AlreadyExists, ConcurrencyConflict, RuleViolation
 from platform_core.event_store import AppendResult, EventStore, NewEvent, request_fingerprint
 
@@ -44,7 +45,7 @@ class Person:
 
 class MembershipCommands:
     def __init__(self, store: EventStore, tables: Tables, vault: PersonalDataVault,
-                 clock: Clock = lambda: datetime.now(timezone.utc)):
+                 clock: Clock = business_now):
         self.store, self.t, self.vault, self.clock = store, tables, vault, clock
 
     # -- new members -----------------------------------------------------------

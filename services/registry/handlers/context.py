@@ -3,12 +3,13 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from sqlalchemy.engine import Connection, Engine
 
+from platform_core import clock
 from platform_core.event_store import EventStore, NewEvent
 from platform_core.reference import Territory, load_departments, load_industries, load_territory
 from registry.domain.events import Decided
@@ -52,4 +53,4 @@ def to_new_events(decided: list[Decided]) -> list[NewEvent]:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()

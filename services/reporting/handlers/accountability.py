@@ -9,10 +9,11 @@ the events behind it. The city organization department confirms an entry
 
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from platform_core import clock
 from platform_core.auth import Principal
 from platform_core.db import quoted_schema
 from platform_core.errors import AlreadyExists, NotFound
@@ -49,7 +50,7 @@ def _ledger_condition(unit: str) -> tuple[str, dict]:
 def trail(context: ServiceContext, unit: str, now: datetime | None = None) -> list[dict]:
     if unit not in known_units():
         raise NotFound(f"unknown reporting unit {unit!r}", field="unit")
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     s = quoted_schema(context.name)
     calendar = load_calendar()
     entries: list[dict] = []

@@ -10,10 +10,11 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from platform_core import clock
 from platform_core.auth import Principal
 from platform_core.contracts import event_types_for
 from platform_core.db import quoted_schema
@@ -55,8 +56,9 @@ def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | No
     outcome = replay_into(context.engine, context.settings.kafka_bootstrap, schema,
                           event_types_for(*TOPIC_REGISTRY), window=Window(until=until), **kwargs)
     with context.engine.begin() as conn:
+        # business time, so a simulated campaign's as-of figures settle by its own clock
         conn.execute(sa.text(f"UPDATE {quoted_schema(schema)}.rp_meta SET replayed_until = :u,"
-                             " replay_finished_at = now()"), {"u": until})
+                             " replay_finished_at = :now"), {"u": until, "now": clock.now()})
     log.info("as-of projection built", extra={"schema": schema, "records": outcome.records,
                                                "seconds": round(outcome.seconds, 2)})
     return schema
@@ -83,7 +85,7 @@ def figures(context: ServiceContext, cutoff: date, topics: tuple[str, ...] | Non
 def publish(context: ServiceContext, principal: Principal, cutoff: date, idempotency_key: str | None = None,
             now: datetime | None = None, topics: tuple[str, ...] | None = None) -> Published:
     principal.require("bulletin.publish", target=f"bulletin-{cutoff}")
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     if end_of_day(cutoff) >= now:
         raise RuleViolation(f"cutoff_date {cutoff} has not ended yet (city time, UTC+8): a bulletin shows the "
                             "figures as of the end of a past day", field="cutoff_date", rule="R11")

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timezone
 
+from platform_core import clock
 from platform_core.errors import RuleViolation, SchemaViolation
 from platform_core.service import ServiceContext
 from reporting.adapters import queries
@@ -19,7 +20,7 @@ def rates_at(context: ServiceContext, level: str, at: datetime | None = None,
     if at is not None:
         if at.tzinfo is None:
             raise SchemaViolation("as_of must carry a time zone, e.g. 2016-11-20T24:00:00+08:00", field="as_of")
-        if at >= datetime.now(timezone.utc):
+        if at >= clock.now():
             raise RuleViolation("as_of must lie in the past", field="as_of", rule="R7")
         schema = as_of(context, at.astimezone(timezone.utc))
     where, params = ("district_code = :district", {"district": district}) if district else ("", {})

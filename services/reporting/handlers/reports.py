@@ -2,10 +2,11 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from platform_core import clock
 from platform_core.auth import Forbidden, Principal
 from platform_core.contracts.reporting import FIGURE_NAMES
 from platform_core.db import quoted_schema
@@ -82,13 +83,13 @@ def _submitted(envelope, now, replayed: bool = False) -> Submitted:
     p = envelope.payload
     deadline = date.fromisoformat(p["deadline"])
     return Submitted(p["report_id"], p["unit"], deadline,
-                     timeliness(deadline, envelope.recorded_at, now or datetime.now(timezone.utc)),
+                     timeliness(deadline, envelope.recorded_at, now or clock.now()),
                      str(envelope.event_id), replayed)
 
 
 def statuses(context: ServiceContext, deadline: date, units: list[str], now: datetime | None = None) -> list[dict]:
     """Each unit's report for a deadline from the live projection: on time, late, missing or pending."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     with context.engine.connect() as conn:
         rows = {row.unit: row for row in conn.execute(sa.text(
             f"SELECT DISTINCT ON (unit) unit, report_id, submitted_at, figures, event_id"

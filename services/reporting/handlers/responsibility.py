@@ -7,10 +7,11 @@ due day in city time, late after it, missing once the grace (GRACE_DAYS) has pas
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from platform_core import clock
 from platform_core.auth import Forbidden, Principal
 from platform_core.contracts.reporting import RESPONSIBILITY_DEPARTMENTS
 from platform_core.db import quoted_schema
@@ -90,13 +91,13 @@ def _submitted(envelope, now, replayed: bool = False) -> Submitted:
     p = envelope.payload
     due = date.fromisoformat(p["due"])
     return Submitted(p["report_id"], p["department"], due,
-                     timeliness(due, envelope.recorded_at, now or datetime.now(timezone.utc)),
+                     timeliness(due, envelope.recorded_at, now or clock.now()),
                      str(envelope.event_id), replayed)
 
 
 def statuses(context: ServiceContext, now: datetime | None = None) -> list[dict]:
     """Every related department's responsibility report from the live projection."""
-    now, due = now or datetime.now(timezone.utc), due_date()
+    now, due = now or clock.now(), due_date()
     with context.engine.connect() as conn:
         rows = {row.department: row for row in conn.execute(sa.text(
             f"SELECT DISTINCT ON (department) department, report_id, submitted_at, event_id"
