@@ -1,6 +1,7 @@
 """HTTP routes: translate requests to commands and queries, nothing more."""
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -154,12 +155,10 @@ def entity(entity_id: EntityId, caller: Caller, svc: Service):
 @reads.get("/tasks")
 def tasks(caller: Caller, svc: Service, unit: str | None = None, district: str | None = None,
           state: str | None = Query(None, pattern="^(open|organization_formed|checked|closed)$"),
-          today: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
+          today: date | None = Query(None, description="judge deadlines as of this day (YYYY-MM-DD)"),
           limit: int = Query(200, ge=1, le=5000), offset: int = Query(0, ge=0)):
     """挂图作战: baseline entities as tasks, by unit and state, overdue first (R10 deadlines)."""
-    from datetime import date
-
-    on = date.fromisoformat(today) if today else svc.commands.today()
+    on = today or svc.commands.today()
     with svc.engine.connect() as conn:
         rows = queries.board(conn, svc.tables, unit, district, 1_000_000, 0)
     found = []

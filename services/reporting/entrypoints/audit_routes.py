@@ -7,7 +7,7 @@ Hashes are base64 like in checkpoints; proof bodies are what
 import base64
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from platform_core.auth import Principal
 from platform_core.errors import PlatformError
-from platform_core.http import authenticate
+from platform_core.http import ErrorBody, authenticate
 from platform_core.service import ServiceContext
 from reporting.audit import queries
 from reporting.audit.store import AuditLogStore, LoggedEvent, SearchQuery, StoredCheckpoint
@@ -115,6 +115,7 @@ def checkpoint_in_force(request: Request, principal: Caller,
     principal.require("audit.read")
     if at.tzinfo is None:
         raise PlatformError("at must carry a time zone, e.g. 2016-11-20T08:00:00+08:00", field="at")
+    at = at.astimezone(timezone.utc)  # PostgreSQL refuses offsets beyond ±15:59 that pydantic accepts
     context, store = _store(request)
     with context.engine.connect() as conn:
         return CheckpointPublic.of(queries.checkpoint_in_force(conn, store, at))
@@ -130,7 +131,8 @@ def list_checkpoints(request: Request, principal: Caller, after_id: Annotated[in
         return [CheckpointPublic.of(c) for c in store.checkpoints(conn, after_id, limit)]
 
 
-@router.get("/keys", response_class=PlainTextResponse)
+@router.get("/keys", response_class=PlainTextResponse,
+            responses={status: {"model": ErrorBody, "content": {"application/json": {}}} for status in (401, 403)})
 def verifier_keys(request: Request, principal: Caller) -> str:
     """The public keys that signed checkpoints, one verifier key per line (the verifier's --keys file)."""
     principal.require("audit.read")
@@ -196,6 +198,7 @@ def search_events(request: Request, principal: Caller,
     for name, moment in (("recorded_from", recorded_from), ("recorded_to", recorded_to)):
         if moment is not None and moment.tzinfo is None:
                 raise PlatformError(f"{name} must carry a time zone", field=name)
+    recorded_from, recorded_to = (None if m is None else m.astimezone(timezone.utc) for m in (recorded_from, recorded_to))
     context, store = _store(request)
     query = SearchQuery(entity, unit, actor, type, recorded_from, recorded_to, after_index, limit)
     with context.engine.connect() as conn:
@@ -204,7 +207,8 @@ def search_events(request: Request, principal: Caller,
                       next_after_index=events[-1].leaf_index if len(events) == limit else None)
 
 
-@router.get("/export/events")
+@router.get("/export/events", responses={200: {
+    "description": "canonical JSON lines", "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}})
 def export_events(request: Request, principal: Caller,
                   upto: Annotated[int | None, Query(ge=0, description="leaves [0, upto); default all")] = None
                   ) -> StreamingResponse:

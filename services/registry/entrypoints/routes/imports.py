@@ -5,6 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, File, Response, UploadFile
 from fastapi.responses import JSONResponse
 
+from platform_core.http import ErrorBody
 from registry.adapters.spreadsheet import error_report_csv, error_report_xlsx
 from registry.entrypoints.deps import Caller, IdempotencyKey, Registry
 from registry.entrypoints.schemas import ImportOutcome
@@ -20,7 +21,8 @@ def _with_links(outcome: dict) -> dict:
 
 
 @router.post("/imports/{form}", status_code=201, response_model=ImportOutcome,
-             responses={422: {"model": ImportOutcome, "description": "rejected: nothing imported, see the errors"}})
+             responses={422: {"model": ImportOutcome | ErrorBody,
+                              "description": "rejected: nothing imported, see the errors (or the file itself is refused)"}})
 async def import_form(form: Literal["form1", "form2"], caller: Caller, registry: Registry, key: IdempotencyKey,
                       file: UploadFile = File(description="附表1 (form1) or 附表2 (form2), .xlsx or .csv")):
     """Import a survey form; all rows or none. A rejected file answers 422 with the row-level errors."""
