@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
 from sqlalchemy.engine import Connection, Engine
 
 from .db import quoted_schema
@@ -106,7 +107,12 @@ class ProjectionApplier:
             if record.value is None:
                 raise PlatformError("empty message (no value)")
             envelope = EventEnvelope.from_bytes(record.value)
-            return self.registry.upcast(envelope) if self.registry is not None else envelope
+            if self.registry is None:
+                return envelope
+            envelope = self.registry.upcast(envelope)
+            # A payload breaking its contract is malformed too: dead-lettered, never half-applied.
+            self.registry.validate_payload(envelope.type, envelope.payload, envelope.schema_version)
+            return envelope
         except PlatformError as exc:
             self._dead_letter(record, f"unreadable: {exc.message}", outcome)
             return None
@@ -218,11 +224,25 @@ class ProjectionConsumer:
             with self.engine.begin() as conn:
                 outcome = self.applier.apply(conn, records)
         except Exception:
-            # Nothing of the batch committed: go back to the stored offsets and retry.
-            self.seek_to_stored(self.consumer.assignment())
+            # Nothing of the batch committed: go back to its first records and retry. Not via the
+            # stored offsets: reading them needs the database, which may be what failed, and a
+            # failed seek would leave the position past the batch (its events silently skipped).
+            self.rewind(records)
             raise
         self._report_lag()
         return outcome
+
+    def rewind(self, records: list[ConsumedRecord]) -> None:
+        """Seek each partition of a failed batch back to the batch's first record on it."""
+        first: dict[tuple[str, int], int] = {}
+        for record in records:
+            key = (record.topic, record.partition)
+            first[key] = min(first.get(key, record.offset), record.offset)
+        assigned = self.consumer.assignment()
+        for (topic, partition), offset in first.items():
+            tp = TopicPartition(topic, partition)
+            if tp in assigned:
+                self.consumer.seek(tp, offset)
 
     def _report_lag(self, every_seconds: float = 5.0) -> None:
         # end_offsets is a broker round trip: not on every batch.
@@ -242,8 +262,14 @@ class ProjectionConsumer:
             while not stop.is_set():
                 try:
                     self.poll_once()
-                except sa.exc.OperationalError:
+                except sa.exc.DBAPIError:  # OperationalError, InterfaceError, ...: the database went away
                     log.exception("database unavailable; retrying the batch")
+                    stop.wait(1.0)
+                except KafkaError as exc:
+                    # The broker went away (poll raises e.g. KafkaConnectionError while it finds no
+                    # coordinator): nothing of a batch was applied; poll again once it is back. Letting
+                    # it out ended the thread, and the process with it (fault suite, broker kill).
+                    log.warning("Kafka unavailable; polling again: %s", exc)
                     stop.wait(1.0)
         finally:
             self.consumer.close()

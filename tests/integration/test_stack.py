@@ -15,21 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from platform_core.local_processes import stack_module
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_SCRIPT = REPO_ROOT / "deploy" / "stack.py"
 UP_TIMEOUT_S = 1200  # first run: Maven downloads the broker's jars
 
 
-def _load_stack_module():
-    """Import deploy/stack.py by path (deploy/ is not a package) to reuse its probes."""
-    spec = importlib.util.spec_from_file_location("campaign_deploy_stack", STACK_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-stack = _load_stack_module()
+stack = stack_module()
 
 # The project's pytest-timeout default (300 s) is too short for the very first `up`, which
 # downloads the broker's jars; only apply the marker where the plugin is installed.

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 
+import sqlalchemy as sa
 from faust.types import TP
 
 from platform_core.contracts import event_types_for
@@ -47,8 +48,22 @@ async def project(stream):
     async for batch in stream.take_events(processor.batch, within=processor.within_seconds):
         records = [ConsumedRecord(e.message.topic, e.message.partition, e.message.offset, e.message.value)
                    for e in batch]
-        try:
-            await asyncio.to_thread(runner().apply, records)
-        except Gap as gap:
-            log.warning("offset gap, seeking back: %s", gap)
-            await app.consumer.seek(TP(gap.topic, gap.partition), gap.expected)
+        while True:
+            try:
+                await asyncio.to_thread(apply, records)
+            except Gap as gap:
+                # The batch's contiguous records are committed; the gapped partitions go back.
+                log.warning("offset gap, seeking back: %s", gap)
+                for (topic, partition), offset in gap.expected.items():
+                    await app.consumer.seek(TP(topic, partition), offset)
+            except sa.exc.DBAPIError as exc:
+                # The database went away: retry this batch until it is back. Letting the error out
+                # would crash the agent while the worker lives on, projecting nothing (fault suite).
+                log.warning("database unavailable; retrying the batch: %s", str(exc)[:200])
+                await asyncio.sleep(1.0)
+                continue
+            break
+
+
+def apply(records: list[ConsumedRecord]) -> None:
+    runner().apply(records)

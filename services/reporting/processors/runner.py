@@ -2,8 +2,10 @@
 transaction with the offsets, and the offsets stored in PostgreSQL (the only ones that count).
 
 Records below the stored offset were applied already (faust's Kafka commits trail PostgreSQL's),
-so they are skipped; a record beyond it means a gap (e.g. the projection was rebuilt while Kafka
-kept a later committed offset), and the caller seeks back.
+so they are skipped; a record beyond it means a gap (e.g. faust resumed from a Kafka committed
+offset past PostgreSQL's after a restart, or handed out records still buffered from before a seek).
+Per partition only the contiguous run from the stored offset is applied; a gapped partition's
+records are left out (none of them advances the stored offset) and the caller seeks it back.
 """
 
 import logging
@@ -21,9 +23,11 @@ log = logging.getLogger(__name__)
 
 
 class Gap(Exception):
-    def __init__(self, topic: str, partition: int, expected: int):
-        super().__init__(f"{topic}:{partition} must resume at {expected}")
-        self.topic, self.partition, self.expected = topic, partition, expected
+    """Partitions whose records jumped past the stored offset: (topic, partition) -> where to resume."""
+
+    def __init__(self, expected: dict[tuple[str, int], int]):
+        super().__init__(", ".join(f"{t}:{p} must resume at {o}" for (t, p), o in sorted(expected.items())))
+        self.expected = expected
 
 
 class BatchRunner:
@@ -44,24 +48,41 @@ class BatchRunner:
         return self.stored
 
     def apply(self, records: Sequence[ConsumedRecord]) -> BatchOutcome:
-        """Blocking: run with asyncio.to_thread from the agent."""
-        fresh = []
+        """Blocking: run with asyncio.to_thread from the agent. Applies every partition's records
+        that continue the stored offsets, then raises ``Gap`` for the partitions that did not.
+
+        A gapped partition must not advance ``stored`` at all, and the batch's other partitions
+        are applied all the same: their positions have moved past these records, so dropping
+        them here would skip them for good (the fault suite lost events that way)."""
+        before = dict(self.stored)
+        fresh: list[ConsumedRecord] = []
+        gaps: dict[tuple[str, int], int] = {}
         for record in records:
-            expected = self.stored.get((record.topic, record.partition), 0)
+            key = (record.topic, record.partition)
+            if key in gaps:
+                continue  # beyond the gap: delivered again after the caller's seek
+            expected = self.stored.get(key, 0)
             if record.offset < expected:
                 continue  # applied and committed before (Kafka's committed offset trails PostgreSQL's)
-            if record.offset > expected and (record.topic, record.partition) in self.stored:
-                raise Gap(record.topic, record.partition, expected)
+            if record.offset > expected and key in self.stored:
+                gaps[key] = expected
+                continue
             fresh.append(record)
-            self.stored[(record.topic, record.partition)] = record.offset + 1
-        if not fresh:
-            return BatchOutcome()
-        try:
-            with self.engine.begin() as conn:
-                return self.applier.apply(conn, fresh)
-        except Exception:
-            self.reload_offsets()  # nothing committed: forget the optimistic advance
-            raise
+            self.stored[key] = record.offset + 1
+        outcome = BatchOutcome()
+        if fresh:
+            try:
+                with self.engine.begin() as conn:
+                    outcome = self.applier.apply(conn, fresh)
+            except Exception:
+                # Nothing committed (or, if the commit's answer was lost, a retry dedupes by event id):
+                # forget the optimistic advance. From memory, not reload_offsets(): the database may be
+                # what failed, and a stale advance would make the retry skip the batch for good.
+                self.stored = before
+                raise
+        if gaps:
+            raise Gap(gaps)
+        return outcome
 
     def close(self) -> None:
         self.producer.close(timeout=10)
