@@ -13,5 +13,5 @@ status:
 	python3 deploy/stack.py status; scripts/services.sh status
 stop:         ## stop the services and relays
 	scripts/services.sh stop
-bench:        ## pipeline benchmark (prints a table)
-	scripts/bootstrap.sh && python3 deploy/stack.py up && eval "$$(python3 deploy/stack.py env)" && .venv/bin/python bench/pipeline.py
+bench:        ## every benchmark beside the raw limits (table to stdout and bench-results/); BENCH_ARGS="--size small"
+	scripts/bootstrap.sh && python3 deploy/stack.py up && eval "$$(python3 deploy/stack.py env)" && .venv/bin/python bench/run_all.py $${BENCH_ARGS:---size full --growth}

@@ -143,44 +143,50 @@ def proof_latency(engine, store: AuditLogStore, size: int, samples: int, rng: ra
             "consistency proof (random first size)": percentiles(consistency)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--leaves", type=int, default=1_000_000)
-    parser.add_argument("--samples", type=int, default=500)
-    args = parser.parse_args()
+def measure(leaves: int, samples: int = 500, appends: int = 20_000) -> dict:
+    """Bulk-load ``leaves`` leaves into a scratch schema (dropped after), then time appends and proofs."""
     engine = create_db_engine(get_settings().database_url, pool_size=2)
     schema = f"bench_audit_{uuid.uuid4().hex[:8]}"
     migrate(engine, schema, MIGRATIONS)
     try:
         started = time.perf_counter()
-        copy_rate = bulk_load(engine, schema, args.leaves)
+        copy_rate = bulk_load(engine, schema, leaves)
         load_seconds = time.perf_counter() - started
         store = AuditLogStore(schema)
         rows = [("raw limit: PostgreSQL COPY of leaf + node rows (no indexes)", f"{copy_rate:,.0f} events/s")]
-        offset = args.leaves
+        append_rates, offset = {}, leaves
         for batch in (100, 500, 2000):
-            rate = append_rate(engine, store, batch, 20_000, offset)
-            offset += 20_000
-            rows.append((f"append via AuditLogStore.append, batch {batch} (log at {args.leaves:,}+ leaves)",
-                         f"{rate:,.0f} events/s"))
-        for batch in (500,):
-            rate = applier_rate(engine, schema, batch, 20_000, offset)
-            offset += 20_000
-            rows.append((f"append via the projection applier (parse + dedupe + append), batch {batch}",
-                         f"{rate:,.0f} events/s"))
+            append_rates[batch] = append_rate(engine, store, batch, appends, offset)
+            offset += appends
+            rows.append((f"append via AuditLogStore.append, batch {batch} (log at {leaves:,}+ leaves)",
+                         f"{append_rates[batch]:,.0f} events/s"))
+        applier = applier_rate(engine, schema, 500, appends, offset)
+        rows.append(("append via the projection applier (parse + dedupe + append), batch 500",
+                     f"{applier:,.0f} events/s"))
         with engine.connect() as conn:
             size = store.head(conn)[0]
-        for name, (p50, p99) in proof_latency(engine, store, size, args.samples, random.Random(1)).items():
+        proofs = proof_latency(engine, store, size, samples, random.Random(1))
+        for name, (p50, p99) in proofs.items():
             rows.append((f"{name} at {size:,} leaves, p50 / p99", f"{p50:.2f} ms / {p99:.2f} ms"))
-        print(f"\n## Audit log benchmark ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-              f"bulk load of {args.leaves:,} leaves took {load_seconds:.0f} s)\n")
-        print("| measure | result |\n|---|---|")
-        for name, value in rows:
-            print(f"| {name} | {value} |")
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
+    return {"leaves": leaves, "size": size, "load_seconds": load_seconds, "copy_rate": copy_rate,
+            "append_rates": append_rates, "applier_rate": applier, "proofs": proofs, "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leaves", type=int, default=1_000_000)
+    parser.add_argument("--samples", type=int, default=500)
+    args = parser.parse_args()
+    m = measure(args.leaves, args.samples)
+    print(f"\n## Audit log benchmark ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"bulk load of {args.leaves:,} leaves took {m['load_seconds']:.0f} s)\n")
+    print("| measure | result |\n|---|---|")
+    for name, value in m["rows"]:
+        print(f"| {name} | {value} |")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ def raw_copy(engine, schema: str, n: int, value: bytes) -> float:
     try:
         with raw.cursor() as cursor:
             cursor.execute(f"CREATE UNLOGGED TABLE {schema}.copy_limit (n int, body text)")
+            raw.commit()
             started = time.perf_counter()
             cursor.copy_expert(f"COPY {schema}.copy_limit FROM STDIN", io.StringIO(data))
             raw.commit()
@@ -151,10 +152,11 @@ def project(engine, schema: str, topic: str, n: int, batched: bool) -> float:
                                 DeadLetterPublisher(producer), batch_handler=batch_handler if batched else None)
     consumer = ProjectionConsumer(engine, get_settings().kafka_bootstrap, [topic], applier, max_records=1000)
     done, started = 0, None
-    while done < n:
+    while done < n:  # timed from the start of the first poll that returns events (group join excluded)
+        polled_at = time.perf_counter()
         outcome = consumer.poll_once(timeout_ms=1000)
         if outcome.applied and started is None:
-            started = time.perf_counter()
+            started = polled_at
         done += outcome.applied
     elapsed = time.perf_counter() - started
     consumer.consumer.close()
@@ -162,14 +164,12 @@ def project(engine, schema: str, topic: str, n: int, batched: bool) -> float:
     return n / elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=20000)
-    parser.add_argument("--per-command", type=int, default=1, help="events per append (command)")
-    parser.add_argument("--threads", type=int, default=8, help="concurrent command threads")
-    args = parser.parse_args()
+def measure(events: int, per_command: int = 1, threads: int = 8, raw: dict | None = None) -> dict:
+    """Every stage in a scratch schema and scratch topics (removed afterwards); returns events/s per stage.
+
+    ``raw`` (from ``raw_limits``) skips measuring the raw limits again when a caller measured them already."""
     settings = get_settings()
-    engine = create_db_engine(settings.database_url, pool_size=args.threads + 2)
+    engine = create_db_engine(settings.database_url, pool_size=threads + 2)
     schema, suffix = f"bench_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:8]
     raw_topic, topic = f"bench.raw.{suffix}", f"bench.events.{suffix}"
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
@@ -179,30 +179,74 @@ def main() -> None:
     registry = EventTypeRegistry()
     registry.register("EntitySurveyed", 1, Survey)
     store = EventStore(engine, schema, topic, registry)
-    sample = store._envelopes("entity-sample", 0, [NewEvent("EntitySurveyed", payload(1))], ACTOR)[0]
-    value = sample.canonical_bytes()
+    value = sample_value(store)
     try:
-        print(f"measuring {args.events} events of {len(value)} bytes ...", file=sys.stderr)
-        raw_produce, raw_consume = raw_produce_consume(settings.kafka_bootstrap, raw_topic, args.events, value)
-        copy_rate = raw_copy(engine, schema, args.events, value)
-        pipeline_in = append_and_relay(engine, store, schema, args.events, args.per_command, args.threads)
-        per_event_out = project(engine, schema, topic, args.events, batched=False)
-        batched_out = project(engine, schema, topic, args.events, batched=True)
+        print(f"pipeline: {events} events of {len(value)} bytes ...", file=sys.stderr)
+        if raw is None:
+            raw_produce, raw_consume = raw_produce_consume(settings.kafka_bootstrap, raw_topic, events, value)
+            raw = {"produce": raw_produce, "consume": raw_consume, "copy": raw_copy(engine, schema, events, value)}
+        pipeline_in = append_and_relay(engine, store, schema, events, per_command, threads)
+        per_event_out = project(engine, schema, topic, events, batched=False)
+        batched_out = project(engine, schema, topic, events, batched=True)
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         admin.delete_topics([raw_topic, topic])
         admin.close()
-    print(f"\n### Pipeline throughput ({args.events} events, {len(value)} bytes each, "
+        engine.dispose()
+    return {"events": events, "bytes": len(value), "raw": raw, "append_to_kafka": pipeline_in,
+            "projection_per_event": per_event_out, "projection_batched": batched_out}
+
+
+def sample_value(store: EventStore) -> bytes:
+    """One event's canonical bytes, the message the raw loops send."""
+    return store._envelopes("entity-sample", 0, [NewEvent("EntitySurveyed", payload(1))], ACTOR)[0].canonical_bytes()
+
+
+def raw_limits(events: int, copy_rows: int | None = None) -> dict:
+    """The raw limits on their own (scratch topic and schema, removed): kafka-python produce and consume
+    loops with the pipeline's message size and producer settings, COPY into an unlogged table."""
+    settings = get_settings()
+    engine = create_db_engine(settings.database_url, pool_size=2)
+    schema, topic = f"bench_{uuid.uuid4().hex[:8]}", f"bench.raw.{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin.create_topics([NewTopic(topic, num_partitions=settings.topic_partitions, replication_factor=1)])
+    registry = EventTypeRegistry()
+    registry.register("EntitySurveyed", 1, Survey)
+    value = sample_value(EventStore(engine, schema, topic, registry))
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        produce, consume = raw_produce_consume(settings.kafka_bootstrap, topic, events, value)
+        return {"produce": produce, "consume": consume, "copy": raw_copy(engine, schema, copy_rows or events, value),
+                "events": events, "copy_rows": copy_rows or events, "bytes": len(value)}
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.delete_topics([topic])
+        admin.close()
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--per-command", type=int, default=1, help="events per append (command)")
+    parser.add_argument("--threads", type=int, default=8, help="concurrent command threads")
+    args = parser.parse_args()
+    m = measure(args.events, args.per_command, args.threads)
+    raw = m["raw"]
+    print(f"\n### Pipeline throughput ({args.events} events, {m['bytes']} bytes each, "
           f"{args.per_command} event(s) per command, {args.threads} command threads)\n")
     print("| stage | events/s | raw limit (same run) | raw events/s | pipeline / raw |")
     print("|---|---:|---|---:|---:|")
-    print(f"| append -> outbox -> Kafka | {pipeline_in:,.0f} | kafka-python produce loop | {raw_produce:,.0f} "
-          f"| {pipeline_in / raw_produce:.0%} |")
-    for label, rate in (("per-event handler", per_event_out), ("batch handler", batched_out)):
+    print(f"| append -> outbox -> Kafka | {m['append_to_kafka']:,.0f} | kafka-python produce loop "
+          f"| {raw['produce']:,.0f} "
+          f"| {m['append_to_kafka'] / raw['produce']:.0%} |")
+    for label, rate in (("per-event handler", m["projection_per_event"]), ("batch handler", m["projection_batched"])):
         print(f"| Kafka -> projection, {label} (offsets in the same tx) | {rate:,.0f} "
-              f"| kafka-python consume loop | {raw_consume:,.0f} | {rate / raw_consume:.0%} |")
-    print(f"| (reference) PostgreSQL COPY into an unlogged table | {copy_rate:,.0f} rows/s | | | |")
+              f"| kafka-python consume loop | {raw['consume']:,.0f} | {rate / raw['consume']:.0%} |")
+    print(f"| (reference) PostgreSQL COPY into an unlogged table | {raw['copy']:,.0f} rows/s | | | |")
 
 
 if __name__ == "__main__":

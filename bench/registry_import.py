@@ -51,12 +51,8 @@ def copy_limit(engine, rows: int) -> float:
         raw.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--csv", action="store_true", help="upload CSV instead of XLSX")
-    args = parser.parse_args()
-
+def measure(rows: int, as_csv: bool = False) -> dict:
+    """Upload a generated 附表1 of ``rows`` rows through the real routes in a scratch schema and topic."""
     settings = PlatformSettings(max_request_bytes=64 * 1024 * 1024)
     engine = create_db_engine(settings.database_url)
     schema, topic = f"bench_registry_{uuid.uuid4().hex[:8]}", f"bench.registry.{uuid.uuid4().hex[:8]}"
@@ -69,14 +65,14 @@ def main() -> None:
     token = issue_token(settings.require_auth_secret(), Principal(department="city_org", kind="city_org", user="bench"))
 
     started = time.perf_counter()
-    rows = form1_rows(args.rows, seed=2016)
-    content = csv_bytes(rows) if args.csv else xlsx(rows)
+    generated_rows = form1_rows(rows, seed=2016)
+    content = csv_bytes(generated_rows) if as_csv else xlsx(generated_rows)
     generated = time.perf_counter() - started
     try:
         with TestClient(app) as client:
             started = time.perf_counter()
             response = client.post("/imports/form1", headers={"Authorization": f"Bearer {token}"},
-                                   files={"file": ("附表1." + ("csv" if args.csv else "xlsx"), content,
+                                   files={"file": ("附表1." + ("csv" if as_csv else "xlsx"), content,
                                                    "application/octet-stream")})
             total = time.perf_counter() - started
         body = response.json()
@@ -84,26 +80,35 @@ def main() -> None:
             raise SystemExit(f"import failed ({response.status_code}): {body.get('message')} {body.get('errors', [])[:3]}")
         with engine.connect() as conn:
             stored = conn.execute(sa.text(f"SELECT count(*) FROM {schema}.events")).scalar_one()
-        copy_seconds = copy_limit(engine, args.rows * 2)
+        copy_seconds = copy_limit(engine, rows * 2)
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         admin.delete_topics([topic])
         admin.close()
         engine.dispose()
+    return {"rows": rows, "kind": "CSV" if as_csv else "XLSX", "kib": len(content) / 1024, "generated": generated,
+            "imported": body["imported"], "total": total, "server_seconds": body["seconds"], "events": stored,
+            "copy_rows": rows * 2, "copy_seconds": copy_seconds}
 
-    kind = "CSV" if args.csv else "XLSX"
-    print(f"\n### Registry import of 附表1 ({kind}, {args.rows} rows, {len(content) / 1024:.0f} KiB)\n")
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--csv", action="store_true", help="upload CSV instead of XLSX")
+    args = parser.parse_args()
+    m = measure(args.rows, args.csv)
+    print(f"\n### Registry import of 附表1 ({m['kind']}, {args.rows} rows, {m['kib']:.0f} KiB)\n")
     print("| measure | rows | seconds | rows/s |")
     print("|---|---:|---:|---:|")
-    print(f"| spreadsheet generation (not part of the import) | {args.rows} | {generated:.2f} | |")
-    print(f"| import through HTTP: parse, validate, append events + outbox + read rows (total) | {body['imported']} "
-          f"| {total:.2f} | {body['imported'] / total:,.0f} |")
-    print(f"| of which server-side handler time (recorded with the import) | {body['imported']} | {body['seconds']:.2f} "
-          f"| {body['imported'] / body['seconds']:,.0f} |")
-    print(f"| raw limit: PostgreSQL COPY of event-sized rows, same run | {args.rows * 2} | {copy_seconds:.2f} "
-          f"| {args.rows * 2 / copy_seconds:,.0f} |")
-    print(f"\nevents stored: {stored}; machine: {os.cpu_count()} cores (shared)")
+    print(f"| spreadsheet generation (not part of the import) | {args.rows} | {m['generated']:.2f} | |")
+    print(f"| import through HTTP: parse, validate, append events + outbox + read rows (total) | {m['imported']} "
+          f"| {m['total']:.2f} | {m['imported'] / m['total']:,.0f} |")
+    print(f"| of which server-side handler time (recorded with the import) | {m['imported']} "
+          f"| {m['server_seconds']:.2f} | {m['imported'] / m['server_seconds']:,.0f} |")
+    print(f"| raw limit: PostgreSQL COPY of event-sized rows, same run | {m['copy_rows']} | {m['copy_seconds']:.2f} "
+          f"| {m['copy_rows'] / m['copy_seconds']:,.0f} |")
+    print(f"\nevents stored: {m['events']}; machine: {os.cpu_count()} cores (shared)")
 
 
 if __name__ == "__main__":

@@ -112,6 +112,32 @@ def regenerate_check(cutoff: str) -> None:
 @app.command("bench-bulletin")
 def bench_bulletin(entities: int = 200_000, cutoff: str = "2016-11-25") -> None:
     """Time a bulletin's figures and files over a scratch projection of N synthetic entities (dropped after)."""
+    timing = time_bulletin(build_context(), entities, date.fromisoformat(cutoff))
+    typer.echo(f"{entities:,} entities: figures {timing['figures']:.3f} s, files {timing['files']:.3f} s "
+               f"({', '.join(f'{k} {v:,} B' for k, v in timing['sizes'].items())}), total {timing['total']:.3f} s")
+
+
+def fill_synthetic_statuses(conn, schema: str, entities: int) -> None:
+    """``entities`` synthetic rows of rp_entity_status spread over the districts (benchmarks only)."""
+    import sqlalchemy as sa
+
+    from reporting.handlers.bulletin_figures import district_names
+
+    districts = list(district_names())
+    conn.execute(sa.text(
+        f"INSERT INTO {schema}.rp_entity_status SELECT 'entity-' || md5(i::text), '单位' || i,"
+        " 'non_public_enterprise', 'private', d, d || '001',"
+        " CASE WHEN i % 50 = 0 THEN 'civil-affairs' ELSE 'district-' || d END, i % 40 <> 0, '{}',"
+        " i % 300, i % 7, i % 2, '[]', i % 5 <> 0, i % 3 = 0, i % 5 = 0, i % 5 <> 0 OR i % 10 = 0,"
+        " CASE WHEN i % 300 >= 100 THEN 'R2' END, NULL, true, i % 5 <> 0 AND i % 3 <> 0 AND i % 7 >= 3,"
+        " CASE WHEN i % 4 = 0 THEN 'closed' ELSE 'open' END"
+        " FROM generate_series(1, :n) AS i, LATERAL (SELECT (:districts)[1 + i % :k] AS d) AS x"),
+        {"n": entities, "districts": districts, "k": len(districts)})
+    conn.execute(sa.text(f"ANALYZE {schema}.rp_entity_status"))
+
+
+def time_bulletin(context, entities: int, day: date) -> dict:
+    """Seconds for a bulletin's figures and its three files over N synthetic entities in a scratch schema."""
     import time
 
     import sqlalchemy as sa
@@ -119,26 +145,14 @@ def bench_bulletin(entities: int = 200_000, cutoff: str = "2016-11-25") -> None:
     from reporting.adapters import bulletin_render
     from reporting.adapters.figures_sql import SqlFigures
     from reporting.adapters.projection_store import create_tables
-    from reporting.handlers.bulletin_figures import assemble, district_names, previous_cutoff
+    from reporting.handlers.bulletin_figures import assemble, previous_cutoff
 
-    context = build_context()
     schema = f"{context.name}_bench_{uuid.uuid4().hex[:6]}"
-    districts = list(district_names())
     try:
         with context.engine.begin() as conn:
             migrate_core(context, schema)
             create_tables(conn, schema)
-            conn.execute(sa.text(
-                f"INSERT INTO {schema}.rp_entity_status SELECT 'entity-' || md5(i::text), '单位' || i,"
-                " 'non_public_enterprise', 'private', d, d || '001',"
-                " CASE WHEN i % 50 = 0 THEN 'civil-affairs' ELSE 'district-' || d END, i % 40 <> 0, '{}',"
-                " i % 300, i % 7, i % 2, '[]', i % 5 <> 0, i % 3 = 0, i % 5 = 0, i % 5 <> 0 OR i % 10 = 0,"
-                " CASE WHEN i % 300 >= 100 THEN 'R2' END, NULL, true, i % 5 <> 0 AND i % 3 <> 0 AND i % 7 >= 3,"
-                " CASE WHEN i % 4 = 0 THEN 'closed' ELSE 'open' END"
-                " FROM generate_series(1, :n) AS i, LATERAL (SELECT (:districts)[1 + i % :k] AS d) AS x"),
-                {"n": entities, "districts": districts, "k": len(districts)})
-            conn.execute(sa.text(f"ANALYZE {schema}.rp_entity_status"))
-        day = date.fromisoformat(cutoff)
+            fill_synthetic_statuses(conn, schema, entities)
         started = time.perf_counter()
         with context.engine.connect() as conn:
             data = assemble(SqlFigures(conn, schema), SqlFigures(conn, schema), day, previous_cutoff(day))
@@ -148,11 +162,11 @@ def bench_bulletin(entities: int = 200_000, cutoff: str = "2016-11-25") -> None:
                  "xlsx": bulletin_render.render_xlsx(as_dict, "checkpoint", "0" * 64),
                  "pdf": bulletin_render.render_pdf(as_dict, "checkpoint", "0" * 64)}
         done = time.perf_counter()
-        typer.echo(f"{entities:,} entities: figures {figures_at - started:.3f} s, files {done - figures_at:.3f} s "
-                   f"({', '.join(f'{k} {len(v):,} B' for k, v in files.items())}), total {done - started:.3f} s")
     finally:
         with context.engine.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    return {"entities": entities, "figures": figures_at - started, "files": done - figures_at,
+            "total": done - started, "sizes": {k: len(v) for k, v in files.items()}}
 
 
 def migrate_core(context, schema: str) -> None:

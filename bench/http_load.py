@@ -1,0 +1,198 @@
+"""HTTP benchmark: each service's real app under uvicorn (one worker, like scripts/services.sh) on a
+free port, bound to a scratch schema and topic, its relay running; a fixed offered rate from a fixed
+number of client threads; achieved req/s, p50/p99 latency, errors.
+
+    eval "$(python3 deploy/stack.py env)" && .venv/bin/python bench/http_load.py [--rate 200 --seconds 20]
+
+The command per service: registry POST /entities (a new entity, simulator-generated facts);
+membership POST /members/found (a member of a known entity, personal data sealed); formation
+POST /work-coverage/instructors (an instructor for a baseline entity); reporting GET /rates at
+district level over 20,000 entities. The scratch projections the commands need (membership's
+entity locations, formation's baseline) are filled by the services' own projection handlers.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+from pipeline import RELAY_PROCESS
+from platform_core.local_processes import free_port, stop_all, wait_ready
+from platform_core.auth import Principal, issue_token
+from platform_core.db import create_db_engine
+from platform_core.envelope import Actor, EventEnvelope
+from platform_core.reference import load_territory
+from platform_core.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+SERVICES = ("registry", "membership", "formation", "reporting")
+STATUS_ROWS = 20_000
+
+
+def entities(count: int, run_tag: str) -> list:
+    from simulator.world import generate_entities
+    found = generate_entities(random.Random(run_tag), load_territory(), int(count * 1.2) + 20, run_tag)
+    return [e for e in found if e.flag is None and not e.late_found][:count]
+
+
+def registered(entity, entity_id: str) -> EventEnvelope:
+    """The EntityRegistered the registry would have published for a simulator entity."""
+    moment = datetime.now(timezone.utc)
+    return EventEnvelope(event_id=uuid.uuid4(), type="EntityRegistered", schema_version=1, stream_id=entity_id,
+                         stream_version=1, occurred_at=moment, recorded_at=moment,
+                         actor=Actor(department="city_org", user="bench"),
+                         payload=entity.facts() | {"entity_id": entity_id, "district_code": entity.district_code})
+
+
+def prepare(service: str, engine, schema: str, count: int) -> list[tuple[str, str, dict | None]]:
+    """The ``count`` requests (method, path, JSON body) and the scratch projection rows they need."""
+    run_tag = uuid.uuid4().hex[:8]
+    if service == "reporting":
+        from reporting.adapters.projection_store import create_tables
+        from reporting.entrypoints.cli import fill_synthetic_statuses
+        with engine.begin() as conn:
+            create_tables(conn, schema)
+            fill_synthetic_statuses(conn, schema, STATUS_ROWS)
+        return [("GET", "/rates?level=district", None)] * count
+    found = entities(count, run_tag)
+    if service == "registry":
+        return [("POST", "/entities", e.facts()) for e in found]
+    ids = [f"entity-{uuid.uuid4()}" for _ in found]
+    envelopes = [registered(e, i) for e, i in zip(found, ids)]
+    if service == "membership":
+        from membership.handlers.entity_projection import entity_projection
+        from simulator.identifiers import id_number
+        handle = entity_projection(schema)
+        with engine.begin() as conn:
+            for envelope in envelopes:
+                handle(conn, envelope)
+        return [("POST", "/members/found", {"name": f"张{n}", "id_number": id_number(run_tag, n),
+                                            "standing": "formal", "admitted_on": "2010-07-01", "entity_id": e})
+                for n, e in enumerate(ids)]
+    from formation.adapters.tables import tables
+    from formation.handlers.projections import upstream_projection
+    moment = datetime.now(timezone.utc)
+    approved = EventEnvelope(event_id=uuid.uuid4(), type="LedgerApproved", schema_version=1, stream_id="ledger-b",
+                             stream_version=1, occurred_at=moment, recorded_at=moment,
+                             actor=Actor(department="city_org", user="bench"),
+                             payload={"unit": "bench", "unit_kind": "street", "submission": 1, "entity_ids": ids,
+                                      "entity_count": len(ids)})
+    with engine.begin() as conn:
+        upstream_projection(tables(schema))(conn, envelopes + [approved])
+    return [("POST", "/work-coverage/instructors", {"name": f"指导员{n}", "role": "instructor", "entity_ids": [e],
+                                                     "assigned_on": "2016-10-15"}) for n, e in enumerate(ids)]
+
+
+def offered_load(port: int, token: str, requests, rate: float, clients: int) -> dict:
+    """Request i is due at start + i / rate on client i % clients; latency from the send to the answer.
+    Clients stop at 1.5x the planned duration (an overloaded service does not stretch the run)."""
+    latencies, statuses, late = [], [], [0]
+    lock = threading.Lock()
+    started = time.perf_counter()
+    stop_at = started + 1.5 * len(requests) / rate
+
+    def client(k: int) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                          headers={"Authorization": f"Bearer {token}"}) as http:
+            for i in range(k, len(requests), clients):
+                if time.perf_counter() > stop_at:
+                    return
+                delay = started + i / rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                method, path, body = requests[i]
+                sent = time.perf_counter()
+                response = http.request(method, path, json=body)
+                elapsed = time.perf_counter() - sent
+                with lock:
+                    latencies.append(elapsed)
+                    statuses.append(response.status_code)
+                    if delay < -0.05:
+                        late[0] += 1
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    latencies.sort()
+    errors = [s for s in statuses if s >= 400]
+    return {"requests": len(latencies), "achieved": len(latencies) / seconds, "p50": statistics.median(latencies),
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], "errors": len(errors),
+            "error_statuses": sorted(set(errors)), "late": late[0]}
+
+
+def measure_service(service: str, rate: int, seconds: int, clients: int) -> dict:
+    settings = get_settings()
+    engine = create_db_engine(settings.database_url, pool_size=2)
+    suffix = uuid.uuid4().hex[:8]
+    schema, topic = f"bench_http_{service}_{suffix}", f"bench.http.{service}.{suffix}"
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin.create_topics([NewTopic(topic, num_partitions=settings.topic_partitions, replication_factor=1)])
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix=f"bench-http-{service}-", suffix=".log", delete=False)
+    env = dict(os.environ, BENCH_SERVICE=service, BENCH_SCHEMA=schema, BENCH_TOPIC=topic,
+               CAMPAIGN_LOG_LEVEL="WARNING", PYTHONPATH=f"{BENCH}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    app = subprocess.Popen([str(Path(sys.executable).parent / "uvicorn"), "http_apps:app", "--host", "127.0.0.1",
+                            "--port", str(port), "--no-access-log"], env=env, cwd=ROOT, stdout=log,
+                           stderr=subprocess.STDOUT)
+    processes = [app]
+    try:
+        wait_ready(port, 90, app, f"the bench app (log {log.name})")
+        if service != "reporting":
+            processes.append(subprocess.Popen([sys.executable, "-c", RELAY_PROCESS, settings.database_url,
+                                               settings.kafka_bootstrap, schema], stdout=log, stderr=subprocess.STDOUT))
+        requests = prepare(service, engine, schema, rate * seconds)
+        token = issue_token(settings.require_auth_secret(), Principal(department="city_org", kind="city_org",
+                                                                      user="bench"))
+        print(f"http: {service} at {rate} req/s for {seconds} s ({clients} clients) ...", file=sys.stderr)
+        result = offered_load(port, token, requests, rate, clients)
+        if result["errors"]:
+            print(f"  {service}: {result['errors']} errors {result['error_statuses']}; see {log.name}",
+                  file=sys.stderr)
+    finally:
+        stop_all(processes)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.delete_topics([topic])
+        admin.close()
+        engine.dispose()
+    return result | {"service": service, "rate": rate, "clients": clients, "command": COMMANDS[service]}
+
+
+COMMANDS = {"registry": "POST /entities", "membership": "POST /members/found",
+            "formation": "POST /work-coverage/instructors", "reporting": "GET /rates?level=district (20k entities)"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--service", choices=SERVICES, action="append")
+    args = parser.parse_args()
+    print("\n| service | command | offered | achieved req/s | p50 ms | p99 ms | errors |\n"
+          "|---|---|---:|---:|---:|---:|---:|")
+    for service in args.service or SERVICES:
+        m = measure_service(service, args.rate, args.seconds, args.clients)
+        print(f"| {service} | {m['command']} | {m['rate']} | {m['achieved']:,.0f} | {m['p50'] * 1000:.1f} "
+              f"| {m['p99'] * 1000:.1f} | {m['errors']} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
