@@ -1,9 +1,20 @@
 """HTTP entrypoint: ``uvicorn reporting.entrypoints.http:app``."""
 
-from platform_core.service import build_app
+from fastapi import FastAPI
+
+from platform_core.service import ServiceContext, build_app
 from reporting.bootstrap import build_context
+from reporting.dashboard import mount as mount_dashboard
 from reporting.entrypoints.audit_routes import router as audit_router
 from reporting.entrypoints.routes import router as reporting_router
 
-app = build_app(build_context(), routers=[audit_router, reporting_router],
-                description="Coverage rates, reports, bulletins, accountability and the audit log.")
+
+def create_app(context: ServiceContext) -> FastAPI:
+    """The reporting API and, under /dashboard, the web dashboard, over ``context``'s schema."""
+    app = build_app(context, routers=[audit_router, reporting_router],
+                    description="Coverage rates, reports, bulletins, accountability and the audit log.")
+    mount_dashboard(app)
+    return app
+
+
+app = create_app(build_context())

@@ -1,0 +1,342 @@
+"""The dashboard's pages under /dashboard: server-rendered Chinese HTML over reporting's own tables.
+
+Routes only gather what a page shows (projections, bulletins, the accountability trail,
+the audit log) and render it; the decisions live in ``board`` and ``charts``.
+"""
+
+import base64
+import json
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from platform_core import clock
+from platform_core.auth import DEPARTMENT_NAMES_ZH, Principal, Unauthenticated
+from platform_core.errors import PlatformError
+from platform_core.reference import load_calendar, load_territory
+from platform_core.service import ServiceContext
+from reporting.audit import merkle
+from reporting.audit import queries as audit_queries
+from reporting.audit.store import AuditLogStore
+from reporting.domain.bulletin import build_rows
+from reporting.domain.rates import TARGET_COVERAGE, Counters
+from reporting.domain.reports import CITY_TIME, city_date
+from reporting.handlers import accountability, bulletins
+from reporting.handlers.bulletin_figures import district_names, supervisor_names, unit_name
+
+from . import board, charts, queries
+from .auth import COOKIE, COOKIE_MAX_AGE, PREFIX, BadNext, check_token, safe_next, viewer
+
+HERE = Path(__file__).parent
+templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+templates.filters["b64"] = lambda data: base64.b64encode(data).decode()
+templates.globals["departments_zh"] = lambda kind: DEPARTMENT_NAMES_ZH.get(kind, kind)
+templates.filters["city_time"] = lambda moment: moment.astimezone(CITY_TIME).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+router = APIRouter(prefix=PREFIX, tags=["dashboard"], include_in_schema=False)
+Viewer = Annotated[Principal, Depends(viewer)]
+ENTRY_KINDS_ZH = {"deadline_missed": "逾期未完成", "report_late": "逾期报送", "report_missing": "未报送",
+                  "discrepancy": "数据不符", "check_failed": "检查未通过"}
+KINDS_ZH = {"non_public_enterprise": "非公企业", "social_organization": "社会组织", "rural_entity": "农村新型经营主体"}
+MODES_ZH = {"standalone": "单独组建", "joint": "联合组建", "functional": "功能型"}
+
+
+class PageError(Exception):
+    """A user-facing error shown as an HTML page with its status (mounted in ``reporting.dashboard``)."""
+
+    def __init__(self, status: int, title: str, message: str, field: str | None = None, rule: str | None = None):
+        super().__init__(message)
+        self.status, self.title, self.message, self.field, self.rule = status, title, message, field, rule
+
+    @classmethod
+    def of(cls, exc: PlatformError) -> "PageError":
+        titles = {404: "未找到", 403: "无权访问", 409: "冲突", 422: "不符合规则"}
+        return cls(exc.status, titles.get(exc.status, "请求有误"), exc.message, exc.field, exc.rule)
+
+
+def render(template: str, status_code: int = 200, **values) -> HTMLResponse:
+    html = templates.get_template(template).render(prefix=PREFIX, **values)
+    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store",
+                                                            "X-Content-Type-Options": "nosniff"})
+
+
+def _context(request: Request) -> ServiceContext:
+    return request.app.state.context
+
+
+def _on(raw: str | None) -> date:
+    """The day overdue tasks are judged on: ``on`` (YYYY-MM-DD), by default today in city time (business time)."""
+    if not raw:
+        return city_date(clock.now())
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise PageError(400, "请求有误", f"日期参数 on 应为 YYYY-MM-DD 格式，收到 {raw[:20]!r}", field="on") from None
+
+
+def _require_projections(conn, schema: str) -> None:
+    if not queries.projections_ready(conn, schema):
+        raise PageError(503, "数据尚未就绪", "统计投影尚未建立：请先启动报告服务的处理器（python -m reporting.processors"
+                                          " worker）或执行重放（python -m reporting.entrypoints.cli replay）。")
+
+
+# ---------------------------------------------------------------- sign-in
+
+@router.get("/static/dashboard.css")
+def stylesheet() -> FileResponse:
+    return FileResponse(HERE / "static" / "dashboard.css", media_type="text/css")
+
+
+def _next_or_error(raw: str | None) -> str:
+    try:
+        return safe_next(raw)
+    except BadNext:
+        raise PageError(400, "跳转地址无效", "参数 next 只能是 /dashboard 下的站内相对路径", field="next") from None
+
+
+def _signed_in(request: Request, token: str, next_path: str) -> Response:
+    try:
+        check_token(request.app.state.auth_secret, token.strip())
+    except Unauthenticated as exc:
+        return render("login.html", status_code=401, next=next_path, error=f"令牌无效：{exc.message}")
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(COOKIE, token.strip(), max_age=COOKIE_MAX_AGE, path=PREFIX, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None, token: str | None = None) -> Response:
+    """With ``token``: verify it, set the cookie, go to ``next``; without: the sign-in form."""
+    next_path = _next_or_error(next)
+    if token:
+        return _signed_in(request, token, next_path)
+    return render("login.html", next=next_path, error=None)
+
+
+@router.post("/login")
+def login_form(request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "") -> Response:
+    next_path = _next_or_error(next or None)
+    if not token.strip():
+        return render("login.html", status_code=401, next=next_path, error="请填写令牌")
+    return _signed_in(request, token, next_path)
+
+
+@router.get("/logout")
+def logout() -> Response:
+    response = RedirectResponse(f"{PREFIX}/login", status_code=303)
+    response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+# ---------------------------------------------------------------- overview and boards
+
+def _rows(by_department: dict[str, Counters]):
+    """District rows of this city's territory, city-level department rows, and their total (units of
+    other territories in a shared projection are left out and counted)."""
+    names = district_names()
+    ours = {d: c for d, c in by_department.items() if not d.startswith("district-") or d.removeprefix("district-") in names}
+    districts, departments, _ = build_rows(ours, {}, names, supervisor_names())
+    total, _ = _unit_counters(by_department, None)
+    return districts, departments, total, len(by_department) - len(ours)
+
+
+@router.get("")
+@router.get("/")
+def overview(request: Request, who: Viewer) -> HTMLResponse:
+    """The city and every district: baseline and the two coverages against their targets (R7)."""
+    context = _context(request)
+    with context.engine.connect() as conn:
+        _require_projections(conn, context.name)
+        by_department = queries.counters(conn, context.name, "department")
+    districts, departments, total, foreign = _rows(by_department)
+    row = lambda r: {"unit": r.unit, "name": r.name, "code": r.unit.removeprefix("district-"),
+                     "counters": r.counters, "cells": board.rate_cells(r.counters)}
+    total = {"counters": total, "cells": board.rate_cells(total)}
+    territory = load_territory()
+    return render("overview.html", who=who, city=territory.name, total=total, foreign=foreign,
+                  districts=[row(r) for r in districts], departments=[row(r) for r in departments],
+                  bar=lambda cell: Markup(charts.bar(charts.percent_value(cell.rate.as_dict()["percent"]),
+                                                     float(cell.target) if cell.target is not None else None)))
+
+
+@router.get("/districts/{code}")
+def district_board(request: Request, who: Viewer, code: str, state: str | None = None,
+                   on: str | None = None) -> HTMLResponse:
+    """挂图作战: the district's tasks by state, overdue first (R9, R10)."""
+    names = district_names()
+    if code not in names:
+        raise PageError(404, "未找到", f"没有代码为 {code} 的区（功能区）", field="code")
+    if state is not None and state not in board.TASK_STATES_ZH:
+        raise PageError(400, "请求有误", f"state 只能是 {', '.join(board.TASK_STATES_ZH)}", field="state")
+    day, calendar, context = _on(on), load_calendar(), _context(request)
+    department = f"district-{code}"
+    with context.engine.connect() as conn:
+        _require_projections(conn, context.name)
+        counts = queries.task_counts(conn, context.name, department)
+        tasks = board.board_order(queries.tasks(conn, context.name, department, state), day, calendar)
+        counters = queries.counters(conn, context.name, "department").get(department, Counters())
+    overdue = sum(1 for t in tasks if t["overdue"])
+    return render("district.html", who=who, code=code, name=names[code], counts=counts, tasks=tasks,
+                  overdue=overdue, limited=len(tasks) >= queries.TASK_LIMIT, on=day, state=state,
+                  states=board.TASK_STATES_ZH, milestones=board.MILESTONES_ZH, cells=board.rate_cells(counters),
+                  counters=counters, formation=calendar.milestone("formation"),
+                  acceptance=calendar.milestone("acceptance"), kinds=KINDS_ZH)
+
+
+def _unit_counters(by_department: dict[str, Counters], department: str | None) -> tuple[Counters, list[str]]:
+    """A district's counters, or the city's (this territory's districts and the city-level units)."""
+    if department is not None:
+        return by_department.get(department, Counters()), [department]
+    names = district_names()
+    ours = [d for d in by_department if not d.startswith("district-") or d.removeprefix("district-") in names]
+    return sum((by_department[d] for d in ours), Counters()), ours
+
+
+@router.get("/coverage")
+def coverage(request: Request, who: Viewer, unit: str = "city") -> HTMLResponse:
+    """Organization coverage per day from the coverage spans against the baseline, the 80% target,
+    the R10 milestones, and the figures of the published bulletins."""
+    names = district_names()
+    if unit != "city" and unit not in names:
+        raise PageError(404, "未找到", f"unit 应为 city 或区代码，收到 {unit[:20]!r}", field="unit")
+    department = None if unit == "city" else f"district-{unit}"
+    calendar, context = load_calendar(), _context(request)
+    days = board.campaign_days(calendar, until=city_date(clock.now()))
+    with context.engine.connect() as conn:
+        _require_projections(conn, context.name)
+        by_department = queries.counters(conn, context.name, "department")
+        published = queries.bulletins(conn, context.name)
+        counters, departments = _unit_counters(by_department, department)
+        spans = queries.spans(conn, context.name, departments)
+    covered = board.covered_per_day(spans, days)
+    title = ("全市" if department is None else names[unit]) + "组织覆盖率（按日）"
+    figures = []
+    for b in published:
+        row = b["total"] if department is None else b["districts"].get(department)
+        if row is not None:
+            figures.append({"cutoff_date": b["cutoff_date"], "rates": row["rates"], "counters": row["counters"]})
+    chart = charts.Chart(
+        title=title, start=calendar.starts, end=calendar.ends,
+        series=(charts.Series("组织覆盖率", tuple(days), charts.daily_values(days, covered, counters.baseline)),),
+        targets=((f"目标 {TARGET_COVERAGE}%", float(TARGET_COVERAGE)),),
+        milestones=tuple((m.name, m.due) for m in calendar.milestones),
+        points=tuple(("通报", f["cutoff_date"], float(f["rates"]["organization_coverage"]["percent"]))
+                     for f in figures if f["rates"]["organization_coverage"]["percent"] is not None))
+    last = {"day": days[-1], "covered": covered[-1]} if days else None
+    return render("coverage.html", who=who, unit=unit, names=names, title=title, chart=Markup(charts.line_chart(chart)),
+                  baseline=counters.baseline, last=last, figures=figures, milestones=calendar.milestones,
+                  cells=board.rate_cells(counters))
+
+
+# ---------------------------------------------------------------- bulletins and accountability
+
+@router.get("/bulletins")
+def bulletin_list(request: Request, who: Viewer) -> HTMLResponse:
+    context = _context(request)
+    with context.engine.connect() as conn:
+        published = queries.bulletins(conn, context.name)
+    return render("bulletins.html", who=who, bulletins=published, kinds=tuple(bulletins.FILE_COLUMNS))
+
+
+@router.get("/bulletins/{cutoff_date}/{kind}")
+def bulletin_file(request: Request, who: Viewer, cutoff_date: str, kind: str) -> Response:
+    """The published file, the same bytes as ``GET /bulletins/{date}/{kind}`` (which needs the header)."""
+    try:
+        day = date.fromisoformat(cutoff_date)
+        body, media = bulletins.bulletin_file(_context(request), day, kind)
+    except ValueError:
+        raise PageError(400, "请求有误", "截止日期应为 YYYY-MM-DD", field="cutoff_date") from None
+    except PlatformError as exc:
+        raise PageError.of(exc) from exc
+    name = f"bulletin-{day.isoformat()}.{kind}"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@router.get("/accountability")
+def accountability_units(request: Request, who: Viewer) -> HTMLResponse:
+    units = [(u, unit_name(u)) for u in accountability.known_units()]
+    return render("accountability_units.html", who=who, units=units)
+
+
+@router.get("/accountability/{unit}")
+def accountability_trail(request: Request, who: Viewer, unit: str) -> HTMLResponse:
+    """A unit's accountability trail (reporting.handlers.accountability.trail)."""
+    try:
+        entries = accountability.trail(_context(request), unit)
+    except PlatformError as exc:
+        raise PageError.of(exc) from exc
+    return render("accountability.html", who=who, unit=unit, name=unit_name(unit), entries=entries,
+                  kinds=ENTRY_KINDS_ZH)
+
+
+# ---------------------------------------------------------------- entities and proofs
+
+@router.get("/entities")
+def entity_search(request: Request, who: Viewer, q: str = "") -> HTMLResponse:
+    """Search by name, 统一社会信用代码 or entity id."""
+    q = q.strip()[:200]
+    found = []
+    if q:
+        context = _context(request)
+        with context.engine.connect() as conn:
+            _require_projections(conn, context.name)
+            found = queries.search_entities(conn, context.name, q)
+    return render("entities.html", who=who, q=q, found=found, states=board.TASK_STATES_ZH,
+                  limit=queries.SEARCH_LIMIT)
+
+
+@router.get("/entities/{entity_id}")
+def entity_page(request: Request, who: Viewer, entity_id: str) -> HTMLResponse:
+    """The entity's derived status and its full history from the audit log, each event with its inclusion
+    proof against the latest signed checkpoint (verified here too)."""
+    context = _context(request)
+    store = AuditLogStore(context.name)
+    with context.engine.connect() as conn:
+        _require_projections(conn, context.name)
+        status = queries.entity(conn, context.name, entity_id)
+        try:
+            history = audit_queries.entity_history(conn, store, entity_id)
+        except PlatformError:
+            history = None
+    if status is None and history is None:
+        raise PageError(404, "未找到", f"统计投影和审计日志中都没有单位 {entity_id}", field="entity_id")
+    events = []
+    checkpoint = history.checkpoint if history else None
+    for proven in (history.events if history else []):
+        event = json.loads(proven.event.canonical)
+        verified = None
+        if proven.proof is not None and checkpoint is not None:
+            try:
+                merkle.verify_inclusion(proven.event.leaf_index, checkpoint.tree_size, proven.event.leaf_hash,
+                                        proven.proof, checkpoint.root_hash)
+                verified = True
+            except merkle.ProofError:
+                verified = False
+        events.append({"leaf_index": proven.event.leaf_index, "event_id": str(proven.event.event_id),
+                       "type": event.get("type"), "recorded_at": event.get("recorded_at"),
+                       "actor": event.get("actor", {}), "payload": event.get("payload", {}),
+                       "leaf_hash": proven.event.leaf_hash, "proof": proven.proof, "verified": verified})
+    return render("entity.html", who=who, entity_id=entity_id, status=status, events=events, checkpoint=checkpoint,
+                  states=board.TASK_STATES_ZH, kinds=KINDS_ZH, modes=MODES_ZH, unit_name=unit_name,
+                  departments=DEPARTMENT_NAMES_ZH)
+
+
+@router.get("/entities/{entity_id}/proofs/{event_id}")
+def entity_proof(request: Request, who: Viewer, entity_id: str, event_id: str) -> Response:
+    """The inclusion proof as JSON, the body of ``GET /audit/proofs/inclusion`` (the verifier's --proof)."""
+    from reporting.entrypoints.audit_routes import inclusion_proof
+
+    try:
+        found = inclusion_proof(request, who, uuid.UUID(event_id), None)
+    except ValueError:
+        raise PageError(400, "请求有误", "event_id 应为 UUID", field="event_id") from None
+    except PlatformError as exc:
+        raise PageError.of(exc) from exc
+    return Response(found.model_dump_json(indent=2), media_type="application/json")
