@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 python3 deploy/stack.py up
+# The demo plays ~100 campaign days in minutes: its requests name their business time (docs/simulator.md).
+# A production deployment never sets this.
+export CAMPAIGN_SIMULATED_CLOCK=${CAMPAIGN_SIMULATED_CLOCK:-true}
 scripts/services.sh start
 eval "$(python3 deploy/stack.py env)"
 RUN_DIR=${CAMPAIGN_RUN_DIR:-$PWD/.run}
@@ -24,5 +27,6 @@ echo
 echo "The platform is running:"
 scripts/services.sh urls
 echo "  ground truth of the demo:  $RUN_DIR/simulator-truth.json"
+.venv/bin/python scripts/where_to_look.py "$RUN_DIR"
 echo "  a department token:        .venv/bin/campaign token city_org --user demo   (after: eval \"\$(python3 deploy/stack.py env)\")"
 echo "Stop it with: make stop   (services)   and   make down   (Kafka and PostgreSQL)"

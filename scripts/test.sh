@@ -7,7 +7,8 @@ scripts/bootstrap.sh
 python3 deploy/stack.py up
 eval "$(python3 deploy/stack.py env)"
 # OS packages the tests use: docker-compose parses docker-compose.yml (no engine needed);
-# a real Prometheus scrapes the services; pdftoppm turns a bulletin PDF into an image.
-scripts/os-packages.sh docker-compose prometheus poppler-utils
+# a real Prometheus scrapes the services; pdftoppm turns a bulletin PDF into an image; headless
+# Chromium drives the dashboard.
+scripts/os-packages.sh docker-compose prometheus poppler-utils chromium
 .venv/bin/campaign topics
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

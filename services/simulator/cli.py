@@ -31,7 +31,7 @@ DEFAULT_URLS = {"registry": "http://127.0.0.1:8101", "membership": "http://127.0
                 "formation": "http://127.0.0.1:8103", "reporting": "http://127.0.0.1:8104"}
 # Which routes a phase needs: a phase runs only when its service answers them.
 NEEDS = {"registry": ("/imports/{form}", "/ledgers/{unit}/submit"), "membership": ("/members/found",),
-         "formation": ("/organizations", "/work-coverage/instructors"), "reporting": ("/reports",)}
+         "formation": ("/organizations", "/work-coverage/instructors"), "reporting": ("/reports", "/bulletins")}
 
 
 def available_services(urls: dict[str, str]) -> frozenset[str]:
@@ -62,7 +62,9 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
          territory: Annotated[Path | None, typer.Option(help="another city's territory JSON (default: the 2016 city)")] = None,
          run_tag: Annotated[str | None, typer.Option(help="salts codes and identity numbers (default: random)")] = None,
          export: Annotated[Path | None, typer.Option(help="write the ground truth and the comparison as JSON")] = None,
-         settle_seconds: Annotated[float, typer.Option(help="how long to wait for projections to agree")] = 120.0) -> None:
+         settle_seconds: Annotated[float, typer.Option(help="how long to wait for projections to agree")] = 120.0,
+         real_clock: Annotated[bool, typer.Option(
+             "--real-clock", help="the platform runs on the real clock: no reports or bulletins")] = False) -> None:
     """Play a whole campaign, then compare the platform's figures with the ground truth (exit 1 on a difference)."""
     urls = {"registry": registry_url, "membership": membership_url, "formation": formation_url,
             "reporting": reporting_url}
@@ -72,17 +74,26 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
     if not {"registry", "membership"} <= services:
         console.print(f"[red]registry and membership must be running (found: {', '.join(sorted(services)) or 'none'})")
         raise typer.Exit(2)
+    if not real_clock:
+        refused = [s for s in sorted(services) if not _accepts_campaign_time(urls[s])]
+        if refused:
+            console.print(f"[red]{', '.join(refused)} run(s) on the real clock: start the platform with "
+                          "CAMPAIGN_SIMULATED_CLOCK=true (scripts/run.sh does), or pass --real-clock")
+            raise typer.Exit(2)
     city = load_territory(territory)
     started = time.perf_counter()
-    campaign = build_campaign(seed, entities, city, tag, available=services)
+    campaign = build_campaign(seed, entities, city, tag, available=services, simulated_clock=not real_clock)
     plan = campaign.plan
     console.print(f"campaign {city.name} seed={seed} run-tag={tag}: {len(campaign.entities)} entities, "
                   f"{len(campaign.members)} members, {plan.command_count} commands planned "
                   f"in {time.perf_counter() - started:.1f} s")
     truth = GroundTruth({e.key: e for e in campaign.entities})
-    runner = Runner(urls, Tokens(get_settings().require_auth_secret()), truth, workers=workers, rate=rate)
+    runner = Runner(urls, Tokens(get_settings().require_auth_secret()), truth, workers=workers, rate=rate,
+                    simulated_clock=not real_clock)
     try:
         before = compare.snapshot(runner, set(plan.phases))
+        shared = compare.units_in_use(runner) if "bulletins" in plan.phases else set()
+        runner.units_not_reporting = shared  # their reports for these deadlines may exist already
         with Progress(TextColumn("{task.description:<46}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[rate]:>7} cmd/s"), TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("campaign", total=plan.command_count, rate="")
@@ -90,6 +101,9 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
 
             def on_step(step) -> None:
                 bar.update(task, description=f"{step.on:%m-%d} {step.label}"[:46])
+                if not console.is_terminal:  # a log file (CI, run.sh piped): one line per step instead of a bar
+                    console.print(f"{time.perf_counter() - clock:7.1f} s  {step.on}  {step.label}  "
+                                  f"({runner.stats.ok} commands done)")
 
             def on_done(n: int) -> None:
                 elapsed = time.perf_counter() - clock
@@ -98,9 +112,12 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
             stats = runner.play(plan, on_step, on_done)
         after, found = compare.settle(runner, truth, before, set(plan.phases), {d.code for d in city.districts},
                                        settle_seconds)
+        runner.campaign_time = None
+        bulletins = compare.bulletins(runner, truth, plan, shared)
+        found += bulletins["differences"]
     finally:
         runner.close()
-    report = _report(campaign, truth, stats, found, tag, services, after)
+    report = _report(campaign, truth, stats, found, tag, services, after, bulletins)
     _print(report)
     if export is not None:
         export.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
@@ -109,7 +126,15 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
         raise typer.Exit(1)
 
 
-def _report(campaign, truth: GroundTruth, stats, found, tag: str, services, after: dict) -> dict:
+def _accepts_campaign_time(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", headers={"X-Campaign-Time": "2016-08-14T09:00:00+08:00"},
+                         timeout=10).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _report(campaign, truth: GroundTruth, stats, found, tag: str, services, after: dict, bulletins: dict) -> dict:
     plan = campaign.plan
     return {
         "seed": plan.seed, "run_tag": tag, "city": campaign.territory.code, "entities": len(campaign.entities),
@@ -123,7 +148,13 @@ def _report(campaign, truth: GroundTruth, stats, found, tag: str, services, afte
                      "by_phase": dict(stats.by_phase), "failures": stats.failures},
         "truth": {"registry_by_district": truth.registry_by_district(),
                   "members_by_district": truth.members_by_district(),
-                  "coverage_by_district": truth.coverage_by_district(), "bulletin": truth.bulletin()},
+                  "coverage_by_district": truth.coverage_by_district(), "bulletin": truth.bulletin(),
+                  "report_figures_as_of": truth.as_of, "reports_sent": truth.reports,
+                  "report_intents": [{"unit": i.unit, "deadline": i.deadline.isoformat(), "behaviour": i.behaviour,
+                                      "submit_on": i.submit_on.isoformat() if i.submit_on else None,
+                                      "expected_status": i.expected_status, "inflate": i.inflate}
+                                     for i in plan.reports]},
+        "bulletins": bulletins["published"], "bulletin_units_not_compared": bulletins["not_compared"],
         "spot_check_seed": plan.spot_check_seed,
         "formation_platform": after.get("formation", {}),
         "differences": [d.__dict__ for d in found],
@@ -140,6 +171,10 @@ def _print(report: dict) -> None:
     if report.get("spot_check_seed"):
         used = "refused (a signed checkpoint seeds the draw)" if c["fallbacks"] else "used"
         console.print(f"spot-check seed fixed in advance: {report['spot_check_seed']} ({used})")
+    if report.get("bulletins"):
+        console.print(f"bulletins published: {', '.join(b['cutoff_date'] for b in report['bulletins'])}"
+                      + (f" (not compared, held entities before the run: {', '.join(report['bulletin_units_not_compared'])})"
+                         if report.get("bulletin_units_not_compared") else ""))
     for failure in c["failures"][:10]:
         console.print(f"[red]failed: {failure}")
     table = Table(title="基数与覆盖（模拟真值） ground truth per district")

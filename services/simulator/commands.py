@@ -79,6 +79,7 @@ class Plan:
     phases: list[str] = field(default_factory=list)
     left_out: dict[str, str] = field(default_factory=dict)  # phase -> why
     spot_check_seed: str | None = None  # the value fixed in advance (used only while no checkpoint is known)
+    reports: list = field(default_factory=list)  # reporting_plan.ReportIntent: who reports when, and how
 
     def add(self, step: Step) -> None:
         if step.commands or step.resolve:

@@ -11,6 +11,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from .reporting_plan import INFLATED
 from .runner import Runner
 from .truth import COVERAGE_FIGURES, GroundTruth, organization_required
 
@@ -149,3 +150,62 @@ def settle(runner: Runner, truth: GroundTruth, before: dict, phases: set[str], d
         if not found or time.monotonic() > deadline:
             return after, found
         time.sleep(1.0)
+
+
+def units_in_use(runner: Runner) -> set[str]:
+    """Reporting units whose ledgers already list entities (an earlier run, the demo, tests): their bulletin
+    figures are not this run's alone, so they are not compared. Asked of the registry, which answers at once
+    (no projection to wait for)."""
+    used = set()
+    for row in runner.get("registry", "/baseline/counts", {"by": "ledger"}):
+        unit = row["unit"]
+        if unit is None or not int(row.get("registered", 0)):  # None: not approved in any ledger yet
+            continue
+        if unit.startswith("district-"):
+            used.add("district-" + unit.split("-")[1])
+        elif unit.startswith("supervisor-") or unit == "city-organs":
+            used.add("city-organs")
+        else:
+            used.add(unit)
+    return used
+
+
+def bulletins(runner: Runner, truth: GroundTruth, plan, shared: set[str]) -> dict:
+    """Each published bulletin beside the ground truth as of its cutoff: every reporting unit's figures
+    (district rows and the civil-affairs / city-organs rows), and every unit's report for the previous and
+    this deadline (status R11; discrepancies exactly where a false report raised a figure). Units in
+    ``shared`` held entities before the run and are left out (listed as such)."""
+    published, found = [], []
+    intents = {(i.unit, i.deadline.isoformat()): i for i in plan.reports if i.unit not in shared}
+    for key, bulletin_id in sorted((k, v) for k, v in runner.ids.items() if k.startswith("B")):
+        cutoff = key[1:]
+        data = runner.get("reporting", f"/bulletins/{cutoff}/json")
+        published.append({"cutoff_date": cutoff, "bulletin_id": bulletin_id, "data": data})
+        rows = {row["unit"]: row["counters"] for row in data["districts"] + data["departments"]}
+        for unit, figures in truth.as_of.get(cutoff, {}).items():
+            if unit in shared:
+                continue
+            for name, value in figures.items():
+                shown = rows.get(unit, {}).get(name, 0)
+                if shown != value:
+                    found.append(Difference(f"bulletin {cutoff}", unit, name, shown, value))
+        listed = {(r["unit"], r["deadline"]) for r in data["reports"]}
+        for unit, deadline in sorted(k for k in intents if k[1] in (cutoff, data.get("previous_cutoff_date"))):
+            if (unit, deadline) not in listed:
+                found.append(Difference(f"bulletin {cutoff}", unit, f"no report row for {deadline}", 0, 1))
+        for report in data["reports"]:
+            intent = intents.get((report["unit"], report["deadline"]))
+            if intent is None:
+                continue
+            expected = intent.expected_status if report["deadline"] < cutoff else (
+                "on_time" if intent.expected_status == "on_time" else "pending")
+            if report["status"] != expected:
+                found.append(Difference(f"bulletin {cutoff} report {report['deadline']}", report["unit"],
+                                        f"status {report['status']} (expected {expected})", 0, 1))
+            raised = {d["figure"]: d["difference"] for d in report["discrepancies"]}
+            wanted = {name: intent.inflate for name in INFLATED} if intent.behaviour == "false" else {}
+            if report["status"] in ("on_time", "late") and raised != wanted:
+                found.append(Difference(f"bulletin {cutoff} report {report['deadline']}", report["unit"],
+                                        f"discrepancies {raised} (expected {wanted})", len(raised), len(wanted)))
+    return {"published": [{k: v for k, v in b.items() if k != "data"} for b in published], "data": published,
+            "not_compared": sorted(shared), "differences": found}

@@ -3,7 +3,8 @@
 Phases follow the seed plan's schedule (R10): survey and ledgers by 08-26,
 verification of enterprise counts, members found, supplementary ledgers,
 formation and work coverage by 11-20, acceptance checks 11-21..12-05, spot
-checks, look-back 12-06..12-30, semi-monthly reports on the 10th and 25th.
+checks, look-back 12-06..12-30, semi-monthly reports on the 10th and 25th and
+the bulletins the day after (reporting_plan.py; only on a simulated campaign clock).
 Phases whose service has no API yet are left out by name (``Plan.left_out``).
 """
 
@@ -17,6 +18,7 @@ from platform_core.reference import Territory
 from . import forms
 from .commands import Command, Plan, Step, Upload, fact
 from .people import CAMPAIGN_END, Member, MemberFactory
+from .reporting_plan import plan_reporting
 from .world import Entity, generate_entities
 
 IMPORT_ROWS = 2500  # rows per file: well under the 1 MiB request limit
@@ -24,9 +26,9 @@ SURVEY_DUE = date(2016, 8, 26)
 RETURN_RATE = 0.2  # ledgers sent back once with reasons
 FLAG_CLEAR_RATE = 0.1  # zombies that turn out to be operating again
 LEAVE_RATE = 0.004
-REPORTING_LEFT_OUT = ("not played yet: reporting judges timeliness (R11) and as-of figures by the time an event "
-                      "is recorded, not by the business date, so a campaign played in minutes would make every "
-                      "report late and every bulletin show the figures of the end of the run")
+REAL_CLOCK_LEFT_OUT = ("the platform runs on the real clock: reporting judges timeliness (R11) and as-of figures "
+                       "by the time an event is recorded, so a campaign played in minutes would make every report "
+                       "late and every bulletin show the end of the run (start it with CAMPAIGN_SIMULATED_CLOCK=true)")
 RETURN_REASONS = ("部分企业职工人数与社保缴费人数不符，请核实后重报", "未建党组织原因填写不完整（六个清楚）",
                   "个别企业所属街道填写有误")
 
@@ -60,7 +62,8 @@ def member_department(entity: Entity) -> str:
 
 
 def build_campaign(seed: int, entities: int, territory: Territory, run_tag: str,
-                   available: frozenset[str] = frozenset({"registry", "membership"})) -> Campaign:
+                   available: frozenset[str] = frozenset({"registry", "membership"}),
+                   simulated_clock: bool = True) -> Campaign:
     rng = random.Random(seed)
     campaign = Campaign(territory, generate_entities(rng, territory, entities, run_tag))
     plan = Plan(seed, run_tag)
@@ -81,8 +84,10 @@ def build_campaign(seed: int, entities: int, territory: Territory, run_tag: str,
                            ("reports", "reporting"), ("bulletins", "reporting")):
         if service not in available:
             plan.left_out[phase] = f"the {service} service's API is not available"
-        elif service == "reporting":
-            plan.left_out[phase] = REPORTING_LEFT_OUT
+        elif service == "reporting" and not simulated_clock:
+            plan.left_out[phase] = REAL_CLOCK_LEFT_OUT
+    if "reporting" in available and simulated_clock:
+        plan_reporting(rng, [d.code for d in territory.districts], plan, key)
     return campaign
 
 

@@ -4,23 +4,34 @@ Steps run in business-date order; a step's commands are independent, so a
 small thread pool sends them at once. Keys the plan invented (``@E000042``) are
 replaced with the ids the platform answered. Every command carries its own
 idempotency key, so a retry after a lost answer is safe.
+
+On a simulated campaign clock every request names its business time
+(``X-Campaign-Time``): the step's day at 09:00 city time plus one second per
+earlier step that day, so the platform records the campaign's events on the
+campaign's dates and judges its deadlines by them.
 """
 
+import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date, datetime, time as clock_time, timedelta, timezone
 from typing import Any
 
 import httpx
 
 from .commands import Command, Plan, Step, fact
+from .reporting_plan import REPORT_FIGURES, report_command
 from .truth import GroundTruth
 
 RETRY_RULES = ("territory", "projection", "not_yet_projected")
 TRANSIENT = (502, 503, 504)
+CITY_TIME = timezone(timedelta(hours=8))
+CAMPAIGN_TIME_HEADER = "X-Campaign-Time"
+BACKLOG = re.compile(r'^campaign_outbox_backlog\{[^}]*\}\s+([0-9.e+]+)', re.M)
 
 
 class SimulationError(RuntimeError):
@@ -72,8 +83,13 @@ class Throttle:
 
 class Runner:
     def __init__(self, urls: dict[str, str], tokens: Callable[[str], str], truth: GroundTruth,
-                 workers: int = 8, rate: float | None = None, retry_seconds: float = 90.0):
+                 workers: int = 8, rate: float | None = None, retry_seconds: float = 90.0,
+                 simulated_clock: bool = True):
         self.urls, self.tokens, self.truth = urls, tokens, truth
+        self.simulated_clock = simulated_clock
+        self.campaign_time: str | None = None  # the X-Campaign-Time of the step being played
+        self.plan: Plan | None = None
+        self.units_not_reporting: set[str] = set()  # reporting units an earlier run answers for (compare.units_in_use)
         self.ids: dict[str, str] = {}
         self.stats = Stats()
         self.workers, self.throttle, self.retry_seconds = workers, Throttle(rate), retry_seconds
@@ -87,8 +103,14 @@ class Runner:
     def play(self, plan: Plan, on_step: Callable[[Step], None] = lambda s: None,
              on_done: Callable[[int], None] = lambda n: None) -> Stats:
         started = time.perf_counter()
+        self.plan = plan
+        day, same_day = None, 0
         with ThreadPoolExecutor(self.workers, thread_name_prefix="sim") as pool:
             for step in plan.ordered():
+                same_day = same_day + 1 if step.on == day else 0
+                day = step.on
+                if self.simulated_clock:
+                    self.campaign_time = campaign_time(step.on, same_day)
                 on_step(step)
                 if "entities" in step.resolve:
                     self.resolve_entities()
@@ -99,6 +121,12 @@ class Runner:
                             commands += self.spot_check_results(item.partition(":")[2], step)
                         elif item.startswith("out_of_baseline:"):
                             self.await_out_of_baseline(item.partition(":")[2])
+                        elif item.startswith("report_figures:"):
+                            self.truth.record_as_of(item.partition(":")[2])
+                        elif item.startswith("reports_due:"):
+                            commands += self.reports_due(date.fromisoformat(item.partition(":")[2]))
+                        elif item == "await_published":
+                            self.await_published()
                 except (SimulationError, KeyError) as exc:
                     with self.lock:
                         self.stats.failed += 1
@@ -179,7 +207,8 @@ class Runner:
         return rule in RETRY_RULES or rule in command.retry_rules
 
     def _http(self, command: Command, path: str, body: Any) -> httpx.Response | None:
-        headers = {"Authorization": f"Bearer {self.tokens(command.department)}", "Idempotency-Key": command.key}
+        headers = {"Authorization": f"Bearer {self.tokens(command.department)}", "Idempotency-Key": command.key,
+                   **self._clock_header()}
         url = self.urls[command.service] + path
         self.throttle.wait()
         started = time.perf_counter()
@@ -205,12 +234,16 @@ class Runner:
         if response is None or response.status_code >= 500:
             time.sleep(0.5)
 
+    def _clock_header(self) -> dict[str, str]:
+        return {CAMPAIGN_TIME_HEADER: self.campaign_time} if self.campaign_time else {}
+
     # -- reads --------------------------------------------------------------------------------------------------
     def get(self, service: str, path: str, params: dict | None = None, department: str = "city_org") -> Any:
         for attempt in range(10):
             try:
                 response = self.client.get(self.urls[service] + path, params=params,
-                                           headers={"Authorization": f"Bearer {self.tokens(department)}"})
+                                           headers={"Authorization": f"Bearer {self.tokens(department)}",
+                                                    **self._clock_header()})
             except httpx.TransportError:
                 time.sleep(0.5)
                 continue
@@ -279,6 +312,44 @@ class Runner:
         with self.lock:
             self.stats.dynamic += len(commands)
         return commands
+
+
+    def reports_due(self, day: date) -> tuple[Command, ...]:
+        """The reports sent on ``day``, each with the figures of its deadline day (a false one raised)."""
+        intents = [i for i in (self.plan.reports if self.plan else [])
+                   if i.submit_on == day and i.unit not in self.units_not_reporting]
+        commands = tuple(report_command(i, self.truth.as_of.get(i.deadline.isoformat(), {}).get(i.unit, _ZERO))
+                         for i in intents)
+        with self.lock:
+            self.stats.dynamic += len(commands)
+        return commands
+
+    def await_published(self, timeout: float = 60.0) -> None:
+        """Before a bulletin: every service's outbox is empty, so every event up to its cutoff is in Kafka
+        (a bulletin counts what Kafka holds; in a real campaign the night before a bulletin does this)."""
+        deadline = time.monotonic() + timeout
+        pending: dict[str, float] = {}
+        while time.monotonic() < deadline:
+            pending = {}
+            for service, url in self.urls.items():
+                try:
+                    text = self.client.get(f"{url}/metrics", timeout=10).text
+                except httpx.TransportError:
+                    continue  # a service that is not running publishes nothing
+                pending[service] = sum(float(v) for v in BACKLOG.findall(text))
+            if not any(pending.values()):
+                return
+            time.sleep(0.2)
+        raise SimulationError(f"outboxes not drained before the bulletin: {pending}")
+
+
+_ZERO = dict.fromkeys(REPORT_FIGURES, 0)  # a unit without baseline entities yet
+
+
+def campaign_time(day: date, step_of_day: int) -> str:
+    """A step's business time: 09:00 city time on its day, one second later per earlier step that day."""
+    at = datetime.combine(day, clock_time(9), CITY_TIME) + timedelta(seconds=step_of_day)
+    return at.isoformat()
 
 
 def _rule(response: httpx.Response) -> str | None:

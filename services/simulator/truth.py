@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .commands import Fact
+from .reporting_plan import REPORT_FIGURES
 from .world import Entity
 
 
@@ -28,6 +29,8 @@ class GroundTruth:
     members: dict[str, dict] = field(default_factory=dict)  # member key -> entity, standing, active, way
     organizations: dict[str, dict] = field(default_factory=dict)  # org key -> mode, entities, active
     work_covered: set[str] = field(default_factory=set)  # entities with some work coverage (R6)
+    as_of: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # deadline -> unit -> report figures
+    reports: list[dict] = field(default_factory=list)  # the reports sent (unit, deadline, behaviour, figures)
     facts: int = 0
 
     def apply(self, item: Fact) -> None:
@@ -83,6 +86,15 @@ class GroundTruth:
 
     def _on_work_assigned(self, item: Fact) -> None:
         self.work_covered.update(item.keys)
+
+    def _on_report_submitted(self, item: Fact) -> None:
+        self.reports.append({"unit": item.keys[0], "deadline": item.get("deadline"), "behaviour": item.get("behaviour"),
+                             "submitted_on": item.get("submitted_on"), "figures": dict(item.get("figures"))})
+
+    def record_as_of(self, deadline: str) -> dict[str, dict[str, int]]:
+        """Keep the figures per reporting unit as they stand now, the end of the deadline day."""
+        self.as_of[deadline] = self.figures_by_reporting_unit()
+        return self.as_of[deadline]
 
     # -- figures -----------------------------------------------------------------------------------------
     def in_baseline(self, key: str) -> bool:
@@ -158,20 +170,53 @@ class GroundTruth:
         return {u: {n: c[n] for n in COVERAGE_FIGURES} for u, c in sorted(rows.items())}
 
 
+    def figures_by_reporting_unit(self) -> dict[str, dict[str, int]]:
+        """Per reporting unit (R11): the figures a semi-monthly report states, over the unit's baseline.
+        R2 counts an entity's formal members as membership holds them once it holds any member there (as
+        reporting derives it), else as the survey reported them."""
+        covering, formal = self.covering(), self.formal_members()
+        known = {member["entity"] for member in self.members.values()}
+        rows: dict[str, Counter] = defaultdict(Counter)
+        for key in sorted(self.registered):
+            if not self.in_baseline(key):
+                continue
+            entity, org = self.entities[key], self.organizations.get(covering.get(key, ""), {})
+            counts = rows[reporting_unit(entity)]
+            required = organization_required(entity, formal[key] if key in known else None)
+            counts["baseline"] += 1
+            counts["organization_covered"] += bool(org)
+            counts["standalone_covered"] += org.get("mode") == "standalone"
+            counts["work_covered"] += not org and key in self.work_covered
+            counts["two_covered"] += bool(org) or key in self.work_covered
+            counts["required"] += required
+            counts["required_covered"] += required and bool(org)
+        return {u: {n: c[n] for n in REPORT_FIGURES} for u, c in sorted(rows.items())}
+
+
+def reporting_unit(entity: Entity) -> str:
+    """Who reports the entity (R8/R11): city-level social organizations through their supervising unit's
+    committee or civil affairs, everything else through its district."""
+    if entity.kind == "social_organization" and entity.level == "city":
+        return "city-organs" if entity.supervising_department else "civil-affairs"
+    return f"district-{entity.district_code}"
+
+
 COVERAGE_FIGURES = ("baseline", "organization_covered", "standalone_covered", "work_covered", "two_covered",
                     "required", "required_covered", "closed", "r3_violations")
 
 
-def organization_required(entity: Entity) -> bool:
-    """R2 on the survey's facts (the registry's ``organization_required``)."""
+def organization_required(entity: Entity, formal_members: int | None = None) -> bool:
+    """R2 on the survey's facts (the registry's ``organization_required``), or with another count of formal
+    members (reporting: membership's count once it has members at the entity)."""
+    formal = entity.formal_members if formal_members is None else formal_members
     if entity.kind == "non_public_enterprise":
         return entity.employees >= 100 or (entity.industry in ("internet", "cultural_creative")
-                                           and entity.above_scale and entity.formal_members >= 3)
+                                           and entity.above_scale and formal >= 3)
     if entity.kind == "social_organization":
         return ((entity.subtype == "social_group" and entity.level == "city")
                 or (entity.subtype in ("private_school", "private_hospital") and entity.employees >= 30)
                 or entity.subtype in ("law_firm", "accounting_firm", "tax_firm"))
-    return entity.kind == "rural_entity" and entity.formal_members >= 3
+    return entity.kind == "rural_entity" and formal >= 3
 
 
 def _rate(numerator: int, denominator: int) -> float | None:

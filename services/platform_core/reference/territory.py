@@ -7,6 +7,7 @@ codes (district code + 3 digits, following the statistical division code's
 numbering); development zones and parks use 4xx under their district.
 """
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -122,5 +123,8 @@ def _load(path: str | None) -> Territory:
 
 
 def load_territory(path: str | Path | None = None) -> Territory:
-    """The territory in ``path`` (a JSON file of the bundled file's shape); the 2016 city by default."""
+    """The territory in ``path`` (a JSON file of the bundled file's shape); by default the one
+    CAMPAIGN_TERRITORY_FILE names (another city, every service alike), else the 2016 city."""
+    if path is None:
+        path = os.environ.get("CAMPAIGN_TERRITORY_FILE") or None
     return _load(str(path) if path is not None else None)

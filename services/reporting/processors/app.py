@@ -4,6 +4,9 @@ Not faust's exactly_once mode (open bugs on rebalance): effectively once comes f
 committing each batch's projection rows with its offsets in PostgreSQL (runner.py).
 """
 
+import tempfile
+from pathlib import Path
+
 import faust
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,15 +27,19 @@ class ProcessorSettings(BaseSettings):
     session_timeout_seconds: float = 30.0  # how soon a killed worker's partitions move (>= the broker's 6 s)
     web_port: int = 6066  # faust binds its web port even with the web disabled: two workers on a host need two
     metrics_port: int = 0  # Prometheus /metrics (events projected, freshness, dead letters); 0 = off
+    # faust's local folder (nothing durable: tables are in memory, projections in PostgreSQL); not in the repo
+    data_dir: str = str(Path(tempfile.gettempdir()) / "campaign-faust")
 
 
 processor = ProcessorSettings()
+Path(processor.data_dir).mkdir(parents=True, exist_ok=True)  # faust creates only the last level
 settings = get_settings()
 
 app = faust.App(
     processor.group_id,
     broker=[f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")],
     value_serializer="raw", key_serializer="raw",
+    datadir=str(Path(processor.data_dir) / processor.group_id),
     web_enabled=False, web_port=processor.web_port, topic_disable_leader=True, store="memory://",
     consumer_auto_offset_reset="earliest", broker_commit_every=500, broker_commit_interval=2.0,
     stream_wait_empty=False, producer_acks=-1,

@@ -1,0 +1,53 @@
+"""Print where to look after scripts/run.sh: the dashboard's login link, the bulletins (downloaded
+under .run/bulletins/), and the latest signed audit checkpoint. Reads the running reporting service
+with an inspector's token; run with the venv's Python after `eval "$(python3 deploy/stack.py env)"`."""
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+from platform_core.auth import Principal, issue_token
+from platform_core.settings import get_settings
+
+REPORTING = f"http://127.0.0.1:{os.environ.get('CAMPAIGN_REPORTING_PORT', '8104')}"
+FILES = ("html", "pdf", "xlsx", "json")
+
+
+def fetch(path: str, token: str) -> bytes:
+    request = urllib.request.Request(REPORTING + path, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.read()
+
+
+def main(run_dir: Path) -> None:
+    token = issue_token(get_settings().require_auth_secret(), Principal("inspector", "inspector", "demo"),
+                        timedelta(hours=12))
+    print(f"  dashboard (inspector, link valid 12 h):\n    {REPORTING}/dashboard/login?token={token}&next=/dashboard/")
+    truth = run_dir / "simulator-truth.json"
+    cutoffs = [b["cutoff_date"] for b in json.loads(truth.read_text(encoding="utf-8")).get("bulletins", [])] \
+        if truth.exists() else []
+    for cutoff in cutoffs:
+        folder = run_dir / "bulletins" / cutoff
+        folder.mkdir(parents=True, exist_ok=True)
+        for kind in FILES:
+            (folder / f"bulletin-{cutoff}.{kind}").write_bytes(fetch(f"/bulletins/{cutoff}/{kind}", token))
+    if cutoffs:
+        print(f"  bulletins ({len(cutoffs)}, {cutoffs[0]} .. {cutoffs[-1]}): {run_dir / 'bulletins'}/<date>/"
+              f"bulletin-<date>.{{{','.join(FILES)}}}")
+    else:
+        print("  bulletins: none published yet (play the demo: scripts/run.sh)")
+    try:
+        checkpoint = json.loads(fetch("/audit/checkpoints/latest", token))
+        print(f"  latest audit checkpoint: tree size {checkpoint['tree_size']}, root {checkpoint['root_hash']},"
+              f" signed {checkpoint['signed_at']} ({checkpoint['reason']})\n    {REPORTING}/audit/checkpoints/latest"
+              f"   verifier key: {REPORTING}/audit/keys")
+    except urllib.error.HTTPError as exc:
+        print(f"  latest audit checkpoint: none yet ({exc.code})")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
