@@ -4,6 +4,7 @@
 """
 
 import json
+import os
 import secrets
 import sys
 import time
@@ -27,8 +28,9 @@ from .truth import GroundTruth
 
 app = typer.Typer(help="Campaign simulator: plays a ~100-day campaign through the public APIs.", no_args_is_help=True)
 console = Console(stderr=True)
-DEFAULT_URLS = {"registry": "http://127.0.0.1:8101", "membership": "http://127.0.0.1:8102",
-                "formation": "http://127.0.0.1:8103", "reporting": "http://127.0.0.1:8104"}
+# where scripts/services.sh starts them (CAMPAIGN_<SERVICE>_PORT, default 8101..8104)
+DEFAULT_URLS = {name: f"http://127.0.0.1:{os.environ.get(f'CAMPAIGN_{name.upper()}_PORT', 8101 + i)}"
+                for i, name in enumerate(("registry", "membership", "formation", "reporting"))}
 # Which routes a phase needs: a phase runs only when its service answers them.
 NEEDS = {"registry": ("/imports/{form}", "/ledgers/{unit}/submit"), "membership": ("/members/found",),
          "formation": ("/organizations", "/work-coverage/instructors"), "reporting": ("/reports", "/bulletins")}
