@@ -2,7 +2,7 @@
 
 import importlib.util
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +53,8 @@ def bootstrap_service(name: str, registry: EventTypeRegistry,
     return ServiceContext(schema, settings, engine, store, migrations)
 
 
-def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), description: str = "") -> FastAPI:
+def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), description: str = "",
+              on_startup: Callable[[], object] | None = None) -> FastAPI:
     """The service's HTTP app; its schema is migrated before the first request.
 
     Logging goes to JSON on stderr unless something (a test runner) configured it already."""
@@ -63,7 +64,7 @@ def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), descri
         context.name, context.engine, context.settings.kafka_bootstrap,
         context.settings.require_auth_secret(),
         max_request_bytes=context.settings.max_request_bytes, description=description,
-        on_startup=context.migrate, simulated_clock=context.settings.simulated_clock)
+        on_startup=on_startup or context.migrate, simulated_clock=context.settings.simulated_clock)
     app.state.context = context
     for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)

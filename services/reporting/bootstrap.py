@@ -31,6 +31,14 @@ def build_context() -> ServiceContext:
     return bootstrap_service("reporting", event_types_for("reporting"), schema=schema)
 
 
+def prepare_schema(context: ServiceContext) -> None:
+    """Migrations, and the projection tables the processor fills (empty until it runs): the API and the
+    dashboard answer on a fresh platform instead of failing on a missing table."""
+    context.migrate()
+    with context.engine.begin() as conn:
+        create_tables(conn, context.name)
+
+
 def checkpoint_signer(context: ServiceContext, audit: AuditSettings | None = None) -> CheckpointSigner:
     """The log's signer; fails fast when CAMPAIGN_AUDIT_SIGNING_KEY is missing or not a 32-byte seed."""
     audit = audit or AuditSettings()

@@ -27,7 +27,9 @@ stack = stack_module()
 # The project's pytest-timeout default (300 s) is too short for the very first `up`, which
 # downloads the broker's jars; only apply the marker where the plugin is installed.
 if importlib.util.find_spec("pytest_timeout") is not None:
-    pytestmark = pytest.mark.timeout(UP_TIMEOUT_S + 300)
+    pytestmark = [pytest.mark.disrupts_stack, pytest.mark.timeout(UP_TIMEOUT_S + 300)]
+else:
+    pytestmark = pytest.mark.disrupts_stack
 
 
 def run_stack(command: str, timeout: float = UP_TIMEOUT_S) -> subprocess.CompletedProcess:

@@ -27,6 +27,8 @@ PROJECTION_GROUP = "reporting-projections"
 
 
 def create_tables(conn: Connection, schema: str) -> None:
+    # the app and the processor may both do this on a fresh database: IF NOT EXISTS alone races
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"projection-tables:{schema}"})
     conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted_schema(schema)}"))
     conn.execute(sa.text(f"SET LOCAL search_path TO {quoted_schema(schema)}"))
     conn.exec_driver_sql(TABLES_SQL.read_text(encoding="utf-8"))
