@@ -41,16 +41,15 @@ class ServiceContext:
         return migrate(self.engine, self.name, self.migrations)
 
 
-def bootstrap_service(name: str, registry: EventTypeRegistry,
-                      settings: PlatformSettings | None = None, schema: str | None = None) -> ServiceContext:
-    """The service's context; ``schema`` runs a second instance over another schema (its events still go
-    to the service's topic), e.g. an isolated campaign in an end-to-end test."""
+def bootstrap_service(name: str, registry: EventTypeRegistry, settings: PlatformSettings | None = None,
+                      schema: str | None = None, topic: str | None = None, pool_size: int = 10) -> ServiceContext:
+    """The service's context. ``schema`` (and ``topic``) run a second instance elsewhere: an isolated
+    campaign in an end-to-end test, a benchmark or a fuzzing run on scratch ones."""
     settings = settings or get_settings()
-    migrations = service_migrations(name)
-    engine = create_db_engine(settings.database_url)
+    engine = create_db_engine(settings.database_url, pool_size=pool_size)
     schema = schema or name
-    store = EventStore(engine, schema, service_topic(name), registry, settings.max_payload_bytes)
-    return ServiceContext(schema, settings, engine, store, migrations)
+    store = EventStore(engine, schema, topic or service_topic(name), registry, settings.max_payload_bytes)
+    return ServiceContext(schema, settings, engine, store, service_migrations(name))
 
 
 def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), description: str = "",

@@ -22,7 +22,7 @@ from platform_core.settings import get_settings
 
 from . import compare
 from .plan import build_campaign
-from .runner import Runner
+from .runner import CAMPAIGN_TIME_HEADER, Runner
 from .tokens import Tokens
 from .truth import GroundTruth
 
@@ -130,7 +130,7 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
 
 def _accepts_campaign_time(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/healthz", headers={"X-Campaign-Time": "2016-08-14T09:00:00+08:00"},
+        return httpx.get(f"{url}/healthz", headers={CAMPAIGN_TIME_HEADER: "2016-08-14T09:00:00+08:00"},
                          timeout=10).status_code == 200
     except httpx.HTTPError:
         return False

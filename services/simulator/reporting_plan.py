@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from platform_core.reference import load_calendar
 
-from .commands import Command, Plan, Step
+from .commands import Command, Plan, Step, fact
 
 ON_TIME, LATE, MISSING, FALSE = "on_time", "late", "missing", "false"
 BEHAVIOUR_WEIGHTS = ((ON_TIME, 0.78), (LATE, 0.08), (MISSING, 0.06), (FALSE, 0.08))
@@ -76,8 +76,6 @@ def plan_reporting(rng: random.Random, district_codes: list[str], plan: Plan, ke
 
 def report_command(intent: ReportIntent, true_figures: dict[str, int]) -> Command:
     """The report an intent sends: the true figures, or for a false report some raised."""
-    from .commands import fact
-
     figures = {name: true_figures[name] + (intent.inflate if name in INFLATED else 0) for name in REPORT_FIGURES}
     body = {"deadline": intent.deadline.isoformat(), "figures": figures}
     return Command("reporting", submitter(intent.unit), "POST", "/reports", intent.key, body=body,

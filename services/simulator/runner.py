@@ -18,10 +18,13 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as clock_time, timedelta, timezone
+from datetime import date, datetime, time as clock_time, timedelta
 from typing import Any
 
 import httpx
+
+from platform_core.clock import HEADER as CAMPAIGN_TIME_HEADER
+from platform_core.reference.city_time import CITY_TIME
 
 from .commands import Command, Plan, Step, fact
 from .reporting_plan import REPORT_FIGURES, report_command
@@ -29,8 +32,6 @@ from .truth import GroundTruth
 
 RETRY_RULES = ("territory", "projection", "not_yet_projected")
 TRANSIENT = (502, 503, 504)
-CITY_TIME = timezone(timedelta(hours=8))
-CAMPAIGN_TIME_HEADER = "X-Campaign-Time"
 BACKLOG = re.compile(r'^campaign_outbox_backlog\{[^}]*\}\s+([0-9.e+]+)', re.M)
 
 

@@ -2,14 +2,22 @@
 
 import logging
 
+from fastapi import FastAPI
+
 from formation.bootstrap import build_context, build_formation
 from formation.entrypoints.routes import reads, router
 from platform_core.logs import configure_logging
-from platform_core.service import build_app
+from platform_core.service import ServiceContext, build_app
 
-context = build_context()
-if not logging.getLogger().handlers:  # under uvicorn; a test runner keeps its own handlers
-    configure_logging("formation", context.settings.log_level, context.settings.log_format)
-app = build_app(context, routers=[router, reads],
-                description="Organizations, coverage, work coverage, the campaign board and checks (挂图作战).")
-app.state.formation = build_formation(context)
+
+def create_app(context: ServiceContext) -> FastAPI:
+    """Formation's API over ``context`` (its own schema, or a scratch one in tests and benchmarks)."""
+    if not logging.getLogger().handlers:  # under uvicorn; a test runner keeps its own handlers
+        configure_logging("formation", context.settings.log_level, context.settings.log_format)
+    app = build_app(context, routers=[router, reads],
+                    description="Organizations, coverage, work coverage, the campaign board and checks (挂图作战).")
+    app.state.formation = build_formation(context)
+    return app
+
+
+app = create_app(build_context())

@@ -1,10 +1,18 @@
 """HTTP entrypoint: ``uvicorn membership.entrypoints.http:app``."""
 
+from fastapi import FastAPI
+
 from membership.bootstrap import build_context, build_membership
 from membership.entrypoints.routes import counts, router
-from platform_core.service import build_app
+from platform_core.service import ServiceContext, build_app
 
-context = build_context()
-app = build_app(context, routers=[router, counts],
-                description="Members, registrations, transfers and membership growth (四个一批).")
-app.state.membership = build_membership(context)
+
+def create_app(context: ServiceContext) -> FastAPI:
+    """Membership's API over ``context`` (its own schema, or a scratch one in tests and benchmarks)."""
+    app = build_app(context, routers=[router, counts],
+                    description="Members, registrations, transfers and membership growth (四个一批).")
+    app.state.membership = build_membership(context)
+    return app
+
+
+app = create_app(build_context())

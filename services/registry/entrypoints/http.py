@@ -1,11 +1,19 @@
 """HTTP entrypoint: ``uvicorn registry.entrypoints.http:app``."""
 
-from platform_core.service import build_app
+from fastapi import FastAPI
+
+from platform_core.service import ServiceContext, build_app
 from registry.bootstrap import build_context, build_registry
 from registry.entrypoints.routes import entities, imports, ledgers, reference
 
-_context = build_context()
-app = build_app(_context, [entities.router, ledgers.router, imports.router, reference.router],
-                description="Entities, ledgers (台帐), the baseline (党建基数), verification flags and "
-                            "spreadsheet import of 附表1/附表2.")
-app.state.registry = build_registry(_context)
+
+def create_app(context: ServiceContext) -> FastAPI:
+    """The registry's API over ``context`` (its own schema, or a scratch one in tests and benchmarks)."""
+    app = build_app(context, [entities.router, ledgers.router, imports.router, reference.router],
+                    description="Entities, ledgers (台帐), the baseline (党建基数), verification flags and "
+                                "spreadsheet import of 附表1/附表2.")
+    app.state.registry = build_registry(context)
+    return app
+
+
+app = create_app(build_context())

@@ -62,13 +62,10 @@ def drop_schema(engine, schema: str) -> None:
 def make_context(settings, schema: str, reporting_topic: str):
     """A reporting ServiceContext on a scratch schema and topic (the real service code, isolated)."""
     from platform_core.contracts import event_types_for
-    from platform_core.db import create_db_engine
-    from platform_core.event_store import EventStore
-    from platform_core.service import ServiceContext, service_migrations
+    from platform_core.service import bootstrap_service
 
-    engine = create_db_engine(settings.database_url, pool_size=2)
-    store = EventStore(engine, schema, reporting_topic, event_types_for("reporting"), settings.max_payload_bytes)
-    return ServiceContext(schema, settings, engine, store, service_migrations("reporting"))
+    return bootstrap_service("reporting", event_types_for("reporting"), settings, schema=schema,
+                             topic=reporting_topic, pool_size=2)
 
 
 def fill_audit_log(engine, bootstrap: str, schema: str, topics: dict[str, str]) -> None:
