@@ -4,13 +4,12 @@ state a batch needs, write back what changed, and store the derived entity statu
 All multi-row: one statement per table per batch (replay speed, issue 9).
 """
 
-import io
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import sqlalchemy as sa
+from pydantic_core import to_json
 from psycopg2.extras import execute_values
 from sqlalchemy.engine import Connection
 
@@ -168,47 +167,8 @@ class ProjectionStore:
                       [status_row(status) for status in statuses], template)
 
 
-    def copy_statuses(self, conn: Connection, statuses: list[EntityStatus]) -> None:
-        """COPY fresh status rows (a replay derives each entity once, at the end, into an empty table)."""
-        buffer = io.StringIO()
-        for status in statuses:
-            row = status_row(status)
-            buffer.write("\t".join(_copy_text(row[c]) for c in STATUS_COLUMNS))
-            buffer.write("\n")
-        buffer.seek(0)
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            cursor.copy_expert(f"COPY {self.s}.rp_entity_status ({', '.join(STATUS_COLUMNS)}) FROM STDIN", buffer)
-        finally:
-            cursor.close()
-
     def all_entity_ids(self, conn: Connection) -> list[str]:
         return [row[0] for row in conn.execute(sa.text(f"SELECT entity_id FROM {self.s}.rp_entities"))]
-
-
-_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
-
-
-def _escape(text: str) -> str:
-    if not _NEEDS_ESCAPE.search(text):
-        return text
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _copy_text(value) -> str:
-    """A value in COPY's text format (arrays as {…}, NULL as \\N, special characters escaped)."""
-    kind = type(value)
-    if kind is str:
-        return _escape(value)
-    if kind is int:
-        return str(value)
-    if value is None:
-        return "\\N"
-    if kind is bool:
-        return "t" if value else "f"
-    if kind is list:
-        value = "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value) + "}"
-    return _escape(str(value))
 
 
 STATUS_COLUMNS = ("entity_id", "name", "kind", "subtype", "district_code", "street_code", "department",
@@ -220,8 +180,14 @@ STATUS_COLUMNS = ("entity_id", "name", "kind", "subtype", "district_code", "stre
 def status_row(status: EntityStatus) -> dict:
     row = {c: getattr(status, c) for c in STATUS_COLUMNS}
     row["flags"] = list(status.flags)
-    row["organizations"] = json.dumps([list(o) for o in status.organizations], ensure_ascii=False)
+    row["organizations"] = to_json([list(o) for o in status.organizations]).decode()  # JSONB column
     return row
+
+
+def status_values(status: EntityStatus) -> tuple:
+    """A status as a row of STATUS_COLUMNS' values (the COPY of a replay)."""
+    row = status_row(status)
+    return tuple(row[c] for c in STATUS_COLUMNS)
 
 
 SPAN_COLUMNS = ("organization_id", "entity_id", "covered_from", "mode", "formed_event_id", "covered_until",

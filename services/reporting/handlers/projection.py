@@ -72,7 +72,13 @@ def new_own() -> dict[str, list[dict]]:
     return {"reports": [], "responsibility": [], "bulletins": [], "accountability": [], "ledgers": []}
 
 
+OWN_TYPES = frozenset({"LedgerSubmitted", "ReportSubmitted", "ResponsibilityReportSubmitted", "BulletinPublished",
+                       "AccountabilityRecorded"})
+
+
 def collect_own(envelope: EventEnvelope, own: dict[str, list[dict]]) -> None:
+    if envelope.type not in OWN_TYPES:
+        return  # most events: nothing of reporting's own tables (checked first: replays call this a million times)
     p, event_id = envelope.payload, str(envelope.event_id)
     if envelope.type == "LedgerSubmitted":
         own["ledgers"].append({"unit": p["unit"], "district_code": p.get("district_code"),
