@@ -21,7 +21,7 @@ from ..handlers.commands import Outcome
 from . import schemas
 
 
-def formation(request: Request) -> Formation:
+async def formation(request: Request) -> Formation:
     return request.app.state.formation
 
 

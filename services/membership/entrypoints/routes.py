@@ -18,7 +18,7 @@ from ..handlers.commands import Person
 from . import schemas
 
 
-def membership(request: Request) -> Membership:
+async def membership(request: Request) -> Membership:
     return request.app.state.membership
 
 

@@ -9,7 +9,7 @@ from platform_core.http import authenticate, idempotency_key
 from registry.handlers.context import RegistryContext
 
 
-def registry_context(request: Request) -> RegistryContext:
+async def registry_context(request: Request) -> RegistryContext:
     return request.app.state.registry
 
 
