@@ -29,6 +29,13 @@ DIMENSION_SQL = {"city": "'city'", "district": "district_code", "street": "stree
                  "department": "department"}
 
 
+def projection_version(conn: Connection, schema: str) -> str:
+    """Changes whenever the projection does: the row version of rp_meta, which every projection batch
+    updates in its own transaction and every rebuild writes anew, with the count of events applied."""
+    return conn.execute(sa.text(
+        f"SELECT xmin::text || ':' || events_applied FROM {quoted_schema(schema)}.rp_meta")).scalar_one()
+
+
 def counters_by(conn: Connection, schema: str, dimension: str, where: str = "",
                 params: dict | None = None) -> dict[str, Counters]:
     if dimension not in DIMENSION_SQL:

@@ -134,6 +134,7 @@ def fill_synthetic_statuses(conn, schema: str, entities: int) -> None:
         " FROM generate_series(1, :n) AS i, LATERAL (SELECT (:districts)[1 + i % :k] AS d) AS x"),
         {"n": entities, "districts": districts, "k": len(districts)})
     conn.execute(sa.text(f"ANALYZE {schema}.rp_entity_status"))
+    conn.execute(sa.text(f"UPDATE {schema}.rp_meta SET events_applied = events_applied"))  # a new projection version
 
 
 def time_bulletin(context, entities: int, day: date) -> dict:

@@ -1,5 +1,7 @@
 """R7 rates at a level, now (the live projection) or as of a past time (a replay to that cutoff)."""
 
+import threading
+from collections import OrderedDict
 from datetime import datetime, timezone
 
 from platform_core import clock
@@ -24,8 +26,40 @@ def rates_at(context: ServiceContext, level: str, at: datetime | None = None,
             raise RuleViolation("as_of must lie in the past", field="as_of", rule="R7")
         schema = as_of(context, at.astimezone(timezone.utc))
     where, params = ("district_code = :district", {"district": district}) if district else ("", {})
-    with context.engine.connect() as conn:
-        found = queries.counters_by(conn, schema, level, where, params)
-    return {"level": level, "as_of": at.isoformat() if at else None,
-            "units": [{"unit": key, "counters": c.as_dict(), "rates": {k: r.as_dict() for k, r in rates(c).items()}}
-                      for key, c in found.items()]}
+    # One snapshot for the version and the counters, so a cached answer is exactly that version's figures.
+    with context.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        version = queries.projection_version(conn, schema)
+        key = (schema, level, district, version)
+        units = _RATES.get(key)
+        if units is None:
+            units = [{"unit": unit, "counters": c.as_dict(), "rates": {k: r.as_dict() for k, r in rates(c).items()}}
+                     for unit, c in queries.counters_by(conn, schema, level, where, params).items()]
+            _RATES.put(key, units)
+    return {"level": level, "as_of": at.isoformat() if at else None, "units": units}
+
+
+class _RatesByVersion:
+    """Computed rates by (schema, level, district, projection version): dashboards and departments poll
+    /rates far more often than the projection changes, and each computation aggregates every baseline
+    entity. The version changes with every projection commit and every rebuild, so an entry is never
+    served for figures other than its own. Bounded; least recently used entries go first."""
+
+    def __init__(self, size: int = 256):
+        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+            return found
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.entries[key] = value
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_RATES = _RatesByVersion()
