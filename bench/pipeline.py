@@ -200,7 +200,7 @@ def measure(events: int, per_command: int = 1, threads: int = 8, raw: dict | Non
 
 def sample_value(store: EventStore) -> bytes:
     """One event's canonical bytes, the message the raw loops send."""
-    return store._envelopes("entity-sample", 0, [NewEvent("EntitySurveyed", payload(1))], ACTOR)[0].canonical_bytes()
+    return store._envelopes("entity-sample", 0, [NewEvent("EntitySurveyed", payload(1))], ACTOR)[0][1]
 
 
 def raw_limits(events: int, copy_rows: int | None = None) -> dict:

@@ -103,7 +103,8 @@ class EventStore:
     def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
                idempotency_key: str | None = None, fingerprint: str | None = None) -> AppendResult:
         """Append in a transaction of its own (see ``append_in`` to join a caller's)."""
-        fingerprint = fingerprint or request_fingerprint(stream_id, [(e.type, e.payload) for e in events])
+        if idempotency_key is not None:  # the fingerprint only tells a retry from a reused key
+            fingerprint = fingerprint or request_fingerprint(stream_id, [(e.type, e.payload) for e in events])
         try:
             with self.engine.begin() as conn:
                 result = self.append_in(conn, stream_id, expected_version, events, actor,
@@ -130,12 +131,13 @@ class EventStore:
             raise ValueError("expected_version must be >= 0")
         if not events:
             raise ValueError("append needs at least one event")
-        fingerprint = fingerprint or request_fingerprint(stream_id, [(e.type, e.payload) for e in events])
         if idempotency_key is not None:
+            fingerprint = fingerprint or request_fingerprint(stream_id, [(e.type, e.payload) for e in events])
             earlier = self.earlier_result(conn, idempotency_key, fingerprint)
             if earlier is not None:
                 return earlier
-        envelopes = self._envelopes(stream_id, expected_version, events, actor)
+        built = self._envelopes(stream_id, expected_version, events, actor)
+        envelopes = [envelope for envelope, _ in built]
         t = self.tables
         if idempotency_key is not None:
             # The key before the version check: a concurrent twin waits on it, then finds this result.
@@ -145,7 +147,7 @@ class EventStore:
         # One round trip: the version check, the events and their outbox rows. No NOTIFY for the
         # relay: PostgreSQL serializes the commits of notifying transactions; the relay polls.
         found = conn.execute(self._append_statement(len(envelopes)),
-                             self._append_parameters(stream_id, expected_version, envelopes)).one()
+                             self._append_parameters(stream_id, expected_version, built)).one()
         if found.queued != len(envelopes):
             raise ConcurrencyConflict(
                 f"stream {stream_id} is at version {found.current_version}, the command expected {expected_version}",
@@ -160,24 +162,25 @@ class EventStore:
         already exists fails the whole batch at ``UNIQUE(stream_id, stream_version)``.
         Rows go in with executemany, one outbox row per event, one notification.
         """
-        envelopes = [envelope for stream_id, events in streams
-                     for envelope in self._envelopes(stream_id, 0, events, actor)]
-        if not envelopes:
+        built = [pair for stream_id, events in streams for pair in self._envelopes(stream_id, 0, events, actor)]
+        if not built:
             return []
+        envelopes = [envelope for envelope, _ in built]
         t = self.tables
         rows = []
-        for envelope in envelopes:
+        for envelope, canonical in built:
             rows.append({"event_id": envelope.event_id, "stream_id": envelope.stream_id,
                          "stream_version": envelope.stream_version, "type": envelope.type,
                          "schema_version": envelope.schema_version, "occurred_at": envelope.occurred_at,
                          "recorded_at": envelope.recorded_at, "actor": envelope.actor.model_dump(),
-                         "payload": envelope.payload, "canonical": envelope.canonical_bytes()})
+                         "payload": envelope.payload, "canonical": canonical})
         conn.execute(t.events.insert(), rows)
         conn.execute(t.outbox.insert(), [{"event_id": e.event_id, "topic": self.topic} for e in envelopes])
         return envelopes
 
     def _envelopes(self, stream_id: str, expected_version: int, events: Sequence[NewEvent],
-                   actor: Actor) -> list[EventEnvelope]:
+                   actor: Actor) -> list[tuple[EventEnvelope, bytes]]:
+        """The envelopes with their canonical bytes (rendered once: the size check and the row use them)."""
         now = clock.now()
         envelopes = []
         for offset, event in enumerate(events, start=1):
@@ -186,11 +189,12 @@ class EventStore:
                 event_id=uuid.uuid4(), type=event.type, schema_version=version, stream_id=stream_id,
                 stream_version=expected_version + offset, occurred_at=event.occurred_at or now,
                 recorded_at=now, actor=actor, payload=payload)
-            size = len(envelope.canonical_bytes())
-            if size > self.max_payload_bytes:
+            canonical = envelope.canonical_bytes()
+            if len(canonical) > self.max_payload_bytes:
                 raise PayloadTooLarge(
-                    f"{event.type} is {size} bytes; the limit is {self.max_payload_bytes}", field="payload")
-            envelopes.append(envelope)
+                    f"{event.type} is {len(canonical)} bytes; the limit is {self.max_payload_bytes}",
+                    field="payload")
+            envelopes.append((envelope, canonical))
         return envelopes
 
     def _append_statement(self, count: int) -> sa.TextClause:
@@ -218,16 +222,15 @@ class EventStore:
         return statement
 
     def _append_parameters(self, stream_id: str, expected_version: int,
-                           envelopes: list[EventEnvelope]) -> dict[str, Any]:
+                           built: list[tuple[EventEnvelope, bytes]]) -> dict[str, Any]:
         parameters: dict[str, Any] = {"stream_id": stream_id, "expected": expected_version, "topic": self.topic}
-        for i, envelope in enumerate(envelopes):
-            canonical = envelope.as_canonical_dict()
+        for i, (envelope, canonical) in enumerate(built):
             parameters.update({
                 f"id{i}": str(envelope.event_id), f"version{i}": envelope.stream_version,
                 f"type{i}": envelope.type, f"schema_version{i}": envelope.schema_version,
                 f"occurred{i}": envelope.occurred_at, f"recorded{i}": envelope.recorded_at,
-                f"actor{i}": json.dumps(canonical["actor"]), f"payload{i}": json.dumps(envelope.payload),
-                f"canonical{i}": envelope.canonical_bytes()})
+                f"actor{i}": json.dumps({"department": envelope.actor.department, "user": envelope.actor.user}),
+                f"payload{i}": json.dumps(envelope.payload), f"canonical{i}": canonical})
         return parameters
 
     def earlier_result(self, conn: Connection, key: str | None, fingerprint: str) -> AppendResult | None:
