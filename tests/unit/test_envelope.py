@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from platform_core.envelope import Actor, EventEnvelope, canonical_json
+from platform_core.envelope import Actor, EventEnvelope, canonical_json, utc_timestamp
 from platform_core.errors import SchemaViolation
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20)
@@ -75,3 +75,17 @@ def test_malformed_bytes_name_the_field(data, field):
     with pytest.raises(SchemaViolation) as caught:
         EventEnvelope.from_bytes(data)
     assert caught.value.field == field
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                    timezones=st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-959, 959))))
+def test_canonical_timestamps_are_the_strftime_text_for_every_year(moment):
+    # utc_timestamp takes isoformat's faster path from year 1000 on; the canonical text (and so every
+    # audit hash) must stay exactly what strftime gave, early years (no zero padding) included.
+    assert utc_timestamp(moment) == moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_canonical_timestamps_of_utc_and_other_offsets():
+    at = datetime(2016, 8, 25, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=8)))
+    assert utc_timestamp(at) == "2016-08-25T15:59:59.999999Z"
+    assert utc_timestamp(datetime(2016, 8, 25, tzinfo=timezone.utc)) == "2016-08-25T00:00:00.000000Z"
