@@ -38,6 +38,10 @@ def main(run_dir: Path) -> None:
     if cutoffs:
         print(f"  bulletins ({len(cutoffs)}, {cutoffs[0]} .. {cutoffs[-1]}): {run_dir / 'bulletins'}/<date>/"
               f"bulletin-<date>.{{{','.join(FILES)}}}")
+    elif truth.exists():
+        # A demo played by a version without reporting phases left a ground truth without bulletins.
+        print(f"  bulletins: the demo recorded in {truth} published none (it predates the reporting phases);"
+              f" to play it again: rm {run_dir}/demo-played-* && scripts/run.sh")
     else:
         print("  bulletins: none published yet (play the demo: scripts/run.sh)")
     try:
