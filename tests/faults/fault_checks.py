@@ -12,6 +12,7 @@ from platform_core.db import migrate
 from platform_core.kafka_io import EVENT_TOPICS, DeadLetterPublisher, create_producer
 from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier
 from platform_core.service import service_migrations
+from reporting.adapters.replay import end_offsets
 
 SERVICES = ("registry", "membership", "formation", "reporting")
 
@@ -30,20 +31,10 @@ def groups() -> list[tuple[str, str, tuple[str, ...]]]:
             ("reporting", PROJECTION_GROUP, EVENT_TOPICS)]
 
 
-def end_offsets(bootstrap: str) -> dict[tuple[str, int], int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             client_id="fault-suite-ends")
-    try:
-        partitions = [TopicPartition(t, p) for t in EVENT_TOPICS for p in sorted(consumer.partitions_for_topic(t) or ())]
-        return {(tp.topic, tp.partition): o for tp, o in consumer.end_offsets(partitions).items()}
-    finally:
-        consumer.close()
-
-
 def backlog(engine, bootstrap: str) -> dict[str, int]:
     """Unpublished outbox rows per service, and unconsumed records per consumer group (0 = caught up)."""
     found = {}
-    ends = end_offsets(bootstrap)
+    ends = end_offsets(bootstrap, EVENT_TOPICS)
     with engine.connect() as conn:
         for schema in SERVICES:
             found[f"{schema} outbox"] = conn.execute(sa.text(
@@ -193,7 +184,7 @@ def replay_service(engine, bootstrap: str, service: str, scratch: str) -> None:
         for topics, handler, batch_handler, registry in specs:
             applier = ProjectionApplier(scratch, f"replay-{uuid.uuid4().hex[:8]}", handler, registry,
                                         DeadLetterPublisher(producer), batch_handler=batch_handler)
-            ends = {tp: o for tp, o in end_offsets(bootstrap).items() if tp[0] in topics}
+            ends = end_offsets(bootstrap, topics)
             consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                      client_id="fault-suite-replay", max_poll_records=2000)
             try:
