@@ -43,9 +43,16 @@ def copy_text(value) -> str:
     return _escape(str(value))
 
 
-class PlainText(tuple):
+class PlainText:
     """Rows whose values are strings that need no escaping (ids, codes): joined as they are, which
-    is several times faster than ``copy_text`` per value for a million processed event ids."""
+    is several times faster than ``copy_text`` per value for a million processed event ids.
+    Wraps the rows without reading them: they are generated in the builder thread."""
+
+    def __init__(self, rows: Iterable):
+        self.rows = rows
+
+    def __iter__(self):
+        return iter(self.rows)
 
 
 def copy_bytes(rows: Iterable) -> bytes:
