@@ -33,6 +33,7 @@ from platform_core.db import create_db_engine, migrate
 from platform_core.envelope import Actor
 from platform_core.event_store import EventStore, NewEvent
 from platform_core.settings import get_settings
+from scratch import remove_scratch
 from reporting.adapters.projection_store import create_tables
 
 ACTOR = Actor(department="district_org:420102", user="bench")
@@ -124,12 +125,7 @@ def measure(rate: int = 1000, seconds: int = 30, threads: int = 4) -> dict:
                 f" JOIN {schema}.events e USING (event_id) WHERE e.global_position > :w"), {"w": WARMUP})]
     finally:
         stop_all([worker, relay], grace=30)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        leftovers = [t for t in admin.list_topics() if t == topic or t.startswith(group)]
-        admin.delete_topics(leftovers)
-        admin.close()
-        engine.dispose()
+        remove_scratch(engine, schema, admin, [t for t in admin.list_topics() if t == topic or t.startswith(group)])
     lags.sort()
     outbox_lags.sort()
     return {"rate": rate, "seconds": seconds, "events": len(lags), "achieved": len(lags) / append_seconds,

@@ -25,7 +25,6 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-import sqlalchemy as sa
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
@@ -36,6 +35,7 @@ from platform_core.db import create_db_engine
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.reference import load_territory
 from platform_core.settings import get_settings
+from scratch import remove_scratch
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -195,11 +195,7 @@ def measure_service(service: str, rate: int, seconds: int, clients: int) -> dict
                   file=sys.stderr)
     finally:
         stop_all(processes)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.delete_topics([topic])
-        admin.close()
-        engine.dispose()
+        remove_scratch(engine, schema, admin, [topic])
     return result | {"service": service, "rate": rate, "clients": clients, "command": COMMANDS[service]}
 
 

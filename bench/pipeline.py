@@ -28,6 +28,7 @@ from platform_core.event_types import EventTypeRegistry
 from platform_core.kafka_io import DeadLetterPublisher, create_producer
 from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
 from platform_core.settings import get_settings
+from scratch import remove_scratch
 
 ACTOR = Actor(department="district_org:420102", user="bench")
 
@@ -189,11 +190,7 @@ def measure(events: int, per_command: int = 1, threads: int = 8, raw: dict | Non
         per_event_out = project(engine, schema, topic, events, batched=False)
         batched_out = project(engine, schema, topic, events, batched=True)
     finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.delete_topics([raw_topic, topic])
-        admin.close()
-        engine.dispose()
+        remove_scratch(engine, schema, admin, [raw_topic, topic])
     return {"events": events, "bytes": len(value), "raw": raw, "append_to_kafka": pipeline_in,
             "projection_per_event": per_event_out, "projection_batched": batched_out}
 
@@ -221,11 +218,7 @@ def raw_limits(events: int, copy_rows: int | None = None) -> dict:
         return {"produce": produce, "consume": consume, "copy": raw_copy(engine, schema, copy_rows or events, value),
                 "events": events, "copy_rows": copy_rows or events, "bytes": len(value)}
     finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.delete_topics([topic])
-        admin.close()
-        engine.dispose()
+        remove_scratch(engine, schema, admin, [topic])
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from platform_core.db import create_db_engine  # noqa: E402
 from platform_core.event_store import EventStore  # noqa: E402
 from platform_core.service import ServiceContext, build_app, service_migrations  # noqa: E402
 from platform_core.settings import PlatformSettings  # noqa: E402
+from scratch import remove_scratch  # noqa: E402
 from registry.entrypoints.routes import entities, imports, ledgers  # noqa: E402
 from registry.handlers.context import RegistryContext, default_vocabulary  # noqa: E402
 
@@ -82,11 +83,7 @@ def measure(rows: int, as_csv: bool = False) -> dict:
             stored = conn.execute(sa.text(f"SELECT count(*) FROM {schema}.events")).scalar_one()
         copy_seconds = copy_limit(engine, rows * 2)
     finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.delete_topics([topic])
-        admin.close()
-        engine.dispose()
+        remove_scratch(engine, schema, admin, [topic])
     return {"rows": rows, "kind": "CSV" if as_csv else "XLSX", "kib": len(content) / 1024, "generated": generated,
             "imported": body["imported"], "total": total, "server_seconds": body["seconds"], "events": stored,
             "copy_rows": rows * 2, "copy_seconds": copy_seconds}
