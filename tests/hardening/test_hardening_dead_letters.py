@@ -13,10 +13,10 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.admin import NewTopic
+from kafka import KafkaConsumer, TopicPartition
 
 from hardening_apps import drop, prepare, scratch_context
+from kafka_scratch import scratch_topic
 from platform_core.contracts import event_types_for
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.kafka_io import DEAD_LETTER_TOPIC, DeadLetterPublisher, create_producer
@@ -126,17 +126,13 @@ def dead_letters_of(bootstrap: str, topic: str, expected: int, timeout_s: float 
 
 
 @pytest.fixture
-def scratch_topic(settings):
-    name = f"hardening.{uuid.uuid4().hex[:12]}"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
-    yield name
-    admin.delete_topics([name])
-    admin.close()
+def hardening_topic(settings):
+    with scratch_topic(settings.kafka_bootstrap, "hardening", partitions=1) as name:
+        yield name
 
 
 @pytest.mark.parametrize("consumer", sorted(CONSUMERS))
-def test_bad_messages_are_dead_lettered_and_the_good_one_after_them_applied(consumer, settings, scratch_topic):
+def test_bad_messages_are_dead_lettered_and_the_good_one_after_them_applied(consumer, settings, hardening_topic):
     service, let_through = CONSUMERS[consumer]
     context = scratch_context(service)
     prepare(service, context)
@@ -145,13 +141,13 @@ def test_bad_messages_are_dead_lettered_and_the_good_one_after_them_applied(cons
         spec, good = spec_for(consumer, context.name)
         bads = bad_messages(good)
         for bad in bads:
-            producer.send(scratch_topic, key=b"bad", value=bad.value)
-        producer.send(scratch_topic, key=good.stream_id.encode(), value=good.canonical_bytes())
+            producer.send(hardening_topic, key=b"bad", value=bad.value)
+        producer.send(hardening_topic, key=good.stream_id.encode(), value=good.canonical_bytes())
         producer.flush()
         group = f"{spec.group_id}.hardening-{uuid.uuid4().hex[:8]}"
         applier = ProjectionApplier(context.name, group, spec.handler, spec.registry, DeadLetterPublisher(producer),
                                     batch_handler=spec.batch_handler)
-        polled = ProjectionConsumer(context.engine, settings.kafka_bootstrap, [scratch_topic], applier)
+        polled = ProjectionConsumer(context.engine, settings.kafka_bootstrap, [hardening_topic], applier)
         applied = dead = 0
         deadline = time.monotonic() + 30
         try:
@@ -164,7 +160,7 @@ def test_bad_messages_are_dead_lettered_and_the_good_one_after_them_applied(cons
         assert (applied, dead) == (len(bads) + 1 - len(expected_dead), len(expected_dead))
 
         letters = {int(dict(r.headers)["dlq.offset"]): r for r in
-                   dead_letters_of(settings.kafka_bootstrap, scratch_topic, len(expected_dead))}
+                   dead_letters_of(settings.kafka_bootstrap, hardening_topic, len(expected_dead))}
         assert sorted(letters) == [offset for offset, _ in expected_dead]
         for offset, bad in expected_dead:
             headers = dict(letters[offset].headers)
@@ -175,7 +171,7 @@ def test_bad_messages_are_dead_lettered_and_the_good_one_after_them_applied(cons
         assert_applied(consumer, context, good)
         with context.engine.connect() as conn:  # processing went on past them: the offset is after the good one
             stored = applier.stored_offsets(conn)
-        assert stored == {(scratch_topic, 0): len(bads) + 1}
+        assert stored == {(hardening_topic, 0): len(bads) + 1}
     finally:
         producer.close()
         drop(context)

@@ -8,12 +8,11 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
 
 from platform_core.db import create_db_engine, migrate
 from platform_core.event_store import EventStore
 from platform_core.settings import PlatformSettings
+from kafka_scratch import scratch_topic
 from support import make_event_types
 
 pytestmark = pytest.mark.integration
@@ -47,12 +46,8 @@ def schema(engine):
 
 @pytest.fixture
 def topic(settings):
-    name = f"test.{uuid.uuid4().hex[:12]}"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
-    yield name
-    admin.delete_topics([name])
-    admin.close()
+    with scratch_topic(settings.kafka_bootstrap, "test", partitions=3) as name:
+        yield name
 
 
 @pytest.fixture

@@ -1,0 +1,20 @@
+"""A scratch Kafka topic for one test or fixture, deleted afterwards (tests/ is on sys.path via its conftest)."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+
+@contextmanager
+def scratch_topic(bootstrap: str, prefix: str, partitions: int) -> Iterator[str]:
+    name = f"{prefix}.{uuid.uuid4().hex[:12]}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+        yield name
+        admin.delete_topics([name])
+    finally:
+        admin.close()
