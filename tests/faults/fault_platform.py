@@ -110,4 +110,5 @@ class Stack:
     def up(self) -> None:
         result = subprocess.run([sys.executable, str(STACK_SCRIPT), "up"], capture_output=True, text=True,
                                 timeout=300, cwd=ROOT)
-        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        # stack.py's error names the reason on its first line, then appends the broker's log tails.
+        assert result.returncode == 0, result.stdout[-1000:] + result.stderr[:1500] + " ... " + result.stderr[-1500:]
