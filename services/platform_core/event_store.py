@@ -97,7 +97,7 @@ class EventStore:
         self.registry = registry
         self.max_payload_bytes = max_payload_bytes
         self.tables = _tables(self.schema)
-        self._statements: dict[int, sa.TextClause] = {}
+        self._statements: dict[int, tuple[str, str]] = {}
 
     # -- writing -----------------------------------------------------------------
     def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
@@ -146,8 +146,7 @@ class EventStore:
                 event_ids=[e.event_id for e in envelopes]))
         # One round trip: the version check, the events and their outbox rows. No NOTIFY for the
         # relay: PostgreSQL serializes the commits of notifying transactions; the relay polls.
-        found = conn.execute(self._append_statement(len(envelopes)),
-                             self._append_parameters(stream_id, expected_version, built)).one()
+        found = self._execute_append(conn, stream_id, expected_version, built)
         if found.queued != len(envelopes):
             raise ConcurrencyConflict(
                 f"stream {stream_id} is at version {found.current_version}, the command expected {expected_version}",
@@ -197,41 +196,56 @@ class EventStore:
             envelopes.append((envelope, canonical))
         return envelopes
 
-    def _append_statement(self, count: int) -> sa.TextClause:
-        statement = self._statements.get(count)
-        if statement is None:
-            rows = ", ".join(
-                f"(CAST(:id{i} AS uuid), :stream_id, :version{i}, :type{i}, :schema_version{i},"
-                f" CAST(:occurred{i} AS timestamptz), CAST(:recorded{i} AS timestamptz),"
-                f" CAST(:actor{i} AS jsonb), CAST(:payload{i} AS jsonb), :canonical{i})" for i in range(count))
+    def _execute_append(self, conn: Connection, stream_id: str, expected_version: int,
+                        built: list[tuple[EventEnvelope, bytes]]):
+        """The append statement, prepared once per database connection and per event count.
+
+        Parsing and planning the statement cost about a third of PostgreSQL's CPU per command
+        (measured: 0.87 -> 0.55-0.70 ms per append). A prepared statement lives as long as its
+        connection and survives rollbacks; the pool clears ``info`` when it reconnects, so a new
+        connection prepares again. (A transaction-mode pooler in front would break this.)
+        """
+        name, sql = self._append_statement(len(built))
+        prepared = conn.connection.info.setdefault("event_store_prepared", set())
+        if name not in prepared:
+            conn.exec_driver_sql(sql)
+            prepared.add(name)
+        values: list[Any] = [stream_id, expected_version, self.topic]
+        for envelope, canonical in built:
+            values += [str(envelope.event_id), envelope.stream_version, envelope.type, envelope.schema_version,
+                       envelope.occurred_at, envelope.recorded_at,
+                       json.dumps({"department": envelope.actor.department, "user": envelope.actor.user}),
+                       json.dumps(envelope.payload), canonical]
+        return conn.exec_driver_sql(f"EXECUTE {name} ({', '.join(['%s'] * len(values))})", tuple(values)).one()
+
+    def _append_statement(self, count: int) -> tuple[str, str]:
+        """(name, PREPARE text): $1 stream id, $2 expected version, $3 topic, then 9 per event."""
+        found = self._statements.get(count)
+        if found is None:
+            rows, types = [], ["text", "int", "text"]
+            for i in range(count):
+                n = 4 + 9 * i
+                rows.append(f"(${n}, $1, ${n + 1}, ${n + 2}, ${n + 3}, ${n + 4}, ${n + 5}, ${n + 6}, ${n + 7},"
+                            f" ${n + 8})")
+                types += ["uuid", "int", "text", "int", "timestamptz", "timestamptz", "jsonb", "jsonb", "bytea"]
             s = self.schema
-            statement = sa.text(f"""
+            # Unique per schema and count on one connection; a hash keeps it under PostgreSQL's 63 bytes.
+            name = f"event_store_append_{count}_{hashlib.sha1(s.encode()).hexdigest()[:12]}"
+            found = name, f"""PREPARE {name} ({", ".join(types)}) AS
                 WITH current AS (
-                    SELECT coalesce(max(stream_version), 0) AS version FROM {s}.events WHERE stream_id = :stream_id
+                    SELECT coalesce(max(stream_version), 0) AS version FROM {s}.events WHERE stream_id = $1
                 ), inserted AS (
                     INSERT INTO {s}.events (event_id, stream_id, stream_version, type, schema_version,
                                             occurred_at, recorded_at, actor, payload, canonical)
-                    SELECT new.* FROM (VALUES {rows}) AS new, current WHERE current.version = :expected
+                    SELECT new.* FROM (VALUES {", ".join(rows)}) AS new, current WHERE current.version = $2
                     RETURNING event_id, stream_version
                 ), queued AS (
                     INSERT INTO {s}.outbox (event_id, topic)
-                    SELECT event_id, :topic FROM inserted ORDER BY stream_version RETURNING id
+                    SELECT event_id, $3 FROM inserted ORDER BY stream_version RETURNING id
                 )
-                SELECT (SELECT version FROM current) AS current_version, (SELECT count(*) FROM queued) AS queued""")
-            self._statements[count] = statement
-        return statement
-
-    def _append_parameters(self, stream_id: str, expected_version: int,
-                           built: list[tuple[EventEnvelope, bytes]]) -> dict[str, Any]:
-        parameters: dict[str, Any] = {"stream_id": stream_id, "expected": expected_version, "topic": self.topic}
-        for i, (envelope, canonical) in enumerate(built):
-            parameters.update({
-                f"id{i}": str(envelope.event_id), f"version{i}": envelope.stream_version,
-                f"type{i}": envelope.type, f"schema_version{i}": envelope.schema_version,
-                f"occurred{i}": envelope.occurred_at, f"recorded{i}": envelope.recorded_at,
-                f"actor{i}": json.dumps({"department": envelope.actor.department, "user": envelope.actor.user}),
-                f"payload{i}": json.dumps(envelope.payload), f"canonical{i}": canonical})
-        return parameters
+                SELECT (SELECT version FROM current) AS current_version, (SELECT count(*) FROM queued) AS queued"""
+            self._statements[count] = found
+        return found
 
     def earlier_result(self, conn: Connection, key: str | None, fingerprint: str) -> AppendResult | None:
         """The first result of a command with this idempotency key, or None when the key is new.

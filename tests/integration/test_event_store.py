@@ -6,6 +6,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from platform_core.db import migrate
 from platform_core.envelope import Actor
 from platform_core.errors import (ConcurrencyConflict, IdempotencyKeyReused, PayloadTooLarge,
                                   SchemaViolation, UnknownEventType)
@@ -116,3 +117,34 @@ def test_events_are_append_only_in_the_database(store, engine, schema, statement
         with engine.begin() as conn:
             conn.execute(sa.text(statement.format(s=schema)))
     assert counts(engine, schema)[0] == 1
+
+
+def prepared_appends(conn, schema: str) -> int:
+    return conn.execute(sa.text("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'event_store_append_%'"
+                                " AND statement LIKE :table"), {"table": f"%{schema}.events%"}).scalar_one()
+
+
+def test_the_append_is_prepared_once_per_connection_and_a_rollback_keeps_it(store, engine, schema):
+    with engine.connect() as conn:
+        with conn.begin() as transaction:
+            store.append_in(conn, "entity-1", 0, [profile(1)], ACTOR)
+            transaction.rollback()
+        for version in (0, 1):
+            with conn.begin():
+                store.append_in(conn, "entity-1", version, [profile(version + 10)], ACTOR)
+        assert prepared_appends(conn, schema) == 1
+        conn.rollback()
+    assert [e.payload["employees"] for e in store.read_stream("entity-1")] == [10, 11]
+    assert counts(engine, schema) == (2, 2, 0)
+
+
+def test_a_prepared_append_finds_a_schema_dropped_and_created_again(store, engine, schema):
+    with engine.connect() as conn:
+        with conn.begin():
+            store.append_in(conn, "entity-1", 0, [profile(1)], ACTOR)
+        with conn.begin():
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        migrate(engine, schema)
+        with conn.begin():
+            store.append_in(conn, "entity-1", 0, [profile(2)], ACTOR)
+    assert [e.payload["employees"] for e in store.read_stream("entity-1")] == [2]
