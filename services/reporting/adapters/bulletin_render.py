@@ -1,4 +1,5 @@
-"""Render a bulletin's figures as HTML (jinja2), XLSX (openpyxl) and PDF (matplotlib, CJK font).
+"""Render a bulletin's figures as HTML (jinja2), XLSX (openpyxl) and PDF (reportlab, CJK font); the
+chart is matplotlib's.
 
 The data file (figures.json) is the bulletin's truth; these files are views of it with
 the signed audit checkpoint printed on them.
@@ -13,10 +14,17 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib import font_manager  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 import jinja2  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 from openpyxl.styles import Alignment, Font  # noqa: E402
+from reportlab.lib import colors  # noqa: E402
+from reportlab.lib.pagesizes import A4, landscape  # noqa: E402
+from reportlab.lib.styles import ParagraphStyle  # noqa: E402
+from reportlab.pdfbase import pdfmetrics  # noqa: E402
+from reportlab.pdfbase.ttfonts import TTFError, TTFont  # noqa: E402
+from reportlab.platypus import (Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table,  # noqa: E402
+                                TableStyle, XPreformatted)
+from xml.sax.saxutils import escape  # noqa: E402
 
 from reporting.domain.reports import FIGURE_NAMES_ZH  # noqa: E402
 
@@ -84,26 +92,28 @@ def chart_png(data: dict) -> bytes:
     figure, axis = plt.subplots(figsize=(10, 4.2), dpi=100)
     axis.bar(range(len(rows)), values, color="#c0392b")
     axis.axhline(80, color="#2c3e50", linestyle="--", linewidth=1)
-    axis.text(len(rows) - 0.5, 81, "目标80%", fontproperties=font, ha="right", fontsize=9)
+    axis.text(1.005, 80, "目标80%", transform=axis.get_yaxis_transform(), fontproperties=font, ha="left",
+              va="center", fontsize=9)
     axis.set_xticks(range(len(rows)))
     axis.set_xticklabels(names, fontproperties=font, rotation=45, ha="right", fontsize=8)
     axis.set_ylim(0, 100)
     axis.set_ylabel("组织覆盖率（%）", fontproperties=font)
     axis.set_title("各区组织覆盖率", fontproperties=font)
-    figure.tight_layout()
+    # Fixed margins: tight_layout measured every label and took half of the chart's 0.3 s.
+    figure.subplots_adjust(left=0.07, right=0.92, top=0.9, bottom=0.32)
     out = io.BytesIO()
     figure.savefig(out, format="png", metadata={"Software": None})
     plt.close(figure)
     return out.getvalue()
 
 
-def render_html(data: dict, checkpoint_note: str, figures_sha256: str) -> bytes:
+def render_html(data: dict, checkpoint_note: str, figures_sha256: str, chart: bytes | None = None) -> bytes:
     import base64
     html = TEMPLATES.get_template("bulletin.html.j2").render(
         data=data, title=title(data), columns=COLUMNS, districts=table_rows(data["districts"]),
         departments=table_rows(data["departments"]), total=table_rows([data["total"]])[0],
         status_zh=STATUS_ZH, figure_names=FIGURE_NAMES_ZH, checkpoint=checkpoint_note,
-        figures_sha256=figures_sha256, chart=base64.b64encode(chart_png(data)).decode(),
+        figures_sha256=figures_sha256, chart=base64.b64encode(chart if chart is not None else chart_png(data)).decode(),
         date_zh=_date_zh)
     return html.encode("utf-8")
 
@@ -151,47 +161,70 @@ def render_xlsx(data: dict, checkpoint_note: str, figures_sha256: str) -> bytes:
     return out.getvalue()
 
 
-def render_pdf(data: dict, checkpoint_note: str, figures_sha256: str) -> bytes:
-    """Page 1: title, the district table, the city total; page 2: chart, departments, reports, checkpoint."""
-    font = cjk_font()
-    out = io.BytesIO()
-    with PdfPages(out, metadata={"Creator": "campaign reporting", "Producer": None, "CreationDate": None}) as pdf:
-        page = plt.figure(figsize=(11.69, 8.27))  # A4 landscape
-        page.text(0.5, 0.95, title(data), fontproperties=font, fontsize=16, ha="center", va="top")
-        page.text(0.5, 0.905, "市委组织部", fontproperties=font, fontsize=11, ha="center", va="top")
-        rows = table_rows(data["districts"]) + [["", "全市合计", *table_rows([data["total"]])[0][2:]]]
-        axis = page.add_axes([0.03, 0.08, 0.94, 0.78])
-        axis.axis("off")
-        table = axis.table(cellText=rows, colLabels=list(COLUMNS), loc="upper center", cellLoc="center")
-        table.auto_set_font_size(False)
-        table.set_fontsize(7)
-        for cell in table.get_celld().values():
-            cell.get_text().set_fontproperties(font)
-            cell.get_text().set_fontsize(7)
-        table.scale(1, 1.25)
-        page.text(0.03, 0.03, f"数据文件SHA-256：{figures_sha256}", fontproperties=font, fontsize=7)
-        pdf.savefig(page)
-        plt.close(page)
+def render_pdf(data: dict, checkpoint_note: str, figures_sha256: str, chart: bytes | None = None) -> bytes:
+    """Page 1: title, the district table, the city total; then the chart, departments, reports, checkpoint.
 
-        page = plt.figure(figsize=(11.69, 8.27))
-        image = plt.imread(io.BytesIO(chart_png(data)), format="png")
-        chart_axis = page.add_axes([0.03, 0.5, 0.55, 0.46])
-        chart_axis.imshow(image)
-        chart_axis.axis("off")
-        lines = ["市直部门："] + [f"  {r[1]}：组织覆盖率 {r[4]}，应建尽建 {r[7]}" for r in table_rows(data["departments"])]
-        late = [e for e in data["reports"] if e["status"] in ("late", "missing")]
-        lines += ["", "半月报送逾期、未报送："] + [f"  {e['unit_name']}（{e['deadline']}）：{STATUS_ZH[e['status']]}"
-                                                 for e in late] or ["  无"]
-        flagged = [e for e in data["reports"] if e["discrepancies"]]
-        lines += ["", "报送数据与核实数据不符："] + [
-            f"  {e['unit_name']}（{e['deadline']}）：" + "；".join(
-                f"{FIGURE_NAMES_ZH.get(d['figure'], d['figure'])}报{d['reported']}核{d['derived']}"
-                for d in e["discrepancies"]) for e in flagged]
-        lines += ["", f"应单独组建未单独组建（R3）：{len(data['r3_violations'])}个；逾期未完成任务：{len(data['overdue_tasks'])}个；"
-                      f"检查未通过：{len(data['failed_checks'])}次"]
-        page.text(0.6, 0.95, "\n".join(lines[:40]), fontproperties=font, fontsize=8, va="top")
-        page.text(0.03, 0.45, "审计检查点（签名）：\n" + checkpoint_note, fontproperties=font, fontsize=7, va="top",
-                  family="monospace")
-        pdf.savefig(page)
-        plt.close(page)
+    reportlab lays the table out in milliseconds (matplotlib's table took 0.8 s of the 2 s budget at
+    200,000 entities); text stays text, in the embedded CJK font subset."""
+    font = pdf_cjk_font()
+    styles = {name: ParagraphStyle(name, fontName=font, fontSize=size, leading=size * 1.35, alignment=align,
+                                   wordWrap="CJK")
+              for name, size, align in (("title", 16, 1), ("subtitle", 11, 1), ("body", 8, 0), ("small", 7, 0))}
+    rows = [list(COLUMNS)] + table_rows(data["districts"]) + [["", "全市合计", *table_rows([data["total"]])[0][2:]]]
+    table = Table(rows, colWidths=[26, 92, 50, 52, 82, 82, 82, 82, 46, 46, 80], repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), font, 7), ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+        ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f4f4f4"))]))
+    late = [e for e in data["reports"] if e["status"] in ("late", "missing")]
+    flagged = [e for e in data["reports"] if e["discrepancies"]]
+    lines = (["市直部门："] + [f"{r[1]}：组织覆盖率 {r[4]}，应建尽建 {r[7]}" for r in table_rows(data["departments"])]
+             + ["", "半月报送逾期、未报送："]
+             + ([f"{e['unit_name']}（{e['deadline']}）：{STATUS_ZH[e['status']]}" for e in late] or ["无"])
+             + ["", "报送数据与核实数据不符："]
+             + ([f"{e['unit_name']}（{e['deadline']}）：" + "；".join(
+                 f"{FIGURE_NAMES_ZH.get(d['figure'], d['figure'])}报{d['reported']}核{d['derived']}"
+                 for d in e["discrepancies"]) for e in flagged] or ["无"])
+             + ["", f"应单独组建未单独组建（R3）：{len(data['r3_violations'])}个；逾期未完成任务："
+                    f"{len(data['overdue_tasks'])}个；检查未通过：{len(data['failed_checks'])}次"])
+    chart = chart if chart is not None else chart_png(data)
+    chart_width = 520
+    story = [Paragraph(escape(title(data)), styles["title"]), Spacer(0, 4),
+             Paragraph("市委组织部", styles["subtitle"]), Spacer(0, 12), table, Spacer(0, 10),
+             Paragraph(f"数据文件SHA-256：{figures_sha256}", styles["small"]), PageBreak(),
+             Image(io.BytesIO(chart), width=chart_width, height=chart_width * 0.42), Spacer(0, 8)]
+    story += [Paragraph(escape(line) or "&nbsp;", styles["body"]) for line in lines]
+    story += [Spacer(0, 10), Paragraph("审计检查点（签名）：", styles["small"]),
+              XPreformatted(escape(checkpoint_note), styles["small"])]
+    out = io.BytesIO()
+    document = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=28, rightMargin=28, topMargin=28,
+                                 bottomMargin=28, title=title(data), creator="campaign reporting",
+                                 author="市委组织部", invariant=1)
+    document.build(story)
     return out.getvalue()
+
+
+@lru_cache(maxsize=1)
+def pdf_cjk_font() -> str:
+    """The CJK font registered with reportlab (TrueType outlines; a CFF-outline OpenType font is skipped)."""
+    import os
+    candidates = [os.environ["CAMPAIGN_REPORTING_CJK_FONT"]] if os.environ.get("CAMPAIGN_REPORTING_CJK_FONT") else []
+    refused = []
+    for path in (*candidates, *CJK_FONT_CANDIDATES):
+        if Path(path).is_file():
+            try:
+                pdfmetrics.registerFont(TTFont("CampaignCJK", path, subfontIndex=0))
+            except TTFError as exc:
+                refused.append(f"{path}: {exc}")
+                continue
+            return "CampaignCJK"
+    raise FontMissing(FontMissing.__doc__ + (" Refused: " + "; ".join(refused) if refused else ""))
+
+
+def render_files(data: dict, checkpoint_note: str, figures_sha256: str) -> dict[str, bytes]:
+    """The bulletin's three files; the chart is drawn once for the HTML and the PDF."""
+    chart = chart_png(data)
+    return {"html": render_html(data, checkpoint_note, figures_sha256, chart),
+            "pdf": render_pdf(data, checkpoint_note, figures_sha256, chart),
+            "xlsx": render_xlsx(data, checkpoint_note, figures_sha256)}

@@ -159,9 +159,7 @@ def time_bulletin(context, entities: int, day: date) -> dict:
             data = assemble(SqlFigures(conn, schema), SqlFigures(conn, schema), day, previous_cutoff(day))
         figures_at = time.perf_counter()
         as_dict = json.loads(data.data_bytes())
-        files = {"html": bulletin_render.render_html(as_dict, "checkpoint", "0" * 64),
-                 "xlsx": bulletin_render.render_xlsx(as_dict, "checkpoint", "0" * 64),
-                 "pdf": bulletin_render.render_pdf(as_dict, "checkpoint", "0" * 64)}
+        files = bulletin_render.render_files(as_dict, "checkpoint", "0" * 64)
         done = time.perf_counter()
     finally:
         with context.engine.begin() as conn:

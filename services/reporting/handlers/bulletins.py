@@ -105,9 +105,7 @@ def publish(context: ServiceContext, principal: Principal, cutoff: date, idempot
     with context.engine.begin() as conn:
         note = sign_checkpoint_now(context, reason="bulletin", actor=principal.actor(), conn=conn)
         tree_size, root = note_position(note)
-        files = {"html": bulletin_render.render_html(as_dict, note, digest),
-                 "pdf": bulletin_render.render_pdf(as_dict, note, digest),
-                 "xlsx": bulletin_render.render_xlsx(as_dict, note, digest)}
+        files = bulletin_render.render_files(as_dict, note, digest)
         payload = {"bulletin_id": bulletin_id, "cutoff_date": cutoff.isoformat(),
                    "cutoff_at": utc_timestamp(end_of_day(cutoff)),
                    "previous_cutoff_date": data.previous_cutoff_date.isoformat() if data.previous_cutoff_date else None,

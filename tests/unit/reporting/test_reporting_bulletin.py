@@ -82,6 +82,9 @@ def test_pdf_page_renders_as_an_image(tmp_path):
     table_band = page.crop((0, int(height * 0.15), width, int(height * 0.6)))
     dark_table = sum(1 for p in table_band.getdata() if p < 128) / (table_band.width * table_band.height)
     assert dark_table > 0.02, f"the district table should be drawn, dark ratio {dark_table:.4f}"
+    text = subprocess.run(["pdftotext", str(tmp_path / "bulletin.pdf"), "-"], check=True, capture_output=True,
+                          text=True).stdout  # text, not pictures of text: searchable and copyable
+    assert bulletin_render.title(data) in text and "江岸区" in text and "全市合计" in text and NOTE.splitlines()[2] in text
     html = bulletin_render.render_html(data, NOTE, "0" * 64).decode()
     assert "组织覆盖率" in html and "江岸区" in html and NOTE.splitlines()[2] in html
     assert bulletin_render.render_xlsx(data, NOTE, "0" * 64).startswith(b"PK")
