@@ -10,6 +10,7 @@ It works in a scratch schema and scratch topics, and removes them afterwards.
 
 import argparse
 import io
+import signal
 import subprocess
 import sys
 import time
@@ -96,39 +97,83 @@ producer.close()
 """
 
 
-def append_and_relay(engine, store: EventStore, schema: str, n: int, per_command: int, threads: int) -> float:
-    """Commands from several threads while the relay (its own process, as in production)
-    publishes; measured until the outbox is empty."""
+def start_relay(schema: str) -> subprocess.Popen:
     settings = get_settings()
     relay = subprocess.Popen([sys.executable, "-c", RELAY_PROCESS, settings.database_url,
                               settings.kafka_bootstrap, schema])
     time.sleep(1.0)
     if relay.poll() is not None:
         raise SystemExit(f"the relay process exited with {relay.returncode}")
-    commands = n // per_command
+    return relay
 
+
+def stop_relay(relay: subprocess.Popen) -> None:
+    relay.terminate()
+    relay.wait(timeout=30)
+
+
+def wait_outbox_empty(engine, schema: str) -> None:
+    unpublished = sa.text(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL")
+    while True:
+        with engine.connect() as conn:
+            if not conn.execute(unpublished).scalar_one():
+                return
+        time.sleep(0.02)
+
+
+def append_commands(store: EventStore, n: int, per_command: int, threads: int) -> float:
+    """n events as n / per_command commands from several threads, each a new stream; returns seconds."""
     def command(i: int) -> None:
         store.append(f"entity-{uuid.uuid4()}", 0,
                      [NewEvent("EntitySurveyed", payload(i * per_command + k)) for k in range(per_command)], ACTOR)
 
-    unpublished = sa.text(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL")
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(command, range(n // per_command)))
+    return time.perf_counter() - started
+
+
+def append_and_relay(engine, store: EventStore, schema: str, n: int, per_command: int, threads: int) -> float:
+    """Commands from several threads while the relay (its own process, as in production)
+    publishes; measured until the outbox is empty."""
+    relay = start_relay(schema)
     try:
         started = time.perf_counter()
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(command, range(commands)))
-        appended_s = time.perf_counter() - started
-        while True:
-            with engine.connect() as conn:
-                if not conn.execute(unpublished).scalar_one():
-                    break
-            time.sleep(0.02)
+        appended_s = append_commands(store, n, per_command, threads)
+        wait_outbox_empty(engine, schema)
         total_s = time.perf_counter() - started
     finally:
-        relay.terminate()
-        relay.wait(timeout=30)
-    print(f"  appended {commands * per_command} events in {appended_s:.1f}s, all published after {total_s:.1f}s",
-          file=sys.stderr)
-    return commands * per_command / total_s
+        stop_relay(relay)
+    events = n // per_command * per_command
+    print(f"  appended {events} events in {appended_s:.1f}s, all published after {total_s:.1f}s", file=sys.stderr)
+    return events / total_s
+
+
+def append_then_drain(engine, store: EventStore, schema: str, n: int, per_command: int,
+                      threads: int) -> tuple[float, float]:
+    """The two halves apart: the commands while the relay is paused (events/s appended), then the relay
+    alone publishing that backlog (events/s from the outbox to Kafka, acknowledged and marked).
+
+    The relay is started and proven live first (it publishes one event), then SIGSTOPped while the
+    commands run and SIGCONTinued on the backlog, so its start-up is not counted as its rate."""
+    relay = start_relay(schema)
+    try:
+        append_commands(store, 1, 1, 1)
+        wait_outbox_empty(engine, schema)
+        relay.send_signal(signal.SIGSTOP)
+        try:
+            appended_s = append_commands(store, n, per_command, threads)
+        finally:
+            relay.send_signal(signal.SIGCONT)
+        started = time.perf_counter()
+        wait_outbox_empty(engine, schema)
+        drained_s = time.perf_counter() - started
+    finally:
+        stop_relay(relay)
+    events = n // per_command * per_command
+    print(f"  appended {events} events in {appended_s:.1f}s with the relay paused; it then published them in "
+          f"{drained_s:.1f}s", file=sys.stderr)
+    return events / appended_s, events / drained_s
 
 
 def project(engine, schema: str, topic: str, n: int, batched: bool) -> float:
@@ -187,11 +232,13 @@ def measure(events: int, per_command: int = 1, threads: int = 8, raw: dict | Non
             raw_produce, raw_consume = raw_produce_consume(settings.kafka_bootstrap, raw_topic, events, value)
             raw = {"produce": raw_produce, "consume": raw_consume, "copy": raw_copy(engine, schema, events, value)}
         pipeline_in = append_and_relay(engine, store, schema, events, per_command, threads)
+        append_only, relay_drain = append_then_drain(engine, store, schema, events, per_command, threads)
         per_event_out = project(engine, schema, topic, events, batched=False)
         batched_out = project(engine, schema, topic, events, batched=True)
     finally:
         remove_scratch(engine, schema, admin, [raw_topic, topic])
     return {"events": events, "bytes": len(value), "raw": raw, "append_to_kafka": pipeline_in,
+            "append_only": append_only, "relay_drain": relay_drain,
             "projection_per_event": per_event_out, "projection_batched": batched_out}
 
 
@@ -236,6 +283,9 @@ def main() -> None:
     print(f"| append -> outbox -> Kafka | {m['append_to_kafka']:,.0f} | kafka-python produce loop "
           f"| {raw['produce']:,.0f} "
           f"| {m['append_to_kafka'] / raw['produce']:.0%} |")
+    print(f"| outbox -> Kafka: the relay alone on a backlog | {m['relay_drain']:,.0f} | kafka-python produce loop "
+          f"| {raw['produce']:,.0f} | {m['relay_drain'] / raw['produce']:.0%} |")
+    print(f"| append only: the commands, relay paused | {m['append_only']:,.0f} | | | |")
     for label, rate in (("per-event handler", m["projection_per_event"]), ("batch handler", m["projection_batched"])):
         print(f"| Kafka -> projection, {label} (offsets in the same tx) | {rate:,.0f} "
               f"| kafka-python consume loop | {raw['consume']:,.0f} | {rate / raw['consume']:.0%} |")
