@@ -23,11 +23,16 @@ log = logging.getLogger(__name__)
 
 
 class OutboxRelay:
-    def __init__(self, engine: Engine, schema: str, producer: KafkaProducer, batch_size: int = 1000):
+    def __init__(self, engine: Engine, schema: str, producer: KafkaProducer, batch_size: int = 1000,
+                 linger: float = 0.02):
         self.engine = engine
         self.schema = quoted_schema(schema)
         self.producer = producer
         self.batch_size = batch_size
+        # After a partial batch, wait this long before the next claim: a batch costs four round trips
+        # and a Kafka acknowledgement whatever its size, so under a steady command rate a few more
+        # milliseconds per event buy far fewer, fuller batches (like the producer's own linger_ms).
+        self.linger = linger
         self._claim = sa.text(
             f"SELECT o.id, o.topic, e.stream_id, e.canonical FROM {self.schema}.outbox o"
             f" JOIN {self.schema}.events e ON e.event_id = o.event_id"
@@ -83,8 +88,11 @@ class OutboxRelay:
             log.info("outbox relay active", extra={"schema": self.schema})
             idle_since = time.monotonic()
             while not stop.is_set():
-                if self.publish_batch():
+                published = self.publish_batch()
+                if published:
                     idle_since = time.monotonic()
+                    if published < self.batch_size and self.linger:
+                        stop.wait(self.linger)
                     continue
                 if time.monotonic() - idle_since > 5:
                     self.backlog()  # refresh the gauge now and then while idle
