@@ -5,7 +5,7 @@ by the relay, projected by reporting's faust processor; the time from append to 
 
 Everything runs on scratch resources (schema, topic, consumer group; removed afterwards) with the
 production processes: the relay (own process, as ``campaign relay``) and the faust worker
-(``python -m reporting.processors worker``, its default batch 1000 / 0.5 s). Freshness of an event
+(``python -m reporting.processors worker``, its default batch 1000 / 0.1 s). Freshness of an event
 = ``processed_events.seen_at`` (a bench-only column, clock_timestamp() when the projection's
 transaction marks the event, just before its commit) - ``events.recorded_at`` (the append).
 """
