@@ -33,7 +33,7 @@ def test_register_and_read_by_id_and_code(client):
     entity = register(client)
     assert entity["entity_id"].startswith("entity-") and entity["district_code"] == "420102"
     assert not entity["in_baseline"]
-    assert client.get(f"/entities/{entity['entity_id']}", headers=INSPECTOR).json()["uscc"] == entity["uscc"]
+    assert client.get(f"/entities/{entity['entity_id']}", headers=INSPECTOR).json() == entity  # same answer
     assert client.get(f"/entities/by-uscc/{entity['uscc'].lower()}", headers=INSPECTOR).json()["entity_id"] == \
         entity["entity_id"]
     assert client.get("/entities/entity-nope", headers=INSPECTOR).status_code == 404
