@@ -26,6 +26,9 @@ from .event_types import EventTypeRegistry
 from .metrics import EVENTS_APPENDED
 
 
+PREPARED_MAX_EVENTS = 8  # appends of up to this many events use a prepared statement (see _execute_append)
+
+
 @dataclass(frozen=True)
 class NewEvent:
     """An event a decision produced, before the store gives it an id and a version."""
@@ -97,7 +100,8 @@ class EventStore:
         self.registry = registry
         self.max_payload_bytes = max_payload_bytes
         self.tables = _tables(self.schema)
-        self._statements: dict[int, tuple[str, str]] = {}
+        # Prepared statements are per connection: the name tells this store's schema apart.
+        self._statement_suffix = hashlib.sha1(self.schema.encode()).hexdigest()[:12]
 
     # -- writing -----------------------------------------------------------------
     def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
@@ -203,49 +207,50 @@ class EventStore:
         Parsing and planning the statement cost about a third of PostgreSQL's CPU per command
         (measured: 0.87 -> 0.55-0.70 ms per append). A prepared statement lives as long as its
         connection and survives rollbacks; the pool clears ``info`` when it reconnects, so a new
-        connection prepares again. (A transaction-mode pooler in front would break this.)
+        connection prepares again. (A transaction-mode pooler in front would break this.) Appends of
+        more than PREPARED_MAX_EVENTS events are rare and run unprepared, so a connection holds at
+        most that many statements per store and no statement nears PostgreSQL's parameter limit.
         """
-        name, sql = self._append_statement(len(built))
-        prepared = conn.connection.info.setdefault("event_store_prepared", set())
-        if name not in prepared:
-            conn.exec_driver_sql(sql)
-            prepared.add(name)
         values: list[Any] = [stream_id, expected_version, self.topic]
         for envelope, canonical in built:
             values += [str(envelope.event_id), envelope.stream_version, envelope.type, envelope.schema_version,
                        envelope.occurred_at, envelope.recorded_at,
                        json.dumps({"department": envelope.actor.department, "user": envelope.actor.user}),
                        json.dumps(envelope.payload), canonical]
+        if len(built) > PREPARED_MAX_EVENTS:
+            statement = self._append_sql(len(built), lambda n: f"%(p{n})s")
+            return conn.exec_driver_sql(statement, {f"p{n}": v for n, v in enumerate(values, start=1)}).one()
+        name = f"event_store_append_{len(built)}_{self._statement_suffix}"
+        prepared = conn.connection.info.setdefault("event_store_prepared", set())
+        if name not in prepared:
+            conn.exec_driver_sql(f"PREPARE {name} AS {self._append_sql(len(built), lambda n: f'${n}')}")
+            prepared.add(name)
         return conn.exec_driver_sql(f"EXECUTE {name} ({', '.join(['%s'] * len(values))})", tuple(values)).one()
 
-    def _append_statement(self, count: int) -> tuple[str, str]:
-        """(name, PREPARE text): $1 stream id, $2 expected version, $3 topic, then 9 per event."""
-        found = self._statements.get(count)
-        if found is None:
-            rows, types = [], ["text", "int", "text"]
-            for i in range(count):
-                n = 4 + 9 * i
-                rows.append(f"(${n}, $1, ${n + 1}, ${n + 2}, ${n + 3}, ${n + 4}, ${n + 5}, ${n + 6}, ${n + 7},"
-                            f" ${n + 8})")
-                types += ["uuid", "int", "text", "int", "timestamptz", "timestamptz", "jsonb", "jsonb", "bytea"]
-            s = self.schema
-            # Unique per schema and count on one connection; a hash keeps it under PostgreSQL's 63 bytes.
-            name = f"event_store_append_{count}_{hashlib.sha1(s.encode()).hexdigest()[:12]}"
-            found = name, f"""PREPARE {name} ({", ".join(types)}) AS
-                WITH current AS (
-                    SELECT coalesce(max(stream_version), 0) AS version FROM {s}.events WHERE stream_id = $1
-                ), inserted AS (
-                    INSERT INTO {s}.events (event_id, stream_id, stream_version, type, schema_version,
-                                            occurred_at, recorded_at, actor, payload, canonical)
-                    SELECT new.* FROM (VALUES {", ".join(rows)}) AS new, current WHERE current.version = $2
-                    RETURNING event_id, stream_version
-                ), queued AS (
-                    INSERT INTO {s}.outbox (event_id, topic)
-                    SELECT event_id, $3 FROM inserted ORDER BY stream_version RETURNING id
-                )
-                SELECT (SELECT version FROM current) AS current_version, (SELECT count(*) FROM queued) AS queued"""
-            self._statements[count] = found
-        return found
+    def _append_sql(self, count: int, placeholder) -> str:
+        """The append: $1 stream id, $2 expected version, $3 topic, then 9 per event (typed by casts)."""
+        types = ("uuid", "int", "text", "int", "timestamptz", "timestamptz", "jsonb", "jsonb", "bytea")
+        rows = []
+        for i in range(count):
+            first = 4 + 9 * i
+            cells = [f"CAST({placeholder(first + k)} AS {t})" for k, t in enumerate(types)]
+            rows.append(f"({cells[0]}, CAST({placeholder(1)} AS text), {', '.join(cells[1:])})")
+        s = self.schema
+        return f"""
+            WITH current AS (
+                SELECT coalesce(max(stream_version), 0) AS version FROM {s}.events
+                WHERE stream_id = CAST({placeholder(1)} AS text)
+            ), inserted AS (
+                INSERT INTO {s}.events (event_id, stream_id, stream_version, type, schema_version,
+                                        occurred_at, recorded_at, actor, payload, canonical)
+                SELECT new.* FROM (VALUES {", ".join(rows)}) AS new, current
+                WHERE current.version = CAST({placeholder(2)} AS int)
+                RETURNING event_id, stream_version
+            ), queued AS (
+                INSERT INTO {s}.outbox (event_id, topic)
+                SELECT event_id, CAST({placeholder(3)} AS text) FROM inserted ORDER BY stream_version RETURNING id
+            )
+            SELECT (SELECT version FROM current) AS current_version, (SELECT count(*) FROM queued) AS queued"""
 
     def earlier_result(self, conn: Connection, key: str | None, fingerprint: str) -> AppendResult | None:
         """The first result of a command with this idempotency key, or None when the key is new.

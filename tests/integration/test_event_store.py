@@ -10,7 +10,7 @@ from platform_core.db import migrate
 from platform_core.envelope import Actor
 from platform_core.errors import (ConcurrencyConflict, IdempotencyKeyReused, PayloadTooLarge,
                                   SchemaViolation, UnknownEventType)
-from platform_core.event_store import NewEvent
+from platform_core.event_store import PREPARED_MAX_EVENTS, NewEvent
 
 ACTOR = Actor(department="district:420102", user="clerk-7")
 
@@ -148,3 +148,16 @@ def test_a_prepared_append_finds_a_schema_dropped_and_created_again(store, engin
         with conn.begin():
             store.append_in(conn, "entity-1", 0, [profile(2)], ACTOR)
     assert [e.payload["employees"] for e in store.read_stream("entity-1")] == [2]
+
+
+def test_a_long_append_runs_unprepared_with_the_same_checks(store, engine, schema):
+    many = [profile(n) for n in range(PREPARED_MAX_EVENTS + 4)]
+    with engine.connect() as conn:
+        with conn.begin():
+            result = store.append_in(conn, "entity-1", 0, many, ACTOR)
+        assert prepared_appends(conn, schema) == 0
+        conn.rollback()
+    assert [e.stream_version for e in result.events] == list(range(1, len(many) + 1))
+    with pytest.raises(ConcurrencyConflict, match=f"at version {len(many)}"):
+        store.append("entity-1", 0, many, ACTOR)
+    assert counts(engine, schema) == (len(many), len(many), 0)
