@@ -109,11 +109,12 @@ def chart_png(data: dict) -> bytes:
 
 def render_html(data: dict, checkpoint_note: str, figures_sha256: str, chart: bytes | None = None) -> bytes:
     import base64
+    chart = chart if chart is not None else chart_png(data)
     html = TEMPLATES.get_template("bulletin.html.j2").render(
         data=data, title=title(data), columns=COLUMNS, districts=table_rows(data["districts"]),
         departments=table_rows(data["departments"]), total=table_rows([data["total"]])[0],
         status_zh=STATUS_ZH, figure_names=FIGURE_NAMES_ZH, checkpoint=checkpoint_note,
-        figures_sha256=figures_sha256, chart=base64.b64encode(chart if chart is not None else chart_png(data)).decode(),
+        figures_sha256=figures_sha256, chart=base64.b64encode(chart).decode(),
         date_zh=_date_zh)
     return html.encode("utf-8")
 
