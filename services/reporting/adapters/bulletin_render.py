@@ -46,13 +46,18 @@ class FontMissing(RuntimeError):
 
 @lru_cache(maxsize=1)
 def cjk_font() -> font_manager.FontProperties:
-    import os
-    candidates = [os.environ["CAMPAIGN_REPORTING_CJK_FONT"]] if os.environ.get("CAMPAIGN_REPORTING_CJK_FONT") else []
-    for path in (*candidates, *CJK_FONT_CANDIDATES):
-        if Path(path).is_file():
-            font_manager.fontManager.addfont(path)
-            return font_manager.FontProperties(fname=path)
+    """The CJK font matplotlib draws the chart with."""
+    for path in font_files():
+        font_manager.fontManager.addfont(path)
+        return font_manager.FontProperties(fname=path)
     raise FontMissing(FontMissing.__doc__)
+
+
+def font_files() -> list[str]:
+    """Existing CJK font files in preference order: CAMPAIGN_REPORTING_CJK_FONT first, then the known ones."""
+    import os
+    configured = os.environ.get("CAMPAIGN_REPORTING_CJK_FONT")
+    return [path for path in ((configured,) if configured else ()) + CJK_FONT_CANDIDATES if Path(path).is_file()]
 
 
 def _rate(row: dict, name: str) -> str:
@@ -209,17 +214,14 @@ def render_pdf(data: dict, checkpoint_note: str, figures_sha256: str, chart: byt
 @lru_cache(maxsize=1)
 def pdf_cjk_font() -> str:
     """The CJK font registered with reportlab (TrueType outlines; a CFF-outline OpenType font is skipped)."""
-    import os
-    candidates = [os.environ["CAMPAIGN_REPORTING_CJK_FONT"]] if os.environ.get("CAMPAIGN_REPORTING_CJK_FONT") else []
     refused = []
-    for path in (*candidates, *CJK_FONT_CANDIDATES):
-        if Path(path).is_file():
-            try:
-                pdfmetrics.registerFont(TTFont("CampaignCJK", path, subfontIndex=0))
-            except TTFError as exc:
-                refused.append(f"{path}: {exc}")
-                continue
-            return "CampaignCJK"
+    for path in font_files():
+        try:
+            pdfmetrics.registerFont(TTFont("CampaignCJK", path, subfontIndex=0))
+        except TTFError as exc:
+            refused.append(f"{path}: {exc}")
+            continue
+        return "CampaignCJK"
     raise FontMissing(FontMissing.__doc__ + (" Refused: " + "; ".join(refused) if refused else ""))
 
 
