@@ -42,7 +42,7 @@ def test_plain_text_rows_and_statements_after_a_table(engine, schema):
                     after={f"{schema}.t": [f"ALTER TABLE {schema}.t ADD PRIMARY KEY (id)"]})
     with engine.connect() as conn:
         assert conn.execute(sa.text(f"SELECT count(DISTINCT id), min(note) FROM {schema}.t")).one() == (1000, "g\t1")
-        assert conn.execute(sa.text(f"SELECT count(*) FROM pg_indexes WHERE schemaname = :s"),
+        assert conn.execute(sa.text("SELECT count(*) FROM pg_indexes WHERE schemaname = :s"),
                             {"s": schema}).scalar_one() == 1
 
 
