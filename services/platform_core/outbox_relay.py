@@ -9,6 +9,7 @@ active at a time (an advisory lock), which keeps each stream's order.
 import logging
 import threading
 import time
+from collections import Counter
 
 import psycopg2
 import sqlalchemy as sa
@@ -53,8 +54,8 @@ class OutboxRelay:
             for future in futures:
                 future.get(timeout=60)  # raises if Kafka refused: the rows stay unpublished
             self._mark_published(conn, [row.id for row in rows])
-        for row in rows:
-            EVENTS_PUBLISHED.labels(service=self.schema, topic=row.topic).inc()
+        for topic, count in Counter(row.topic for row in rows).items():
+            EVENTS_PUBLISHED.labels(service=self.schema, topic=topic).inc(count)
         return len(rows)
 
     def _mark_published(self, conn, ids: list[int]) -> None:
