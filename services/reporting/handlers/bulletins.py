@@ -22,7 +22,7 @@ from platform_core.errors import AlreadyExists, NotFound, RuleViolation
 from platform_core.event_store import NewEvent
 from platform_core.envelope import utc_timestamp
 from platform_core.service import ServiceContext
-from reporting.adapters import bulletin_render
+from reporting.adapters import as_of_cache, bulletin_render
 from reporting.adapters.figures_sql import SqlFigures
 from reporting.adapters.replay import as_of_schema, replay_into
 from reporting.domain.bulletin import BulletinData
@@ -51,6 +51,7 @@ def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | No
     """A projection schema as of ``until`` (events recorded at or before it), built by replay or reused."""
     schema = as_of_schema(context.name, until)
     if not rebuild and _settled(context, schema, until):
+        as_of_cache.note_use(context.engine, context.name, schema, until)
         return schema
     kwargs = {"topics": topics} if topics else {}
     outcome = replay_into(context.engine, context.settings.kafka_bootstrap, schema,
@@ -59,8 +60,10 @@ def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | No
         # business time, so a simulated campaign's as-of figures settle by its own clock
         conn.execute(sa.text(f"UPDATE {quoted_schema(schema)}.rp_meta SET replayed_until = :u,"
                              " replay_finished_at = :now"), {"u": until, "now": clock.now()})
+    as_of_cache.note_use(context.engine, context.name, schema, until)
+    dropped = as_of_cache.prune(context.engine, context.name, protect=[schema])
     log.info("as-of projection built", extra={"schema": schema, "records": outcome.records,
-                                               "seconds": round(outcome.seconds, 2)})
+                                               "seconds": round(outcome.seconds, 2), "dropped": dropped})
     return schema
 
 

@@ -1,0 +1,54 @@
+"""The as-of projections kept as a cache: which were used last, and dropping the rest.
+
+Every bulletin cutoff and every ``GET /rates?as_of=`` time builds a ``<live>_asof_<time>`` schema by
+replay. They are all re-derivable from the log, so keeping them forever only fills the disk: after
+each build the least recently used beyond ``keep`` are dropped. A schema of that name that the table
+does not know (built by ``campaign-reporting replay --until``, or before the table existed) counts
+as the least recently used.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from platform_core.db import quoted_schema
+
+AS_OF_KEPT = 12  # a bulletin needs two (its cutoff and the previous one); dashboards ask for a few more
+NEVER_USED = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def prefix(live: str) -> str:
+    return f"{quoted_schema(live)}_asof_"
+
+
+def note_use(engine: Engine, live: str, schema: str, until: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            f"INSERT INTO {quoted_schema(live)}.as_of_projections (schema_name, replayed_until, used_at)"
+            " VALUES (:s, :u, clock_timestamp()) ON CONFLICT (schema_name) DO UPDATE SET used_at = EXCLUDED.used_at,"
+            " replayed_until = EXCLUDED.replayed_until"), {"s": schema, "u": until})
+
+
+def prune(engine: Engine, live: str, keep: int = AS_OF_KEPT, protect: Iterable[str] = ()) -> list[str]:
+    """Drop the as-of schemas beyond the ``keep`` most recently used (never those in ``protect``);
+    return the names dropped. One pruner at a time per live schema (an advisory lock)."""
+    live = quoted_schema(live)
+    protected = set(protect)
+    dropped = []
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"as-of-prune:{live}"})
+        names = [name for name in conn.execute(sa.text(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :p)"), {"p": prefix(live)}).scalars()
+            if name.isidentifier() and name == name.lower()]
+        used = dict(conn.execute(sa.text(f"SELECT schema_name, used_at FROM {live}.as_of_projections")).all())
+        newest_first = sorted(names, key=lambda name: (used.get(name, NEVER_USED), name), reverse=True)
+        for name in newest_first[keep:]:
+            if name in protected:
+                continue
+            conn.execute(sa.text(f"DROP SCHEMA {quoted_schema(name)} CASCADE"))
+            dropped.append(name)
+        conn.execute(sa.text(f"DELETE FROM {live}.as_of_projections WHERE NOT (schema_name = ANY(:kept))"),
+                     {"kept": [name for name in names if name not in dropped]})
+    return dropped

@@ -1,0 +1,64 @@
+"""As-of projections are a cache: the least recently used beyond the limit are dropped, nothing else."""
+
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from platform_core.db import migrate
+from reporting.adapters import as_of_cache
+from reporting_support import drop_schemas_like  # noqa: I001 (sets the path)
+
+pytestmark = pytest.mark.integration
+UNTIL = datetime(2016, 11, 20, 16, tzinfo=timezone.utc)
+REPORTING_MIGRATIONS = Path(as_of_cache.__file__).resolve().parents[1] / "migrations"
+
+
+@pytest.fixture
+def live(engine):
+    name = f"t_asof_{uuid.uuid4().hex[:10]}"
+    migrate(engine, name, REPORTING_MIGRATIONS)
+    yield name
+    drop_schemas_like(engine, name)
+
+
+def schemas(engine, prefix: str) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :p)"),
+                                {"p": prefix}).scalars())
+
+
+def create(engine, *names: str) -> None:
+    with engine.begin() as conn:
+        for name in names:
+            conn.execute(sa.text(f"CREATE SCHEMA {name}"))
+            conn.execute(sa.text(f"CREATE TABLE {name}.rp_meta (id int)"))  # a schema with tables drops too
+
+
+def test_the_least_recently_used_beyond_the_limit_are_dropped(engine, live):
+    a, b, c, d, unknown = (f"{live}_asof_2016112{n}160000" for n in range(5))
+    other_live = f"{live}x_asof_20161120160000"  # another live schema's cache: not this one's to drop
+    create(engine, a, b, c, d, unknown, other_live)
+    for name in (a, b, c, d):  # used in this order: d last
+        as_of_cache.note_use(engine, live, name, UNTIL)
+
+    dropped = as_of_cache.prune(engine, live, keep=2, protect=[a])
+
+    assert sorted(dropped) == sorted([b, unknown])  # a is protected; unknown counts as never used
+    assert schemas(engine, f"{live}_asof_") == {a, c, d}
+    assert other_live in schemas(engine, other_live)
+    with engine.connect() as conn:
+        known = set(conn.execute(sa.text(f"SELECT schema_name FROM {live}.as_of_projections")).scalars())
+    assert known == {a, c, d}
+
+
+def test_a_use_makes_an_old_projection_the_newest(engine, live):
+    a, b, c = (f"{live}_asof_2016112{n}160000" for n in range(3))
+    create(engine, a, b, c)
+    for name in (a, b, c, a):  # a used again last
+        as_of_cache.note_use(engine, live, name, UNTIL)
+
+    assert as_of_cache.prune(engine, live, keep=2) == [b]
+    assert schemas(engine, f"{live}_asof_") == {a, c}
