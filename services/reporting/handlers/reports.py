@@ -14,7 +14,8 @@ from platform_core.errors import AlreadyExists, RuleViolation, SchemaViolation
 from platform_core.event_store import NewEvent
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
-from reporting.domain.reports import CITY_ORGANS, CIVIL_AFFAIRS, end_of_day, timeliness
+from reporting.domain.reports import CITY_ORGANS, CIVIL_AFFAIRS, end_of_day, reporting_units, timeliness
+from reporting.handlers.bulletin_figures import district_names
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ def unit_of(principal: Principal, requested: str | None) -> str:
         if requested is None:
             raise SchemaViolation("the city organization department must name the unit it reports for",
                                   field="unit")
+        known = reporting_units(list(district_names()))
+        if requested not in known:
+            raise RuleViolation(f"{requested!r} is not a reporting unit; units are district-<district code>, "
+                                f"{CITY_ORGANS} and {CIVIL_AFFAIRS}", field="unit", rule="R11")
         return requested
     if own is None:
         raise Forbidden(f"{principal.department} is not a reporting unit (R11)", principal=principal,

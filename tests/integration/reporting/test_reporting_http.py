@@ -65,6 +65,13 @@ def test_report_submission_rules(client, engine):
     assert refused == 2
     civil = client.post("/reports", json=body, headers=token("civil_affairs"))
     assert civil.status_code == 201 and civil.json()["unit"] == "civil-affairs"
+    city = token("city_org")
+    unnamed = client.post("/reports", json=body, headers=city)
+    assert unnamed.status_code == 422 and unnamed.json()["field"] == "unit"
+    bogus = client.post("/reports", json={**body, "unit": "district-999999"}, headers=city)
+    assert bogus.status_code == 422 and bogus.json()["field"] == "unit" and bogus.json()["rule"] == "R11"
+    for_district = client.post("/reports", json={**body, "unit": "district-420104"}, headers=city)
+    assert for_district.status_code == 201 and for_district.json()["unit"] == "district-420104"
     bad_json = client.post("/reports", content=b"{not json", headers={**district, "Content-Type": "application/json"})
     assert bad_json.status_code == 422
 
