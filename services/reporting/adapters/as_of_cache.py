@@ -49,6 +49,7 @@ def prune(engine: Engine, live: str, keep: int = AS_OF_KEPT, protect: Iterable[s
                 continue
             conn.execute(sa.text(f"DROP SCHEMA {quoted_schema(name)} CASCADE"))
             dropped.append(name)
-        conn.execute(sa.text(f"DELETE FROM {live}.as_of_projections WHERE NOT (schema_name = ANY(:kept))"),
-                     {"kept": [name for name in names if name not in dropped]})
+        # Only the dropped: a row whose schema does not exist yet is a build that has just begun.
+        conn.execute(sa.text(f"DELETE FROM {live}.as_of_projections WHERE schema_name = ANY(:dropped)"),
+                     {"dropped": dropped})
     return dropped

@@ -54,13 +54,14 @@ def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | No
         as_of_cache.note_use(context.engine, context.name, schema, until)
         return schema
     kwargs = {"topics": topics} if topics else {}
+    # Noted as used before the build, so a prune by a concurrent build cannot take this one (the newest).
+    as_of_cache.note_use(context.engine, context.name, schema, until)
     outcome = replay_into(context.engine, context.settings.kafka_bootstrap, schema,
                           event_types_for(*TOPIC_REGISTRY), window=Window(until=until), **kwargs)
     with context.engine.begin() as conn:
         # business time, so a simulated campaign's as-of figures settle by its own clock
         conn.execute(sa.text(f"UPDATE {quoted_schema(schema)}.rp_meta SET replayed_until = :u,"
                              " replay_finished_at = :now"), {"u": until, "now": clock.now()})
-    as_of_cache.note_use(context.engine, context.name, schema, until)
     dropped = as_of_cache.prune(context.engine, context.name, protect=[schema])
     log.info("as-of projection built", extra={"schema": schema, "records": outcome.records,
                                                "seconds": round(outcome.seconds, 2), "dropped": dropped})

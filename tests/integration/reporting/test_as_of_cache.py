@@ -62,3 +62,16 @@ def test_a_use_makes_an_old_projection_the_newest(engine, live):
 
     assert as_of_cache.prune(engine, live, keep=2) == [b]
     assert schemas(engine, f"{live}_asof_") == {a, c}
+
+
+def test_a_build_noted_before_its_schema_exists_is_not_forgotten(engine, live):
+    building = f"{live}_asof_20161125160000"  # noted, its replay not yet begun
+    old = [f"{live}_asof_2016112{n}160000" for n in range(3)]
+    create(engine, *old)
+    for name in (*old, building):
+        as_of_cache.note_use(engine, live, name, UNTIL)
+
+    assert as_of_cache.prune(engine, live, keep=2) == [old[0]]  # the building one is not a schema yet
+    create(engine, building)  # the replay creates it; its note survived the prune, so it is the newest
+    assert sorted(as_of_cache.prune(engine, live, keep=1)) == old[1:]
+    assert schemas(engine, f"{live}_asof_") == {building}
