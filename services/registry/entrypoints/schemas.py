@@ -100,7 +100,9 @@ class EntityPublic(BaseModel):
     duplicate_of: str | None
     approved_in: str | None
     in_baseline: bool
-    organization_required: str | None = Field(description="R2 reason the entity must have an organization")
+    organization_required: str | None = Field(description=(
+        "R2 reason the entity must have an organization, on the survey's facts (its declared formal members); "
+        "reporting's GET /entities/{id}/status judges R2 on the members membership holds once it holds any"))
     member_required: str | None = Field(description="R2b reason the entity must have a member")
     version: int
     registered_at: datetime
