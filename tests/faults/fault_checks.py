@@ -73,8 +73,9 @@ def audit_counts(engine, event_ids: list[str]) -> dict[str, int]:
             " GROUP BY event_id"), {"ids": event_ids})}
 
 
-def natural_counts(engine, service: str, naturals: list[str]) -> dict[str, int]:
-    """How many times each natural key was written: entities by USCC, members and trade unions by entity."""
+def natural_counts(engine, service: str, naturals: list[str], since) -> dict[str, int]:
+    """How many times each natural key was written since the run began: entities by USCC, members and
+    trade unions by entity, reports by unit and deadline."""
     sql = {
         "registry": "SELECT payload->>'uscc', count(*) FROM registry.events WHERE type = 'EntityRegistered'"
                     " AND payload->>'uscc' = ANY(:n) GROUP BY 1",
@@ -82,9 +83,13 @@ def natural_counts(engine, service: str, naturals: list[str]) -> dict[str, int]:
                       " AND payload->>'entity_id' = ANY(:n) GROUP BY 1",
         "formation": "SELECT e.id, count(*) FROM formation.events, jsonb_array_elements_text(payload->'entity_ids') e(id)"
                      " WHERE type = 'MassOrganizationFormed' AND e.id = ANY(:n) GROUP BY 1",
+        "reporting": "SELECT (payload->>'unit') || '@' || (payload->>'deadline'), count(*) FROM reporting.events"
+                     " WHERE type = 'ReportSubmitted' AND (payload->>'unit') || '@' || (payload->>'deadline') = ANY(:n)"
+                     " GROUP BY 1",
     }[service]
-    with engine.connect() as conn:
-        return dict(conn.execute(sa.text(sql), {"n": naturals}).all())
+    with engine.connect() as conn:  # since: a rare earlier run with the same random city code is not this run
+        return dict(conn.execute(sa.text(sql.replace(" GROUP BY 1", " AND recorded_at >= :since GROUP BY 1")),
+                                 {"n": naturals, "since": since}).all())
 
 
 # -- projections against fresh replays ------------------------------------------------------------------
@@ -121,9 +126,10 @@ SERVICE_SCOPE = {
 REPLAYED_TABLES = {service: tuple(scope) for service, scope in SERVICE_SCOPE.items()}
 
 
-def run_scope(engine, usccs: list[str], since) -> dict:
+def run_scope(engine, usccs: list[str], since, units: list[str] = ()) -> dict:
     """This run's entities (by the USCCs it registered), their members, and every event of the run in
-    the services' event stores (entity, member and organization events naming them)."""
+    the services' event stores (entity, member and organization events naming them, and the reports of
+    its units)."""
     with engine.connect() as conn:
         entities = [r[0] for r in conn.execute(sa.text(
             "SELECT payload->>'entity_id' FROM registry.events WHERE type = 'EntityRegistered'"
@@ -135,7 +141,10 @@ def run_scope(engine, usccs: list[str], since) -> dict:
             "SELECT event_id FROM registry.events WHERE payload->>'entity_id' = ANY(:e)"
             " UNION ALL SELECT event_id FROM membership.events WHERE payload->>'member_id' = ANY(:m)"
             " UNION ALL SELECT event_id FROM formation.events WHERE payload->>'entity_id' = ANY(:e)"
-            " OR payload->'entity_ids' ?| CAST(:e AS text[])"), {"e": entities, "m": members})]
+            " OR payload->'entity_ids' ?| CAST(:e AS text[])"
+            " UNION ALL SELECT event_id FROM reporting.events WHERE type = 'ReportSubmitted'"
+            " AND payload->>'unit' = ANY(:u) AND recorded_at >= :since"),
+            {"e": entities, "m": members, "u": list(units), "since": since})]
     return {"entities": entities, "members": members, "events": events, "since": since}
 
 

@@ -1,7 +1,7 @@
 """A steady command load through the public APIs, recording every command's outcome.
 
 Every command carries its own Idempotency-Key and a natural key of its own (an entity's USCC, a
-member's entity, a mass organization's entity), so afterwards each can be looked up in its
+member's entity, a mass organization's entity, a report's unit and deadline), so afterwards each can be looked up in its
 service's event store: an accepted one must be there, a refused one must not (or, if the client
 retried with the same key, exactly once).
 """
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from platform_core.auth import Principal, issue_token
+from platform_core.reference import load_calendar
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -42,7 +43,7 @@ class Outcome:
 
     service: str
     key: str
-    natural: str  # uscc (registry), entity id (membership, formation)
+    natural: str  # uscc (registry), entity id (membership, formation), <unit>@<deadline> (reporting)
     body: dict
     path: str
     token: str
@@ -59,7 +60,7 @@ class Outcome:
 
 @dataclass
 class Load:
-    """Threads sending registry, membership and formation commands at a fixed total rate."""
+    """Threads sending registry, membership, formation and reporting commands at a fixed total rate."""
 
     urls: dict[str, str]
     city: dict
@@ -77,7 +78,14 @@ class Load:
             "registry": issue_token(self.secret, Principal("city_org", "city_org", "fault-load")),
             "membership": issue_token(self.secret, Principal("city_org", "city_org", "fault-load")),
             "formation": issue_token(self.secret, Principal("mass_org", "mass_org", "fault-load")),
+            "reporting": issue_token(self.secret, Principal("city_org", "city_org", "fault-load")),
         }
+        # Semi-monthly reports (R11) of this run's own city (its district codes are fresh): each unit
+        # reports once per deadline, so every pair is one command and the load stops sending reports
+        # when they run out.
+        self._reports: deque[tuple[str, str]] = deque(
+            (f"district-{d['code']}", deadline.isoformat())
+            for deadline in load_calendar().report_deadlines() for d in self.city["districts"])
         self._lock = threading.Lock()
         self._counter = 0
         self._for_members: deque[str] = deque()  # accepted entities not yet given a member
@@ -91,6 +99,12 @@ class Load:
             self._counter += 1
             n = self._counter
             choice = n % 5
+            if n % 20 == 4 and self._reports:  # 1 in 20: the pairs last the whole load
+                unit, deadline = self._reports.popleft()
+                figures = {"baseline": n % 50, "organization_covered": n % 30}
+                return Outcome("reporting", f"fault-{self.tag}-p{n}", f"{unit}@{deadline}",
+                               {"deadline": deadline, "unit": unit, "figures": figures},
+                               "/reports", self.tokens["reporting"], time.monotonic())
             if choice in (1, 2) and self._for_members:
                 entity = self._for_members.popleft()
                 return Outcome("membership", f"fault-{self.tag}-m{n}", entity, {

@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-from fault_checks import (REPORTING_SCOPE, SERVICE_SCOPE, audit_counts, audit_size, backlog, drop_schema,
+from fault_checks import (REPORTING_SCOPE, SERVICE_SCOPE, SERVICES, audit_counts, audit_size, backlog, drop_schema,
                           keyed_events, natural_counts, replay_service, run_scope, scoped_dump, stored_event_ids,
                           unprojected)
 from fault_load import Load
@@ -115,7 +115,7 @@ def inject(platform, stack, load, name: str, kind: str, figures: list) -> None:
     time.sleep(AFTER_SECONDS)
     window = load.snapshot()[before:]
     resumed = {}
-    for service in ("registry", "membership", "formation"):
+    for service in SERVICES:
         first = next((o for o in window if o.service == service and o.accepted and o.sent_at >= restarted_at), None)
         resumed[service] = round(first.sent_at - killed_at, 1) if first else None
     figure = {"fault": name, "accepted": sum(o.accepted for o in window),
@@ -131,7 +131,7 @@ def test_faults_lose_nothing_and_projections_equal_a_replay(platform):
     engine = create_db_engine(env["CAMPAIGN_DATABASE_URL"], pool_size=2)
     bootstrap = env["CAMPAIGN_KAFKA_BOOTSTRAP"]
     stack = Stack()
-    load = Load({app: platform.url(app) for app in ("registry", "membership", "formation")}, platform.city,
+    load = Load({app: platform.url(app) for app in SERVICES}, platform.city,
                 env["CAMPAIGN_AUTH_SECRET"])
     with engine.connect() as conn:
         since = conn.execute(sa.text("SELECT now()")).scalar_one()  # the run's checkpoints are recorded after
@@ -160,7 +160,7 @@ def test_faults_lose_nothing_and_projections_equal_a_replay(platform):
     say(f"caught up in {took:.1f}s after the load stopped")
 
     # a command refused with an HTTP error wrote nothing (no false failure hiding a commit)
-    for service in ("registry", "membership", "formation"):
+    for service in SERVICES:
         answered = [o for o in outcomes if o.service == service and not o.accepted and o.status is not None]
         written = keyed_events(engine, service, [o.key for o in answered])
         assert not written, f"{service}: commands answered with an error but written: " + str(
@@ -174,7 +174,7 @@ def test_faults_lose_nothing_and_projections_equal_a_replay(platform):
 
     outcomes = load.snapshot()
     accepted = [o for o in outcomes if o.accepted]
-    for service in ("registry", "membership", "formation"):
+    for service in SERVICES:
         mine = [o for o in outcomes if o.service == service]
         done = [o for o in mine if o.accepted]
         assert done, f"no {service} command was accepted at all"
@@ -188,12 +188,14 @@ def test_faults_lose_nothing_and_projections_equal_a_replay(platform):
         for o in done:
             if service == "registry":
                 assert o.answer["entity_id"], o.answer
+            elif service == "reporting":
+                assert [o.answer["event_id"]] == written[o.key], o.key
             else:
                 assert sorted(e["event_id"] for e in o.answer["events"]) == sorted(written[o.key]), o.key
         counts = audit_counts(engine, ids)
         wrong = {e: counts.get(e, 0) for e in ids if counts.get(e, 0) != 1}
         assert not wrong, f"{service}: events not in the audit log exactly once: {list(wrong.items())[:5]}"
-        naturals = natural_counts(engine, service, [o.natural for o in mine])
+        naturals = natural_counts(engine, service, [o.natural for o in mine], since)
         twice = {k: v for k, v in naturals.items() if v != 1}
         assert not twice, f"{service}: written more than once: {twice}"
         never = {o.natural for o in mine if not o.accepted} & set(naturals)
@@ -215,7 +217,8 @@ def test_faults_lose_nothing_and_projections_equal_a_replay(platform):
     from reporting.adapters.projection_store import PROJECTION_GROUP
     from reporting.adapters.replay import replay_into
 
-    scope = run_scope(engine, [o.natural for o in outcomes if o.service == "registry"], since)
+    scope = run_scope(engine, [o.natural for o in outcomes if o.service == "registry"], since,
+                      [f"district-{d['code']}" for d in platform.city["districts"]])
     say(f"this run: {len(scope['entities'])} entities, {len(scope['members'])} members, {len(scope['events'])} events")
     # the live processor applied every event of the run (exactly once: processed_events is keyed by id)
     skipped = unprojected(engine, "reporting", PROJECTION_GROUP, scope["events"])
