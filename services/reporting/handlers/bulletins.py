@@ -9,6 +9,8 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -53,19 +55,40 @@ def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | No
     if not rebuild and _settled(context, schema, until):
         as_of_cache.note_use(context.engine, context.name, schema, until)
         return schema
-    kwargs = {"topics": topics} if topics else {}
-    # Noted as used before the build, so a prune by a concurrent build cannot take this one (the newest).
-    as_of_cache.note_use(context.engine, context.name, schema, until)
-    outcome = replay_into(context.engine, context.settings.kafka_bootstrap, schema,
-                          event_types_for(*TOPIC_REGISTRY), window=Window(until=until), **kwargs)
-    with context.engine.begin() as conn:
-        # business time, so a simulated campaign's as-of figures settle by its own clock
-        conn.execute(sa.text(f"UPDATE {quoted_schema(schema)}.rp_meta SET replayed_until = :u,"
-                             " replay_finished_at = :now"), {"u": until, "now": clock.now()})
+    with _building(context.engine, schema):
+        # A request for the same time may have built it while this one waited for the lock.
+        if not rebuild and _settled(context, schema, until):
+            as_of_cache.note_use(context.engine, context.name, schema, until)
+            return schema
+        kwargs = {"topics": topics} if topics else {}
+        # Noted as used before the build, so a prune by a concurrent build cannot take this one (the newest).
+        as_of_cache.note_use(context.engine, context.name, schema, until)
+        outcome = replay_into(context.engine, context.settings.kafka_bootstrap, schema,
+                              event_types_for(*TOPIC_REGISTRY), window=Window(until=until), **kwargs)
+        with context.engine.begin() as conn:
+            # business time, so a simulated campaign's as-of figures settle by its own clock
+            conn.execute(sa.text(f"UPDATE {quoted_schema(schema)}.rp_meta SET replayed_until = :u,"
+                                 " replay_finished_at = :now"), {"u": until, "now": clock.now()})
     dropped = as_of_cache.prune(context.engine, context.name, protect=[schema])
     log.info("as-of projection built", extra={"schema": schema, "records": outcome.records,
                                                "seconds": round(outcome.seconds, 2), "dropped": dropped})
     return schema
+
+
+@contextmanager
+def _building(engine, schema: str) -> Iterator[None]:
+    """One build of an as-of schema at a time: a burst of requests for the same past moment replays
+    once, and the others wait and reuse it. A session advisory lock on a connection of its own, closed
+    afterwards (never returned to the pool holding the lock)."""
+    connection = engine.raw_connection()
+    connection.detach()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"as-of-build:{schema}",))
+        connection.commit()
+        yield
+    finally:
+        connection.close()
 
 
 def _settled(context: ServiceContext, schema: str, until: datetime) -> bool:

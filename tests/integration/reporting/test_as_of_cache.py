@@ -1,5 +1,6 @@
 """As-of projections are a cache: the least recently used beyond the limit are dropped, nothing else."""
 
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -75,3 +76,29 @@ def test_a_build_noted_before_its_schema_exists_is_not_forgotten(engine, live):
     create(engine, building)  # the replay creates it; its note survived the prune, so it is the newest
     assert sorted(as_of_cache.prune(engine, live, keep=1)) == old[1:]
     assert schemas(engine, f"{live}_asof_") == {building}
+
+
+def test_concurrent_requests_for_one_moment_replay_once(engine, live, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    from reporting.handlers import bulletins
+
+    builds = []
+
+    def replay_into(engine, bootstrap, schema, registry, window, **kwargs):  # the replay's effect, slowly
+        builds.append(schema)
+        time.sleep(0.5)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+            conn.execute(sa.text(f"CREATE TABLE IF NOT EXISTS {schema}.rp_meta"
+                                 " (replayed_until timestamptz, replay_finished_at timestamptz)"))
+            conn.execute(sa.text(f"INSERT INTO {schema}.rp_meta VALUES (NULL, NULL)"))
+        return SimpleNamespace(records=0, seconds=0.5)
+
+    monkeypatch.setattr(bulletins, "replay_into", replay_into)
+    context = SimpleNamespace(engine=engine, name=live, settings=SimpleNamespace(kafka_bootstrap="unused"))
+    with ThreadPoolExecutor(4) as pool:
+        schemas_built = list(pool.map(lambda _: bulletins.as_of(context, UNTIL), range(4)))
+
+    assert len(set(schemas_built)) == 1 and builds == schemas_built[:1]  # one replay; the others reused it
