@@ -14,13 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from platform_core.db import quoted_schema
+from reporting.adapters.replay import as_of_prefix
 
 AS_OF_KEPT = 12  # a bulletin needs two (its cutoff and the previous one); dashboards ask for a few more
 NEVER_USED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
-
-def prefix(live: str) -> str:
-    return f"{quoted_schema(live)}_asof_"
 
 
 def note_use(engine: Engine, live: str, schema: str, until: datetime) -> None:
@@ -40,7 +38,7 @@ def prune(engine: Engine, live: str, keep: int = AS_OF_KEPT, protect: Iterable[s
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"as-of-prune:{live}"})
         names = [name for name in conn.execute(sa.text(
-            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :p)"), {"p": prefix(live)}).scalars()
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :p)"), {"p": as_of_prefix(live)}).scalars()
             if name.isidentifier() and name == name.lower()]
         used = dict(conn.execute(sa.text(f"SELECT schema_name, used_at FROM {live}.as_of_projections")).all())
         newest_first = sorted(names, key=lambda name: (used.get(name, NEVER_USED), name), reverse=True)

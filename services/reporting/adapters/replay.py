@@ -294,5 +294,10 @@ def rebuild_live(engine: Engine, bootstrap: str, live: str, registry: EventTypeR
     return outcome
 
 
+def as_of_prefix(live: str) -> str:
+    """What every as-of schema of ``live`` is named with (reporting.adapters.as_of_cache finds them by it)."""
+    return f"{quoted_schema(live)}_asof_"
+
+
 def as_of_schema(live: str, until: datetime) -> str:
-    return f"{live}_asof_{until.strftime('%Y%m%d%H%M%S')}"
+    return f"{as_of_prefix(live)}{until.strftime('%Y%m%d%H%M%S')}"

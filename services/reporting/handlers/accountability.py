@@ -20,7 +20,7 @@ from platform_core.errors import AlreadyExists, NotFound
 from platform_core.event_store import NewEvent
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
-from reporting.domain.reports import CITY_ORGANS, CIVIL_AFFAIRS, city_date, end_of_day, timeliness
+from reporting.domain.reports import CITY_ORGANS, city_date, end_of_day, reporting_units, timeliness
 from reporting.handlers import responsibility
 from reporting.handlers.bulletin_figures import district_names
 
@@ -28,8 +28,7 @@ EVENT_IDS_LISTED = 1000  # AccountabilityRecorded.event_ids holds at most this m
 
 
 def known_units() -> list[str]:
-    return [f"district-{code}" for code in district_names()] + [CITY_ORGANS, CIVIL_AFFAIRS] + \
-        responsibility.responsibility_units()
+    return reporting_units(list(district_names())) + responsibility.responsibility_units()
 
 
 def _department_condition(unit: str) -> tuple[str, dict]:
