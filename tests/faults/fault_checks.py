@@ -78,18 +78,20 @@ def natural_counts(engine, service: str, naturals: list[str], since) -> dict[str
     trade unions by entity, reports by unit and deadline."""
     sql = {
         "registry": "SELECT payload->>'uscc', count(*) FROM registry.events WHERE type = 'EntityRegistered'"
-                    " AND payload->>'uscc' = ANY(:n) GROUP BY 1",
+                    " AND payload->>'uscc' = ANY(:n) AND recorded_at >= :since GROUP BY 1",
         "membership": "SELECT payload->>'entity_id', count(*) FROM membership.events WHERE stream_version = 1"
-                      " AND payload->>'entity_id' = ANY(:n) GROUP BY 1",
-        "formation": "SELECT e.id, count(*) FROM formation.events, jsonb_array_elements_text(payload->'entity_ids') e(id)"
-                     " WHERE type = 'MassOrganizationFormed' AND e.id = ANY(:n) GROUP BY 1",
+                      " AND payload->>'entity_id' = ANY(:n) AND recorded_at >= :since GROUP BY 1",
+        "formation": "SELECT e.id, count(*) FROM formation.events,"
+                     " jsonb_array_elements_text(payload->'entity_ids') e(id) WHERE type = 'MassOrganizationFormed'"
+                     " AND e.id = ANY(:n) AND recorded_at >= :since GROUP BY 1",
+        # since: a rare earlier run on the same stack may have drawn the same random city code
         "reporting": "SELECT (payload->>'unit') || '@' || (payload->>'deadline'), count(*) FROM reporting.events"
-                     " WHERE type = 'ReportSubmitted' AND (payload->>'unit') || '@' || (payload->>'deadline') = ANY(:n)"
-                     " GROUP BY 1",
+                     " WHERE type = 'ReportSubmitted'"
+                     " AND (payload->>'unit') || '@' || (payload->>'deadline') = ANY(:n)"
+                     " AND recorded_at >= :since GROUP BY 1",
     }[service]
-    with engine.connect() as conn:  # since: a rare earlier run with the same random city code is not this run
-        return dict(conn.execute(sa.text(sql.replace(" GROUP BY 1", " AND recorded_at >= :since GROUP BY 1")),
-                                 {"n": naturals, "since": since}).all())
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(sql), {"n": naturals, "since": since}).all())
 
 
 # -- projections against fresh replays ------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """A steady command load through the public APIs, recording every command's outcome.
 
 Every command carries its own Idempotency-Key and a natural key of its own (an entity's USCC, a
-member's entity, a mass organization's entity, a report's unit and deadline), so afterwards each can be looked up in its
-service's event store: an accepted one must be there, a refused one must not (or, if the client
-retried with the same key, exactly once).
+member's entity, a mass organization's entity, a report's unit and deadline), so afterwards each can
+be looked up in its service's event store: an accepted one must be there, a refused one must not
+(or, if the client retried with the same key, exactly once).
 """
 
 import threading
