@@ -68,3 +68,14 @@ class AlreadyExists(PlatformError):
 
     status = 409
     code = "already_exists"
+
+
+class Busy(PlatformError):
+    """A shared resource is taken by other work; nothing was done, retry after ``retry_after`` seconds."""
+
+    status = 503
+    code = "busy"
+
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None, retry_after: int = 10):
+        super().__init__(message, field=field, rule=rule)
+        self.retry_after = retry_after

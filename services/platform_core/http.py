@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import clock
 from .auth import Forbidden, Principal, Unauthenticated, verify_token
-from .errors import PlatformError
+from .errors import Busy, PlatformError
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG, metrics_payload
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,8 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         (409, "conflict: already exists, concurrent change, or an Idempotency-Key reused with another request"),
         (413, "request body or payload too large"),
         (422, "invalid input or a campaign rule (R1-R13) refuses it; field and rule named"),
-        (503, "database unavailable; nothing was written, retry"),
+        (503, "the database is unavailable or the work is busy (an as-of replay); nothing was written, retry"
+              " after Retry-After"),
     )
 }
 
@@ -279,7 +280,8 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, auth_
     async def platform_error(_: Request, exc: PlatformError):
         if isinstance(exc, Forbidden):
             record_refusal(engine, service, exc)
-        return JSONResponse(status_code=exc.status, content=exc.to_dict())
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
+        return JSONResponse(status_code=exc.status, content=exc.to_dict(), headers=headers)
 
     @app.exception_handler(sa.exc.OperationalError)
     async def database_unavailable(_: Request, exc: sa.exc.OperationalError):

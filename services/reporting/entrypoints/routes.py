@@ -64,7 +64,8 @@ def get_rates(request: Request, principal: Caller,
               level: Annotated[str, Query(description="city, district, street, kind or department")] = "city",
               as_of: Annotated[datetime | None, Query(description="figures as of this past time (replay)")] = None,
               district: str | None = None) -> dict:
-    """R7 rates with numerator and denominator at a level, now or as of a past time."""
+    """R7 rates with numerator and denominator at a level, now or as of a past time. A past moment not
+    built yet, asked while another as-of replay runs, is 503 with Retry-After (one replay at a time)."""
     return rates_at(_context(request), level, as_of, district)
 
 

@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -20,7 +20,7 @@ from platform_core import clock
 from platform_core.auth import Principal
 from platform_core.contracts import event_types_for
 from platform_core.db import quoted_schema
-from platform_core.errors import AlreadyExists, NotFound, RuleViolation
+from platform_core.errors import AlreadyExists, Busy, NotFound, RuleViolation
 from platform_core.event_store import NewEvent
 from platform_core.envelope import utc_timestamp
 from platform_core.service import ServiceContext
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 # An as-of projection is reused when it was built this long after its cutoff (the relay's lag is seconds).
 SETTLED_AFTER = timedelta(minutes=10)
 TOPIC_REGISTRY = ("registry", "membership", "formation", "reporting")
+# The advisory lock one as-of replay holds in the whole service (every process on the database).
+REPLAY_SLOT = "as-of-replay-slot"
+REPLAY_RETRY_AFTER_S = 15
 
 
 @dataclass(frozen=True)
@@ -49,17 +52,23 @@ class Published:
 
 
 def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | None = None,
-          rebuild: bool = False) -> str:
-    """A projection schema as of ``until`` (events recorded at or before it), built by replay or reused."""
+          rebuild: bool = False, wait_for_replay: bool = True) -> str:
+    """A projection schema as of ``until`` (events recorded at or before it), built by replay or reused.
+
+    A replay reads every topic from the start, so the service runs one at a time (``REPLAY_SLOT``). A
+    bulletin waits for its turn; an ad-hoc question (``wait_for_replay=False``: ``GET /rates?as_of=``)
+    whose moment is not built yet gets ``Busy`` instead, so distinct moments asked at once cannot take
+    every core."""
     schema = as_of_schema(context.name, until)
     if not rebuild and _settled(context, schema, until):
         as_of_cache.note_use(context.engine, context.name, schema, until)
         return schema
-    with _building(context.engine, schema):
+    with _building(context.engine, schema) as take_replay_slot:
         # A request for the same time may have built it while this one waited for the lock.
         if not rebuild and _settled(context, schema, until):
             as_of_cache.note_use(context.engine, context.name, schema, until)
             return schema
+        take_replay_slot(wait_for_replay)
         kwargs = {"topics": topics} if topics else {}
         # Noted as used before the build, so a prune by a concurrent build cannot take this one (the newest).
         as_of_cache.note_use(context.engine, context.name, schema, until)
@@ -76,19 +85,35 @@ def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | No
 
 
 @contextmanager
-def _building(engine, schema: str) -> Iterator[None]:
+def _building(engine, schema: str) -> Iterator[Callable[[bool], None]]:
     """One build of an as-of schema at a time: a burst of requests for the same past moment replays
     once, and the others wait and reuse it. A session advisory lock on a connection of its own, closed
-    afterwards (never returned to the pool holding the lock)."""
+    afterwards (never returned to the pool holding a lock). Yields the function that takes the replay
+    slot on the same connection; the slot is always taken after the schema's lock, so no two builds
+    wait on each other in a cycle."""
     connection = engine.raw_connection()
     connection.detach()
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"as-of-build:{schema}",))
         connection.commit()
-        yield
+        yield lambda wait: _take_replay_slot(connection, wait)
     finally:
         connection.close()
+
+
+def _take_replay_slot(connection, wait: bool) -> None:
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", (REPLAY_SLOT,))
+            taken = True
+        else:
+            cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (REPLAY_SLOT,))
+            taken = cursor.fetchone()[0]
+    connection.commit()
+    if not taken:
+        raise Busy("另一个历史时点的重放正在进行；请稍后重试，或选用已生成的时点（如通报截止时点）",
+                   field="as_of", retry_after=REPLAY_RETRY_AFTER_S)
 
 
 def _settled(context: ServiceContext, schema: str, until: datetime) -> bool:

@@ -24,7 +24,7 @@ def rates_at(context: ServiceContext, level: str, at: datetime | None = None,
             raise SchemaViolation("as_of must carry a time zone, e.g. 2016-11-20T24:00:00+08:00", field="as_of")
         if at >= clock.now():
             raise RuleViolation("as_of must lie in the past", field="as_of", rule="R7")
-        schema = as_of(context, at.astimezone(timezone.utc))
+        schema = as_of(context, at.astimezone(timezone.utc), wait_for_replay=False)
     where, params = ("district_code = :district", {"district": district}) if district else ("", {})
     # One snapshot for the version and the counters, so a cached answer is exactly that version's figures.
     with context.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:

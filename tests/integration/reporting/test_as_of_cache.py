@@ -78,8 +78,10 @@ def test_a_build_noted_before_its_schema_exists_is_not_forgotten(engine, live):
     assert schemas(engine, f"{live}_asof_") == {building}
 
 
-def test_concurrent_requests_for_one_moment_replay_once(engine, live, monkeypatch):
-    from concurrent.futures import ThreadPoolExecutor
+@pytest.fixture
+def slow_replays(engine, live, monkeypatch):
+    """``bulletins.as_of`` on the live schema with a replay that only creates its schema, slowly;
+    yields (context, the schemas replayed in order)."""
     from types import SimpleNamespace
 
     from reporting.handlers import bulletins
@@ -97,8 +99,68 @@ def test_concurrent_requests_for_one_moment_replay_once(engine, live, monkeypatc
         return SimpleNamespace(records=0, seconds=0.5)
 
     monkeypatch.setattr(bulletins, "replay_into", replay_into)
-    context = SimpleNamespace(engine=engine, name=live, settings=SimpleNamespace(kafka_bootstrap="unused"))
+    yield SimpleNamespace(engine=engine, name=live, settings=SimpleNamespace(kafka_bootstrap="unused")), builds
+
+
+@pytest.fixture
+def replay_slot_taken(engine):
+    """Another replay holds the service's replay slot until the test ends; yields the call that ends it."""
+    from reporting.handlers.bulletins import REPLAY_SLOT
+
+    with engine.connect() as holder:
+        holder.execute(sa.text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": REPLAY_SLOT})
+        yield lambda: holder.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+        holder.execute(sa.text("SELECT pg_advisory_unlock_all()"))  # the pool keeps the session
+
+
+def test_concurrent_requests_for_one_moment_replay_once(slow_replays):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reporting.handlers import bulletins
+
+    context, builds = slow_replays
     with ThreadPoolExecutor(4) as pool:
         schemas_built = list(pool.map(lambda _: bulletins.as_of(context, UNTIL), range(4)))
 
     assert len(set(schemas_built)) == 1 and builds == schemas_built[:1]  # one replay; the others reused it
+
+
+def test_an_ad_hoc_moment_is_busy_while_another_replay_runs(engine, slow_replays, replay_slot_taken):
+    from platform_core.errors import Busy
+    from reporting.handlers import bulletins
+
+    context, builds = slow_replays
+    with pytest.raises(Busy) as refused:
+        bulletins.as_of(context, UNTIL, wait_for_replay=False)
+
+    assert refused.value.status == 503 and refused.value.field == "as_of" and refused.value.retry_after > 0
+    assert builds == [] and schemas(engine, f"{context.name}_asof_") == set()
+    with engine.connect() as conn:  # not even noted as used
+        assert conn.execute(sa.text(f"SELECT count(*) FROM {context.name}.as_of_projections")).scalar() == 0
+
+
+def test_a_built_moment_is_served_while_another_replay_runs(engine, slow_replays):
+    from reporting.handlers import bulletins
+    from reporting.handlers.bulletins import REPLAY_SLOT
+
+    context, builds = slow_replays
+    built = bulletins.as_of(context, UNTIL)  # finished long after UNTIL: settled
+    with engine.connect() as holder:
+        holder.execute(sa.text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": REPLAY_SLOT})
+        assert bulletins.as_of(context, UNTIL, wait_for_replay=False) == built
+        holder.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": REPLAY_SLOT})
+    assert builds == [built]
+
+
+def test_a_bulletin_waits_for_the_replay_slot(slow_replays, replay_slot_taken):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reporting.handlers import bulletins
+
+    context, builds = slow_replays
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(bulletins.as_of, context, UNTIL)
+        time.sleep(1.0)
+        assert not waiting.done() and builds == []  # queued behind the other replay, not refused
+        replay_slot_taken()  # the other replay ends
+        assert waiting.result(timeout=30) == builds[0]

@@ -130,3 +130,19 @@ def test_published_reports_and_confirmations_reach_the_projection(client, engine
     late = [e for e in trail if e["entry_kind"] == "report_late" and e["subject"] == "2016-09-10"]
     assert late and late[0]["confirmed"] and late[0]["confirmation"]["finding"] == "逾期报送"
     assert late[0]["event_ids"]  # the ReportSubmitted event behind it
+
+
+def test_an_as_of_question_while_another_replay_runs_is_503_with_retry_after(client, engine):
+    from reporting.handlers.bulletins import REPLAY_SLOT
+
+    with engine.connect() as other_replay:
+        other_replay.execute(sa.text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": REPLAY_SLOT})
+        busy = client.get("/rates?as_of=2016-09-10T00:00:00%2B08:00", headers=token("education"))
+        other_replay.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": REPLAY_SLOT})
+
+    assert busy.status_code == 503, busy.text
+    assert busy.json()["error"] == "busy" and busy.json()["field"] == "as_of"
+    assert int(busy.headers["Retry-After"]) > 0
+    with engine.connect() as conn:  # nothing built, nothing noted
+        assert conn.execute(sa.text("SELECT count(*) FROM pg_namespace WHERE starts_with(nspname, :p)"),
+                            {"p": f"{client.schema}_asof_"}).scalar() == 0
