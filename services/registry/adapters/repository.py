@@ -49,6 +49,20 @@ def insert_entities(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(_ENTITIES.insert(), list(rows))
 
 
+_INSERT_ONE_RETURNING = sa.text(
+    f"INSERT INTO entities ({', '.join(_ENTITIES.c.keys())})"
+    f" VALUES ({', '.join(f'CAST(:{name} AS JSONB)' if name == 'facts' else f':{name}' for name in _ENTITIES.c.keys())})"
+    f" RETURNING {', '.join(ENTITY_COLUMNS)}")
+
+
+def insert_entity(conn: Connection, row: Mapping[str, Any]) -> dict:
+    """One new entity, returned as ``get_entity`` would read it (one round trip, not two). A second
+    entity with the same code fails at ``entities_uscc_unique`` (IntegrityError)."""
+    params = {name: row[name] for name in _ENTITIES.c.keys()}
+    params["facts"] = json.dumps(params["facts"], ensure_ascii=False)
+    return _entity_dict(conn.execute(_INSERT_ONE_RETURNING, params).mappings().one())
+
+
 def update_facts(conn: Connection, entity_id: str, facts: Mapping[str, Any], version: int, at: datetime) -> None:
     conn.execute(sa.text(
         "UPDATE entities SET facts = CAST(:facts AS JSONB), industry = :industry, employees = :employees,"
@@ -83,15 +97,17 @@ def existing_codes(conn: Connection, codes: Sequence[str]) -> dict[str, tuple[st
     return {row.uscc: (row.entity_id, row.name) for row in rows}
 
 
+_SHADOW_NEIGHBOURS = sa.text(
+    "SELECT entity_id, name, facts->>'address' AS address, facts->>'legal_representative' AS legal_representative,"
+    " address_key, person_key FROM entities WHERE kind = 'non_public_enterprise'"
+    " AND (address_key = ANY(:a) OR person_key = ANY(:p))")
+
+
 def shadow_neighbours(conn: Connection, address_keys: Sequence[str], person_keys: Sequence[str]) -> list[dict]:
     """Enterprises sharing an address or a legal representative with any of the given keys."""
     if not address_keys and not person_keys:
         return []
-    rows = conn.execute(sa.text(
-        "SELECT entity_id, name, facts->>'address' AS address, facts->>'legal_representative' AS legal_representative,"
-        " address_key, person_key FROM entities WHERE kind = 'non_public_enterprise'"
-        " AND (address_key = ANY(:a) OR person_key = ANY(:p))"),
-        {"a": list(address_keys), "p": list(person_keys)}).mappings().all()
+    rows = conn.execute(_SHADOW_NEIGHBOURS, {"a": list(address_keys), "p": list(person_keys)}).mappings().all()
     return [dict(row) for row in rows]
 
 
@@ -159,10 +175,14 @@ def _entity_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+# Statements built once: a text() clause built per call costs more Python than its round trip.
+_ENTITY_BY = {column: sa.text(f"SELECT {', '.join(ENTITY_COLUMNS)} FROM entities WHERE {column} = :v")
+              for column in ("entity_id", "uscc")}
+
+
 def get_entity(conn: Connection, entity_id: str | None = None, uscc: str | None = None) -> dict | None:
     column, value = ("entity_id", entity_id) if entity_id is not None else ("uscc", uscc)
-    row = conn.execute(sa.text(f"SELECT {', '.join(ENTITY_COLUMNS)} FROM entities WHERE {column} = :v"),
-                       {"v": value}).mappings().first()
+    row = conn.execute(_ENTITY_BY[column], {"v": value}).mappings().first()
     return _entity_dict(row) if row is not None else None
 
 

@@ -34,18 +34,17 @@ def register(ctx: RegistryContext, principal: Principal, raw: Mapping[str, Any],
             earlier = earlier_stream(conn, ctx.store, idempotency_key, fingerprint)
             if earlier is not None:
                 return repo.get_entity(conn, earlier), True
-            _refuse_duplicate(conn, facts["uscc"])
             entity_id = domain.new_entity_id()
             result = ctx.store.append_in(conn, entity_id, 0, to_new_events(domain.decide_register(entity_id, facts)),
                                          principal.actor(), idempotency_key, fingerprint)
-            at = result.events[0].recorded_at
-            repo.insert_entities(conn, [repo.entity_row(entity_id, facts, 1, at)])
+            # A code registered already fails here, at the unique constraint, and the whole transaction
+            # rolls back (a look-up before it would cost every registration a round trip).
+            entity = repo.insert_entity(conn, repo.entity_row(entity_id, facts, 1, result.events[0].recorded_at))
             if facts["kind"] == "non_public_enterprise":
                 _find_shadows(conn, entity_id, facts)
-            entity = repo.get_entity(conn, entity_id)
     except IntegrityError as exc:
         with ctx.connect() as conn:
-            _refuse_duplicate(conn, facts["uscc"])  # a concurrent twin won the race
+            _refuse_duplicate(conn, facts["uscc"])  # registered before, or a concurrent twin won the race
         raise ConcurrencyConflict("并发登记冲突，请重试", field="uscc") from exc
     ctx.store.count_committed(result)
     return entity, False
