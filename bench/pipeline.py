@@ -26,6 +26,7 @@ from platform_core.db import create_db_engine, migrate
 from platform_core.envelope import Actor
 from platform_core.event_store import EventStore, NewEvent
 from platform_core.event_types import EventTypeRegistry
+from platform_core.heap import freeze_startup_heap
 from platform_core.kafka_io import DeadLetterPublisher, create_producer
 from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
 from platform_core.settings import get_settings
@@ -91,11 +92,13 @@ def raw_copy(engine, schema: str, n: int, value: bytes) -> float:
 RELAY_PROCESS = """
 import signal, sys, threading
 from platform_core.db import create_db_engine
+from platform_core.heap import freeze_startup_heap
 from platform_core.kafka_io import create_producer
 from platform_core.outbox_relay import OutboxRelay
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 producer = create_producer(sys.argv[2], "bench-relay")
+freeze_startup_heap()  # as `campaign relay` does
 OutboxRelay(create_db_engine(sys.argv[1], pool_size=2), sys.argv[3], producer).run(stop, 0.2)
 producer.close()
 """
@@ -198,6 +201,7 @@ def project(engine, schema: str, topic: str, n: int, batched: bool) -> float:
         conn.execute(upsert_many, {"s": list(latest), "e": list(latest.values())})
 
     producer = create_producer(get_settings().kafka_bootstrap, "bench-dlq")
+    freeze_startup_heap()  # as `campaign consume` does once started
     applier = ProjectionApplier(schema, f"bench-{uuid.uuid4().hex[:6]}", None if batched else handler, None,
                                 DeadLetterPublisher(producer), batch_handler=batch_handler if batched else None)
     consumer = ProjectionConsumer(engine, get_settings().kafka_bootstrap, [topic], applier, max_records=1000)

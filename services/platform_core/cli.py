@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from .db import create_db_engine, migrate
+from .heap import freeze_startup_heap
 from .kafka_io import SERVICES, create_producer, ensure_topics
 from .logs import configure_logging
 from .outbox_relay import OutboxRelay
@@ -65,6 +66,7 @@ def relay(service: Annotated[str, typer.Argument(callback=_check_service)],
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    freeze_startup_heap()
     try:
         OutboxRelay(engine, schema, producer).run(stop)
     finally:
@@ -91,6 +93,7 @@ def consume(service: Annotated[str, typer.Argument(callback=_check_service)]) ->
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    freeze_startup_heap()
     run_projections(context.engine, settings.kafka_bootstrap, service, specs, stop)
 
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import clock
 from .auth import Forbidden, Principal, Unauthenticated, verify_token
 from .errors import Busy, PlatformError
+from .heap import freeze_startup_heap
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG, metrics_payload
 
 log = logging.getLogger(__name__)
@@ -262,6 +263,7 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, auth_
     async def lifespan(_: FastAPI):
         if on_startup is not None:
             on_startup()
+        freeze_startup_heap()
         yield
         readiness.close()
 

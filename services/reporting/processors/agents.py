@@ -8,6 +8,7 @@ from faust.types import TP
 
 from platform_core.contracts import event_types_for
 from platform_core.db import migrate
+from platform_core.heap import freeze_startup_heap
 from platform_core.projection_consumer import ConsumedRecord
 from reporting.bootstrap import build_context
 from reporting.processors.app import app, events, processor
@@ -31,6 +32,7 @@ def runner() -> BatchRunner:
         _runner = BatchRunner(context.engine, context.settings.kafka_bootstrap, processor.schema_name,
                               event_types_for("registry", "membership", "formation", "reporting"),
                               group_id=processor.group_id)
+        freeze_startup_heap()
     return _runner
 
 
