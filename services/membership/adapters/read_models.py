@@ -8,7 +8,6 @@ and ``member_growth`` rows.
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
 from platform_core.envelope import EventEnvelope
@@ -27,7 +26,7 @@ def apply_member_event(conn: Connection, t: Tables, envelope: EventEnvelope) -> 
     member_id = p["member_id"]
     members = t.members
     if kind in ("MemberRegistered", "MemberDeveloped", "MemberRecruited"):
-        conn.execute(members.insert().values(
+        conn.execute(t.insert_member, dict(
             member_id=member_id, standing=p["standing"], active=True, way=GROWTH_WAY[kind],
             admitted_on=date.fromisoformat(p["admitted_on"]), entity_id=p["entity_id"],
             organization_id=p["organization_id"], version=envelope.stream_version, updated_at=envelope.recorded_at))
@@ -51,9 +50,9 @@ def apply_member_event(conn: Connection, t: Tables, envelope: EventEnvelope) -> 
         conn.execute(members.update().where(members.c.member_id == member_id).values(**changes))
     if kind in GROWTH_WAY:
         day = local_date(envelope.occurred_at)
-        conn.execute(pg_insert(t.growth).values(
+        conn.execute(t.insert_growth, dict(
             event_id=envelope.event_id, member_id=member_id, way=GROWTH_WAY[kind], entity_id=p["entity_id"],
-            business_date=day, period=half_month(day)).on_conflict_do_nothing())
+            business_date=day, period=half_month(day)))
 
 
 def district_of(conn: Connection, t: Tables, entity_id: str) -> str | None:

@@ -1,8 +1,10 @@
 """Membership's own tables, bound to the service's schema."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from platform_core.db import quoted_schema
 
@@ -14,6 +16,21 @@ class Tables:
     functional: sa.Table
     growth: sa.Table
     entities: sa.Table
+
+    # The inserts of every registration, built once and given their values at execution: a statement
+    # built per call (``insert().values(...)``) cost about twice the client CPU (350 vs 170-220 us).
+    @cached_property
+    def insert_member(self) -> sa.Insert:
+        return self.members.insert()
+
+    @cached_property
+    def insert_growth(self) -> sa.Insert:
+        return pg_insert(self.growth).on_conflict_do_nothing()
+
+    @cached_property
+    def insert_identity(self) -> sa.Insert:
+        """Returns the member id, or nothing when the identity's hash is registered already (R13)."""
+        return pg_insert(self.identities).on_conflict_do_nothing().returning(self.identities.c.member_id)
 
 
 def tables(schema: str) -> Tables:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -67,10 +66,9 @@ class MembershipCommands:
             result = self._append(conn, member_id, 0, events, principal, idempotency_key, fingerprint)
             # The identity's unique hash is the duplicate check (R13): one statement, not a look-up before
             # it; a person registered already rolls the whole transaction back with the error below.
-            inserted = conn.execute(pg_insert(self.t.identities).values(
+            inserted = conn.execute(self.t.insert_identity, dict(
                 member_id=member_id, id_hash=id_hash, id_number_sealed=self.vault.seal(member_id, "id_number", id_number),
-                name_sealed=self.vault.seal(member_id, "name", person.name)).on_conflict_do_nothing().returning(
-                self.t.identities.c.member_id)).first()
+                name_sealed=self.vault.seal(member_id, "name", person.name))).first()
             if inserted is None:  # registered before, or a concurrent registration committed first
                 self._refuse_duplicate(conn, id_hash)
                 raise AlreadyExists("this person is already registered", field="id_number", rule="R13")
