@@ -102,6 +102,10 @@ class EventStore:
         self.tables = _tables(self.schema)
         # Prepared statements are per connection: the name tells this store's schema apart.
         self._statement_suffix = hashlib.sha1(self.schema.encode()).hexdigest()[:12]
+        # Built once: a select built per call cost as much client CPU as its round trip.
+        events = self.tables.events
+        self._stream_version = sa.select(sa.func.max(events.c.stream_version)).where(
+            events.c.stream_id == sa.bindparam("stream_id"))
 
     # -- writing -----------------------------------------------------------------
     def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
@@ -288,8 +292,7 @@ class EventStore:
 
     # -- reading -----------------------------------------------------------------
     def stream_version(self, conn: Connection, stream_id: str) -> int:
-        t = self.tables.events
-        found = conn.execute(sa.select(sa.func.max(t.c.stream_version)).where(t.c.stream_id == stream_id)).scalar()
+        found = conn.execute(self._stream_version, {"stream_id": stream_id}).scalar()
         return found or 0
 
     def read_stream(self, stream_id: str, conn: Connection | None = None) -> list[EventEnvelope]:

@@ -190,7 +190,7 @@ class FormationCommands:
             self._facts_in_territory(conn, principal, "workcoverage.instructor", entity_ids, assignment_id)
             if assigned_on > self.today():
                 raise RuleViolation(f"assigned_on {assigned_on} lies in the future", field="assigned_on", rule="R6")
-            conn.execute(self.t.instructors.insert().values(instructor_id=instructor_id, name=name))
+            conn.execute(self.t.instructors.insert(), {"instructor_id": instructor_id, "name": name})
             return [DomainEvent(workcoverage_stream(entity_ids[0]), "InstructorAssigned", {
                 "assignment_id": assignment_id, "instructor_id": instructor_id, "role": role,
                 "entity_ids": list(entity_ids), "assigned_on": assigned_on.isoformat(),
