@@ -106,6 +106,8 @@ class EventStore:
         events = self.tables.events
         self._stream_version = sa.select(sa.func.max(events.c.stream_version)).where(
             events.c.stream_id == sa.bindparam("stream_id"))
+        self._read_stream = sa.select(events.c.canonical).where(
+            events.c.stream_id == sa.bindparam("stream_id")).order_by(events.c.stream_version)
 
     # -- writing -----------------------------------------------------------------
     def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
@@ -297,13 +299,11 @@ class EventStore:
 
     def read_stream(self, stream_id: str, conn: Connection | None = None) -> list[EventEnvelope]:
         """A stream's events in order, upcast to their newest schema versions."""
-        t = self.tables.events
-        query = sa.select(t.c.canonical).where(t.c.stream_id == stream_id).order_by(t.c.stream_version)
         if conn is None:
             with self.engine.connect() as own:
-                rows = own.execute(query).all()
+                rows = own.execute(self._read_stream, {"stream_id": stream_id}).all()
         else:
-            rows = conn.execute(query).all()
+            rows = conn.execute(self._read_stream, {"stream_id": stream_id}).all()
         return [self.registry.upcast(EventEnvelope.from_bytes(row.canonical)) for row in rows]
 
     def read_all(self, conn: Connection, after_position: int = 0, limit: int = 1000) -> list[tuple[int, EventEnvelope]]:
