@@ -11,11 +11,8 @@ from ..domain.model import Coverage, EntityFacts, Organization, TaskStatus
 from .tables import Tables
 
 
-def _facts_sql(t: Tables, where: str) -> sa.TextClause:
-    return _facts_sql_in(t.entities.schema, where)
-
-
-def _facts_sql_in(s: str, where: str) -> sa.TextClause:
+def _facts_sql(s: str, where: str) -> sa.TextClause:
+    """Entity facts with effective member counts from schema ``s``."""
     return sa.text(f"""
         SELECT e.*, (c.entity_id IS NOT NULL) AS counted, coalesce(m.formal, 0) AS formal,
                coalesce(m.probationary, 0) AS probationary
@@ -31,7 +28,7 @@ def _facts_sql_in(s: str, where: str) -> sa.TextClause:
 @functools.lru_cache(maxsize=16)
 def _facts_by_ids(schema: str) -> sa.TextClause:
     """Every command's look-up, built once per schema (a text() clause per call cost more than its parse)."""
-    return _facts_sql_in(schema, "e.entity_id = ANY(:ids)")
+    return _facts_sql(schema, "e.entity_id = ANY(:ids)")
 
 
 def _facts(row) -> EntityFacts:
@@ -45,7 +42,7 @@ def _facts(row) -> EntityFacts:
 
 
 def member_counts(conn: Connection, t: Tables, entity_id: str) -> dict | None:
-    row = conn.execute(_facts_sql(t, "e.entity_id = :id"), {"id": entity_id}).first()
+    row = conn.execute(_facts_sql(t.entities.schema, "e.entity_id = :id"), {"id": entity_id}).first()
     if row is None:
         counted = conn.execute(sa.select(t.counted.c.entity_id).where(t.counted.c.entity_id == entity_id)).first()
         if counted is None:
@@ -80,7 +77,7 @@ def facts_where(conn: Connection, t: Tables, district: str | None = None, street
     if territory_prefix:
         clauses.append("(e.district_code LIKE :p OR e.street_code LIKE :p)")
         params["p"] = territory_prefix + "%"
-    return [_facts(row) for row in conn.execute(_facts_sql(t, " AND ".join(clauses)), params)]
+    return [_facts(row) for row in conn.execute(_facts_sql(t.entities.schema, " AND ".join(clauses)), params)]
 
 
 def load_coverage(conn: Connection, t: Tables, entity_ids: Sequence[str] | None = None) -> dict[str, Coverage]:
