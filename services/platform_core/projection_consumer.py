@@ -36,6 +36,8 @@ ProjectionHandler = Callable[[Connection, EventEnvelope], None]
 BatchHandler = Callable[[Connection, list[EventEnvelope]], None]
 # Errors that mean "this event cannot be applied"; anything else (database down) fails the batch.
 REJECTIONS = (PlatformError, ValueError, KeyError, TypeError)
+# How stale a consumer's view of the topics' partitions may get (kafka-python's default is 5 minutes).
+METADATA_MAX_AGE_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -203,9 +205,23 @@ class ProjectionConsumer:
         self.consumer = KafkaConsumer(
             bootstrap_servers=bootstrap, group_id=applier.group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", client_id=f"projection-{applier.group_id}",
-            max_poll_records=max_records)
+            max_poll_records=max_records, metadata_max_age_ms=METADATA_MAX_AGE_MS)
+        self._learn_partitions(topics)
         self.consumer.subscribe(topics, listener=_SeekToStoredOffsets(self))
         self._lag_reported_at = 0.0
+
+    def _learn_partitions(self, topics: list[str]) -> None:
+        """Fetch the topics' partitions before joining the group.
+
+        kafka-python drops the metadata update that ``subscribe`` asks for when its bootstrap metadata
+        request is still in flight; a group joined then gets no partitions until the next periodic
+        refresh (5 minutes by default). Knowing the partitions first closes that window; the shorter
+        ``metadata_max_age_ms`` bounds any other such stall.
+        """
+        for topic in topics:
+            if not self.consumer.partitions_for_topic(topic):
+                log.warning("topic %s has no partitions yet (run `campaign topics`); the projection "
+                            "picks it up within %d s of its creation", topic, METADATA_MAX_AGE_MS // 1000)
 
     def seek_to_stored(self, partitions) -> None:
         with self.engine.connect() as conn:

@@ -127,3 +127,34 @@ def test_an_event_the_handler_rejects_is_dead_lettered_and_the_rest_of_its_batch
     producer.close()
     assert (applied, dead) == (19, 1)
     assert projection(engine, schema, table) == {"entity-0": (10, 45), "entity-1": (9, sum(range(100, 110)) - 105)}
+
+
+def test_consumers_started_on_a_busy_machine_all_get_their_partitions(engine, schema, topic, settings):
+    """kafka-python loses the metadata update ``subscribe`` asks for while its bootstrap request is in
+    flight; a group joined then stays without partitions for minutes. Under CPU load (as in CI) that
+    hit about 1 consumer in 9 before ProjectionConsumer fetched the partitions first."""
+    import time
+
+    from platform_core.kafka_io import DeadLetterPublisher
+    from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
+
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
+    producer = create_producer(settings.kafka_bootstrap, "join-test")
+    without_partitions = []
+    try:
+        for n in range(20):
+            applier = ProjectionApplier(schema, f"join-{uuid.uuid4().hex[:8]}", lambda conn, e: None, None,
+                                        DeadLetterPublisher(producer))
+            consumer = ProjectionConsumer(engine, settings.kafka_bootstrap, [topic], applier)
+            deadline = time.monotonic() + 10
+            while not consumer.consumer.assignment() and time.monotonic() < deadline:
+                consumer.poll_once(timeout_ms=50)
+            if len(consumer.consumer.assignment()) != 3:
+                without_partitions.append(n)
+            consumer.consumer.close()
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+        producer.close()
+    assert without_partitions == [], f"consumers {without_partitions} of 20 got no partitions within 10 s"
