@@ -63,14 +63,21 @@ def raw_produce_consume(bootstrap: str, topic: str, n: int, value: bytes, rounds
         producer.flush()
         produce_rates.append(n / (time.perf_counter() - started))
         producer.close()
-        consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                 enable_auto_commit=False, group_id=None, max_poll_records=500)
-        started, seen = time.perf_counter(), 0
-        while seen < n:  # the topic's first n messages (every round wrote the same ones)
-            seen += sum(len(batch) for batch in consumer.poll(timeout_ms=1000).values())
-        consume_rates.append(n / (time.perf_counter() - started))
-        consumer.close()
+        consume_rates.append(raw_consume(bootstrap, topic, n))
     return max(produce_rates), max(consume_rates)
+
+
+def raw_consume(bootstrap: str, topic: str, n: int) -> float:
+    """A plain kafka-python consume loop over the topic's first n messages, in messages/s."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None, max_poll_records=500)
+    try:
+        started, seen = time.perf_counter(), 0
+        while seen < n:
+            seen += sum(len(batch) for batch in consumer.poll(timeout_ms=1000).values())
+        return n / (time.perf_counter() - started)
+    finally:
+        consumer.close()
 
 
 def raw_copy(engine, schema: str, n: int, value: bytes) -> float:
@@ -183,11 +190,12 @@ def append_then_drain(engine, store: EventStore, schema: str, n: int, per_comman
     return events / appended_s, events / drained_s
 
 
-def project(engine, schema: str, topic: str, n: int, batched: bool) -> float:
-    """Kafka -> a projection table, offsets in the same transaction; per-event or batched handler."""
-    table = f"{schema}.employees_{'batched' if batched else 'per_event'}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE TABLE {table} (stream_id text primary key, employees int)"))
+def employees_projection(engine, table: str, create: bool = True):
+    """A projection table keyed by stream (the employees of each surveyed entity), created here unless
+    ``create`` is false, and its two handlers: one upsert per event, or one multi-row upsert per batch."""
+    if create:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE TABLE {table} (stream_id text primary key, employees int)"))
     upsert_one = sa.text(f"INSERT INTO {table} VALUES (:s, :e) ON CONFLICT (stream_id)"
                          " DO UPDATE SET employees = EXCLUDED.employees")
     upsert_many = sa.text(f"INSERT INTO {table} SELECT * FROM unnest(CAST(:s AS text[]), CAST(:e AS int[]))"
@@ -200,6 +208,13 @@ def project(engine, schema: str, topic: str, n: int, batched: bool) -> float:
         latest = {envelope.stream_id: envelope.payload["employees"] for envelope in envelopes}
         conn.execute(upsert_many, {"s": list(latest), "e": list(latest.values())})
 
+    return handler, batch_handler
+
+
+def project(engine, schema: str, topic: str, n: int, batched: bool) -> float:
+    """Kafka -> a projection table, offsets in the same transaction; per-event or batched handler."""
+    handler, batch_handler = employees_projection(
+        engine, f"{schema}.employees_{'batched' if batched else 'per_event'}")
     producer = create_producer(get_settings().kafka_bootstrap, "bench-dlq")
     freeze_startup_heap()  # as `campaign consume` does once started
     applier = ProjectionApplier(schema, f"bench-{uuid.uuid4().hex[:6]}", None if batched else handler, None,

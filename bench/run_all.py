@@ -25,17 +25,20 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "services"))
 
-NAMES = ("pipeline", "http", "freshness", "replay", "bulletin", "import", "audit")
+NAMES = ("pipeline", "scaleout", "http", "freshness", "replay", "bulletin", "import", "audit")
 SIZES = {  # small: ~2 minutes to check the harness; full: the sizes
-    "small": {"raw": 5_000, "copy": 100_000, "pipeline": 3_000, "http_seconds": 5, "fresh_seconds": 10,
+    "small": {"raw": 5_000, "copy": 100_000, "pipeline": 3_000,
+              "scaleout": 5_000, "http_seconds": 5, "fresh_seconds": 10,
               "replay": 20_000, "bulletin": 20_000, "import": 1_000, "audit": 20_000, "audit_appends": 5_000,
               "growth_replay": (5_000, 10_000, 20_000), "growth_bulletin": (5_000, 10_000, 20_000),
               "growth_import": (250, 500, 1_000)},
-    "medium": {"raw": 20_000, "copy": 200_000, "pipeline": 10_000, "http_seconds": 15, "fresh_seconds": 20,
+    "medium": {"raw": 20_000, "copy": 200_000, "pipeline": 10_000,
+               "scaleout": 20_000, "http_seconds": 15, "fresh_seconds": 20,
                "replay": 200_000, "bulletin": 100_000, "import": 5_000, "audit": 200_000, "audit_appends": 20_000,
                "growth_replay": (20_000, 100_000, 200_000), "growth_bulletin": (20_000, 50_000, 100_000),
                "growth_import": (1_000, 2_500, 5_000)},
-    "full": {"raw": 50_000, "copy": 500_000, "pipeline": 20_000, "http_seconds": 30, "fresh_seconds": 60,
+    "full": {"raw": 50_000, "copy": 500_000, "pipeline": 20_000,
+             "scaleout": 100_000, "http_seconds": 30, "fresh_seconds": 60,
              "replay": 1_000_000, "bulletin": 200_000, "import": 10_000, "audit": 1_000_000, "audit_appends": 20_000,
              "growth_replay": (10_000, 100_000, 1_000_000), "growth_bulletin": (20_000, 100_000, 200_000),
              "growth_import": (1_000, 5_000, 10_000)},
@@ -91,6 +94,19 @@ def run_pipeline(size: dict, raw: dict) -> list[Row]:
                         f"{raw['consume']:,.0f} (consume loop)", f"{m[key] / raw['consume']:.0%}",
                         ">= 50% of raw" if key == "projection_batched" else "",
                         verdict(m[key] >= 0.5 * raw["consume"]) if key == "projection_batched" else ""))
+    return rows
+
+
+def run_scaleout(size: dict, raw: dict) -> list[Row]:
+    from projection_scaleout import measure
+    m = measure(size["scaleout"], partitions=6, consumer_counts=(1, 2))
+    rows = []
+    for count, rate in m["rates"].items():
+        rows.append(Row(f"Kafka -> projection, batch handler, {count} consumer process(es) in one group "
+                        f"({m['events']:,} events on 6 partitions; best of 2)",
+                        f"{rate:,.0f} events/s ({rate / m['rates'][1]:.2f}x one process)",
+                        f"{m['raw_consume']:,.0f} (consume loop, 1 process, same topic)",
+                        f"{rate / m['raw_consume']:.0%}", ">= 50% of raw", verdict(rate >= 0.5 * m["raw_consume"])))
     return rows
 
 
@@ -164,7 +180,8 @@ def run_audit(size: dict, raw: dict) -> list[Row]:
     return rows
 
 
-RUNNERS = {"pipeline": run_pipeline, "http": run_http, "freshness": run_freshness, "replay": run_replay,
+RUNNERS = {"pipeline": run_pipeline, "scaleout": run_scaleout, "http": run_http,
+           "freshness": run_freshness, "replay": run_replay,
            "bulletin": run_bulletin, "import": run_import, "audit": run_audit}
 
 
