@@ -1,13 +1,16 @@
-"""A projection process for the crash tests: python projection_runner.py URL BOOTSTRAP SCHEMA TOPIC GROUP TABLE KILL_AT
+"""A projection process for the crash tests:
+python projection_runner.py URL BOOTSTRAP SCHEMA TOPIC GROUP TABLE KILL_AT [DELAY_MS]
 
 Projects per-stream event counts and employee sums into TABLE. With KILL_AT > 0
 it SIGKILLs itself in the middle of a batch, right after applying that many
 events (uncommitted); otherwise it runs until it has caught up with the topic.
+DELAY_MS slows each event down (several members of one group then share the work).
 """
 
 import os
 import signal
 import sys
+import time
 
 import sqlalchemy as sa
 
@@ -19,6 +22,7 @@ from platform_core.projection_consumer import ProjectionApplier, ProjectionConsu
 def main() -> None:
     url, bootstrap, schema, topic, group, table, kill_at = sys.argv[1:8]
     kill_at = int(kill_at)
+    delay_s = int(sys.argv[8]) / 1000 if len(sys.argv) > 8 else 0.0
     engine = create_db_engine(url)
     applied = 0
 
@@ -30,6 +34,7 @@ def main() -> None:
             f" employees = {table}.employees + EXCLUDED.employees"),
             {"s": envelope.stream_id, "e": envelope.payload["employees"]})
         applied += 1
+        time.sleep(delay_s)
         if applied == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
 

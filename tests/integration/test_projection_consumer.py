@@ -47,9 +47,14 @@ def projection(engine, schema, table) -> dict[str, tuple[int, int]]:
                 for r in conn.execute(sa.text(f"SELECT * FROM {schema}.{table}"))}
 
 
+def runner_command(settings, schema, topic, group, table, kill_at=0, delay_ms=0) -> list[str]:
+    return [sys.executable, str(RUNNER), settings.database_url, settings.kafka_bootstrap,
+            schema, topic, group, table, str(kill_at), str(delay_ms)]
+
+
 def run_projection(settings, schema, topic, group, table, kill_at=0) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(RUNNER), settings.database_url, settings.kafka_bootstrap,
-                           schema, topic, group, table, str(kill_at)], capture_output=True, timeout=180)
+    return subprocess.run(runner_command(settings, schema, topic, group, table, kill_at),
+                          capture_output=True, timeout=180)
 
 
 def test_consumer_killed_mid_batch_equals_a_fresh_replay(store, engine, schema, topic, settings):
@@ -69,6 +74,29 @@ def test_consumer_killed_mid_batch_equals_a_fresh_replay(store, engine, schema, 
     fresh = run_projection(settings, schema, topic, f"fresh-{group}", fresh_table)
     assert fresh.returncode == 0, fresh.stderr.decode()[-2000:]
     assert projection(engine, schema, fresh_table) == projection(engine, schema, table)
+
+
+def test_members_joining_one_group_mid_stream_share_it_and_apply_each_event_once(
+        store, engine, schema, topic, settings):
+    """The scale-out lever (several `campaign consume` processes in one group): members that join while
+    the first is busy take over partitions (rebalances mid-stream), and every event counts once."""
+    import time
+
+    expected = fill_and_publish(store, engine, schema, settings, streams=20, per_stream=60)
+    table, group = make_table(engine, schema), f"g-{uuid.uuid4().hex[:8]}"
+    members = []
+    for _ in range(3):  # 1,200 events at 5 ms each: ~6 s for one member alone
+        members.append(subprocess.Popen(runner_command(settings, schema, topic, group, table, delay_ms=5),
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        time.sleep(0.7)
+    applied = []
+    for member in members:
+        out, err = member.communicate(timeout=180)
+        assert member.returncode == 0, err.decode()[-2000:]
+        applied.append(int(out.decode().split("caught up after ")[1].split()[0]))
+    assert projection(engine, schema, table) == expected
+    assert sum(applied) == 1200, applied  # no event applied by two members
+    assert sum(1 for n in applied if n) >= 2, applied  # the later members did take partitions over
 
 
 def test_duplicates_are_counted_once_and_malformed_messages_are_dead_lettered(store, engine, schema, topic, settings):
