@@ -111,6 +111,7 @@ def measure_consumers(engine, schema: str, topic: str, partitions: int, n: int, 
             if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
                 raise SystemExit(f"the group did not settle: partitions per member {assigned}")
             time.sleep(0.05)
+        settled = list(assigned)
         started = time.perf_counter()
         for process in processes:
             process.send_signal(signal.SIGUSR1)
@@ -126,7 +127,7 @@ def measure_consumers(engine, schema: str, topic: str, partitions: int, n: int, 
             process.terminate()
         for process in processes:
             process.wait(timeout=60)
-    print(f"  {consumers} consumer(s), partitions per member {assigned}: {n} events in {elapsed:.2f} s",
+    print(f"  {consumers} consumer(s), partitions per member {settled}: {n} events in {elapsed:.2f} s",
           file=sys.stderr)
     return n / elapsed
 

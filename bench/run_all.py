@@ -102,7 +102,8 @@ def run_scaleout(size: dict, raw: dict) -> list[Row]:
     m = measure(size["scaleout"], partitions=6, consumer_counts=(1, 2))
     rows = []
     for count, rate in m["rates"].items():
-        rows.append(Row(f"Kafka -> projection, batch handler, {count} consumer process(es) in one group "
+        processes = f"{count} consumer process{'es' if count > 1 else ''}"
+        rows.append(Row(f"Kafka -> projection, batch handler, {processes} in one group "
                         f"({m['events']:,} events on 6 partitions; best of 2)",
                         f"{rate:,.0f} events/s ({rate / m['rates'][1]:.2f}x one process)",
                         f"{m['raw_consume']:,.0f} (consume loop, 1 process, same topic)",
