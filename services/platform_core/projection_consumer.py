@@ -74,7 +74,7 @@ class ProjectionApplier:
         self._mark_many = sa.text(
             f"INSERT INTO {self.schema}.processed_events (group_id, event_id)"
             " SELECT :g, CAST(id AS uuid) FROM unnest(CAST(:ids AS text[])) AS id"
-            " ON CONFLICT DO NOTHING RETURNING event_id")
+            " ON CONFLICT DO NOTHING RETURNING CAST(event_id AS text)")  # text: no uuid objects to build
         # Every partition of the batch in one statement (a batch of the reporting worker spans up to
         # 4 topics x their partitions: that many round trips before).
         self._offsets = sa.text(
@@ -129,10 +129,9 @@ class ProjectionApplier:
         if not readable:
             return []
         ids = [str(envelope.event_id) for _, envelope in readable]
-        new = {str(row[0]) for row in conn.execute(self._mark_many, {"g": self.group_id, "ids": ids})}
+        new = set(conn.execute(self._mark_many, {"g": self.group_id, "ids": ids}).scalars())
         fresh = []
-        for record, envelope in readable:
-            key = str(envelope.event_id)
+        for key, (record, envelope) in zip(ids, readable):
             if key in new:
                 new.discard(key)
                 fresh.append((record, envelope))
