@@ -84,16 +84,21 @@ def test_members_joining_one_group_mid_stream_share_it_and_apply_each_event_once
 
     expected = fill_and_publish(store, engine, schema, settings, streams=20, per_stream=60)
     table, group = make_table(engine, schema), f"g-{uuid.uuid4().hex[:8]}"
-    members = []
-    for _ in range(3):  # 1,200 events at 5 ms each: ~6 s for one member alone
-        members.append(subprocess.Popen(runner_command(settings, schema, topic, group, table, delay_ms=5),
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-        time.sleep(0.7)
-    applied = []
-    for member in members:
-        out, err = member.communicate(timeout=180)
-        assert member.returncode == 0, err.decode()[-2000:]
-        applied.append(int(out.decode().split("caught up after ")[1].split()[0]))
+    members, applied = [], []
+    try:
+        for _ in range(3):  # 1,200 events at 5 ms each: ~6 s for one member alone
+            members.append(subprocess.Popen(runner_command(settings, schema, topic, group, table, delay_ms=5),
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+            time.sleep(0.7)
+        for member in members:
+            out, err = member.communicate(timeout=180)
+            assert member.returncode == 0, err.decode()[-2000:]
+            applied.append(int(out.decode().split("caught up after ")[1].split()[0]))
+    finally:
+        for member in members:  # none left running when an assertion failed
+            if member.poll() is None:
+                member.kill()
+                member.wait()
     assert projection(engine, schema, table) == expected
     assert sum(applied) == 1200, applied  # no event applied by two members
     assert sum(1 for n in applied if n) >= 2, applied  # the later members did take partitions over
