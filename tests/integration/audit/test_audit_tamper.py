@@ -82,6 +82,15 @@ def leaf_event_id(engine, schema, leaf_index) -> str:
                                 {"i": leaf_index}).scalar_one())
 
 
+def data_leaf(engine, schema, near: int) -> int:
+    """The first leaf from ``near`` on that holds an entity event. Leaves 21..40 hold the second 20 events
+    and the first checkpoint's CheckpointSigned event, which lands wherever the consumer's polls put it."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text(
+            f"SELECT min(leaf_index) FROM {schema}.audit_log WHERE leaf_index >= :i"
+            " AND position('EntityProfileUpdated' in convert_from(canonical, 'UTF8')) > 0"), {"i": near}).scalar_one()
+
+
 @pytest.fixture
 def untouched(engine, signed_log, tmp_path):
     """Before and after each test: the untampered export verifies."""
@@ -93,7 +102,8 @@ def untouched(engine, signed_log, tmp_path):
 
 
 def test_editing_an_event_row_is_detected(engine, untouched, tmp_path):
-    s, victim = untouched.schema, leaf_event_id(engine, untouched.schema, 25)
+    s = untouched.schema
+    victim = leaf_event_id(engine, s, data_leaf(engine, s, 25))
     with engine.connect() as conn:
         original = bytes(conn.execute(sa.text(f"SELECT canonical FROM {s}.events WHERE event_id = :e"), {"e": victim}).scalar_one())
     assert b'"employees":10' in original
@@ -148,17 +158,18 @@ def test_reordering_event_rows_is_detected(engine, untouched, tmp_path):
 
 def test_editing_the_logs_event_bytes_is_detected(engine, untouched, tmp_path):
     s = untouched.schema
+    leaf = data_leaf(engine, s, 30)
     with engine.connect() as conn:
-        original = bytes(conn.execute(sa.text(f"SELECT canonical FROM {s}.audit_log WHERE leaf_index = 30")).scalar_one())
+        original = bytes(conn.execute(sa.text(f"SELECT canonical FROM {s}.audit_log WHERE leaf_index = {leaf}")).scalar_one())
     forged = original.replace(b'"division_code":"420102"', b'"division_code":"420103"')
     assert forged != original
-    tamper(engine, s, ["audit_log"], f"UPDATE {s}.audit_log SET canonical = decode('{forged.hex()}', 'hex') WHERE leaf_index = 30")
+    tamper(engine, s, ["audit_log"], f"UPDATE {s}.audit_log SET canonical = decode('{forged.hex()}', 'hex') WHERE leaf_index = {leaf}")
     try:
         _, report = export_and_verify(engine, s, tmp_path / "log-edited", source="log")
         assert not report.ok
         assert "an event in lines 21..41 was altered, removed, added or reordered" in report.render()
     finally:
-        tamper(engine, s, ["audit_log"], f"UPDATE {s}.audit_log SET canonical = decode('{original.hex()}', 'hex') WHERE leaf_index = 30")
+        tamper(engine, s, ["audit_log"], f"UPDATE {s}.audit_log SET canonical = decode('{original.hex()}', 'hex') WHERE leaf_index = {leaf}")
 
 
 def test_reordering_the_logs_rows_is_detected(engine, untouched, tmp_path):
