@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-from registry.domain.ledger import ENTERPRISE_KINDS, LedgerUnit
-from registry.domain.requirements import member_required, organization_required
+from platform_core.rules.ledgers import ENTERPRISE_KINDS
+from platform_core.rules.requirements import member_required, organization_required
+from registry.domain.ledger import LedgerUnit
 from registry.domain.shadow import Candidate, address_key, name_key, person_key
 
 ENTITY_COLUMNS = ("entity_id", "uscc", "name", "kind", "subtype", "district_code", "street_code", "level",

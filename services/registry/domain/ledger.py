@@ -21,11 +21,11 @@ from typing import Any
 
 from platform_core.errors import ConcurrencyConflict, RuleViolation, SchemaViolation
 from platform_core.reference import DepartmentDirectory, Territory
+from platform_core.rules.ledgers import ledgers_holding
 
 from .events import Decided
 
 CHUNK = 1000  # entity ids per event, to stay well under the payload limit
-ENTERPRISE_KINDS = ("non_public_enterprise", "rural_entity")
 STATUS_NAMES = {"none": "未报送", "submitted": "已报送待审核", "returned": "已退回", "approved": "已审核通过"}
 _UNIT = re.compile(r"^(street-(?P<street>\d{9})|district-(?P<district>\d{6})-(?P<part>enterprise|social)"
                    r"|civil-affairs|city-organs|supervisor-(?P<supervisor>[a-z_]{2,40}))$")
@@ -43,18 +43,7 @@ class LedgerUnit:
     supervisor: str | None = None
 
     def holds(self, entity: Mapping[str, Any]) -> bool:
-        kind, level = entity["kind"], entity.get("level")
-        if self.kind == "street":
-            return kind in ENTERPRISE_KINDS and entity["street_code"] == self.street_code
-        if self.kind == "district_enterprise":
-            return kind in ENTERPRISE_KINDS and entity["district_code"] == self.district_code
-        if self.kind == "district_social":
-            return kind == "social_organization" and level == "district" and entity["district_code"] == self.district_code
-        if self.kind == "civil_affairs":
-            return kind == "social_organization" and level == "city" and not entity.get("supervising_department")
-        if self.kind == "supervisor":
-            return kind == "social_organization" and level == "city" and entity.get("supervising_department") == self.supervisor
-        return kind == "social_organization" and level == "city" and bool(entity.get("supervising_department"))
+        return self.code in ledgers_holding(entity)
 
 
 def parse_unit(code: str, territory: Territory, departments: DepartmentDirectory) -> LedgerUnit:

@@ -272,29 +272,3 @@ def test_shadow_candidates_need_a_similar_name_and_a_shared_address_or_represent
     other_name = {"entity_id": "entity-d", "name": "武汉长江物流有限公司", "address": "关山大道1号", "legal_representative": "王五"}
     found = find_candidates(new, [same_address, only_name, other_name])
     assert [(c.candidate_of, c.reasons) for c in found] == [("entity-a", ("名称相同", "地址相同"))]
-
-
-# -- R2 / R2b --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("overrides,required", [
-    ({"employees": 100}, True), ({"employees": 99, "industry": "manufacturing"}, False),
-    ({"employees": 20, "industry": "internet", "above_scale": True, "formal_members": 3}, True),
-    ({"employees": 20, "industry": "internet", "above_scale": True, "formal_members": 2}, False),
-    ({"kind": "social_organization", "subtype": "social_group", "level": "city"}, True),
-    ({"kind": "social_organization", "subtype": "social_group", "level": "district"}, False),
-    ({"kind": "social_organization", "subtype": "private_school", "employees": 30}, True),
-    ({"kind": "social_organization", "subtype": "private_hospital", "employees": 29}, False),
-    ({"kind": "social_organization", "subtype": "tax_firm", "employees": 3}, True),
-    ({"kind": "rural_entity", "subtype": "family_farm", "formal_members": 3, "employees": 5}, True),
-    ({"kind": "rural_entity", "subtype": "family_farm", "formal_members": 2, "employees": 5}, False),
-])
-def test_r2_required_set(overrides, required):
-    from registry.domain.requirements import organization_required
-
-    assert (organization_required(enterprise(**overrides)) is not None) == required
-
-
-def test_r2b_member_required_from_50_employees():
-    from registry.domain.requirements import member_required
-
-    assert member_required(enterprise(employees=50)) and not member_required(enterprise(employees=49))
-    assert not member_required(enterprise(kind="social_organization", employees=500))
