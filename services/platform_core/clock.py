@@ -25,6 +25,11 @@ def now() -> datetime:
     return simulated if simulated is not None else datetime.now(timezone.utc)
 
 
+def named() -> bool:
+    """Whether the current request named its business time (a simulated campaign's X-Campaign-Time)."""
+    return _campaign_time.get() is not None
+
+
 def parse_campaign_time(raw: str) -> datetime:
     """The header's value: an ISO 8601 time with its zone, e.g. 2016-09-10T10:00:00+08:00."""
     try:

@@ -9,8 +9,8 @@ from platform_core.db import quoted_schema
 from reporting.adapters import queries
 from reporting.domain.rates import Counters
 
-CONDITION_SQL = {"overdue_formation": "NOT organization_covered", "overdue_acceptance": "task_state <> 'closed'",
-                 "r3_violation": "r3_violation",
+CONDITION_SQL = {"overdue_formation": "overdue_after_formation", "overdue_acceptance": "overdue_after_acceptance",
+                 "r3_violation": "r3_violation", "declared_unconfirmed": "declared_organization IS NOT NULL",
                  # the entities behind each reported figure (R11 discrepancies)
                  "baseline": "true", "organization_covered": "organization_covered",
                  "standalone_covered": "standalone_covered", "work_covered": "work_covered",
@@ -36,7 +36,8 @@ class SqlFigures:
     def entities(self, condition: str, limit: int, departments: list[str] | None = None) -> list[dict]:
         unit = " AND department = ANY(:departments)" if departments is not None else ""
         rows = self.conn.execute(sa.text(
-            f"SELECT entity_id, name, department, formal_members, organizations, task_state FROM {self.s}.rp_entity_status"
+            f"SELECT entity_id, name, department, formal_members, organizations, task_state, organization_covered,"
+            f" declared_organization FROM {self.s}.rp_entity_status"
             f' WHERE in_baseline AND {CONDITION_SQL[condition]}{unit} ORDER BY entity_id COLLATE "C" LIMIT :limit'),
             {"limit": limit, "departments": departments or []}).mappings()
         return [dict(row) for row in rows]

@@ -21,17 +21,39 @@ TABLES_SQL = Path(__file__).with_name("projection_tables.sql")
 PROJECTION_TABLES = ("rp_entities", "rp_approvals", "rp_flags", "rp_members", "rp_coverage", "rp_work",
                      "rp_tasks", "rp_failed_checks", "rp_entity_status", "rp_reports", "rp_bulletins",
                      "rp_accountability", "rp_meta", "rp_ledger_submissions", "rp_coverage_spans",
-                     "rp_responsibility_reports")
+                     "rp_responsibility_reports", "rp_member_entities", "rp_formation_entities")
 PROJECTION_GROUP = "reporting-projections"
+# The shape of the tables and of what derive_status puts in them. Raise it whenever either changes:
+# tables of an older version are dropped with their offsets, so the projection rebuilds from the topics.
+# 2: membership-authoritative counts, survey-declared organizations, R2/R3/R9 of docs/rules.md.
+PROJECTION_VERSION = 2
 
 
-def create_tables(conn: Connection, schema: str) -> None:
+def create_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:
     # the app and the processor may both do this on a fresh database: IF NOT EXISTS alone races
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"projection-tables:{schema}"})
     conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted_schema(schema)}"))
+    if stored_version(conn, schema) not in (None, PROJECTION_VERSION):
+        drop_tables(conn, schema, group_id)
     conn.execute(sa.text(f"SET LOCAL search_path TO {quoted_schema(schema)}"))
     conn.exec_driver_sql(TABLES_SQL.read_text(encoding="utf-8"))
+    conn.execute(sa.text("INSERT INTO rp_meta (id, events_applied, projection_version) VALUES (1, 0, :v)"
+                         " ON CONFLICT DO NOTHING"), {"v": PROJECTION_VERSION})
     conn.execute(sa.text("SET LOCAL search_path TO DEFAULT"))
+
+
+def stored_version(conn: Connection, schema: str) -> int | None:
+    """The version the schema's projection tables were built with; None when there are none; 1 for tables
+    from before versions were kept."""
+    exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"{quoted_schema(schema)}.rp_meta"}).scalar()
+    if exists is None:
+        return None
+    has_column = conn.execute(sa.text(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = :s AND table_name = 'rp_meta'"
+        " AND column_name = 'projection_version'"), {"s": schema}).first()
+    if has_column is None:
+        return 1
+    return conn.execute(sa.text(f"SELECT projection_version FROM {quoted_schema(schema)}.rp_meta")).scalar()
 
 
 def drop_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:
@@ -67,6 +89,10 @@ class ProjectionStore:
         for row in conn.execute(sa.text(f"SELECT entity_id, state FROM {s}.rp_tasks WHERE entity_id = ANY(:ids)"),
                                 {"ids": ids}):
             state.tasks[row.entity_id] = row.state
+        state.member_named.update(row[0] for row in conn.execute(sa.text(
+            f"SELECT entity_id FROM {s}.rp_member_entities WHERE entity_id = ANY(:ids)"), {"ids": ids}))
+        state.formation_named.update(row[0] for row in conn.execute(sa.text(
+            f"SELECT entity_id FROM {s}.rp_formation_entities WHERE entity_id = ANY(:ids)"), {"ids": ids}))
         if members:
             for row in conn.execute(sa.text(f"SELECT member_id, entity_id, standing, active FROM {s}.rp_members"
                                             " WHERE member_id = ANY(:ids)"), {"ids": list(members)}):
@@ -98,6 +124,9 @@ class ProjectionStore:
                      [{"entity_id": e, "sources": sorted(state.work[e])} for e in dirty["work"]])
         self._upsert(conn, "rp_tasks", ("entity_id", "state"),
                      [{"entity_id": e, "state": state.tasks[e]} for e in dirty["tasks"]])
+        for table, key in (("rp_member_entities", "member_named"), ("rp_formation_entities", "formation_named")):
+            insert_values(conn, f"INSERT INTO {s}.{table} (entity_id) VALUES %s ON CONFLICT DO NOTHING",
+                          [(e,) for e in dirty[key]])
         self._upsert(conn, "rp_members", ("member_id", "entity_id", "standing", "active"),
                      [{"member_id": m, "entity_id": state.members[m].entity_id,
                        "standing": state.members[m].standing, "active": state.members[m].active}
@@ -130,12 +159,11 @@ class ProjectionStore:
     def inputs(self, conn: Connection, entities: Iterable[str]) -> dict[str, Inputs]:
         s, ids = self.s, list(entities)
         state = self.load(conn, set(ids), set(), set())
-        known, formal, probationary = set(), {}, {}
+        formal, probationary = {}, {}
         for row in conn.execute(sa.text(
                 f"SELECT entity_id, count(*) FILTER (WHERE active AND standing = 'formal') AS f,"
                 f" count(*) FILTER (WHERE active AND standing <> 'formal') AS p"
                 f" FROM {s}.rp_members WHERE entity_id = ANY(:ids) GROUP BY entity_id"), {"ids": ids}):
-            known.add(row.entity_id)
             formal[row.entity_id], probationary[row.entity_id] = row.f, row.p
         organizations: dict[str, list[tuple[str, str]]] = {}
         for row in conn.execute(sa.text(f"SELECT entity_id, organization_id, mode FROM {s}.rp_coverage"
@@ -143,8 +171,9 @@ class ProjectionStore:
             organizations.setdefault(row.entity_id, []).append((row.organization_id, row.mode))
         return {
             e: Inputs(facts=facts, approved=e in state.approved, flags=frozenset(state.flags.get(e, ())),
-                      members_known=e in known, formal_members=formal.get(e, 0),
+                      membership_named=e in state.member_named, formal_members=formal.get(e, 0),
                       probationary_members=probationary.get(e, 0), organizations=tuple(organizations.get(e, ())),
+                      formation_named=e in state.formation_named,
                       work_sources=len(state.work.get(e, ())), task_state=state.tasks.get(e))
             for e, facts in state.facts.items()
         }
@@ -167,14 +196,12 @@ class ProjectionStore:
                       [status_row(status) for status in statuses], template)
 
 
-    def all_entity_ids(self, conn: Connection) -> list[str]:
-        return [row[0] for row in conn.execute(sa.text(f"SELECT entity_id FROM {self.s}.rp_entities"))]
-
 
 STATUS_COLUMNS = ("entity_id", "name", "kind", "subtype", "district_code", "street_code", "department",
                   "in_baseline", "flags", "employees", "formal_members", "probationary_members", "organizations",
                   "organization_covered", "standalone_covered", "work_covered", "two_covered", "required_reason",
-                  "member_required_reason", "member_requirement_met", "r3_violation", "task_state")
+                  "member_required_reason", "member_requirement_met", "r3_violation", "task_state",
+                  "declared_organization", "overdue_after_formation", "overdue_after_acceptance")
 
 
 def status_row(status: EntityStatus) -> dict:

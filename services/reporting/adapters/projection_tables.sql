@@ -18,6 +18,10 @@ CREATE TABLE IF NOT EXISTS rp_coverage_spans (
     formed_event_id TEXT NOT NULL, covered_until TIMESTAMPTZ, ended_event_id TEXT,
     PRIMARY KEY (organization_id, entity_id, covered_from));
 CREATE INDEX IF NOT EXISTS rp_coverage_spans_entity_idx ON rp_coverage_spans (entity_id);
+-- Entities a membership event named (its count is authoritative from then on, 0 included), and entities
+-- an OrganizationFormed named (formation's record supersedes the survey's declared organization).
+CREATE TABLE IF NOT EXISTS rp_member_entities (entity_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS rp_formation_entities (entity_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS rp_work (entity_id TEXT PRIMARY KEY, sources TEXT[] NOT NULL);
 CREATE TABLE IF NOT EXISTS rp_tasks (entity_id TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rp_failed_checks (
@@ -32,7 +36,8 @@ CREATE TABLE IF NOT EXISTS rp_entity_status (
     organizations JSONB NOT NULL, organization_covered BOOLEAN NOT NULL, standalone_covered BOOLEAN NOT NULL,
     work_covered BOOLEAN NOT NULL, two_covered BOOLEAN NOT NULL, required_reason TEXT,
     member_required_reason TEXT, member_requirement_met BOOLEAN NOT NULL, r3_violation BOOLEAN NOT NULL,
-    task_state TEXT NOT NULL);
+    task_state TEXT NOT NULL, declared_organization TEXT, overdue_after_formation BOOLEAN NOT NULL,
+    overdue_after_acceptance BOOLEAN NOT NULL);
 CREATE INDEX IF NOT EXISTS rp_entity_status_district_idx ON rp_entity_status (district_code) WHERE in_baseline;
 -- Reporting's own events (reports, bulletins, accountability), projected for the read API.
 CREATE TABLE IF NOT EXISTS rp_reports (
@@ -46,9 +51,12 @@ CREATE TABLE IF NOT EXISTS rp_accountability (
     entry_id TEXT PRIMARY KEY, unit TEXT NOT NULL, entry_kind TEXT NOT NULL, subject TEXT NOT NULL,
     recorded_at TIMESTAMPTZ NOT NULL, payload JSONB NOT NULL, event_id TEXT NOT NULL);
 -- How many events (recorded at or before the replay's cutoff) the projection applied.
+-- projection_version: the shape these tables were built with (projection_store.PROJECTION_VERSION); tables
+-- of another version are dropped and rebuilt from the topics. latest_recorded_at: the newest business time
+-- applied (the campaign's business date on a simulated clock).
 CREATE TABLE IF NOT EXISTS rp_meta (id INTEGER PRIMARY KEY CHECK (id = 1), events_applied BIGINT NOT NULL,
-                                   replayed_until TIMESTAMPTZ, replay_finished_at TIMESTAMPTZ);
-INSERT INTO rp_meta (id, events_applied) VALUES (1, 0) ON CONFLICT DO NOTHING;
+                                   replayed_until TIMESTAMPTZ, replay_finished_at TIMESTAMPTZ,
+                                   projection_version INTEGER NOT NULL, latest_recorded_at TIMESTAMPTZ);
 -- First submission of each ledger (R10: the survey deadline, 台帐 by 8-26).
 CREATE TABLE IF NOT EXISTS rp_ledger_submissions (
     unit TEXT PRIMARY KEY, district_code TEXT, unit_kind TEXT NOT NULL, first_submitted_at TIMESTAMPTZ NOT NULL,

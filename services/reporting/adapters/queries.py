@@ -36,6 +36,11 @@ def projection_version(conn: Connection, schema: str) -> str:
         f"SELECT xmin::text || ':' || events_applied FROM {quoted_schema(schema)}.rp_meta")).scalar_one()
 
 
+def latest_recorded_at(conn: Connection, schema: str):
+    """The newest business time the projection has applied (None before any event)."""
+    return conn.execute(sa.text(f"SELECT latest_recorded_at FROM {quoted_schema(schema)}.rp_meta")).scalar()
+
+
 def counters_by(conn: Connection, schema: str, dimension: str, where: str = "",
                 params: dict | None = None) -> dict[str, Counters]:
     if dimension not in DIMENSION_SQL:

@@ -66,6 +66,7 @@ class _Fold:
         self.own: dict[str, list[dict]] = new_own()
         self.seen: set[str] = set()
         self.applied = self.duplicates = self.dead_lettered = 0
+        self.latest_recorded_at: datetime | None = None
 
     def add(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
         try:
@@ -89,6 +90,8 @@ class _Fold:
         except REJECTIONS as exc:
             return self._dead_letter(topic, partition, offset, value, f"rejected: {type(exc).__name__}: {exc}")
         self.applied += 1
+        if self.latest_recorded_at is None or envelope.recorded_at > self.latest_recorded_at:
+            self.latest_recorded_at = envelope.recorded_at
 
     def _dead_letter(self, topic, partition, offset, value, reason) -> None:
         self.dead_letters.publish(DeadLetter(self.group_id, topic, partition, offset, reason, value))
@@ -126,7 +129,8 @@ def replay_into(engine: Engine, bootstrap: str, schema: str, registry: EventType
 
 # The tables a replay fills with COPY (processed_events only while it holds no other group's rows).
 COPIED_TABLES = ("rp_entities", "rp_approvals", "rp_flags", "rp_members", "rp_coverage", "rp_coverage_spans",
-                 "rp_work", "rp_tasks", "rp_failed_checks", "rp_entity_status")
+                 "rp_work", "rp_tasks", "rp_failed_checks", "rp_entity_status", "rp_member_entities",
+                 "rp_formation_entities")
 
 
 def _drop_indexes(conn: Connection, schema: str, tables: tuple[str, ...]) -> dict[str, list[str]]:
@@ -252,6 +256,8 @@ def _state_tables(schema: str, state: CampaignState) -> Iterator[CopyTable]:
     yield (f"{s}.rp_coverage", ("organization_id", "entity_id", "mode"),
            ((o, e, m) for o, covered in state.coverage.items() for e, m in covered.items()))
     yield f"{s}.rp_coverage_spans", SPAN_COLUMNS, span_rows(state, state.spans)
+    yield f"{s}.rp_member_entities", ("entity_id",), ((e,) for e in state.member_named)
+    yield f"{s}.rp_formation_entities", ("entity_id",), ((e,) for e in state.formation_named)
     yield f"{s}.rp_work", ("entity_id", "sources"), ((e, sorted(w)) for e, w in state.work.items())
     yield f"{s}.rp_tasks", ("entity_id", "state"), state.tasks.items()
     first_checks = {}
@@ -266,7 +272,8 @@ def _state_tables(schema: str, state: CampaignState) -> Iterator[CopyTable]:
 def _write_progress(conn: Connection, schema: str, group_id: str, fold: _Fold,
                     ends: dict[tuple[str, int], int]) -> None:
     s = quoted_schema(schema)
-    conn.execute(sa.text(f"UPDATE {s}.rp_meta SET events_applied = :n"), {"n": fold.applied})
+    conn.execute(sa.text(f"UPDATE {s}.rp_meta SET events_applied = :n, latest_recorded_at = :latest"),
+                 {"n": fold.applied, "latest": fold.latest_recorded_at})
     insert_values(conn, f"INSERT INTO {s}.consumer_offsets (group_id, topic, partition, next_offset) VALUES %s",
                   [(group_id, topic, partition, offset) for (topic, partition), offset in ends.items()])
 

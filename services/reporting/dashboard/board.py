@@ -11,10 +11,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from platform_core.reference import CampaignCalendar
+from platform_core.rules import closing
 from reporting.domain.rates import TARGET_COVERAGE, TARGET_REQUIRED, Counters, Rate, rates
 from reporting.domain.reports import end_of_day
 
-TASK_STATES_ZH = {"open": "未组建", "organization_formed": "已组建待验收", "closed": "已销号"}
+TASK_STATES_ZH = {"open": "未组建", "declared": "摸底申报已建待核实", "organization_formed": "已组建待验收",
+                  "checked": "已验收待销号", "closed": "已销号"}
 MILESTONES_ZH = {"formation": "集中组建截止", "acceptance": "检查验收截止"}
 
 
@@ -46,23 +48,20 @@ def rate_cells(counters: Counters) -> list[RateCell]:
     ]
 
 
-def overdue_milestone(task_state: str, organization_covered: bool, on: date, calendar: CampaignCalendar) -> str | None:
-    """R10/R9 on a day: after the acceptance deadline every task not closed is overdue; after the formation
-    deadline every task without an organization. None when the task is not overdue."""
-    if task_state == "closed":
-        return None
-    if on > calendar.milestone("acceptance").due:
-        return "acceptance"
-    if on > calendar.milestone("formation").due and not organization_covered:
-        return "formation"
-    return None
+def overdue_milestone(task: Mapping, on: date, calendar: CampaignCalendar) -> str | None:
+    """R9 on a day (docs/rules.md): after the formation deadline an entity of the required set without an
+    organization, or one with neither an organization nor work coverage; after the acceptance deadline also
+    every organization-covered task not closed. None when the task is not overdue."""
+    return closing.overdue_milestone(
+        on, calendar.milestone("formation").due, calendar.milestone("acceptance").due,
+        required=task["required_reason"] is not None, organization_covered=task["organization_covered"],
+        work_covered=task["work_covered"], closed=task["task_state"] == "closed")
 
 
 def board_order(tasks: Iterable[Mapping], on: date, calendar: CampaignCalendar) -> list[dict]:
     """Tasks with their overdue milestone, overdue first, then open before formed before closed, then name."""
-    rank = {"open": 0, "organization_formed": 1, "closed": 2}
-    out = [{**t, "overdue": overdue_milestone(t["task_state"], t["organization_covered"], on, calendar)}
-           for t in tasks]
+    rank = {"open": 0, "declared": 1, "organization_formed": 2, "checked": 3, "closed": 4}
+    out = [{**t, "overdue": overdue_milestone(t, on, calendar)} for t in tasks]
     return sorted(out, key=lambda t: (t["overdue"] is None, rank.get(t["task_state"], 3), t["name"], t["entity_id"]))
 
 

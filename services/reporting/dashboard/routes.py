@@ -16,7 +16,6 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from platform_core import clock
 from platform_core.auth import DEPARTMENT_NAMES_ZH, Principal, Unauthenticated
 from platform_core.errors import PlatformError
 from platform_core.reference import load_calendar, load_territory
@@ -29,6 +28,7 @@ from reporting.domain.rates import TARGET_COVERAGE, Counters
 from reporting.domain.reports import CITY_TIME, city_date
 from reporting.handlers import accountability, bulletins
 from reporting.handlers.bulletin_figures import district_names, supervisor_names, unit_name
+from reporting.handlers.business_time import business_now
 
 from . import board, charts, queries
 from .auth import COOKIE, COOKIE_MAX_AGE, PREFIX, BadNext, check_token, safe_next, viewer
@@ -70,10 +70,10 @@ def _context(request: Request) -> ServiceContext:
     return request.app.state.context
 
 
-def _on(raw: str | None) -> date:
-    """The day overdue tasks are judged on: ``on`` (YYYY-MM-DD), by default today in city time (business time)."""
+def _on(raw: str | None, context: ServiceContext) -> date:
+    """The day overdue tasks are judged on: ``on`` (YYYY-MM-DD), by default the campaign's business date."""
     if not raw:
-        return city_date(clock.now())
+        return city_date(business_now(context))
     try:
         return date.fromisoformat(raw)
     except ValueError:
@@ -175,7 +175,8 @@ def district_board(request: Request, who: Viewer, code: str, state: str | None =
         raise PageError(404, "未找到", f"没有代码为 {code} 的区（功能区）", field="code")
     if state is not None and state not in board.TASK_STATES_ZH:
         raise PageError(400, "请求有误", f"state 只能是 {', '.join(board.TASK_STATES_ZH)}", field="state")
-    day, calendar, context = _on(on), load_calendar(), _context(request)
+    context = _context(request)
+    day, calendar = _on(on, context), load_calendar()
     department = f"district-{code}"
     with context.engine.connect() as conn:
         _require_projections(conn, context.name)
@@ -208,7 +209,7 @@ def coverage(request: Request, who: Viewer, unit: str = "city") -> HTMLResponse:
         raise PageError(404, "未找到", f"unit 应为 city 或区代码，收到 {unit[:20]!r}", field="unit")
     department = None if unit == "city" else f"district-{unit}"
     calendar, context = load_calendar(), _context(request)
-    days = board.campaign_days(calendar, until=city_date(clock.now()))
+    days = board.campaign_days(calendar, until=city_date(business_now(context)))
     with context.engine.connect() as conn:
         _require_projections(conn, context.name)
         by_department = queries.counters(conn, context.name, "department")

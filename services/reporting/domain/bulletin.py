@@ -16,6 +16,9 @@ from .rates import Counters, rates
 from .reports import CITY_ORGANS, CIVIL_AFFAIRS, unit_counters
 
 ROW_FIGURES = ("baseline", "organization_covered", "formal_members", "probationary_members")
+# The counting rules a bulletin's figures were derived under (docs/rules.md): a re-derivation by code of
+# another version is not comparable byte for byte. 2: the rules as corrected on 2026-12-03.
+RULES_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class BulletinData:
     overdue_tasks: list[dict] = field(default_factory=list)
     r3_violations: list[dict] = field(default_factory=list)
     failed_checks: list[dict] = field(default_factory=list)
+    declared_unconfirmed: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         district_ranks = rank(self.districts)
@@ -68,7 +72,8 @@ class BulletinData:
             "districts": [row.as_dict(district_ranks[row.unit]) for row in self.districts],
             "departments": [row.as_dict(department_ranks[row.unit]) for row in self.departments],
             "reports": self.reports, "overdue_tasks": self.overdue_tasks, "r3_violations": self.r3_violations,
-            "failed_checks": self.failed_checks,
+            "failed_checks": self.failed_checks, "declared_unconfirmed": self.declared_unconfirmed,
+            "rules_version": RULES_VERSION,
         }
 
     def data_bytes(self) -> bytes:

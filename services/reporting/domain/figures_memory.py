@@ -7,9 +7,10 @@ from .rates import Counters, count
 from .status import EntityStatus, derive_status
 
 CONDITIONS = {
-    "overdue_formation": lambda s: not s.organization_covered,
-    "overdue_acceptance": lambda s: s.task_state != "closed",
+    "overdue_formation": lambda s: s.overdue_after_formation,
+    "overdue_acceptance": lambda s: s.overdue_after_acceptance,
     "r3_violation": lambda s: s.r3_violation,
+    "declared_unconfirmed": lambda s: s.declared_organization is not None,
     # the entities behind each reported figure (R11 discrepancies)
     "baseline": lambda s: True,
     "organization_covered": lambda s: s.organization_covered,
@@ -50,7 +51,9 @@ class MemoryFigures:
         return [{"entity_id": e, "name": self.statuses[e].name, "department": self.statuses[e].department,
                  "formal_members": self.statuses[e].formal_members,
                  "organizations": [list(o) for o in self.statuses[e].organizations],
-                 "task_state": self.statuses[e].task_state} for e in chosen]
+                 "task_state": self.statuses[e].task_state,
+                 "organization_covered": self.statuses[e].organization_covered,
+                 "declared_organization": self.statuses[e].declared_organization} for e in chosen]
 
     def failed_checks(self) -> list[dict]:
         found = []

@@ -67,6 +67,12 @@ class CampaignState:
     coverage: dict[str, dict[str, str]] = field(default_factory=dict)  # organization -> entity -> mode
     work: dict[str, set[str]] = field(default_factory=dict)  # entity -> assignment / mass organization ids
     tasks: dict[str, str] = field(default_factory=dict)  # entity -> task state (task streams)
+    # Entities some membership event named (member streams): membership's count is authoritative for
+    # them from then on, 0 included (R13); the survey's declared figures only count before that.
+    member_named: set[str] = field(default_factory=set)
+    # Entities some OrganizationFormed named (organization streams): formation's record supersedes the
+    # survey's declared Party organization for them from then on, dissolution included.
+    formation_named: set[str] = field(default_factory=set)
     failed_checks: list[FailedCheck] = field(default_factory=list)
     # organization -> entity -> spans, oldest first (only when events come with their recorded_at)
     spans: dict[str, dict[str, list[CoverageSpan]]] = field(default_factory=dict)
@@ -111,6 +117,7 @@ class CampaignState:
     # membership.events (R5: functional memberships never count; R13 transfers move one registration)
     def _member_added(self, p, _):
         self.members[p["member_id"]] = Member(p["entity_id"], p["standing"])
+        self._named_by_membership(p["entity_id"])
         self._member_changed(p["member_id"], p["entity_id"])
 
     _on_MemberRegistered = _on_MemberDeveloped = _on_MemberRecruited = _member_added
@@ -118,6 +125,7 @@ class CampaignState:
     def _on_MemberRevealed(self, p, _):
         member = self._member(p["member_id"])
         self.touched.add(member.entity_id)
+        self._named_by_membership(member.entity_id, p["entity_id"])
         member.entity_id = p["entity_id"]
         self._member_changed(p["member_id"], p["entity_id"])
 
@@ -129,12 +137,14 @@ class CampaignState:
     def _on_MemberTransferred(self, p, _):
         member = self._member(p["member_id"])
         self.touched.add(member.entity_id)
+        self._named_by_membership(p["from_entity_id"], p["to_entity_id"])
         member.entity_id = p["to_entity_id"]
         self._member_changed(p["member_id"], p["to_entity_id"])
 
     def _on_MemberLeft(self, p, _):
         member = self._member(p["member_id"])
         member.active = False
+        self._named_by_membership(member.entity_id)
         self._member_changed(p["member_id"], member.entity_id)
 
     # formation.events
@@ -142,6 +152,9 @@ class CampaignState:
         covered = self.coverage.setdefault(p["organization_id"], {})
         for entity in p["entity_ids"]:
             covered[entity] = p["mode"]
+            if entity not in self.formation_named:
+                self.formation_named.add(entity)
+                self.dirty["formation_named"].add(entity)
             self.touched.add(entity)
             if self._recorded_at is not None:
                 spans = self.spans.setdefault(p["organization_id"], {}).setdefault(entity, [])
@@ -195,6 +208,13 @@ class CampaignState:
     def _mark_org(self, organization: str) -> None:
         self.dirty["coverage"].add(organization)
 
+    def _named_by_membership(self, *entities: str) -> None:
+        for entity in entities:
+            if entity not in self.member_named:
+                self.member_named.add(entity)
+                self.dirty["member_named"].add(entity)
+            self.touched.add(entity)
+
     def _member(self, member_id: str) -> Member:
         member = self.members.get(member_id)
         if member is None:
@@ -210,9 +230,7 @@ class CampaignState:
         """Every registered entity's inputs (the in-memory path)."""
         formal: dict[str, int] = defaultdict(int)
         probationary: dict[str, int] = defaultdict(int)
-        known: set[str] = set()
         for member in self.members.values():
-            known.add(member.entity_id)
             if member.active:
                 (formal if member.standing == "formal" else probationary)[member.entity_id] += 1
         organizations: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -222,9 +240,10 @@ class CampaignState:
         return {
             entity: Inputs(
                 facts=facts, approved=entity in self.approved,
-                flags=frozenset(self.flags.get(entity, ())), members_known=entity in known,
+                flags=frozenset(self.flags.get(entity, ())), membership_named=entity in self.member_named,
                 formal_members=formal[entity], probationary_members=probationary[entity],
-                organizations=tuple(organizations[entity]), work_sources=len(self.work.get(entity, ())),
+                organizations=tuple(organizations[entity]), formation_named=entity in self.formation_named,
+                work_sources=len(self.work.get(entity, ())),
                 task_state=self.tasks.get(entity))
             for entity, facts in self.facts.items()
         }

@@ -4,13 +4,15 @@ One pure function, ``derive_status``, used by the PostgreSQL projection and by t
 in-memory fold of the offline re-derivation alike, so both give the same figures.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry.domain.requirements import member_required, organization_required
+from platform_core.rules.closing import overdue_after_acceptance, overdue_after_formation
+from platform_core.rules.requirements import member_required, organization_required
+from platform_core.rules.standalone import r3_violation
 
-STANDALONE_MINIMUM = 3  # R3: >= 3 formal members -> its own organization
+ORGANIZATION_MODES = ("standalone", "joint", "functional")
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,11 @@ class Inputs:
     facts: Mapping[str, Any]  # EntityRegistered as updated by EntityProfileUpdated
     approved: bool = False  # some LedgerApproved listed it (R1)
     flags: frozenset[str] = frozenset()  # active shell/zombie/shadow flags
-    members_known: bool = False  # membership has recorded members at this entity
+    membership_named: bool = False  # some membership event named this entity: its counts are authoritative
     formal_members: int = 0  # active members by primary registration (R5: each person once)
     probationary_members: int = 0
     organizations: tuple[tuple[str, str], ...] = ()  # (organization id, mode) covering it
+    formation_named: bool = False  # formation recorded an organization for it: the survey's declaration is moot
     work_sources: int = 0  # instructors / first secretaries / mass organizations (R6)
     task_state: str | None = None  # from OrganizationClosed / TaskReopened (R9)
 
@@ -43,7 +46,7 @@ class EntityStatus:
     formal_members: int
     probationary_members: int
     organizations: tuple[tuple[str, str], ...]
-    organization_covered: bool
+    organization_covered: bool  # by an organization formation records, or declared by the survey (R7)
     standalone_covered: bool
     work_covered: bool
     two_covered: bool
@@ -52,6 +55,10 @@ class EntityStatus:
     member_requirement_met: bool
     r3_violation: bool
     task_state: str
+    # the survey's 党组织情况 when it counts: formation has not recorded an organization for the entity yet
+    declared_organization: str | None = None
+    overdue_after_formation: bool = False  # R9: overdue once the formation milestone (11-20) has passed
+    overdue_after_acceptance: bool = False  # R9: overdue once the acceptance checks (12-05) have ended
     modes: tuple[str, ...] = field(default=())
 
 
@@ -67,20 +74,26 @@ def responsible_unit(facts: Mapping[str, Any]) -> str:
 
 def derive_status(entity_id: str, inputs: Inputs) -> EntityStatus:
     facts = inputs.facts
-    # Membership's records win once it has any for the entity; until then the survey's figures.
-    formal = inputs.formal_members if inputs.members_known else int(facts.get("formal_members") or 0)
-    probationary = (inputs.probationary_members if inputs.members_known
+    # Membership's count is authoritative from the first membership event naming the entity, 0 included
+    # (a member transferred out no longer counts here); before that the survey's declared figures.
+    formal = inputs.formal_members if inputs.membership_named else int(facts.get("formal_members") or 0)
+    probationary = (inputs.probationary_members if inputs.membership_named
                     else int(facts.get("probationary_members") or 0))
     counted = dict(facts, formal_members=formal, probationary_members=probationary)
     organizations = tuple(sorted(set(inputs.organizations)))
-    modes = tuple(sorted({mode for _, mode in organizations}))
-    covered = bool(organizations)
+    declared = facts.get("party_organization")
+    declared = declared if declared in ORGANIZATION_MODES and not inputs.formation_named else None
+    modes = tuple(sorted({mode for _, mode in organizations} | ({declared} if declared else set())))
+    covered = bool(modes)  # the survey's declared organization counts until formation records one
     standalone = "standalone" in modes
     work = not covered and inputs.work_sources > 0  # R6: work coverage counts where no organization exists
+    required_reason = organization_required(counted)
     member_reason = member_required(counted)
-    task_state = inputs.task_state or ("organization_formed" if covered else "open")
+    task_state = inputs.task_state or ("organization_formed" if organizations else "declared" if declared
+                                       else "open")
     if task_state == "closed" and not covered:
         task_state = "open"  # a dissolved organization reopens the task even before TaskReopened arrives
+    required = required_reason is not None
     return EntityStatus(
         entity_id=entity_id, name=str(facts.get("name", "")), kind=facts["kind"], subtype=facts["subtype"],
         district_code=facts["district_code"], street_code=facts["street_code"],
@@ -88,12 +101,10 @@ def derive_status(entity_id: str, inputs: Inputs) -> EntityStatus:
         flags=tuple(sorted(inputs.flags)), employees=int(facts.get("employees") or 0),
         formal_members=formal, probationary_members=probationary, organizations=organizations,
         organization_covered=covered, standalone_covered=standalone, work_covered=work,
-        two_covered=covered or work, required_reason=organization_required(counted),
+        two_covered=covered or work, required_reason=required_reason,
         member_required_reason=member_reason,
         member_requirement_met=member_reason is None or formal + probationary > 0,
-        r3_violation=formal >= STANDALONE_MINIMUM and covered and not standalone and "joint" in modes,
-        task_state=task_state, modes=modes)
-
-
-def derive_all(items: Iterable[tuple[str, Inputs]]) -> list[EntityStatus]:
-    return [derive_status(entity_id, inputs) for entity_id, inputs in items if inputs.facts]
+        r3_violation=r3_violation(formal, modes), task_state=task_state, declared_organization=declared,
+        overdue_after_formation=overdue_after_formation(required, covered, work),
+        overdue_after_acceptance=overdue_after_acceptance(required, covered, work, task_state == "closed"),
+        modes=modes)

@@ -1,9 +1,10 @@
 """The accountability trail (问责) per reporting unit, and the city's confirmations.
 
-Derived entries: missed deadlines of R10 (survey ledgers by the survey date; R2 entities
-without an organization after the formation date), late and missing reports (R11),
-discrepancies found by published bulletins, failed checks (R12). Each names its dates and
-the events behind it. The city organization department confirms an entry
+Derived entries (docs/rules.md, R7, R9-R12): missed deadlines, each judged on the projection as of the
+end of its day: the survey (8-26) per ledger unit, formation (11-20: R9's overdue entities), the required
+set (11-30: R2 entities without an organization) and the year-end 80% coverage target; late and missing
+reports (R11), discrepancies found by published bulletins, failed checks (R12). Each names its dates and
+the events and entities behind it. The city organization department confirms an entry
 (AccountabilityRecorded), which then shows as confirmed.
 """
 
@@ -13,16 +14,19 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from platform_core import clock
 from platform_core.auth import Principal
 from platform_core.db import quoted_schema
 from platform_core.errors import AlreadyExists, NotFound
 from platform_core.event_store import NewEvent
+from platform_core.event_store import request_fingerprint
 from platform_core.reference import load_calendar
+from platform_core.rules.ledgers import ledgers_holding, reporting_unit_of, survey_misses
 from platform_core.service import ServiceContext
+from reporting.domain.rates import TARGET_COVERAGE, Rate
 from reporting.domain.reports import CITY_ORGANS, city_date, end_of_day, reporting_units, timeliness
-from reporting.handlers import responsibility
+from reporting.handlers import bulletins, responsibility
 from reporting.handlers.bulletin_figures import district_names
+from reporting.handlers.business_time import business_now
 
 EVENT_IDS_LISTED = 1000  # AccountabilityRecorded.event_ids holds at most this many
 
@@ -37,43 +41,38 @@ def _department_condition(unit: str) -> tuple[str, dict]:
     return "department = :unit", {"unit": unit}
 
 
-def _ledger_condition(unit: str) -> tuple[str, dict]:
-    if unit.startswith("district-"):
-        return "district_code = :d AND unit_kind IN ('street', 'district_enterprise', 'district_social')", \
-            {"d": unit.removeprefix("district-")}
-    if unit == CITY_ORGANS:
-        return "unit_kind IN ('city_organs', 'supervisor')", {}
-    return "unit_kind = 'civil_affairs'", {}
-
-
-def trail(context: ServiceContext, unit: str, now: datetime | None = None) -> list[dict]:
+def trail(context: ServiceContext, unit: str, now: datetime | None = None,
+          topics: tuple[str, ...] | None = None) -> list[dict]:
+    """The unit's derived entries and the city's confirmations. Each milestone is judged once it has
+    passed, on the projection as of the end of its due day in city time (a replay to that moment, cached
+    like a bulletin's; ``topics``: the event topics it replays, the platform's by default)."""
     if unit not in known_units():
         raise NotFound(f"unknown reporting unit {unit!r}", field="unit")
-    now = now or clock.now()
+    now = now or business_now(context)
     s = quoted_schema(context.name)
     calendar = load_calendar()
+    if unit.startswith(responsibility.UNIT_PREFIX):
+        with context.engine.connect() as conn:
+            return _with_confirmations(conn, s, unit, _responsibility_entries(conn, context.name, unit, now))
     entries: list[dict] = []
+    milestones = {key: calendar.milestone(key) for key in ("survey", "formation", "required_set", "year_end_coverage")}
+    as_of = {key: bulletins.as_of(context, end_of_day(m.due), topics) for key, m in milestones.items()
+             if now > end_of_day(m.due)}
     with context.engine.connect() as conn:
-        if unit.startswith(responsibility.UNIT_PREFIX):
-            entries = _responsibility_entries(conn, context.name, unit, now)
-            return _with_confirmations(conn, s, unit, entries)
-        survey = calendar.milestone("survey")
-        if now > end_of_day(survey.due):
-            where, params = _ledger_condition(unit)
-            first = conn.execute(sa.text(f"SELECT min(first_submitted_at) AS at FROM {s}.rp_ledger_submissions"
-                                         f" WHERE {where}"), params).scalar()
-            event = conn.execute(sa.text(f"SELECT event_id FROM {s}.rp_ledger_submissions WHERE {where}"
-                                         " ORDER BY first_submitted_at LIMIT 1"), params).scalar()
-            if first is None or first > end_of_day(survey.due):
-                entries.append(_entry("deadline_missed", survey.key, survey.due,
-                                      f"R10：{survey.name}（{survey.due}）" +
-                                      ("未报送台帐" if first is None else f"，{city_date(first)}才报送台帐"),
-                                      [event] if event else []))
-        formation = calendar.milestone("formation")
-        if now > end_of_day(formation.due):
-            found = _formation_entry(conn, s, unit, formation)
-            if found is not None:
-                entries.append(found)
+        if "survey" in as_of:
+            entries += _survey_entries(conn, s, quoted_schema(as_of["survey"]), unit, milestones["survey"])
+        if "formation" in as_of:
+            entries += _uncovered_entry(conn, s, quoted_schema(as_of["formation"]), unit, milestones["formation"],
+                                        "overdue_after_formation",
+                                        "应建党组织未建、或既未建党组织也无工作覆盖的两新组织")
+        if "required_set" in as_of:
+            entries += _uncovered_entry(conn, s, quoted_schema(as_of["required_set"]), unit,
+                                        milestones["required_set"],
+                                        "required_reason IS NOT NULL AND NOT organization_covered",
+                                        "应建党组织（R2）而未建的两新组织")
+        if "year_end_coverage" in as_of:
+            entries += _coverage_target_entry(conn, quoted_schema(as_of["year_end_coverage"]), unit,
+                                              milestones["year_end_coverage"])
         reports = {(row.deadline, row.unit): row for row in conn.execute(sa.text(
             f"SELECT DISTINCT ON (deadline, unit) deadline, unit, submitted_at, event_id FROM {s}.rp_reports"
             " WHERE unit = :u ORDER BY deadline, unit, submitted_at"), {"u": unit})}
@@ -106,38 +105,74 @@ def trail(context: ServiceContext, unit: str, now: datetime | None = None) -> li
         return _with_confirmations(conn, s, unit, entries)
 
 
-def _formation_entry(conn, s: str, unit: str, formation) -> dict | None:
-    """R10 formation (11-20): the unit's R2 baseline entities not organization-covered at the end of the
-    due day in city time, judged on the coverage spans (rp_coverage_spans), not on the coverage now."""
-    cutoff = end_of_day(formation.due)
+def _survey_entries(conn, live: str, as_of: str, unit: str, survey) -> list[dict]:
+    """R10 survey (8-26), per ledger unit: each of the unit's ledger units whose entities (registered by the
+    deadline) no ledger submitted by the deadline lists; or, when the unit had registered nothing by then,
+    the unit itself."""
+    registered = [(row.entity_id, dict(row.facts)) for row in conn.execute(sa.text(
+        f"SELECT entity_id, facts FROM {as_of}.rp_entities ORDER BY entity_id"))]
+    mine = [(e, f) for e, f in registered if reporting_unit_of(f) == unit]
+    submitted = {row.unit for row in conn.execute(sa.text(f"SELECT unit FROM {as_of}.rp_ledger_submissions"))}
+    later = {row.unit: row for row in conn.execute(sa.text(
+        f"SELECT unit, first_submitted_at, event_id FROM {live}.rp_ledger_submissions"))}
+    heading = f"R10：{survey.name}（{survey.due}）"
+    if not mine:
+        return [_entry("deadline_missed", f"{survey.key}:{unit}", survey.due, f"{heading}截止时未登记任何两新组织、未报送台帐",
+                       [])]
+    entries = []
+    for ledger, entity_ids in survey_misses(mine, submitted).items():
+        holding = ledgers_holding(dict(mine)[entity_ids[0]])
+        first = min((later[u] for u in holding if u in later), key=lambda r: r.first_submitted_at, default=None)
+        when = f"，{city_date(first.first_submitted_at)}才报送" if first is not None else "，至今未报送"
+        entries.append(_entry("deadline_missed", f"{survey.key}:{ledger}", survey.due,
+                              f"{heading}：台帐{ledger}截止时未报送（{len(entity_ids)}个两新组织未列入任何已报送台帐）{when}",
+                              [first.event_id] if first is not None else [], entity_ids=entity_ids))
+    return entries
+
+
+def _uncovered_entry(conn, live: str, as_of: str, unit: str, milestone, condition: str, what: str) -> list[dict]:
+    """The unit's baseline entities meeting ``condition`` on the projection as of the milestone's end (city
+    time), with the events that covered them later or uncovered them before (the live coverage spans)."""
+    cutoff = end_of_day(milestone.due)
     where, params = _department_condition(unit)
-    uncovered = [row.entity_id for row in conn.execute(sa.text(
-        f"SELECT entity_id FROM {s}.rp_entity_status st WHERE in_baseline AND required_reason IS NOT NULL"
-        f" AND {where} AND NOT EXISTS (SELECT 1 FROM {s}.rp_coverage_spans sp WHERE sp.entity_id = st.entity_id"
-        " AND sp.covered_from <= :cutoff AND (sp.covered_until IS NULL OR sp.covered_until > :cutoff))"
-        " ORDER BY entity_id"), {**params, "cutoff": cutoff})]
-    if not uncovered:
-        return None
+    missed = [row.entity_id for row in conn.execute(sa.text(
+        f"SELECT entity_id FROM {as_of}.rp_entity_status WHERE in_baseline AND ({condition}) AND {where}"
+        " ORDER BY entity_id"), params)]
+    if not missed:
+        return []
     events, formed_later, lost = [], set(), set()
     for row in conn.execute(sa.text(
             f"SELECT entity_id, covered_from, formed_event_id, covered_until, ended_event_id"
-            f" FROM {s}.rp_coverage_spans WHERE entity_id = ANY(:ids) ORDER BY covered_from, organization_id"),
-            {"ids": uncovered}):
-        events.append(row.formed_event_id)
+            f" FROM {live}.rp_coverage_spans WHERE entity_id = ANY(:ids) ORDER BY covered_from, organization_id"),
+            {"ids": missed}):
         if row.covered_from > cutoff:
             formed_later.add(row.entity_id)
-        if row.ended_event_id is not None:
+            events.append(row.formed_event_id)
+        if row.ended_event_id is not None and row.covered_until <= cutoff:
+            lost.add(row.entity_id)
             events.append(row.ended_event_id)
-            if row.covered_until <= cutoff:
-                lost.add(row.entity_id)
-    finding = (f"R10：{formation.name}（{formation.due}）截止时（{formation.due} 24:00 北京时间），应建党组织的两新组织"
-               f"有{len(uncovered)}个未建")
+    finding = (f"R10：{milestone.name}（{milestone.due}）截止时（{milestone.due} 24:00 北京时间），{what}"
+               f"有{len(missed)}个")
     if formed_later:
         finding += f"，其中{len(formed_later)}个截止后才建"
     if lost:
         finding += f"，{len(lost)}个截止前党组织已撤销或调整"
-    return _entry("deadline_missed", formation.key, formation.due, finding,
-                  list(dict.fromkeys(events))[:EVENT_IDS_LISTED], entity_ids=uncovered)
+    return [_entry("deadline_missed", milestone.key, milestone.due, finding,
+                   list(dict.fromkeys(events))[:EVENT_IDS_LISTED], entity_ids=missed)]
+
+
+def _coverage_target_entry(conn, as_of: str, unit: str, milestone) -> list[dict]:
+    """一: organization coverage of at least 80% of the unit's baseline by the end of the year."""
+    where, params = _department_condition(unit)
+    row = conn.execute(sa.text(
+        f"SELECT count(*) AS baseline, count(*) FILTER (WHERE organization_covered) AS covered"
+        f" FROM {as_of}.rp_entity_status WHERE in_baseline AND {where}"), params).one()
+    rate = Rate(int(row.covered), int(row.baseline))
+    if rate.percent is None or rate.percent >= TARGET_COVERAGE:
+        return []
+    return [_entry("deadline_missed", milestone.key, milestone.due,
+                   f"R7：{milestone.name}（{milestone.due}）：组织覆盖率{rate.text()}（{rate.numerator}/"
+                   f"{rate.denominator}），低于{TARGET_COVERAGE}%", [])]
 
 
 def _responsibility_entries(conn, schema: str, unit: str, now: datetime) -> list[dict]:
@@ -186,7 +221,6 @@ def record(context: ServiceContext, principal: Principal, unit: str, entry_kind:
     payload = {"entry_id": f"accountability-{uuid.uuid4()}", "unit": unit, "entry_kind": entry_kind,
                "subject": subject, "occurred_on": occurred_on.isoformat(), "event_ids": event_ids,
                "finding": finding, "responsible": responsible}
-    from platform_core.event_store import request_fingerprint
     fingerprint = request_fingerprint(stream, {k: v for k, v in payload.items() if k != "entry_id"})
     with context.engine.begin() as conn:
         if idempotency_key is not None:

@@ -13,7 +13,7 @@ from reporting.domain.reports import (
     city_date, discrepancies, end_of_day, reporting_units, timeliness, unit_counters, unit_departments)
 
 LIST_LIMIT = 200  # entities listed per section of the data file (counts are complete)
-CONDITIONS = ("overdue_formation", "overdue_acceptance", "r3_violation")
+CONDITIONS = ("overdue_formation", "overdue_acceptance", "r3_violation", "declared_unconfirmed")
 
 
 class FiguresSource(Protocol):
@@ -27,7 +27,7 @@ class FiguresSource(Protocol):
     def entities(self, condition: str, limit: int, departments: list[str] | None = None) -> list[dict]:
         """Baseline entities meeting a named condition (CONDITIONS, or a figure name), optionally of
         some responsible units, by entity id: entity_id, name, department, formal_members,
-        organizations (list of [id, mode]), task_state."""
+        organizations (list of [id, mode]), task_state, organization_covered, declared_organization."""
 
     def failed_checks(self) -> list[dict]:
         """check_id, organization_id, check_kind, checked_on (date), entity_ids, findings, event_id,
@@ -89,18 +89,26 @@ def report_section(source: FiguresSource, cutoff: date, previous: date | None,
 
 
 def overdue_tasks(source: FiguresSource, cutoff: date) -> list[dict]:
-    """R9/R10: after the formation deadline, baseline tasks without an organization; after the
-    acceptance deadline, tasks not closed."""
+    """R9/R10 on the cutoff date: after the formation deadline, entities of the required set without an
+    organization and entities with neither an organization nor work coverage; after the acceptance
+    deadline also organization-covered tasks not closed (platform_core.rules.closing)."""
     calendar = load_calendar()
     if cutoff > calendar.milestone("acceptance").due:
-        condition, why = "overdue_acceptance", "acceptance"
+        condition = "overdue_acceptance"
     elif cutoff > calendar.milestone("formation").due:
-        condition, why = "overdue_formation", "formation"
+        condition = "overdue_formation"
     else:
         return []
     return [{"entity_id": r["entity_id"], "name": r["name"], "department": r["department"],
-             "task_state": r["task_state"], "milestone": why}
+             "task_state": r["task_state"], "milestone": "acceptance" if r["organization_covered"] else "formation"}
             for r in source.entities(condition, LIST_LIMIT)]
+
+
+def declared_unconfirmed(source: FiguresSource) -> list[dict]:
+    """Organizations the survey declared that formation has not recorded yet (the reconciliation to do)."""
+    return [{"entity_id": r["entity_id"], "name": r["name"], "department": r["department"],
+             "declared_organization": r["declared_organization"]}
+            for r in source.entities("declared_unconfirmed", LIST_LIMIT)]
 
 
 def r3_violations(source: FiguresSource) -> list[dict]:
@@ -127,4 +135,4 @@ def assemble(source: FiguresSource, previous_source: FiguresSource | None, cutof
         districts=districts, departments=departments, total=total,
         reports=report_section(source, cutoff, previous, now, before, previous_source),
         overdue_tasks=overdue_tasks(source, cutoff), r3_violations=r3_violations(source),
-        failed_checks=failed_checks(source, cutoff))
+        failed_checks=failed_checks(source, cutoff), declared_unconfirmed=declared_unconfirmed(source))

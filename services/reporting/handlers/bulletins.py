@@ -23,6 +23,7 @@ from platform_core.db import quoted_schema
 from platform_core.errors import AlreadyExists, Busy, NotFound, RuleViolation
 from platform_core.event_store import NewEvent
 from platform_core.envelope import utc_timestamp
+from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
 from reporting.adapters import as_of_cache, bulletin_render
 from reporting.adapters.figures_sql import SqlFigures
@@ -137,6 +138,7 @@ def figures(context: ServiceContext, cutoff: date, topics: tuple[str, ...] | Non
 def publish(context: ServiceContext, principal: Principal, cutoff: date, idempotency_key: str | None = None,
             now: datetime | None = None, topics: tuple[str, ...] | None = None) -> Published:
     principal.require("bulletin.publish", target=f"bulletin-{cutoff}")
+    check_cutoff(cutoff)
     now = now or clock.now()
     if end_of_day(cutoff) >= now:
         raise RuleViolation(f"cutoff_date {cutoff} has not ended yet (city time, UTC+8): a bulletin shows the "
@@ -177,6 +179,17 @@ def publish(context: ServiceContext, principal: Principal, cutoff: date, idempot
              "xlsx": files["xlsx"], "n": note, "t": tree_size, "e": event_id})
     context.store.count_committed(result)
     return Published(bulletin_id, cutoff, digest, tree_size, event_id)
+
+
+def check_cutoff(cutoff: date) -> None:
+    """R11: a bulletin's cutoff is a day of the campaign's half-month calendar; any other date (a typo such as
+    year 98, a day outside the campaign) is refused before anything is replayed, signed or logged."""
+    calendar = load_calendar()
+    allowed = calendar.bulletin_cutoffs()
+    if cutoff not in allowed:
+        days = "、".join(str(day) for day in calendar.report_days)
+        raise RuleViolation(f"cutoff_date {cutoff} 不是通报日：通报按半月日历（每月{days}日，{allowed[0]}至"
+                            f"{allowed[-1]}）发布", field="cutoff_date", rule="R11")
 
 
 def note_position(note: str) -> tuple[int, str]:

@@ -63,7 +63,9 @@ def projection_handler(schema: str, window: Window | None = None):
         store.save(conn, state)
         store.refresh_statuses(conn, state.touched)
         write_own(conn, s, own)
-        conn.execute(sa.text(f"UPDATE {s}.rp_meta SET events_applied = events_applied + :n"), {"n": len(envelopes)})
+        conn.execute(sa.text(f"UPDATE {s}.rp_meta SET events_applied = events_applied + :n,"
+                             " latest_recorded_at = GREATEST(latest_recorded_at, :latest)"),
+                     {"n": len(envelopes), "latest": max(e.recorded_at for e in envelopes)})
 
     return handle
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from platform_core.contracts import event_types_for
 from platform_core.envelope import EventEnvelope
 from platform_core.errors import PlatformError
+from reporting.domain.bulletin import RULES_VERSION
 from reporting.domain.rederive import fold_events
 from reporting.domain.reports import end_of_day
 from reporting.handlers.bulletin_figures import assemble
@@ -51,6 +52,10 @@ class BulletinRederiver:
         return self.compare(envelopes)
 
     def compare(self, envelopes: list[EventEnvelope]) -> list[str]:
+        published_rules = self.data.get("rules_version", 1)
+        if published_rules != RULES_VERSION:
+            return [f"published under counting rules version {published_rules}; this verifier derives version "
+                    f"{RULES_VERSION} (docs/rules.md): run the verifier of the release that published it"]
         cutoff = date.fromisoformat(self.data["cutoff_date"])
         previous = self.data["previous_cutoff_date"]
         previous = date.fromisoformat(previous) if previous else None

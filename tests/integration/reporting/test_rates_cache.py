@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from reporting.adapters.projection_store import create_tables
+from reporting.adapters.projection_store import PROJECTION_VERSION, create_tables
 from reporting.entrypoints.cli import fill_synthetic_statuses
 from reporting.handlers.rates import rates_at
 from reporting_support import drop_schema  # noqa: I001 (sets the path)
@@ -44,7 +44,8 @@ def test_a_projection_commit_or_a_rebuild_is_never_answered_from_the_cache(engin
         count = conn.execute(sa.text(f"SELECT events_applied FROM {context.name}.rp_meta")).scalar_one()
         conn.execute(sa.text(f"DELETE FROM {context.name}.rp_entity_status"))
         conn.execute(sa.text(f"DELETE FROM {context.name}.rp_meta"))
-        conn.execute(sa.text(f"INSERT INTO {context.name}.rp_meta (id, events_applied) VALUES (1, :n)"), {"n": count})
+        conn.execute(sa.text(f"INSERT INTO {context.name}.rp_meta (id, events_applied, projection_version)"
+                             " VALUES (1, :n, :v)"), {"n": count, "v": PROJECTION_VERSION})
     assert baseline(rates_at(context, "district")) == 0
 
 

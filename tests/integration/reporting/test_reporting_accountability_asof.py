@@ -1,5 +1,6 @@
-"""The accountability trail through the real stack: the R10 formation deadline as of the end of 11-20
-(city time) from coverage spans, and the related city departments' responsibility reports (R11)."""
+"""The accountability trail through the real stack: each R10 milestone judged on the projection as of the end of
+its day (city time) — the survey per ledger unit, formation (R9), the required set (11-30) and the year-end
+80% target — with the coverage spans as evidence, and the related city departments' responsibility reports."""
 
 import os
 import uuid
@@ -18,6 +19,7 @@ from reporting.adapters.projection_store import PROJECTION_GROUP, create_tables
 from reporting.adapters.replay import replay_into
 from reporting.domain.reports import CITY_TIME
 from reporting.entrypoints.routes import router as reporting_router
+from reporting.handlers import accountability
 from reporting.handlers.projection import projection_handler
 
 pytestmark = pytest.mark.integration
@@ -35,9 +37,10 @@ def city(day: int, hour: int = 10, minute: int = 0, second: int = 0, micro: int 
 
 
 def formation_scenario() -> Scenario:
-    """Four R2 enterprises (>= 100 employees) of one district, all in the baseline:
-    E1 formed 11-25 (late), E2 formed 11-19 and dissolved 11-22 (met the deadline), E3 formed at
-    23:59:59.999999 on 11-20 (met), E4 formed at 00:00 on 11-21 (late). E5 is not R2 (never counted)."""
+    """Four R2 enterprises (>= 100 employees) of one district, all in the baseline, registered from 09-01 (after
+    the survey deadline): E1 formed 11-25 (late), E2 formed 11-19 and dissolved 11-22 (met 11-20, uncovered at
+    11-30), E3 formed at 23:59:59.999999 on 11-20 (met), E4 formed at 00:00 on 11-21 (late). E5 is not R2 and
+    has neither an organization nor work coverage: overdue after 11-20 all the same (R9)."""
     s = Scenario(start=city(1, month=9))
     for n, employees in ((1, 100), (2, 150), (3, 120), (4, 100), (5, 20)):
         s.register(n, employees=employees, district=DISTRICT)
@@ -61,7 +64,7 @@ def stack(engine, settings):
     with TestClient(app) as client:
         with engine.begin() as conn:
             create_tables(conn, schema)
-        yield client, schema, topics
+        yield client, schema, topics, context
     context.engine.dispose()
     drop_schemas_like(engine, schema)
     delete_topics(settings.kafka_bootstrap, topics)
@@ -90,21 +93,36 @@ def relay_outbox(engine, settings, schema: str) -> None:
     producer.close()
 
 
-def test_formation_deadline_is_judged_as_of_the_end_of_11_20(stack, engine, settings):
-    client, schema, topics = stack
+def test_milestones_are_judged_as_of_the_end_of_their_day(stack, engine, settings):
+    client, schema, topics, context = stack
     scenario = formation_scenario()
     publish(settings.kafka_bootstrap, topics, scenario.events, duplicate_every=4)
     run_live(engine, settings, schema, topics)
 
-    trail = client.get(f"/accountability/district-{DISTRICT}", headers=token("inspector"))
-    assert trail.status_code == 200, trail.text
-    (formation,) = [e for e in trail.json() if e["subject"] == "formation"]
+    entries = accountability.trail(context, f"district-{DISTRICT}", topics=tuple(topics.values()))
+    by_subject = {e["subject"]: e for e in entries}
+    formation = by_subject["formation"]
     assert formation["entry_kind"] == "deadline_missed" and formation["occurred_on"] == "2016-11-20"
-    assert formation["entity_ids"] == sorted([ent(1), ent(4)])  # not E2 (covered then), not E3 (23:59:59.999999)
+    # not E2 (covered then), not E3 (23:59:59.999999); E5 has neither an organization nor work coverage
+    assert formation["entity_ids"] == sorted([ent(1), ent(4), ent(5)])
     formed_late = {str(e.event_id) for _, e in scenario.events
                    if e.type == "OrganizationFormed" and e.payload["entity_ids"][0] in (ent(1), ent(4))}
     assert set(formation["event_ids"]) == formed_late  # the events that covered them, after the deadline
-    assert "2个未建" in formation["finding"] and "2个截止后才建" in formation["finding"]
+    assert "有3个" in formation["finding"] and "2个截止后才建" in formation["finding"]
+    # 11-30, the required set: E2's organization was dissolved on 11-22.
+    required = by_subject["required_set"]
+    assert required["occurred_on"] == "2016-11-30" and required["entity_ids"] == [ent(2)]
+    dissolved = [str(e.event_id) for _, e in scenario.events if e.type == "OrganizationDissolved"]
+    assert required["event_ids"] == dissolved and "1个截止前党组织已撤销或调整" in required["finding"]
+    # 12-31: E1, E3 and E4 covered of five, below 80%.
+    assert "60.00%（3/5）" in by_subject["year_end_coverage"]["finding"]
+    # 8-26: the district had registered nothing by the survey deadline.
+    assert by_subject[f"survey:district-{DISTRICT}"]["occurred_on"] == "2016-08-26"
+
+    # Over HTTP the same trail: the as-of projections of the milestones are built now, and reused.
+    trail = client.get(f"/accountability/district-{DISTRICT}", headers=token("inspector"))
+    assert trail.status_code == 200, trail.text
+    assert trail.json() == entries
 
     # A replay builds the same rows, the coverage spans included.
     replayed = f"{schema}_r"
@@ -118,7 +136,7 @@ def test_formation_deadline_is_judged_as_of_the_end_of_11_20(stack, engine, sett
 
 
 def test_responsibility_reports_of_related_city_departments(stack, engine, settings):
-    client, schema, topics = stack
+    client, schema, topics, _ = stack
     tax = token("tax")
     body = {"summary": "税务师事务所党建责任落实情况", "figures": {"tax_firms": 12}}
     first = client.post("/responsibility-reports", json=body, headers={**tax, "Idempotency-Key": "r1"})

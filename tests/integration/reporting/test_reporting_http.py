@@ -91,7 +91,8 @@ def test_reads_and_accountability(client):
     assert trail.status_code == 200
     missing = [e for e in trail.json() if e["entry_kind"] == "report_missing"]
     assert missing and missing[0]["subject"] == "2016-08-25"  # nothing reported in this scratch campaign
-    assert any(e["entry_kind"] == "deadline_missed" and e["subject"] == "survey" for e in trail.json())
+    # nothing surveyed in this scratch campaign by 8-26 (judged per ledger unit, or for the unit as a whole)
+    assert any(e["entry_kind"] == "deadline_missed" and e["subject"] == "survey:district-420102" for e in trail.json())
     entry = {"unit": "district-420102", "entry_kind": "report_missing", "subject": "2016-08-25",
              "occurred_on": "2016-08-25", "finding": "未按时报送", "responsible": "区委组织部"}
     assert client.post("/accountability", json=entry, headers=reader).status_code == 403

@@ -62,21 +62,30 @@ def test_rate_cells_show_numerator_denominator_and_target():
     assert board.rate_cells(Counters())[0].met is None  # no baseline: no rate, not a failure
 
 
-def test_overdue_follows_the_r10_deadlines():
+def task(state: str, covered: bool, required: bool = True, work: bool = False) -> dict:
+    return {"task_state": state, "organization_covered": covered, "required_reason": "R2" if required else None,
+            "work_covered": work}
+
+
+def test_overdue_follows_the_r9_rule_on_the_r10_deadlines():
     calendar = load_calendar()
     formation, acceptance = calendar.milestone("formation").due, calendar.milestone("acceptance").due
-    assert board.overdue_milestone("open", False, formation, calendar) is None  # the due day itself is in time
-    assert board.overdue_milestone("open", False, formation + timedelta(days=1), calendar) == "formation"
-    assert board.overdue_milestone("organization_formed", True, formation + timedelta(days=1), calendar) is None
-    assert board.overdue_milestone("organization_formed", True, acceptance + timedelta(days=1), calendar) == "acceptance"
-    assert board.overdue_milestone("closed", True, acceptance + timedelta(days=30), calendar) is None
+    after = formation + timedelta(days=1)
+    assert board.overdue_milestone(task("open", False), formation, calendar) is None  # the due day is in time
+    assert board.overdue_milestone(task("open", False), after, calendar) == "formation"
+    assert board.overdue_milestone(task("open", False, required=False, work=True), after, calendar) is None
+    assert board.overdue_milestone(task("open", False, required=False), after, calendar) == "formation"
+    assert board.overdue_milestone(task("organization_formed", True), after, calendar) is None
+    assert board.overdue_milestone(task("organization_formed", True), acceptance + timedelta(days=1),
+                                   calendar) == "acceptance"
+    assert board.overdue_milestone(task("closed", True), acceptance + timedelta(days=30), calendar) is None
 
 
 def test_board_puts_overdue_tasks_first():
     calendar = load_calendar()
-    tasks = [{"entity_id": "e1", "name": "甲", "task_state": "closed", "organization_covered": True},
-             {"entity_id": "e2", "name": "乙", "task_state": "organization_formed", "organization_covered": True},
-             {"entity_id": "e3", "name": "丙", "task_state": "open", "organization_covered": False}]
+    tasks = [{"entity_id": "e1", "name": "甲", **task("closed", True)},
+             {"entity_id": "e2", "name": "乙", **task("organization_formed", True)},
+             {"entity_id": "e3", "name": "丙", **task("open", False)}]
     ordered = board.board_order(tasks, date(2016, 11, 25), calendar)
     assert [t["entity_id"] for t in ordered] == ["e3", "e2", "e1"]
     assert [t["overdue"] for t in ordered] == ["formation", None, None]

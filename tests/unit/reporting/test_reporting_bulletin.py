@@ -55,10 +55,16 @@ def test_data_file_is_stable_bytes_and_later_cutoffs():
         by_stream.setdefault(e.stream_id, []).append(e)
     interleaved = [e for stream in sorted(by_stream, reverse=True) for e in by_stream[stream]]
     assert bulletin(events=events).data_bytes() == bulletin(events=interleaved).data_bytes()
-    after_formation = bulletin(date(2016, 11, 25), events).as_dict()  # formation due 11-20: uncovered tasks
-    assert {t["entity_id"] for t in after_formation["overdue_tasks"]} == {ent(2), ent(8), ent(9), ent(14)}
-    after_acceptance = bulletin(date(2016, 12, 10), events).as_dict()  # acceptance due 12-05: tasks not closed
-    assert len(after_acceptance["overdue_tasks"]) == 11  # every baseline entity but E1
+    # Formation due 11-20 (R9): E8 and E9 are required and uncovered (E9's mass organization does not spare
+    # it), E14 has neither an organization nor work coverage; E2 is not required and has an instructor.
+    after_formation = bulletin(date(2016, 11, 25), events).as_dict()
+    assert {t["entity_id"] for t in after_formation["overdue_tasks"]} == {ent(8), ent(9), ent(14)}
+    assert {t["milestone"] for t in after_formation["overdue_tasks"]} == {"formation"}
+    # Acceptance due 12-05: also every covered task not closed (E3-E6 in joint O2, E10, E11 reopened, E13).
+    after_acceptance = bulletin(date(2016, 12, 10), events).as_dict()
+    milestones = {t["entity_id"]: t["milestone"] for t in after_acceptance["overdue_tasks"]}
+    assert milestones == {**{ent(n): "acceptance" for n in (3, 4, 5, 6, 10, 11, 13)},
+                          **{ent(n): "formation" for n in (8, 9, 14)}}
     assert [(c["unit"], c["check_kind"]) for c in after_acceptance["failed_checks"]] == [
         ("supervisor-education", "spot_check")]
 

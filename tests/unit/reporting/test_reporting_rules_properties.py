@@ -25,12 +25,15 @@ def test_r2_enterprise_boundary_is_100(employees):
 
 
 @given(st.integers(0, 10), st.lists(MODES, max_size=3))
-def test_r3_violation_iff_three_formal_and_joint_without_standalone(formal, modes):
+def test_r3_violation_iff_three_formal_without_standalone(formal, modes):
+    """R3: no organization at all, or only a joint or functional one, with 3 formal members is a violation."""
     organizations = tuple((f"organization-{i}", m) for i, m in enumerate(modes))
-    status = derive_status("e", Inputs(facts(formal=formal), approved=True, organizations=organizations))
-    expected = formal >= 3 and "joint" in modes and "standalone" not in modes
-    assert status.r3_violation == expected
+    status = derive_status("e", Inputs(facts(formal=formal), approved=True, organizations=organizations,
+                                       formation_named=bool(modes)))
+    assert status.r3_violation == (formal >= 3 and "standalone" not in modes)
     assert status.organization_covered == bool(modes)
+    if formal >= 3:
+        assert status.required_reason is not None  # R2: any entity with 3 formal members
 
 
 @given(st.integers(0, 3), st.booleans(), st.frozensets(st.sampled_from(["shell", "zombie", "shadow"])))

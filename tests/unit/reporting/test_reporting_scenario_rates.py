@@ -39,15 +39,17 @@ def test_entity_statuses_by_hand():
 
 def test_city_rates_by_hand():
     city = by("city")["city"]
+    # Required (R2): E1 (100 employees), E6 and E13 (3 formal members), E8 (150), E9 (law firm), E10 and
+    # E11 (city-level social organizations); covered: E1, E6 (joint), E10 (functional), E11, E13.
     assert city == Counters(baseline=12, organization_covered=8, standalone_covered=3, work_covered=2,
-                            two_covered=10, required=5, required_covered=3, member_required=4,
+                            two_covered=10, required=7, required_covered=5, member_required=4,
                             member_required_met=3, r3_violations=1, tasks_closed=1, formal_members=18,
                             probationary_members=1)
     r = {name: rate.as_dict() for name, rate in rates(city).items()}
     assert r["organization_coverage"] == {"numerator": 8, "denominator": 12, "percent": "66.67"}
     assert r["two_coverage"] == {"numerator": 10, "denominator": 12, "percent": "83.33"}
     assert r["standalone_rate"] == {"numerator": 3, "denominator": 8, "percent": "37.50"}
-    assert r["required_coverage"] == {"numerator": 3, "denominator": 5, "percent": "60.00"}
+    assert r["required_coverage"] == {"numerator": 5, "denominator": 7, "percent": "71.43"}
     assert r["member_required_coverage"] == {"numerator": 3, "denominator": 4, "percent": "75.00"}
 
 
@@ -58,7 +60,7 @@ def test_district_department_and_kind_levels_by_hand():
     departments = by("department")
     a = departments[f"district-{DISTRICT_A}"]
     assert (a.baseline, a.organization_covered, a.standalone_covered, a.work_covered, a.two_covered,
-            a.required, a.required_covered, a.r3_violations) == (9, 6, 2, 1, 7, 2, 1, 1)
+            a.required, a.required_covered, a.r3_violations) == (9, 6, 2, 1, 7, 4, 3, 1)
     b = departments[f"district-{DISTRICT_B}"]
     assert (b.baseline, b.organization_covered, b.work_covered, b.required, b.required_covered) == (1, 0, 1, 1, 0)
     assert rates(b)["standalone_rate"].percent is None  # no organization: no standalone rate, not 0%
