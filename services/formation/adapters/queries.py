@@ -11,12 +11,13 @@ from ..domain.model import Coverage, EntityFacts, Organization, TaskStatus
 from .tables import Tables
 
 
-def _facts_sql(s: str, where: str) -> sa.TextClause:
-    """Entity facts with effective member counts from schema ``s``."""
+def _facts_sql(s: str, where: str, also: str = "", joins: str = "") -> sa.TextClause:
+    """Entity facts with effective member counts from schema ``s`` (``also``/``joins``: more columns)."""
     return sa.text(f"""
         SELECT e.*, (c.entity_id IS NOT NULL) AS counted, coalesce(m.formal, 0) AS formal,
-               coalesce(m.probationary, 0) AS probationary
-        FROM {s}.known_entities e
+               coalesce(m.probationary, 0) AS probationary,
+               EXISTS (SELECT 1 FROM {s}.coverage o WHERE o.entity_id = e.entity_id) AS organization_recorded{also}
+        FROM {s}.known_entities e {joins}
         LEFT JOIN {s}.member_counted_entities c ON c.entity_id = e.entity_id
         LEFT JOIN LATERAL (
             SELECT count(*) FILTER (WHERE standing = 'formal') AS formal,
@@ -38,7 +39,9 @@ def _facts(row) -> EntityFacts:
         street_code=row.street_code, industry=row.industry,
         formal_members=row.formal if row.counted else row.declared_formal,
         member_source="membership" if row.counted else "survey",
-        in_baseline=bool(row.approved) and not row.flags, name=row.name)
+        in_baseline=bool(row.approved) and not row.flags, name=row.name, employees=row.employees,
+        above_scale=row.above_scale, declared_organization=row.declared_organization,
+        organization_recorded=row.organization_recorded)
 
 
 def member_counts(conn: Connection, t: Tables, entity_id: str) -> dict | None:
@@ -127,24 +130,25 @@ def organizations(conn: Connection, t: Tables, district: str | None, mode: str |
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def board(conn: Connection, t: Tables, unit: str | None, district: str | None, limit: int, offset: int) -> list[dict]:
-    """Baseline entities with their persisted task and whether an organization covers them."""
+def board(conn: Connection, t: Tables, unit: str | None, district: str | None) -> list[tuple[EntityFacts, dict]]:
+    """Baseline entities (their facts) with their persisted task, the organization covering them, and whether
+    they are work-covered (R6)."""
     s = t.entities.schema
-    clauses, params = ["e.approved", "cardinality(e.flags) = 0"], {"limit": limit, "offset": offset}
+    clauses, params = ["e.approved", "cardinality(e.flags) = 0"], {}
     if unit:
         clauses.append("e.ledger_unit = :unit")
         params["unit"] = unit
     if district:
         clauses.append("e.district_code = :district")
         params["district"] = district
-    rows = conn.execute(sa.text(f"""
-        SELECT e.entity_id, e.name, e.kind, e.district_code, e.street_code, e.ledger_unit,
+    also = f""",
                k.state, k.organization_id AS task_organization_id, k.check_id, k.reopened, k.last_reason,
-               (SELECT min(c.organization_id) FROM {s}.coverage c
-                 WHERE c.entity_id = e.entity_id AND c.active) AS covering
-        FROM {s}.known_entities e LEFT JOIN {s}.tasks k ON k.entity_id = e.entity_id
-        WHERE {' AND '.join(clauses)} ORDER BY e.entity_id"""), params)
-    return [dict(r._mapping) for r in rows]
+               (SELECT min(v.organization_id) FROM {s}.coverage v WHERE v.entity_id = e.entity_id AND v.active)
+                 AS covering,
+               EXISTS (SELECT 1 FROM {s}.work_coverage w WHERE w.entity_id = e.entity_id) AS work_covered"""
+    rows = conn.execute(_facts_sql(s, " AND ".join(clauses), also, f"LEFT JOIN {s}.tasks k ON k.entity_id = e.entity_id"),
+                        params)
+    return [(_facts(row), dict(row._mapping)) for row in rows]
 
 
 def closed_tasks_by_district(conn: Connection, t: Tables, districts: Sequence[str] | None) -> dict[str, list[str]]:

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-FORMAL_THRESHOLD = 3  # R3/R4: 3 formal members
+from platform_core.rules.requirements import organization_required
 
 MODE_ZH = {"standalone": "单独组建", "joint": "联合组建", "functional": "功能型"}
-STATE_ZH = {"open": "未组建", "organization_formed": "已组建待验收", "checked": "已验收待销号", "closed": "已销号"}
+STATE_ZH = {"open": "未组建", "declared": "摸底申报已建，待组建记录核实", "organization_formed": "已组建待验收",
+            "checked": "已验收待销号", "closed": "已销号"}
+ORGANIZATION_MODES = ("standalone", "joint", "functional")
 BASIS_ZH = {"region": "区域", "industry": "行业", "park": "园区", "building": "楼宇", "market": "市场",
             "association": "协会", "leading_enterprise": "龙头企业"}
 
@@ -20,9 +22,11 @@ BASIS_ZH = {"region": "区域", "industry": "行业", "park": "园区", "buildin
 class EntityFacts:
     """An entity as formation's projection knows it.
 
-    ``formal_members`` is the figure R3/R4 use: the membership-derived count once
+    ``formal_members`` is the figure R2-R4 use: the membership-derived count once
     the entity has member events (``member_source == "membership"``), else the
-    survey's declared figure (``"survey"``).
+    survey's declared figure (``"survey"``). ``declared_organization`` is the survey's
+    党组织情况; it counts as coverage until formation records an organization for the
+    entity (``organization_recorded``).
     """
 
     entity_id: str
@@ -37,6 +41,24 @@ class EntityFacts:
     member_source: str = "survey"
     in_baseline: bool = False
     name: str = ""
+    employees: int = 0
+    above_scale: bool = False
+    declared_organization: str = "none"
+    organization_recorded: bool = False
+
+    @property
+    def declared_mode(self) -> str | None:
+        """The survey's declared organization mode while formation has recorded none, else None."""
+        if self.organization_recorded or self.declared_organization not in ORGANIZATION_MODES:
+            return None
+        return self.declared_organization
+
+    @property
+    def required_reason(self) -> str | None:
+        """R2 with the effective formal-member count (docs/rules.md)."""
+        return organization_required({
+            "kind": self.kind, "subtype": self.subtype, "level": self.level, "industry": self.industry,
+            "employees": self.employees, "above_scale": self.above_scale, "formal_members": self.formal_members})
 
 
 @dataclass(frozen=True)

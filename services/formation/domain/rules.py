@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from platform_core.errors import RuleViolation
+from platform_core.rules.requirements import MUST_STAND_ALONE
+from platform_core.rules.standalone import JOINT_MINIMUM, r3_violation
 
-from .model import (FORMAL_THRESHOLD, Coverage, DomainEvent, EntityFacts, FormOrganization, Organization,
+from .model import (Coverage, DomainEvent, EntityFacts, FormOrganization, Organization,
                     RecordCheck, TaskStatus, task_stream)
 
 
@@ -74,9 +76,9 @@ def _check_standalone(ids, counts, coverage, restructured_from) -> None:
         raise RuleViolation(f"R3: a standalone organization covers exactly one entity, not {len(ids)}",
                             field="entity_ids", rule="R3")
     entity_id = ids[0]
-    if counts[entity_id] < FORMAL_THRESHOLD:
+    if counts[entity_id] < MUST_STAND_ALONE:
         raise RuleViolation(f"R3: entity {entity_id} has {counts[entity_id]} formal members; a standalone "
-                            f"organization needs at least {FORMAL_THRESHOLD} (form a joint organization, R4)",
+                            f"organization needs at least {MUST_STAND_ALONE} (form a joint organization, R4)",
                             field="entity_ids", rule="R3")
     held = coverage.get(entity_id, Coverage()).by_mode
     if held.get("standalone"):
@@ -94,7 +96,7 @@ def _check_joint(command: FormOrganization, ids, counts, coverage) -> None:
     if len(ids) < 2:
         raise RuleViolation("R4: a joint organization covers at least two entities", field="entity_ids", rule="R4")
     for entity_id in ids:
-        if counts[entity_id] >= FORMAL_THRESHOLD:
+        if counts[entity_id] >= MUST_STAND_ALONE:
             raise RuleViolation(f"R3: entity {entity_id} has {counts[entity_id]} formal members and must form its "
                                 "own organization", field="entity_ids", rule="R3")
         held = coverage.get(entity_id, Coverage())
@@ -102,9 +104,9 @@ def _check_joint(command: FormOrganization, ids, counts, coverage) -> None:
             raise RuleViolation(f"R4: entity {entity_id} is already covered by organization {held.primary()}",
                                 field="entity_ids", rule="R4")
     total = sum(counts.values())
-    if total < FORMAL_THRESHOLD:
+    if total < JOINT_MINIMUM:
         raise RuleViolation(f"R4: the entities together have {total} formal members; a joint organization needs "
-                            f"at least {FORMAL_THRESHOLD}", field="entity_ids", rule="R4")
+                            f"at least {JOINT_MINIMUM}", field="entity_ids", rule="R4")
 
 
 def _check_functional(ids, facts, coverage) -> None:
@@ -131,9 +133,9 @@ def decide_restructure(joint: Organization, entity_id: str, new_command: FormOrg
         raise RuleViolation(f"entity {entity_id} is not covered by {joint.organization_id}", field="entity_id")
     remaining = [e for e in joint.entity_ids if e != entity_id]
     left = sum(facts[e].formal_members if e in facts else 0 for e in remaining)
-    if remaining and left < FORMAL_THRESHOLD:
+    if remaining and left < JOINT_MINIMUM:
         raise RuleViolation(f"R4: after the split the remaining entities of {joint.organization_id} have {left} "
-                            f"formal members (< {FORMAL_THRESHOLD}); regroup them or dissolve the joint "
+                            f"formal members (< {JOINT_MINIMUM}); regroup them or dissolve the joint "
                             "organization first", field="entity_id", rule="R4")
     formed = decide_form(new_command, facts, coverage, affiliation, today, restructured_from=joint.organization_id)
     restructured = DomainEvent(joint.organization_id, "OrganizationRestructured", {
@@ -144,16 +146,28 @@ def decide_restructure(joint: Organization, entity_id: str, new_command: FormOrg
 
 
 def r3_violations(facts: Sequence[EntityFacts], coverage: Mapping[str, Coverage]) -> list[dict]:
-    """R3: entities with >= 3 formal members covered only by a joint organization."""
+    """R3: entities with >= 3 formal members and no standalone organization: none at all, or only a joint
+    (or functional) one. A survey-declared organization counts until formation records one (docs/rules.md)."""
     found = []
     for entity in sorted(facts, key=lambda f: f.entity_id):
         held = coverage.get(entity.entity_id, Coverage()).by_mode
-        if entity.formal_members >= FORMAL_THRESHOLD and held.get("joint") and not held.get("standalone"):
-            found.append({"entity_id": entity.entity_id, "formal_members": entity.formal_members,
-                          "member_source": entity.member_source, "joint_organization_id": held["joint"][0],
-                          "district_code": entity.district_code, "rule": "R3",
-                          "message": f"R3: entity {entity.entity_id} has {entity.formal_members} formal members "
-                                     f"and must form its own organization (now only in joint {held['joint'][0]})"})
+        modes = {mode for mode, ids in held.items() if ids} | ({entity.declared_mode} if entity.declared_mode else set())
+        if not r3_violation(entity.formal_members, modes):
+            continue
+        if held.get("joint"):
+            now = f"now only in joint {held['joint'][0]}"
+        elif modes:
+            now = f"now only {'/'.join(sorted(modes))}"
+        else:
+            now = "no organization yet"
+        found.append({"entity_id": entity.entity_id, "formal_members": entity.formal_members,
+                      "member_source": entity.member_source,
+                      "joint_organization_id": held["joint"][0] if held.get("joint") else None,
+                      "organizations": {m: list(ids) for m, ids in held.items() if ids},
+                      "declared_organization": entity.declared_mode,
+                      "district_code": entity.district_code, "rule": "R3",
+                      "message": f"R3: entity {entity.entity_id} has {entity.formal_members} formal members "
+                                 f"and must form its own organization ({now})"})
     return found
 
 

@@ -15,11 +15,14 @@ Groups and their entities are ordered by street, industry and entity id.
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from .model import BASIS_ZH, FORMAL_THRESHOLD, EntityFacts
+from platform_core.rules.requirements import MUST_STAND_ALONE
+from platform_core.rules.standalone import JOINT_MINIMUM
+
+from .model import BASIS_ZH, EntityFacts
 
 
 def suggest(entities: Sequence[EntityFacts], is_park: Callable[[str | None], bool] = lambda _: False) -> dict:
-    candidates = sorted((e for e in entities if e.formal_members < FORMAL_THRESHOLD),
+    candidates = sorted((e for e in entities if e.formal_members < MUST_STAND_ALONE),
                         key=lambda e: (e.street_code or "", e.industry, e.entity_id))
     by_street_industry: dict[tuple[str, str], list[EntityFacts]] = defaultdict(list)
     for entity in candidates:
@@ -27,7 +30,7 @@ def suggest(entities: Sequence[EntityFacts], is_park: Callable[[str | None], boo
     groups, leftover = [], defaultdict(list)
     for (street, industry), members in sorted(by_street_industry.items()):
         total = sum(e.formal_members for e in members)
-        if len(members) >= 2 and total >= FORMAL_THRESHOLD:
+        if len(members) >= 2 and total >= JOINT_MINIMUM:
             basis = "park" if is_park(street) else "industry"
             groups.append(_group(members, basis, street, industry,
                                  f"同一{'园区' if basis == 'park' else '街道'}（{street}）同一行业（{industry}）"
@@ -39,10 +42,10 @@ def suggest(entities: Sequence[EntityFacts], is_park: Callable[[str | None], boo
         members = sorted(members, key=lambda e: e.entity_id)
         total = sum(e.formal_members for e in members)
         in_street = [g for g in groups if g["street_code"] == (street or None)]
-        if in_street and (len(members) < 2 or total < FORMAL_THRESHOLD):
+        if in_street and (len(members) < 2 or total < JOINT_MINIMUM):
             _attach(min(in_street, key=lambda g: (len(g["entity_ids"]), g["entity_ids"][0])), members,
                     "park" if is_park(street) else "region")
-        elif len(members) >= 2 and total >= FORMAL_THRESHOLD:
+        elif len(members) >= 2 and total >= JOINT_MINIMUM:
             basis = "park" if is_park(street) else "region"
             groups.append(_group(members, basis, street, None,
                                  f"同一{'园区' if basis == 'park' else '街道'}（{street}）跨行业的{len(members)}个"

@@ -144,9 +144,14 @@ def entity(entity_id: EntityId, caller: Caller, svc: Service):
         coverage = queries.load_coverage(conn, svc.tables, [entity_id]).get(entity_id)
         work = queries.work_coverage(conn, svc.tables, entity_id)
         task = queries.load_tasks(conn, svc.tables, [entity_id]).get(entity_id)
-    covered = coverage is not None and coverage.any_organization()
-    state = board_rules.effective_state(task.state if task else None, covered)
+        facts = queries.load_facts(conn, svc.tables, [entity_id]).get(entity_id)
+    recorded = coverage is not None and coverage.any_organization()
+    declared = facts.declared_mode if facts is not None else None  # counts until formation records one (R7)
+    covered = recorded or declared is not None
+    state = board_rules.effective_state(task.state if task else None, recorded, declared is not None)
     return {**counts, "organizations": coverage.by_mode if coverage else {}, "organization_covered": covered,
+            "declared_organization": declared,
+            "required_reason": facts.required_reason if facts is not None else None,
             "functional_covered": bool(coverage and coverage.by_mode.get("functional")),
             "work_coverage": work, "work_covered": not covered and bool(work),
             "task": {"state": state, "state_zh": STATE_ZH[state], "reopened": task.reopened if task else 0}}
@@ -154,25 +159,29 @@ def entity(entity_id: EntityId, caller: Caller, svc: Service):
 
 @reads.get("/tasks")
 def tasks(caller: Caller, svc: Service, unit: str | None = None, district: str | None = None,
-          state: str | None = Query(None, pattern="^(open|organization_formed|checked|closed)$"),
+          state: str | None = Query(None, pattern="^(open|declared|organization_formed|checked|closed)$"),
           today: date | None = Query(None, description="judge deadlines as of this day (YYYY-MM-DD)"),
           limit: int = Query(200, ge=1, le=5000), offset: int = Query(0, ge=0)):
-    """挂图作战: baseline entities as tasks, by unit and state, overdue first (R10 deadlines)."""
+    """挂图作战: baseline entities as tasks, by unit and state, overdue first (R9/R10, docs/rules.md)."""
     on = today or svc.commands.today()
     with svc.engine.connect() as conn:
-        rows = queries.board(conn, svc.tables, unit, district, 1_000_000, 0)
+        rows = queries.board(conn, svc.tables, unit, district)
     found = []
-    for row in rows:
-        current = board_rules.effective_state(row["state"], row["covering"] is not None)
+    for facts, row in rows:
+        current = board_rules.effective_state(row["state"], row["covering"] is not None, facts.declared_mode is not None)
         if state and current != state:
             continue
-        due = board_rules.deadline(svc.calendar, current)
-        found.append({"entity_id": row["entity_id"], "name": row["name"], "kind": row["kind"],
-                      "district_code": row["district_code"], "street_code": row["street_code"],
+        overdue = board_rules.overdue(svc.calendar, current, on, required=facts.required_reason is not None,
+                                      work_covered=bool(row["work_covered"]))
+        found.append({"entity_id": facts.entity_id, "name": facts.name, "kind": facts.kind,
+                      "district_code": facts.district_code, "street_code": facts.street_code,
                       "responsible_unit": row["ledger_unit"], "state": current, "state_zh": STATE_ZH[current],
                       "organization_id": row["covering"] or row["task_organization_id"],
-                      "deadline": due, "overdue": board_rules.overdue(svc.calendar, current, on),
-                      "reopened": row["reopened"] or 0, "last_reason": row["last_reason"]})
+                      "declared_organization": facts.declared_mode, "required_reason": facts.required_reason,
+                      "work_covered": current == "open" and bool(row["work_covered"]),
+                      "deadline": board_rules.deadline(svc.calendar, current), "overdue": overdue is not None,
+                      "overdue_milestone": overdue, "reopened": row["reopened"] or 0,
+                      "last_reason": row["last_reason"]})
     found.sort(key=lambda r: (not r["overdue"], r["deadline"] or date.max, r["entity_id"]))
     return {"today": on, "total": len(found), "tasks": found[offset:offset + limit]}
 

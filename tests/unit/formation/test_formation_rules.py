@@ -183,3 +183,23 @@ def test_r3_violations_list():
     found = rules.r3_violations([grower, fine], coverage)
     assert [v["entity_id"] for v in found] == [grower.entity_id]
     assert rules.r3_violations([grower], {grower.entity_id: Coverage({"joint": ("j",), "standalone": ("s",)})}) == []
+
+
+@given(st.integers(0, 6), st.sets(st.sampled_from(["standalone", "joint", "functional"])),
+       st.sampled_from(["none", "standalone", "joint", "functional"]), st.booleans())
+def test_r3_violations_include_entities_without_any_organization(formal, modes, declared, recorded):
+    """R3 (docs/rules.md): 3 formal members and no standalone organization, whether none at all or only a joint
+    or functional one; a survey-declared organization counts while formation has recorded none."""
+    one = entity(formal, declared_organization=declared, organization_recorded=recorded or bool(modes))
+    coverage = {one.entity_id: Coverage({m: (f"organization-{m}",) for m in modes})} if modes else {}
+    found = rules.r3_violations([one], coverage)
+    effective = set(modes) | ({declared} if declared != "none" and not (recorded or modes) else set())
+    assert bool(found) == (formal >= 3 and "standalone" not in effective)
+    if found:
+        assert found[0]["rule"] == "R3" and found[0]["formal_members"] == formal
+
+
+def test_required_reason_uses_the_effective_member_count():
+    assert entity(3, employees=5).required_reason == "R2：有3名及以上正式党员"
+    assert entity(2, employees=5).required_reason is None
+    assert entity(0, employees=100).required_reason == "R2：职工100人以上的非公企业"

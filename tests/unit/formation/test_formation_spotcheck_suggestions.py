@@ -71,3 +71,22 @@ def test_task_state_combines_persisted_state_and_coverage():
     assert effective_state(None, True) == "organization_formed"
     assert effective_state("organization_formed", False) == "open"  # organization dissolved since
     assert effective_state("closed", True) == "closed"
+
+
+def test_board_states_and_overdue_on_the_business_date():
+    from datetime import date
+
+    from formation.domain.board import overdue
+    from platform_core.reference import load_calendar
+
+    calendar = load_calendar()
+    assert effective_state(None, False, declared=True) == "declared"
+    assert effective_state(None, True, declared=True) == "organization_formed"  # formation's record wins
+    before, after, checks_over = date(2016, 11, 20), date(2016, 11, 21), date(2016, 12, 6)
+    assert overdue(calendar, "open", before, required=True, work_covered=False) is None
+    assert overdue(calendar, "open", after, required=True, work_covered=True) == "formation"
+    assert overdue(calendar, "open", after, required=False, work_covered=True) is None  # R6 work coverage
+    assert overdue(calendar, "open", after, required=False, work_covered=False) == "formation"
+    assert overdue(calendar, "declared", after, required=True, work_covered=False) is None
+    assert overdue(calendar, "declared", checks_over, required=True, work_covered=False) == "acceptance"
+    assert overdue(calendar, "closed", checks_over, required=True, work_covered=False) is None
