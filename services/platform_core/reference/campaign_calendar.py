@@ -1,4 +1,4 @@
-"""The campaign calendar of R10/R11: milestones, report days, bulletins; configurable per campaign.
+"""The campaign calendar of R10/R11: milestones, report days, bulletin cutoffs; configurable per campaign.
 
 The 2016 dates of the seed plan are the default file; another campaign passes
 its own file or overrides single dates (``load_calendar(overrides={"survey": "2017-09-01"})``).
@@ -36,7 +36,6 @@ class CampaignCalendar:
     ends: date
     milestones: tuple[Milestone, ...]
     report_days: tuple[int, ...]  # R11: days of the month by which units report
-    bulletin_every_days: int
     timezone: str = "Asia/Shanghai"
 
     def milestone(self, key: str) -> Milestone:
@@ -55,6 +54,11 @@ class CampaignCalendar:
                     found.append(deadline)
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return found
+
+    def bulletin_cutoffs(self) -> list[date]:
+        """The half-month calendar the city's bulletins follow (R11): each report deadline within the
+        campaign; a bulletin shows the figures as of the end of one of these days, and no other."""
+        return self.report_deadlines()
 
 
 def _parse(raw: dict, overrides: tuple[tuple[str, str], ...]) -> CampaignCalendar:
@@ -76,7 +80,7 @@ def _parse(raw: dict, overrides: tuple[tuple[str, str], ...]) -> CampaignCalenda
         raise ValueError("report_days must be days 1..28 of the month")
     return CampaignCalendar(raw["campaign"], raw["name"], raw["city"], date.fromisoformat(raw["starts"]),
                             date.fromisoformat(raw["ends"]), tuple(milestones), report_days,
-                            int(raw.get("bulletin_every_days", 15)), raw.get("timezone", "Asia/Shanghai"))
+                            raw.get("timezone", "Asia/Shanghai"))
 
 
 @lru_cache(maxsize=8)
