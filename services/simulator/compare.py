@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .reporting_plan import INFLATED
 from .runner import Runner
-from .truth import COVERAGE_FIGURES, GroundTruth, organization_required
+from .truth import COVERAGE_FIGURES, GroundTruth
 
 REGISTRY_FIGURES = ("registered", "approved", "flagged", "in_baseline")
 MEMBER_FIGURES = ("formal", "probationary", "total")
@@ -41,7 +41,7 @@ def snapshot(runner: Runner, phases: set[str]) -> dict[str, dict]:
 
 def formation_figures(runner: Runner, truth: GroundTruth, workers: int = 8) -> dict[str, dict[str, int]]:
     """Formation's figures for this run's entities, per district and city, from its public reads only:
-    the board (``GET /tasks``: baseline entities and their state), the active standalone organizations
+    the board (``GET /tasks``: baseline entities, their state and R2 reason), the active standalone organizations
     (``GET /organizations``), ``GET /entities/{id}`` for work coverage of entities without an organization,
     and ``GET /violations/r3``. Formation has no aggregate coverage route, so the rates are counted here."""
     mine = {runner.ids[k]: k for k in truth.registered if k in runner.ids}
@@ -56,11 +56,12 @@ def formation_figures(runner: Runner, truth: GroundTruth, workers: int = 8) -> d
             key = mine.get(task["entity_id"])
             if key is None:
                 continue
-            covered = task["state"] != "open"
-            required = organization_required(truth.entities[key])
+            covered = task["state"] != "open"  # "declared": the survey's organization, not formed yet, counts
+            required = task["required_reason"] is not None
             counts["baseline"] += 1
             counts["organization_covered"] += covered
-            counts["standalone_covered"] += covered and task["organization_id"] in standalone
+            counts["standalone_covered"] += covered and (task["organization_id"] in standalone
+                                                         or task["declared_organization"] == "standalone")
             counts["required"] += required
             counts["required_covered"] += required and covered
             counts["closed"] += task["state"] == "closed"

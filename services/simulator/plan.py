@@ -1,6 +1,6 @@
 """The campaign, decided in advance from one seed: every command with its business date (pure).
 
-Phases follow the seed plan's schedule (R10): survey and ledgers by 08-26,
+Phases follow the plan (docs/rules.md)'s schedule (R10): survey and ledgers by 08-26,
 verification of enterprise counts, members found, supplementary ledgers,
 formation and work coverage by 11-20, acceptance checks 11-21..12-05, spot
 checks, look-back 12-06..12-30, semi-monthly reports on the 10th and 25th and

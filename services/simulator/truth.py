@@ -1,15 +1,22 @@
 """The ground truth: what the simulator did (facts of the commands that succeeded), and the figures
 the platform should therefore show (pure).
 
+Written apart from the platform's code, from the plan's rules (docs/rules.md):
+
 Baseline (R1): registered, listed by an approved ledger, and not flagged.
 Members (R5, R13): each active member once, in the district of the entity
-where they work, with their current standing.
+where they work, with their current standing. An entity's formal members are the
+members' count once any member command named the entity (0 included: transferred out,
+left), else the survey's figure.
 Coverage (R6, R7): an entity is organization-covered by any active organization,
 standalone, joint or functional (R5: a functional organization establishes the entity's
-organization; only its members' statistics stay with their primary registration); work-covered when it has no such
-organization but an instructor, first secretary or mass organization; closed (R9) when
-its covering organization's latest check passed. The required set (R2) is the
-registry's rule on the survey's facts.
+organization; only its members' statistics stay with their primary registration), or,
+until an organization is formed for it, by the organization its survey declared;
+work-covered when it has no such organization but an instructor, first secretary or
+mass organization; closed (R9) when its covering organization's latest check passed.
+The required set (R2): 100+ employees in an enterprise, every city-level social
+organization, schools and hospitals with 30+ staff, law/accounting/tax firms, and any
+entity with 3+ formal members. R3: 3+ formal members and no standalone organization.
 """
 
 from collections import Counter, defaultdict
@@ -29,6 +36,8 @@ class GroundTruth:
     members: dict[str, dict] = field(default_factory=dict)  # member key -> entity, standing, active, way
     organizations: dict[str, dict] = field(default_factory=dict)  # org key -> mode, entities, active
     work_covered: set[str] = field(default_factory=set)  # entities with some work coverage (R6)
+    member_named: set[str] = field(default_factory=set)  # entities a member command named (R13)
+    formation_named: set[str] = field(default_factory=set)  # entities an organization was formed for
     as_of: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # deadline -> unit -> report figures
     reports: list[dict] = field(default_factory=list)  # the reports sent (unit, deadline, behaviour, figures)
     facts: int = 0
@@ -55,15 +64,19 @@ class GroundTruth:
         member, entity = item.keys
         self.members[member] = {"entity": entity, "standing": item.get("standing"), "active": True,
                                 "way": item.get("way"), "organization": item.get("organization")}
+        self.member_named.add(entity)
 
     def _on_member_confirmed(self, item: Fact) -> None:
         self.members[item.keys[0]]["standing"] = "formal"
 
     def _on_member_left(self, item: Fact) -> None:
         self.members[item.keys[0]]["active"] = False
+        self.member_named.add(self.members[item.keys[0]]["entity"])
 
     def _on_member_transferred(self, item: Fact) -> None:
-        self.members[item.keys[0]].update(entity=item.get("to_entity"), organization=item.get("to_organization"))
+        member = self.members[item.keys[0]]
+        self.member_named.update((member["entity"], item.get("to_entity")))
+        member.update(entity=item.get("to_entity"), organization=item.get("to_organization"))
 
     def _on_member_revealed(self, item: Fact) -> None:
         self.members[item.keys[0]]["organization"] = item.get("organization")
@@ -72,11 +85,13 @@ class GroundTruth:
         org, *entities = item.keys
         self.organizations[org] = {"mode": item.get("mode"), "entities": list(entities), "active": True,
                                    "checked": None}
+        self.formation_named.update(entities)
 
     def _on_org_restructured(self, item: Fact) -> None:
         old, entity, new = item.keys
         self.organizations[old]["entities"].remove(entity)
         self.organizations[new] = {"mode": "standalone", "entities": [entity], "active": True, "checked": None}
+        self.formation_named.add(entity)
 
     def _on_org_dissolved(self, item: Fact) -> None:
         self.organizations[item.keys[0]].update(active=False, checked=None)
@@ -137,59 +152,61 @@ class GroundTruth:
         ordered = sorted(self.organizations.items(), key=lambda item: item[1]["mode"] != "functional")
         return {key: org_key for org_key, org in ordered if org["active"] for key in org["entities"]}
 
-    def organization_covered(self) -> set[str]:
-        return set(self.covering())
+    def coverage_modes(self, covering: dict[str, str]) -> dict[str, str]:
+        """Entity key -> the mode of the organization covering it: the active one formation recorded, or, for
+        an entity no organization was formed for yet, the one its survey declared."""
+        modes = {key: self.organizations[org]["mode"] for key, org in covering.items()}
+        for key in self.registered:
+            declared = self.entities[key].party_organization
+            if key not in self.formation_named and declared in ("standalone", "joint", "functional"):
+                modes[key] = declared
+        return modes
 
     def formal_members(self) -> Counter:
-        return Counter(m["entity"] for m in self.members.values() if m["active"] and m["standing"] == "formal")
+        """Formal members per entity: the members' count where a member command named the entity, else the
+        survey's figure."""
+        counted = Counter(m["entity"] for m in self.members.values() if m["active"] and m["standing"] == "formal")
+        return Counter({key: counted[key] if key in self.member_named else self.entities[key].formal_members
+                        for key in self.registered})
+
+    def _entity_figures(self, key: str, covering: dict[str, str], modes: dict[str, str],
+                        formal: Counter) -> dict[str, int]:
+        entity, mode = self.entities[key], modes.get(key)
+        org = self.organizations.get(covering.get(key, ""), {})
+        required = organization_required(entity, formal[key])
+        return {"baseline": 1, "organization_covered": int(mode is not None),
+                "standalone_covered": int(mode == "standalone"),
+                "work_covered": int(mode is None and key in self.work_covered),
+                "two_covered": int(mode is not None or key in self.work_covered),
+                "required": int(required), "required_covered": int(required and mode is not None),
+                "closed": int(bool(org) and org.get("checked") is True)}
 
     def coverage_by_district(self) -> dict[str, dict[str, int]]:
         """Per district and city: baseline, organization/standalone/work/two-covered, required set (R2) and
         its covered part, closed tasks (R9), R3 violations (all registered entities, as formation lists them)."""
         covering, formal = self.covering(), self.formal_members()
+        modes = self.coverage_modes(covering)
         rows: dict[str, Counter] = defaultdict(Counter)
         for key in sorted(self.registered):
-            entity = self.entities[key]
-            org = self.organizations.get(covering.get(key, ""), {})
-            units = (entity.district_code, "city")
-            if org.get("mode") == "joint" and formal[key] >= 3:
+            units = (self.entities[key].district_code, "city")
+            if formal[key] >= 3 and modes.get(key) != "standalone":
                 for unit in units:
                     rows[unit]["r3_violations"] += 1
             if not self.in_baseline(key):
                 continue
+            figures = self._entity_figures(key, covering, modes, formal)
             for unit in units:
-                counts = rows[unit]
-                counts["baseline"] += 1
-                counts["organization_covered"] += bool(org)
-                counts["standalone_covered"] += org.get("mode") == "standalone"
-                counts["work_covered"] += not org and key in self.work_covered
-                counts["two_covered"] += bool(org) or key in self.work_covered
-                counts["required"] += organization_required(entity)
-                counts["required_covered"] += organization_required(entity) and bool(org)
-                counts["closed"] += bool(org) and org.get("checked") is True
+                rows[unit].update(figures)
         return {u: {n: c[n] for n in COVERAGE_FIGURES} for u, c in sorted(rows.items())}
 
-
     def figures_by_reporting_unit(self) -> dict[str, dict[str, int]]:
-        """Per reporting unit (R11): the figures a semi-monthly report states, over the unit's baseline.
-        R2 counts an entity's formal members as membership holds them once it holds any member there (as
-        reporting derives it), else as the survey reported them."""
+        """Per reporting unit (R11): the figures a semi-monthly report states, over the unit's baseline."""
         covering, formal = self.covering(), self.formal_members()
-        known = {member["entity"] for member in self.members.values()}
+        modes = self.coverage_modes(covering)
         rows: dict[str, Counter] = defaultdict(Counter)
         for key in sorted(self.registered):
-            if not self.in_baseline(key):
-                continue
-            entity, org = self.entities[key], self.organizations.get(covering.get(key, ""), {})
-            counts = rows[reporting_unit(entity)]
-            required = organization_required(entity, formal[key] if key in known else None)
-            counts["baseline"] += 1
-            counts["organization_covered"] += bool(org)
-            counts["standalone_covered"] += org.get("mode") == "standalone"
-            counts["work_covered"] += not org and key in self.work_covered
-            counts["two_covered"] += bool(org) or key in self.work_covered
-            counts["required"] += required
-            counts["required_covered"] += required and bool(org)
+            if self.in_baseline(key):
+                rows[reporting_unit(self.entities[key])].update(self._entity_figures(key, covering, modes, formal))
         return {u: {n: c[n] for n in REPORT_FIGURES} for u, c in sorted(rows.items())}
 
 
@@ -205,18 +222,17 @@ COVERAGE_FIGURES = ("baseline", "organization_covered", "standalone_covered", "w
                     "required", "required_covered", "closed", "r3_violations")
 
 
-def organization_required(entity: Entity, formal_members: int | None = None) -> bool:
-    """R2 on the survey's facts (the registry's ``organization_required``), or with another count of formal
-    members (reporting: membership's count once it has members at the entity)."""
-    formal = entity.formal_members if formal_members is None else formal_members
+def organization_required(entity: Entity, formal_members: int) -> bool:
+    """R2 (一, 二(四)2, 三(二)) on the entity's facts and its formal members as the platform counts them."""
+    if formal_members >= 3:  # 凡有3名及以上正式党员的，必须单独建立党组织
+        return True
     if entity.kind == "non_public_enterprise":
-        return entity.employees >= 100 or (entity.industry in ("internet", "cultural_creative")
-                                           and entity.above_scale and formal >= 3)
+        return entity.employees >= 100
     if entity.kind == "social_organization":
-        return ((entity.subtype == "social_group" and entity.level == "city")
+        return (entity.level == "city"
                 or (entity.subtype in ("private_school", "private_hospital") and entity.employees >= 30)
                 or entity.subtype in ("law_firm", "accounting_firm", "tax_firm"))
-    return entity.kind == "rural_entity" and formal >= 3
+    return False
 
 
 def _rate(numerator: int, denominator: int) -> float | None:

@@ -1,6 +1,6 @@
 """The simulated city's two-new entities: kinds, sizes, industries, members found, flags (pure).
 
-Mixes follow DOMAIN.md and the seed plan: most enterprises are small, a tail
+Mixes follow docs/rules.md and the plan: most enterprises are small, a tail
 has >= 50 and >= 100 employees (R2b, R2); some internet and cultural-creative
 firms; social organizations at city level (some with a supervising unit) and
 district level; rural entities in towns and townships; a few percent shell,

@@ -126,7 +126,8 @@ def test_ground_truth_folds_organizations_work_coverage_and_checks():
     c = build_campaign(5, 200, CITY, "t")
     truth = GroundTruth({e.key: e for e in c.entities})
     a, b, d, w = [e for e in c.entities if e.flag is None and not e.late_found and
-                  e.kind == "non_public_enterprise" and e.employees < 100 and e.formal_members < 3][:4]
+                  e.kind == "non_public_enterprise" and e.employees < 100 and e.formal_members < 3
+                  and e.party_organization == "none"][:4]  # no organization declared by the survey
     truth.apply(fact("registered", [a.key, b.key, d.key, w.key]))
     truth.apply(fact("ledger_approved", [a.key, b.key, d.key, w.key], unit="u"))
     for n in range(3):
@@ -135,7 +136,7 @@ def test_ground_truth_folds_organizations_work_coverage_and_checks():
     truth.apply(fact("org_formed", ["O2", d.key], mode="functional"))
     truth.apply(fact("work_assigned", [w.key, a.key]))
     row = lambda: truth.coverage_by_district().get("city")
-    # a functional organization covers its entity too (seed 二(四)4): a, b (joint) and d (functional)
+    # a functional organization covers its entity too (the plan's 二(四)4): a, b (joint) and d (functional)
     assert (row()["organization_covered"], row()["work_covered"], row()["two_covered"]) == (3, 1, 4)
     assert row()["r3_violations"] == 1 and row()["standalone_covered"] == 0
     truth.apply(fact("org_restructured", ["O1", a.key, "O3"]))

@@ -87,9 +87,13 @@ def test_the_ground_truth_per_reporting_unit_counts_the_baseline_of_each_unit():
     truth.apply(fact("org_formed", ["O1", org_entity.key], mode="standalone"))
     figures = truth.record_as_of("2016-09-10")
     assert sum(f["baseline"] for f in figures.values()) == len(keys) - 1
-    assert figures[reporting_unit(org_entity)]["organization_covered"] == 1
-    assert figures[reporting_unit(org_entity)]["standalone_covered"] == 1
-    assert sum(f["organization_covered"] for f in figures.values()) == 1
+    # The survey's declared organizations count too, until an organization is formed (only O1 was).
+    declared = [e for e in c.entities[2:] if e.party_organization != "none"]
+    unit = reporting_unit(org_entity)
+    assert figures[unit]["organization_covered"] == 1 + sum(reporting_unit(e) == unit for e in declared)
+    assert figures[unit]["standalone_covered"] == 1 + sum(
+        reporting_unit(e) == unit and e.party_organization == "standalone" for e in declared)
+    assert sum(f["organization_covered"] for f in figures.values()) == 1 + len(declared)
     assert truth.as_of["2016-09-10"] is figures
     units = {reporting_unit(e) for e in c.entities}
     assert units <= {f"district-{d.code}" for d in CITY.districts} | {"city-organs", "civil-affairs"}
