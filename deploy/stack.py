@@ -7,7 +7,7 @@ Why this exists: the project's machines have no Docker and no Kafka download sit
 Maven Central and the Debian package repository. So Kafka 3.9.1 is assembled from Maven Central
 jars and started with ``java`` (single-node KRaft), and PostgreSQL runs as a private cluster from
 the OS packages (``initdb`` + ``pg_ctl``) on its own port and data folder. Background facts:
-KAFKA-LOCAL.md in the project's shared docs (Maven coordinates, runtime scope, KRaft settings).
+docs/architecture.md ("Running") for the Maven coordinates, runtime scope and KRaft settings.
 
 This file uses the Python standard library only, so it runs before any virtualenv exists.
 

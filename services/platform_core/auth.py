@@ -1,4 +1,4 @@
-"""Department tokens, scopes, and refusals (DOMAIN.md "Departments and what each may do").
+"""Department tokens, scopes, and refusals (docs/rules.md, "Departments and what each may do").
 
 A token is ``base64url(claims).base64url(HMAC-SHA256(secret, claims))``: every
 service verifies it with the shared secret, no token table to query. Claims
@@ -36,7 +36,7 @@ class Forbidden(PlatformError):
         self.target = target
 
 
-# Department kinds and their permissions (the table in DOMAIN.md). Reads of
+# Department kinds and their permissions (the table in docs/rules.md). Reads of
 # aggregate figures are open to every authenticated department.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "city_org": frozenset({

@@ -52,7 +52,7 @@ class PayloadTooLarge(PlatformError):
 
 
 class RuleViolation(PlatformError):
-    """A command breaks a campaign rule (DOMAIN.md R1-R13); ``rule`` names it."""
+    """A command breaks a campaign rule (docs/rules.md R1-R13); ``rule`` names it."""
 
     status = 422
     code = "rule_violation"

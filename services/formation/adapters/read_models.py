@@ -24,7 +24,7 @@ def apply_own_event(conn: Connection, t: Tables, envelope: EventEnvelope) -> Non
             restructured_from=p.get("restructured_from"), version=envelope.stream_version))
         conn.execute(t.coverage.insert(), [{"organization_id": p["organization_id"], "entity_id": e, "mode": p["mode"],
                                             "active": True, "since": p["formed_on"]} for e in p["entity_ids"]])
-        # Every mode establishes the entity's organization (seed 二(四)1-4), functional included.
+        # Every mode establishes the entity's organization (the plan's 二(四)1-4), functional included.
         _set_tasks(conn, t, p["entity_ids"], None, p["organization_id"], None, envelope, only_open=True)
     elif kind == "OrganizationRestructured":
         _end_coverage(conn, t, p["organization_id"], p["entity_ids"], p["restructured_on"])

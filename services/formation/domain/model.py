@@ -158,7 +158,7 @@ class Coverage:
     by_mode: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def any_organization(self) -> bool:
-        """Organization-covered (R7): by any organization, functional included (seed 二(四)4)."""
+        """Organization-covered (R7): by any organization, functional included (the plan's 二(四)4)."""
         return any(self.by_mode.values())
 
     def primary(self) -> str | None:

@@ -1,4 +1,4 @@
-"""Joint-formation suggestions (R4, seed 二(四)3): group entities with < 3 formal members.
+"""Joint-formation suggestions (R4, the plan's 二(四)3): group entities with < 3 formal members.
 
 Deterministic: entities not yet covered by a standalone or joint organization and with
 fewer than 3 formal members are grouped first by (street or park, industry), basis

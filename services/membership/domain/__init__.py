@@ -1,1 +1,1 @@
-"""Pure membership rules (DOMAIN.md R5, R13): no database, HTTP or Kafka here."""
+"""Pure membership rules (docs/rules.md R5, R13): no database, HTTP or Kafka here."""

@@ -1,4 +1,4 @@
-"""Commands, events and the member's state (DOMAIN.md glossary names).
+"""Commands, events and the member's state (names from docs/rules.md's glossary).
 
 A member is the stream ``member-<uuid>``; the uuid is random, so the stream id
 is the pseudonymous id every other department sees. Names and identity

@@ -1,6 +1,6 @@
 """Payloads of the formation service's events on ``formation.events`` (docs/formation.md is the contract text).
 
-DOMAIN.md R2-R6, R8, R9, R12; seed 二(四) to 二(七). Projections (reporting) read
+docs/rules.md R2-R6, R8, R9, R12; the plan's 二(四) to 二(七). Projections (reporting) read
 these payloads without lookups: every event that changes an entity's coverage
 carries the ``entity_ids`` concerned, the formation ``mode`` and the
 ``organization_id``. Fields are only ever added (with an upcaster), never renamed.

@@ -1,4 +1,4 @@
-"""Payloads of ``membership.events`` (DOMAIN.md R5, R13).
+"""Payloads of ``membership.events`` (docs/rules.md R5, R13).
 
 No personal data: a member is named only by the pseudonymous stream id
 ``member-<uuid>`` (random, not derived from the person). Names and identity

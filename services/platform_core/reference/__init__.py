@@ -1,7 +1,7 @@
 """Reference data every service shares: the territory, the departments, the campaign calendar.
 
 Pure data and loaders (no database, no Kafka). The defaults are the 2016 city of
-the seed plan (GB/T 2260 code 420100); another city's territory or another
+the plan (docs/rules.md) (GB/T 2260 code 420100); another city's territory or another
 campaign's calendar loads from a JSON file of the same shape.
 """
 

@@ -1,6 +1,6 @@
 """The campaign calendar of R10/R11: milestones, report days, bulletin cutoffs; configurable per campaign.
 
-The 2016 dates of the seed plan are the default file; another campaign passes
+The 2016 dates of the plan (docs/rules.md) are the default file; another campaign passes
 its own file or overrides single dates (``load_calendar(overrides={"survey": "2017-09-01"})``).
 """
 

@@ -1,4 +1,4 @@
-"""The departments of DOMAIN.md, their Chinese names and scopes, and the city's supervising units."""
+"""The departments of docs/rules.md, their Chinese names and scopes, and the city's supervising units."""
 
 from dataclasses import dataclass
 from functools import lru_cache

@@ -1,4 +1,4 @@
-"""Who may write what in the registry (DOMAIN.md "Departments and what each may do").
+"""Who may write what in the registry (docs/rules.md, "Departments and what each may do").
 
 Each check raises Forbidden with the reason; the HTTP layer records every refusal.
 """

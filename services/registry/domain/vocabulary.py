@@ -1,4 +1,4 @@
-"""The registry's words: kinds, subtypes, statuses and their Chinese names (DOMAIN.md glossary)."""
+"""The registry's words: kinds, subtypes, statuses and their Chinese names (docs/rules.md, glossary)."""
 
 KINDS = {
     "non_public_enterprise": "非公有制经济组织",

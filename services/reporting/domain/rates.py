@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .status import EntityStatus
 
-TARGET_COVERAGE = Decimal("80")  # seed 三(三): 80% by year end
+TARGET_COVERAGE = Decimal("80")  # the plan's 三(三): 80% by year end
 TARGET_REQUIRED = Decimal("100")  # the required set: 100%
 
 

@@ -63,7 +63,7 @@ class EntityStatus:
 
 
 def responsible_unit(facts: Mapping[str, Any]) -> str:
-    """R8 / seed 二(三): who answers for the entity. City-level social organizations belong to
+    """R8 / the plan's 二(三): who answers for the entity. City-level social organizations belong to
     their supervising unit (aggregated by the city organs' working committee) or, without one,
     to civil affairs; everything else to its district."""
     if facts.get("kind") == "social_organization" and facts.get("level") == "city":

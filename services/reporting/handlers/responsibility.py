@@ -1,4 +1,4 @@
-"""Related city departments' responsibility reports (R11, seed 三(四): "市直有关部门11月底报送专项工作责任落实情况").
+"""Related city departments' responsibility reports (R11, the plan's 三(四): "市直有关部门11月底报送专项工作责任落实情况").
 
 One report per department for the calendar milestone ``department_responsibility_report``
 (2016-11-30 by default), judged like the semi-monthly reports: on time by the end of the

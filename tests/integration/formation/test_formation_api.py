@@ -63,7 +63,7 @@ def test_functional_only_for_social_organizations(client, city, make_entity):
     assert formed.status_code == 201, formed.text
     org = client.get(f"/organizations/{formed.json()['id']}", headers=city).json()
     assert org["affiliation"] == {"kind": "civil_affairs", "unit": "civil_affairs", "name": "民政局"}  # R8
-    # a functional organization establishes the entity's organization (seed 二(四)4): its task moves on
+    # a functional organization establishes the entity's organization (the plan's 二(四)4): its task moves on
     covered = client.get(f"/entities/{society}", headers=city).json()
     assert covered["organization_covered"] and covered["task"]["state"] == "organization_formed"
 
