@@ -9,24 +9,17 @@ Every figure per district is then this run's alone.
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-
-from platform_core.auth import Principal, issue_token
-from platform_core.local_processes import free_port, stop_all, wait_ready
-from simulator.cities import renumbered_city
+from campaign_platform import campaign_platform, token as department_token
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.timeout(900)  # the whole campaign plays in the first test's setup
-BIN = Path(sys.executable).parent
 
 
 def get(url: str, token: str):
@@ -37,37 +30,8 @@ def get(url: str, token: str):
 
 @pytest.fixture(scope="module")
 def services(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("simulator")
-    city = renumbered_city(folder / "territory.json")
-    scratch = f"e2e_reporting_{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "CAMPAIGN_TERRITORY_FILE": str(folder / "territory.json"), "CAMPAIGN_LOG_LEVEL": "WARNING",
-           "CAMPAIGN_SIMULATED_CLOCK": "true", "CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT": str(free_port()),
-           # reporting of its own: bulletins are one per cutoff date, and the city-wide units report once per deadline
-           "CAMPAIGN_REPORTING_SCHEMA": scratch, "CAMPAIGN_REPORTING_PROCESSOR_SCHEMA_NAME": scratch,
-           "CAMPAIGN_REPORTING_PROCESSOR_GROUP_ID": f"e2e-{scratch}"}
-    ports = {"registry": free_port(), "membership": free_port(), "formation": free_port(), "reporting": free_port()}
-    commands = []
-    for name, port in ports.items():
-        commands.append([str(BIN / "uvicorn"), f"{name}.entrypoints.http:app", "--host", "127.0.0.1", "--port",
-                         str(port), "--no-access-log"])
-        commands.append([str(BIN / "campaign"), "relay", name] + (["--schema", scratch] if name == "reporting" else []))
-    commands.append([str(BIN / "campaign"), "consume", "membership"])
-    commands.append([str(BIN / "campaign"), "consume", "formation"])
-    commands.append([sys.executable, "-m", "reporting.processors", "worker", "-l", "warn"])
-    processes = [subprocess.Popen(c, env=env, cwd=ROOT, stdout=(folder / f"{i}.log").open("wb"),
-                                  stderr=subprocess.STDOUT) for i, c in enumerate(commands)]
-    try:
-        for name, port in ports.items():
-            wait_ready(port, 60, what=name)
-        yield {"ports": ports, "env": env, "city": city, "folder": folder}
-    finally:
-        stop_all(processes)
-        engine = sa.create_engine(os.environ["CAMPAIGN_DATABASE_URL"])
-        with engine.begin() as conn:
-            for (name,) in conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
-                                        {"p": f"{scratch}%"}):  # with the bulletins' as-of schemas
-                conn.execute(sa.text(f"DROP SCHEMA {name} CASCADE"))
-        engine.dispose()
+    with campaign_platform(tmp_path_factory.mktemp("simulator")) as platform:
+        yield {"ports": platform.ports, "env": platform.env, "city": platform.city, "folder": platform.folder}
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +67,7 @@ def test_the_campaign_runs_every_available_phase_without_a_failed_command(played
 
 def test_registry_baseline_per_district_is_the_ground_truth(services, played):
     _, report, _ = played
-    token = issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal("inspector", "inspector", "e2e"))
+    token = department_token("inspector")
     rows = get(f"http://127.0.0.1:{services['ports']['registry']}/baseline/counts?by=district", token)
     mine = {r["unit"]: r for r in rows if r["unit"].startswith(services["city"]["code"][:4])}
     truth = report["truth"]["registry_by_district"]
@@ -117,7 +81,7 @@ def test_registry_baseline_per_district_is_the_ground_truth(services, played):
 
 def test_membership_counts_per_district_are_the_ground_truth(services, played):
     _, report, _ = played
-    token = issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal("inspector", "inspector", "e2e"))
+    token = department_token("inspector")
     rows = get(f"http://127.0.0.1:{services['ports']['membership']}/counts/districts", token)
     mine = {r["district_code"]: r for r in rows if r["district_code"].startswith(services["city"]["code"][:4])}
     truth = report["truth"]["members_by_district"]
@@ -138,7 +102,7 @@ def test_formation_coverage_per_district_is_the_ground_truth(services, played):
     assert 0 < city["standalone_covered"] < city["organization_covered"] < city["two_covered"] <= city["baseline"]
     assert 0 < city["closed"] <= city["organization_covered"] and city["required"] > 0
     # the simulator's figures are its own, not copied: recount one district straight from the board
-    token = issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal("inspector", "inspector", "e2e"))
+    token = department_token("inspector")
     district = max((u for u in truth if u != "city"), key=lambda u: truth[u]["baseline"])
     board = get(f"http://127.0.0.1:{services['ports']['formation']}/tasks?district={district}&limit=5000", token)
     assert board["total"] == truth[district]["baseline"]
@@ -154,7 +118,7 @@ def test_every_bulletin_shows_the_ground_truth_as_of_its_cutoff(services, played
     truth = report["truth"]["report_figures_as_of"]
     cutoffs = [b["cutoff_date"] for b in report["bulletins"]]
     assert cutoffs == sorted(truth) and len(cutoffs) == 9  # every deadline 08-25 .. 12-25
-    token = issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal("inspector", "inspector", "e2e"))
+    token = department_token("inspector")
     url = f"http://127.0.0.1:{services['ports']['reporting']}"
     growth = []
     for cutoff in cutoffs:
@@ -173,7 +137,7 @@ def test_reports_are_judged_on_time_late_or_missing_and_false_figures_are_caught
     _, report, _ = played
     intents = {(i["unit"], i["deadline"]): i for i in report["truth"]["report_intents"]
                if i["unit"].startswith("district-")}
-    token = issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal("inspector", "inspector", "e2e"))
+    token = department_token("inspector")
     url = f"http://127.0.0.1:{services['ports']['reporting']}"
     judged = {}
     for bulletin in report["bulletins"]:
