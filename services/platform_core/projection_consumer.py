@@ -25,7 +25,7 @@ from .db import quoted_schema
 from .envelope import EventEnvelope
 from .errors import PlatformError
 from .event_types import EventTypeRegistry
-from .kafka_io import DeadLetter, DeadLetterPublisher
+from .kafka_io import DeadLetter, DeadLetterPublisher, kafka_options
 from .metrics import CONSUMER_LAG, EVENTS_PROJECTED, PROJECTION_FRESHNESS
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class ProjectionConsumer:
         self.topics = topics
         self.max_records = max_records
         self.consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=applier.group_id, enable_auto_commit=False,
+            **kafka_options(bootstrap), group_id=applier.group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", client_id=f"projection-{applier.group_id}",
             max_poll_records=max_records, metadata_max_age_ms=METADATA_MAX_AGE_MS)
         self._learn_partitions(topics)

@@ -28,7 +28,8 @@ from platform_core.db import migrate, quoted_schema
 from platform_core.envelope import EventEnvelope
 from platform_core.errors import PlatformError
 from platform_core.event_types import EventTypeRegistry
-from platform_core.kafka_io import EVENT_TOPICS, DeadLetter, DeadLetterPublisher, create_producer
+from platform_core.kafka_io import (EVENT_TOPICS, DeadLetter, DeadLetterPublisher, aiokafka_options, create_producer,
+                                   kafka_options)
 from platform_core.projection_consumer import REJECTIONS
 from reporting.adapters.bulk_copy import CopyTable, PlainText, copy_tables, copy_text
 from reporting.adapters.projection_store import (
@@ -188,7 +189,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 def end_offsets(bootstrap: str, topics: tuple[str, ...]) -> dict[tuple[str, int], int]:
     """Every partition of the topics and its end offset now (what a replay reads up to)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+    consumer = KafkaConsumer(**kafka_options(bootstrap), group_id=None, enable_auto_commit=False,
                              client_id="replay-metadata")
     try:
         partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
@@ -205,7 +206,7 @@ async def _read(bootstrap: str, ends: dict[tuple[str, int], int], fold: "_Fold",
     remaining = {AioTopicPartition(t, p): end for (t, p), end in ends.items() if end > 0}
     if not remaining:
         return 0
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(**aiokafka_options(bootstrap), group_id=None, enable_auto_commit=False,
                                 client_id="replay", check_crcs=False, fetch_max_bytes=64 * 1024 * 1024,
                                 max_partition_fetch_bytes=16 * 1024 * 1024)
     await consumer.start()
