@@ -45,6 +45,10 @@ class MigrationChanged(RuntimeError):
     """An applied migration file was edited; that would silently fork the schema."""
 
 
+class MigrationsPending(RuntimeError):
+    """The schema lacks migrations and this role may not apply them (only the owner role may)."""
+
+
 def load_migrations(*folders: tuple[str, Path]) -> list[Migration]:
     found = []
     for source, folder in folders:
@@ -53,12 +57,46 @@ def load_migrations(*folders: tuple[str, Path]) -> list[Migration]:
     return found
 
 
+def all_applied(engine: Engine, schema: str, migrations: list[Migration]) -> bool:
+    """True when every migration is applied already: read-only, so a process's role (which may not
+    create anything in the schema) can start without taking the migration lock."""
+    with engine.connect() as conn:
+        if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"{schema}.schema_migrations"}).scalar() is None:
+            return False
+        done = {(row.source, row.name): row.checksum for row in conn.execute(
+            sa.text(f"SELECT source, name, checksum FROM {schema}.schema_migrations"))}
+    for migration in migrations:
+        checksum = done.get((migration.source, migration.name))
+        if checksum is None:
+            return False
+        if checksum != migration.checksum:
+            raise MigrationChanged(f"{schema}: applied migration {migration.source}/{migration.name} was edited")
+    return True
+
+
 def migrate(engine: Engine, schema: str, service_migrations: Path | None = None) -> list[str]:
-    """Create the schema and apply pending migrations; return the names applied."""
+    """Create the schema and apply pending migrations; return the names applied.
+
+    Every process calls it at start; only the owner role may change a service's schema
+    (docs/security.md), so a process's role gets ``MigrationsPending`` naming what to run instead."""
     schema = quoted_schema(schema)
     folders = [("core", CORE_MIGRATIONS)]
     if service_migrations is not None and service_migrations.is_dir():
         folders.append((schema, service_migrations))
+    if all_applied(engine, schema, load_migrations(*folders)):
+        return []
+    try:
+        return _apply(engine, schema, folders)
+    except sa.exc.ProgrammingError as exc:
+        if getattr(exc.orig, "pgcode", None) != "42501":  # insufficient_privilege
+            raise
+        raise MigrationsPending(
+            f"schema {schema} has migrations to apply and this database role may not apply them: run "
+            f"`campaign migrate` with the owner's environment (`eval \"$(python3 deploy/stack.py env)\"`)"
+        ) from exc
+
+
+def _apply(engine: Engine, schema: str, folders: list[tuple[str, Path]]) -> list[str]:
     applied_now = []
     with engine.begin() as conn:
         # One migrator at a time across processes; the lock ends with the transaction.

@@ -276,9 +276,14 @@ def swap_into(engine: Engine, scratch: str, live: str, group_id: str = PROJECTIO
     """Replace the live projection by a rebuilt one in one transaction (tables, offsets, processed ids)."""
     s, l = quoted_schema(scratch), quoted_schema(live)
     with engine.begin() as conn:
+        # The live tables keep their owner (reporting's role, docs/security.md) whoever runs the replay.
+        owner = conn.execute(sa.text("SELECT tableowner FROM pg_tables WHERE schemaname = :s AND tablename = 'rp_meta'"),
+                             {"s": live}).scalar()
         drop_tables(conn, live, group_id)
         for table in PROJECTION_TABLES:
             conn.execute(sa.text(f"ALTER TABLE {s}.{table} SET SCHEMA {l}"))
+            if owner is not None:
+                conn.execute(sa.text(f'ALTER TABLE {l}.{table} OWNER TO "{owner}"'))
         for table, columns in (("consumer_offsets", "group_id, topic, partition, next_offset"),
                                ("processed_events", "group_id, event_id")):
             conn.execute(sa.text(f"INSERT INTO {l}.{table} ({columns}) SELECT {columns} FROM {s}.{table}"
