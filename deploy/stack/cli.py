@@ -1,5 +1,6 @@
-"""The commands: up, down, status, env."""
+"""The commands: up, down, status, env [--process NAME]."""
 
+import argparse
 import os
 import shlex
 import sys
@@ -7,15 +8,17 @@ import time
 from typing import List, Optional, Sequence
 
 from .kafka import kafka_down, kafka_pid, kafka_up
+from .kafka_auth import admin_login
 from .kafka_probe import kafka_is_healthy
-from .local_secrets import LOCAL_SECRETS, local_secret
+from .environment import database_url, process_environment
 from .postgres import pg_down, pg_is_healthy, pg_up, postmaster_pid
+from .processes import OPERATOR, OWNER_ROLE, PROCESSES
 from .settings import Settings, StackError, load_settings
 from .system import StackLock, say
 
 
 def connection_lines(settings: Settings) -> List[str]:
-    return [f"KAFKA_BOOTSTRAP={settings.kafka_bootstrap}", f"DATABASE_URL={settings.database_url}"]
+    return [f"KAFKA_BOOTSTRAP={settings.kafka_bootstrap}", f"DATABASE_URL={database_url(settings, OWNER_ROLE)}"]
 
 
 def cmd_up(settings: Settings) -> int:
@@ -39,7 +42,7 @@ def cmd_down(settings: Settings) -> int:
 
 def cmd_status(settings: Settings) -> int:
     kpid = kafka_pid(settings)
-    k_ok = kpid is not None and kafka_is_healthy(settings.kafka_port)
+    k_ok = kpid is not None and kafka_is_healthy(settings.kafka_port, admin_login(settings))
     ppid = postmaster_pid(settings)
     p_ok = ppid is not None and pg_is_healthy(settings)
     for name, pid, port, ok in (("kafka", kpid, settings.kafka_port, k_ok),
@@ -50,12 +53,14 @@ def cmd_status(settings: Settings) -> int:
     return 0 if k_ok and p_ok else 1
 
 
-def cmd_env(settings: Settings) -> int:
-    say(f"export CAMPAIGN_DATABASE_URL={shlex.quote(settings.database_url)}")
-    say(f"export CAMPAIGN_KAFKA_BOOTSTRAP={shlex.quote(settings.kafka_bootstrap)}")
-    for variable, (file_name, make) in LOCAL_SECRETS.items():
-        if not os.environ.get(variable):
-            say(f"export {variable}={shlex.quote(local_secret(settings, file_name, make))}")
+def cmd_env(settings: Settings, process: str = OPERATOR) -> int:
+    """Shell lines that leave exactly ``process``'s credentials set (file paths; docs/security.md)."""
+    for variable, value in process_environment(settings, process).items():
+        if value is None:
+            if variable in os.environ:
+                say(f"unset {variable}")
+        elif os.environ.get(variable) != value:
+            say(f"export {variable}={shlex.quote(value)}")
     return 0
 
 
@@ -63,16 +68,20 @@ COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "env": cmd_env
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) != 1 or argv[0] not in COMMANDS:
-        print(f"usage: python3 deploy/stack.py {'|'.join(COMMANDS)}", file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(prog="python3 deploy/stack.py",
+                                     description="The local Kafka and PostgreSQL of the platform.")
+    parser.add_argument("command", choices=list(COMMANDS))
+    parser.add_argument("--process", choices=list(PROCESSES), default=OPERATOR,
+                        help="env: the credentials of this process only (default: the operator's)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        return COMMANDS[argv[0]](load_settings())
+        settings = load_settings()
+        if args.command == "env":
+            return cmd_env(settings, args.process)
+        return COMMANDS[args.command](settings)
     except StackError as error:
         print(f"\nERROR: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Iterator, List, Optional
 
+from .postgres_access import apply_roles, reload_config, role_can_log_in, superuser_args, write_access_config
+from .processes import OWNER_ROLE
 from .settings import HOST, PG_DATABASE, PG_SUPERUSER, Settings, StackError
 from .system import ensure_port_free, is_zombie, pid_is_ours, read_pid, require_tool, say, tail, tail_text, wait_until
 
@@ -166,14 +168,14 @@ def prepare_pg_dirs(settings: Settings, os_user: Optional[str]) -> None:
 
 
 def pg_initdb(settings: Settings, runner: PgRunner) -> None:
-    """Create the cluster once (superuser `campaign`, trust auth); C.UTF-8 locale, else C."""
+    """Create the cluster once (superuser `campaign`); C.UTF-8 locale, else C. Logins: postgres_access."""
     if (settings.pg_data / "PG_VERSION").is_file():
         return
     errors = []
     for locale in ("C.UTF-8", "C"):
         _empty_dir(settings.pg_data)
         result = runner.run("initdb", "-D", str(settings.pg_data), "-U", PG_SUPERUSER,
-                            "--auth=trust", "-E", "UTF8", f"--locale={locale}",
+                            "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", f"--locale={locale}",
                             cwd=settings.pg_dir)
         if result.returncode == 0:
             say(f"postgres: initialized cluster in {settings.pg_data} (locale {locale})")
@@ -200,7 +202,8 @@ def write_pg_config(settings: Settings) -> None:
         f"port = {settings.pg_port}\n"
         f"unix_socket_directories = '{settings.pg_socket_dir}'\n"
         "max_connections = 200\n"
-        "shared_buffers = 256MB\n")
+        "shared_buffers = 256MB\n"
+        "password_encryption = 'scram-sha-256'\n")
     main_conf = settings.pg_data / "postgresql.conf"
     include = "include_if_exists = 'campaign.conf'"
     if include not in main_conf.read_text():
@@ -219,20 +222,20 @@ def postmaster_pid(settings: Settings) -> Optional[int]:
 
 
 def pg_is_healthy(settings: Settings, bindir: Optional[Path] = None, timeout: int = 3) -> bool:
-    """True if `pg_isready` succeeds and the campaign database accepts a query."""
+    """True if `pg_isready` succeeds on TCP and the campaign database accepts a query (over the
+    stack manager's socket: the superuser has no TCP login)."""
     bindir = bindir or find_pg_bindir()
     if bindir is None:
         return False
     env = dict(os.environ, PGCONNECT_TIMEOUT=str(timeout))
-    base = ["-h", HOST, "-p", str(settings.pg_port), "-U", PG_SUPERUSER]
     try:
-        ready = subprocess.run([str(bindir / "pg_isready"), *base, "-d", "postgres",
-                                "-t", str(timeout)],
+        ready = subprocess.run([str(bindir / "pg_isready"), "-h", HOST, "-p", str(settings.pg_port),
+                                "-U", PG_SUPERUSER, "-d", "postgres", "-t", str(timeout)],
                                capture_output=True, env=env, timeout=timeout + 5)
         if ready.returncode != 0:
             return False
-        query = subprocess.run([str(bindir / "psql"), *base, "-d", PG_DATABASE,
-                                "-w", "-tAc", "SELECT 1"], capture_output=True, text=True,
+        query = subprocess.run([str(bindir / "psql"), *superuser_args(settings), "-d", PG_DATABASE,
+                                "-tAc", "SELECT 1"], capture_output=True, text=True,
                                env=env, timeout=timeout + 5)
     except subprocess.TimeoutExpired:
         return False
@@ -279,7 +282,7 @@ def pg_start(settings: Settings, runner: PgRunner) -> None:
 
 def pg_ensure_database(settings: Settings, runner: PgRunner) -> None:
     """Create database `campaign` owned by role `campaign` unless it exists."""
-    base = ["-h", HOST, "-p", str(settings.pg_port), "-U", PG_SUPERUSER, "-w"]
+    base = superuser_args(settings)
     check = subprocess.run(runner.client("psql", *base, "-d", "postgres", "-tAc",
                                          f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"),
                            capture_output=True, text=True)
@@ -302,13 +305,13 @@ def pg_up(settings: Settings) -> None:
     pid = postmaster_pid(settings)
     if pid is not None and pg_is_healthy(settings, bindir):
         say(f"postgres: already running and healthy (pid {pid}), reusing it")
-        return
-    if pid is None:
+    elif pid is None:
         clear_stale_pg_state(settings)
         prepare_pg_dirs(settings, runner.os_user)
         pg_initdb(settings, runner)
         ensure_port_free(settings.pg_port, "PostgreSQL", "CAMPAIGN_PG_PORT")
         write_pg_config(settings)
+        write_access_config(settings)
         started = time.monotonic()
         say(f"postgres: starting ({bindir.parent.name}, user {runner.os_user or 'current'})")
         pg_start(settings, runner)
@@ -319,11 +322,17 @@ def pg_up(settings: Settings) -> None:
     if not wait_until(lambda: _pg_accepts(settings, bindir), PG_START_TIMEOUT_S, interval=1.0):
         raise StackError(f"postgres: not accepting connections on {HOST}:{settings.pg_port}.\n"
                          f"--- last lines of {settings.pg_log} ---\n{tail(settings.pg_log, 20)}")
+    if write_access_config(settings):  # a running server from before password logins
+        reload_config(settings, bindir / "psql")
     pg_ensure_database(settings, runner)
     if not pg_is_healthy(settings, bindir):
         raise StackError(f"postgres: database {PG_DATABASE} is not reachable on port "
                          f"{settings.pg_port}; see {settings.pg_log}")
-    say(f"postgres: ready (pid {postmaster_pid(settings)})")
+    apply_roles(settings, bindir / "psql")
+    if not role_can_log_in(settings, bindir / "psql", OWNER_ROLE):
+        raise StackError(f"postgres: {OWNER_ROLE} cannot log in over TCP with its password file; "
+                         f"see {settings.pg_log}")
+    say(f"postgres: ready (pid {postmaster_pid(settings)}), roles up to date")
 
 
 def _pg_accepts(settings: Settings, bindir: Path) -> bool:

@@ -101,9 +101,6 @@ class Settings:
     def kafka_bootstrap(self) -> str:
         return f"{HOST}:{self.kafka_port}"
 
-    @property
-    def database_url(self) -> str:
-        return f"postgresql+psycopg2://{PG_SUPERUSER}@{HOST}:{self.pg_port}/{PG_DATABASE}"
 
 
 def _port_from_env(environ, name: str, default: int) -> int:
