@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_core.local_processes import stack_module
+from platform_core.local_processes import free_port, stack_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_SCRIPT = REPO_ROOT / "deploy" / "stack.py"
@@ -173,3 +173,19 @@ def test_up_recovers_a_killed_postmaster(stack_settings):
     assert new_pid is not None and new_pid != old_pid
     assert stack.pg_is_healthy(stack_settings)
     assert_ok(run_stack("status", timeout=60))
+
+
+def test_up_refuses_a_kafka_storage_from_before_authentication_and_says_what_to_do(tmp_path):
+    """A run folder whose broker storage was formatted by the stack before SASL (no SCRAM users) cannot be
+    upgraded in place: `up` stops before starting anything and names the exact commands."""
+    data = tmp_path / "kafka" / "data"
+    data.mkdir(parents=True)
+    (data / "meta.properties").write_text("version=1\nnode.id=1\ncluster.id=l108lXOFSnO44ukmH0V9YQ\n")
+    env = {**os.environ, "CAMPAIGN_RUN_DIR": str(tmp_path), "CAMPAIGN_KAFKA_PORT": str(free_port()),
+           "CAMPAIGN_KAFKA_CONTROLLER_PORT": str(free_port()), "CAMPAIGN_PG_PORT": str(free_port())}
+    result = subprocess.run([sys.executable, str(STACK_SCRIPT), "up"], capture_output=True, text=True, timeout=60,
+                            cwd=REPO_ROOT, env=env)
+    assert result.returncode == 1
+    assert "formatted before the broker required authentication" in result.stderr
+    assert f"rm -rf {data} {tmp_path / 'kafka' / 'cluster.id'} {tmp_path / 'pg'}" in result.stderr
+    assert not (tmp_path / "pg").exists() and not (tmp_path / "pids" / "kafka.pid").exists()
