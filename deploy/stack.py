@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Re-exported for tools that load this file by path (platform_core.local_processes.stack_module).
 from stack.cli import main  # noqa: E402
 from stack.environment import CREDENTIAL_VARIABLES, process_environment  # noqa: E402,F401
+from stack.kafka_access import KAFKA_ACCESS  # noqa: E402,F401
 from stack.kafka_auth import admin_login  # noqa: E402,F401
 from stack.kafka import kafka_pid  # noqa: E402,F401
 from stack.kafka_probe import kafka_api_versions, kafka_is_healthy, kafka_metadata_brokers  # noqa: E402,F401
