@@ -1,4 +1,4 @@
-"""The commands: up, down, status, env [--process NAME]."""
+"""The commands: up, down, status, env [--process NAME], compose."""
 
 import argparse
 import os
@@ -10,6 +10,7 @@ from typing import List, Optional, Sequence
 from .kafka import kafka_down, kafka_pid, kafka_up
 from .kafka_auth import admin_login
 from .kafka_probe import kafka_is_healthy
+from .compose import cmd_compose
 from .environment import database_url, process_environment
 from .postgres import pg_down, pg_is_healthy, pg_up, postmaster_pid
 from .processes import OPERATOR, OWNER_ROLE, PROCESSES
@@ -64,7 +65,7 @@ def cmd_env(settings: Settings, process: str = OPERATOR) -> int:
     return 0
 
 
-COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "env": cmd_env}
+COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "env": cmd_env, "compose": cmd_compose}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

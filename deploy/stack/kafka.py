@@ -98,18 +98,24 @@ def assemble_kafka_libs(settings: Settings) -> None:
 def kafka_server_properties(settings: Settings) -> str:
     """Single-node KRaft configuration (broker and controller in one process) on 127.0.0.1, with SASL
     on both listeners and ACLs (kafka_auth, kafka_access)."""
-    port, cport = settings.kafka_port, settings.kafka_controller_port
+    return server_properties(HOST, HOST, settings.kafka_port, settings.kafka_controller_port, str(settings.kafka_data),
+                             auth_properties(settings))
+
+
+def server_properties(listen: str, advertised: str, port: int, controller_port: int, log_dirs: str,
+                      auth: dict) -> str:
+    """The broker's configuration; the local stack's on 127.0.0.1, docker-compose's in its container."""
     lines = {
         "process.roles": "broker,controller",
         "node.id": str(KAFKA_NODE_ID),
-        "controller.quorum.voters": f"{KAFKA_NODE_ID}@{HOST}:{cport}",
-        "listeners": f"SASL_PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{cport}",
-        "advertised.listeners": f"SASL_PLAINTEXT://{HOST}:{port}",
+        "controller.quorum.voters": f"{KAFKA_NODE_ID}@{advertised}:{controller_port}",
+        "listeners": f"SASL_PLAINTEXT://{listen}:{port},CONTROLLER://{listen}:{controller_port}",
+        "advertised.listeners": f"SASL_PLAINTEXT://{advertised}:{port}",
         "inter.broker.listener.name": "SASL_PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
         "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
-        **auth_properties(settings),
-        "log.dirs": str(settings.kafka_data),
+        **auth,
+        "log.dirs": log_dirs,
         # Without these a single broker cannot create the internal topics and
         # consumer groups / transactions hang silently.
         "offsets.topic.replication.factor": "1",

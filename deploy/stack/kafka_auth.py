@@ -44,7 +44,10 @@ def _jaas(module: str, username: str, password: str, extra: str = "") -> str:
 
 def auth_properties(settings: Settings) -> Dict[str, str]:
     """The SASL and authorizer part of server.properties (which therefore is written mode 600)."""
-    broker, controller = kafka_password(settings, BROKER), kafka_password(settings, CONTROLLER)
+    return sasl_properties(kafka_password(settings, BROKER), kafka_password(settings, CONTROLLER))
+
+
+def sasl_properties(broker: str, controller: str) -> Dict[str, str]:
     return {
         "sasl.enabled.mechanisms": MECHANISM,
         "sasl.mechanism.inter.broker.protocol": MECHANISM,
@@ -62,18 +65,17 @@ def auth_properties(settings: Settings) -> Dict[str, str]:
 
 
 def client_properties(settings: Settings, name: str) -> Path:
-    """A client config for Kafka's Java tools, as the admin (SCRAM, broker) or the controller (PLAIN)."""
-    if name == KAFKA_ADMIN:
-        lines = ["security.protocol=SASL_PLAINTEXT", f"sasl.mechanism={MECHANISM}",
-                 "sasl.jaas.config=" + _jaas("org.apache.kafka.common.security.scram.ScramLoginModule",
-                                             KAFKA_ADMIN, kafka_password(settings, KAFKA_ADMIN))]
-    else:
-        lines = ["security.protocol=SASL_PLAINTEXT", "sasl.mechanism=PLAIN",
-                 "sasl.jaas.config=" + _jaas("org.apache.kafka.common.security.plain.PlainLoginModule",
-                                             CONTROLLER, kafka_password(settings, CONTROLLER))]
+    """A client config for Kafka's Java tools as the admin (written mode 600)."""
     path = settings.run_dir / "secrets" / "kafka" / f"{name}.client.properties"
-    write_private(path, "\n".join(lines) + "\n")
+    write_private(path, admin_client_properties(kafka_password(settings, name)))
     return path
+
+
+def admin_client_properties(password: str) -> str:
+    lines = ["security.protocol=SASL_PLAINTEXT", f"sasl.mechanism={MECHANISM}",
+             "sasl.jaas.config=" + _jaas("org.apache.kafka.common.security.scram.ScramLoginModule", KAFKA_ADMIN,
+                                         password)]
+    return "\n".join(lines) + "\n"
 
 
 def _fingerprint(password: str) -> str:

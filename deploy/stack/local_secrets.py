@@ -30,13 +30,13 @@ def stored_secret(path: Path, make: Callable[[], str]) -> str:
 
 
 def _private_folders(folder: Path) -> None:
-    """``folder`` and its parents up to <run>/secrets exist with mode 700."""
+    """``folder`` and its parents up to the nearest one named ``secrets`` exist with mode 700; never a
+    folder above that (nor any but ``folder`` itself when no parent is named so)."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    while True:
-        folder.chmod(0o700)
-        if folder.name == "secrets" or folder == folder.parent:
-            return
-        folder = folder.parent
+    chain = [folder, *folder.parents]
+    top = next((i for i, each in enumerate(chain) if each.name == "secrets"), 0)
+    for each in chain[:top + 1]:
+        each.chmod(0o700)
 
 
 def new_password() -> str:

@@ -50,7 +50,7 @@ def migrate_command(services: Annotated[list[str] | None, typer.Argument()] = No
     from .db_roles import create_role_tables, grant_service_roles, missing_roles
 
     settings = get_settings()
-    engine = create_db_engine(settings.database_url, pool_size=1)
+    engine = create_db_engine(settings.database_url, pool_size=1, password_file=settings.database_password_file)
     services = services or list(SERVICES)
     if schema is not None and len(services) != 1:
         raise typer.BadParameter("--schema names the schema of one service")
@@ -76,7 +76,7 @@ def relay(service: Annotated[str, typer.Argument(callback=_check_service)],
     """Publish SERVICE's outbox to Kafka until stopped (SIGTERM or Ctrl-C)."""
     settings = get_settings()
     configure_logging(f"{service}-relay", settings.log_level, settings.log_format)
-    engine = create_db_engine(settings.database_url, pool_size=2)
+    engine = create_db_engine(settings.database_url, pool_size=2, password_file=settings.database_password_file)
     schema = schema or service
     # The relay may start before the service's app: make sure the outbox it reads exists.
     migrate(engine, schema, service_migrations(service))

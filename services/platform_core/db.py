@@ -18,10 +18,21 @@ CORE_MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
 
 
-def create_db_engine(database_url: str, pool_size: int = 10) -> Engine:
+def create_db_engine(database_url: str, pool_size: int = 10, password_file: Path | None = None) -> Engine:
     """Optimistic disconnect handling: no ping per checkout (a round trip on every command);
-    a connection that fails as disconnected invalidates the pool, and the caller gets a 503."""
-    return sa.create_engine(database_url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    a connection that fails as disconnected invalidates the pool, and the caller gets a 503.
+
+    The password comes from the URL's libpq ``passfile`` (the local stack) or from ``password_file``
+    (CAMPAIGN_DATABASE_PASSWORD_FILE: containers, where a mounted file cannot be made private to the
+    process's user, which libpq requires of a passfile); never from the environment."""
+    connect_args = {}
+    if password_file is not None:
+        try:
+            connect_args["password"] = password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise RuntimeError(f"CAMPAIGN_DATABASE_PASSWORD_FILE={password_file} cannot be read: {exc}") from exc
+    return sa.create_engine(database_url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                            connect_args=connect_args)
 
 
 def quoted_schema(schema: str) -> str:

@@ -13,8 +13,10 @@ class PlatformSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", extra="ignore")
 
-    # The process's own role; its password in a libpq password file the URL names (``?passfile=``).
+    # The process's own role; its password in a libpq password file the URL names (``?passfile=``) ...
     database_url: str = "postgresql+psycopg2://campaign@127.0.0.1:55432/campaign"
+    # ... or in this file (containers: platform_core.db.create_db_engine says why)
+    database_password_file: Path | None = None
     kafka_bootstrap: str = "127.0.0.1:39092"
     # Kafka login (docs/security.md): the process's own principal, its password in a file. The local
     # stack speaks SASL_PLAINTEXT on loopback; production SASL_SSL (CA file for the broker's certificate).
