@@ -80,28 +80,24 @@ def test_a_role_cannot_write_another_services_schema(engines, role):
 
 @pytest.mark.parametrize("role", ROLE_PROCESSES)
 def test_events_are_insert_only_and_their_triggers_stay_on(engines, role):
-    schema = service_of(role)
-    engine = engines[role]
-    refused(engine, f"UPDATE {schema}.events SET payload = '{{}}'")
-    refused(engine, f"DELETE FROM {schema}.events")
-    refused(engine, f"TRUNCATE {schema}.events")
-    refused(engine, f"UPDATE {schema}.idempotency_keys SET event_ids = '{{}}'")
-    refused(engine, f"DELETE FROM {schema}.idempotency_keys")
-    assert "must be owner" in refused(engine, f"ALTER TABLE {schema}.events DISABLE TRIGGER events_append_only")
-    assert "must be owner" in refused(engine, f"ALTER TABLE {schema}.events DISABLE TRIGGER ALL")
-    refused(engine, "SET session_replication_role = replica")
-    refused(engine, f"DROP TABLE {schema}.events")
-    refused(engine, f"CREATE TRIGGER sneak BEFORE INSERT ON {schema}.events FOR EACH ROW "
-                    f"EXECUTE FUNCTION {schema}.forbid_event_change()")
+    schema, engine = service_of(role), engines[role]
+    for statement in (f"UPDATE {schema}.events SET payload = '{{}}'", f"DELETE FROM {schema}.events",
+                      f"TRUNCATE {schema}.events", f"UPDATE {schema}.idempotency_keys SET event_ids = '{{}}'",
+                      f"DELETE FROM {schema}.idempotency_keys", "SET session_replication_role = replica",
+                      f"DROP TABLE {schema}.events",
+                      f"CREATE TRIGGER sneak BEFORE INSERT ON {schema}.events FOR EACH ROW "
+                      f"EXECUTE FUNCTION {schema}.forbid_event_change()"):
+        refused(engine, statement)
+    for trigger in ("events_append_only", "ALL"):
+        assert "must be owner" in refused(engine, f"ALTER TABLE {schema}.events DISABLE TRIGGER {trigger}")
 
 
 @pytest.mark.parametrize("role", [r for r in ROLE_PROCESSES if r != "campaign_audit"])
 def test_the_outbox_may_only_be_marked_published(engines, role):
-    schema = service_of(role)
-    engine = engines[role]
-    refused(engine, f"UPDATE {schema}.outbox SET topic = 'registry.events'")
-    refused(engine, f"UPDATE {schema}.outbox SET event_id = gen_random_uuid()")
-    refused(engine, f"DELETE FROM {schema}.outbox")
+    schema, engine = service_of(role), engines[role]
+    for statement in (f"UPDATE {schema}.outbox SET topic = 'registry.events'",
+                      f"UPDATE {schema}.outbox SET event_id = gen_random_uuid()", f"DELETE FROM {schema}.outbox"):
+        refused(engine, statement)
     rolled_back(engine, f"UPDATE {schema}.outbox SET published_at = now() WHERE id = -1")  # the relay's mark
     # the writes a command needs: an event, its outbox row and its key, in one transaction (rolled back)
     event_id, stream = uuid.uuid4(), f"roles-test-{uuid.uuid4()}"
