@@ -16,7 +16,7 @@ import typer
 
 from .db import create_db_engine, migrate
 from .heap import freeze_startup_heap
-from .kafka_io import SERVICES, create_producer, ensure_topics
+from .kafka_io import SERVICES, create_producer, ensure_topics, when_reachable
 from .logs import configure_logging
 from .outbox_relay import OutboxRelay
 from .service import service_migrations
@@ -80,10 +80,13 @@ def relay(service: Annotated[str, typer.Argument(callback=_check_service)],
     schema = schema or service
     # The relay may start before the service's app: make sure the outbox it reads exists.
     migrate(engine, schema, service_migrations(service))
-    producer = create_producer(settings.kafka_bootstrap, client_id=f"{service}-outbox-relay")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    producer = when_reachable(lambda: create_producer(settings.kafka_bootstrap, client_id=f"{service}-outbox-relay"),
+                              stop, f"{service}'s relay")
+    if producer is None:
+        return
     freeze_startup_heap()
     try:
         OutboxRelay(engine, schema, producer).run(stop)

@@ -3,12 +3,14 @@ from configuration, the idempotent producer, the dead-letter topic."""
 
 import json
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from .metrics import DEAD_LETTERS
 from .settings import PlatformSettings, get_settings
@@ -85,6 +87,22 @@ def ensure_topics(bootstrap: str, partitions: int, topics: tuple[str, ...] = EVE
         return created
     finally:
         admin.close()
+
+
+Client = TypeVar("Client")
+
+
+def when_reachable(make: Callable[[], Client], stop: threading.Event, what: str, wait: float = 2.0) -> Client | None:
+    """``make()`` a client that reaches the broker as it is built, again and again until it succeeds or
+    ``stop`` is set (then None): a process started while the broker is down (a restart during a broker
+    outage, a slow start under load) waits for it instead of exiting."""
+    while not stop.is_set():
+        try:
+            return make()
+        except KafkaError as exc:
+            log.warning("Kafka is not reachable for %s; retrying: %s", what, exc)
+            stop.wait(wait)
+    return None
 
 
 def create_producer(bootstrap: str, client_id: str) -> KafkaProducer:

@@ -309,14 +309,20 @@ class ProjectionSpec:
 def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[ProjectionSpec],
                     stop: threading.Event) -> None:
     """Run each projection in its own thread until ``stop`` is set."""
-    from .kafka_io import create_producer
+    from .kafka_io import create_producer, when_reachable
 
-    producer = create_producer(bootstrap, f"{schema}-dead-letters")
+    producer = when_reachable(lambda: create_producer(bootstrap, f"{schema}-dead-letters"), stop,
+                              f"{schema}'s dead letters")
+    if producer is None:
+        return
     threads = []
     for spec in specs:
         applier = ProjectionApplier(schema, spec.group_id, spec.handler, spec.registry,
                                     DeadLetterPublisher(producer), batch_handler=spec.batch_handler)
-        consumer = ProjectionConsumer(engine, bootstrap, list(spec.topics), applier)
+        consumer = when_reachable(lambda: ProjectionConsumer(engine, bootstrap, list(spec.topics), applier), stop,
+                                  f"the projection {spec.group_id}")
+        if consumer is None:
+            break
         thread = threading.Thread(target=consumer.run, args=(stop,), name=spec.group_id, daemon=True)
         thread.start()
         threads.append(thread)
