@@ -67,7 +67,7 @@ def bulk_load(engine, schema: str, leaves: int, chunk: int = 50_000) -> float:
             copied += len(events)
         print(f"  loaded {tree.size:,} leaves", file=sys.stderr)
     with engine.begin() as conn:
-        conn.execute(sa.text(f"UPDATE {schema}.audit_head SET tree_size = :s, root_hash = :r"),
+        conn.execute(sa.text(f"INSERT INTO {schema}.audit_heads (tree_size, root_hash) VALUES (:s, :r)"),
                      {"s": tree.size, "r": tree.root()})
         for sql in ("CREATE INDEX audit_log_type_idx ON {s}.audit_log (event_type, recorded_at)",
                     "CREATE INDEX audit_log_actor_idx ON {s}.audit_log (actor_department, recorded_at)",

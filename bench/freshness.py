@@ -32,6 +32,7 @@ from platform_core.contracts import event_types_for
 from platform_core.db import create_db_engine, migrate
 from platform_core.envelope import Actor
 from platform_core.event_store import EventStore, NewEvent
+from platform_core.kafka_io import kafka_options
 from platform_core.settings import get_settings
 from scratch import remove_scratch
 from reporting.adapters.projection_store import create_tables
@@ -88,7 +89,7 @@ def measure(rate: int = 1000, seconds: int = 30, threads: int = 4) -> dict:
     engine = create_db_engine(settings.database_url, pool_size=threads + 2)
     suffix = uuid.uuid4().hex[:8]
     schema, topic, group = f"bench_fresh_{suffix}", f"bench.fresh.{suffix}", f"bench-fresh-{suffix}"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=settings.topic_partitions, replication_factor=1)])
     migrate(engine, schema)
     with engine.begin() as conn:

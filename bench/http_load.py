@@ -29,6 +29,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
 from pipeline import RELAY_PROCESS
+from platform_core.kafka_io import kafka_options
 from platform_core.local_processes import free_port, stop_all, wait_ready
 from platform_core.auth import Principal, issue_token
 from platform_core.db import create_db_engine
@@ -170,7 +171,7 @@ def measure_service(service: str, rate: int, seconds: int, clients: int) -> dict
     engine = create_db_engine(settings.database_url, pool_size=2)
     suffix = uuid.uuid4().hex[:8]
     schema, topic = f"bench_http_{service}_{suffix}", f"bench.http.{service}.{suffix}"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=settings.topic_partitions, replication_factor=1)])
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix=f"bench-http-{service}-", suffix=".log", delete=False)

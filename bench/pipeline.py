@@ -27,7 +27,7 @@ from platform_core.envelope import Actor
 from platform_core.event_store import EventStore, NewEvent
 from platform_core.event_types import EventTypeRegistry
 from platform_core.heap import freeze_startup_heap
-from platform_core.kafka_io import DeadLetterPublisher, create_producer
+from platform_core.kafka_io import DeadLetterPublisher, create_producer, kafka_options
 from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
 from platform_core.settings import get_settings
 from scratch import remove_scratch
@@ -70,7 +70,7 @@ def raw_produce_consume(bootstrap: str, topic: str, n: int, value: bytes, rounds
 def raw_consume(bootstrap: str, topic: str, n: int) -> float:
     """A plain kafka-python consume loop over the topic's first n messages, in messages/s; timed from the
     start of the first poll that returns messages, as the projections are (connecting is not timed)."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+    consumer = KafkaConsumer(topic, **kafka_options(bootstrap), auto_offset_reset="earliest",
                              enable_auto_commit=False, group_id=None, max_poll_records=500)
     try:
         started, seen = None, 0
@@ -246,7 +246,7 @@ def measure(events: int, per_command: int = 1, threads: int = 8, raw: dict | Non
     engine = create_db_engine(settings.database_url, pool_size=threads + 2)
     schema, suffix = f"bench_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:8]
     raw_topic, topic = f"bench.raw.{suffix}", f"bench.events.{suffix}"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(t, num_partitions=settings.topic_partitions, replication_factor=1)
                          for t in (raw_topic, topic)])
     migrate(engine, schema)
@@ -281,7 +281,7 @@ def raw_limits(events: int, copy_rows: int | None = None) -> dict:
     settings = get_settings()
     engine = create_db_engine(settings.database_url, pool_size=2)
     schema, topic = f"bench_{uuid.uuid4().hex[:8]}", f"bench.raw.{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=settings.topic_partitions, replication_factor=1)])
     registry = EventTypeRegistry()
     registry.register("EntitySurveyed", 1, Survey)

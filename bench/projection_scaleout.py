@@ -29,7 +29,7 @@ from platform_core.db import create_db_engine, migrate
 from platform_core.event_store import EventStore, NewEvent
 from platform_core.event_types import EventTypeRegistry
 from platform_core.heap import freeze_startup_heap
-from platform_core.kafka_io import DeadLetterPublisher, create_producer
+from platform_core.kafka_io import DeadLetterPublisher, create_producer, kafka_options
 from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
 from platform_core.settings import get_settings
 from scratch import remove_scratch
@@ -152,7 +152,7 @@ def measure(events: int, partitions: int = 6, consumer_counts: tuple[int, ...] =
     settings = get_settings()
     engine = create_db_engine(settings.database_url, pool_size=2)
     schema, topic = f"bench_{uuid.uuid4().hex[:8]}", f"bench.scale.{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
     migrate(engine, schema)
     registry = EventTypeRegistry()

@@ -29,6 +29,7 @@ from platform_core.auth import Principal, issue_token  # noqa: E402
 from platform_core.contracts import event_types_for  # noqa: E402
 from platform_core.db import create_db_engine  # noqa: E402
 from platform_core.event_store import EventStore  # noqa: E402
+from platform_core.kafka_io import kafka_options  # noqa: E402
 from platform_core.service import ServiceContext, build_app, service_migrations  # noqa: E402
 from platform_core.settings import PlatformSettings  # noqa: E402
 from scratch import remove_scratch  # noqa: E402
@@ -57,7 +58,7 @@ def measure(rows: int, as_csv: bool = False) -> dict:
     settings = PlatformSettings(max_request_bytes=64 * 1024 * 1024)
     engine = create_db_engine(settings.database_url)
     schema, topic = f"bench_registry_{uuid.uuid4().hex[:8]}", f"bench.registry.{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
     store = EventStore(engine, schema, topic, event_types_for("registry"), settings.max_payload_bytes)
     context = ServiceContext(schema, settings, engine, store, service_migrations("registry"))

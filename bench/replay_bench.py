@@ -21,6 +21,7 @@ from kafka.admin import NewTopic
 from campaign_events import campaign_events, canonical_bytes
 from platform_core.contracts import event_types_for
 from platform_core.db import create_db_engine
+from platform_core.kafka_io import aiokafka_options, kafka_options
 from platform_core.settings import get_settings
 from reporting.adapters.replay import replay_into
 
@@ -31,7 +32,7 @@ def load_topics(bootstrap: str, events: int, partitions: int, seed: int = 2016) 
     """Create one scratch topic per service and fill it; returns the topics and the load's seconds."""
     suffix = uuid.uuid4().hex[:8]
     topics = {s: f"bench.replay.{s}.{suffix}" for s in SERVICES}
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**kafka_options(bootstrap))
     try:
         admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics.values()])
     finally:
@@ -49,7 +50,7 @@ async def _produce(bootstrap: str, topics: dict[str, str], events: int, seed: in
     """aiokafka's producer: ~10x kafka-python's send loop here, so the setup does not dominate the run."""
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=10, max_batch_size=512 * 1024,
+    producer = AIOKafkaProducer(**aiokafka_options(bootstrap), linger_ms=10, max_batch_size=512 * 1024,
                                 max_request_size=8 * 1024 * 1024)
     await producer.start()
     try:
@@ -64,7 +65,7 @@ async def _produce(bootstrap: str, topics: dict[str, str], events: int, seed: in
 
 
 def delete_topics(bootstrap: str, topics) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**kafka_options(bootstrap))
     try:
         admin.delete_topics(list(topics))
     finally:

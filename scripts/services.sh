@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Start, stop or show the four HTTP services and their outbox relays (after the stack is up).
 # Usage: scripts/services.sh start|stop|status
+# Each process runs with its own credentials only (`deploy/stack.py env --process NAME`, docs/security.md);
+# topics and migrations with the operator's. CAMPAIGN_SERVICES_DIR (default: the stack's run folder)
+# holds the processes' pid and log files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUN_DIR=${CAMPAIGN_RUN_DIR:-$PWD/.run}
+RUN_DIR=${CAMPAIGN_SERVICES_DIR:-${CAMPAIGN_RUN_DIR:-$PWD/.run}}
 PIDS=$RUN_DIR/pids; LOGS=$RUN_DIR/logs
 mkdir -p "$PIDS" "$LOGS"
 declare -A PORT=(
   [registry]=${CAMPAIGN_REGISTRY_PORT:-8101} [membership]=${CAMPAIGN_MEMBERSHIP_PORT:-8102}
   [formation]=${CAMPAIGN_FORMATION_PORT:-8103} [reporting]=${CAMPAIGN_REPORTING_PORT:-8104})
 SERVICES=(registry membership formation reporting)
-eval "$(python3 deploy/stack.py env)"
 
 # A service runs a consumer process when its bootstrap defines projections.
 has_projections() { grep -q "^def build_projections" "services/$1/bootstrap.py"; }
@@ -19,10 +21,11 @@ has_processor() { [ -f "services/$1/processors/__main__.py" ]; }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-start_one() {  # name pidfile command...
-  local name=$1 pidfile=$2; shift 2
+start_one() {  # name (the process, deploy/stack/processes.py) pidfile command...
+  local name=$1 pidfile=$2 environment; shift 2
   if alive "$pidfile"; then echo "  $name: already running (pid $(cat "$pidfile"))"; return; fi
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  environment=$(python3 deploy/stack.py env --process "$name")
+  (eval "$environment"; exec setsid "$@") >>"$LOGS/$name.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
   echo "  $name: started (pid $!, log $LOGS/$name.log)"
 }
@@ -39,6 +42,8 @@ stop_one() {  # pidfile
 
 case "${1:-}" in
   start)
+    operator=$(python3 deploy/stack.py env)  # the owner role and the Kafka admin: topics, schemas, grants
+    eval "$operator"
     .venv/bin/campaign topics
     .venv/bin/campaign migrate
     for s in "${SERVICES[@]}"; do

@@ -10,5 +10,7 @@ eval "$(python3 deploy/stack.py env)"
 # a real Prometheus scrapes the services; pdftoppm turns a bulletin PDF into an image; headless
 # Chromium drives the dashboard.
 scripts/os-packages.sh docker-compose prometheus poppler-utils chromium
+# The operator's environment (the owner role, the Kafka admin): topics, schemas and grants first.
 .venv/bin/campaign topics
+.venv/bin/campaign migrate
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

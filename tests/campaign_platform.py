@@ -19,7 +19,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from platform_core.auth import Principal, issue_token
-from platform_core.local_processes import free_port, stop_all, wait_ready
+from platform_core.local_processes import free_port, process_environment, stop_all, wait_ready
 from simulator.cities import renumbered_city
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,18 +75,24 @@ def campaign_platform(folder: Path) -> Iterator[Platform]:
            "CAMPAIGN_REPORTING_PROCESSOR_DATA_DIR": str(folder / "faust"),
            # reporting of its own: bulletins are one per cutoff date, and the city-wide units report once per deadline
            "CAMPAIGN_REPORTING_SCHEMA": scratch, "CAMPAIGN_REPORTING_PROCESSOR_SCHEMA_NAME": scratch,
-           "CAMPAIGN_REPORTING_PROCESSOR_GROUP_ID": f"e2e-{scratch}"}
+           # within the processor's group prefix (its Kafka ACL: deploy/stack/kafka_access.py)
+           "CAMPAIGN_REPORTING_PROCESSOR_GROUP_ID": f"reporting-projections-e2e-{scratch}"}
+    # the operator migrates reporting's second instance and grants its roles, as for the live one
+    subprocess.run([str(BIN / "campaign"), "migrate", "reporting", "--schema", scratch], env=env, cwd=ROOT,
+                   check=True, capture_output=True)
     ports = {name: free_port() for name in SERVICES}
-    commands = []
+    commands = {}  # process name (deploy/stack/processes.py) -> command
     for name, port in ports.items():
-        commands.append([str(BIN / "uvicorn"), f"{name}.entrypoints.http:app", "--host", "127.0.0.1", "--port",
-                         str(port), "--no-access-log"])
-        commands.append([str(BIN / "campaign"), "relay", name] + (["--schema", scratch] if name == "reporting" else []))
-    commands.append([str(BIN / "campaign"), "consume", "membership"])
-    commands.append([str(BIN / "campaign"), "consume", "formation"])
-    commands.append([sys.executable, "-m", "reporting.processors", "worker", "-l", "warn"])
-    processes = [subprocess.Popen(c, env=env, cwd=ROOT, stdout=(folder / f"{i}.log").open("wb"),
-                                  stderr=subprocess.STDOUT) for i, c in enumerate(commands)]
+        commands[name] = [str(BIN / "uvicorn"), f"{name}.entrypoints.http:app", "--host", "127.0.0.1", "--port",
+                          str(port), "--no-access-log"]
+        commands[f"{name}-relay"] = [str(BIN / "campaign"), "relay", name] + (
+            ["--schema", scratch] if name == "reporting" else [])
+    commands["membership-consumer"] = [str(BIN / "campaign"), "consume", "membership"]
+    commands["formation-consumer"] = [str(BIN / "campaign"), "consume", "formation"]
+    commands["reporting-processor"] = [sys.executable, "-m", "reporting.processors", "worker", "-l", "warn"]
+    processes = [subprocess.Popen(command, env=process_environment(name, env), cwd=ROOT,
+                                  stdout=(folder / f"{name}.log").open("wb"), stderr=subprocess.STDOUT)
+                 for name, command in commands.items()]
     try:
         for name, port in ports.items():
             wait_ready(port, 180, what=name)  # a loaded machine starts 4 apps slowly

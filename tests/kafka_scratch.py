@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
+from platform_core.kafka_io import kafka_options
+
 
 @contextmanager
 def scratch_topic(bootstrap: str, prefix: str, partitions: int) -> Iterator[str]:
     name = f"{prefix}.{uuid.uuid4().hex[:12]}"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**kafka_options(bootstrap))
     try:
         admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
         yield name

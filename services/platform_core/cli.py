@@ -1,7 +1,7 @@
 """Operator command line: topics, migrations, the outbox relay, projections, tokens.
 
     campaign topics            create the event and dead-letter topics
-    campaign migrate [SVC...]  apply each service's schema migrations
+    campaign migrate [SVC...]  apply each service's schema migrations and grant its roles (the owner role)
     campaign relay SVC         run a service's outbox relay until SIGTERM
     campaign consume SVC       run a service's projection consumers until SIGTERM
     campaign token KIND ...    issue a department token (signed with CAMPAIGN_AUTH_SECRET)
@@ -16,7 +16,7 @@ import typer
 
 from .db import create_db_engine, migrate
 from .heap import freeze_startup_heap
-from .kafka_io import SERVICES, create_producer, ensure_topics
+from .kafka_io import SERVICES, create_producer, ensure_topics, when_reachable
 from .logs import configure_logging
 from .outbox_relay import OutboxRelay
 from .service import service_migrations
@@ -41,13 +41,31 @@ def topics() -> None:
 
 
 @app.command("migrate")
-def migrate_command(services: Annotated[list[str] | None, typer.Argument()] = None) -> None:
-    """Apply the schema migrations of the named services (all when none is named)."""
+def migrate_command(services: Annotated[list[str] | None, typer.Argument()] = None,
+                    schema: Annotated[str | None, typer.Option(
+                        help="a second instance's schema (one service only, e.g. CAMPAIGN_REPORTING_SCHEMA)")] = None
+                    ) -> None:
+    """Apply the schema migrations of the named services (all when none is named) and grant each
+    service's roles their privileges (docs/security.md). Run it with the owner's environment."""
+    from .db_roles import create_role_tables, grant_service_roles, missing_roles
+
     settings = get_settings()
-    engine = create_db_engine(settings.database_url, pool_size=1)
-    for service in services or list(SERVICES):
-        applied = migrate(engine, _check_service(service), service_migrations(service))
-        typer.echo(f"{service}: {len(applied)} migration(s) applied")
+    engine = create_db_engine(settings.database_url, pool_size=1, password_file=settings.database_password_file)
+    services = services or list(SERVICES)
+    if schema is not None and len(services) != 1:
+        raise typer.BadParameter("--schema names the schema of one service")
+    with engine.connect() as conn:
+        missing = missing_roles(conn)
+    if missing:
+        raise typer.BadParameter(f"the database lacks the roles {', '.join(missing)}: create them with "
+                                 "deploy/postgres/roles.sh (docs/security.md)")
+    for service in services:
+        target = schema or _check_service(service)
+        applied = migrate(engine, target, service_migrations(service))
+        with engine.begin() as conn:
+            grant_service_roles(conn, service, target)
+            create_role_tables(conn, service, target)
+        typer.echo(f"{service}: {len(applied)} migration(s) applied to {target}, roles granted")
 
 
 @app.command()
@@ -58,14 +76,17 @@ def relay(service: Annotated[str, typer.Argument(callback=_check_service)],
     """Publish SERVICE's outbox to Kafka until stopped (SIGTERM or Ctrl-C)."""
     settings = get_settings()
     configure_logging(f"{service}-relay", settings.log_level, settings.log_format)
-    engine = create_db_engine(settings.database_url, pool_size=2)
+    engine = create_db_engine(settings.database_url, pool_size=2, password_file=settings.database_password_file)
     schema = schema or service
     # The relay may start before the service's app: make sure the outbox it reads exists.
     migrate(engine, schema, service_migrations(service))
-    producer = create_producer(settings.kafka_bootstrap, client_id=f"{service}-outbox-relay")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    producer = when_reachable(lambda: create_producer(settings.kafka_bootstrap, client_id=f"{service}-outbox-relay"),
+                              stop, f"{service}'s relay")
+    if producer is None:
+        return
     freeze_startup_heap()
     try:
         OutboxRelay(engine, schema, producer).run(stop)

@@ -36,6 +36,8 @@ class NewEvent:
     type: str
     payload: dict[str, Any]
     occurred_at: datetime | None = None  # business time; imports may back-date it
+    # Given when a command's idempotency key must name events of several appends (claim_idempotency_key).
+    event_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -148,12 +150,10 @@ class EventStore:
                 return earlier
         built = self._envelopes(stream_id, expected_version, events, actor)
         envelopes = [envelope for envelope, _ in built]
-        t = self.tables
         if idempotency_key is not None:
             # The key before the version check: a concurrent twin waits on it, then finds this result.
-            conn.execute(t.idempotency_keys.insert().values(
-                idempotency_key=idempotency_key, request_hash=fingerprint, stream_id=stream_id,
-                event_ids=[e.event_id for e in envelopes]))
+            self.claim_idempotency_key(conn, idempotency_key, fingerprint, stream_id,
+                                       [e.event_id for e in envelopes])
         # One round trip: the version check, the events and their outbox rows. No NOTIFY for the
         # relay: PostgreSQL serializes the commits of notifying transactions; the relay polls.
         found = self._execute_append(conn, stream_id, expected_version, built)
@@ -162,6 +162,14 @@ class EventStore:
                 f"stream {stream_id} is at version {found.current_version}, the command expected {expected_version}",
                 field="expected_version")
         return AppendResult(envelopes)
+
+    def claim_idempotency_key(self, conn: Connection, key: str, fingerprint: str, stream_id: str,
+                              event_ids: Sequence[uuid.UUID]) -> None:
+        """Record a command's key with every event id it writes: once, never updated (the service's
+        role may only INSERT keys). A command spanning streams claims it before its first append, with
+        the ids it gave its NewEvents, and appends without a key."""
+        conn.execute(self.tables.idempotency_keys.insert().values(
+            idempotency_key=key, request_hash=fingerprint, stream_id=stream_id, event_ids=list(event_ids)))
 
     def append_new_streams_in(self, conn: Connection, streams: Sequence[tuple[str, Sequence[NewEvent]]],
                               actor: Actor) -> list[EventEnvelope]:
@@ -195,7 +203,7 @@ class EventStore:
         for offset, event in enumerate(events, start=1):
             version, payload = self.registry.validate_payload(event.type, event.payload)
             envelope = EventEnvelope(
-                event_id=uuid.uuid4(), type=event.type, schema_version=version, stream_id=stream_id,
+                event_id=event.event_id or uuid.uuid4(), type=event.type, schema_version=version, stream_id=stream_id,
                 stream_version=expected_version + offset, occurred_at=event.occurred_at or now,
                 recorded_at=now, actor=actor, payload=payload)
             canonical = envelope.canonical_bytes()

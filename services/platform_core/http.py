@@ -21,6 +21,7 @@ from . import clock
 from .auth import Forbidden, Principal, Unauthenticated, verify_token
 from .errors import Busy, PlatformError
 from .heap import freeze_startup_heap
+from .kafka_io import kafka_options
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG, metrics_payload
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class KafkaReadiness:
     def check(self) -> None:
         try:
             if self._admin is None:
-                self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000,
+                self._admin = KafkaAdminClient(**kafka_options(self.bootstrap), request_timeout_ms=3000,
                                                client_id="readiness")
             self._admin.describe_cluster()
         except Exception:

@@ -1,14 +1,19 @@
-"""Kafka I/O: topics from configuration, the idempotent producer, the dead-letter topic."""
+"""Kafka I/O: client options from settings (the only place that builds Kafka auth config), topics
+from configuration, the idempotent producer, the dead-letter topic."""
 
 import json
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from .metrics import DEAD_LETTERS
+from .settings import PlatformSettings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +31,49 @@ def service_topic(service: str) -> str:
 EVENT_TOPICS = tuple(service_topic(s) for s in SERVICES)
 
 
+def kafka_options(bootstrap: str | None = None, settings: PlatformSettings | None = None) -> dict[str, Any]:
+    """kafka-python keyword arguments (KafkaProducer, KafkaConsumer, KafkaAdminClient): the brokers and
+    this process's login (docs/security.md). ``bootstrap`` overrides the settings' brokers."""
+    settings = settings or get_settings()
+    options: dict[str, Any] = {"bootstrap_servers": bootstrap or settings.kafka_bootstrap,
+                               "security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options.update(sasl_mechanism=settings.kafka_sasl_mechanism, sasl_plain_username=settings.kafka_username,
+                       sasl_plain_password=settings.kafka_password())
+    if settings.kafka_security_protocol == "SASL_SSL" and settings.kafka_ssl_cafile:
+        options["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    return options
+
+
+def aiokafka_options(bootstrap: str | None = None, settings: PlatformSettings | None = None) -> dict[str, Any]:
+    """aiokafka keyword arguments (AIOKafkaConsumer, AIOKafkaProducer), and through ``faust_credentials``
+    faust's: the brokers and this process's login."""
+    settings = settings or get_settings()
+    options = kafka_options(bootstrap, settings)
+    options.pop("ssl_cafile", None)
+    if settings.kafka_security_protocol == "SASL_SSL":
+        from aiokafka.helpers import create_ssl_context
+
+        options["ssl_context"] = create_ssl_context(
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+    return options
+
+
+def faust_credentials(settings: PlatformSettings | None = None):
+    """faust's ``broker_credentials`` for this process's login (None without SASL); faust hands them
+    to aiokafka as ``aiokafka_options`` would."""
+    import faust
+
+    options = aiokafka_options(settings=settings)
+    if "sasl_mechanism" not in options:
+        return None
+    return faust.SASLCredentials(username=options["sasl_plain_username"], password=options["sasl_plain_password"],
+                                 mechanism=options["sasl_mechanism"], ssl_context=options.get("ssl_context"))
+
+
 def ensure_topics(bootstrap: str, partitions: int, topics: tuple[str, ...] = EVENT_TOPICS) -> list[str]:
     """Create the event topics and the dead-letter topic when missing; return those created."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="campaign-topic-admin",
-                             request_timeout_ms=30000)
+    admin = KafkaAdminClient(**kafka_options(bootstrap), client_id="campaign-topic-admin", request_timeout_ms=30000)
     try:
         existing = set(admin.list_topics())
         wanted = [t for t in (*topics, DEAD_LETTER_TOPIC) if t not in existing]
@@ -45,10 +89,26 @@ def ensure_topics(bootstrap: str, partitions: int, topics: tuple[str, ...] = EVE
         admin.close()
 
 
+Client = TypeVar("Client")
+
+
+def when_reachable(make: Callable[[], Client], stop: threading.Event, what: str, wait: float = 2.0) -> Client | None:
+    """``make()`` a client that reaches the broker as it is built, again and again until it succeeds or
+    ``stop`` is set (then None): a process started while the broker is down (a restart during a broker
+    outage, a slow start under load) waits for it instead of exiting."""
+    while not stop.is_set():
+        try:
+            return make()
+        except KafkaError as exc:
+            log.warning("Kafka is not reachable for %s; retrying: %s", what, exc)
+            stop.wait(wait)
+    return None
+
+
 def create_producer(bootstrap: str, client_id: str) -> KafkaProducer:
     """Idempotent producer, acks from all in-sync replicas; ordering kept per key."""
     return KafkaProducer(
-        bootstrap_servers=bootstrap, client_id=client_id, acks="all", enable_idempotence=True,
+        **kafka_options(bootstrap), client_id=client_id, acks="all", enable_idempotence=True,
         max_in_flight_requests_per_connection=5, linger_ms=5, retries=2**31 - 1,
         delivery_timeout_ms=120000, request_timeout_ms=30000)
 

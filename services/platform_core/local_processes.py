@@ -51,6 +51,21 @@ def stop_all(processes: Iterable[subprocess.Popen], grace: float = 20.0) -> None
             process.wait()
 
 
+def process_environment(process: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) with exactly ``process``'s credentials, as
+    `python3 deploy/stack.py env --process PROCESS` gives them (the one table: deploy/stack/processes.py)."""
+    import os
+
+    stack = stack_module()
+    environment = dict(os.environ if base is None else base)
+    for variable, value in stack.process_environment(stack.load_settings(), process, environment).items():
+        if value is None:
+            environment.pop(variable, None)
+        else:
+            environment[variable] = value
+    return environment
+
+
 def stack_module():
     """deploy/stack.py, imported by path (deploy/ is not a package), to reuse its pid probes and settings."""
     import importlib.util

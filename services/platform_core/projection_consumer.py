@@ -25,7 +25,7 @@ from .db import quoted_schema
 from .envelope import EventEnvelope
 from .errors import PlatformError
 from .event_types import EventTypeRegistry
-from .kafka_io import DeadLetter, DeadLetterPublisher
+from .kafka_io import DeadLetter, DeadLetterPublisher, kafka_options
 from .metrics import CONSUMER_LAG, EVENTS_PROJECTED, PROJECTION_FRESHNESS
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class ProjectionConsumer:
         self.topics = topics
         self.max_records = max_records
         self.consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=applier.group_id, enable_auto_commit=False,
+            **kafka_options(bootstrap), group_id=applier.group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", client_id=f"projection-{applier.group_id}",
             max_poll_records=max_records, metadata_max_age_ms=METADATA_MAX_AGE_MS)
         self._learn_partitions(topics)
@@ -309,14 +309,20 @@ class ProjectionSpec:
 def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[ProjectionSpec],
                     stop: threading.Event) -> None:
     """Run each projection in its own thread until ``stop`` is set."""
-    from .kafka_io import create_producer
+    from .kafka_io import create_producer, when_reachable
 
-    producer = create_producer(bootstrap, f"{schema}-dead-letters")
+    producer = when_reachable(lambda: create_producer(bootstrap, f"{schema}-dead-letters"), stop,
+                              f"{schema}'s dead letters")
+    if producer is None:
+        return
     threads = []
     for spec in specs:
         applier = ProjectionApplier(schema, spec.group_id, spec.handler, spec.registry,
                                     DeadLetterPublisher(producer), batch_handler=spec.batch_handler)
-        consumer = ProjectionConsumer(engine, bootstrap, list(spec.topics), applier)
+        consumer = when_reachable(lambda: ProjectionConsumer(engine, bootstrap, list(spec.topics), applier), stop,
+                                  f"the projection {spec.group_id}")
+        if consumer is None:
+            break
         thread = threading.Thread(target=consumer.run, args=(stop,), name=spec.group_id, daemon=True)
         thread.start()
         threads.append(thread)

@@ -46,7 +46,7 @@ def bootstrap_service(name: str, registry: EventTypeRegistry, settings: Platform
     """The service's context. ``schema`` (and ``topic``) run a second instance elsewhere: an isolated
     campaign in an end-to-end test, a benchmark or a fuzzing run on scratch ones."""
     settings = settings or get_settings()
-    engine = create_db_engine(settings.database_url, pool_size=pool_size)
+    engine = create_db_engine(settings.database_url, pool_size=pool_size, password_file=settings.database_password_file)
     schema = schema or name
     store = EventStore(engine, schema, topic or service_topic(name), registry, settings.max_payload_bytes)
     return ServiceContext(schema, settings, engine, store, service_migrations(name))

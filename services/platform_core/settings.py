@@ -1,8 +1,10 @@
 """Settings from environment variables (prefix ``CAMPAIGN_``), validated at start-up."""
 
 from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -11,8 +13,18 @@ class PlatformSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", extra="ignore")
 
+    # The process's own role; its password in a libpq password file the URL names (``?passfile=``) ...
     database_url: str = "postgresql+psycopg2://campaign@127.0.0.1:55432/campaign"
+    # ... or in this file (containers: platform_core.db.create_db_engine says why)
+    database_password_file: Path | None = None
     kafka_bootstrap: str = "127.0.0.1:39092"
+    # Kafka login (docs/security.md): the process's own principal, its password in a file. The local
+    # stack speaks SASL_PLAINTEXT on loopback; production SASL_SSL (CA file for the broker's certificate).
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password_file: Path | None = None
+    kafka_ssl_cafile: Path | None = None
     topic_partitions: int = Field(default=3, ge=1, le=256)
     max_payload_bytes: int = Field(default=64 * 1024, ge=1024)
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -35,6 +47,23 @@ class PlatformSettings(BaseSettings):
 
     def require_audit_signing_key(self) -> str:
         return _required(self.audit_signing_key, "CAMPAIGN_AUDIT_SIGNING_KEY", "checkpoints cannot be signed")
+
+    @model_validator(mode="after")
+    def _kafka_login_complete(self) -> "PlatformSettings":
+        if self.kafka_security_protocol.startswith("SASL") and not (self.kafka_username and self.kafka_password_file):
+            raise ValueError(f"CAMPAIGN_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                             "CAMPAIGN_KAFKA_USERNAME and CAMPAIGN_KAFKA_PASSWORD_FILE")
+        return self
+
+    def kafka_password(self) -> str:
+        """The principal's password, read from its file when a client is built (never from the environment)."""
+        try:
+            password = self.kafka_password_file.read_text(encoding="utf-8").strip()
+        except (AttributeError, OSError) as exc:
+            raise RuntimeError(f"CAMPAIGN_KAFKA_PASSWORD_FILE={self.kafka_password_file} cannot be read: {exc}") from exc
+        if not password:
+            raise RuntimeError(f"CAMPAIGN_KAFKA_PASSWORD_FILE={self.kafka_password_file} is empty")
+        return password
 
     @field_validator("database_url")
     @classmethod

@@ -3,9 +3,11 @@
 import logging
 import os
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from platform_core.contracts import event_types_for
+from platform_core.db import quoted_schema
 from platform_core.envelope import Actor
 from platform_core.kafka_io import EVENT_TOPICS
 from platform_core.projection_consumer import ProjectionSpec
@@ -15,7 +17,8 @@ from reporting.audit.config import AuditSettings
 from reporting.audit.note import SignerKey
 from reporting.audit.processor import AUDIT_GROUP, audit_projection
 from reporting.audit.store import AuditLogStore
-from reporting.adapters.projection_store import PROJECTION_GROUP, create_tables
+from reporting.adapters.projection_store import PROJECTION_GROUP, PROJECTION_TABLES, create_tables
+from reporting.adapters.replay import as_of_prefix
 from reporting.handlers.projection import projection_handler
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,25 @@ def prepare_schema(context: ServiceContext) -> None:
     context.migrate()
     with context.engine.begin() as conn:
         create_tables(conn, context.name)
+
+
+def role_tables(conn: Connection, schema: str, role: str) -> None:
+    """Run by ``campaign migrate`` as the owner: the projection tables, owned by reporting's role (a
+    replay drops and re-creates them). Tables and as-of schemas another role made (a stack from before
+    the roles) are handed over first."""
+    s = quoted_schema(schema)
+    for table in PROJECTION_TABLES:
+        owner = conn.execute(sa.text("SELECT tableowner FROM pg_tables WHERE schemaname = :s AND tablename = :t"),
+                             {"s": schema, "t": table}).scalar()
+        if owner is not None and owner != role:
+            conn.execute(sa.text(f"ALTER TABLE {s}.{table} OWNER TO {role}"))
+    for name in conn.execute(sa.text(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :p) AND nspowner <> CAST(:r AS regrole)"),
+            {"p": as_of_prefix(schema), "r": role}).scalars():
+        conn.execute(sa.text(f"ALTER SCHEMA {quoted_schema(name)} OWNER TO {role}"))
+    conn.execute(sa.text(f"SET LOCAL ROLE {role}"))
+    create_tables(conn, schema)
+    conn.execute(sa.text("RESET ROLE"))
 
 
 def checkpoint_signer(context: ServiceContext, audit: AuditSettings | None = None) -> CheckpointSigner:

@@ -4,10 +4,13 @@ import importlib.util
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from platform_core.local_processes import stack_module
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["registry", "membership", "formation", "reporting"]
@@ -18,12 +21,48 @@ DEFAULT_PORTS = {"registry": 8101, "membership": 8102, "formation": 8103, "repor
 def compose() -> dict:
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose (the OS package) is not installed; scripts/test.sh installs it"
-    env = {"PATH": "/usr/bin:/bin", "CAMPAIGN_AUTH_SECRET": "x" * 32,
-           "CAMPAIGN_PERSONAL_DATA_KEY": "y" * 32, "CAMPAIGN_AUDIT_SIGNING_KEY": "z" * 44}
+    # its credentials and per-process environments first, as the file's header says
+    made = subprocess.run([sys.executable, str(ROOT / "deploy" / "stack.py"), "compose"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
+    assert made.returncode == 0, made.stderr
     result = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
-                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
+
+
+def test_each_process_gets_its_own_credentials_and_only_those(compose):
+    """The one table (deploy/stack/processes.py) decides: a container mounts its role's password and its Kafka
+    principal's, plus its rows' application secrets; its env file is its process's."""
+    processes = stack_module().PROCESSES
+    services = compose["services"]
+    for name in processes:
+        if name == "operator":
+            continue
+        mounted = sorted(secret["source"] for secret in services[name].get("secrets", []))
+        assert mounted == sorted(stack_module().service_secrets(name)), name
+        environment = (ROOT / ".run" / "compose" / "env" / f"{name}.env").read_text()
+        assert f"CAMPAIGN_KAFKA_USERNAME={processes[name].kafka_principal}\n" in environment
+        assert f"postgresql+psycopg2://{processes[name].db_role}@postgres:5432/campaign\n" in environment
+    for one_shot in ("topics", "migrate"):
+        assert sorted(s["source"] for s in services[one_shot]["secrets"]) == sorted(
+            stack_module().service_secrets("operator"))
+    assert {s["source"] for s in services["postgres"]["secrets"]} == {
+        "postgres-superuser.password", *(f"{role}.pgpass" for role in stack_module().db_roles())}
+    secrets_folder = ROOT / ".run" / "compose" / "secrets"
+    assert secrets_folder.stat().st_mode & 0o077 == 0  # the files are 0444 for the containers' users
+
+
+def test_the_broker_requires_sasl_and_acls(compose):
+    kafka = compose["services"]["kafka"]
+    assert kafka["entrypoint"] == ["/opt/campaign-kafka/start.sh"]
+    properties = (ROOT / ".run" / "compose" / "kafka" / "server.properties").read_text()
+    assert "listeners=SASL_PLAINTEXT://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093" in properties
+    assert "allow.everyone.if.no.acl.found=false" in properties
+    assert "PLAINTEXT://" not in properties.replace("SASL_PLAINTEXT://", "")
+    acls = (ROOT / ".run" / "compose" / "kafka" / "acls.sh").read_text()
+    assert "--allow-principal User:registry-relay --operation Describe --operation Write --topic registry.events" in acls
+    assert compose["services"]["registry"]["depends_on"]["kafka-acls"]["condition"] == "service_completed_successfully"
 
 
 def test_images_are_the_official_ones_of_the_local_versions(compose):

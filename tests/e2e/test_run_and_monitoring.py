@@ -36,11 +36,11 @@ def running(tmp_path_factory):
     """The services started by scripts/services.sh on free ports, with a private pid/log folder."""
     run_dir = tmp_path_factory.mktemp("run")
     ports = {name: free_port() for name in SERVICES}
-    env = {**os.environ, "CAMPAIGN_RUN_DIR": str(run_dir),
+    env = {**os.environ, "CAMPAIGN_SERVICES_DIR": str(run_dir),
            **{f"CAMPAIGN_{name.upper()}_PORT": str(port) for name, port in ports.items()},
            "CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT": str(free_port())}  # faust's own web server
     for variable in ("CAMPAIGN_AUTH_SECRET", "CAMPAIGN_PERSONAL_DATA_KEY", "CAMPAIGN_AUDIT_SIGNING_KEY"):
-        env.pop(variable, None)  # services.sh takes them from the stack's env, made under this run dir
+        env.pop(variable, None)  # services.sh gives each process its own, from the stack's env
     script = str(ROOT / "scripts" / "services.sh")
     started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=240)
     try:
@@ -63,6 +63,29 @@ def test_every_service_is_ready_with_its_relay_and_consumer(running):
             assert f"{name}-consumer: running" in status.stdout
         if (ROOT / "services" / name / "processors" / "__main__.py").is_file():
             assert f"{name}-processor: running" in status.stdout
+
+
+def test_each_process_runs_with_its_own_credentials_only(running):
+    """services.sh starts every process with `deploy/stack.py env --process NAME`: its own database role and
+    Kafka principal, and only the application secrets its row of the table names (docs/security.md)."""
+    _, _, run_dir = running
+    roles = {"registry": "campaign_registry", "membership": "campaign_membership",
+             "formation": "campaign_formation", "reporting": "campaign_reporting"}
+    seen = {}
+    for pidfile in (run_dir / "pids").glob("*.pid"):
+        name = pidfile.stem
+        raw = Path(f"/proc/{pidfile.read_text().strip()}/environ").read_bytes()
+        seen[name] = dict(item.split("=", 1) for item in raw.decode().split("\0") if item.startswith("CAMPAIGN_"))
+    assert len(seen) >= 11, sorted(seen)
+    for name, environment in seen.items():
+        service = name.split("-")[0]
+        role = "campaign_audit" if name == "reporting-consumer" else roles[service]
+        assert environment["CAMPAIGN_DATABASE_URL"].startswith(f"postgresql+psycopg2://{role}@"), name
+        assert environment["CAMPAIGN_KAFKA_USERNAME"] == name
+        assert environment["CAMPAIGN_KAFKA_PASSWORD_FILE"].endswith(f"/kafka/{name}.password")
+        # tokens are checked by the HTTP apps only; personal data is membership's alone
+        assert ("CAMPAIGN_AUTH_SECRET" in environment) == (name in roles), name
+        assert ("CAMPAIGN_PERSONAL_DATA_KEY" in environment) == (name == "membership"), name
 
 
 def test_prometheus_scrapes_every_service_with_the_projects_config(running, tmp_path):

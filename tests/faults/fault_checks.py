@@ -9,7 +9,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from platform_core.contracts import event_types_for
 from platform_core.db import migrate
-from platform_core.kafka_io import EVENT_TOPICS, DeadLetterPublisher, create_producer
+from platform_core.kafka_io import EVENT_TOPICS, DeadLetterPublisher, create_producer, kafka_options
 from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier
 from platform_core.service import service_migrations
 from reporting.adapters.replay import end_offsets
@@ -196,7 +196,7 @@ def replay_service(engine, bootstrap: str, service: str, scratch: str) -> None:
             applier = ProjectionApplier(scratch, f"replay-{uuid.uuid4().hex[:8]}", handler, registry,
                                         DeadLetterPublisher(producer), batch_handler=batch_handler)
             ends = end_offsets(bootstrap, topics)
-            consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+            consumer = KafkaConsumer(**kafka_options(bootstrap), group_id=None, enable_auto_commit=False,
                                      client_id="fault-suite-replay", max_poll_records=2000)
             try:
                 partitions = [TopicPartition(t, p) for (t, p), end in ends.items() if end > 0]

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from platform_core.local_processes import free_port, is_ready, stack_module, stop_all
+from platform_core.local_processes import free_port, is_ready, process_environment, stack_module, stop_all
 from simulator.cities import renumbered_city
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,8 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.3) -> f
 
 
 class Platform:
-    """Every process of the platform (apps, relays, consumers, the faust processor), by name."""
+    """Every process of the platform (apps, relays, consumers, the faust processor), by name; each runs with
+    its own credentials (deploy/stack/processes.py), ``env`` less the operator's."""
 
     def __init__(self, folder: Path, env: dict[str, str]):
         self.folder, self.env = folder, env
@@ -61,7 +62,8 @@ class Platform:
 
     def start(self, name: str) -> None:
         log = (self.folder / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(self.commands[name], env=self.env, cwd=ROOT, stdout=log,
+        self.processes[name] = subprocess.Popen(self.commands[name], env=process_environment(name, self.env),
+                                                cwd=ROOT, stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def start_all(self) -> None:

@@ -18,7 +18,7 @@ from kafka.admin import NewTopic
 
 from platform_core.db import create_db_engine, migrate
 from platform_core.envelope import Actor, EventEnvelope
-from platform_core.kafka_io import DeadLetterPublisher, create_producer
+from platform_core.kafka_io import DeadLetterPublisher, create_producer, kafka_options
 from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
 from platform_core.settings import get_settings
 
@@ -29,7 +29,7 @@ def test_a_batch_failed_with_the_database_down_is_applied_after_it_returns():
     settings = get_settings()
     engine = create_db_engine(settings.database_url, pool_size=2)
     schema, topic, group = f"t_rw_{uuid.uuid4().hex[:10]}", f"test.rewind.{uuid.uuid4().hex[:10]}", f"g-{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
     producer = create_producer(settings.kafka_bootstrap, "rewind-test")
     migrate(engine, schema)

@@ -19,7 +19,7 @@ from hardening_apps import drop, prepare, scratch_context
 from kafka_scratch import scratch_topic
 from platform_core.contracts import event_types_for
 from platform_core.envelope import Actor, EventEnvelope
-from platform_core.kafka_io import DEAD_LETTER_TOPIC, DeadLetterPublisher, create_producer
+from platform_core.kafka_io import DEAD_LETTER_TOPIC, DeadLetterPublisher, create_producer, kafka_options
 from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer, ProjectionSpec
 
 pytestmark = pytest.mark.integration
@@ -113,7 +113,7 @@ CONSUMERS = {
 
 
 def dead_letters_of(bootstrap: str, topic: str, expected: int, timeout_s: float = 30) -> list:
-    reader = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1000)
+    reader = KafkaConsumer(**kafka_options(bootstrap), enable_auto_commit=False, consumer_timeout_ms=1000)
     partitions = [TopicPartition(DEAD_LETTER_TOPIC, p) for p in reader.partitions_for_topic(DEAD_LETTER_TOPIC)]
     reader.assign(partitions)
     reader.seek_to_beginning(*partitions)

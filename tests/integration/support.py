@@ -6,6 +6,7 @@ from kafka import KafkaConsumer
 from pydantic import BaseModel, Field
 
 from platform_core.event_types import EventTypeRegistry
+from platform_core.kafka_io import kafka_options
 
 
 class ProfileUpdated(BaseModel):
@@ -21,7 +22,7 @@ def make_event_types() -> EventTypeRegistry:
 
 def read_topic(bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0) -> list:
     """Every record of a topic from the beginning, waiting until ``expected`` arrived."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+    consumer = KafkaConsumer(topic, **kafka_options(bootstrap), auto_offset_reset="earliest",
                              enable_auto_commit=False, group_id=None, consumer_timeout_ms=2000)
     records = []
     deadline = time.monotonic() + timeout_s

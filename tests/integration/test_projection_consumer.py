@@ -12,7 +12,7 @@ from kafka import KafkaConsumer
 
 from platform_core.envelope import Actor
 from platform_core.event_store import NewEvent
-from platform_core.kafka_io import DEAD_LETTER_TOPIC, create_producer
+from platform_core.kafka_io import DEAD_LETTER_TOPIC, create_producer, kafka_options
 from platform_core.outbox_relay import OutboxRelay
 
 RUNNER = Path(__file__).with_name("projection_runner.py")
@@ -122,7 +122,7 @@ def test_duplicates_are_counted_once_and_malformed_messages_are_dead_lettered(st
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert projection(engine, schema, table) == expected
 
-    letters = KafkaConsumer(DEAD_LETTER_TOPIC, bootstrap_servers=settings.kafka_bootstrap,
+    letters = KafkaConsumer(DEAD_LETTER_TOPIC, **kafka_options(settings.kafka_bootstrap),
                             auto_offset_reset="earliest", consumer_timeout_ms=5000)
     ours = [r for r in letters if dict(r.headers).get("dlq.topic") == topic.encode()]
     letters.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_core.local_processes import stack_module
+from platform_core.local_processes import free_port, stack_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_SCRIPT = REPO_ROOT / "deploy" / "stack.py"
@@ -78,7 +78,7 @@ def test_up_twice_reuses_running_components(stack_settings):
     assert "kafka: already running and healthy" in second.stdout
     assert "postgres: already running and healthy" in second.stdout
     assert f"KAFKA_BOOTSTRAP=127.0.0.1:{stack_settings.kafka_port}" in second.stdout
-    assert stack_settings.database_url in second.stdout
+    assert f"DATABASE_URL=postgresql+psycopg2://campaign_owner@127.0.0.1:{stack_settings.pg_port}/" in second.stdout
 
 
 def test_status_exits_zero_when_all_healthy(stack_settings):
@@ -89,13 +89,51 @@ def test_status_exits_zero_when_all_healthy(stack_settings):
         assert "running" in line and "healthy" in line and "unhealthy" not in line
 
 
-def test_env_prints_shell_exports(stack_settings):
-    result = run_stack("env", timeout=30)
+def test_env_prints_the_operators_credentials_as_file_paths(stack_settings):
+    result = subprocess.run([sys.executable, str(STACK_SCRIPT), "env"], capture_output=True, text=True, timeout=30,
+                            cwd=REPO_ROOT, env=clean_environment())
     assert_ok(result)
-    assert result.stdout.splitlines() == [
-        f"export CAMPAIGN_DATABASE_URL={stack_settings.database_url}",
-        f"export CAMPAIGN_KAFKA_BOOTSTRAP=127.0.0.1:{stack_settings.kafka_port}",
-    ]
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in result.stdout.splitlines())
+    secrets = stack_settings.run_dir / "secrets"
+    assert exports["CAMPAIGN_DATABASE_URL"] == (
+        f"'postgresql+psycopg2://campaign_owner@127.0.0.1:{stack_settings.pg_port}/campaign"
+        f"?passfile={secrets}/postgres/campaign_owner.pgpass'")
+    assert exports["CAMPAIGN_KAFKA_BOOTSTRAP"] == f"127.0.0.1:{stack_settings.kafka_port}"
+    assert exports["CAMPAIGN_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    assert exports["CAMPAIGN_KAFKA_USERNAME"] == "admin"
+    assert exports["CAMPAIGN_KAFKA_PASSWORD_FILE"] == f"{secrets}/kafka/admin.password"
+    passwords = [path.read_text().strip() for path in (secrets / "kafka").glob("*.password")]
+    passwords += [path.read_text().strip().split(":")[-1] for path in (secrets / "postgres").glob("*.pgpass")]
+    assert passwords and not any(password in result.stdout for password in passwords)
+    for path in [secrets, *secrets.rglob("*")]:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+
+
+def test_env_of_a_process_names_only_its_own_credentials(stack_settings):
+    operator = {**clean_environment(), "CAMPAIGN_AUTH_SECRET": "s" * 32, "CAMPAIGN_PERSONAL_DATA_KEY": "k" * 32}
+    result = subprocess.run(["bash", "-c", f'eval "$({sys.executable} {STACK_SCRIPT} env)"; '
+                             f'eval "$({sys.executable} {STACK_SCRIPT} env --process registry-relay)"; env'],
+                            capture_output=True, text=True, timeout=60, cwd=REPO_ROOT, env=operator)
+    assert_ok(result)
+    seen = dict(line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("CAMPAIGN_"))
+    assert seen["CAMPAIGN_DATABASE_URL"].startswith("postgresql+psycopg2://campaign_registry@")
+    assert seen["CAMPAIGN_DATABASE_URL"].endswith("/postgres/campaign_registry.pgpass")
+    assert seen["CAMPAIGN_KAFKA_USERNAME"] == "registry-relay"
+    assert seen["CAMPAIGN_KAFKA_PASSWORD_FILE"].endswith("/kafka/registry-relay.password")
+    # a relay checks no token and seals no personal data: the operator's secrets are gone
+    assert "CAMPAIGN_AUTH_SECRET" not in seen and "CAMPAIGN_PERSONAL_DATA_KEY" not in seen
+
+
+def test_env_refuses_an_unknown_process(stack_settings):
+    result = subprocess.run([sys.executable, str(STACK_SCRIPT), "env", "--process", "everything"],
+                            capture_output=True, text=True, timeout=30, cwd=REPO_ROOT)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def clean_environment() -> dict[str, str]:
+    """The test's environment without the credentials the suite runs with."""
+    return {k: v for k, v in os.environ.items()
+            if k not in stack.CREDENTIAL_VARIABLES}
 
 
 def test_up_recovers_a_killed_broker(stack_settings):
@@ -114,7 +152,7 @@ def test_up_recovers_a_killed_broker(stack_settings):
     assert new_pid is not None and new_pid != old_pid
     versions = stack.kafka_api_versions("127.0.0.1", stack_settings.kafka_port)
     assert 18 in versions and 3 in versions  # ApiVersions and Metadata are served
-    brokers = stack.kafka_metadata_brokers("127.0.0.1", stack_settings.kafka_port)
+    brokers = stack.kafka_metadata_brokers("127.0.0.1", stack_settings.kafka_port, stack.admin_login(stack_settings))
     assert brokers == [(1, "127.0.0.1", stack_settings.kafka_port)]
     assert_ok(run_stack("status", timeout=60))
 
@@ -135,3 +173,19 @@ def test_up_recovers_a_killed_postmaster(stack_settings):
     assert new_pid is not None and new_pid != old_pid
     assert stack.pg_is_healthy(stack_settings)
     assert_ok(run_stack("status", timeout=60))
+
+
+def test_up_refuses_a_kafka_storage_from_before_authentication_and_says_what_to_do(tmp_path):
+    """A run folder whose broker storage was formatted by the stack before SASL (no SCRAM users) cannot be
+    upgraded in place: `up` stops before starting anything and names the exact commands."""
+    data = tmp_path / "kafka" / "data"
+    data.mkdir(parents=True)
+    (data / "meta.properties").write_text("version=1\nnode.id=1\ncluster.id=l108lXOFSnO44ukmH0V9YQ\n")
+    env = {**os.environ, "CAMPAIGN_RUN_DIR": str(tmp_path), "CAMPAIGN_KAFKA_PORT": str(free_port()),
+           "CAMPAIGN_KAFKA_CONTROLLER_PORT": str(free_port()), "CAMPAIGN_PG_PORT": str(free_port())}
+    result = subprocess.run([sys.executable, str(STACK_SCRIPT), "up"], capture_output=True, text=True, timeout=60,
+                            cwd=REPO_ROOT, env=env)
+    assert result.returncode == 1
+    assert "formatted before the broker required authentication" in result.stderr
+    assert f"rm -rf {data} {tmp_path / 'kafka' / 'cluster.id'} {tmp_path / 'pg'}" in result.stderr
+    assert not (tmp_path / "pg").exists() and not (tmp_path / "pids" / "kafka.pid").exists()

@@ -314,26 +314,25 @@ class FormationCommands:
 
     def _append(self, conn: Connection, events: list[DomainEvent], principal: Principal, key: str | None,
                 fingerprint: str) -> AppendResult:
-        """Append per stream, in order; the idempotency key goes with the first stream's append."""
-        written = []
-        streams: list[tuple[str, list[DomainEvent]]] = []
-        for event in events:
+        """Append per stream, in order. The idempotency key is claimed first with every event's id, so a
+        replay returns all of the command's events and the key row is written once."""
+        ids = [uuid.uuid4() for _ in events]
+        streams: list[tuple[str, list[NewEvent]]] = []
+        for event, event_id in zip(events, ids):
+            new = NewEvent(event.type, event.payload, event_id=event_id)
             if streams and streams[-1][0] == event.stream_id:
-                streams[-1][1].append(event)
+                streams[-1][1].append(new)
             else:
-                streams.append((event.stream_id, [event]))
-        for index, (stream_id, batch) in enumerate(streams):
+                streams.append((event.stream_id, [new]))
+        if key is not None:
+            self.store.claim_idempotency_key(conn, key, fingerprint, streams[0][0], ids)
+        written = []
+        for stream_id, batch in streams:
             version = self.store.stream_version(conn, stream_id)
-            result = self.store.append_in(conn, stream_id, version, [NewEvent(e.type, e.payload) for e in batch],
-                                          principal.actor(), key if index == 0 else None,
-                                          fingerprint if index == 0 else None)
+            result = self.store.append_in(conn, stream_id, version, batch, principal.actor())
             for envelope in result.events:
                 apply_own_event(conn, self.t, envelope)
             written.extend(result.events)
-        if key is not None and len(streams) > 1:  # the replay must return every event of the command
-            conn.execute(self.store.tables.idempotency_keys.update()
-                         .where(self.store.tables.idempotency_keys.c.idempotency_key == key)
-                         .values(event_ids=[e.event_id for e in written]))
         return AppendResult(written)
 
 

@@ -28,7 +28,8 @@ from platform_core.db import migrate, quoted_schema
 from platform_core.envelope import EventEnvelope
 from platform_core.errors import PlatformError
 from platform_core.event_types import EventTypeRegistry
-from platform_core.kafka_io import EVENT_TOPICS, DeadLetter, DeadLetterPublisher, create_producer
+from platform_core.kafka_io import (EVENT_TOPICS, DeadLetter, DeadLetterPublisher, aiokafka_options, create_producer,
+                                   kafka_options)
 from platform_core.projection_consumer import REJECTIONS
 from reporting.adapters.bulk_copy import CopyTable, PlainText, copy_tables, copy_text
 from reporting.adapters.projection_store import (
@@ -192,7 +193,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 def end_offsets(bootstrap: str, topics: tuple[str, ...]) -> dict[tuple[str, int], int]:
     """Every partition of the topics and its end offset now (what a replay reads up to)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+    consumer = KafkaConsumer(**kafka_options(bootstrap), group_id=None, enable_auto_commit=False,
                              client_id="replay-metadata")
     try:
         partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
@@ -209,7 +210,7 @@ async def _read(bootstrap: str, ends: dict[tuple[str, int], int], fold: "_Fold",
     remaining = {AioTopicPartition(t, p): end for (t, p), end in ends.items() if end > 0}
     if not remaining:
         return 0
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(**aiokafka_options(bootstrap), group_id=None, enable_auto_commit=False,
                                 client_id="replay", check_crcs=False, fetch_max_bytes=64 * 1024 * 1024,
                                 max_partition_fetch_bytes=16 * 1024 * 1024)
     await consumer.start()
@@ -282,9 +283,14 @@ def swap_into(engine: Engine, scratch: str, live: str, group_id: str = PROJECTIO
     """Replace the live projection by a rebuilt one in one transaction (tables, offsets, processed ids)."""
     s, l = quoted_schema(scratch), quoted_schema(live)
     with engine.begin() as conn:
+        # The live tables keep their owner (reporting's role, docs/security.md) whoever runs the replay.
+        owner = conn.execute(sa.text("SELECT tableowner FROM pg_tables WHERE schemaname = :s AND tablename = 'rp_meta'"),
+                             {"s": live}).scalar()
         drop_tables(conn, live, group_id)
         for table in PROJECTION_TABLES:
             conn.execute(sa.text(f"ALTER TABLE {s}.{table} SET SCHEMA {l}"))
+            if owner is not None:
+                conn.execute(sa.text(f'ALTER TABLE {l}.{table} OWNER TO "{owner}"'))
         for table, columns in (("consumer_offsets", "group_id, topic, partition, next_offset"),
                                ("processed_events", "group_id, event_id")):
             conn.execute(sa.text(f"INSERT INTO {l}.{table} ({columns}) SELECT {columns} FROM {s}.{table}"

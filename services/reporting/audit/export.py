@@ -90,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stores", default=",".join(SERVICES), help="schemas of the event stores, comma-separated")
     parser.add_argument("--upto", type=int, help="export leaves [0, UPTO) only (default: the whole log)")
     args = parser.parse_args(argv)
-    engine = create_db_engine(get_settings().database_url, pool_size=1)
+    settings = get_settings()
+    engine = create_db_engine(settings.database_url, pool_size=1, password_file=settings.database_password_file)
     stores = [s for s in args.stores.split(",") if s]
     try:
         summary = export_bundle(engine, args.schema, args.out, args.source, stores, args.upto)

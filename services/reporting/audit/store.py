@@ -1,9 +1,11 @@
 """The audit log in PostgreSQL: batch appends with incremental tree maintenance, proofs, search.
 
 Every method works inside the caller's transaction (a SQLAlchemy Connection), so
-the processor's appends commit with its consumer offsets. Appends lock the one
-``audit_head`` row: there is exactly one writer at a time, and the border of
-the tree (at most log2(n) nodes) is all an append reads.
+the processor's appends commit with its consumer offsets. Appends take the log's
+advisory lock: there is exactly one writer at a time, and the border of the tree
+(at most log2(n) nodes) is all an append reads. Every table is append-only: an
+append inserts its leaves, its new nodes and a new head row (``audit_heads``), so
+the appender's role needs INSERT and nothing more (docs/security.md).
 """
 
 import io
@@ -73,8 +75,11 @@ class AuditLogStore:
 
     # -- appending ---------------------------------------------------------------------------
     def head(self, conn: Connection, lock: bool = False) -> tuple[int, bytes]:
-        row = conn.execute(sa.text(f"SELECT tree_size, root_hash FROM {self.schema}.audit_head"
-                                   + (" FOR UPDATE" if lock else ""))).one()
+        """The log's size and root; ``lock`` holds the append lock until the transaction ends."""
+        if lock:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"audit-append:{self.schema}"})
+        row = conn.execute(sa.text(f"SELECT tree_size, root_hash FROM {self.schema}.audit_heads"
+                                   " ORDER BY tree_size DESC LIMIT 1")).one()
         return row.tree_size, bytes(row.root_hash)
 
     def append(self, conn: Connection, entries: Sequence[EventEnvelope]) -> AppendOutcome:
@@ -92,8 +97,8 @@ class AuditLogStore:
                                " stream_id, recorded_at, actor_department, entities, units) FROM STDIN", leaves)
             cursor.copy_expert(f"COPY {self.schema}.audit_nodes (level, idx, hash) FROM STDIN", nodes)
         root = tree.root()
-        conn.execute(sa.text(f"UPDATE {self.schema}.audit_head SET tree_size = :s, root_hash = :r,"
-                             " updated_at = now()"), {"s": tree.size, "r": root})
+        conn.execute(sa.text(f"INSERT INTO {self.schema}.audit_heads (tree_size, root_hash) VALUES (:s, :r)"),
+                     {"s": tree.size, "r": root})
         return AppendOutcome(len(fresh), len(entries) - len(fresh), tree.size, root)
 
     def _not_yet_logged(self, conn: Connection, entries: Sequence[EventEnvelope]) -> list[EventEnvelope]:

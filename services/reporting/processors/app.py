@@ -10,7 +10,7 @@ from pathlib import Path
 import faust
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from platform_core.kafka_io import EVENT_TOPICS
+from platform_core.kafka_io import EVENT_TOPICS, faust_credentials
 from platform_core.settings import get_settings
 from reporting.adapters.projection_store import PROJECTION_GROUP
 
@@ -40,6 +40,7 @@ settings = get_settings()
 app = faust.App(
     processor.group_id,
     broker=[f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")],
+    broker_credentials=faust_credentials(settings),
     value_serializer="raw", key_serializer="raw",
     datadir=str(Path(processor.data_dir) / processor.group_id),
     web_enabled=False, web_port=processor.web_port, topic_disable_leader=True, store="memory://",

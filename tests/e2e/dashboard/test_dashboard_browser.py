@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration" / "reporting"))
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "reporting"))
 
 from platform_core.auth import Principal, issue_token  # noqa: E402
-from platform_core.local_processes import free_port, stop_all, wait_ready  # noqa: E402
+from platform_core.local_processes import free_port, process_environment, stop_all, wait_ready  # noqa: E402
 from reporting_scenario import DISTRICT_A, campaign, ent  # noqa: E402
 from reporting_support import create_topics, delete_topics, drop_schemas_like, make_context, publish  # noqa: E402
 
@@ -41,8 +41,8 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def seeded(settings_env):
+    from platform_core.db_roles import create_role_tables, grant_service_roles
     from platform_core.settings import get_settings
-    from reporting.adapters.projection_store import create_tables
     from reporting.audit.processor import audit_projection
     from reporting.bootstrap import checkpoint_signer
     from reporting.handlers import bulletins
@@ -57,8 +57,10 @@ def seeded(settings_env):
         publish(settings.kafka_bootstrap, topics, scenario.events)
         context.migrate()
         envelopes = [e for _, e in scenario.events]
+        with context.engine.begin() as conn:  # as `campaign migrate reporting --schema` would
+            grant_service_roles(conn, "reporting", schema)
+            create_role_tables(conn, "reporting", schema)
         with context.engine.begin() as conn:
-            create_tables(conn, schema)
             projection_handler(schema)(conn, envelopes)
             audit_projection(schema).batch_handler(conn, envelopes)
         checkpoint_signer(context).sign_now("manual")
@@ -81,8 +83,8 @@ def settings_env():
 def server(seeded, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("dashboard") / "uvicorn.log"
-    env = {**os.environ, "DASHBOARD_E2E_SCHEMA": seeded["schema"], "DASHBOARD_E2E_TOPIC": seeded["topics"]["reporting"],
-           "CAMPAIGN_LOG_LEVEL": "WARNING"}
+    env = {**process_environment("reporting"), "DASHBOARD_E2E_SCHEMA": seeded["schema"],
+           "DASHBOARD_E2E_TOPIC": seeded["topics"]["reporting"], "CAMPAIGN_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
         [str(BIN / "uvicorn"), "--factory", "dashboard_e2e_app:app", "--app-dir", str(Path(__file__).parent),
          "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],

@@ -13,6 +13,7 @@ from platform_core.envelope import Actor, EventEnvelope
 from platform_core.event_store import EventStore
 from platform_core.event_types import EventTypeRegistry
 from platform_core.contracts.reporting import register as register_reporting
+from platform_core.kafka_io import kafka_options
 
 import reporting
 
@@ -110,7 +111,7 @@ def create_topic(bootstrap: str) -> str:
     from kafka.admin import NewTopic
 
     name = f"test.audit.{uuid.uuid4().hex[:10]}"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**kafka_options(bootstrap))
     admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
     admin.close()
     return name
@@ -119,7 +120,7 @@ def create_topic(bootstrap: str) -> str:
 def delete_topic(bootstrap: str, name: str) -> None:
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**kafka_options(bootstrap))
     admin.delete_topics([name])
     admin.close()
 

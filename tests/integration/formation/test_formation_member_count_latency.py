@@ -20,7 +20,7 @@ from formation.adapters import queries
 from formation.adapters.tables import tables
 from formation.bootstrap import UPSTREAM_GROUP, build_projections
 from formation_support import token
-from platform_core.kafka_io import DeadLetterPublisher, create_producer
+from platform_core.kafka_io import DeadLetterPublisher, create_producer, kafka_options
 from platform_core.outbox_relay import OutboxRelay
 from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
 
@@ -37,7 +37,7 @@ def _id_number() -> str:
 
 def _start_at_the_end(engine, settings, group: str) -> None:
     """Store the topics' end offsets for a fresh group: it follows new events without replaying history."""
-    probe = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    probe = KafkaConsumer(**kafka_options(settings.kafka_bootstrap))
     try:
         partitions = [TopicPartition(t, p) for t in TOPICS for p in (probe.partitions_for_topic(t) or ())]
         ends = probe.end_offsets(partitions)

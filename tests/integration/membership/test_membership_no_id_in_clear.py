@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer
 
 from membership_support import new_id_number, token
+from platform_core.kafka_io import kafka_options
 from platform_core.outbox_relay import OutboxRelay
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -75,7 +76,7 @@ def publish_outbox(engine, producer, stream_ids: set[str], timeout_s: float = 60
 
 def raw_topic(bootstrap: str, wanted: set[str], timeout_s: float = 60) -> list:
     """Every record of membership.events from the start, until the wanted event ids were seen."""
-    consumer = KafkaConsumer("membership.events", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+    consumer = KafkaConsumer("membership.events", **kafka_options(bootstrap), auto_offset_reset="earliest",
                              enable_auto_commit=False, group_id=None)
     records, seen, deadline = [], set(), time.monotonic() + timeout_s
     try:

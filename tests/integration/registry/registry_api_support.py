@@ -13,6 +13,7 @@ from kafka.admin import NewTopic
 from platform_core.auth import Principal, issue_token
 from platform_core.contracts import event_types_for
 from platform_core.event_store import EventStore
+from platform_core.kafka_io import kafka_options
 from platform_core.service import ServiceContext, build_app, service_migrations
 from registry.domain.uscc import ALPHABET, check_character
 from registry.entrypoints.routes import entities, imports, ledgers, reference
@@ -23,7 +24,7 @@ from registry.handlers.context import RegistryContext, default_vocabulary
 def isolated(settings, engine):
     """(client, schema, topic): the registry's real routes on a fresh schema and topic."""
     schema, topic = f"r_{uuid.uuid4().hex[:12]}", f"test.registry.{uuid.uuid4().hex[:12]}"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
     store = EventStore(engine, schema, topic, event_types_for("registry"), settings.max_payload_bytes)
     context = ServiceContext(schema, settings, engine, store, service_migrations("registry"))

@@ -11,6 +11,7 @@ from kafka.admin import NewTopic
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "reporting"))
 
 from reporting.adapters.projection_store import PROJECTION_TABLES  # noqa: E402
+from platform_core.kafka_io import kafka_options  # noqa: E402
 
 SERVICES = ("registry", "membership", "formation", "reporting")
 
@@ -18,21 +19,21 @@ SERVICES = ("registry", "membership", "formation", "reporting")
 def create_topics(bootstrap: str, partitions: int = 3) -> dict[str, str]:
     suffix = uuid.uuid4().hex[:10]
     topics = {service: f"test.{service}.{suffix}" for service in SERVICES}
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**kafka_options(bootstrap))
     admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics.values()])
     admin.close()
     return topics
 
 
 def delete_topics(bootstrap: str, topics: dict[str, str]) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**kafka_options(bootstrap))
     admin.delete_topics(list(topics.values()))
     admin.close()
 
 
 def publish(bootstrap: str, topics: dict[str, str], events, duplicate_every: int = 0) -> int:
     """Publish (service, envelope) pairs keyed by stream id; optionally send some twice (at-least-once relay)."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = KafkaProducer(**kafka_options(bootstrap), acks="all")
     sent = 0
     for number, (service, envelope) in enumerate(events, start=1):
         copies = 2 if duplicate_every and number % duplicate_every == 0 else 1

@@ -1,0 +1,88 @@
+"""The commands: up, down, status, env [--process NAME], compose."""
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from typing import List, Optional, Sequence
+
+from .kafka import kafka_down, kafka_pid, kafka_up
+from .kafka_auth import admin_login
+from .kafka_probe import kafka_is_healthy
+from .compose import cmd_compose
+from .environment import database_url, process_environment
+from .postgres import pg_down, pg_is_healthy, pg_up, postmaster_pid
+from .processes import OPERATOR, OWNER_ROLE, PROCESSES
+from .settings import Settings, StackError, load_settings
+from .system import StackLock, say
+
+
+def connection_lines(settings: Settings) -> List[str]:
+    return [f"KAFKA_BOOTSTRAP={settings.kafka_bootstrap}", f"DATABASE_URL={database_url(settings, OWNER_ROLE)}"]
+
+
+def cmd_up(settings: Settings) -> int:
+    started = time.monotonic()
+    with StackLock(settings.lock_file):
+        kafka_up(settings)
+        pg_up(settings)
+    say(f"stack is up ({time.monotonic() - started:.1f}s). Connection settings:")
+    for line in connection_lines(settings):
+        say(f"  {line}")
+    say("  (shell: eval \"$(python3 deploy/stack.py env)\")")
+    return 0
+
+
+def cmd_down(settings: Settings) -> int:
+    with StackLock(settings.lock_file):
+        kafka_down(settings)
+        pg_down(settings)
+    return 0
+
+
+def cmd_status(settings: Settings) -> int:
+    kpid = kafka_pid(settings)
+    k_ok = kpid is not None and kafka_is_healthy(settings.kafka_port, admin_login(settings))
+    ppid = postmaster_pid(settings)
+    p_ok = ppid is not None and pg_is_healthy(settings)
+    for name, pid, port, ok in (("kafka", kpid, settings.kafka_port, k_ok),
+                                ("postgres", ppid, settings.pg_port, p_ok)):
+        state = "running" if pid else "stopped"
+        say(f"{name:<9} {state:<8} pid={pid or '-':<8} port={port:<6} "
+            f"{'healthy' if ok else 'unhealthy'}")
+    return 0 if k_ok and p_ok else 1
+
+
+def cmd_env(settings: Settings, process: str = OPERATOR) -> int:
+    """Shell lines that leave exactly ``process``'s credentials set (file paths; docs/security.md)."""
+    for variable, value in process_environment(settings, process).items():
+        if value is None:
+            if variable in os.environ:
+                say(f"unset {variable}")
+        elif os.environ.get(variable) != value:
+            say(f"export {variable}={shlex.quote(value)}")
+    return 0
+
+
+COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "env": cmd_env, "compose": cmd_compose}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 deploy/stack.py",
+                                     description="The local Kafka and PostgreSQL of the platform.")
+    parser.add_argument("command", choices=list(COMMANDS))
+    parser.add_argument("--process", choices=list(PROCESSES), default=OPERATOR,
+                        help="env: the credentials of this process only (default: the operator's)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = load_settings()
+        if args.command == "env":
+            return cmd_env(settings, args.process)
+        return COMMANDS[args.command](settings)
+    except StackError as error:
+        print(f"\nERROR: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,95 @@
+"""Every process of the platform and the credentials it gets: the one table to change.
+
+A process (named as scripts/services.sh and docker-compose.yml name it) gets exactly one PostgreSQL
+login role, one Kafka principal, and the application secrets whose row in ``APP_SECRETS`` names it.
+``python3 deploy/stack.py env --process NAME`` prints that and nothing more; ``env`` without
+``--process`` is the operator's (and the tests') environment: the owner role and the Kafka admin.
+
+What each role may do in PostgreSQL is granted by ``campaign migrate`` (services/platform_core/db_roles.py);
+what each principal may do in Kafka is ``KAFKA_ACCESS`` (deploy/stack/kafka_access.py).
+"""
+
+import base64
+import dataclasses
+import secrets
+from typing import Callable, FrozenSet, Tuple
+
+OPERATOR = "operator"  # the operator's shell and the tests: `stack.py env` without --process
+
+OWNER_ROLE = "campaign_owner"  # runs the migrations and owns the schemas; never a running process's role
+KAFKA_ADMIN = "admin"  # topic set-up, tests' scratch topics, benchmarks; a Kafka super user
+
+
+@dataclasses.dataclass(frozen=True)
+class Process:
+    db_role: str  # PostgreSQL login role
+    kafka_principal: str  # Kafka SCRAM user
+
+
+PROCESSES = {
+    OPERATOR: Process(OWNER_ROLE, KAFKA_ADMIN),
+    "registry": Process("campaign_registry", "registry"),
+    "registry-relay": Process("campaign_registry", "registry-relay"),
+    "membership": Process("campaign_membership", "membership"),
+    "membership-relay": Process("campaign_membership", "membership-relay"),
+    "membership-consumer": Process("campaign_membership", "membership-consumer"),
+    "formation": Process("campaign_formation", "formation"),
+    "formation-relay": Process("campaign_formation", "formation-relay"),
+    "formation-consumer": Process("campaign_formation", "formation-consumer"),
+    "reporting": Process("campaign_reporting", "reporting"),
+    "reporting-relay": Process("campaign_reporting", "reporting-relay"),
+    # the audit appender: appends the Merkle log, stores checkpoints (INSERT only on the audit tables)
+    "reporting-consumer": Process("campaign_audit", "reporting-consumer"),
+    "reporting-processor": Process("campaign_reporting", "reporting-processor"),
+}
+
+HTTP_APPS = ("registry", "membership", "formation", "reporting")
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _ed25519_seed() -> str:
+    """An Ed25519 private key is any 32 random bytes; kept as base64."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@dataclasses.dataclass(frozen=True)
+class AppSecret:
+    """An application secret: a file under <run>/secrets, and the processes that may read it."""
+
+    file: str
+    variable: str  # the setting: the file's path (…_FILE), or for ``as_value`` the secret itself
+    make: Callable[[], str]
+    processes: FrozenSet[str]
+    # The first three secrets are still read from the variable's value by the services; exported as
+    # values until the services read key files (then: a …_FILE variable, and as_value=False).
+    as_value: bool = False
+
+
+# The process -> secret table. Production sets these variables (or files) itself; locally they are
+# made once per run folder, mode 600.
+APP_SECRETS: Tuple[AppSecret, ...] = (
+    # signs department tokens: the operator issues them, every HTTP app checks them
+    AppSecret("auth-secret", "CAMPAIGN_AUTH_SECRET", _token, frozenset({OPERATOR, *HTTP_APPS}), as_value=True),
+    # seals members' personal data: membership only
+    AppSecret("personal-data-key", "CAMPAIGN_PERSONAL_DATA_KEY", _token, frozenset({OPERATOR, "membership"}),
+              as_value=True),
+    # signs audit checkpoints: bulletins (reporting), the schedule (reporting-consumer), `reporting.audit.sign`
+    AppSecret("audit-signing-key", "CAMPAIGN_AUDIT_SIGNING_KEY", _ed25519_seed,
+              frozenset({OPERATOR, "reporting", "reporting-consumer"}), as_value=True),
+)
+
+
+def db_roles() -> Tuple[str, ...]:
+    """Every PostgreSQL login role, the owner first."""
+    roles = [OWNER_ROLE]
+    for process in PROCESSES.values():
+        if process.db_role not in roles:
+            roles.append(process.db_role)
+    return tuple(roles)
+
+
+def kafka_principals() -> Tuple[str, ...]:
+    return tuple(process.kafka_principal for process in PROCESSES.values())
