@@ -70,14 +70,17 @@ def stack(engine, settings):
     delete_topics(settings.kafka_bootstrap, topics)
 
 
-def run_live(engine, settings, schema: str, topics: dict[str, str]) -> None:
+def run_live(engine, settings, schema: str, topics: dict[str, str], expected: int = 0) -> None:
+    """Project the topics until ``expected`` events are applied and the consumer has been idle for 3 s (a
+    consumer joining slowly on a busy machine is not mistaken for the end of the topics)."""
     producer = create_producer(settings.kafka_bootstrap, "test-reporting-asof-dlq")
     applier = ProjectionApplier(schema, f"{PROJECTION_GROUP}-{schema}", None, REGISTRY,
                                 DeadLetterPublisher(producer), batch_handler=projection_handler(schema))
     consumer = ProjectionConsumer(engine, settings.kafka_bootstrap, list(topics.values()), applier, max_records=3)
-    idle = 0
-    while idle < 3:
+    idle, applied = 0, 0
+    while idle < 3 or applied < expected:
         result = consumer.poll_once(timeout_ms=1000)
+        applied += result.applied
         idle = 0 if (result.applied or result.duplicates) else idle + 1
     consumer.consumer.close()
     producer.close()
@@ -97,7 +100,7 @@ def test_milestones_are_judged_as_of_the_end_of_their_day(stack, engine, setting
     client, schema, topics, context = stack
     scenario = formation_scenario()
     publish(settings.kafka_bootstrap, topics, scenario.events, duplicate_every=4)
-    run_live(engine, settings, schema, topics)
+    run_live(engine, settings, schema, topics, expected=len(scenario.events))
 
     entries = accountability.trail(context, f"district-{DISTRICT}", topics=tuple(topics.values()))
     by_subject = {e["subject"]: e for e in entries}
