@@ -24,6 +24,7 @@ import dataclasses
 import fcntl
 import glob
 import hashlib
+import json
 import os
 import pwd
 import re
@@ -37,7 +38,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KAFKA_POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
@@ -1073,12 +1074,16 @@ def cmd_status(settings: Settings) -> int:
 # Local secrets: made once per run folder (mode 600), never committed; production sets the
 # variables itself. Each maker returns the text to store.
 LOCAL_SECRETS = {
-    "CAMPAIGN_AUTH_SECRET": ("auth-secret", lambda: secrets.token_urlsafe(32)),
     "CAMPAIGN_PERSONAL_DATA_KEY": ("personal-data-key", lambda: secrets.token_urlsafe(32)),
     # an Ed25519 private key is any 32 random bytes; kept as base64
     "CAMPAIGN_AUDIT_SIGNING_KEY": ("audit-signing-key",
                                    lambda: base64.b64encode(secrets.token_bytes(32)).decode()),
 }
+# Department tokens: the issuer's Ed25519 private key (PEM, mode 600: only the operator's `campaign token`
+# and the demo simulator read it) and the public key set every service reads (a JWK Set, by kid). The
+# settings are the files' paths; `env` prints paths, never key material.
+TOKEN_ISSUER_KEY_FILE, TOKEN_PUBLIC_KEYS_FILE = "token-issuer-key.pem", "token-public-keys.json"
+ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")  # DER SubjectPublicKeyInfo before the 32 key bytes
 
 
 def local_secret(settings: Settings, file_name: str, make) -> str:
@@ -1091,12 +1096,54 @@ def local_secret(settings: Settings, file_name: str, make) -> str:
     return path.read_text().strip()
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token_key_files(settings: Settings) -> Tuple[Path, Path]:
+    """The issuer's key and the public key set, made once (openssl: this file needs no Python packages).
+    The set keeps every key it has held, and always holds the issuer's current one."""
+    folder = settings.run_dir / "secrets"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private, public = folder / TOKEN_ISSUER_KEY_FILE, folder / TOKEN_PUBLIC_KEYS_FILE
+    openssl = require_tool("openssl", "Install it: `apt-get install -y openssl`.")
+    if not private.exists():
+        partial = folder / f".{TOKEN_ISSUER_KEY_FILE}.new"
+        old_umask = os.umask(0o077)
+        try:
+            subprocess.run([openssl, "genpkey", "-algorithm", "ed25519", "-out", str(partial)], check=True,
+                           capture_output=True)
+        finally:
+            os.umask(old_umask)
+        os.chmod(partial, 0o600)
+        os.replace(partial, private)
+    der = subprocess.run([openssl, "pkey", "-in", str(private), "-pubout", "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    if len(der) != 44 or not der.startswith(ED25519_SPKI_PREFIX):
+        raise StackError(f"{private} is not an Ed25519 key (openssl pkey -pubout gave {len(der)} bytes)")
+    x = _b64url(der[len(ED25519_SPKI_PREFIX):])
+    # RFC 7638 thumbprint, as platform_core.tokens.key_id computes it
+    kid = _b64url(hashlib.sha256(f'{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}'.encode()).digest())
+    keys = json.loads(public.read_text())["keys"] if public.exists() else []
+    if not any(k.get("kid") == kid for k in keys):
+        keys.append({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "use": "sig"})
+        partial = folder / f".{TOKEN_PUBLIC_KEYS_FILE}.new"
+        partial.write_text(json.dumps({"keys": keys}, indent=2) + "\n")
+        os.chmod(partial, 0o644)
+        os.replace(partial, public)
+    return private, public
+
+
 def cmd_env(settings: Settings) -> int:
     say(f"export CAMPAIGN_DATABASE_URL={shlex.quote(settings.database_url)}")
     say(f"export CAMPAIGN_KAFKA_BOOTSTRAP={shlex.quote(settings.kafka_bootstrap)}")
     for variable, (file_name, make) in LOCAL_SECRETS.items():
         if not os.environ.get(variable):
             say(f"export {variable}={shlex.quote(local_secret(settings, file_name, make))}")
+    if not (os.environ.get("CAMPAIGN_TOKEN_ISSUER_KEY_FILE") and os.environ.get("CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE")):
+        private, public = token_key_files(settings)
+        say(f"export CAMPAIGN_TOKEN_ISSUER_KEY_FILE={shlex.quote(str(private))}")
+        say(f"export CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE={shlex.quote(str(public))}")
     return 0
 
 

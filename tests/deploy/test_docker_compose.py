@@ -15,10 +15,12 @@ DEFAULT_PORTS = {"registry": 8101, "membership": 8102, "formation": 8103, "repor
 
 
 @pytest.fixture(scope="module")
-def compose() -> dict:
+def compose(tmp_path_factory) -> dict:
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose (the OS package) is not installed; scripts/test.sh installs it"
-    env = {"PATH": "/usr/bin:/bin", "CAMPAIGN_AUTH_SECRET": "x" * 32,
+    public_keys = tmp_path_factory.mktemp("keys") / "token-public-keys.json"
+    public_keys.write_text('{"keys": []}')
+    env = {"PATH": "/usr/bin:/bin", "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE": str(public_keys),
            "CAMPAIGN_PERSONAL_DATA_KEY": "y" * 32, "CAMPAIGN_AUDIT_SIGNING_KEY": "z" * 44}
     result = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
                             capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
@@ -70,3 +72,11 @@ def test_every_named_volume_is_declared(compose):
             source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
             if not source.startswith(("/", ".")):
                 assert source in declared, f"{name} uses undeclared volume {source}"
+
+
+def test_services_get_the_token_public_keys_and_no_shared_token_secret(compose):
+    for name in SERVICES:
+        service = compose["services"][name]
+        assert service["environment"]["CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE"] == "/run/secrets/token-public-keys"
+        assert [s["source"] if isinstance(s, dict) else s for s in service["secrets"]] == ["token-public-keys"]
+        assert not {"CAMPAIGN_AUTH_SECRET", "CAMPAIGN_TOKEN_ISSUER_KEY_FILE"} & set(service["environment"])

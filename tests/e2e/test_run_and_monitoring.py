@@ -39,7 +39,8 @@ def running(tmp_path_factory):
     env = {**os.environ, "CAMPAIGN_RUN_DIR": str(run_dir),
            **{f"CAMPAIGN_{name.upper()}_PORT": str(port) for name, port in ports.items()},
            "CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT": str(free_port())}  # faust's own web server
-    for variable in ("CAMPAIGN_AUTH_SECRET", "CAMPAIGN_PERSONAL_DATA_KEY", "CAMPAIGN_AUDIT_SIGNING_KEY"):
+    for variable in ("CAMPAIGN_TOKEN_ISSUER_KEY_FILE", "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", "CAMPAIGN_PERSONAL_DATA_KEY",
+                     "CAMPAIGN_AUDIT_SIGNING_KEY"):
         env.pop(variable, None)  # services.sh takes them from the stack's env, made under this run dir
     script = str(ROOT / "scripts" / "services.sh")
     started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=240)

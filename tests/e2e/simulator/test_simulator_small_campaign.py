@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 from platform_core.local_processes import free_port, stop_all, wait_ready
 from simulator.cities import renumbered_city
 
@@ -103,7 +104,7 @@ def test_the_campaign_runs_every_available_phase_without_a_failed_command(played
 
 def test_registry_baseline_per_district_is_the_ground_truth(services, played):
     _, report, _ = played
-    token = issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal("inspector", "inspector", "e2e"))
+    token = issuer_from_settings().issue(Principal("inspector", "inspector", "e2e"))
     rows = get(f"http://127.0.0.1:{services['ports']['registry']}/baseline/counts?by=district", token)
     mine = {r["unit"]: r for r in rows if r["unit"].startswith(services["city"]["code"][:4])}
     truth = report["truth"]["registry_by_district"]
@@ -117,7 +118,7 @@ def test_registry_baseline_per_district_is_the_ground_truth(services, played):
 
 def test_membership_counts_per_district_are_the_ground_truth(services, played):
     _, report, _ = played
-    token = issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal("inspector", "inspector", "e2e"))
+    token = issuer_from_settings().issue(Principal("inspector", "inspector", "e2e"))
     rows = get(f"http://127.0.0.1:{services['ports']['membership']}/counts/districts", token)
     mine = {r["district_code"]: r for r in rows if r["district_code"].startswith(services["city"]["code"][:4])}
     truth = report["truth"]["members_by_district"]
@@ -138,7 +139,7 @@ def test_formation_coverage_per_district_is_the_ground_truth(services, played):
     assert 0 < city["standalone_covered"] < city["organization_covered"] < city["two_covered"] <= city["baseline"]
     assert 0 < city["closed"] <= city["organization_covered"] and city["required"] > 0
     # the simulator's figures are its own, not copied: recount one district straight from the board
-    token = issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal("inspector", "inspector", "e2e"))
+    token = issuer_from_settings().issue(Principal("inspector", "inspector", "e2e"))
     district = max((u for u in truth if u != "city"), key=lambda u: truth[u]["baseline"])
     board = get(f"http://127.0.0.1:{services['ports']['formation']}/tasks?district={district}&limit=5000", token)
     assert board["total"] == truth[district]["baseline"]
@@ -154,7 +155,7 @@ def test_every_bulletin_shows_the_ground_truth_as_of_its_cutoff(services, played
     truth = report["truth"]["report_figures_as_of"]
     cutoffs = [b["cutoff_date"] for b in report["bulletins"]]
     assert cutoffs == sorted(truth) and len(cutoffs) == 9  # every deadline 08-25 .. 12-25
-    token = issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal("inspector", "inspector", "e2e"))
+    token = issuer_from_settings().issue(Principal("inspector", "inspector", "e2e"))
     url = f"http://127.0.0.1:{services['ports']['reporting']}"
     growth = []
     for cutoff in cutoffs:
@@ -173,7 +174,7 @@ def test_reports_are_judged_on_time_late_or_missing_and_false_figures_are_caught
     _, report, _ = played
     intents = {(i["unit"], i["deadline"]): i for i in report["truth"]["report_intents"]
                if i["unit"].startswith("district-")}
-    token = issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal("inspector", "inspector", "e2e"))
+    token = issuer_from_settings().issue(Principal("inspector", "inspector", "e2e"))
     url = f"http://127.0.0.1:{services['ports']['reporting']}"
     judged = {}
     for bulletin in report["bulletins"]:

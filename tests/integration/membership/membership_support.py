@@ -9,7 +9,8 @@ from kafka import KafkaProducer
 
 from membership.bootstrap import ENTITY_PROJECTION_GROUP
 from membership.domain.id_number import check_character
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 from membership.handlers.entity_projection import entity_projection
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.kafka_io import DeadLetterPublisher
@@ -47,4 +48,4 @@ def new_id_number() -> str:
 def token(kind: str, territory: str | None = None, user: str = "tester") -> dict[str, str]:
     department = f"{kind}:{territory}" if territory else kind
     principal = Principal(department=department, kind=kind, user=user, territory=territory)
-    return {"Authorization": f"Bearer {issue_token(os.environ['CAMPAIGN_AUTH_SECRET'], principal)}"}
+    return {"Authorization": f"Bearer {issuer_from_settings().issue(principal)}"}
