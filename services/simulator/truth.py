@@ -65,6 +65,9 @@ class GroundTruth:
     def _on_member_transferred(self, item: Fact) -> None:
         self.members[item.keys[0]].update(entity=item.get("to_entity"), organization=item.get("to_organization"))
 
+    def _on_member_workplace_changed(self, item: Fact) -> None:  # counted where they work; registration stays
+        self.members[item.keys[0]]["entity"] = item.get("to_entity")
+
     def _on_member_revealed(self, item: Fact) -> None:
         self.members[item.keys[0]]["organization"] = item.get("organization")
 
