@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from platform_core.errors import NotYetProjected, RuleViolation
 
+from .access import no_personal_number
 from .model import Registration
 
 
@@ -41,6 +42,8 @@ def _known(organization_id: str, find: Lookup, field: str) -> KnownOrganization:
 def check_primary(registration: Registration, entity_id: str, find: Lookup, field: str) -> None:
     """A primary registration names an active campaign organization that covers the member's entity, or a
     body outside the campaign by name (R13; R5: never a functional organization)."""
+    if registration.outside_organization is not None:
+        no_personal_number(registration.outside_organization, field.replace("organization_id", "outside_organization"))
     if registration.organization_id is None:
         return
     found = _known(registration.organization_id, find, field)

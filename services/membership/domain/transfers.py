@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from platform_core.errors import ConcurrencyConflict, NotFound, RuleViolation
 
+from .access import no_personal_number
 from .decisions import active, settled
 from .model import Accept, ChangeWorkplace, DomainEvent, Member, PendingRelease, Registration, Release, Transfer, Withdraw
 from .organizations import Lookup, check_primary
@@ -119,5 +120,6 @@ def decide_withdraw(member: Member | None, member_id: str, command: Withdraw) ->
     """The source withdraws its release before the target accepts it (a lapsed one too)."""
     member = active(member, member_id)
     pending = _pending(member, command.release_id)
+    no_personal_number(command.reason, "reason")
     return [DomainEvent("MemberReleaseWithdrawn", {"member_id": member_id, "release_id": pending.release_id,
                                                    "reason": command.reason})]

@@ -238,3 +238,12 @@ def test_a_reason_is_given_and_carries_no_personal_number(reason, words):
     with pytest.raises(RuleViolation, match=words) as caught:
         access_event("access-1", M, E1, "420102", reason)
     assert caught.value.field == "reason"
+
+
+def test_free_text_going_into_events_carries_no_personal_number():
+    with pytest.raises(RuleViolation, match="identity or telephone") as caught:
+        check_primary(Registration(outside_organization="420102199001011234的党支部"), E1, find, "to_organization_id")
+    assert caught.value.field == "to_outside_organization"
+    released, _ = release(member())
+    with pytest.raises(RuleViolation, match="identity or telephone"):
+        decide_withdraw(released, M, Withdraw(R1, "联系人电话13800138000"))
