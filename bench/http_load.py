@@ -31,7 +31,8 @@ from kafka.admin import NewTopic
 from pipeline import RELAY_PROCESS
 from platform_core.kafka_io import kafka_options
 from platform_core.local_processes import free_port, stop_all, wait_ready
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 from platform_core.db import create_db_engine
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.reference import load_territory
@@ -187,8 +188,7 @@ def measure_service(service: str, rate: int, seconds: int, clients: int) -> dict
             processes.append(subprocess.Popen([sys.executable, "-c", RELAY_PROCESS, settings.database_url,
                                                settings.kafka_bootstrap, schema], stdout=log, stderr=subprocess.STDOUT))
         requests = prepare(service, engine, schema, rate * seconds)
-        token = issue_token(settings.require_auth_secret(), Principal(department="city_org", kind="city_org",
-                                                                      user="bench"))
+        token = issuer_from_settings(settings).issue(Principal(department="city_org", kind="city_org", user="bench"))
         print(f"http: {service} at {rate} req/s for {seconds} s ({clients} clients) ...", file=sys.stderr)
         result = offered_load(port, token, requests, rate, clients)
         if result["errors"]:

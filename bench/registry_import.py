@@ -25,7 +25,8 @@ from kafka import KafkaAdminClient  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 from registry_sheets import csv_bytes, form1_rows, xlsx  # noqa: E402
 
-from platform_core.auth import Principal, issue_token  # noqa: E402
+from platform_core.auth import Principal  # noqa: E402
+from platform_core.tokens import issuer_from_settings  # noqa: E402
 from platform_core.contracts import event_types_for  # noqa: E402
 from platform_core.db import create_db_engine  # noqa: E402
 from platform_core.event_store import EventStore  # noqa: E402
@@ -64,7 +65,7 @@ def measure(rows: int, as_csv: bool = False) -> dict:
     context = ServiceContext(schema, settings, engine, store, service_migrations("registry"))
     app = build_app(context, [entities.router, ledgers.router, imports.router])
     app.state.registry = RegistryContext(engine, store, default_vocabulary())
-    token = issue_token(settings.require_auth_secret(), Principal(department="city_org", kind="city_org", user="bench"))
+    token = issuer_from_settings(settings).issue(Principal(department="city_org", kind="city_org", user="bench"))
 
     started = time.perf_counter()
     generated_rows = form1_rows(rows, seed=2016)

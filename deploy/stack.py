@@ -24,6 +24,7 @@ from stack.postgres import pg_is_healthy, postmaster_pid  # noqa: E402,F401
 from stack.processes import PROCESSES, db_roles  # noqa: E402,F401
 from stack.settings import Settings, StackError, load_settings  # noqa: E402,F401
 from stack.system import process_cmdline  # noqa: E402,F401
+from stack.token_keys import token_key_files  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,7 @@ if ! command -v "$PYTHON" >/dev/null; then
   echo "bootstrap: $PYTHON not found; install Python 3.11 or newer" >&2; exit 1
 fi
 # The CJK font renders Chinese in bulletin charts and PDFs.
-scripts/os-packages.sh fonts-wqy-zenhei
+scripts/os-packages.sh fonts-wqy-zenhei openssl  # openssl: deploy/stack.py makes the token keys with it
 if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv"
   "$PYTHON" -m venv .venv

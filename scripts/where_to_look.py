@@ -10,8 +10,8 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
-from platform_core.auth import Principal, issue_token
-from platform_core.settings import get_settings
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 
 REPORTING = f"http://127.0.0.1:{os.environ.get('CAMPAIGN_REPORTING_PORT', '8104')}"
 FILES = ("html", "pdf", "xlsx", "json")
@@ -24,8 +24,7 @@ def fetch(path: str, token: str) -> bytes:
 
 
 def main(run_dir: Path) -> None:
-    token = issue_token(get_settings().require_auth_secret(), Principal("inspector", "inspector", "demo"),
-                        timedelta(hours=12))
+    token = issuer_from_settings().issue(Principal("inspector", "inspector", "demo"), timedelta(hours=12))
     print(f"  dashboard (inspector, link valid 12 h):\n    {REPORTING}/dashboard/login?token={token}&next=/dashboard/")
     truth = run_dir / "simulator-truth.json"
     cutoffs = [b["cutoff_date"] for b in json.loads(truth.read_text(encoding="utf-8")).get("bulletins", [])] \

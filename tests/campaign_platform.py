@@ -18,7 +18,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 from platform_core.local_processes import free_port, process_environment, stop_all, wait_ready
 from simulator.cities import renumbered_city
 
@@ -40,7 +41,7 @@ class Platform:
 
 def token(kind: str, territory: str | None = None, user: str = "e2e") -> str:
     department = f"{kind}:{territory}" if territory else kind
-    return issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal(department, kind, user, territory=territory))
+    return issuer_from_settings().issue(Principal(department, kind, user, territory=territory))
 
 
 def call(platform: Platform, service: str, method: str, path: str, token_: str, body: dict | None = None,

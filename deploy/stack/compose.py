@@ -64,6 +64,8 @@ def service_secrets(process: str) -> List[str]:
     """The secret files docker-compose.yml must mount into ``process``'s container, and no others."""
     credentials = PROCESSES[process]
     files = [f"{credentials.db_role}.password", f"kafka-{credentials.kafka_principal}.password"]
+    if process == OPERATOR:  # the one-shot containers (topics, migrate) need no application secret
+        return files
     return files + [secret.file for secret in APP_SECRETS if process in secret.processes and not secret.as_value]
 
 
@@ -74,7 +76,7 @@ def placement() -> Placement:
         kafka_bootstrap=f"{KAFKA_HOST}:{KAFKA_PORT}",
         kafka_password_file=lambda principal: f"{CONTAINER_SECRETS}/kafka-{principal}.password",
         app_secret_file=lambda secret: f"{CONTAINER_SECRETS}/{secret.file}",
-        app_secret_value=lambda secret: _secret(secret.file, secret.make))
+        app_secret_value=lambda secret: _secret(secret.file, lambda: secret.make(COMPOSE_DIR / "secrets")))
 
 
 def _kafka_files() -> None:
@@ -112,7 +114,7 @@ def write_compose_files(settings: Settings) -> Path:
         _password(role)
     _secret("postgres-superuser.password")
     for secret in APP_SECRETS:
-        _secret(secret.file, secret.make)
+        _secret(secret.file, lambda: secret.make(COMPOSE_DIR / "secrets"))
     _kafka_files()
     where = placement()
     for process in PROCESSES:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from .processes import AppSecret
+from .token_keys import PUBLIC_KEYS_FILE, token_key_files
 from .settings import Settings
 
 
@@ -45,12 +46,14 @@ def new_password() -> str:
 
 def app_secret_file(settings: Settings, secret: AppSecret) -> Path:
     path = _secrets_dir(settings) / secret.file
-    stored_secret(path, secret.make)
+    if secret.file == PUBLIC_KEYS_FILE:  # it follows the issuer's key (token_keys.token_key_files)
+        return token_key_files(settings)[1]
+    stored_secret(path, lambda: secret.make(path.parent))
     return path
 
 
 def app_secret(settings: Settings, secret: AppSecret) -> str:
-    return stored_secret(_secrets_dir(settings) / secret.file, secret.make)
+    return stored_secret(app_secret_file(settings, secret), lambda: secret.make(_secrets_dir(settings)))
 
 
 def pg_passfiles_dir(settings: Settings) -> Path:

@@ -12,7 +12,10 @@ what each principal may do in Kafka is ``KAFKA_ACCESS`` (deploy/stack/kafka_acce
 import base64
 import dataclasses
 import secrets
+from pathlib import Path
 from typing import Callable, FrozenSet, Tuple
+
+from .token_keys import ISSUER_KEY_FILE, PUBLIC_KEYS_FILE, new_issuer_key, public_key_set
 
 OPERATOR = "operator"  # the operator's shell and the tests: `stack.py env` without --process
 
@@ -46,11 +49,11 @@ PROCESSES = {
 HTTP_APPS = ("registry", "membership", "formation", "reporting")
 
 
-def _token() -> str:
+def _token(_folder: Path) -> str:
     return secrets.token_urlsafe(32)
 
 
-def _ed25519_seed() -> str:
+def _ed25519_seed(_folder: Path) -> str:
     """An Ed25519 private key is any 32 random bytes; kept as base64."""
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
@@ -61,18 +64,20 @@ class AppSecret:
 
     file: str
     variable: str  # the setting: the file's path (…_FILE), or for ``as_value`` the secret itself
-    make: Callable[[], str]
+    make: Callable[[Path], str]  # the file's text, given the folder it is made in (keys may derive from others)
     processes: FrozenSet[str]
-    # The first three secrets are still read from the variable's value by the services; exported as
-    # values until the services read key files (then: a …_FILE variable, and as_value=False).
+    # Secrets some services still read from the variable's value: exported as values until they read key
+    # files (then: a …_FILE variable, and as_value=False).
     as_value: bool = False
 
 
 # The process -> secret table. Production sets these variables (or files) itself; locally they are
 # made once per run folder, mode 600.
 APP_SECRETS: Tuple[AppSecret, ...] = (
-    # signs department tokens: the operator issues them, every HTTP app checks them
-    AppSecret("auth-secret", "CAMPAIGN_AUTH_SECRET", _token, frozenset({OPERATOR, *HTTP_APPS}), as_value=True),
+    # department tokens: the issuer's private key (the operator's `campaign token`, the demo simulator) and the
+    # public keys every HTTP app checks them with
+    AppSecret(ISSUER_KEY_FILE, "CAMPAIGN_TOKEN_ISSUER_KEY_FILE", new_issuer_key, frozenset({OPERATOR})),
+    AppSecret(PUBLIC_KEYS_FILE, "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", public_key_set, frozenset({OPERATOR, *HTTP_APPS})),
     # seals members' personal data: membership only
     AppSecret("personal-data-key", "CAMPAIGN_PERSONAL_DATA_KEY", _token, frozenset({OPERATOR, "membership"}),
               as_value=True),

@@ -12,8 +12,11 @@ from membership.adapters.personal_data import PersonalDataVault
 from membership.adapters.tables import Tables, tables
 from membership.handlers.commands import MembershipCommands
 from membership.handlers.entity_projection import entity_projection
+from membership.handlers.organization_projection import organization_projection
+from membership.handlers.personal_data import PersonalDataReads
 
 ENTITY_PROJECTION_GROUP = "membership.known-entities"
+ORGANIZATION_PROJECTION_GROUP = "membership.known-organizations"
 
 
 @dataclass(frozen=True)
@@ -21,8 +24,8 @@ class Membership:
     """What the HTTP routes need, built once per process."""
 
     commands: MembershipCommands
+    personal_data: PersonalDataReads
     tables: Tables
-    vault: PersonalDataVault
     engine: Engine
 
 
@@ -33,9 +36,13 @@ def build_context() -> ServiceContext:
 def build_membership(context: ServiceContext) -> Membership:
     vault = PersonalDataVault(context.settings.require_personal_data_key())
     bound = tables(context.name)
-    return Membership(MembershipCommands(context.store, bound, vault), bound, vault, context.engine)
+    return Membership(MembershipCommands(context.store, bound, vault), PersonalDataReads(context.store, bound, vault),
+                      bound, context.engine)
 
 
 def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
-    """Where entities lie, from registry.events (only EntityRegistered's location keys)."""
-    return [ProjectionSpec(ENTITY_PROJECTION_GROUP, ("registry.events",), entity_projection(context.name), None)]
+    """Where entities lie (registry.events: EntityRegistered's location keys only) and which organizations exist
+    and cover which entities (formation.events: formed, restructured, dissolved)."""
+    return [ProjectionSpec(ENTITY_PROJECTION_GROUP, ("registry.events",), entity_projection(context.name), None),
+            ProjectionSpec(ORGANIZATION_PROJECTION_GROUP, ("formation.events",),
+                           organization_projection(context.name), None)]

@@ -1,18 +1,14 @@
-"""Department tokens, scopes, and refusals (docs/rules.md, "Departments and what each may do").
+"""Departments, scopes, and refusals (docs/rules.md, "Departments and what each may do"; docs/security.md, "Tokens and scope").
 
-A token is ``base64url(claims).base64url(HMAC-SHA256(secret, claims))``: every
-service verifies it with the shared secret, no token table to query. Claims
-name the department kind, its territory (a GB/T 2260 division code, matched
-by prefix) or sectors, and the user. What each kind may do is the table
-PERMISSIONS below; a refused write is a 403 with the reason, and recorded.
+A principal names the department kind, its territory (a GB/T 2260 division
+code, matched by prefix) or sectors, and the user; tokens carrying it are
+signed by the issuer with Ed25519 (``tokens.py``). What each kind may do is
+the table PERMISSIONS below; a refused write is a 403 with the reason, and
+recorded.
 """
 
-import base64
-import hashlib
-import hmac
-import json
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 
 from .envelope import Actor
 from .errors import PlatformError
@@ -120,42 +116,34 @@ class Principal:
                             f"not {sector}", principal=self, permission=permission, target=target)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+# Departments that act for one division: a token for them names it, at this level (GB/T 2260: 6 digits for a
+# district or functional zone, 9 for a street, township or park). Without it the token would be city-wide.
+TERRITORY_LEVELS: dict[str, tuple[str, re.Pattern]] = {
+    "district_org": ("district", re.compile(r"[0-9]{4}(?!00)[0-9]{2}")),
+    "street_office": ("street", re.compile(r"[0-9]{9}")),
+}
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def territory_shape_problem(kind: str, territory: str | None) -> str | None:
+    """Why a principal of ``kind`` may not have this territory (None: it may); format only, no reference data."""
+    if kind not in TERRITORY_LEVELS:
+        return None
+    level, shape = TERRITORY_LEVELS[kind]
+    if territory is None:
+        return f"a {kind} token must name its {level} (--territory); without one it would be city-wide"
+    if not isinstance(territory, str) or not shape.fullmatch(territory):
+        return f"{kind} covers a {level}: territory {territory!r} is not a {level} code"
+    return None
 
 
-def issue_token(secret: str, principal: Principal, valid_for: timedelta = timedelta(days=180),
-                now: datetime | None = None) -> str:
-    if principal.kind not in PERMISSIONS:
-        raise ValueError(f"unknown department kind {principal.kind!r}; one of {', '.join(PERMISSIONS)}")
-    now = now or datetime.now(timezone.utc)
-    claims = {"dep": principal.department, "kind": principal.kind, "user": principal.user,
-              "ter": principal.territory, "sec": list(principal.sectors),
-              "exp": int((now + valid_for).timestamp())}
-    body = _b64(json.dumps(claims, sort_keys=True, separators=(",", ":")).encode())
-    signature = _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
-    return f"{body}.{signature}"
-
-
-def verify_token(secret: str, token: str, now: datetime | None = None) -> Principal:
-    """The principal a token names; Unauthenticated when it is forged, malformed or expired."""
-    body, _, signature = token.partition(".")
-    expected = _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
-    if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
-        raise Unauthenticated("the token's signature is not valid", field="Authorization")
-    try:
-        claims = json.loads(_unb64(body))
-        principal = Principal(department=claims["dep"], kind=claims["kind"], user=claims["user"],
-                              territory=claims.get("ter"), sectors=tuple(claims.get("sec") or ()))
-        expires = claims["exp"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Unauthenticated("the token's claims are malformed", field="Authorization") from exc
-    if (now or datetime.now(timezone.utc)).timestamp() > expires:
-        raise Unauthenticated("the token has expired", field="Authorization")
-    if principal.kind not in PERMISSIONS:
-        raise Unauthenticated(f"unknown department kind {principal.kind!r}", field="Authorization")
-    return principal
+def territory_level_problem(kind: str, territory: str | None, divisions) -> str | None:
+    """``territory_shape_problem``, and the code must be a division of that level in ``divisions``
+    (a ``platform_core.reference.Territory``)."""
+    if problem := territory_shape_problem(kind, territory):
+        return problem
+    if kind in TERRITORY_LEVELS:
+        level = TERRITORY_LEVELS[kind][0]
+        found = divisions.district(territory) if level == "district" else divisions.street(territory)
+        if found is None:
+            return f"{territory} is not a {level} of {divisions.name} ({divisions.code})"
+    return None

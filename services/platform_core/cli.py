@@ -4,12 +4,16 @@
     campaign migrate [SVC...]  apply each service's schema migrations and grant its roles (the owner role)
     campaign relay SVC         run a service's outbox relay until SIGTERM
     campaign consume SVC       run a service's projection consumers until SIGTERM
-    campaign token KIND ...    issue a department token (signed with CAMPAIGN_AUTH_SECRET)
+    campaign token KIND ...    issue a department token (Ed25519, CAMPAIGN_TOKEN_ISSUER_KEY_FILE)
+    campaign token-keys rotate|retire KID|list
+                               a new issuer key (its public key joins the set), retire an old one
 """
 
 import logging
+import os
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -121,20 +125,99 @@ def consume(service: Annotated[str, typer.Argument(callback=_check_service)]) ->
 @app.command()
 def token(kind: Annotated[str, typer.Argument(help="department kind, e.g. district_org, inspector")],
           user: Annotated[str, typer.Option(help="the person the token is for")] = "operator",
-          territory: Annotated[str | None, typer.Option(help="GB/T 2260 code the department covers")] = None,
+          territory: Annotated[str | None, typer.Option(
+              help="GB/T 2260 code the department covers: required for district_org (a district) and "
+                   "street_office (a street, township or park)")] = None,
           sector: Annotated[list[str] | None, typer.Option(help="sector(s) the department verifies")] = None,
           days: Annotated[int, typer.Option(min=1, max=366)] = 180) -> None:
-    """Print a signed token for a department (give it to that department's system)."""
+    """Print a token for a department, signed with the issuer's key (give it to that department's system)."""
     from datetime import timedelta
 
-    from .auth import PERMISSIONS, Principal, issue_token
+    from .auth import PERMISSIONS, Principal, territory_level_problem
+    from .reference import load_territory
+    from .tokens import issuer_from_settings
 
     if kind not in PERMISSIONS:
-        raise typer.BadParameter(f"unknown department kind {kind!r}; one of {', '.join(PERMISSIONS)}")
+        raise typer.BadParameter(f"unknown department kind {kind!r}; one of {', '.join(PERMISSIONS)}",
+                                 param_hint="KIND")
+    if problem := territory_level_problem(kind, territory, load_territory()):
+        raise typer.BadParameter(problem, param_hint="--territory")
     department = f"{kind}:{territory}" if territory else kind
     principal = Principal(department=department, kind=kind, user=user, territory=territory,
                           sectors=tuple(sector or ()))
-    typer.echo(issue_token(get_settings().require_auth_secret(), principal, timedelta(days=days)))
+    typer.echo(_issuer(issuer_from_settings).issue(principal, timedelta(days=days)))
+
+
+def _issuer(load):
+    try:
+        return load()
+    except RuntimeError as exc:
+        typer.echo(f"campaign: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+keys_app = typer.Typer(help="The issuer's Ed25519 token keys: rotate, retire, list.", no_args_is_help=True)
+app.add_typer(keys_app, name="token-keys")
+
+
+def _key_files() -> tuple[Path, Path]:
+    settings = get_settings()
+    if settings.token_issuer_key_file is None or settings.token_public_keys_file is None:
+        typer.echo("campaign: set CAMPAIGN_TOKEN_ISSUER_KEY_FILE and CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", err=True)
+        raise typer.Exit(2)
+    return settings.token_issuer_key_file, settings.token_public_keys_file
+
+
+def _replace(path: Path, data: bytes, mode: int) -> None:
+    """Write ``path`` whole or not at all (a reader never sees half a key file)."""
+    partial = path.with_name(f".{path.name}.new")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(partial, path)
+
+
+@keys_app.command("rotate")
+def rotate_keys() -> None:
+    """A new issuer key: its public key joins the set first, then it replaces the private key file.
+    Restart the services so they read the new set; tokens signed with older keys stay valid until retired."""
+    from .tokens import key_set_with, new_issuer_key, public_jwk
+
+    issuer_file, public_file = _key_files()
+    key, pem = new_issuer_key()
+    current = public_file.read_text() if public_file.exists() else None
+    _replace(public_file, key_set_with(current, key.public_key()).encode(), 0o644)
+    _replace(issuer_file, pem, 0o600)
+    typer.echo(f"new issuer key {public_jwk(key.public_key())['kid']}; restart the services to accept it")
+
+
+@keys_app.command("retire")
+def retire_key(kid: Annotated[str, typer.Argument(help="the key id to remove from the public key set")]) -> None:
+    """Remove a public key from the set: tokens it signed are refused once the services restart."""
+    from .tokens import TokenIssuer, key_set_without
+
+    issuer_file, public_file = _key_files()
+    if issuer_file.exists() and TokenIssuer.from_pem(issuer_file.read_bytes(), "").kid == kid:
+        typer.echo(f"campaign: {kid} is the issuer's current key; rotate first", err=True)
+        raise typer.Exit(2)
+    try:
+        text = key_set_without(public_file.read_text(), kid)
+    except ValueError as exc:
+        typer.echo(f"campaign: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _replace(public_file, text.encode(), 0o644)
+    typer.echo(f"retired {kid}; restart the services")
+
+
+@keys_app.command("list")
+def list_keys() -> None:
+    """The key ids services accept, the issuer's current one marked."""
+    from .tokens import TokenIssuer, parse_key_set
+
+    issuer_file, public_file = _key_files()
+    current = TokenIssuer.from_pem(issuer_file.read_bytes(), "").kid if issuer_file.exists() else None
+    for kid in parse_key_set(public_file.read_text()):
+        typer.echo(f"{kid}{'  (issuer)' if kid == current else ''}")
 
 
 def main() -> None:

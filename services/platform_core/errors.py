@@ -79,3 +79,15 @@ class Busy(PlatformError):
     def __init__(self, message: str, *, field: str | None = None, rule: str | None = None, retry_after: int = 10):
         super().__init__(message, field=field, rule=rule)
         self.retry_after = retry_after
+
+
+class NotYetProjected(PlatformError):
+    """The command names something this service does not know YET (its projection of another service's topic
+    lags behind): not a rule violation. Nothing was written; retry after ``retry_after`` seconds."""
+
+    status = 409
+    code = "not_yet_projected"
+
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None, retry_after: int = 2):
+        super().__init__(message, field=field, rule=rule)
+        self.retry_after = retry_after

@@ -18,11 +18,12 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import clock
-from .auth import Forbidden, Principal, Unauthenticated, verify_token
-from .errors import Busy, PlatformError
+from .auth import Forbidden, Principal, Unauthenticated
+from .errors import PlatformError
 from .heap import freeze_startup_heap
 from .kafka_io import kafka_options
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG, metrics_payload
+from .tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,14 @@ async def authenticate(request: Request) -> Principal:
     """FastAPI dependency: the calling department, from ``Authorization: Bearer <token>``.
 
     ``async`` although it awaits nothing: FastAPI runs a plain ``def`` dependency in its thread pool,
-    and that hop cost more than the HMAC check itself (docs/performance.md)."""
+    and that hop cost more than the check itself (docs/performance.md); a token's Ed25519 signature is
+    verified once per process (platform_core.tokens)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("send the department token as 'Authorization: Bearer <token>'",
                               field="Authorization")
-    return verify_token(request.app.state.auth_secret, token.strip())
+    return request.app.state.token_verifier.verify(token.strip())
 
 
 async def idempotency_key(request: Request) -> str | None:
@@ -240,7 +242,8 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         (401, "no valid department token"),
         (403, "the department may not do this here (recorded)"),
         (404, "not found"),
-        (409, "conflict: already exists, concurrent change, or an Idempotency-Key reused with another request"),
+        (409, "conflict: already exists, concurrent change, an Idempotency-Key reused with another request, or"
+              " not_yet_projected (something named is not known here yet; nothing written, retry after Retry-After)"),
         (413, "request body or payload too large"),
         (422, "invalid input or a campaign rule (R1-R13) refuses it; field and rule named"),
         (503, "the database is unavailable or the work is busy (an as-of replay); nothing was written, retry"
@@ -249,7 +252,7 @@ ERROR_RESPONSES: dict[int | str, dict] = {
 }
 
 
-def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, auth_secret: str, *,
+def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, token_verifier: TokenVerifier, *,
                        max_request_bytes: int = 1024 * 1024, version: str = "0.1.0",
                        description: str = "", on_startup: Callable[[], None] | None = None,
                        simulated_clock: bool = False) -> FastAPI:
@@ -271,7 +274,7 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, auth_
     app = FastAPI(title=f"{service} service", version=version, description=description, lifespan=lifespan)
     app.state.engine = engine
     app.state.readiness = readiness
-    app.state.auth_secret = auth_secret
+    app.state.token_verifier = token_verifier
     app.add_middleware(CampaignTimeMiddleware, enabled=simulated_clock)
     app.add_middleware(RefuseNulMiddleware, max_body_bytes=max_request_bytes)
     if simulated_clock:
@@ -283,7 +286,8 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, auth_
     async def platform_error(_: Request, exc: PlatformError):
         if isinstance(exc, Forbidden):
             record_refusal(engine, service, exc)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
+        retry_after = getattr(exc, "retry_after", None)  # Busy, NotYetProjected: nothing done, try again
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         return JSONResponse(status_code=exc.status, content=exc.to_dict(), headers=headers)
 
     @app.exception_handler(sa.exc.OperationalError)

@@ -16,6 +16,7 @@ from .http import ERROR_RESPONSES, create_service_app
 from .kafka_io import service_topic
 from .logs import configure_logging
 from .settings import PlatformSettings, get_settings
+from .tokens import verifier_from_settings
 
 
 def service_migrations(service: str) -> Path | None:
@@ -61,7 +62,7 @@ def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), descri
         configure_logging(context.name, context.settings.log_level, context.settings.log_format)
     app = create_service_app(
         context.name, context.engine, context.settings.kafka_bootstrap,
-        context.settings.require_auth_secret(),
+        verifier_from_settings(context.settings),
         max_request_bytes=context.settings.max_request_bytes, description=description,
         on_startup=on_startup or context.migrate, simulated_clock=context.settings.simulated_clock)
     app.state.context = context

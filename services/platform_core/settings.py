@@ -30,17 +30,19 @@ class PlatformSettings(BaseSettings):
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|text)$")
-    # Signs department tokens; no default on purpose (scripts generate one under .run/).
-    auth_secret: SecretStr | None = None
+    # Department tokens (platform_core.tokens): services hold the issuer's PUBLIC keys (a JWK Set, by kid);
+    # only the issuer (the operator's `campaign token`, the demo simulator) reads the private key file.
+    # No defaults on purpose: deploy/stack.py generates both under .run/secrets/ for local use.
+    token_public_keys_file: Path | None = None
+    token_issuer_key_file: Path | None = None
+    # The audience every token names; a token issued for another platform (another audience) is refused.
+    token_audience: str = Field(default="campaign-platform", min_length=1, max_length=200)
     # Encrypts personal data (national ID numbers) and keys their duplicate-detection hash.
     personal_data_key: SecretStr | None = None
     # Ed25519 private key seed (base64, 32 bytes) that signs audit-log checkpoints.
     audit_signing_key: SecretStr | None = None
     # Demo and tests only: requests may name their business time (platform_core.clock). Never in production.
     simulated_clock: bool = False
-
-    def require_auth_secret(self) -> str:
-        return _required(self.auth_secret, "CAMPAIGN_AUTH_SECRET", "tokens cannot be checked")
 
     def require_personal_data_key(self) -> str:
         return _required(self.personal_data_key, "CAMPAIGN_PERSONAL_DATA_KEY", "personal data cannot be protected")

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from platform_core.reference import load_territory
-from platform_core.settings import get_settings
+from platform_core.tokens import issuer_from_settings
 
 from . import compare
 from .plan import build_campaign
@@ -90,7 +90,7 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
                   f"{len(campaign.members)} members, {plan.command_count} commands planned "
                   f"in {time.perf_counter() - started:.1f} s")
     truth = GroundTruth({e.key: e for e in campaign.entities})
-    runner = Runner(urls, Tokens(get_settings().require_auth_secret()), truth, workers=workers, rate=rate,
+    runner = Runner(urls, Tokens(issuer_from_settings()), truth, workers=workers, rate=rate,
                     simulated_clock=not real_clock)
     try:
         before = compare.snapshot(runner, set(plan.phases))

@@ -34,7 +34,9 @@ FUNCTIONAL_RATE = 0.08  # social organizations with a functional organization
 DISSOLVE_RATE = 0.015
 REVEAL_RATE = 0.6  # hidden/pocket members revealed to the organization where they work
 DEVELOP_RATE = 0.12  # organizations that develop a probationary member
-TRANSFER_RATE = 0.3  # developed members transferred to another organization
+TRANSFER_RATE = 0.4  # developed members transferred to another organization (or only changing workplace)
+ACROSS_RATE = 0.4  # of those: into another district, released by the source and accepted by the target (R13)
+WORKPLACE_RATE = 0.25  # of those: a change of workplace only, the registration stays
 INSTRUCTOR_RATE = 0.55  # entities without an organization that get an instructor / first secretary
 MASS_ORG_RATE = 0.2
 CHECK_FAIL_RATE = 0.15
@@ -351,21 +353,44 @@ class _Builder:
                             organization=org.key),)))
             developed.append((member, org, on))
         for n, (member, org, on) in enumerate(developed):
-            targets = [o for o in stable if o.key != org.key and o.district == org.district]
-            if not targets or self.rng.random() >= TRANSFER_RATE:
+            if self.rng.random() >= TRANSFER_RATE:
+                continue
+            across = self.rng.random() < ACROSS_RATE
+            targets = [o for o in stable if o.key != org.key and (o.district != org.district) == across]
+            if not targets:
                 continue
             target = targets[self.rng.randrange(len(targets))]
-            day = self.day(max(on, target.formed_on) + timedelta(days=3), date(2016, 12, 25))
-            entity = self.campaign.entity(member.entity_key)
-            to_entity = target.entities[0]
-            command = Command(
-                "membership", member_department(entity), "POST", f"/members/@{member.key}/transfer",
-                self.key(f"transfer-{member.key}"), body={"from_organization_id": f"@{org.key}",
-                                                         "to_organization_id": f"@{target.key}",
-                                                         "to_entity_id": f"@{to_entity}"},
-                facts=(fact("member_transferred", [member.key], to_entity=to_entity, to_organization=target.key),))
-            twins = 2 if n % 4 == 0 else 1  # a lost answer retried while the first is still in flight
-            self.add(day, "transfers", "members transferred (组织关系转接)", *([command] * twins))
+            day = self.day(max(on, target.formed_on) + timedelta(days=3), date(2016, 12, 22))
+            self.move(member, org, target, day, workplace=self.rng.random() < WORKPLACE_RATE, twins=2 if n % 4 == 0 else 1)
+
+    def move(self, member, org: Org, target: Org, day: date, workplace: bool, twins: int) -> None:
+        """组织关系转接 (or a change of workplace) to ``target``'s first entity: one command within the source
+        department's territory; otherwise the source releases and the target accepts two days later, each with
+        its own token. ``twins``: a lost answer retried while the first is still in flight."""
+        to_entity = target.entities[0]
+        source = member_department(self.campaign.entity(member.entity_key))
+        receiver = member_department(self.campaign.entity(to_entity))
+        if workplace:
+            done = fact("member_workplace_changed", [member.key], to_entity=to_entity)
+            body = {"to_entity_id": f"@{to_entity}"}
+        else:
+            done = fact("member_transferred", [member.key], to_entity=to_entity, to_organization=target.key)
+            body = {"from_organization_id": f"@{org.key}", "to_organization_id": f"@{target.key}",
+                    "to_entity_id": f"@{to_entity}"}
+        label = "changes of workplace" if workplace else "members transferred (组织关系转接)"
+        if source in ("city_org", receiver):
+            path, body = ("workplace", {"entity_id": body["to_entity_id"]}) if workplace else ("transfer", body)
+            command = Command("membership", source, "POST", f"/members/@{member.key}/{path}",
+                              self.key(f"{path}-{member.key}"), body=body, facts=(done,))
+            self.add(day, "transfers", label, *([command] * twins))
+            return
+        release = f"R-{member.key}"
+        self.add(day, "transfers", f"{label}: released by the source (转出)", Command(
+            "membership", source, "POST", f"/members/@{member.key}/release", self.key(f"release-{member.key}"),
+            body=body, produces=release, id_field="release_id"))
+        accept = Command("membership", receiver, "POST", f"/members/@{member.key}/accept",
+                         self.key(f"accept-{member.key}"), body={"release_id": f"@{release}"}, facts=(done,))
+        self.add(day + timedelta(days=2), "transfers", f"{label}: accepted by the target (转入)", *([accept] * twins))
 
     # -- work coverage ------------------------------------------------------------------------------------
     def work_coverage(self) -> None:

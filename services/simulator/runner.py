@@ -202,6 +202,8 @@ class Runner:
             return response.json() if response.content else None
 
     def _should_retry(self, command: Command, response: httpx.Response) -> bool:
+        if response.status_code == 409 and _error(response) == "not_yet_projected":
+            return True  # a service's projection of another's topic has not caught up: nothing was written
         if response.status_code not in command.retry_statuses:
             return False
         rule = _rule(response)
@@ -354,7 +356,15 @@ def campaign_time(day: date, step_of_day: int) -> str:
 
 
 def _rule(response: httpx.Response) -> str | None:
+    return _field(response, "rule")
+
+
+def _error(response: httpx.Response) -> str | None:
+    return _field(response, "error")
+
+
+def _field(response: httpx.Response, name: str) -> str | None:
     try:
-        return response.json().get("rule")
+        return response.json().get(name)
     except (ValueError, AttributeError):
         return None

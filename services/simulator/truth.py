@@ -78,6 +78,11 @@ class GroundTruth:
         self.member_named.update((member["entity"], item.get("to_entity")))
         member.update(entity=item.get("to_entity"), organization=item.get("to_organization"))
 
+    def _on_member_workplace_changed(self, item: Fact) -> None:  # counted where they work; registration stays
+        member = self.members[item.keys[0]]
+        self.member_named.update((member["entity"], item.get("to_entity")))
+        member["entity"] = item.get("to_entity")
+
     def _on_member_revealed(self, item: Fact) -> None:
         self.members[item.keys[0]]["organization"] = item.get("organization")
 

@@ -18,7 +18,7 @@ DEFAULT_PORTS = {"registry": 8101, "membership": 8102, "formation": 8103, "repor
 
 
 @pytest.fixture(scope="module")
-def compose() -> dict:
+def compose(tmp_path_factory) -> dict:
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose (the OS package) is not installed; scripts/test.sh installs it"
     # its credentials and per-process environments first, as the file's header says
@@ -109,3 +109,14 @@ def test_every_named_volume_is_declared(compose):
             source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
             if not source.startswith(("/", ".")):
                 assert source in declared, f"{name} uses undeclared volume {source}"
+
+
+def test_http_services_get_the_token_public_keys_and_no_container_the_issuers_key(compose):
+    for name, service in compose["services"].items():
+        mounted = {s["source"] if isinstance(s, dict) else s for s in service.get("secrets", [])}
+        assert "token-issuer-key.pem" not in mounted, name
+        assert ("token-public-keys.json" in mounted) == (name in SERVICES), name
+    for name in SERVICES:
+        environment = (ROOT / ".run" / "compose" / "env" / f"{name}.env").read_text()
+        assert "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE=/run/secrets/token-public-keys.json\n" in environment
+        assert "CAMPAIGN_TOKEN_ISSUER_KEY_FILE" not in environment and "CAMPAIGN_AUTH_SECRET" not in environment

@@ -39,7 +39,8 @@ def running(tmp_path_factory):
     env = {**os.environ, "CAMPAIGN_SERVICES_DIR": str(run_dir),
            **{f"CAMPAIGN_{name.upper()}_PORT": str(port) for name, port in ports.items()},
            "CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT": str(free_port())}  # faust's own web server
-    for variable in ("CAMPAIGN_AUTH_SECRET", "CAMPAIGN_PERSONAL_DATA_KEY", "CAMPAIGN_AUDIT_SIGNING_KEY"):
+    for variable in ("CAMPAIGN_TOKEN_ISSUER_KEY_FILE", "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", "CAMPAIGN_PERSONAL_DATA_KEY",
+                     "CAMPAIGN_AUDIT_SIGNING_KEY"):
         env.pop(variable, None)  # services.sh gives each process its own, from the stack's env
     script = str(ROOT / "scripts" / "services.sh")
     started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=240)
@@ -84,7 +85,8 @@ def test_each_process_runs_with_its_own_credentials_only(running):
         assert environment["CAMPAIGN_KAFKA_USERNAME"] == name
         assert environment["CAMPAIGN_KAFKA_PASSWORD_FILE"].endswith(f"/kafka/{name}.password")
         # tokens are checked by the HTTP apps only; personal data is membership's alone
-        assert ("CAMPAIGN_AUTH_SECRET" in environment) == (name in roles), name
+        assert ("CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE" in environment) == (name in roles), name
+        assert "CAMPAIGN_TOKEN_ISSUER_KEY_FILE" not in environment, name
         assert ("CAMPAIGN_PERSONAL_DATA_KEY" in environment) == (name == "membership"), name
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import TokenIssuer
 from platform_core.reference import load_calendar
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -64,7 +65,7 @@ class Load:
 
     urls: dict[str, str]
     city: dict
-    secret: str
+    issuer: TokenIssuer
     rate: float = 24.0
     threads: int = 8
     timeout: float = 10.0
@@ -75,10 +76,10 @@ class Load:
         self.region = int(self.tag[:4], 16) % 10_000
         self.streets = [s["code"] for d in self.city["districts"] for s in d["streets"]][:40]
         self.tokens = {
-            "registry": issue_token(self.secret, Principal("city_org", "city_org", "fault-load")),
-            "membership": issue_token(self.secret, Principal("city_org", "city_org", "fault-load")),
-            "formation": issue_token(self.secret, Principal("mass_org", "mass_org", "fault-load")),
-            "reporting": issue_token(self.secret, Principal("city_org", "city_org", "fault-load")),
+            "registry": self.issuer.issue(Principal("city_org", "city_org", "fault-load")),
+            "membership": self.issuer.issue(Principal("city_org", "city_org", "fault-load")),
+            "formation": self.issuer.issue(Principal("mass_org", "mass_org", "fault-load")),
+            "reporting": self.issuer.issue(Principal("city_org", "city_org", "fault-load")),
         }
         # Semi-monthly reports (R11) of this run's own city (its district codes are fresh): each unit
         # reports once per deadline, so every pair is one command and the load stops sending reports

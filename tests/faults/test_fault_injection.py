@@ -25,6 +25,7 @@ from fault_platform import ROOT, Platform, Stack, free_port, own_city, ready, wa
 
 from platform_core.contracts import event_types_for
 from platform_core.db import create_db_engine
+from platform_core.tokens import issuer_from_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.disrupts_stack]
 if __import__("importlib").util.find_spec("pytest_timeout") is not None:
@@ -132,7 +133,7 @@ def test_faults_lose_nothing_and_projections_equal_a_replay(platform):
     bootstrap = env["CAMPAIGN_KAFKA_BOOTSTRAP"]
     stack = Stack()
     load = Load({app: platform.url(app) for app in SERVICES}, platform.city,
-                env["CAMPAIGN_AUTH_SECRET"])
+                issuer_from_settings())
     with engine.connect() as conn:
         since = conn.execute(sa.text("SELECT now()")).scalar_one()  # the run's checkpoints are recorded after
     started = time.monotonic()

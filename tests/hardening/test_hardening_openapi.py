@@ -14,7 +14,8 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                               status_code_conformance)
 
 from hardening_apps import SERVICES, build_scratch_app, drop, prepare, scratch_context
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 
 pytestmark = pytest.mark.integration
 
@@ -51,8 +52,8 @@ def scratch_schemas():
 
 @pytest.fixture(scope="module")
 def tokens() -> list[str]:
-    secret = os.environ["CAMPAIGN_AUTH_SECRET"]
-    return [issue_token(secret, principal) for principal in PRINCIPALS]
+    issuer = issuer_from_settings()
+    return [issuer.issue(principal) for principal in PRINCIPALS]
 
 
 def _loaded(service: str):

@@ -5,7 +5,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -14,13 +13,14 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from hardening_apps import SERVICES, build_scratch_app, drop, prepare, scratch_context
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import TokenIssuer, issuer_from_settings, new_issuer_key
 from platform_core.kafka_io import DeadLetterPublisher
 from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier
 
 pytestmark = pytest.mark.integration
 
-SECRET = os.environ.get("CAMPAIGN_AUTH_SECRET", "")
+ISSUER = issuer_from_settings()
 # a read each service answers to any valid token, and a command each service has
 READS = {"registry": "/entities", "membership": "/counts/districts", "formation": "/tasks", "reporting": "/rates"}
 COMMANDS = {"registry": "/entities", "membership": "/members/found", "formation": "/organizations",
@@ -46,7 +46,7 @@ def clients():
 
 def bearer(kind: str, territory: str | None = None, user: str = "hardening", **kw) -> dict:
     department = f"{kind}:{territory}" if territory else kind
-    token = issue_token(kw.pop("secret", SECRET), Principal(department, kind, user, territory), **kw)
+    token = kw.pop("issuer", ISSUER).issue(Principal(department, kind, user, territory), **kw)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -54,10 +54,26 @@ def city() -> dict:
     return bearer("city_org")
 
 
-def signed(claims: bytes, secret: str = SECRET) -> str:
-    body = base64.urlsafe_b64encode(claims).rstrip(b"=").decode()
-    mac = base64.urlsafe_b64encode(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()).rstrip(b"=")
-    return f"{body}.{mac.decode()}"
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def signed(claims: bytes, header: dict | None = None, issuer: TokenIssuer = ISSUER) -> str:
+    """Any claims, signed with the platform's issuer key (what only a stolen key could make)."""
+    head = _b64(json.dumps(header or {"alg": "EdDSA", "kid": issuer.kid, "typ": "JWT"}).encode())
+    signing_input = f"{head}.{_b64(claims)}"
+    return f"{signing_input}.{_b64(issuer.private_key.sign(signing_input.encode()))}"
+
+
+def hmac_era(secret: str = "the-former-shared-secret-0123456789") -> str:
+    """A token of the former scheme: claims and an HMAC-SHA256 of them, two parts."""
+    body = _b64(json.dumps({"dep": "city_org", "kind": "city_org", "user": "u", "ter": None, "sec": [],
+                            "exp": 4102444800}).encode())
+    return f"{body}.{_b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())}"
+
+
+CLAIMS = {"aud": ISSUER.audience, "dep": "city_org", "kind": "city_org", "user": "u", "ter": None, "sec": [],
+          "iat": 1_470_000_000, "exp": 4_102_444_800}
 
 
 def count(client, table: str, where: str = "TRUE", params: dict | None = None) -> int:
@@ -71,13 +87,24 @@ WRONG_TOKENS = {
     "not bearer": {"Authorization": "Basic aGFyZGVuaW5nOnB3"},
     "bearer without token": {"Authorization": "Bearer "},
     "garbage": {"Authorization": "Bearer not-a-token"},
-    "forged signature": {"Authorization": "Bearer " + signed(b'{"dep":"city_org"}').split(".")[0] + ".AAAA"},
-    "other secret": lambda: bearer("city_org", secret="another-secret-entirely"),
+    "forged signature": lambda: {"Authorization": "Bearer " + signed(json.dumps(CLAIMS).encode()).rsplit(".", 1)[0]
+                                 + "." + _b64(bytes(64))},
+    "another issuer's key (unknown kid)": lambda: bearer("city_org", issuer=TokenIssuer(new_issuer_key()[0],
+                                                                                      ISSUER.audience)),
+    "another key claiming the platform's kid": lambda: {"Authorization": "Bearer " + signed(
+        json.dumps(CLAIMS).encode(), header={"alg": "EdDSA", "kid": ISSUER.kid},
+        issuer=TokenIssuer(new_issuer_key()[0], ISSUER.audience))},
+    "HMAC era": lambda: {"Authorization": f"Bearer {hmac_era()}"},
+    "alg HS256": lambda: {"Authorization": "Bearer " + signed(json.dumps(CLAIMS).encode(),
+                                                              header={"alg": "HS256", "kid": ISSUER.kid})},
+    "another audience": lambda: bearer("city_org", issuer=TokenIssuer(ISSUER.private_key, "another-platform")),
     "expired": lambda: bearer("city_org", valid_for=timedelta(days=1), now=datetime.now(timezone.utc) - timedelta(days=2)),
     "claims not json": lambda: {"Authorization": f"Bearer {signed(b'not json')}"},
     "claims missing": lambda: {"Authorization": f"Bearer {signed(json.dumps({'dep': 'city_org'}).encode())}"},
     "unknown department kind": lambda: {"Authorization": "Bearer " + signed(json.dumps(
-        {"dep": "x", "kind": "emperor", "user": "u", "ter": None, "sec": [], "exp": 4102444800}).encode())},
+        CLAIMS | {"dep": "x", "kind": "emperor"}).encode())},
+    "district without territory": lambda: {"Authorization": "Bearer " + signed(json.dumps(
+        CLAIMS | {"dep": "district_org", "kind": "district_org"}).encode())},
 }
 
 

@@ -110,7 +110,7 @@ def test_env_prints_the_operators_credentials_as_file_paths(stack_settings):
 
 
 def test_env_of_a_process_names_only_its_own_credentials(stack_settings):
-    operator = {**clean_environment(), "CAMPAIGN_AUTH_SECRET": "s" * 32, "CAMPAIGN_PERSONAL_DATA_KEY": "k" * 32}
+    operator = {**clean_environment(), "CAMPAIGN_PERSONAL_DATA_KEY": "k" * 32}
     result = subprocess.run(["bash", "-c", f'eval "$({sys.executable} {STACK_SCRIPT} env)"; '
                              f'eval "$({sys.executable} {STACK_SCRIPT} env --process registry-relay)"; env'],
                             capture_output=True, text=True, timeout=60, cwd=REPO_ROOT, env=operator)
@@ -121,7 +121,7 @@ def test_env_of_a_process_names_only_its_own_credentials(stack_settings):
     assert seen["CAMPAIGN_KAFKA_USERNAME"] == "registry-relay"
     assert seen["CAMPAIGN_KAFKA_PASSWORD_FILE"].endswith("/kafka/registry-relay.password")
     # a relay checks no token and seals no personal data: the operator's secrets are gone
-    assert "CAMPAIGN_AUTH_SECRET" not in seen and "CAMPAIGN_PERSONAL_DATA_KEY" not in seen
+    assert not {"CAMPAIGN_TOKEN_ISSUER_KEY_FILE", "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", "CAMPAIGN_PERSONAL_DATA_KEY"} & set(seen)
 
 
 def test_env_refuses_an_unknown_process(stack_settings):

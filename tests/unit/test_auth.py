@@ -1,43 +1,11 @@
-"""Department tokens and scopes (pure)."""
-
-from datetime import datetime, timedelta, timezone
+"""Departments and their scopes (pure); tokens are in test_tokens.py."""
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from platform_core.auth import Forbidden, Principal, Unauthenticated, division_prefix, issue_token, verify_token
+from platform_core.auth import Forbidden, Principal, division_prefix, territory_level_problem, territory_shape_problem
+from platform_core.reference import load_territory
 
-SECRET = "s" * 32
 HONGSHAN = Principal(department="district_org:420111", kind="district_org", user="li", territory="420111")
-
-
-def test_a_token_round_trips_to_the_same_principal():
-    assert verify_token(SECRET, issue_token(SECRET, HONGSHAN)) == HONGSHAN
-
-
-def test_a_token_signed_with_another_secret_is_refused():
-    with pytest.raises(Unauthenticated, match="signature"):
-        verify_token(SECRET, issue_token("x" * 32, HONGSHAN))
-
-
-def test_a_tampered_claim_is_refused():
-    body, signature = issue_token(SECRET, HONGSHAN).split(".")
-    forged = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1]
-    with pytest.raises(Unauthenticated):
-        verify_token(SECRET, f"{forged}.{signature}")
-
-
-def test_an_expired_token_is_refused():
-    token = issue_token(SECRET, HONGSHAN, valid_for=timedelta(days=1), now=datetime(2016, 8, 1, tzinfo=timezone.utc))
-    with pytest.raises(Unauthenticated, match="expired"):
-        verify_token(SECRET, token, now=datetime(2016, 8, 3, tzinfo=timezone.utc))
-
-
-@given(st.text(max_size=60))
-def test_garbage_is_unauthenticated_never_a_crash(text):
-    with pytest.raises(Unauthenticated):
-        verify_token(SECRET, text)
 
 
 def test_district_writes_only_in_its_district():
@@ -65,3 +33,32 @@ def test_sector_departments_stay_in_their_sectors():
 ])
 def test_division_prefix_follows_gb_t_2260_levels(code, prefix):
     assert division_prefix(code) == prefix
+
+
+@pytest.mark.parametrize("kind, territory, problem", [
+    ("district_org", None, "must name its district"),
+    ("district_org", "420100", "not a district code"),  # the city
+    ("district_org", "420102001", "not a district code"),  # a street
+    ("district_org", "42010２", "not a district code"),  # a full-width digit
+    ("district_org", "420102\n", "not a district code"),
+    ("street_office", None, "must name its street"),
+    ("street_office", "420102", "not a street code"),
+])
+def test_district_kinds_need_a_territory_of_their_level(kind, territory, problem):
+    assert problem in territory_shape_problem(kind, territory)
+
+
+@pytest.mark.parametrize("kind, territory", [("district_org", "420102"), ("district_org", "420191"),
+                                             ("street_office", "420102001"), ("city_org", None),
+                                             ("inspector", None), ("civil_affairs", None)])
+def test_right_levels_and_city_wide_kinds_pass(kind, territory):
+    assert territory_shape_problem(kind, territory) is None
+
+
+def test_the_territory_must_exist_in_the_city():
+    city = load_territory()
+    district = city.districts[0]
+    assert territory_level_problem("district_org", district.code, city) is None
+    assert territory_level_problem("street_office", district.streets[0].code, city) is None
+    assert "is not a district of" in territory_level_problem("district_org", "420188", city)
+    assert "is not a street of" in territory_level_problem("street_office", "420102999", city)

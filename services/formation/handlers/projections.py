@@ -5,9 +5,10 @@ locations from registry.events, member counts from membership.events and the lat
 signed audit checkpoint (the spot-check seed) from reporting.events.
 
 Member counts (docs/formation.md): each member is one row (entity, standing, active).
-Found/developed/recruited add a row; revealed and transfers move it to the named entity;
-confirmation makes it formal; leaving deactivates it. Functional memberships (R5) never
-touch it, so a member is counted once, at the entity of their primary registration.
+Found/developed/recruited add a row; revealed, transfers and changes of workplace move it
+to the named entity (members are counted where they work); confirmation makes it formal;
+leaving deactivates it. Functional memberships (R5), releases awaiting acceptance and
+personal-data reads never touch it, so a member is counted once, at one entity.
 """
 
 from collections.abc import Callable
@@ -133,5 +134,6 @@ _HANDLERS = {
     **{name: _member_added for name in ADDED},
     "MemberRevealed": _member_moved("entity_id"),
     "MemberTransferred": _member_moved("to_entity_id", "from_entity_id"),
+    "MemberWorkplaceChanged": _member_moved("to_entity_id", "from_entity_id"),
     "MemberConfirmed": _confirmed, "MemberLeft": _left,
 }

@@ -1,4 +1,4 @@
-"""Membership's queries: members (personal or pseudonymous) and the counts it keeps.
+"""Membership's queries: members (pseudonymous), releases, and the counts it keeps.
 
 Every count counts a person once (R5): members by their one primary
 registration; functional memberships are reported beside, never added in.
@@ -11,7 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .personal_data import PersonalDataVault
 from .tables import Tables
 
 UNKNOWN_DISTRICT = "unknown"
@@ -24,10 +23,8 @@ def _district(t: Tables):
 def member_rows(conn: Connection, t: Tables, *, member_id: str | None = None, entity_id: str | None = None,
                 organization_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
     m = t.members
-    query = (sa.select(m, _district(t).label("district_code"), t.identities.c.id_number_sealed,
-                       t.identities.c.name_sealed)
+    query = (sa.select(m, _district(t).label("district_code"))
              .outerjoin(t.entities, t.entities.c.entity_id == m.c.entity_id)
-             .join(t.identities, t.identities.c.member_id == m.c.member_id)
              .order_by(m.c.member_id).limit(limit))
     if member_id is not None:
         query = query.where(m.c.member_id == member_id)
@@ -43,14 +40,23 @@ def member_rows(conn: Connection, t: Tables, *, member_id: str | None = None, en
         for row in conn.execute(sa.select(t.functional).where(t.functional.c.member_id.in_(ids))
                                 .order_by(t.functional.c.organization_id)):
             functional.setdefault(row.member_id, []).append(row.organization_id)
+    releases = {r["member_id"]: r for r in release_rows(conn, t, member_ids=ids)} if ids else {}
     for row in rows:
         row["functional_organization_ids"] = functional.get(row["member_id"], [])
+        row["pending_release"] = releases.get(row["member_id"])
     return rows
 
 
-def reveal_personal(row: dict[str, Any], vault: PersonalDataVault) -> dict[str, Any]:
-    return {"name": vault.open(row["member_id"], "name", row["name_sealed"]),
-            "id_number": vault.open(row["member_id"], "id_number", row["id_number_sealed"])}
+def release_rows(conn: Connection, t: Tables, *, member_ids: list[str] | None = None,
+                 to_prefix: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    """Pending releases (转出 awaiting 转入), of some members or into a territory (a division code prefix)."""
+    r = t.releases
+    query = sa.select(r).where(r.c.state == "pending").order_by(r.c.expires_on, r.c.release_id).limit(limit)
+    if member_ids is not None:
+        query = query.where(r.c.member_id.in_(member_ids))
+    if to_prefix is not None:
+        query = query.where(r.c.to_district_code.startswith(to_prefix, autoescape=True))
+    return [dict(row._mapping) for row in conn.execute(query)]
 
 
 def _standing_counts(m: sa.Table):

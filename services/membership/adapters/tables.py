@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from platform_core.db import quoted_schema
@@ -16,6 +17,8 @@ class Tables:
     functional: sa.Table
     growth: sa.Table
     entities: sa.Table
+    releases: sa.Table
+    organizations: sa.Table
 
     # The inserts of every registration, built once and given their values at execution: a statement
     # built per call (``insert().values(...)``) cost about twice the client CPU (350 vs 170-220 us).
@@ -44,7 +47,7 @@ def tables(schema: str) -> Tables:
             "members", md, sa.Column("member_id", sa.Text, primary_key=True), sa.Column("standing", sa.Text),
             sa.Column("active", sa.Boolean), sa.Column("way", sa.Text), sa.Column("admitted_on", sa.Date),
             sa.Column("entity_id", sa.Text), sa.Column("organization_id", sa.Text), sa.Column("version", sa.Integer),
-            sa.Column("updated_at", sa.DateTime(timezone=True))),
+            sa.Column("updated_at", sa.DateTime(timezone=True)), sa.Column("outside_organization", sa.Text)),
         functional=sa.Table(
             "functional_memberships", md, sa.Column("member_id", sa.Text, primary_key=True),
             sa.Column("organization_id", sa.Text, primary_key=True),
@@ -57,4 +60,16 @@ def tables(schema: str) -> Tables:
             "known_entities", md, sa.Column("entity_id", sa.Text, primary_key=True), sa.Column("kind", sa.Text),
             sa.Column("district_code", sa.Text), sa.Column("street_code", sa.Text), sa.Column("event_id", sa.Uuid),
             sa.Column("recorded_at", sa.DateTime(timezone=True))),
+        releases=sa.Table(
+            "member_releases", md, sa.Column("release_id", sa.Text, primary_key=True), sa.Column("member_id", sa.Text),
+            sa.Column("moves", sa.Text), sa.Column("from_entity_id", sa.Text), sa.Column("to_entity_id", sa.Text),
+            sa.Column("to_district_code", sa.Text), sa.Column("to_organization_id", sa.Text),
+            sa.Column("to_outside_organization", sa.Text), sa.Column("released_on", sa.Date),
+            sa.Column("expires_on", sa.Date), sa.Column("state", sa.Text),
+            sa.Column("updated_at", sa.DateTime(timezone=True))),
+        organizations=sa.Table(
+            "known_organizations", md, sa.Column("organization_id", sa.Text, primary_key=True),
+            sa.Column("mode", sa.Text), sa.Column("district_code", sa.Text),
+            sa.Column("entity_ids", postgresql.ARRAY(sa.Text)), sa.Column("active", sa.Boolean),
+            sa.Column("event_id", sa.Uuid), sa.Column("recorded_at", sa.DateTime(timezone=True))),
     )

@@ -1,21 +1,23 @@
-"""Pure decisions: ``decide_*(state, command, today) -> [DomainEvent]`` (R5, R13).
+"""Pure decisions: ``decide_*(state, command, today, find) -> [DomainEvent]`` (R5, R13); transfers in transfers.py.
 
 ``today`` is the city's local date, an argument so that rules at a date
-boundary (confirmation after one year) are tested exactly.
+boundary (confirmation after one year, a release's expiry) are tested exactly;
+``find`` looks an organization up in membership's projection of formation.events.
 """
 
 from datetime import date
 
-from platform_core.errors import ConcurrencyConflict, NotFound, RuleViolation
+from platform_core.errors import NotFound, RuleViolation
 
 from .calendar import anniversary
-from .model import AddMember, DomainEvent, Leave, Member, Reveal, Transfer
+from .model import AddMember, DomainEvent, Leave, Member, Reveal
+from .organizations import Lookup, check_functional, check_primary
 
 EARLIEST_ADMISSION = date(1921, 7, 1)
 ADD_EVENT = {"found": "MemberRegistered", "developed": "MemberDeveloped", "recruited": "MemberRecruited"}
 
 
-def decide_add(command: AddMember, today: date) -> list[DomainEvent]:
+def decide_add(command: AddMember, today: date, find: Lookup) -> list[DomainEvent]:
     """A new member: found in the survey, developed (always probationary) or recruited."""
     if not EARLIEST_ADMISSION <= command.admitted_on <= today:
         raise RuleViolation(f"admitted_on must lie between {EARLIEST_ADMISSION} and today ({today})",
@@ -24,20 +26,21 @@ def decide_add(command: AddMember, today: date) -> list[DomainEvent]:
         if command.standing != "probationary":
             raise RuleViolation("a newly developed member is probationary (预备党员); confirm after one year",
                                 field="standing", rule="R13")
-        if command.organization_id is None:
-            raise RuleViolation("a member is developed by an organization: organization_id is required",
+        if command.registration.organization_id is None:
+            raise RuleViolation("a member is developed by a campaign organization: organization_id is required",
                                 field="organization_id", rule="R13")
     if command.standing == "formal" and today < anniversary(command.admitted_on):
         raise RuleViolation(f"a formal member was admitted at least one year ago; admitted_on "
                             f"{command.admitted_on} makes them probationary until {anniversary(command.admitted_on)}",
                             field="standing", rule="R13")
+    check_primary(command.registration, command.entity_id, find, "organization_id")
     payload = {"member_id": command.member_id, "standing": command.standing,
                "admitted_on": command.admitted_on.isoformat(), "entity_id": command.entity_id,
-               "organization_id": command.organization_id}
+               **command.registration.payload()}
     return [DomainEvent(ADD_EVENT[command.way], payload)]
 
 
-def _active(member: Member | None, member_id: str) -> Member:
+def active(member: Member | None, member_id: str) -> Member:
     if member is None:
         raise NotFound(f"member {member_id} does not exist", field="member_id")
     if not member.active:
@@ -46,20 +49,36 @@ def _active(member: Member | None, member_id: str) -> Member:
     return member
 
 
-def decide_reveal(member: Member | None, member_id: str, command: Reveal) -> list[DomainEvent]:
+def settled(member: Member, today: date) -> Member:
+    """No release pending: while one is, the registration and the workplace wait for the target's answer."""
+    pending = member.release
+    if pending is not None and not pending.lapsed(today):
+        raise RuleViolation(f"member {member.member_id} is released ({pending.release_id}) to entity "
+                            f"{pending.to_entity_id} until {pending.expires_on}: the target accepts it, or the "
+                            "source withdraws it first", field="release_id", rule="R13")
+    return member
+
+
+def decide_reveal(member: Member | None, member_id: str, command: Reveal, today: date,
+                  find: Lookup) -> list[DomainEvent]:
     """A hidden or pocket member (隐形/口袋党员) registers with an organization (亮出)."""
-    member = _active(member, member_id)
+    member = settled(active(member, member_id), today)
     if not member.hidden:
-        raise RuleViolation(f"member {member_id} is already registered with {member.organization_id}; "
+        raise RuleViolation(f"member {member_id} is already registered ({member.registration}); "
                             "use a transfer (组织关系转接) to move the registration",
                             field="organization_id", rule="R13")
-    return [DomainEvent("MemberRevealed", {"member_id": member_id, "organization_id": command.organization_id,
-                                           "entity_id": command.entity_id or member.entity_id})]
+    if command.registration.none:
+        raise RuleViolation("a reveal names the organization: organization_id or outside_organization",
+                            field="organization_id", rule="R13")
+    entity_id = command.entity_id or member.entity_id
+    check_primary(command.registration, entity_id, find, "organization_id")
+    return [DomainEvent("MemberRevealed", {"member_id": member_id, **command.registration.payload(),
+                                           "entity_id": entity_id})]
 
 
 def decide_confirm(member: Member | None, member_id: str, today: date) -> list[DomainEvent]:
     """Probationary -> formal (转正), no earlier than one year after admission."""
-    member = _active(member, member_id)
+    member = active(member, member_id)
     if member.standing != "probationary":
         raise RuleViolation(f"member {member_id} is already a formal member", field="member_id", rule="R13")
     earliest = anniversary(member.admitted_on)
@@ -71,32 +90,10 @@ def decide_confirm(member: Member | None, member_id: str, today: date) -> list[D
                                             "confirmed_on": today.isoformat()})]
 
 
-def decide_transfer(member: Member | None, member_id: str, command: Transfer) -> list[DomainEvent]:
-    """Move the one primary registration (组织关系转接) from one organization and entity to another."""
-    member = _active(member, member_id)
-    if member.hidden:
-        raise RuleViolation(f"member {member_id} has no registration to transfer; reveal (亮出) them first",
-                            field="from_organization_id", rule="R13")
-    if command.from_organization_id != member.organization_id:
-        raise ConcurrencyConflict(f"member {member_id} is registered with {member.organization_id}, not "
-                                  f"{command.from_organization_id} (transferred meanwhile?)",
-                                  field="from_organization_id")
-    if (command.to_organization_id, command.to_entity_id) == (member.organization_id, member.entity_id):
-        raise RuleViolation("a transfer must change the organization or the entity", field="to_organization_id",
-                            rule="R13")
-    if command.to_organization_id in member.functional:
-        raise RuleViolation(f"member {member_id} belongs to {command.to_organization_id} as a functional member; "
-                            "remove that membership before making it the primary registration",
-                            field="to_organization_id", rule="R5")
-    return [DomainEvent("MemberTransferred", {
-        "member_id": member_id, "from_organization_id": member.organization_id,
-        "from_entity_id": member.entity_id, "to_organization_id": command.to_organization_id,
-        "to_entity_id": command.to_entity_id})]
-
-
-def decide_add_functional(member: Member | None, member_id: str, organization_id: str) -> list[DomainEvent]:
+def decide_add_functional(member: Member | None, member_id: str, organization_id: str,
+                          find: Lookup) -> list[DomainEvent]:
     """R5: also belong to a functional organization, keeping the primary registration."""
-    member = _active(member, member_id)
+    member = active(member, member_id)
     if member.hidden:
         raise RuleViolation(f"member {member_id} has no primary registration; a functional membership comes in "
                             "addition to one (R5): reveal them first", field="member_id", rule="R5")
@@ -106,11 +103,12 @@ def decide_add_functional(member: Member | None, member_id: str, organization_id
     if organization_id in member.functional:
         raise RuleViolation(f"member {member_id} already belongs to {organization_id} as a functional member",
                             field="organization_id", rule="R5")
+    check_functional(organization_id, find)
     return [DomainEvent("FunctionalMembershipAdded", {"member_id": member_id, "organization_id": organization_id})]
 
 
 def decide_remove_functional(member: Member | None, member_id: str, organization_id: str) -> list[DomainEvent]:
-    member = _active(member, member_id)
+    member = active(member, member_id)
     if organization_id not in member.functional:
         raise NotFound(f"member {member_id} has no functional membership in {organization_id}",
                        field="organization_id")
@@ -119,8 +117,8 @@ def decide_remove_functional(member: Member | None, member_id: str, organization
 
 def decide_leave(member: Member | None, member_id: str, command: Leave) -> list[DomainEvent]:
     """Death, expulsion or leaving: the member is no longer counted anywhere."""
-    member = _active(member, member_id)
+    member = active(member, member_id)
     return [DomainEvent("MemberLeft", {"member_id": member_id, "reason": command.reason,
                                        "standing": member.standing, "entity_id": member.entity_id,
-                                       "organization_id": member.organization_id,
+                                       **member.registration.payload(),
                                        "functional_organization_ids": sorted(member.functional)})]

@@ -4,16 +4,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
-from platform_core.auth import Principal
+from platform_core.auth import Principal, division_prefix
+from platform_core.clock import now as business_now
 from platform_core.contracts.membership import ENTITY_ID, MEMBER_ID, ORGANIZATION_ID
 from platform_core.errors import NotFound, PlatformError
 from platform_core.event_store import AppendResult
 from platform_core.http import authenticate, idempotency_key
+from platform_core.reference.city_time import local_date
 
 from ..adapters import queries
-from ..adapters.personal_data import PersonalDataVault
 from ..bootstrap import Membership
-from ..domain.model import STANDING_ZH, Leave, Reveal, Transfer
+from ..domain.model import STANDING_ZH, Accept, ChangeWorkplace, Leave, Registration, Reveal, Transfer, Withdraw
 from ..handlers.commands import Person
 from . import schemas
 
@@ -34,34 +35,39 @@ def _result(result: AppendResult, response: Response) -> schemas.CommandResult:
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return schemas.CommandResult(member_id=result.events[0].stream_id, stream_version=result.last_version,
-                                 events=[schemas.EventRef(event_id=str(e.event_id), type=e.type) for e in result.events])
+                                 events=[schemas.EventRef(event_id=str(e.event_id), type=e.type) for e in result.events],
+                                 release_id=result.events[0].payload.get("release_id"))
 
 
 @router.post("/members/found", status_code=201, response_model=schemas.CommandResult)
 def register_found(body: schemas.MemberFoundIn, caller: Caller, key: Key, svc: Service, response: Response):
     """排查: register a member found in the survey (hidden or pocket member when organization_id is null)."""
     return _result(svc.commands.add_member(caller, "found", Person(body.name, body.id_number), body.standing,
-                                           body.admitted_on, body.entity_id, body.organization_id, key), response)
+                                           body.admitted_on, body.entity_id,
+                                           Registration(body.organization_id, body.outside_organization), key), response)
 
 
 @router.post("/members/developed", status_code=201, response_model=schemas.CommandResult)
 def register_developed(body: schemas.MemberDevelopedIn, caller: Caller, key: Key, svc: Service, response: Response):
     """发展: register a newly developed (probationary) member."""
     return _result(svc.commands.add_member(caller, "developed", Person(body.name, body.id_number), "probationary",
-                                           body.admitted_on, body.entity_id, body.organization_id, key), response)
+                                           body.admitted_on, body.entity_id, Registration(body.organization_id), key),
+                   response)
 
 
 @router.post("/members/recruited", status_code=201, response_model=schemas.CommandResult)
 def register_recruited(body: schemas.MemberRecruitedIn, caller: Caller, key: Key, svc: Service, response: Response):
     """招聘: register a member hired by an entity at a job fair for members."""
     return _result(svc.commands.add_member(caller, "recruited", Person(body.name, body.id_number), body.standing,
-                                           body.admitted_on, body.entity_id, body.organization_id, key), response)
+                                           body.admitted_on, body.entity_id,
+                                           Registration(body.organization_id, body.outside_organization), key), response)
 
 
 @router.post("/members/{member_id}/reveal", response_model=schemas.CommandResult)
 def reveal(member_id: MemberId, body: schemas.RevealIn, caller: Caller, key: Key, svc: Service, response: Response):
-    """亮出: a hidden or pocket member registers with an organization."""
-    return _result(svc.commands.reveal(caller, member_id, Reveal(body.organization_id, body.entity_id),
+    """亮出: a hidden or pocket member registers with an organization (one outside the campaign too)."""
+    registration = Registration(body.organization_id, body.outside_organization)
+    return _result(svc.commands.reveal(caller, member_id, Reveal(registration, body.entity_id),
                                        idempotency_key=key, expected_version=body.expected_version), response)
 
 
@@ -76,10 +82,44 @@ def confirm(member_id: MemberId, caller: Caller, key: Key, svc: Service, respons
 @router.post("/members/{member_id}/transfer", response_model=schemas.CommandResult)
 def transfer(member_id: MemberId, body: schemas.TransferIn, caller: Caller, key: Key, svc: Service,
              response: Response):
-    """组织关系转接: move the primary registration to another organization and entity, atomically."""
-    command = Transfer(body.from_organization_id, body.to_organization_id, body.to_entity_id)
+    """组织关系转接 within the caller's territory: registration and workplace move in one event."""
+    command = Transfer(body.from_organization_id, Registration(body.to_organization_id, body.to_outside_organization),
+                       body.to_entity_id)
     return _result(svc.commands.transfer(caller, member_id, command, idempotency_key=key,
                                          expected_version=body.expected_version), response)
+
+
+@router.post("/members/{member_id}/workplace", response_model=schemas.CommandResult)
+def change_workplace(member_id: MemberId, body: schemas.WorkplaceIn, caller: Caller, key: Key, svc: Service,
+                     response: Response):
+    """The member now works at another entity of the caller's territory; the registration stays."""
+    return _result(svc.commands.change_workplace(caller, member_id, ChangeWorkplace(body.entity_id),
+                                                 idempotency_key=key, expected_version=body.expected_version), response)
+
+
+@router.post("/members/{member_id}/release", response_model=schemas.CommandResult)
+def release(member_id: MemberId, body: schemas.ReleaseIn, caller: Caller, key: Key, svc: Service,
+            response: Response):
+    """转出 into another territory: the target accepts with its own token; until then nothing moves."""
+    return _result(svc.commands.release(
+        caller, member_id, body.to_entity_id, Registration(body.to_organization_id, body.to_outside_organization),
+        body.from_organization_id, body.valid_days, idempotency_key=key, expected_version=body.expected_version),
+        response)
+
+
+@router.post("/members/{member_id}/accept", response_model=schemas.CommandResult)
+def accept(member_id: MemberId, body: schemas.AcceptIn, caller: Caller, key: Key, svc: Service, response: Response):
+    """转入: the target department accepts a release into its territory; the member moves now (R13)."""
+    return _result(svc.commands.accept(caller, member_id, Accept(body.release_id), idempotency_key=key,
+                                       expected_version=body.expected_version), response)
+
+
+@router.post("/members/{member_id}/release/withdraw", response_model=schemas.CommandResult)
+def withdraw_release(member_id: MemberId, body: schemas.WithdrawIn, caller: Caller, key: Key, svc: Service,
+                     response: Response):
+    """The source withdraws its release before the target accepts it."""
+    return _result(svc.commands.withdraw(caller, member_id, Withdraw(body.release_id, body.reason),
+                                         idempotency_key=key, expected_version=body.expected_version), response)
 
 
 @router.post("/members/{member_id}/functional", response_model=schemas.CommandResult)
@@ -105,22 +145,25 @@ def leave(member_id: MemberId, body: schemas.LeaveIn, caller: Caller, key: Key, 
                                       expected_version=body.expected_version), response)
 
 
-def _member_out(row: dict, caller: Principal, vault: PersonalDataVault) -> schemas.MemberOut:
-    personal = None
-    if caller.may("read.personal") and caller.covers(row["district_code"]):
-        personal = schemas.PersonalData(**queries.reveal_personal(row, vault))
-    return schemas.MemberOut(**{k: row[k] for k in schemas.MemberOut.model_fields if k in row},
-                             standing_zh=STANDING_ZH[row["standing"]], personal=personal)
+def _member_out(row: dict) -> schemas.MemberOut:
+    release = row["pending_release"]
+    return schemas.MemberOut(**{k: row[k] for k in schemas.MemberOut.model_fields if k in row and k != "pending_release"},
+                             standing_zh=STANDING_ZH[row["standing"]],
+                             pending_release=_release_out(release) if release else None)
+
+
+def _release_out(row: dict) -> schemas.ReleaseOut:
+    return schemas.ReleaseOut(**row, expired=row["expires_on"] < local_date(business_now()))
 
 
 @router.get("/members/{member_id}", response_model=schemas.MemberOut)
 def get_member(member_id: MemberId, caller: Caller, svc: Service):
-    """A member: personal data for organization departments of its district, pseudonymous for the rest."""
+    """A member, pseudonymous: no name or identity number (those: POST /members/{id}/personal-data)."""
     with svc.engine.connect() as conn:
         rows = queries.member_rows(conn, svc.tables, member_id=member_id)
     if not rows:
         raise NotFound(f"member {member_id} does not exist", field="member_id")
-    return _member_out(rows[0], caller, svc.vault)
+    return _member_out(rows[0])
 
 
 @router.get("/members", response_model=list[schemas.MemberOut])
@@ -132,7 +175,24 @@ def list_members(caller: Caller, svc: Service,
         raise PlatformError("give exactly one of entity_id and organization_id", field="entity_id")
     with svc.engine.connect() as conn:
         rows = queries.member_rows(conn, svc.tables, entity_id=entity_id, organization_id=organization_id)
-    return [_member_out(row, caller, svc.vault) for row in rows]
+    return [_member_out(row) for row in rows]
+
+
+@router.post("/members/{member_id}/personal-data", response_model=schemas.PersonalDataOut)
+def read_personal_data(member_id: MemberId, body: schemas.PersonalDataIn, caller: Caller, svc: Service):
+    """Name and identity number, for an organization department covering where the member works now; every read
+    is recorded (PersonalDataAccessed: who, when, why) and reaches the audit log."""
+    personal, result = svc.personal_data.read(caller, member_id, body.reason)
+    return schemas.PersonalDataOut(member_id=member_id, **personal, access_id=result.events[0].stream_id)
+
+
+@router.get("/releases/incoming", response_model=list[schemas.ReleaseOut])
+def incoming_releases(caller: Caller, svc: Service):
+    """Pending releases into the caller's territory, soonest to expire first: what the caller may accept."""
+    caller.require("member.manage", target="releases")
+    prefix = division_prefix(caller.territory) if caller.territory else None
+    with svc.engine.connect() as conn:
+        return [_release_out(row) for row in queries.release_rows(conn, svc.tables, to_prefix=prefix)]
 
 
 counts = APIRouter(prefix="/counts", tags=["counts"])

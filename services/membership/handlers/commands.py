@@ -3,6 +3,12 @@
 Personal data enters here and goes no further than the vault and the
 ``member_identities`` table: events, fingerprints and errors carry only the
 pseudonymous member id and keyed digests.
+
+Scope (docs/membership.md, "Departments and scope"): a department acts on a member
+only when its territory covers EVERY entity the command touches, the member's
+current one and any target. A transfer or change of workplace into another
+territory is therefore two commands, the source's release and the target's
+acceptance (``domain/transfers.py``).
 """
 
 import uuid
@@ -14,21 +20,26 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from platform_core.auth import Principal
+from platform_core.auth import Forbidden, Principal
 from platform_core.clock import now as business_now
-from platform_core.errors import AlreadyExists, ConcurrencyConflict, RuleViolation
+from platform_core.errors import AlreadyExists, ConcurrencyConflict, NotYetProjected
 from platform_core.event_store import AppendResult, EventStore, NewEvent, request_fingerprint
+from platform_core.reference.city_time import local_date
 
 from ..adapters.personal_data import PersonalDataVault
-from ..adapters.read_models import apply_member_event, district_of
+from ..adapters.read_models import apply_member_event, district_of, organization_of
 from ..adapters.tables import Tables
-from ..domain import decisions
-from platform_core.reference.city_time import local_date
+from ..domain import decisions, transfers
 from ..domain.id_number import normalize_id_number
-from ..domain.model import AddMember, DomainEvent, Leave, Member, Reveal, Transfer, Way, evolve
+from ..domain.model import (Accept, AddMember, ChangeWorkplace, DomainEvent, Leave, Member, Registration, Release,
+                            Reveal, Transfer, Way, Withdraw, evolve)
+from ..domain.organizations import Lookup
 
 Clock = Callable[[], datetime]
-Decision = Callable[[Member | None], list[DomainEvent]]
+Decision = Callable[[Member | None, date, Lookup], list[DomainEvent]]
+Sides = Callable[[Member], Sequence[str]]
+ACROSS = ("; a transfer or change of workplace into another territory is released by the source "
+          "(POST /members/{id}/release) and accepted by the target (POST /members/{id}/accept)")
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,10 @@ class Person:
         return "Person(<personal data>)"
 
 
+def _current(member: Member) -> Sequence[str]:
+    return [member.entity_id]
+
+
 class MembershipCommands:
     def __init__(self, store: EventStore, tables: Tables, vault: PersonalDataVault,
                  clock: Clock = business_now):
@@ -49,20 +64,21 @@ class MembershipCommands:
 
     # -- new members -----------------------------------------------------------
     def add_member(self, principal: Principal, way: Way, person: Person, standing: str, admitted_on: date,
-                   entity_id: str, organization_id: str | None, idempotency_key: str | None = None) -> AppendResult:
+                   entity_id: str, registration: Registration, idempotency_key: str | None = None) -> AppendResult:
         """Found (排查), developed (发展) or recruited (招聘); the same person twice is 409."""
         id_number = normalize_id_number(person.id_number)
         id_hash = self.vault.identity_hash(id_number)
         member_id = f"member-{uuid.uuid4()}"
-        command = AddMember(way, member_id, standing, admitted_on, entity_id, organization_id)
+        command = AddMember(way, member_id, standing, admitted_on, entity_id, registration)
         fingerprint = request_fingerprint("add", way, id_hash.hex(), self.vault.keyed_digest("name", person.name).hex(),
-                                          standing, admitted_on, entity_id, organization_id)
+                                          standing, admitted_on, entity_id, registration.organization_id,
+                                          registration.outside_organization)
 
         def write(conn: Connection) -> AppendResult:
             if (earlier := self._earlier(conn, idempotency_key, fingerprint)) is not None:
                 return earlier
             self._authorize(conn, principal, [entity_id], target=member_id)
-            events = decisions.decide_add(command, local_date(self.clock()))
+            events = decisions.decide_add(command, local_date(self.clock()), self._finder(conn))
             result = self._append(conn, member_id, 0, events, principal, idempotency_key, fingerprint)
             # The identity's unique hash is the duplicate check (R13): one statement, not a look-up before
             # it; a person registered already rolls the whole transaction back with the error below.
@@ -70,46 +86,84 @@ class MembershipCommands:
                 member_id=member_id, id_hash=id_hash, id_number_sealed=self.vault.seal(member_id, "id_number", id_number),
                 name_sealed=self.vault.seal(member_id, "name", person.name))).first()
             if inserted is None:  # registered before, or a concurrent registration committed first
-                self._refuse_duplicate(conn, id_hash)
-                raise AlreadyExists("this person is already registered", field="id_number", rule="R13")
+                self._refuse_duplicate(conn, principal, id_hash)
             return result
 
         return self._transaction(write, idempotency_key, fingerprint)
 
     # -- changes to a member ---------------------------------------------------
     def reveal(self, principal: Principal, member_id: str, command: Reveal, **options) -> AppendResult:
-        return self._change(principal, member_id, lambda m: decisions.decide_reveal(m, member_id, command),
-                            ("reveal", command.organization_id, command.entity_id),
-                            also_in=[command.entity_id] if command.entity_id else [], **options)
+        moved = [command.entity_id] if command.entity_id else []
+        return self._change(principal, member_id,
+                            lambda m, today, find: decisions.decide_reveal(m, member_id, command, today, find),
+                            ("reveal", *_fields(command.registration), command.entity_id),
+                            sides=lambda m: [m.entity_id, *moved], **options)
 
     def confirm(self, principal: Principal, member_id: str, **options) -> AppendResult:
-        today = local_date(self.clock())
-        return self._change(principal, member_id, lambda m: decisions.decide_confirm(m, member_id, today),
+        return self._change(principal, member_id, lambda m, today, _: decisions.decide_confirm(m, member_id, today),
                             ("confirm",), **options)
 
     def transfer(self, principal: Principal, member_id: str, command: Transfer, **options) -> AppendResult:
-        return self._change(principal, member_id, lambda m: decisions.decide_transfer(m, member_id, command),
-                            ("transfer", command.from_organization_id, command.to_organization_id,
-                             command.to_entity_id), also_in=[command.to_entity_id], **options)
+        return self._change(principal, member_id,
+                            lambda m, today, find: transfers.decide_transfer(m, member_id, command, today, find),
+                            ("transfer", command.from_organization_id, *_fields(command.to), command.to_entity_id),
+                            sides=lambda m: [m.entity_id, command.to_entity_id], hint=ACROSS, **options)
+
+    def change_workplace(self, principal: Principal, member_id: str, command: ChangeWorkplace,
+                         **options) -> AppendResult:
+        return self._change(principal, member_id,
+                            lambda m, today, _: transfers.decide_change_workplace(m, member_id, command, today),
+                            ("workplace", command.entity_id), sides=lambda m: [m.entity_id, command.entity_id],
+                            hint=ACROSS, **options)
+
+    def release(self, principal: Principal, member_id: str, to_entity_id: str, to: Registration,
+                from_organization_id: str | None, valid_days: int, **options) -> AppendResult:
+        """转出: the caller covers the member's entity; the target's district is named in the event."""
+        release_id, target = f"release-{uuid.uuid4()}", {}
+
+        def decide(member: Member | None, today: date, find: Lookup) -> list[DomainEvent]:
+            return transfers.decide_release(member, member_id, Release(
+                release_id, to_entity_id, target["district"], to, from_organization_id, valid_days), today, find)
+
+        def before(conn: Connection) -> None:
+            target["district"] = district_of(conn, self.t, to_entity_id)
+            if target["district"] is None:
+                raise NotYetProjected(f"entity {to_entity_id} is not known to membership (yet): registry's "
+                                      "EntityRegistered may not have arrived; retry shortly", field="to_entity_id")
+
+        return self._change(principal, member_id, decide,
+                            ("release", to_entity_id, *_fields(to), from_organization_id, valid_days),
+                            before=before, **options)
+
+    def accept(self, principal: Principal, member_id: str, command: Accept, **options) -> AppendResult:
+        """转入: the caller covers the release's target entity (the source's scope is not needed)."""
+        return self._change(principal, member_id,
+                            lambda m, today, find: transfers.decide_accept(m, member_id, command, today, find),
+                            ("accept", command.release_id),
+                            sides=lambda m: [m.release.to_entity_id] if m.release else [], **options)
+
+    def withdraw(self, principal: Principal, member_id: str, command: Withdraw, **options) -> AppendResult:
+        return self._change(principal, member_id, lambda m, _, __: transfers.decide_withdraw(m, member_id, command),
+                            ("withdraw", command.release_id, command.reason), **options)
 
     def add_functional(self, principal: Principal, member_id: str, organization_id: str, **options) -> AppendResult:
         return self._change(principal, member_id,
-                            lambda m: decisions.decide_add_functional(m, member_id, organization_id),
+                            lambda m, _, find: decisions.decide_add_functional(m, member_id, organization_id, find),
                             ("functional+", organization_id), **options)
 
     def remove_functional(self, principal: Principal, member_id: str, organization_id: str,
                           **options) -> AppendResult:
         return self._change(principal, member_id,
-                            lambda m: decisions.decide_remove_functional(m, member_id, organization_id),
+                            lambda m, _, __: decisions.decide_remove_functional(m, member_id, organization_id),
                             ("functional-", organization_id), **options)
 
     def leave(self, principal: Principal, member_id: str, command: Leave, **options) -> AppendResult:
-        return self._change(principal, member_id, lambda m: decisions.decide_leave(m, member_id, command),
+        return self._change(principal, member_id, lambda m, _, __: decisions.decide_leave(m, member_id, command),
                             ("leave", command.reason), **options)
 
     def _change(self, principal: Principal, member_id: str, decide: Decision, command: tuple, *,
-                also_in: Sequence[str] = (), idempotency_key: str | None = None,
-                expected_version: int | None = None) -> AppendResult:
+                sides: Sides = _current, hint: str = "", before: Callable[[Connection], None] | None = None,
+                idempotency_key: str | None = None, expected_version: int | None = None) -> AppendResult:
         fingerprint = request_fingerprint(member_id, *command, expected_version)
 
         def write(conn: Connection) -> AppendResult:
@@ -118,11 +172,13 @@ class MembershipCommands:
             principal.require("member.manage", target=member_id)
             member, version = self._load(conn, member_id)
             if member is not None:
-                self._authorize(conn, principal, [member.entity_id, *also_in], target=member_id)
+                self._authorize(conn, principal, sides(member), target=member_id, hint=hint)
             if expected_version is not None and expected_version != version:
                 raise ConcurrencyConflict(f"member {member_id} is at version {version}, the command expected "
                                           f"{expected_version}", field="expected_version")
-            events = decide(member)
+            if before is not None:
+                before(conn)
+            events = decide(member, local_date(self.clock()), self._finder(conn))
             return self._append(conn, member_id, version, events, principal, idempotency_key, fingerprint)
 
         return self._transaction(write, idempotency_key, fingerprint)
@@ -133,6 +189,9 @@ class MembershipCommands:
         for envelope in self.store.read_stream(member_id, conn):
             member, version = evolve(member, envelope.type, envelope.payload), envelope.stream_version
         return member, version
+
+    def _finder(self, conn: Connection) -> Lookup:
+        return lambda organization_id: organization_of(conn, self.t, organization_id)
 
     def _append(self, conn: Connection, stream_id: str, version: int, events: list[DomainEvent],
                 principal: Principal, idempotency_key: str | None, fingerprint: str) -> AppendResult:
@@ -147,27 +206,35 @@ class MembershipCommands:
         # EventStore has no public lookup yet; this is the one it uses inside append_in.
         return self.store.earlier_result(conn, key, fingerprint)
 
-    def _refuse_duplicate(self, conn: Connection, id_hash: bytes) -> None:
-        existing = conn.execute(sa.select(self.t.identities.c.member_id)
-                                .where(self.t.identities.c.id_hash == id_hash)).scalar()
-        if existing is not None:
-            raise AlreadyExists(f"this person is already registered as {existing} (same identity number)",
+    def _refuse_duplicate(self, conn: Connection, principal: Principal, id_hash: bytes) -> None:
+        """409, naming the member registered already only to a caller whose territory covers them: for
+        anyone else the answer must not turn guessed identity numbers into member ids (no oracle)."""
+        i, m = self.t.identities, self.t.members
+        existing = conn.execute(sa.select(m.c.member_id, m.c.entity_id).join(i, i.c.member_id == m.c.member_id)
+                                .where(i.c.id_hash == id_hash)).first()
+        if existing is not None and principal.covers(district_of(conn, self.t, existing.entity_id)):
+            raise AlreadyExists(f"this person is already registered as {existing.member_id} (same identity number)",
                                 field="id_number", rule="R13")
+        raise AlreadyExists("this person is already registered (same identity number)", field="id_number",
+                            rule="R13")
 
-    def _authorize(self, conn: Connection, principal: Principal, entity_ids: Sequence[str], target: str) -> None:
-        """member.manage, in the territory of one of the entities concerned (either side of a transfer)."""
+    def _authorize(self, conn: Connection, principal: Principal, entity_ids: Sequence[str], target: str,
+                   hint: str = "") -> None:
+        """member.manage, in a territory that covers every entity the command touches."""
         principal.require("member.manage", target=target)
         if principal.territory is None:
             return
-        districts = [district_of(conn, self.t, entity_id) for entity_id in entity_ids]
-        known = [d for d in districts if d is not None]
-        if not known:
-            raise RuleViolation(f"entity {entity_ids[0]} is not yet known to membership (registry's "
-                                "EntityRegistered not projected yet), so its district cannot be checked against "
-                                f"territory {principal.territory}; retry shortly", field="entity_id",
-                                rule="territory")
-        if not any(principal.covers(d) for d in known):
-            principal.require("member.manage", territory=known[0], target=target)
+        for entity_id in dict.fromkeys(entity_ids):
+            district = district_of(conn, self.t, entity_id)
+            if district is None:
+                raise NotYetProjected(f"entity {entity_id} is not yet known to membership (registry's "
+                                      "EntityRegistered not projected yet), so its district cannot be checked against "
+                                      f"territory {principal.territory}; retry shortly", field="entity_id",
+                                      rule="territory")
+            if not principal.covers(district):
+                raise Forbidden(f"{principal.department} may member.manage only in territory {principal.territory}, "
+                                f"not in {district}{hint}", principal=principal, permission="member.manage",
+                                target=target)
 
     def _transaction(self, write: Callable[[Connection], AppendResult], idempotency_key: str | None,
                      fingerprint: str) -> AppendResult:
@@ -187,3 +254,7 @@ class MembershipCommands:
             raise
         self.store.count_committed(result)
         return result
+
+
+def _fields(registration: Registration) -> tuple[str | None, str | None]:
+    return registration.organization_id, registration.outside_organization

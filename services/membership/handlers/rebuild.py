@@ -1,9 +1,10 @@
 """Rebuild membership's read tables from its own event store.
 
-``members``, ``functional_memberships`` and ``member_growth`` are derived
-from the events alone (``known_entities`` comes from registry.events and is
-rebuilt by resetting that consumer group). ``member_identities`` is not a
-projection: personal data is deliberately kept out of the events.
+``members``, ``functional_memberships``, ``member_growth`` and ``member_releases``
+are derived from the events alone (``known_entities`` and ``known_organizations``
+come from registry.events and formation.events and are rebuilt by resetting those
+consumer groups). ``member_identities`` is not a projection: personal data is
+deliberately kept out of the events.
 """
 
 
@@ -18,6 +19,7 @@ def rebuild_read_tables(store: EventStore, t: Tables, batch: int = 1000) -> int:
     applied, position = 0, 0
     with store.engine.begin() as conn:
         conn.execute(t.functional.delete())
+        conn.execute(t.releases.delete())
         conn.execute(t.growth.delete())
         conn.execute(t.members.delete())
         while rows := store.read_all(conn, position, batch):

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from platform_core.auth import verify_token
+from platform_core.tokens import verifier_from_settings
 from registry.adapters.spreadsheet import error_report_csv
 from registry.bootstrap import build_context, build_registry
 from registry.handlers.imports import run_import
@@ -33,7 +33,7 @@ def import_form(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False
     """Import 附表1/附表2 (XLSX or CSV); exit status 1 when the file is rejected."""
     context = build_context()
     context.migrate()
-    principal = verify_token(context.settings.require_auth_secret(), token)
+    principal = verifier_from_settings(context.settings).verify(token)
     outcome, _ = run_import(build_registry(context), principal, form, path.name, path.read_bytes())
     typer.echo(f"{outcome['import_id']}: {outcome['status']}, {outcome['imported']} of {outcome['rows']} rows "
                f"imported, {outcome['error_count']} errors, {outcome['seconds']:.2f} s")

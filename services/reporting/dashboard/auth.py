@@ -1,7 +1,7 @@
 """Browser sign-in for the dashboard: the department token in an HttpOnly, SameSite=Strict cookie.
 
 A browser cannot send ``Authorization: Bearer``; the login page verifies the same token
-(platform_core.auth.verify_token, the same secret) and keeps it in a cookie scoped to
+(the service's token verifier, the issuer's public keys) and keeps it in a cookie scoped to
 /dashboard. Pages accept the cookie or the header. Only departments that may read
 everything (read.all or audit.read: the city task force, inspectors) see the dashboard.
 """
@@ -10,7 +10,8 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 
-from platform_core.auth import Forbidden, Principal, Unauthenticated, verify_token
+from platform_core.auth import Forbidden, Principal, Unauthenticated
+from platform_core.tokens import TokenVerifier
 
 COOKIE = "campaign_dashboard"
 PREFIX = "/dashboard"
@@ -61,9 +62,9 @@ def token_of(request: Request) -> str | None:
     return request.cookies.get(COOKIE) or None
 
 
-def check_token(secret: str, token: str) -> Principal:
+def check_token(verifier: TokenVerifier, token: str) -> Principal:
     """The principal of a token that may use the dashboard; Unauthenticated or Forbidden otherwise."""
-    principal = verify_token(secret, token)
+    principal = verifier.verify(token)
     if not (principal.may("read.all") or principal.may("audit.read")):
         raise Forbidden(f"{principal.department} 无权查看全市看板（需要 read.all 或 audit.read 权限）",
                         principal=principal, permission="read.all", target="dashboard")
@@ -76,6 +77,6 @@ def viewer(request: Request) -> Principal:
     if token is None:
         raise LoginRequired(current_path(request))
     try:
-        return check_token(request.app.state.auth_secret, token)
+        return check_token(request.app.state.token_verifier, token)
     except Unauthenticated as exc:
         raise LoginRequired(current_path(request), exc.message) from exc

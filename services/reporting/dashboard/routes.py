@@ -102,7 +102,7 @@ def _next_or_error(raw: str | None) -> str:
 
 def _signed_in(request: Request, token: str, next_path: str) -> Response:
     try:
-        check_token(request.app.state.auth_secret, token.strip())
+        check_token(request.app.state.token_verifier, token.strip())
     except Unauthenticated as exc:
         return render("login.html", status_code=401, next=next_path, error=f"令牌无效：{exc.message}")
     response = RedirectResponse(next_path, status_code=303)

@@ -141,6 +141,9 @@ class CampaignState:
         member.entity_id = p["to_entity_id"]
         self._member_changed(p["member_id"], p["to_entity_id"])
 
+    # counted where they work: the registration stays, the member moves (MemberReleased moves nothing)
+    _on_MemberWorkplaceChanged = _on_MemberTransferred
+
     def _on_MemberLeft(self, p, _):
         member = self._member(p["member_id"])
         member.active = False

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tests" / "integration" / "reporting"))
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "reporting"))
 
-from platform_core.auth import Principal, issue_token  # noqa: E402
+from platform_core.auth import Principal  # noqa: E402
+from platform_core.tokens import issuer_from_settings  # noqa: E402
 from platform_core.local_processes import free_port, process_environment, stop_all, wait_ready  # noqa: E402
 from reporting_scenario import DISTRICT_A, campaign, ent  # noqa: E402
 from reporting_support import create_topics, delete_topics, drop_schemas_like, make_context, publish  # noqa: E402
@@ -75,7 +76,8 @@ def seeded(settings_env):
 
 @pytest.fixture(scope="module")
 def settings_env():
-    for name in ("CAMPAIGN_DATABASE_URL", "CAMPAIGN_AUTH_SECRET", "CAMPAIGN_AUDIT_SIGNING_KEY"):
+    for name in ("CAMPAIGN_DATABASE_URL", "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", "CAMPAIGN_TOKEN_ISSUER_KEY_FILE",
+                 "CAMPAIGN_AUDIT_SIGNING_KEY"):
         assert os.environ.get(name), f"{name} is not set: eval \"$(python3 deploy/stack.py env)\" first"
 
 
@@ -100,7 +102,7 @@ def server(seeded, tmp_path_factory):
 
 
 def login_link(base: str, next_path: str) -> str:
-    token = issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal("inspector", "inspector", "e2e"))
+    token = issuer_from_settings().issue(Principal("inspector", "inspector", "e2e"))
     return f"{base}/dashboard/login?token={token}&next={urllib.request.quote(next_path, safe='')}"
 
 

@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +19,7 @@ def client():
 
 def token(kind: str, user: str = "login-test", territory: str | None = None) -> str:
     department = f"{kind}:{territory}" if territory else kind
-    return issue_token(os.environ["CAMPAIGN_AUTH_SECRET"], Principal(department, kind, user, territory))
+    return issuer_from_settings().issue(Principal(department, kind, user, territory))
 
 
 def test_an_unauthenticated_page_redirects_to_the_login_page(client):

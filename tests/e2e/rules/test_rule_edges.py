@@ -200,11 +200,12 @@ class Walk:
             self.ok("registry", "POST", f"/ledgers/{self.unit(ledger)}/approve", "city_org", approve_at)
             self.record.approved[ledger] = approve_at
 
-    def member(self, key: str, at: datetime, organization: str | None = None) -> str:
+    def member(self, key: str, at: datetime, outside: str | None = None) -> str:
+        """A formal member found at the entity: hidden, or registered outside the campaign's organizations."""
         self.persons += 1
         body = {"name": f"党员{self.persons}", "id_number": identifiers.id_number(self.tag, self.persons),
                 "standing": "formal", "admitted_on": "2010-07-01", "entity_id": self.ids[key],
-                "organization_id": organization}
+                "outside_organization": outside}
         member = self.ok("membership", "POST", "/members/found", "district_org", at, body)["member_id"]
         self.record.member_events.append((at, member, "added", key))
         return member
@@ -249,8 +250,7 @@ def walked(tmp_path_factory):
         walk.ok("registry", "POST", f"/entities/{walk.ids['E15']}/flags", "market_regulation", moment("09-01"),
                 {"flag": "shadow", "reason": "多重注册", "duplicate_of": walk.ids["E04"]})
         record.flagged.update(E14=moment("09-01"), E15=moment("09-01"))
-        moved_from = f"organization-{uuid.uuid4()}"  # a registration outside the campaign's organizations
-        moved = walk.member("E02", moment("09-05"), moved_from)
+        moved = walk.member("E02", moment("09-05"), outside="某社区党支部")
         for key, count in (("E05", 2), ("E06", 1), ("E09", 3)):
             for _ in range(count):
                 walk.member(key, moment("09-05"))
@@ -264,7 +264,7 @@ def walked(tmp_path_factory):
                 {"entity_id": walk.ids["E12"], "kind": "trade_union", "name": "工会", "formed_on": "2016-09-20"})
         record.work.update(E03=moment("09-20"), E12=moment("09-20"))
         walk.ok("membership", "POST", f"/members/{moved}/transfer", "district_org", moment("10-10"),
-                {"from_organization_id": moved_from, "to_organization_id": f"organization-{uuid.uuid4()}",
+                {"from_organization_id": None, "to_outside_organization": "某街道综合党委",
                  "to_entity_id": walk.ids["E03"]})
         record.member_events.append((moment("10-10"), moved, "moved", "E03"))
         walk.ok("membership", "POST", f"/members/{leaving}/leave", "district_org", moment("10-15"), {"reason": "left"})

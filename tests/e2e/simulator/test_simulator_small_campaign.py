@@ -51,7 +51,7 @@ def played(services):
     return result, json.loads((folder / "truth.json").read_text(encoding="utf-8")), time.monotonic() - started
 
 
-def test_the_campaign_runs_every_available_phase_without_a_failed_command(played):
+def test_the_campaign_runs_every_available_phase_without_a_failed_command(played, services):
     result, report, seconds = played
     assert result.returncode == 0, (services["folder"] / "simulator.out").read_text(errors="replace")[-5000:]
     assert report["commands"]["failed"] == 0

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from audit_fixtures import (  # noqa: F401 (fixture)
     ORIGIN, REPORTING_MIGRATIONS, audit_schema, envelope, reporting_store,
 )
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 from platform_core.service import ServiceContext, build_app
 from reporting.audit.note import VerifierKey, open_checkpoint
 from reporting.audit.store import AuditLogStore
@@ -22,7 +23,7 @@ from reporting.entrypoints.audit_routes import router
 def token(kind: str, territory: str | None = None) -> dict:
     principal = Principal(department=f"{kind}:{territory}" if territory else kind, kind=kind, user="tester",
                           territory=territory)
-    return {"Authorization": f"Bearer {issue_token(os.environ['CAMPAIGN_AUTH_SECRET'], principal)}"}
+    return {"Authorization": f"Bearer {issuer_from_settings().issue(principal)}"}
 
 
 INSPECTOR = token("inspector")

@@ -5,7 +5,8 @@ import random
 import uuid
 from datetime import datetime, timezone
 
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 from platform_core.contracts import event_types_for
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.kafka_io import DeadLetterPublisher
@@ -77,4 +78,4 @@ def project(engine, producer, *envelopes: EventEnvelope, schema: str = "formatio
 def token(kind: str, territory: str | None = None, user: str = "tester") -> dict[str, str]:
     department = f"{kind}:{territory}" if territory else kind
     principal = Principal(department=department, kind=kind, user=user, territory=territory)
-    return {"Authorization": f"Bearer {issue_token(os.environ['CAMPAIGN_AUTH_SECRET'], principal)}"}
+    return {"Authorization": f"Bearer {issuer_from_settings().issue(principal)}"}

@@ -4,7 +4,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from formation_support import ledger_approved, member_registered, project, token
+from formation_support import envelope, ledger_approved, member_registered, project, token
 
 
 def _form(client, headers, mode, entity_ids, **extra):
@@ -52,6 +52,25 @@ def test_membership_count_overrides_the_survey_figure(client, city, engine, prod
     assert refused.status_code == 422 and refused.json()["rule"] == "R3"
     project(engine, producer, *[member_registered(declared_five_but_one_member) for _ in range(2)])
     assert _form(client, city, "standalone", [declared_five_but_one_member]).status_code == 201
+
+
+def test_member_counts_follow_workplace_changes_not_releases(client, city, engine, producer, make_entity):
+    """Members are counted where they work: a change of workplace moves the count, a release awaiting the
+    target's acceptance moves nothing (R13), its acceptance does."""
+    source, target = make_entity(3, members=3), make_entity(0, members=0)
+    member_id = f"member-{uuid.uuid4()}"
+    project(engine, producer, member_registered(source, member_id=member_id))
+    release_id = f"release-{uuid.uuid4()}"
+    project(engine, producer, envelope("MemberReleased", member_id, {
+        "member_id": member_id, "release_id": release_id, "moves": "workplace", "from_entity_id": source,
+        "to_entity_id": target, "to_district_code": "420103", "released_on": "2016-10-01",
+        "expires_on": "2016-10-31"}, version=2))
+    assert client.get(f"/entities/{source}", headers=city).json()["formal"] == 4
+    project(engine, producer, envelope("MemberWorkplaceChanged", member_id, {
+        "member_id": member_id, "from_entity_id": source, "to_entity_id": target, "release_id": release_id},
+        version=3))
+    assert client.get(f"/entities/{source}", headers=city).json()["formal"] == 3
+    assert client.get(f"/entities/{target}", headers=city).json()["formal"] == 1
 
 
 def test_functional_only_for_social_organizations(client, city, make_entity):

@@ -53,3 +53,17 @@ def place(engine, producer, ids):
         return entity_id
 
     return make
+
+
+@pytest.fixture
+def organization(engine, producer, ids):
+    """A function: a fresh organization known to membership, covering the given entities."""
+    from membership_support import organization_formed, project_organizations
+
+    def make(*entity_ids: str, mode: str = "standalone", district_code: str = "420102") -> str:
+        organization_id = ids.organization()
+        project_organizations(engine, producer, organization_formed(organization_id, list(entity_ids), mode,
+                                                                    district_code))
+        return organization_id
+
+    return make

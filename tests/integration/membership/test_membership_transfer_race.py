@@ -6,7 +6,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from membership.domain.model import Transfer
+from membership.domain.model import Registration, Transfer
 from membership.handlers.commands import Person
 from membership_support import new_id_number, token
 from platform_core.auth import Principal
@@ -15,11 +15,12 @@ from platform_core.errors import ConcurrencyConflict
 CITY = Principal(department="city_org", kind="city_org", user="race")
 
 
-def registered(commands, ids) -> tuple[str, str, str]:
-    entity, organization = ids.entity(), ids.organization()
+def registered(commands, ids, organization) -> tuple[str, str, str]:
+    entity = ids.entity()
+    source = organization(entity)
     result = commands.add_member(CITY, "found", Person("钱十", new_id_number()), "formal", date(2004, 7, 1),
-                                 entity, organization)
-    return result.events[0].stream_id, entity, organization
+                                 entity, Registration(source))
+    return result.events[0].stream_id, entity, source
 
 
 def race(commands, member_id, source, targets):
@@ -29,7 +30,7 @@ def race(commands, member_id, source, targets):
         organization, entity = target
         barrier.wait()
         try:
-            return commands.transfer(CITY, member_id, Transfer(source, organization, entity))
+            return commands.transfer(CITY, member_id, Transfer(source, Registration(organization), entity))
         except ConcurrencyConflict as conflict:
             return conflict
 
@@ -37,11 +38,11 @@ def race(commands, member_id, source, targets):
         return list(pool.map(attempt, targets))
 
 
-def test_exactly_one_of_two_concurrent_transfers_wins(client, ids):
+def test_exactly_one_of_two_concurrent_transfers_wins(client, ids, organization):
     svc = client.app.state.membership
     for _ in range(8):
-        member_id, entity, source = registered(svc.commands, ids)
-        targets = [(ids.organization(), ids.entity()), (ids.organization(), ids.entity())]
+        member_id, entity, source = registered(svc.commands, ids, organization)
+        targets = [(organization(e), e) for e in (ids.entity(), ids.entity())]
         outcomes = race(svc.commands, member_id, source, targets)
         winners = [o for o in outcomes if not isinstance(o, ConcurrencyConflict)]
         assert len(winners) == 1 and len(outcomes) == 2, outcomes
@@ -62,14 +63,15 @@ def test_exactly_one_of_two_concurrent_transfers_wins(client, ids):
         assert counted[winner["to_organization_id"]][0]["total"] == 1
 
 
-def test_concurrent_transfers_through_http_one_200_one_409(client, ids):
+def test_concurrent_transfers_through_http_one_200_one_409(client, ids, organization):
     city = token("city_org")
     svc = client.app.state.membership
-    member_id, entity, source = registered(svc.commands, ids)
+    member_id, entity, source = registered(svc.commands, ids, organization)
+    targets = iter([organization(entity), organization(entity)])
     barrier = threading.Barrier(2)
 
     def attempt(_):
-        body = {"from_organization_id": source, "to_organization_id": ids.organization(), "to_entity_id": entity}
+        body = {"from_organization_id": source, "to_organization_id": next(targets), "to_entity_id": entity}
         barrier.wait()
         return client.post(f"/members/{member_id}/transfer", json=body, headers=city)
 

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 from platform_core.contracts import event_types_for
 from platform_core.event_store import EventStore
 from platform_core.kafka_io import kafka_options
@@ -41,7 +42,7 @@ def isolated(settings, engine):
 def token(kind: str, territory: str | None = None, user: str = "tester", sectors: tuple = ()) -> dict:
     department = f"{kind}:{territory}" if territory else kind
     principal = Principal(department=department, kind=kind, user=user, territory=territory, sectors=sectors)
-    return {"Authorization": f"Bearer {issue_token(os.environ['CAMPAIGN_AUTH_SECRET'], principal)}"}
+    return {"Authorization": f"Bearer {issuer_from_settings().issue(principal)}"}
 
 
 def make_uscc() -> str:

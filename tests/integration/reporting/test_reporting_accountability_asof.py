@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from reporting_support import create_topics, delete_topics, drop_schemas_like, dump, make_context, publish  # noqa: I001
 from reporting_scenario import REGISTRY, Scenario, ent, org
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 from platform_core.kafka_io import DeadLetterPublisher, create_producer
 from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
 from platform_core.service import build_app
@@ -29,7 +30,7 @@ DISTRICT = "420104"
 def token(kind: str, territory: str | None = None) -> dict:
     principal = Principal(department=f"{kind}:{territory}" if territory else kind, kind=kind, user="t",
                           territory=territory)
-    return {"Authorization": f"Bearer {issue_token(os.environ['CAMPAIGN_AUTH_SECRET'], principal)}"}
+    return {"Authorization": f"Bearer {issuer_from_settings().issue(principal)}"}
 
 
 def city(day: int, hour: int = 10, minute: int = 0, second: int = 0, micro: int = 0, month: int = 11) -> datetime:

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from reporting_support import create_topics, delete_topics, drop_schemas_like, make_context  # noqa: I001
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 from platform_core.service import build_app
 from reporting.adapters.projection_store import create_tables
 from reporting.entrypoints.audit_routes import router as audit_router
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 def token(kind: str, territory: str | None = None) -> dict:
     principal = Principal(department=f"{kind}:{territory}" if territory else kind, kind=kind, user="t",
                           territory=territory)
-    return {"Authorization": f"Bearer {issue_token(os.environ['CAMPAIGN_AUTH_SECRET'], principal)}"}
+    return {"Authorization": f"Bearer {issuer_from_settings().issue(principal)}"}
 
 
 @pytest.fixture

@@ -48,8 +48,28 @@ def test_every_phase_has_its_kinds_of_commands(campaign):
     roles = {x.body["role"] for x in commands if x.path == "/work-coverage/instructors"}
     assert roles == {"instructor", "first_secretary"}
     assert all(x.department == "mass_org" for x in commands if x.path == "/work-coverage/mass-organizations")
-    transfers = Counter(x.key for x in commands if x.path.endswith("/transfer"))
+    transfers = Counter(x.key for x in commands if x.path.endswith(("/transfer", "/accept")))
     assert max(transfers.values()) == 2  # a few transfers are sent twice at once with the same key
+    assert ends["release"] > 0 and ends["accept"] > 0 and ends["workplace"] > 0
+
+
+def test_transfers_across_districts_are_released_by_the_source_and_accepted_by_the_target(campaign):
+    """R13 and scope: each side acts with its own token, the target two days after the source; the member is
+    moved in the ground truth only by the acceptance."""
+    steps = {x.key: (s.on, x) for s in campaign.plan.steps for x in s.commands}
+    releases = [(on, x) for on, x in steps.values() if x.path.endswith("/release")]
+    assert releases
+    for on, release in releases:
+        member = release.path.split("/")[2]
+        accepted_on, accept = next((d, x) for d, x in steps.values()
+                                   if x.path == f"/members/{member}/accept")
+        assert accept.body == {"release_id": f"@{release.produces}"} and release.id_field == "release_id"
+        assert accepted_on > on and accept.department != release.department
+        assert release.department.startswith("district_org:") and not release.facts
+        assert [f.kind for f in accept.facts] in (["member_transferred"], ["member_workplace_changed"])
+    for _, single in ((d, x) for d, x in steps.values() if x.path.endswith(("/transfer", "/workplace"))):
+        to_entity = (single.body.get("to_entity_id") or single.body["entity_id"])[1:]
+        assert single.department in ("city_org", f"district_org:{campaign.entity(to_entity).district_code}")
 
 
 def test_dates_follow_the_campaign_calendar(campaign):

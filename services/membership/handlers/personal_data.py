@@ -1,0 +1,44 @@
+"""Reading a member's personal data: scope over the member's CURRENT entity, and an access event, in one
+transaction with the read (no data leaves without its PersonalDataAccessed committed)."""
+
+import uuid
+
+import sqlalchemy as sa
+
+from platform_core.auth import Forbidden, Principal
+from platform_core.errors import NotFound
+from platform_core.event_store import AppendResult, EventStore, NewEvent
+
+from ..adapters.personal_data import PersonalDataVault
+from ..adapters.read_models import district_of
+from ..adapters.tables import Tables
+from ..domain.access import access_event
+
+
+class PersonalDataReads:
+    def __init__(self, store: EventStore, tables: Tables, vault: PersonalDataVault):
+        self.store, self.t, self.vault = store, tables, vault
+
+    def read(self, principal: Principal, member_id: str, reason: str) -> tuple[dict[str, str], AppendResult]:
+        """The member's name and identity number, for an organization department covering where they work."""
+        principal.require("read.personal", target=member_id)
+        access_id = f"access-{uuid.uuid4()}"
+        m, i = self.t.members, self.t.identities
+        with self.store.engine.begin() as conn:
+            row = conn.execute(sa.select(m.c.entity_id, i.c.name_sealed, i.c.id_number_sealed)
+                               .join(i, i.c.member_id == m.c.member_id).where(m.c.member_id == member_id)).first()
+            if row is None:
+                raise NotFound(f"member {member_id} does not exist", field="member_id")
+            district = district_of(conn, self.t, row.entity_id)
+            if not principal.covers(district):
+                where = district or "an entity not yet known to membership"
+                raise Forbidden(f"{principal.department} may read personal data only of members working in territory "
+                                f"{principal.territory}; member {member_id} works in {where}",
+                                principal=principal, permission="read.personal", target=member_id)
+            event = access_event(access_id, member_id, row.entity_id, district, reason)
+            result = self.store.append_in(conn, access_id, 0, [NewEvent(event.type, event.payload)],
+                                          principal.actor(), None, "")
+            personal = {"name": self.vault.open(member_id, "name", row.name_sealed),
+                        "id_number": self.vault.open(member_id, "id_number", row.id_number_sealed)}
+        self.store.count_committed(result)
+        return personal, result
