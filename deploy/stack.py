@@ -1091,12 +1091,22 @@ def local_secret(settings: Settings, file_name: str, make) -> str:
     return path.read_text().strip()
 
 
+# Local secrets handed over as a file: the variable names the file (a key ring, one secret per line).
+LOCAL_SECRET_FILES = {
+    "CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE": ("registry-personal-data-key", lambda: secrets.token_urlsafe(32)),
+}
+
+
 def cmd_env(settings: Settings) -> int:
     say(f"export CAMPAIGN_DATABASE_URL={shlex.quote(settings.database_url)}")
     say(f"export CAMPAIGN_KAFKA_BOOTSTRAP={shlex.quote(settings.kafka_bootstrap)}")
     for variable, (file_name, make) in LOCAL_SECRETS.items():
         if not os.environ.get(variable):
             say(f"export {variable}={shlex.quote(local_secret(settings, file_name, make))}")
+    for variable, (file_name, make) in LOCAL_SECRET_FILES.items():
+        if not os.environ.get(variable):
+            local_secret(settings, file_name, make)
+            say(f"export {variable}={shlex.quote(str(settings.run_dir / 'secrets' / file_name))}")
     return 0
 
 
