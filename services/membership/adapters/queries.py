@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .personal_data import PersonalDataVault
+from .personal_data import PersonalDataVault, reveal_identity
 from .tables import Tables
 
 UNKNOWN_DISTRICT = "unknown"
@@ -23,11 +23,13 @@ def _district(t: Tables):
 
 def member_rows(conn: Connection, t: Tables, *, member_id: str | None = None, entity_id: str | None = None,
                 organization_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-    m = t.members
-    query = (sa.select(m, _district(t).label("district_code"), t.identities.c.id_number_sealed,
-                       t.identities.c.name_sealed)
+    m, i = t.members, t.identities
+    query = (sa.select(m, _district(t).label("district_code"), i.c.id_number_sealed, i.c.name_sealed, i.c.erased_at,
+                       i.c.erased_at.is_not(None).label("personal_data_erased"), t.keys.c.master_key_id,
+                       t.keys.c.wrapped_key)
              .outerjoin(t.entities, t.entities.c.entity_id == m.c.entity_id)
-             .join(t.identities, t.identities.c.member_id == m.c.member_id)
+             .join(i, i.c.member_id == m.c.member_id)
+             .outerjoin(t.keys, t.keys.c.subject_id == m.c.member_id)
              .order_by(m.c.member_id).limit(limit))
     if member_id is not None:
         query = query.where(m.c.member_id == member_id)
@@ -49,8 +51,8 @@ def member_rows(conn: Connection, t: Tables, *, member_id: str | None = None, en
 
 
 def reveal_personal(row: dict[str, Any], vault: PersonalDataVault) -> dict[str, Any]:
-    return {"name": vault.open(row["member_id"], "name", row["name_sealed"]),
-            "id_number": vault.open(row["member_id"], "id_number", row["id_number_sealed"])}
+    """Name and identity number, opened with the member's data key; None for both once erased."""
+    return reveal_identity(row, vault)
 
 
 def _standing_counts(m: sa.Table):

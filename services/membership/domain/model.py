@@ -56,6 +56,11 @@ class Leave:
     reason: LeaveReason
 
 
+@dataclass(frozen=True)
+class ErasePersonalData:
+    reason: str  # a PIPL art. 47 ground (platform_core.contracts.erasure), never free text
+
+
 # -- state ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class Member:
@@ -67,6 +72,7 @@ class Member:
     way: Way
     active: bool = True
     functional: frozenset[str] = field(default_factory=frozenset)
+    personal_data_erased: bool = False
 
     @property
     def hidden(self) -> bool:
@@ -94,4 +100,6 @@ def evolve(state: Member | None, event_type: str, payload: dict[str, Any]) -> Me
         return replace(state, functional=state.functional | {payload["organization_id"]})
     if event_type == "FunctionalMembershipRemoved":
         return replace(state, functional=state.functional - {payload["organization_id"]})
+    if event_type == "MemberPersonalDataErased":
+        return replace(state, personal_data_erased=True)
     raise ValueError(f"unknown member event {event_type!r}")

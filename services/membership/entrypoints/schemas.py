@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from platform_core.contracts.erasure import ERASURE_REASONS_ZH, ErasureReason
 from platform_core.contracts.membership import ENTITY_ID, MEMBER_ID, ORGANIZATION_ID
 
 Standing = Literal["formal", "probationary"]
@@ -70,6 +71,11 @@ class LeaveIn(Versioned):
     reason: Literal["death", "expulsion", "left"] = Field(description="death 去世, expulsion 开除/除名, left 退党")
 
 
+class EraseIn(Versioned):
+    reason: ErasureReason = Field(description="PIPL art. 47 ground (个人信息保护法第四十七条): " + "; ".join(
+        f"{code} {text}" for code, text in ERASURE_REASONS_ZH.items()))
+
+
 class EventRef(BaseModel):
     event_id: str
     type: str
@@ -82,8 +88,10 @@ class CommandResult(BaseModel):
 
 
 class PersonalData(BaseModel):
-    name: str
-    id_number: str
+    """Opened with the member's data key; both null once erased (``personal_data_erased``)."""
+
+    name: str | None
+    id_number: str | None
 
 
 class MemberOut(BaseModel):
@@ -100,4 +108,5 @@ class MemberOut(BaseModel):
     district_code: str
     functional_organization_ids: list[str]
     version: int
+    personal_data_erased: bool = Field(default=False, description="the name and identity number were erased")
     personal: PersonalData | None = None

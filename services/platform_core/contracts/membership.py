@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .erasure import ErasureReason
+
 UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 MEMBER_ID = f"^member-{UUID_PATTERN}$"
 ENTITY_ID = f"^entity-{UUID_PATTERN}$"
@@ -92,11 +94,19 @@ class FunctionalMembership(_Payload):
     organization_id: str = Field(pattern=ORGANIZATION_ID)
 
 
+class MemberPersonalDataErased(_Payload):
+    """The member's name and identity number were erased by crypto-shredding (their data key destroyed).
+    The member's record (standing, registration, counts) stays; the person can no longer be known from it."""
+
+    member_id: str = MemberId
+    reason: ErasureReason
+
+
 EVENT_TYPES = {
     "MemberRegistered": MemberRegistered, "MemberDeveloped": MemberDeveloped, "MemberRecruited": MemberRecruited,
     "MemberRevealed": MemberRevealed, "MemberConfirmed": MemberConfirmed, "MemberTransferred": MemberTransferred,
     "MemberLeft": MemberLeft, "FunctionalMembershipAdded": FunctionalMembership,
-    "FunctionalMembershipRemoved": FunctionalMembership,
+    "FunctionalMembershipRemoved": FunctionalMembership, "MemberPersonalDataErased": MemberPersonalDataErased,
 }
 
 
