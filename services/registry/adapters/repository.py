@@ -78,7 +78,8 @@ _UPDATE_FACTS = sa.text(
     " employees = :employees, formal_members = :formal_members, probationary_members = :probationary_members,"
     " address_key = CASE WHEN :keep THEN address_key ELSE :address_key END,"
     " person_key = CASE WHEN :keep THEN person_key ELSE :person_key END,"
-    " persons_ref = coalesce(:persons_ref, persons_ref), version = :version, updated_at = :at"
+    " persons_ref = CASE WHEN :keep THEN persons_ref ELSE coalesce(:persons_ref, persons_ref) END,"
+    " version = :version, updated_at = :at"
     " WHERE entity_id = :entity_id")
 
 
