@@ -95,7 +95,8 @@ def consume(service: Annotated[str, typer.Argument(callback=_check_service)]) ->
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     freeze_startup_heap()
-    run_projections(context.engine, settings.kafka_bootstrap, service, specs, stop)
+    # the context's schema: a second instance (CAMPAIGN_REPORTING_SCHEMA) keeps its offsets in its own
+    run_projections(context.engine, settings.kafka_bootstrap, context.name, specs, stop)
 
 
 @app.command("rotate-personal-data-key")
