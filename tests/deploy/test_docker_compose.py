@@ -19,7 +19,8 @@ def compose() -> dict:
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose (the OS package) is not installed; scripts/test.sh installs it"
     env = {"PATH": "/usr/bin:/bin", "CAMPAIGN_AUTH_SECRET": "x" * 32,
-           "CAMPAIGN_PERSONAL_DATA_KEY": "y" * 32, "CAMPAIGN_AUDIT_SIGNING_KEY": "z" * 44}
+           "CAMPAIGN_PERSONAL_DATA_KEY": "y" * 32, "CAMPAIGN_AUDIT_SIGNING_KEY": "z" * 44,
+           "CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE": str(ROOT / "registry-personal-data-key")}
     result = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
                             capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -70,3 +71,11 @@ def test_every_named_volume_is_declared(compose):
             source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
             if not source.startswith(("/", ".")):
                 assert source in declared, f"{name} uses undeclared volume {source}"
+
+
+def test_the_registry_alone_gets_its_personal_data_key_ring_as_a_file(compose):
+    services = compose["services"]
+    registry = services["registry"]
+    assert registry["environment"]["CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE"] == "/run/secrets/registry-personal-data-key"
+    assert [s["source"] if isinstance(s, dict) else s for s in registry["secrets"]] == ["registry-personal-data-key"]
+    assert all("secrets" not in service for name, service in services.items() if name != "registry")
