@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from platform_core.contracts.erasure import ERASURE_REASONS_ZH, ErasureReason
+from platform_core.contracts.erasure import ERASURE_REASON_HELP, ErasureReason
 from platform_core.contracts.membership import ENTITY_ID, MEMBER_ID, ORGANIZATION_ID
 
 Standing = Literal["formal", "probationary"]
@@ -72,8 +72,7 @@ class LeaveIn(Versioned):
 
 
 class EraseIn(Versioned):
-    reason: ErasureReason = Field(description="PIPL art. 47 ground (个人信息保护法第四十七条): " + "; ".join(
-        f"{code} {text}" for code, text in ERASURE_REASONS_ZH.items()))
+    reason: ErasureReason = Field(description=ERASURE_REASON_HELP)
 
 
 class EventRef(BaseModel):

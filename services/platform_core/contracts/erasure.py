@@ -17,3 +17,6 @@ ERASURE_REASONS_ZH = {
     "other_legal_ground": "法律、行政法规规定的其他情形",
 }
 assert set(ERASURE_REASONS_ZH) == set(get_args(ErasureReason))
+# What an erase command's ``reason`` field says in the OpenAPI documents.
+ERASURE_REASON_HELP = "PIPL art. 47 ground (个人信息保护法第四十七条): " + "; ".join(
+    f"{code} {text}" for code, text in ERASURE_REASONS_ZH.items())

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from platform_core.contracts.erasure import ERASURE_REASONS_ZH, ErasureReason
+from platform_core.contracts.erasure import ERASURE_REASON_HELP, ErasureReason
 
 
 class EntityCreate(BaseModel):
@@ -105,8 +105,7 @@ class PersonalDataView(BaseModel):
 class PersonsErase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: ErasureReason = Field(description="PIPL art. 47 ground (个人信息保护法第四十七条): " + "; ".join(
-        f"{code} {text}" for code, text in ERASURE_REASONS_ZH.items()))
+    reason: ErasureReason = Field(description=ERASURE_REASON_HELP)
     expected_version: int | None = Field(default=None, ge=1)
 
 

@@ -9,12 +9,9 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from fastapi.testclient import TestClient
-
 from membership_support import new_id_number, token
-from platform_core.contracts import event_types_for
-from platform_core.service import bootstrap_service
 from platform_core.settings import PlatformSettings
+from support import ScratchApps
 
 OLD_KEY, NEW_KEY = "membership-old-master-key-0123456789", "membership-new-master-key-9876543210"
 
@@ -65,22 +62,9 @@ def test_erasure_shreds_the_key_keeps_the_member_and_shows_the_fields_as_erased(
 @pytest.fixture
 def scratch(engine):
     """A membership app over a scratch schema, with the master key ring it is given."""
-    schema, apps = f"m_{uuid.uuid4().hex[:12]}", []
-
-    def app_with(ring: str):
-        from membership.entrypoints.http import create_app
-
-        settings = PlatformSettings(personal_data_key=ring)
-        context = bootstrap_service("membership", event_types_for("membership"), settings=settings, schema=schema)
-        client = TestClient(create_app(context))
-        apps.append(client.__enter__())
-        return apps[-1]
-
-    yield app_with
-    for client in apps:
-        client.__exit__(None, None, None)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    apps = ScratchApps(engine, "membership")
+    yield lambda ring: apps.start(PlatformSettings(personal_data_key=ring))
+    apps.close()
 
 
 def test_rotation_rewraps_every_key_and_rehashes_so_the_old_master_key_can_be_retired(scratch, engine):

@@ -35,6 +35,16 @@ def isolated(settings, engine):
     admin.close()
 
 
+@pytest.fixture(scope="module")
+def client(isolated):
+    return isolated[0]
+
+
+@pytest.fixture(scope="module")
+def schema(isolated):
+    return isolated[1]
+
+
 def token(kind: str, territory: str | None = None, user: str = "tester", sectors: tuple = ()) -> dict:
     department = f"{kind}:{territory}" if territory else kind
     principal = Principal(department=department, kind=kind, user=user, territory=territory, sectors=sectors)

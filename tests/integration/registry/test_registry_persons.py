@@ -6,12 +6,10 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
-from registry_api_support import count, enterprise, isolated, token  # noqa: F401 (fixture)
+from registry_api_support import client, count, enterprise, isolated, schema, token  # noqa: F401 (fixtures)
 from registry_sheets import form1_rows, xlsx
+from support import ScratchApps
 
-from platform_core.contracts import event_types_for
-from platform_core.service import bootstrap_service
 from platform_core.settings import PlatformSettings
 
 pytestmark = pytest.mark.integration
@@ -20,16 +18,6 @@ OWN = token("district_org", "420102")
 OUTSIDERS = {"inspector": token("inspector"), "other district": token("district_org", "420111"),
              "market regulation": token("market_regulation"), "civil affairs": token("civil_affairs")}
 PERSONS = ("person_in_charge", "person_in_charge_is_member", "legal_representative", "address")
-
-
-@pytest.fixture(scope="module")
-def client(isolated):
-    return isolated[0]
-
-
-@pytest.fixture(scope="module")
-def schema(isolated):
-    return isolated[1]
 
 
 def people(tag: str) -> dict:
@@ -146,23 +134,15 @@ def test_imported_rows_are_sealed_on_the_way_in(client, engine, schema):
 @pytest.fixture
 def scratch(engine, tmp_path):
     """A registry app over a scratch schema whose master key ring is the given text."""
-    schema, apps = f"r_{uuid.uuid4().hex[:12]}", []
+    apps = ScratchApps(engine, "registry")
 
     def app_with(ring: str):
-        from registry.entrypoints.http import create_app
-
-        key_file = tmp_path / f"ring-{len(apps)}"
+        key_file = tmp_path / f"ring-{len(apps.clients)}"
         key_file.write_text(ring)
-        settings = PlatformSettings(registry_personal_data_key_file=key_file)
-        context = bootstrap_service("registry", event_types_for("registry"), settings=settings, schema=schema)
-        apps.append(TestClient(create_app(context)).__enter__())
-        return apps[-1]
+        return apps.start(PlatformSettings(registry_personal_data_key_file=key_file))
 
     yield app_with
-    for client in apps:
-        client.__exit__(None, None, None)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    apps.close()
 
 
 OLD, NEW = "registry-old-master-key-0123456789", "registry-new-master-key-9876543210"
