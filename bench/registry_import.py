@@ -35,7 +35,7 @@ from platform_core.service import ServiceContext, build_app, service_migrations 
 from platform_core.settings import PlatformSettings  # noqa: E402
 from scratch import remove_scratch  # noqa: E402
 from registry.entrypoints.routes import entities, imports, ledgers  # noqa: E402
-from registry.handlers.context import RegistryContext, default_vocabulary  # noqa: E402
+from registry.bootstrap import build_registry  # noqa: E402
 
 
 def copy_limit(engine, rows: int) -> float:
@@ -64,7 +64,7 @@ def measure(rows: int, as_csv: bool = False) -> dict:
     store = EventStore(engine, schema, topic, event_types_for("registry"), settings.max_payload_bytes)
     context = ServiceContext(schema, settings, engine, store, service_migrations("registry"))
     app = build_app(context, [entities.router, ledgers.router, imports.router])
-    app.state.registry = RegistryContext(engine, store, default_vocabulary())
+    app.state.registry = build_registry(context)  # the real sealing of the persons (registry's master key)
     token = issuer_from_settings(settings).issue(Principal(department="city_org", kind="city_org", user="bench"))
 
     started = time.perf_counter()

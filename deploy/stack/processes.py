@@ -78,6 +78,9 @@ APP_SECRETS: Tuple[AppSecret, ...] = (
     # public keys every HTTP app checks them with
     AppSecret(ISSUER_KEY_FILE, "CAMPAIGN_TOKEN_ISSUER_KEY_FILE", new_issuer_key, frozenset({OPERATOR})),
     AppSecret(PUBLIC_KEYS_FILE, "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", public_key_set, frozenset({OPERATOR, *HTTP_APPS})),
+    # the registry's master key ring for entity persons (a file, one secret per line): registry only
+    AppSecret("registry-personal-data-key", "CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE", _token,
+              frozenset({OPERATOR, "registry"})),
     # seals members' personal data: membership only
     AppSecret("personal-data-key", "CAMPAIGN_PERSONAL_DATA_KEY", _token, frozenset({OPERATOR, "membership"}),
               as_value=True),

@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from platform_core.contracts import event_types_for
+from platform_core.data_keys import in_key_order, rewrap_all
 from platform_core.projection_consumer import ProjectionSpec
 from platform_core.service import ServiceContext, bootstrap_service
 
+from membership.adapters.legacy_identities import upgrade_legacy_identities
 from membership.adapters.personal_data import PersonalDataVault
 from membership.adapters.tables import Tables, tables
 from membership.handlers.commands import MembershipCommands
@@ -38,6 +40,21 @@ def build_membership(context: ServiceContext) -> Membership:
     bound = tables(context.name)
     return Membership(MembershipCommands(context.store, bound, vault), PersonalDataReads(context.store, bound, vault),
                       bound, context.engine)
+
+
+def prepare(context: ServiceContext, membership: Membership) -> None:
+    """Before the first request: migrations, then identities sealed before per-member data keys re-sealed."""
+    context.migrate()
+    upgrade_legacy_identities(context.engine, membership.commands.identities,
+                              context.settings.require_personal_data_key())
+
+
+def rotate_personal_data_key(context: ServiceContext) -> dict[str, int]:
+    """After a new master key was put first in the ring: every data key re-wrapped with it, every
+    duplicate hash recomputed under its hash key (docs/security.md, "Key rotation")."""
+    identities = build_membership(context).commands.identities
+    return {"data keys re-wrapped": rewrap_all(context.engine, identities.keys),
+            "identity hashes recomputed": in_key_order(context.engine, identities.rehash_batch)}
 
 
 def build_projections(context: ServiceContext) -> list[ProjectionSpec]:

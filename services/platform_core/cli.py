@@ -7,6 +7,7 @@
     campaign token KIND ...    issue a department token (Ed25519, CAMPAIGN_TOKEN_ISSUER_KEY_FILE)
     campaign token-keys rotate|retire KID|list
                                a new issuer key (its public key joins the set), retire an old one
+    campaign rotate-personal-data-key SVC   re-wrap SVC's data keys and recompute its keyed hashes
 """
 
 import logging
@@ -119,7 +120,23 @@ def consume(service: Annotated[str, typer.Argument(callback=_check_service)]) ->
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     freeze_startup_heap()
-    run_projections(context.engine, settings.kafka_bootstrap, service, specs, stop)
+    # the context's schema: a second instance (CAMPAIGN_REPORTING_SCHEMA) keeps its offsets in its own
+    run_projections(context.engine, settings.kafka_bootstrap, context.name, specs, stop)
+
+
+@app.command("rotate-personal-data-key")
+def rotate_personal_data_key(service: Annotated[str, typer.Argument(callback=_check_service)]) -> None:
+    """After a new master key was put first in SERVICE's key ring: re-wrap every data key with it and recompute
+    the keyed hashes SERVICE keeps; then the old key can leave the ring (docs/security.md, "Key rotation")."""
+    import importlib
+
+    bootstrap = importlib.import_module(f"{service}.bootstrap")
+    if not hasattr(bootstrap, "rotate_personal_data_key"):
+        raise typer.BadParameter(f"{service} holds no personal data under a master key")
+    context = bootstrap.build_context()
+    context.migrate()
+    for what, count in bootstrap.rotate_personal_data_key(context).items():
+        typer.echo(f"{service}: {count} {what}")
 
 
 @app.command()

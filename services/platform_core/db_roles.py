@@ -36,6 +36,9 @@ EVENT_STORE = {
     "consumer_offsets": "SELECT, INSERT, UPDATE",
     "processed_events": "SELECT, INSERT",
     "schema_migrations": "SELECT",
+    # personal data keys (platform_core.data_keys): made with a subject, deleted to erase it (crypto-
+    # shredding); re-wrapped only by the operator's rotate command
+    "personal_data_keys": "SELECT, INSERT, DELETE",
 }
 READ_MODEL = "SELECT, INSERT, UPDATE, DELETE"
 AUDIT_TABLES = ("audit_log", "audit_nodes", "audit_heads", "audit_checkpoints")

@@ -63,6 +63,13 @@ class NotFound(PlatformError):
     code = "not_found"
 
 
+class Gone(PlatformError):
+    """The thing existed and was erased for good (personal data after crypto-shredding)."""
+
+    status = 410
+    code = "gone"
+
+
 class AlreadyExists(PlatformError):
     """The thing exists already; the message names the existing one."""
 

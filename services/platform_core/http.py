@@ -244,6 +244,7 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         (404, "not found"),
         (409, "conflict: already exists, concurrent change, an Idempotency-Key reused with another request, or"
               " not_yet_projected (something named is not known here yet; nothing written, retry after Retry-After)"),
+        (410, "gone: personal data erased for good (crypto-shredding); nothing to read"),
         (413, "request body or payload too large"),
         (422, "invalid input or a campaign rule (R1-R13) refuses it; field and rule named"),
         (503, "the database is unavailable or the work is busy (an as-of replay); nothing was written, retry"

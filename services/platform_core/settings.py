@@ -37,8 +37,11 @@ class PlatformSettings(BaseSettings):
     token_issuer_key_file: Path | None = None
     # The audience every token names; a token issued for another platform (another audience) is refused.
     token_audience: str = Field(default="campaign-platform", min_length=1, max_length=200)
-    # Encrypts personal data (national ID numbers) and keys their duplicate-detection hash.
+    # Membership's personal data master key ring (platform_core/vault.py): one or more secrets, newest
+    # first, separated by whitespace; wraps each member's data key and keys the duplicate-detection hash.
     personal_data_key: SecretStr | None = None
+    # The registry's own master key ring, for entity persons: a file, one secret per line, newest first.
+    registry_personal_data_key_file: Path | None = None
     # Ed25519 private key seed (base64, 32 bytes) that signs audit-log checkpoints.
     audit_signing_key: SecretStr | None = None
     # Demo and tests only: requests may name their business time (platform_core.clock). Never in production.
@@ -46,6 +49,16 @@ class PlatformSettings(BaseSettings):
 
     def require_personal_data_key(self) -> str:
         return _required(self.personal_data_key, "CAMPAIGN_PERSONAL_DATA_KEY", "personal data cannot be protected")
+
+    def require_registry_personal_data_key(self) -> str:
+        name, path = "CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE", self.registry_personal_data_key_file
+        if path is None:
+            return _required(None, name, "entity persons' personal data cannot be protected")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RuntimeError(f"{name} {path} cannot be read ({exc.strerror})") from None
+        return _required(SecretStr(text.strip()), name, "entity persons' personal data cannot be protected")
 
     def require_audit_signing_key(self) -> str:
         return _required(self.audit_signing_key, "CAMPAIGN_AUDIT_SIGNING_KEY", "checkpoints cannot be signed")

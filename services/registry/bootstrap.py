@@ -3,7 +3,11 @@
 import os
 
 from platform_core.contracts import event_types_for
+from platform_core.data_keys import in_key_order, rewrap_all
 from platform_core.service import ServiceContext, bootstrap_service
+from platform_core.vault import PersonalDataVault
+from registry.handlers.persons_upkeep import rehash_batch, seal_legacy_persons
+from registry.adapters.persons import EntityPersons
 from registry.handlers.context import RegistryContext, default_vocabulary
 
 
@@ -12,5 +16,22 @@ def build_context() -> ServiceContext:
 
 
 def build_registry(context: ServiceContext) -> RegistryContext:
-    """Handlers' context; CAMPAIGN_TERRITORY_FILE points at another city's territory JSON."""
-    return RegistryContext(context.engine, context.store, default_vocabulary(os.environ.get("CAMPAIGN_TERRITORY_FILE")))
+    """Handlers' context; CAMPAIGN_TERRITORY_FILE points at another city's territory JSON. The entities'
+    persons are sealed under the registry's own master key ring (CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE)."""
+    vault = PersonalDataVault(context.settings.require_registry_personal_data_key())
+    return RegistryContext(context.engine, context.store, default_vocabulary(os.environ.get("CAMPAIGN_TERRITORY_FILE")),
+                           EntityPersons(vault, context.name))
+
+
+def prepare(context: ServiceContext, registry: RegistryContext) -> None:
+    """Before the first request: migrations, then the persons of entities registered before sealing sealed."""
+    context.migrate()
+    seal_legacy_persons(registry)
+
+
+def rotate_personal_data_key(context: ServiceContext) -> dict[str, int]:
+    """After a new master key was put first in the ring: every data key re-wrapped with it, every entity's
+    keyed hashes recomputed under its hash key (docs/security.md, "Key rotation")."""
+    registry = build_registry(context)
+    return {"data keys re-wrapped": rewrap_all(context.engine, registry.persons.keys),
+            "entities rehashed": in_key_order(context.engine, lambda conn, after: rehash_batch(registry, conn, after))}

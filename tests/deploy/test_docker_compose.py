@@ -120,3 +120,12 @@ def test_http_services_get_the_token_public_keys_and_no_container_the_issuers_ke
         environment = (ROOT / ".run" / "compose" / "env" / f"{name}.env").read_text()
         assert "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE=/run/secrets/token-public-keys.json\n" in environment
         assert "CAMPAIGN_TOKEN_ISSUER_KEY_FILE" not in environment and "CAMPAIGN_AUTH_SECRET" not in environment
+
+
+def test_the_registry_alone_gets_its_personal_data_key_ring_as_a_file(compose):
+    for name, service in compose["services"].items():
+        mounted = {s["source"] if isinstance(s, dict) else s for s in service.get("secrets", [])}
+        assert ("registry-personal-data-key" in mounted) == (name == "registry"), name
+    environment = (ROOT / ".run" / "compose" / "env" / "registry.env").read_text()
+    assert "CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE=/run/secrets/registry-personal-data-key\n" in environment
+

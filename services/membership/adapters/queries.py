@@ -22,9 +22,11 @@ def _district(t: Tables):
 
 def member_rows(conn: Connection, t: Tables, *, member_id: str | None = None, entity_id: str | None = None,
                 organization_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-    m = t.members
-    query = (sa.select(m, _district(t).label("district_code"))
+    m, i = t.members, t.identities
+    query = (sa.select(m, _district(t).label("district_code"),
+                       sa.func.coalesce(i.c.erased_at.is_not(None), False).label("personal_data_erased"))
              .outerjoin(t.entities, t.entities.c.entity_id == m.c.entity_id)
+             .outerjoin(i, i.c.member_id == m.c.member_id)
              .order_by(m.c.member_id).limit(limit))
     if member_id is not None:
         query = query.where(m.c.member_id == member_id)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from platform_core.data_keys import key_table
 from platform_core.db import quoted_schema
 
 
@@ -19,6 +20,7 @@ class Tables:
     entities: sa.Table
     releases: sa.Table
     organizations: sa.Table
+    keys: sa.Table  # personal_data_keys: each member's wrapped data key (platform_core.data_keys)
 
     # The inserts of every registration, built once and given their values at execution: a statement
     # built per call (``insert().values(...)``) cost about twice the client CPU (350 vs 170-220 us).
@@ -42,7 +44,8 @@ def tables(schema: str) -> Tables:
         identities=sa.Table(
             "member_identities", md, sa.Column("member_id", sa.Text, primary_key=True),
             sa.Column("id_hash", sa.LargeBinary), sa.Column("id_number_sealed", sa.LargeBinary),
-            sa.Column("name_sealed", sa.LargeBinary), sa.Column("created_at", sa.DateTime(timezone=True))),
+            sa.Column("name_sealed", sa.LargeBinary), sa.Column("created_at", sa.DateTime(timezone=True)),
+            sa.Column("erased_at", sa.DateTime(timezone=True)), sa.Column("erasure_reason", sa.Text)),
         members=sa.Table(
             "members", md, sa.Column("member_id", sa.Text, primary_key=True), sa.Column("standing", sa.Text),
             sa.Column("active", sa.Boolean), sa.Column("way", sa.Text), sa.Column("admitted_on", sa.Date),
@@ -72,4 +75,5 @@ def tables(schema: str) -> Tables:
             sa.Column("mode", sa.Text), sa.Column("district_code", sa.Text),
             sa.Column("entity_ids", postgresql.ARRAY(sa.Text)), sa.Column("active", sa.Boolean),
             sa.Column("event_id", sa.Uuid), sa.Column("recorded_at", sa.DateTime(timezone=True))),
+        keys=key_table(schema),
     )

@@ -7,10 +7,10 @@ boundary (confirmation after one year, a release's expiry) are tested exactly;
 
 from datetime import date
 
-from platform_core.errors import NotFound, RuleViolation
+from platform_core.errors import AlreadyExists, NotFound, RuleViolation
 
 from .calendar import anniversary
-from .model import AddMember, DomainEvent, Leave, Member, Reveal
+from .model import AddMember, DomainEvent, ErasePersonalData, Leave, Member, Reveal
 from .organizations import Lookup, check_functional, check_primary
 
 EARLIEST_ADMISSION = date(1921, 7, 1)
@@ -122,3 +122,12 @@ def decide_leave(member: Member | None, member_id: str, command: Leave) -> list[
                                        "standing": member.standing, "entity_id": member.entity_id,
                                        **member.registration.payload(),
                                        "functional_organization_ids": sorted(member.functional)})]
+
+
+def decide_erase(member: Member | None, member_id: str, command: ErasePersonalData) -> list[DomainEvent]:
+    """PIPL art. 47: the member's identity is erased (also after leaving); the member's record stays."""
+    if member is None:
+        raise NotFound(f"member {member_id} does not exist", field="member_id")
+    if member.personal_data_erased:
+        raise AlreadyExists(f"the personal data of member {member_id} was erased already", field="member_id")
+    return [DomainEvent("MemberPersonalDataErased", {"member_id": member_id, "reason": command.reason})]

@@ -122,6 +122,11 @@ class Leave:
     reason: LeaveReason
 
 
+@dataclass(frozen=True)
+class ErasePersonalData:
+    reason: str  # a PIPL art. 47 ground (platform_core.contracts.erasure), never free text
+
+
 # -- state ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class PendingRelease:
@@ -146,6 +151,7 @@ class Member:
     active: bool = True
     functional: frozenset[str] = field(default_factory=frozenset)
     release: PendingRelease | None = None
+    personal_data_erased: bool = False
 
     @property
     def organization_id(self) -> str | None:
@@ -188,4 +194,6 @@ def evolve(state: Member | None, event_type: str, payload: dict[str, Any]) -> Me
         return replace(state, functional=state.functional | {payload["organization_id"]})
     if event_type == "FunctionalMembershipRemoved":
         return replace(state, functional=state.functional - {payload["organization_id"]})
+    if event_type == "MemberPersonalDataErased":
+        return replace(state, personal_data_erased=True)
     raise ValueError(f"unknown member event {event_type!r}")

@@ -14,7 +14,8 @@ from platform_core.reference.city_time import local_date
 
 from ..adapters import queries
 from ..bootstrap import Membership
-from ..domain.model import STANDING_ZH, Accept, ChangeWorkplace, Leave, Registration, Reveal, Transfer, Withdraw
+from ..domain.model import (STANDING_ZH, Accept, ChangeWorkplace, ErasePersonalData, Leave, Registration, Reveal,
+                            Transfer, Withdraw)
 from ..handlers.commands import Person
 from . import schemas
 
@@ -143,6 +144,15 @@ def leave(member_id: MemberId, body: schemas.LeaveIn, caller: Caller, key: Key, 
     """Death, expulsion or leaving (MemberLeft)."""
     return _result(svc.commands.leave(caller, member_id, Leave(body.reason), idempotency_key=key,
                                       expected_version=body.expected_version), response)
+
+
+@router.post("/members/{member_id}/personal-data/erase", response_model=schemas.CommandResult)
+def erase_personal_data(member_id: MemberId, body: schemas.EraseIn, caller: Caller, key: Key, svc: Service,
+                        response: Response):
+    """Erase the member's name and identity number for good (crypto-shredding, PIPL art. 47); the record stays."""
+    return _result(svc.commands.erase_personal_data(caller, member_id, ErasePersonalData(body.reason),
+                                                    idempotency_key=key, expected_version=body.expected_version),
+                   response)
 
 
 def _member_out(row: dict) -> schemas.MemberOut:

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from platform_core.contracts.erasure import ERASURE_REASON_HELP, ErasureReason
 from platform_core.contracts.membership import ENTITY_ID, MEMBER_ID, ORGANIZATION_ID, RELEASE_ID
 
 Standing = Literal["formal", "probationary"]
@@ -133,6 +134,10 @@ class LeaveIn(Versioned):
     reason: Literal["death", "expulsion", "left"] = Field(description="death 去世, expulsion 开除/除名, left 退党")
 
 
+class EraseIn(Versioned):
+    reason: ErasureReason = Field(description=ERASURE_REASON_HELP)
+
+
 class EventRef(BaseModel):
     event_id: str
     type: str
@@ -182,3 +187,4 @@ class MemberOut(BaseModel):
     functional_organization_ids: list[str]
     pending_release: ReleaseOut | None
     version: int
+    personal_data_erased: bool = Field(default=False, description="the name and identity number were erased")

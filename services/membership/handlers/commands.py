@@ -26,13 +26,13 @@ from platform_core.errors import AlreadyExists, ConcurrencyConflict, NotYetProje
 from platform_core.event_store import AppendResult, EventStore, NewEvent, request_fingerprint
 from platform_core.reference.city_time import local_date
 
-from ..adapters.personal_data import PersonalDataVault
+from ..adapters.personal_data import Identities, PersonalDataVault
 from ..adapters.read_models import apply_member_event, district_of, organization_of
 from ..adapters.tables import Tables
 from ..domain import decisions, transfers
 from ..domain.id_number import normalize_id_number
-from ..domain.model import (Accept, AddMember, ChangeWorkplace, DomainEvent, Leave, Member, Registration, Release,
-                            Reveal, Transfer, Way, Withdraw, evolve)
+from ..domain.model import (Accept, AddMember, ChangeWorkplace, DomainEvent, ErasePersonalData, Leave, Member,
+                            Registration, Release, Reveal, Transfer, Way, Withdraw, evolve)
 from ..domain.organizations import Lookup
 
 Clock = Callable[[], datetime]
@@ -61,16 +61,17 @@ class MembershipCommands:
     def __init__(self, store: EventStore, tables: Tables, vault: PersonalDataVault,
                  clock: Clock = business_now):
         self.store, self.t, self.vault, self.clock = store, tables, vault, clock
+        self.identities = Identities(tables, vault)
 
     # -- new members -----------------------------------------------------------
     def add_member(self, principal: Principal, way: Way, person: Person, standing: str, admitted_on: date,
                    entity_id: str, registration: Registration, idempotency_key: str | None = None) -> AppendResult:
         """Found (排查), developed (发展) or recruited (招聘); the same person twice is 409."""
         id_number = normalize_id_number(person.id_number)
-        id_hash = self.vault.identity_hash(id_number)
+        id_hash = self.identities.id_hash(id_number)
         member_id = f"member-{uuid.uuid4()}"
         command = AddMember(way, member_id, standing, admitted_on, entity_id, registration)
-        fingerprint = request_fingerprint("add", way, id_hash.hex(), self.vault.keyed_digest("name", person.name).hex(),
+        fingerprint = request_fingerprint("add", way, id_hash.hex(), self.vault.keyed_hash("name", person.name).hex(),
                                           standing, admitted_on, entity_id, registration.organization_id,
                                           registration.outside_organization)
 
@@ -82,10 +83,8 @@ class MembershipCommands:
             result = self._append(conn, member_id, 0, events, principal, idempotency_key, fingerprint)
             # The identity's unique hash is the duplicate check (R13): one statement, not a look-up before
             # it; a person registered already rolls the whole transaction back with the error below.
-            inserted = conn.execute(self.t.insert_identity, dict(
-                member_id=member_id, id_hash=id_hash, id_number_sealed=self.vault.seal(member_id, "id_number", id_number),
-                name_sealed=self.vault.seal(member_id, "name", person.name))).first()
-            if inserted is None:  # registered before, or a concurrent registration committed first
+            if not self.identities.insert(conn, member_id, id_hash, id_number, person.name):
+                # registered before, or a concurrent registration committed first
                 self._refuse_duplicate(conn, principal, id_hash)
             return result
 
@@ -161,8 +160,19 @@ class MembershipCommands:
         return self._change(principal, member_id, lambda m, _, __: decisions.decide_leave(m, member_id, command),
                             ("leave", command.reason), **options)
 
+    def erase_personal_data(self, principal: Principal, member_id: str, command: ErasePersonalData,
+                            **options) -> AppendResult:
+        """Crypto-shredding (PIPL art. 47): MemberPersonalDataErased, and the member's data key deleted with
+        the sealed name, number and duplicate hash, in the same transaction."""
+        def shred(conn: Connection, result: AppendResult) -> None:
+            self.identities.erase(conn, member_id, command.reason, result.events[0].recorded_at)
+
+        return self._change(principal, member_id, lambda m, _, __: decisions.decide_erase(m, member_id, command),
+                            ("erase", command.reason), then=shred, **options)
+
     def _change(self, principal: Principal, member_id: str, decide: Decision, command: tuple, *,
                 sides: Sides = _current, hint: str = "", before: Callable[[Connection], None] | None = None,
+                then: Callable[[Connection, AppendResult], None] | None = None,
                 idempotency_key: str | None = None, expected_version: int | None = None) -> AppendResult:
         fingerprint = request_fingerprint(member_id, *command, expected_version)
 
@@ -179,7 +189,10 @@ class MembershipCommands:
             if before is not None:
                 before(conn)
             events = decide(member, local_date(self.clock()), self._finder(conn))
-            return self._append(conn, member_id, version, events, principal, idempotency_key, fingerprint)
+            result = self._append(conn, member_id, version, events, principal, idempotency_key, fingerprint)
+            if then is not None:
+                then(conn, result)
+            return result
 
         return self._transaction(write, idempotency_key, fingerprint)
 

@@ -6,10 +6,10 @@ import uuid
 import sqlalchemy as sa
 
 from platform_core.auth import Forbidden, Principal
-from platform_core.errors import NotFound
+from platform_core.errors import Gone, NotFound
 from platform_core.event_store import AppendResult, EventStore, NewEvent
 
-from ..adapters.personal_data import PersonalDataVault
+from ..adapters.personal_data import PersonalDataVault, reveal_identity
 from ..adapters.read_models import district_of
 from ..adapters.tables import Tables
 from ..domain.access import access_event
@@ -23,10 +23,13 @@ class PersonalDataReads:
         """The member's name and identity number, for an organization department covering where they work."""
         principal.require("read.personal", target=member_id)
         access_id = f"access-{uuid.uuid4()}"
-        m, i = self.t.members, self.t.identities
+        m, i, k = self.t.members, self.t.identities, self.t.keys
         with self.store.engine.begin() as conn:
-            row = conn.execute(sa.select(m.c.entity_id, i.c.name_sealed, i.c.id_number_sealed)
-                               .join(i, i.c.member_id == m.c.member_id).where(m.c.member_id == member_id)).first()
+            row = conn.execute(sa.select(m.c.member_id, m.c.entity_id, i.c.name_sealed, i.c.id_number_sealed,
+                                         i.c.erased_at, k.c.master_key_id, k.c.wrapped_key)
+                               .join(i, i.c.member_id == m.c.member_id)
+                               .outerjoin(k, k.c.subject_id == m.c.member_id)
+                               .where(m.c.member_id == member_id)).first()
             if row is None:
                 raise NotFound(f"member {member_id} does not exist", field="member_id")
             district = district_of(conn, self.t, row.entity_id)
@@ -35,10 +38,12 @@ class PersonalDataReads:
                 raise Forbidden(f"{principal.department} may read personal data only of members working in territory "
                                 f"{principal.territory}; member {member_id} works in {where}",
                                 principal=principal, permission="read.personal", target=member_id)
+            if row.erased_at is not None:
+                raise Gone(f"the personal data of member {member_id} was erased (PIPL art. 47); nothing to read",
+                           field="member_id")
             event = access_event(access_id, member_id, row.entity_id, district, reason)
             result = self.store.append_in(conn, access_id, 0, [NewEvent(event.type, event.payload)],
                                           principal.actor(), None, "")
-            personal = {"name": self.vault.open(member_id, "name", row.name_sealed),
-                        "id_number": self.vault.open(member_id, "id_number", row.id_number_sealed)}
+            personal = reveal_identity(dict(row._mapping), self.vault)
         self.store.count_committed(result)
         return personal, result

@@ -26,6 +26,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .erasure import ErasureReason
+
 UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 MEMBER_ID = f"^member-{UUID_PATTERN}$"
 ENTITY_ID = f"^entity-{UUID_PATTERN}$"
@@ -197,13 +199,21 @@ class PersonalDataAccessed(_Payload):
     fields: list[Literal["name", "id_number"]] = Field(min_length=1)
 
 
+class MemberPersonalDataErased(_Payload):
+    """The member's name and identity number were erased by crypto-shredding (their data key destroyed).
+    The member's record (standing, registration, counts) stays; the person can no longer be known from it."""
+
+    member_id: str = MemberId
+    reason: ErasureReason
+
+
 EVENT_TYPES = {
     "MemberRegistered": MemberRegistered, "MemberDeveloped": MemberDeveloped, "MemberRecruited": MemberRecruited,
     "MemberRevealed": MemberRevealed, "MemberConfirmed": MemberConfirmed, "MemberTransferred": MemberTransferred,
     "MemberWorkplaceChanged": MemberWorkplaceChanged, "MemberReleased": MemberReleased,
     "MemberReleaseWithdrawn": MemberReleaseWithdrawn, "MemberLeft": MemberLeft,
     "FunctionalMembershipAdded": FunctionalMembership, "FunctionalMembershipRemoved": FunctionalMembership,
-    "PersonalDataAccessed": PersonalDataAccessed,
+    "PersonalDataAccessed": PersonalDataAccessed, "MemberPersonalDataErased": MemberPersonalDataErased,
 }
 
 

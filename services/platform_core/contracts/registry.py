@@ -2,12 +2,18 @@
 
 Entity streams are ``entity-<uuid>``; ledger streams ``ledger-<unit>``. The
 membership, formation and reporting services project these payloads, so
-fields are only ever added (with an upcaster), never renamed.
+fields are only ever added (with an upcaster), never renamed. Version 2 of
+EntityRegistered and EntityProfileUpdated took the persons (person in charge,
+legal representative, whether the person in charge is a member, address) out
+of clear: they carry a reference and keyed hashes; version 1 events are upcast
+without the values.
 """
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .erasure import ErasureReason
 
 Kind = Literal["non_public_enterprise", "social_organization", "rural_entity"]
 Flag = Literal["shell", "zombie", "shadow"]
@@ -25,10 +31,31 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class EntityRegistered(_Payload):
-    """A two-new entity entered the registry with its survey facts (附表1/附表2)."""
+ENTITY_ID = r"^entity-[0-9a-f-]{36}$"
+PERSONS_REF = r"^persons-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# Sealed since version 2: the values stay in the registry's own table (docs/security.md, "Personal data").
+PERSONAL_FIELDS = ("person_in_charge", "person_in_charge_is_member", "legal_representative", "address")
 
-    entity_id: str = Field(pattern=r"^entity-[0-9a-f-]{36}$")
+
+def _hash() -> Any:
+    return Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class SealedPersons(_Payload):
+    """An entity's persons as events carry them: the reference of the record sealed in the registry's own
+    table (its data key's subject) and keyed hashes (HMAC-SHA256, hex) of the normalized person in charge,
+    legal representative and address, for equality checks. Never the values; whether the person in charge
+    is a member is sealed with no hash at all."""
+
+    ref: str = Field(pattern=PERSONS_REF)
+    hash_key: str = Field(pattern=r"^[0-9a-f]{16}$", description="id of the master key the hash key derives from")
+    person_in_charge_hash: str | None = _hash()
+    legal_representative_hash: str | None = _hash()
+    address_hash: str | None = _hash()
+
+
+class _EntityFacts(_Payload):
+    entity_id: str = Field(pattern=ENTITY_ID)
     uscc: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")
     name: str = Field(min_length=1, max_length=200)
     kind: Kind
@@ -44,15 +71,30 @@ class EntityRegistered(_Payload):
     probationary_members: int = Field(ge=0)
     operation_status: OperationStatus
     party_organization: PartyOrganization
-    person_in_charge: str = Field(min_length=1, max_length=50)
-    person_in_charge_is_member: bool = False
-    legal_representative: str | None = Field(default=None, max_length=50)
-    address: str | None = Field(default=None, max_length=200)
     no_organization_reason: str | None = Field(default=None, max_length=500)
     import_id: str | None = None  # set when the entity came from a spreadsheet import
 
 
-class _ProfileFields(_Payload):
+class _PersonsInClear(_Payload):
+    person_in_charge: str = Field(min_length=1, max_length=50)
+    person_in_charge_is_member: bool = False
+    legal_representative: str | None = Field(default=None, max_length=50)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class EntityRegisteredV1(_EntityFacts, _PersonsInClear):
+    """Version 1 carried the persons in clear; such events stay as written (never rewritten)."""
+
+
+class EntityRegistered(_EntityFacts):
+    """A two-new entity entered the registry with its survey facts (附表1/附表2), its persons sealed.
+
+    ``personal_data`` is null only in events written in version 1 (persons in clear), upcast."""
+
+    personal_data: SealedPersons | None
+
+
+class _ClearProfileFields(_Payload):
     """The survey facts a profile update may change, with their types."""
 
     employees: int = Field(ge=0)
@@ -61,51 +103,78 @@ class _ProfileFields(_Payload):
     probationary_members: int = Field(ge=0)
     operation_status: OperationStatus
     party_organization: PartyOrganization
-    person_in_charge: str = Field(min_length=1, max_length=50)
-    person_in_charge_is_member: bool
-    legal_representative: str | None = Field(default=None, max_length=50)
-    address: str | None = Field(default=None, max_length=200)
     industry: str = Field(min_length=1, max_length=40)
     no_organization_reason: str | None = Field(default=None, max_length=500)
 
 
-class EntityProfileUpdated(_Payload):
+class _ProfileFieldsV1(_ClearProfileFields):
+    person_in_charge: str = Field(min_length=1, max_length=50)
+    person_in_charge_is_member: bool
+    legal_representative: str | None = Field(default=None, max_length=50)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class _ProfileFieldsV2(_ClearProfileFields):
+    personal_data: SealedPersons | None  # the persons record after the update (null: upcast from version 1)
+
+
+class _ProfileUpdate(_Payload):
     """Only the changed survey facts, under the same names as in EntityRegistered.
 
     ``changed`` lists them; the payload carries exactly those fields besides
-    ``entity_id`` and ``changed`` (a field may change to null, e.g. the address).
+    ``entity_id`` and ``changed`` (a field may change to null, e.g. no_organization_reason).
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
+    fields_model: ClassVar[type[_Payload]]
 
-    entity_id: str = Field(pattern=r"^entity-[0-9a-f-]{36}$")
+    entity_id: str = Field(pattern=ENTITY_ID)
     changed: list[str] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _only_changed_fields(self) -> "EntityProfileUpdated":
+    def _only_changed_fields(self) -> "_ProfileUpdate":
         carried = dict(self.model_extra or {})
         if sorted(carried) != sorted(self.changed):
             raise ValueError("changed must name exactly the fields the event carries")
-        unknown = sorted(set(carried) - set(_ProfileFields.model_fields))
+        unknown = sorted(set(carried) - set(self.fields_model.model_fields))
         if unknown:
             raise ValueError(f"fields {', '.join(unknown)} cannot change by a profile update")
         for name, value in carried.items():
-            _ProfileFields.__pydantic_validator__.validate_assignment(
-                _ProfileFields.model_construct(), name, value)
+            self.fields_model.__pydantic_validator__.validate_assignment(self.fields_model.model_construct(),
+                                                                         name, value)
         return self
+
+
+class EntityProfileUpdatedV1(_ProfileUpdate):
+    fields_model = _ProfileFieldsV1
+
+
+class EntityProfileUpdated(_ProfileUpdate):
+    """Version 2: a change of any of the persons is ``personal_data`` (the record after it), never the values."""
+
+    fields_model = _ProfileFieldsV2
+
+
+class EntityPersonalDataErased(_Payload):
+    """The entity's persons record ``personal_data_ref`` was erased by crypto-shredding: its data key is
+    destroyed, its sealed values can never be opened, and the registry keeps none of its hashes."""
+
+    entity_id: str = Field(pattern=ENTITY_ID)
+    personal_data_ref: str = Field(pattern=PERSONS_REF)
+    reason: ErasureReason
 
 
 class EntityFlagged(_Payload):
     """Market regulation marked an enterprise shell/zombie/shadow: it leaves the baseline (R1)."""
 
-    entity_id: str = Field(pattern=r"^entity-[0-9a-f-]{36}$")
+    entity_id: str = Field(pattern=ENTITY_ID)
     flag: Flag
-    duplicate_of: str | None = Field(default=None, pattern=r"^entity-[0-9a-f-]{36}$")
+    duplicate_of: str | None = Field(default=None, pattern=ENTITY_ID)
     reason: str = Field(min_length=1, max_length=500)
 
 
 class EntityFlagCleared(_Payload):
-    entity_id: str = Field(pattern=r"^entity-[0-9a-f-]{36}$")
+    entity_id: str = Field(pattern=ENTITY_ID)
     flag: Flag
     reason: str = Field(min_length=1, max_length=500)
 
@@ -142,9 +211,35 @@ EVENTS = {
     "EntityRegistered": EntityRegistered, "EntityProfileUpdated": EntityProfileUpdated,
     "EntityFlagged": EntityFlagged, "EntityFlagCleared": EntityFlagCleared,
     "LedgerSubmitted": LedgerSubmitted, "LedgerReturned": LedgerReturned, "LedgerApproved": LedgerApproved,
+    "EntityPersonalDataErased": EntityPersonalDataErased,
 }
+SEALED_SINCE = 2  # EntityRegistered and EntityProfileUpdated: the persons sealed from this version on
+VERSION_1 = {"EntityRegistered": EntityRegisteredV1, "EntityProfileUpdated": EntityProfileUpdatedV1}
+
+
+def registered_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """The persons of a version 1 event stay out of every reader's hands: only the event itself keeps them."""
+    for name in PERSONAL_FIELDS:
+        payload.pop(name, None)
+    payload["personal_data"] = None
+    return payload
+
+
+def profile_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 change of the persons becomes ``personal_data`` null (changed, values not given)."""
+    sealed = [name for name in payload["changed"] if name in PERSONAL_FIELDS]
+    if sealed:
+        for name in sealed:
+            payload.pop(name, None)
+        payload["changed"] = sorted([n for n in payload["changed"] if n not in PERSONAL_FIELDS] + ["personal_data"])
+        payload["personal_data"] = None
+    return payload
 
 
 def register(registry) -> None:
-    for event_type, model in EVENTS.items():
+    for event_type, model in VERSION_1.items():
         registry.register(event_type, 1, model)
+    for event_type, model in EVENTS.items():
+        registry.register(event_type, SEALED_SINCE if event_type in VERSION_1 else 1, model)
+    registry.upcaster("EntityRegistered", 1)(registered_v1_to_v2)
+    registry.upcaster("EntityProfileUpdated", 1)(profile_v1_to_v2)

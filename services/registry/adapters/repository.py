@@ -11,25 +11,37 @@ from sqlalchemy.engine import Connection
 
 from platform_core.rules.ledgers import ENTERPRISE_KINDS
 from platform_core.rules.requirements import member_required, organization_required
+from registry.adapters.persons import PERSONS_COLUMNS, PERSONS_JOIN, PersonsRecord
 from registry.domain.ledger import LedgerUnit
-from registry.domain.shadow import Candidate, address_key, name_key, person_key
+from registry.domain.shadow import Candidate, name_key
 
 ENTITY_COLUMNS = ("entity_id", "uscc", "name", "kind", "subtype", "district_code", "street_code", "level",
                   "supervising_department", "industry", "employees", "formal_members", "probationary_members",
                   "flags", "duplicate_of", "approved_in", "in_baseline", "version", "import_id", "registered_at",
-                  "updated_at", "facts")
+                  "updated_at", "facts", "persons_ref")
+_WRITTEN_COLUMNS = ("entity_id", "uscc", "name", "name_key", "kind", "subtype", "district_code", "street_code",
+                    "level", "supervising_department", "industry", "employees", "formal_members",
+                    "probationary_members", "address_key", "person_key", "persons_ref", "version", "import_id",
+                    "registered_at", "updated_at")
+
+
+def _person_keys(facts: Mapping[str, Any]) -> dict[str, str | None]:
+    """The columns shadow detection looks up: the keyed hashes of the address and legal representative."""
+    sealed = facts.get("personal_data") or {}
+    return {"address_key": sealed.get("address_hash"), "person_key": sealed.get("legal_representative_hash")}
 
 
 def entity_row(entity_id: str, facts: Mapping[str, Any], version: int, at: datetime,
                import_id: str | None = None) -> dict[str, Any]:
+    """``facts`` as events carry them: the persons only as their sealed record (``personal_data``)."""
     return {
         "entity_id": entity_id, "uscc": facts["uscc"], "name": facts["name"], "name_key": name_key(facts["name"]),
         "kind": facts["kind"], "subtype": facts["subtype"], "district_code": facts["district_code"],
         "street_code": facts["street_code"], "level": facts.get("level"),
         "supervising_department": facts.get("supervising_department"), "industry": facts["industry"],
         "employees": facts["employees"], "formal_members": facts["formal_members"],
-        "probationary_members": facts["probationary_members"], "address_key": address_key(facts.get("address")),
-        "person_key": person_key(facts.get("legal_representative")),
+        "probationary_members": facts["probationary_members"], **_person_keys(facts),
+        "persons_ref": (facts.get("personal_data") or {}).get("ref"),
         "facts": dict(facts), "version": version, "import_id": import_id,
         "registered_at": at, "updated_at": at,
     }
@@ -37,11 +49,7 @@ def entity_row(entity_id: str, facts: Mapping[str, Any], version: int, at: datet
 
 _ENTITIES = sa.Table(
     "entities", sa.MetaData(),  # unqualified: the handler's transaction sets the search_path
-    *(sa.Column(name) for name in ("entity_id", "uscc", "name", "name_key", "kind", "subtype", "district_code",
-                                   "street_code", "level", "supervising_department", "industry", "employees",
-                                   "formal_members", "probationary_members", "address_key", "person_key",
-                                   "version", "import_id", "registered_at", "updated_at")),
-    sa.Column("facts", JSONB))
+    *(sa.Column(name) for name in _WRITTEN_COLUMNS), sa.Column("facts", JSONB))
 
 
 def insert_entities(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -50,27 +58,42 @@ def insert_entities(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(_ENTITIES.insert(), list(rows))
 
 
-# Built once (a statement built per call cost more client CPU than its round trip). The table above
-# lacks the columns with defaults, so those come back by name.
-_INSERT_ONE_RETURNING = _ENTITIES.insert().returning(*(sa.literal_column(name) for name in ENTITY_COLUMNS))
+# Built once (a statement built per call cost more client CPU than its round trip). The entity comes back
+# as ``get_entity`` reads it, its persons record (inserted just before, same transaction) joined.
+_INSERT_ONE_RETURNING = sa.text(
+    f"WITH e AS (INSERT INTO entities ({', '.join(_WRITTEN_COLUMNS)}, facts)"
+    f" VALUES ({', '.join(f':{name}' for name in _WRITTEN_COLUMNS)}, CAST(:facts AS JSONB))"
+    f" RETURNING {', '.join(ENTITY_COLUMNS)}) SELECT e.*, {PERSONS_COLUMNS} FROM e {PERSONS_JOIN}")
 
 
 def insert_entity(conn: Connection, row: Mapping[str, Any]) -> dict:
     """One new entity, returned as ``get_entity`` would read it (one round trip, not two). A second
     entity with the same code fails at ``entities_uscc_unique`` (IntegrityError)."""
-    return _entity_dict(conn.execute(_INSERT_ONE_RETURNING, dict(row)).mappings().one())
+    params = dict(row, facts=json.dumps(row["facts"], ensure_ascii=False))
+    return _entity_dict(conn.execute(_INSERT_ONE_RETURNING, params).mappings().one())
 
 
-def update_facts(conn: Connection, entity_id: str, facts: Mapping[str, Any], version: int, at: datetime) -> None:
-    conn.execute(sa.text(
-        "UPDATE entities SET facts = CAST(:facts AS JSONB), industry = :industry, employees = :employees,"
-        " formal_members = :formal_members, probationary_members = :probationary_members,"
-        " address_key = :address_key, person_key = :person_key, version = :version, updated_at = :at"
-        " WHERE entity_id = :entity_id"),
-        {"facts": json.dumps(dict(facts), ensure_ascii=False), "industry": facts["industry"],
+_UPDATE_FACTS = sa.text(
+    "UPDATE entities SET facts = CASE WHEN :keep THEN jsonb_set(CAST(:facts AS JSONB), '{personal_data}',"
+    " coalesce(facts->'personal_data', 'null')) ELSE CAST(:facts AS JSONB) END, industry = :industry,"
+    " employees = :employees, formal_members = :formal_members, probationary_members = :probationary_members,"
+    " address_key = CASE WHEN :keep THEN address_key ELSE :address_key END,"
+    " person_key = CASE WHEN :keep THEN person_key ELSE :person_key END,"
+    " persons_ref = CASE WHEN :keep THEN persons_ref ELSE coalesce(:persons_ref, persons_ref) END,"
+    " version = :version, updated_at = :at"
+    " WHERE entity_id = :entity_id")
+
+
+def update_facts(conn: Connection, entity_id: str, facts: Mapping[str, Any], version: int, at: datetime,
+                 persons_changed: bool = True) -> None:
+    """The facts after an event. Unless the persons changed, the row's sealed record stays as it is (an entity
+    registered before sealing has its record in this table only). An erased record stays the entity's
+    ``persons_ref``, so reads show it erased."""
+    conn.execute(_UPDATE_FACTS, {
+        "keep": not persons_changed, "facts": json.dumps(dict(facts), ensure_ascii=False), "industry": facts["industry"],
          "employees": facts["employees"], "formal_members": facts["formal_members"],
-         "probationary_members": facts["probationary_members"], "address_key": address_key(facts.get("address")),
-         "person_key": person_key(facts.get("legal_representative")), "version": version, "at": at,
+         "probationary_members": facts["probationary_members"], **_person_keys(facts),
+         "persons_ref": (facts.get("personal_data") or {}).get("ref"), "version": version, "at": at,
          "entity_id": entity_id})
 
 
@@ -96,8 +119,7 @@ def existing_codes(conn: Connection, codes: Sequence[str]) -> dict[str, tuple[st
 
 
 _SHADOW_NEIGHBOURS = sa.text(
-    "SELECT entity_id, name, facts->>'address' AS address, facts->>'legal_representative' AS legal_representative,"
-    " address_key, person_key FROM entities WHERE kind = 'non_public_enterprise'"
+    "SELECT entity_id, name, address_key, person_key FROM entities WHERE kind = 'non_public_enterprise'"
     " AND (address_key = ANY(:a) OR person_key = ANY(:p))")
 
 
@@ -164,7 +186,12 @@ def save_ledger(conn: Connection, unit: LedgerUnit, status: str, submission: int
 
 # -- queries ---------------------------------------------------------------------------------------
 def _entity_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The entity with its facts; its persons under ``persons`` as a still sealed record (routes open it
+    for callers whose scope covers the entity, registry.entrypoints.persons)."""
     record = dict(row)
+    sealed = {name: record.pop(f"persons_{name}") for name in ("sealed", "erased_at", "master_key_id", "wrapped_key")}
+    ref = record.pop("persons_ref")
+    record["persons"] = PersonsRecord(ref, **sealed) if ref is not None else None
     facts = record.pop("facts")
     record["flags"] = list(record["flags"])
     merged = {**facts, **record}
@@ -174,8 +201,8 @@ def _entity_dict(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # Statements built once: a text() clause built per call costs more Python than its round trip.
-_ENTITY_BY = {column: sa.text(f"SELECT {', '.join(ENTITY_COLUMNS)} FROM entities WHERE {column} = :v")
-              for column in ("entity_id", "uscc")}
+_ENTITY_BY = {column: sa.text(f"SELECT e.*, {PERSONS_COLUMNS} FROM (SELECT {', '.join(ENTITY_COLUMNS)} FROM entities"
+                               f" WHERE {column} = :v) e {PERSONS_JOIN}") for column in ("entity_id", "uscc")}
 
 
 def get_entity(conn: Connection, entity_id: str | None = None, uscc: str | None = None) -> dict | None:
@@ -207,8 +234,9 @@ def search_entities(conn: Connection, *, name: str | None = None, district: str 
         params["in_baseline"] = in_baseline
     where = " AND ".join(clauses)
     total = conn.execute(sa.text(f"SELECT count(*) FROM entities WHERE {where}"), params).scalar_one()
-    rows = conn.execute(sa.text(f"SELECT {', '.join(ENTITY_COLUMNS)} FROM entities WHERE {where}"
-                                " ORDER BY registered_at, entity_id LIMIT :limit OFFSET :offset"),
+    rows = conn.execute(sa.text(f"SELECT e.*, {PERSONS_COLUMNS} FROM (SELECT {', '.join(ENTITY_COLUMNS)}"
+                                f" FROM entities WHERE {where} ORDER BY registered_at, entity_id LIMIT :limit"
+                                f" OFFSET :offset) e {PERSONS_JOIN} ORDER BY e.registered_at, e.entity_id"),
                         {**params, "limit": limit, "offset": offset}).mappings().all()
     return total, [_entity_dict(row) for row in rows]
 

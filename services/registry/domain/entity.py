@@ -48,6 +48,8 @@ def evolve(state: EntityState, event_type: str, payload: Mapping[str, Any]) -> E
     if event_type == "EntityFlagCleared":
         flags = {k: v for k, v in state.flags.items() if k != payload["flag"]}
         return replace(state, version=version, flags=flags)
+    if event_type == "EntityPersonalDataErased":
+        return replace(state, version=version, facts={**state.facts, "personal_data": None})
     return replace(state, version=version)
 
 
@@ -73,9 +75,15 @@ def decide_register(entity_id: str, facts: Mapping[str, Any], import_id: str | N
     return [Decided("EntityRegistered", payload)]
 
 
-def decide_update(state: EntityState, changes: Mapping[str, Any]) -> list[Decided]:
+def decide_update(state: EntityState, changes: Mapping[str, Any],
+                  persons: Mapping[str, Any] | None = None) -> list[Decided]:
+    """``changes`` are the facts events carry in clear; ``persons``, when the entity's persons changed, is
+    their sealed record (reference and hashes, platform_core.contracts.registry.SealedPersons)."""
     _require_registered(state)
     changed = sorted(name for name, value in changes.items() if state.facts.get(name) != value)
+    if persons is not None:
+        changes = {**changes, "personal_data": dict(persons)}
+        changed = sorted([*changed, "personal_data"])
     if not changed:
         raise RuleViolation("资料无变化：所填字段与现有记录相同", field="changes")
     after = {**state.facts, **changes}
@@ -123,3 +131,12 @@ def decide_clear_flag(state: EntityState, flag: str, reason: str) -> list[Decide
 def _require_registered(state: EntityState) -> None:
     if not state.registered:
         raise NotFound(f"没有两新组织 {state.entity_id}", field="entity_id")
+
+
+def decide_erase(state: EntityState, persons_ref: str | None, reason: str) -> list[Decided]:
+    """PIPL art. 47: the entity's persons record is erased for good (its data key destroyed)."""
+    _require_registered(state)
+    if persons_ref is None:
+        raise AlreadyExists(f"{state.entity_id} 的负责人、法定代表人等个人信息已删除", field="entity_id")
+    return [Decided("EntityPersonalDataErased", {"entity_id": state.entity_id, "personal_data_ref": persons_ref,
+                                                 "reason": reason})]

@@ -32,7 +32,7 @@ def require_register(principal: Principal, facts: Mapping[str, Any], target: str
         raise _refuse(principal, permission, target, "登记市级社会组织（由市民政局或业务主管单位负责）")
 
 
-def require_survey(principal: Principal, facts: Mapping[str, Any], target: str) -> None:
+def require_survey(principal: Principal, facts: Mapping[str, Any], target: str | None) -> None:
     """Profile updates: the territory's departments, and the city organs' committee for supervised
     city-level social organizations."""
     permission = "entity.survey"
@@ -46,6 +46,19 @@ def require_survey(principal: Principal, facts: Mapping[str, Any], target: str) 
                       target=target)
     if principal.kind in TERRITORIAL and city_level_social:
         raise _refuse(principal, permission, target, "更新市级社会组织的资料")
+
+
+def may_read_persons(principal: Principal, facts: Mapping[str, Any]) -> bool:
+    """Who sees an entity's persons in clear: the departments that may register it or survey it (the ones
+    that give and correct those facts), and organization departments with ``read.personal`` whose territory
+    covers it. Everyone else sees only the sealed record's reference and hashes."""
+    for check in (require_survey, require_register):
+        try:
+            check(principal, facts, target=None)
+            return True
+        except Forbidden:
+            continue
+    return principal.may("read.personal") and principal.covers(facts.get("street_code"))
 
 
 def require_flag(principal: Principal, facts: Mapping[str, Any], target: str) -> None:

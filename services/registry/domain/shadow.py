@@ -1,7 +1,7 @@
 """Finding candidate shadow enterprises (影子企业): the same business registered more than once.
 
 A pair is a candidate when the names are the same or nearly so AND the
-address or the legal representative is the same. Candidates are only listed
+address or the legal representative is the same (compared by keyed hash). Candidates are only listed
 for a person in market regulation to decide; nothing is flagged here.
 """
 
@@ -51,18 +51,18 @@ def similarity(a: str, b: str) -> float:
 
 
 def match(new: Mapping[str, Any], existing: Mapping[str, Any]) -> Candidate | None:
-    """A candidate when ``new`` looks like a second registration of ``existing``."""
+    """A candidate when ``new`` looks like a second registration of ``existing``. Each side gives its
+    ``name`` and its ``address_key`` and ``person_key`` (the keyed hashes of the normalized address and
+    legal representative: the registry compares persons without holding them in clear)."""
     if new["entity_id"] == existing["entity_id"]:
         return None
     score = similarity(name_key(new.get("name")), name_key(existing.get("name")))
     if score < NAME_SIMILARITY:
         return None
     reasons = ["名称相同" if score == 1.0 else f"名称相近（相似度{score:.2f}）"]
-    new_address, old_address = address_key(new.get("address")), address_key(existing.get("address"))
-    if new_address and new_address == old_address:
+    if new.get("address_key") and new.get("address_key") == existing.get("address_key"):
         reasons.append("地址相同")
-    new_person, old_person = person_key(new.get("legal_representative")), person_key(existing.get("legal_representative"))
-    if new_person and new_person == old_person:
+    if new.get("person_key") and new.get("person_key") == existing.get("person_key"):
         reasons.append("法定代表人相同")
     if len(reasons) == 1:
         return None

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from platform_core.contracts.erasure import ERASURE_REASON_HELP, ErasureReason
+
 
 class EntityCreate(BaseModel):
     """附表1/附表2 facts of one entity. Codes: see GET /reference/*."""
@@ -86,6 +88,27 @@ class LedgerReturn(BaseModel):
     reasons: list[str] = Field(min_length=1, max_length=50)
 
 
+class PersonalDataView(BaseModel):
+    """The entity's persons record: ``shown`` to callers whose scope covers the entity (then the four person
+    fields hold the values), ``withheld`` from everyone else (they see the reference and keyed hashes only),
+    ``erased`` for good (crypto-shredding; the fields are null and no hash is kept)."""
+
+    ref: str | None
+    status: Literal["shown", "withheld", "erased"]
+    erased_at: datetime | None = None
+    hash_key: str | None = None
+    person_in_charge_hash: str | None = None
+    legal_representative_hash: str | None = None
+    address_hash: str | None = None
+
+
+class PersonsErase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ErasureReason = Field(description=ERASURE_REASON_HELP)
+    expected_version: int | None = Field(default=None, ge=1)
+
+
 class EntityPublic(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -107,6 +130,11 @@ class EntityPublic(BaseModel):
     version: int
     registered_at: datetime
     updated_at: datetime
+    person_in_charge: str | None = Field(description="出资人（负责人）: only when personal_data.status is shown")
+    person_in_charge_is_member: bool | None = Field(description="only when personal_data.status is shown")
+    legal_representative: str | None = Field(description="法定代表人: only when personal_data.status is shown")
+    address: str | None = Field(description="only when personal_data.status is shown")
+    personal_data: PersonalDataView
 
 
 class EntityPage(BaseModel):

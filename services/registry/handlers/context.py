@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 from platform_core import clock
 from platform_core.event_store import EventStore, NewEvent
 from platform_core.reference import Territory, load_departments, load_industries, load_territory
+from registry.adapters.persons import EntityPersons
 from registry.domain.events import Decided
 from registry.domain.facts import Vocabulary
 
@@ -19,6 +20,7 @@ class RegistryContext:
     engine: Engine
     store: EventStore
     vocabulary: Vocabulary
+    persons: EntityPersons  # the entities' persons, sealed (registry's own master key)
 
     @property
     def territory(self) -> Territory:

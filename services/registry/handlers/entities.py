@@ -4,37 +4,41 @@ Each one: validate, load, decide, append the events and update the read
 tables in ONE transaction, return what the caller needs.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from platform_core.auth import Principal
 from platform_core.errors import AlreadyExists, ConcurrencyConflict, NotFound, RuleViolation
-from platform_core.event_store import request_fingerprint
+from platform_core.event_store import AppendResult, request_fingerprint
 from registry.adapters import repository as repo
 from registry.adapters.idempotency import earlier_stream
 from registry.domain import entity as domain
-from registry.domain import policy
+from registry.domain import persons, policy
 from registry.domain.facts import validate_changes, validate_registration
-from registry.domain.shadow import address_key, find_candidates, person_key
+from registry.domain.shadow import find_candidates
 
 from .context import RegistryContext, to_new_events
 
 
 def register(ctx: RegistryContext, principal: Principal, raw: Mapping[str, Any],
              idempotency_key: str | None = None) -> tuple[dict, bool]:
-    """A new entity; (entity, replayed). A second entity with the same code is 409 naming the first."""
+    """A new entity; (entity, replayed). A second entity with the same code is 409 naming the first.
+    Its persons are sealed in a record of their own; the event carries the record's reference and hashes."""
     facts, errors = validate_registration(raw, ctx.vocabulary)
     domain.raise_first(errors)
     policy.require_register(principal, facts, target=facts["uscc"])
-    fingerprint = request_fingerprint("register", facts)
+    clear, people = persons.split(facts)
+    fingerprint = request_fingerprint("register", clear, ctx.persons.digest(people))
     try:
         with ctx.begin() as conn:
             earlier = earlier_stream(conn, ctx.store, idempotency_key, fingerprint)
             if earlier is not None:
                 return repo.get_entity(conn, earlier), True
             entity_id = domain.new_entity_id()
+            facts = {**clear, "personal_data": ctx.persons.seal_new(conn, [(entity_id, people)])[entity_id]}
             result = ctx.store.append_in(conn, entity_id, 0, to_new_events(domain.decide_register(entity_id, facts)),
                                          principal.actor(), idempotency_key, fingerprint)
             # A code registered already fails here, at the unique constraint, and the whole transaction
@@ -58,10 +62,11 @@ def _refuse_duplicate(conn, uscc: str) -> None:
 
 
 def _find_shadows(conn, entity_id: str, facts: Mapping[str, Any]) -> None:
-    keys_a = [k for k in [address_key(facts.get("address"))] if k]
-    keys_p = [k for k in [person_key(facts.get("legal_representative"))] if k]
+    entity = repo.entity_row(entity_id, facts, 1, None)
+    keys_a = [k for k in [entity["address_key"]] if k]
+    keys_p = [k for k in [entity["person_key"]] if k]
     others = repo.shadow_neighbours(conn, keys_a, keys_p)
-    candidates = find_candidates({"entity_id": entity_id, **facts}, others)
+    candidates = find_candidates(entity, others)
     repo.insert_candidates(conn, candidates, {entity_id: facts["district_code"]})
 
 
@@ -78,36 +83,59 @@ def _check_version(state: domain.EntityState, expected_version: int | None) -> N
                                   field="expected_version")
 
 
-def update_profile(ctx: RegistryContext, principal: Principal, entity_id: str, raw: Mapping[str, Any],
-                   expected_version: int | None = None, idempotency_key: str | None = None) -> tuple[dict, bool]:
-    """Survey facts change as events (EntityProfileUpdated with the changed fields)."""
-    changes, errors = validate_changes(raw, ctx.vocabulary)
-    domain.raise_first(errors)
-    fingerprint = request_fingerprint("update", entity_id, changes, expected_version)
+Step = Callable[[Connection, domain.EntityState], AppendResult]
+
+
+def _on_entity(ctx: RegistryContext, entity_id: str, fingerprint: str, idempotency_key: str | None,
+               step: Step) -> tuple[dict, bool]:
+    """One command on an entity's stream, in one transaction: a repeat of an earlier command answers with the
+    entity as it is; otherwise load the stream and run ``step`` (check, decide, append, update the read rows)."""
     with ctx.begin() as conn:
         if earlier_stream(conn, ctx.store, idempotency_key, fingerprint) is not None:
             return repo.get_entity(conn, entity_id), True
-        state = _load(ctx, conn, entity_id)
-        policy.require_survey(principal, state.facts, target=entity_id)
-        _check_version(state, expected_version)
-        decided = domain.decide_update(state, changes)
-        result = ctx.store.append_in(conn, entity_id, state.version, to_new_events(decided), principal.actor(),
-                                     idempotency_key, fingerprint)
-        after = domain.evolve(state, decided[0].type, decided[0].payload)
-        repo.update_facts(conn, entity_id, after.facts, after.version, result.events[-1].recorded_at)
+        result = step(conn, _load(ctx, conn, entity_id))
         entity = repo.get_entity(conn, entity_id)
     ctx.store.count_committed(result)
     return entity, False
+
+
+def _append(ctx: RegistryContext, conn: Connection, state: domain.EntityState, decided: list, principal: Principal,
+            idempotency_key: str | None, fingerprint: str) -> tuple[AppendResult, domain.EntityState]:
+    result = ctx.store.append_in(conn, state.entity_id, state.version, to_new_events(decided), principal.actor(),
+                                 idempotency_key, fingerprint)
+    return result, domain.evolve(state, decided[0].type, decided[0].payload)
+
+
+def update_profile(ctx: RegistryContext, principal: Principal, entity_id: str, raw: Mapping[str, Any],
+                   expected_version: int | None = None, idempotency_key: str | None = None) -> tuple[dict, bool]:
+    """Survey facts change as events (EntityProfileUpdated with the changed fields); a change of the persons
+    seals them again and the event carries the record's reference and hashes."""
+    changes, errors = validate_changes(raw, ctx.vocabulary)
+    domain.raise_first(errors)
+    clear, people = persons.split(changes)
+    fingerprint = request_fingerprint("update", entity_id, clear, ctx.persons.digest(people), expected_version)
+
+    def step(conn: Connection, state: domain.EntityState) -> AppendResult:
+        policy.require_survey(principal, state.facts, target=entity_id)
+        _check_version(state, expected_version)
+        current = ctx.persons.current(conn, entity_id) if people else None
+        changed = persons.after_change(current.persons if current else None, people)
+        sealed = ctx.persons.reseal(conn, entity_id, current, changed) if changed is not None else None
+        decided = domain.decide_update(state, clear, sealed)
+        result, after = _append(ctx, conn, state, decided, principal, idempotency_key, fingerprint)
+        repo.update_facts(conn, entity_id, after.facts, after.version, result.events[-1].recorded_at,
+                          persons_changed=sealed is not None)
+        return result
+
+    return _on_entity(ctx, entity_id, fingerprint, idempotency_key, step)
 
 
 def flag(ctx: RegistryContext, principal: Principal, entity_id: str, flag_name: str, reason: str,
          duplicate_of: str | None = None, idempotency_key: str | None = None) -> tuple[dict, bool]:
     """Market regulation marks a shell, zombie or shadow enterprise; it leaves the baseline (R1)."""
     fingerprint = request_fingerprint("flag", entity_id, flag_name, reason, duplicate_of)
-    with ctx.begin() as conn:
-        if earlier_stream(conn, ctx.store, idempotency_key, fingerprint) is not None:
-            return repo.get_entity(conn, entity_id), True
-        state = _load(ctx, conn, entity_id)
+
+    def step(conn: Connection, state: domain.EntityState) -> AppendResult:
         policy.require_flag(principal, state.facts, target=entity_id)
         duplicate = None
         if duplicate_of is not None:
@@ -115,40 +143,54 @@ def flag(ctx: RegistryContext, principal: Principal, entity_id: str, flag_name: 
             if not duplicate.registered:
                 raise NotFound(f"duplicate_of：没有两新组织 {duplicate_of}", field="duplicate_of")
         decided = domain.decide_flag(state, flag_name, reason, duplicate)
-        result = ctx.store.append_in(conn, entity_id, state.version, to_new_events(decided), principal.actor(),
-                                     idempotency_key, fingerprint)
-        after = domain.evolve(state, decided[0].type, decided[0].payload)
+        result, after = _append(ctx, conn, state, decided, principal, idempotency_key, fingerprint)
         _save_flags(conn, after, result.events[-1].recorded_at)
         if flag_name == "shadow":
             repo.decide_candidate(conn, entity_id, duplicate_of, "flagged", principal.department)
-        entity = repo.get_entity(conn, entity_id)
-    ctx.store.count_committed(result)
-    return entity, False
+        return result
+
+    return _on_entity(ctx, entity_id, fingerprint, idempotency_key, step)
 
 
 def clear_flag(ctx: RegistryContext, principal: Principal, entity_id: str, flag_name: str, reason: str,
                idempotency_key: str | None = None) -> tuple[dict, bool]:
     """The flag is lifted; an entity of an approved ledger is back in the baseline."""
     fingerprint = request_fingerprint("clear", entity_id, flag_name, reason)
-    with ctx.begin() as conn:
-        if earlier_stream(conn, ctx.store, idempotency_key, fingerprint) is not None:
-            return repo.get_entity(conn, entity_id), True
-        state = _load(ctx, conn, entity_id)
+
+    def step(conn: Connection, state: domain.EntityState) -> AppendResult:
         policy.require_flag(principal, state.facts, target=entity_id)
         decided = domain.decide_clear_flag(state, flag_name, reason)
-        result = ctx.store.append_in(conn, entity_id, state.version, to_new_events(decided), principal.actor(),
-                                     idempotency_key, fingerprint)
-        after = domain.evolve(state, decided[0].type, decided[0].payload)
+        result, after = _append(ctx, conn, state, decided, principal, idempotency_key, fingerprint)
         _save_flags(conn, after, result.events[-1].recorded_at)
-        entity = repo.get_entity(conn, entity_id)
-    ctx.store.count_committed(result)
-    return entity, False
+        return result
+
+    return _on_entity(ctx, entity_id, fingerprint, idempotency_key, step)
 
 
 def _save_flags(conn, state: domain.EntityState, at) -> None:
     shadow = state.flags.get("shadow")
     repo.set_flags(conn, state.entity_id, state.flags.keys(), shadow["duplicate_of"] if shadow else None,
                    state.version, at)
+
+
+def erase_persons(ctx: RegistryContext, principal: Principal, entity_id: str, reason: str,
+                  expected_version: int | None = None, idempotency_key: str | None = None) -> tuple[dict, bool]:
+    """PIPL art. 47: the entity's persons erased by crypto-shredding, by a department that may survey it.
+    EntityPersonalDataErased, the record's data key deleted and its hashes dropped, in one transaction."""
+    fingerprint = request_fingerprint("erase-persons", entity_id, reason, expected_version)
+
+    def step(conn: Connection, state: domain.EntityState) -> AppendResult:
+        policy.require_survey(principal, state.facts, target=entity_id)
+        _check_version(state, expected_version)
+        current = ctx.persons.current(conn, entity_id)
+        decided = domain.decide_erase(state, current.ref if current else None, reason)
+        result, after = _append(ctx, conn, state, decided, principal, idempotency_key, fingerprint)
+        at = result.events[-1].recorded_at
+        ctx.persons.erase(conn, current.ref, reason, at)
+        repo.update_facts(conn, entity_id, after.facts, after.version, at)
+        return result
+
+    return _on_entity(ctx, entity_id, fingerprint, idempotency_key, step)
 
 
 def dismiss_candidate(ctx: RegistryContext, principal: Principal, entity_id: str, candidate_of: str) -> None:

@@ -20,8 +20,8 @@ from platform_core.http import record_refusal
 from registry.adapters import repository as repo
 from registry.adapters.spreadsheet import Sheet, read_sheet
 from registry.domain import entity as domain
-from registry.domain import forms, policy
-from registry.domain.shadow import Candidate, address_key, match, person_key
+from registry.domain import forms, persons, policy
+from registry.domain.shadow import Candidate, match
 
 from .context import RegistryContext, to_new_events
 
@@ -134,20 +134,22 @@ def _against_registry(ctx: RegistryContext, rows: list[tuple[int, dict]]) -> lis
 def _write(ctx: RegistryContext, principal: Principal, record: dict, rows: list[tuple[int, dict]],
            started: float) -> AppendResult:
     import_id = record["import_id"]
-    streams, read_rows, entities = [], [], []
-    for _, facts in rows:
-        entity_id = domain.new_entity_id()
-        streams.append((entity_id, to_new_events(domain.decide_register(entity_id, facts, import_id))))
-        entities.append({"entity_id": entity_id, **facts})
+    split = [(domain.new_entity_id(), *persons.split(facts)) for _, facts in rows]
     try:
         with ctx.begin() as conn:
+            # Each row's persons sealed in a record of their own; the events carry its reference and hashes.
+            sealed = ctx.persons.seal_new(conn, [(entity_id, people) for entity_id, _, people in split])
+            streams, read_rows = [], []
+            for entity_id, clear, _ in split:
+                facts = {**clear, "personal_data": sealed[entity_id]}
+                streams.append((entity_id, to_new_events(domain.decide_register(entity_id, facts, import_id))))
+                read_rows.append((entity_id, facts))
             envelopes = ctx.store.append_new_streams_in(conn, streams, principal.actor())
             at = envelopes[0].recorded_at
-            read_rows = [repo.entity_row(e["entity_id"], {k: v for k, v in e.items() if k != "entity_id"}, 1, at,
-                                         import_id) for e in entities]
+            read_rows = [repo.entity_row(entity_id, facts, 1, at, import_id) for entity_id, facts in read_rows]
             repo.insert_entities(conn, read_rows)
-            candidates = _shadow_candidates(conn, entities)
-            repo.insert_candidates(conn, candidates, {e["entity_id"]: e["district_code"] for e in entities})
+            candidates = _shadow_candidates(conn, read_rows)
+            repo.insert_candidates(conn, candidates, {e["entity_id"]: e["district_code"] for e in read_rows})
             record["seconds"] = round(time.perf_counter() - started, 3)
             repo.save_import(conn, record)
     except IntegrityError as exc:
@@ -157,10 +159,11 @@ def _write(ctx: RegistryContext, principal: Principal, record: dict, rows: list[
 
 
 def _shadow_candidates(conn, entities: list[dict[str, Any]]) -> list[Candidate]:
-    """Pairs sharing an address or legal representative, with the same or nearly the same name."""
+    """Pairs sharing an address or legal representative (by keyed hash), with the same or nearly the same name.
+    ``entities`` are the new read rows."""
     enterprises = [e for e in entities if e["kind"] == "non_public_enterprise"]
-    keys_a = {k for e in enterprises if (k := address_key(e.get("address")))}
-    keys_p = {k for e in enterprises if (k := person_key(e.get("legal_representative")))}
+    keys_a = {k for e in enterprises if (k := e["address_key"])}
+    keys_p = {k for e in enterprises if (k := e["person_key"])}
     by_key: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for other in repo.shadow_neighbours(conn, sorted(keys_a), sorted(keys_p)):
         _index(by_key, other)
@@ -181,9 +184,9 @@ def _shadow_candidates(conn, entities: list[dict[str, Any]]) -> list[Candidate]:
 
 def _keys(entity: dict) -> list[tuple[str, str]]:
     keys = []
-    if (a := address_key(entity.get("address"))):
+    if (a := entity.get("address_key")):
         keys.append(("a", a))
-    if (p := person_key(entity.get("legal_representative"))):
+    if (p := entity.get("person_key")):
         keys.append(("p", p))
     return keys
 

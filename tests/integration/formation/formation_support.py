@@ -36,7 +36,7 @@ def entity_registered(entity_id: str, district: str = "420102", street: str | No
         "name": f"测试单位{entity_id[-6:]}", "kind": kind, "subtype": subtype, "district_code": district,
         "street_code": street or f"{district}001", "level": level, "supervising_department": supervising,
         "industry": industry, "employees": 120, "formal_members": formal, "probationary_members": 0,
-        "operation_status": "operating", "party_organization": "none", "person_in_charge": "张三"})
+        "operation_status": "operating", "party_organization": "none", "personal_data": None})
 
 
 def ledger_approved(unit: str, entity_ids: list[str], district: str = "420102") -> EventEnvelope:

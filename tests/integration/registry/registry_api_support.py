@@ -1,6 +1,5 @@
 """An isolated registry app per test module: its own PostgreSQL schema and Kafka topic (not a test module)."""
 
-import os
 import random
 import uuid
 
@@ -15,10 +14,9 @@ from platform_core.tokens import issuer_from_settings
 from platform_core.contracts import event_types_for
 from platform_core.event_store import EventStore
 from platform_core.kafka_io import kafka_options
-from platform_core.service import ServiceContext, build_app, service_migrations
+from platform_core.service import ServiceContext, service_migrations
 from registry.domain.uscc import ALPHABET, check_character
-from registry.entrypoints.routes import entities, imports, ledgers, reference
-from registry.handlers.context import RegistryContext, default_vocabulary
+from registry.entrypoints.http import create_app
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +27,23 @@ def isolated(settings, engine):
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
     store = EventStore(engine, schema, topic, event_types_for("registry"), settings.max_payload_bytes)
     context = ServiceContext(schema, settings, engine, store, service_migrations("registry"))
-    app = build_app(context, [entities.router, ledgers.router, imports.router, reference.router])
-    app.state.registry = RegistryContext(engine, store, default_vocabulary())
+    app = create_app(context)
     with TestClient(app) as client:
         yield client, schema, topic
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     admin.delete_topics([topic])
     admin.close()
+
+
+@pytest.fixture(scope="module")
+def client(isolated):
+    return isolated[0]
+
+
+@pytest.fixture(scope="module")
+def schema(isolated):
+    return isolated[1]
 
 
 def token(kind: str, territory: str | None = None, user: str = "tester", sectors: tuple = ()) -> dict:

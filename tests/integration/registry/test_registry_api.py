@@ -1,7 +1,7 @@
 """Registry commands and queries through the HTTP API, on the real PostgreSQL."""
 
 import pytest
-from registry_api_support import count, enterprise, isolated, make_uscc, token  # noqa: F401 (fixture)
+from registry_api_support import client, count, enterprise, isolated, make_uscc, schema, token  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.integration
 
@@ -11,16 +11,6 @@ MARKET = token("market_regulation")
 CITY = token("city_org")
 CIVIL = token("civil_affairs")
 INSPECTOR = token("inspector")
-
-
-@pytest.fixture(scope="module")
-def client(isolated):
-    return isolated[0]
-
-
-@pytest.fixture(scope="module")
-def schema(isolated):
-    return isolated[1]
 
 
 def register(client, headers=JIANGAN, **overrides):
@@ -33,7 +23,12 @@ def test_register_and_read_by_id_and_code(client):
     entity = register(client)
     assert entity["entity_id"].startswith("entity-") and entity["district_code"] == "420102"
     assert not entity["in_baseline"]
-    assert client.get(f"/entities/{entity['entity_id']}", headers=INSPECTOR).json() == entity  # same answer
+    assert client.get(f"/entities/{entity['entity_id']}", headers=JIANGAN).json() == entity  # same answer
+    assert entity["person_in_charge"] == "张三" and entity["personal_data"]["status"] == "shown"
+    withheld = client.get(f"/entities/{entity['entity_id']}", headers=INSPECTOR).json()
+    assert withheld == entity | {name: None for name in ("person_in_charge", "person_in_charge_is_member",
+                                                         "legal_representative", "address")} | {
+        "personal_data": entity["personal_data"] | {"status": "withheld"}}
     assert client.get(f"/entities/by-uscc/{entity['uscc'].lower()}", headers=INSPECTOR).json()["entity_id"] == \
         entity["entity_id"]
     assert client.get("/entities/entity-nope", headers=INSPECTOR).status_code == 404

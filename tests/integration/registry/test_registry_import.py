@@ -5,7 +5,7 @@ import io
 
 import pytest
 from openpyxl import load_workbook
-from registry_api_support import count, isolated, token  # noqa: F401 (fixture)
+from registry_api_support import client, count, isolated, schema, token  # noqa: F401 (fixtures)
 from registry_sheets import FORM1_HEADERS, csv_bytes, form1_rows, xlsx
 
 pytestmark = pytest.mark.integration
@@ -13,16 +13,6 @@ pytestmark = pytest.mark.integration
 CITY = token("city_org")
 HONGSHAN = token("district_org", "420111")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture(scope="module")
-def client(isolated):
-    return isolated[0]
-
-
-@pytest.fixture(scope="module")
-def schema(isolated):
-    return isolated[1]
 
 
 def upload(client, content, name="附表1.xlsx", headers=CITY, form="form1"):

@@ -1,12 +1,17 @@
 """Entity facts, decisions on entity and ledger streams, scopes, shadows (pure)."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from registry_support import VOCABULARY, enterprise, make_uscc
 
 from platform_core.auth import Forbidden, Principal
+from platform_core.contracts.registry import PERSONAL_FIELDS
+from platform_core.vault import PersonalDataVault
 from platform_core.errors import AlreadyExists, ConcurrencyConflict, NotFound, RuleViolation, SchemaViolation
 from registry.domain import entity, ledger, policy
 from registry.domain.facts import validate_changes, validate_registration
+from registry.domain.persons import EMPTY, after_change, hash_inputs, split
 from registry.domain.shadow import find_candidates, name_key
 
 DISTRICT = Principal(department="district_org:420102", kind="district_org", user="li", territory="420102")
@@ -15,6 +20,7 @@ CIVIL = Principal(department="civil_affairs", kind="civil_affairs", user="zhao")
 MARKET = Principal(department="market_regulation", kind="market_regulation", user="qian")
 CITY = Principal(department="city_org", kind="city_org", user="sun")
 COMMITTEE = Principal(department="city_organs_committee", kind="city_organs_committee", user="zhou")
+VAULT = PersonalDataVault("registry-unit-test-master-key-0123")
 
 
 def fields(errors):
@@ -264,11 +270,78 @@ def test_name_key_ignores_width_spaces_and_company_form():
     assert name_key("武汉 光谷（示例）科技有限公司") == name_key("武汉光谷(示例)科技有限责任公司")
 
 
+def keyed(entity_id: str, name: str, address: str, legal_representative: str) -> dict:
+    """An entity as shadow detection sees it: name, and keyed hashes of the normalized address and person."""
+    inputs = hash_inputs({"address": address, "legal_representative": legal_representative})
+    return {"entity_id": entity_id, "name": name, "address_key": VAULT.keyed_hash(*inputs["address_hash"]),
+            "person_key": VAULT.keyed_hash(*inputs["legal_representative_hash"])}
+
+
 def test_shadow_candidates_need_a_similar_name_and_a_shared_address_or_representative():
-    new = {"entity_id": "entity-b", "name": "武汉光谷示例科技有限公司", "address": "关山大道1号", "legal_representative": "王五"}
-    same_address = {"entity_id": "entity-a", "name": "武汉光谷示例科技有限责任公司", "address": "关山大道1号",
-                    "legal_representative": "赵六"}
-    only_name = {"entity_id": "entity-c", "name": "武汉光谷示例科技有限公司", "address": "别处", "legal_representative": "钱七"}
-    other_name = {"entity_id": "entity-d", "name": "武汉长江物流有限公司", "address": "关山大道1号", "legal_representative": "王五"}
-    found = find_candidates(new, [same_address, only_name, other_name])
-    assert [(c.candidate_of, c.reasons) for c in found] == [("entity-a", ("名称相同", "地址相同"))]
+    new = keyed("entity-b", "武汉光谷示例科技有限公司", "关山大道 1号", "王五")
+    same_address = keyed("entity-a", "武汉光谷示例科技有限责任公司", "关山大道1号", "赵六")
+    only_name = keyed("entity-c", "武汉光谷示例科技有限公司", "别处", "钱七")
+    other_name = keyed("entity-d", "武汉长江物流有限公司", "关山大道1号", "王五")
+    same_person = keyed("entity-e", "武汉光谷示例科技公司", "别处", "王 五")
+    found = find_candidates(new, [same_address, only_name, other_name, same_person])
+    assert [(c.candidate_of, c.reasons) for c in found] == [("entity-a", ("名称相同", "地址相同")),
+                                                          ("entity-e", ("名称相同", "法定代表人相同"))]
+
+
+# -- persons (sealed out of events) ------------------------------------------------------------------
+def test_split_keeps_the_persons_out_of_the_facts_events_carry():
+    clear, people = split(enterprise())
+    assert set(people) == set(PERSONAL_FIELDS) and not set(clear) & set(PERSONAL_FIELDS)
+
+
+@settings(max_examples=50)
+@given(st.fixed_dictionaries({}, optional={name: st.one_of(st.none(), st.text(max_size=6)) for name in
+                                           ("person_in_charge", "legal_representative", "address")}),
+       st.fixed_dictionaries({}, optional={"person_in_charge": st.text(min_size=1, max_size=6),
+                                           "person_in_charge_is_member": st.booleans(),
+                                           "address": st.one_of(st.none(), st.text(max_size=6))}))
+def test_a_change_reseals_the_persons_exactly_when_it_changes_one_of_them(current, changes):
+    current = {**EMPTY, **current}
+    after = after_change(current, changes)
+    if any(current[k] != v for k, v in changes.items()):
+        assert after == {**current, **changes}
+    else:
+        assert after is None
+    assert after_change(None, changes) == ({**EMPTY, **changes} if changes else None)  # erased: a new record
+
+
+@settings(max_examples=50)
+@given(st.text(alphabet="张三李四王五 （）()·", min_size=1, max_size=8))
+def test_one_person_written_with_other_spacing_or_width_has_one_hash(name):
+    spaced = " ".join(name).replace("(", "（")
+    a = hash_inputs({"person_in_charge": name, "legal_representative": spaced})
+    same = (a["person_in_charge_hash"] is None) == (a["legal_representative_hash"] is None)
+    assert same and a["person_in_charge_hash"] == a["legal_representative_hash"]
+
+
+def test_the_persons_are_read_by_who_registers_or_surveys_the_entity_and_organization_departments_in_territory():
+    facts = enterprise()  # street 420102002
+    readers = [DISTRICT, STREET, CITY]
+    others = [CIVIL, MARKET, COMMITTEE, Principal("inspector", "inspector", "x"),
+              Principal("district_org:420103", "district_org", "y", territory="420103"),
+              Principal("street_office:420102003", "street_office", "z", territory="420102003")]
+    assert [policy.may_read_persons(p, facts) for p in readers] == [True] * len(readers)
+    assert [policy.may_read_persons(p, facts) for p in others] == [False] * len(others)
+    city_social = enterprise(kind="social_organization", subtype="social_group", level="city",
+                             supervising_department="education")
+    assert policy.may_read_persons(COMMITTEE, city_social) and policy.may_read_persons(CIVIL, city_social)
+    assert not policy.may_read_persons(STREET, city_social)
+
+
+def test_erasure_is_decided_once_and_leaves_the_entity_without_persons():
+    state = entity.replay("entity-1", [("EntityRegistered", {"entity_id": "entity-1", **split(enterprise())[0],
+                                                             "personal_data": {"ref": "persons-1"}})])
+    decided = entity.decide_erase(state, "persons-1", "consent_withdrawn")
+    assert decided[0].payload == {"entity_id": "entity-1", "personal_data_ref": "persons-1",
+                                  "reason": "consent_withdrawn"}
+    after = entity.evolve(state, decided[0].type, decided[0].payload)
+    assert after.facts["personal_data"] is None and after.version == 2
+    with pytest.raises(AlreadyExists):
+        entity.decide_erase(after, None, "consent_withdrawn")
+    with pytest.raises(NotFound):
+        entity.decide_erase(entity.EntityState("entity-2"), "persons-2", "consent_withdrawn")

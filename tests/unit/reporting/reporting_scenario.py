@@ -58,11 +58,11 @@ class Scenario:
 
     def emit(self, service: str, stream: str, event_type: str, payload: dict, step: timedelta = timedelta(hours=1),
              at: datetime | None = None):
-        REGISTRY.validate_payload(event_type, payload)
+        schema_version, _ = REGISTRY.validate_payload(event_type, payload)
         self.clock = at if at is not None else self.clock + step
         version = self.versions.get(stream, 0) + 1
         self.versions[stream] = version
-        envelope = EventEnvelope(event_id=uuid.uuid4(), type=event_type, schema_version=1, stream_id=stream,
+        envelope = EventEnvelope(event_id=uuid.uuid4(), type=event_type, schema_version=schema_version, stream_id=stream,
                                  stream_version=version, occurred_at=self.clock, recorded_at=self.clock,
                                  actor=Actor(department="test", user="scenario"), payload=payload)
         self.events.append((service, envelope))
@@ -75,7 +75,7 @@ class Scenario:
             "subtype": subtype, "district_code": district, "street_code": district + "001", "level": level,
             "supervising_department": supervisor, "industry": industry, "employees": employees,
             "above_scale": False, "formal_members": formal, "probationary_members": probationary,
-            "operation_status": "operating", "party_organization": "none", "person_in_charge": "负责人"})
+            "operation_status": "operating", "party_organization": "none", "personal_data": None})
 
     def approve(self, unit: str, entity_numbers: list[int], district=DISTRICT_A):
         self.emit("registry", f"ledger-{unit}", "LedgerApproved", {
@@ -197,7 +197,7 @@ def bulk(entities: int, seed: int = 7) -> Scenario:
             "kind": "non_public_enterprise", "subtype": "private", "district_code": district,
             "street_code": district + "001", "industry": "manufacturing", "employees": rng.randint(0, 200),
             "formal_members": rng.randint(0, 5), "probationary_members": 0, "operation_status": "operating",
-            "party_organization": "none", "person_in_charge": "负责人"}, step=timedelta(seconds=1))
+            "party_organization": "none", "personal_data": None}, step=timedelta(seconds=1))
     for part in range(0, entities, 1000):
         chunk = ids[part:part + 1000]
         s.emit("registry", "ledger-bulk", "LedgerApproved", {

@@ -8,8 +8,9 @@ from platform_core.errors import NotFound
 from registry.adapters import repository as repo
 from registry.domain.uscc import normalize_uscc
 from registry.entrypoints.deps import Caller, IdempotencyKey, Registry
+from registry.entrypoints.persons import public_entity
 from registry.entrypoints.schemas import (CandidateDismiss, EntityCreate, EntityPage, EntityPublic, FlagClear,
-                                          FlagCreate, ProfileUpdate)
+                                          FlagCreate, PersonsErase, ProfileUpdate)
 from registry.handlers import entities as handlers
 
 router = APIRouter(tags=["entities"])
@@ -26,7 +27,7 @@ def register_entity(body: EntityCreate, caller: Caller, registry: Registry, key:
     """Register an entity (409 naming the existing one when its code is registered already)."""
     entity, replayed = handlers.register(registry, caller, body.model_dump(), key)
     _replayed(response, replayed)
-    return entity
+    return public_entity(entity, caller, registry)
 
 
 @router.get("/entities", response_model=EntityPage)
@@ -40,7 +41,7 @@ def search_entities(caller: Caller, registry: Registry,
     with registry.connect() as conn:
         total, items = repo.search_entities(conn, name=name, district=district, street=street, kind=kind, flag=flag,
                                             in_baseline=in_baseline, limit=limit, offset=offset)
-    return {"total": total, "items": items}
+    return {"total": total, "items": [public_entity(item, caller, registry) for item in items]}
 
 
 @router.get("/entities/by-uscc/{uscc}", response_model=EntityPublic)
@@ -50,7 +51,7 @@ def entity_by_code(uscc: str, caller: Caller, registry: Registry) -> dict:
         found = repo.get_entity(conn, uscc=normalize_uscc(uscc))
     if found is None:
         raise NotFound(f"统一社会信用代码{uscc}未登记", field="uscc")
-    return found
+    return public_entity(found, caller, registry)
 
 
 @router.get("/entities/{entity_id}", response_model=EntityPublic)
@@ -60,7 +61,7 @@ def entity_by_id(entity_id: str, caller: Caller, registry: Registry) -> dict:
         found = repo.get_entity(conn, entity_id=entity_id)
     if found is None:
         raise NotFound(f"没有两新组织 {entity_id}", field="entity_id")
-    return found
+    return public_entity(found, caller, registry)
 
 
 @router.get("/entities/{entity_id}/history")
@@ -77,7 +78,7 @@ def update_profile(entity_id: str, body: ProfileUpdate, caller: Caller, registry
     expected = changes.pop("expected_version", None)
     entity, replayed = handlers.update_profile(registry, caller, entity_id, changes, expected, key)
     _replayed(response, replayed)
-    return entity
+    return public_entity(entity, caller, registry)
 
 
 @router.post("/entities/{entity_id}/flags", response_model=EntityPublic, tags=["verification"])
@@ -86,7 +87,7 @@ def flag_entity(entity_id: str, body: FlagCreate, caller: Caller, registry: Regi
     """Market regulation: mark a shell, zombie or shadow enterprise (it leaves the baseline, R1)."""
     entity, replayed = handlers.flag(registry, caller, entity_id, body.flag, body.reason, body.duplicate_of, key)
     _replayed(response, replayed)
-    return entity
+    return public_entity(entity, caller, registry)
 
 
 @router.post("/entities/{entity_id}/flags/{flag}/clear", response_model=EntityPublic, tags=["verification"])
@@ -95,7 +96,16 @@ def clear_flag(entity_id: str, flag: Literal["shell", "zombie", "shadow"], body:
     """Market regulation: lift a flag."""
     entity, replayed = handlers.clear_flag(registry, caller, entity_id, flag, body.reason, key)
     _replayed(response, replayed)
-    return entity
+    return public_entity(entity, caller, registry)
+
+
+@router.post("/entities/{entity_id}/personal-data/erase", response_model=EntityPublic, tags=["personal data"])
+def erase_persons(entity_id: str, body: PersonsErase, caller: Caller, registry: Registry, key: IdempotencyKey,
+                  response: Response) -> dict:
+    """Erase the entity's persons for good (crypto-shredding, PIPL art. 47), by a department that may survey it."""
+    entity, replayed = handlers.erase_persons(registry, caller, entity_id, body.reason, body.expected_version, key)
+    _replayed(response, replayed)
+    return public_entity(entity, caller, registry)
 
 
 @router.get("/shadow-candidates", tags=["verification"])
