@@ -33,7 +33,8 @@ def build_context() -> ServiceContext:
 
 def build_formation(context: ServiceContext) -> Formation:
     bound = tables(context.name)
-    return Formation(FormationCommands(context.store, bound), bound, context.engine, load_calendar())
+    calendar = load_calendar()
+    return Formation(FormationCommands(context.store, bound, calendar=calendar), bound, context.engine, calendar)
 
 
 def build_projections(context: ServiceContext) -> list[ProjectionSpec]:

@@ -27,6 +27,7 @@ FORMATION_FROM, FORMATION_DUE = date(2016, 8, 27), date(2016, 11, 20)
 WAVE_FROM, WAVE_TO = date(2016, 9, 16), date(2016, 11, 18)
 ACCEPTANCE_FROM, ACCEPTANCE_TO = date(2016, 11, 21), date(2016, 12, 5)
 LOOK_BACK_FROM, LOOK_BACK_TO = date(2016, 12, 6), date(2016, 12, 30)
+SPOT_CHECK_ON, SPOT_RESULTS_ON = date(2016, 12, 2), date(2016, 12, 5)  # R12: inside the acceptance window
 STANDALONE_RATE = 0.8  # entities with >= 3 formal members that form their own organization by 11-20
 JOINT_STREET_RATE = 0.85  # streets whose small entities group into joint organizations
 ZERO_MEMBER_JOIN_RATE = 0.75  # entities without members that join their street's joint organization
@@ -402,9 +403,15 @@ class _Builder:
 
     # -- checks -------------------------------------------------------------------------------------------
     def checker(self, org: Org) -> str:
-        """Districts check organizations of non-public entities; the city those with a social organization."""
-        if any(self.campaign.entity(k).kind == "social_organization" for k in org.entities):
-            return "city_org"
+        """R12 归口分级: a city-level social organization's check is the city organization department's with civil
+        affairs (no supervising unit) or the city organs' working committee (with one); everything else is its
+        district's."""
+        city_level = [e for e in (self.campaign.entity(k) for k in org.entities)
+                      if e.kind == "social_organization" and e.level == "city"]
+        if city_level:
+            if self.rng.random() < 0.3:
+                return "city_org"
+            return "city_organs_committee" if city_level[0].supervising_department else "civil_affairs"
         return f"district_org:{org.district}"
 
     def check(self, org: Org, on: date, passed: bool, kind: str, phase: str, label: str, tag: str) -> None:
@@ -438,7 +445,8 @@ class _Builder:
         return picked
 
     def checks(self) -> None:
-        """检查验收 11-21..12-05 (failures re-checked), the city's spot check, 回头看 12-06..12-30."""
+        """检查验收 11-21..12-05 (failures re-checked), the city's spot check inside that window, 回头看 12-06..12-30,
+        each by the department R12 names."""
         active = [o for o in self.orgs.values() if o.dissolved_on is None and o.entities]
         held = self.held_out_of_baseline(active)
         for org in active:
@@ -460,10 +468,10 @@ class _Builder:
         districts = sorted({d.code for d in self.campaign.territory.districts})
         body = {"per_district": 2, "districts": districts, "seed": seed}
         self.plan.spot_check_seed = seed
-        self.add(date(2016, 12, 6), "spot_checks", "the city draws spot checks (随机抽查)", Command(
+        self.add(SPOT_CHECK_ON, "spot_checks", "the city draws spot checks (随机抽查)", Command(
             "formation", "city_org", "POST", "/spot-checks", self.key("spot-check"), body=body, produces="S000001",
             id_field="id", fallback_body={k: v for k, v in body.items() if k != "seed"}, fallback_rule="R12"))
-        self.plan.add(Step(date(2016, 12, 9), "spot_checks", resolve=("spot_check_results:S000001",),
+        self.plan.add(Step(SPOT_RESULTS_ON, "spot_checks", resolve=("spot_check_results:S000001",),
                            label="spot check results recorded"))
         for org in active:
             if self.rng.random() >= LOOK_BACK_RATE:

@@ -31,6 +31,8 @@ from .reporting_plan import REPORT_FIGURES, report_command
 from .truth import GroundTruth
 
 RETRY_RULES = ("territory", "projection", "not_yet_projected")
+# R12: the city's spot checks are joint; each result is recorded by one of the departments taking part
+SPOT_CHECKERS = ("city_org", "united_front", "market_regulation", "commerce", "economy_it", "federation_commerce")
 TRANSIENT = (502, 503, 504)
 BACKLOG = re.compile(r'^campaign_outbox_backlog\{[^}]*\}\s+([0-9.e+]+)', re.M)
 
@@ -307,9 +309,10 @@ class Runner:
         orgs = sorted({covering[by_id[row["entity_id"]]] for row in self.get("formation", f"/spot-checks/{spot_id}")["sample"]
                        if row["entity_id"] in by_id and by_id[row["entity_id"]] in covering})
         commands = tuple(Command(
-            "formation", "city_org", "POST", f"/spot-checks/{spot_id}/results", f"{spot_key}-{org}-{spot_id}",
+            "formation", SPOT_CHECKERS[n % len(SPOT_CHECKERS)], "POST", f"/spot-checks/{spot_id}/results",
+            f"{spot_key}-{org}-{spot_id}",
             body={"organization_id": f"@{org}", "passed": True, "findings": [], "checked_on": step.on.isoformat()},
-            facts=(fact("org_checked", [org], passed=True),)) for org in orgs)
+            facts=(fact("org_checked", [org], passed=True),)) for n, org in enumerate(orgs))
         with self.lock:
             self.stats.dynamic += len(commands)
         return commands

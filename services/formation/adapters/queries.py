@@ -147,11 +147,13 @@ def board(conn: Connection, t: Tables, unit: str | None, district: str | None, l
     return [dict(r._mapping) for r in rows]
 
 
-def closed_tasks_by_district(conn: Connection, t: Tables, districts: Sequence[str] | None) -> dict[str, list[str]]:
+def closed_tasks_by_district(conn: Connection, t: Tables, districts: Sequence[str] | None,
+                             kinds: Sequence[str]) -> dict[str, list[str]]:
+    """The entity ids of closed tasks per district, of the given entity kinds (R12: spot checks' population)."""
     s = t.entities.schema
-    where, params = "", {}
+    where, params = "AND e.kind = ANY(:k)", {"k": list(kinds)}
     if districts:
-        where, params = "AND e.district_code = ANY(:d)", {"d": list(districts)}
+        where, params = where + " AND e.district_code = ANY(:d)", params | {"d": list(districts)}
     rows = conn.execute(sa.text(f"""
         SELECT e.district_code, k.entity_id FROM {s}.tasks k JOIN {s}.known_entities e USING (entity_id)
         WHERE k.state = 'closed' {where} ORDER BY e.district_code, k.entity_id"""), params)

@@ -1,4 +1,4 @@
-"""The formation rules: R3 standalone, R4 joint, R5 functional, R8 affiliation, R9 closing.
+"""The formation rules: R3 standalone, R4 joint, R5 functional, R8 affiliation, R9 closing (R12 windows: ``checks``).
 
 Each ``decide_*`` takes what the handler loaded and returns the events to append,
 or raises RuleViolation naming the rule and the field.
@@ -9,6 +9,7 @@ from datetime import date
 
 from platform_core.errors import RuleViolation
 
+from .checks import CheckWindow, require_in_window
 from .model import (FORMAL_THRESHOLD, Coverage, DomainEvent, EntityFacts, FormOrganization, Organization,
                     RecordCheck, TaskStatus, task_stream)
 
@@ -193,14 +194,17 @@ REOPEN_BY_KIND = {"acceptance": "acceptance_check_failed", "spot_check": "spot_c
 
 
 def decide_check(org: Organization, command: RecordCheck, facts: Mapping[str, EntityFacts],
-                 tasks: Mapping[str, TaskStatus], today: date) -> tuple[list[DomainEvent], dict[str, str]]:
+                 tasks: Mapping[str, TaskStatus], today: date,
+                 window: CheckWindow) -> tuple[list[DomainEvent], dict[str, str]]:
     """The check event, then per entity OrganizationClosed (passed, in the baseline) or TaskReopened (failed).
 
     Returns the events and each entity's task state afterwards: a passed check of an entity not (yet)
-    in the baseline leaves its task ``checked`` (closed later, POST /tasks/{id}/close)."""
+    in the baseline leaves its task ``checked`` (closed later, POST /tasks/{id}/close). ``window`` is
+    the check kind's window (R12), judged on ``today`` (the business date) and on ``checked_on``."""
     if not org.active:
         raise RuleViolation(f"organization {org.organization_id} was dissolved on {org.dissolved_on}; "
                             "nothing to check", field="organization_id", rule="R9")
+    require_in_window(window, today, command.checked_on)
     if command.checked_on > today or command.checked_on < org.formed_on:
         raise RuleViolation(f"checked_on {command.checked_on} must lie between the formation ({org.formed_on}) "
                             "and today", field="checked_on", rule="R12")

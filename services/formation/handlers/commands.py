@@ -18,13 +18,13 @@ from platform_core.auth import Forbidden, Principal
 from platform_core.clock import now as business_now
 from platform_core.errors import ConcurrencyConflict, NotFound, RuleViolation
 from platform_core.event_store import AppendResult, EventStore, NewEvent, request_fingerprint
-from platform_core.reference import load_departments, load_territory
+from platform_core.reference import CampaignCalendar, load_calendar, load_departments, load_territory
 from platform_core.reference.city_time import local_date
 
 from ..adapters import queries
 from ..adapters.read_models import apply_own_event, set_task_state
 from ..adapters.tables import Tables
-from ..domain import rules, spotcheck
+from ..domain import checks, rules, spotcheck
 from ..domain.model import (DomainEvent, EntityFacts, FormOrganization, Organization, RecordCheck,
                             evolve_organization, workcoverage_stream)
 
@@ -40,9 +40,10 @@ class Outcome:
 
 
 class FormationCommands:
-    def __init__(self, store: EventStore, tables: Tables,
-                 clock: Clock = business_now):
+    def __init__(self, store: EventStore, tables: Tables, clock: Clock = business_now,
+                 calendar: CampaignCalendar | None = None):
         self.store, self.t, self.clock = store, tables, clock
+        self.calendar = calendar or load_calendar()
         territory, departments = load_territory(), load_departments()
         self.territory_names = {d.code: d.name for d in territory.districts} | {
             s.code: s.name for s in territory.streets()}
@@ -124,18 +125,13 @@ class FormationCommands:
         check_id = f"check-{uuid.uuid4()}"
         fingerprint = request_fingerprint("check", organization_id, passed, list(findings), checked_on, check_kind,
                                           spot_check_id)
-        permission = "spotcheck.draw" if check_kind == "spot_check" else "check.acceptance"
+        permission = checks.PERMISSION[check_kind]
         checked_only: list[str] = []  # passed, not in the baseline yet: state without an event of its own
 
         def write(conn: Connection) -> list[DomainEvent]:
             org = self._organization(conn, organization_id)
             facts = self._facts_in_territory(conn, principal, permission, org.entity_ids, organization_id)
-            if principal.kind == "district_org":
-                social = [e for e, f in facts.items() if f.kind == "social_organization"]
-                if social:
-                    raise Forbidden(f"{principal.department} checks non-public entities only; {social[0]} is a "
-                                    "social organization (its check is the city organization department's)",
-                                    principal=principal, permission=permission, target=organization_id)
+            checked = facts.values()
             if spot_check_id is not None:
                 drawn = {s["entity_id"] for s in queries.samples(conn, self.t, spot_check_id)}
                 if not drawn:
@@ -143,10 +139,13 @@ class FormationCommands:
                 if not drawn & set(org.entity_ids):
                     raise RuleViolation(f"R12: no entity of {organization_id} was drawn in {spot_check_id}",
                                         field="organization_id", rule="R12")
+                checked = [f for e, f in facts.items() if e in drawn]  # the drawn enterprise is what is checked
+            self._require_check_authority(principal, permission, checked, check_kind, organization_id)
             tasks = queries.load_tasks(conn, self.t, org.entity_ids, lock=True)
             command = RecordCheck(check_id, organization_id, passed, tuple(findings), checked_on,
                                   principal.department, check_kind, spot_check_id)
-            events, states = rules.decide_check(org, command, facts, tasks, self.today())
+            events, states = rules.decide_check(org, command, facts, tasks, self.today(),
+                                                checks.check_window(self.calendar, check_kind))
             checked_only[:] = [e for e, s in states.items() if s == "checked"]
             return events
 
@@ -162,6 +161,7 @@ class FormationCommands:
 
         def write(conn: Connection) -> list[DomainEvent]:
             facts = self._facts_in_territory(conn, principal, "check.acceptance", [entity_id], entity_id)
+            self._require_check_authority(principal, "check.acceptance", facts.values(), "acceptance", entity_id)
             task = queries.load_tasks(conn, self.t, [entity_id], lock=True).get(entity_id)
             if task is None or task.state != "checked":
                 raise RuleViolation(f"R9: the task of {entity_id} is {task.state if task else 'open'}; only a "
@@ -226,6 +226,7 @@ class FormationCommands:
 
         def write(conn: Connection) -> list[DomainEvent]:
             principal.require("spotcheck.draw", target=spot_check_id)
+            checks.require_in_window(checks.check_window(self.calendar, "spot_check"), self.today())
             checkpoint = queries.latest_checkpoint(conn, self.t)
             if checkpoint is not None:
                 if fixed_seed is not None:
@@ -239,7 +240,7 @@ class FormationCommands:
                     raise RuleViolation("R12: no signed audit checkpoint is known yet; give the seed value fixed "
                                         "in advance (it is recorded in SpotCheckDrawn)", field="seed", rule="R12")
                 seed, source = fixed_seed, "fixed_value"
-            populations = queries.closed_tasks_by_district(conn, self.t, districts)
+            populations = queries.closed_tasks_by_district(conn, self.t, districts, checks.SPOT_CHECKED_KINDS)
             for district in districts or []:
                 populations.setdefault(district, [])
             if not populations:
@@ -251,6 +252,15 @@ class FormationCommands:
         return self._run(principal, write, key, fingerprint, spot_check_id)
 
     # -- plumbing ----------------------------------------------------------------------------------------
+    def _require_check_authority(self, principal: Principal, permission: str, facts, check_kind: str,
+                                 target: str) -> None:
+        """R12 归口分级: every entity checked must be one the caller's department checks."""
+        for entity in facts:
+            reason = checks.refusal(principal.kind, entity, check_kind)
+            if reason is not None:
+                raise Forbidden(f"{principal.department} 无权{checks.CHECK_KIND_ZH[check_kind]}：{reason}",
+                                principal=principal, permission=permission, target=target)
+
     def _affiliation(self, facts: list[EntityFacts]) -> dict:
         return rules.derive_affiliation(facts, self.territory_names, self.supervisor_names) if facts else {}
 

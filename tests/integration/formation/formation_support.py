@@ -74,6 +74,21 @@ def project(engine, producer, *envelopes: EventEnvelope, schema: str = "formatio
         assert outcome.applied == len(batch), outcome
 
 
+def formation_app():
+    """Formation's HTTP app on its own schema and topics, on a simulated campaign clock (tests only)."""
+    from formation.entrypoints.http import create_app
+    from platform_core.service import bootstrap_service
+    from platform_core.settings import PlatformSettings
+
+    return create_app(bootstrap_service("formation", event_types_for("formation"),
+                                        settings=PlatformSettings(simulated_clock=True)))
+
+
+def on(day: str, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """Headers that run a request on a campaign business date (10:00 city time)."""
+    return (headers or {}) | {"X-Campaign-Time": f"{day}T10:00:00+08:00"}
+
+
 def token(kind: str, territory: str | None = None, user: str = "tester") -> dict[str, str]:
     department = f"{kind}:{territory}" if territory else kind
     principal = Principal(department=department, kind=kind, user=user, territory=territory)

@@ -4,7 +4,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from formation_support import ledger_approved, member_registered, project, token
+from formation_support import ledger_approved, member_registered, on, project, token
 
 
 def _form(client, headers, mode, entity_ids, **extra):
@@ -87,44 +87,48 @@ def test_restructure_fixes_an_r3_violation(client, city, engine, producer, make_
     assert refused.status_code == 422 and refused.json()["rule"] == "R4"
 
 
-def test_check_closes_and_failure_reopens(client, city, make_entity):
+def test_check_closes_and_failure_reopens(client, city, district, make_entity):
     entity = make_entity(3)
     org = _form(client, city, "standalone", [entity]).json()["id"]
     failed_without_findings = client.post(f"/organizations/{org}/checks",
-                                          json={"passed": False, "checked_on": "2016-11-22"}, headers=city)
+                                          json={"passed": False, "checked_on": "2016-11-22"},
+                                          headers=on("2016-11-22", district))
     assert failed_without_findings.status_code == 422 and failed_without_findings.json()["field"] == "findings"
     passed = client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"},
-                         headers=city)
+                         headers=on("2016-11-22", district))
     assert passed.status_code == 201, passed.text
     assert [e["type"] for e in passed.json()["events"]] == ["OrganizationChecked", "OrganizationClosed"]
     assert passed.json()["events"][1]["stream_id"] == "task-" + entity.removeprefix("entity-")
     assert client.get(f"/entities/{entity}", headers=city).json()["task"]["state"] == "closed"
     failed = client.post(f"/organizations/{org}/checks", json={"passed": False, "checked_on": "2016-12-08",
                                                                "check_kind": "look_back", "findings": ["无活动记录"]},
-                         headers=city)
+                         headers=on("2016-12-08", city))  # 督查核实: the city looks back at any organization
     assert [e["type"] for e in failed.json()["events"]] == ["OrganizationChecked", "TaskReopened"]
     task = client.get(f"/entities/{entity}", headers=city).json()["task"]
     assert task["state"] == "organization_formed" and task["reopened"] == 1
 
 
-def test_check_before_baseline_leaves_task_checked_until_closed(client, city, engine, producer, make_entity):
+def test_check_before_baseline_leaves_task_checked_until_closed(client, city, district, engine, producer,
+                                                                 make_entity):
     entity = make_entity(3, baseline=False)
     org = _form(client, city, "standalone", [entity]).json()["id"]
     passed = client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"},
-                         headers=city)
+                         headers=on("2016-11-22", district))
     assert [e["type"] for e in passed.json()["events"]] == ["OrganizationChecked"]
     assert client.get(f"/entities/{entity}", headers=city).json()["task"]["state"] == "checked"
-    refused = client.post(f"/tasks/{entity}/close", headers=city)
+    refused = client.post(f"/tasks/{entity}/close", headers=on("2016-11-23", district))
     assert refused.status_code == 422 and refused.json()["rule"] == "R1"
     project(engine, producer, ledger_approved("street-420102001", [entity]))
-    closed = client.post(f"/tasks/{entity}/close", headers=city)
+    assert client.post(f"/tasks/{entity}/close", headers=on("2016-11-23", city)).status_code == 403  # R12
+    closed = client.post(f"/tasks/{entity}/close", headers=on("2016-11-23", district))
     assert closed.status_code == 200 and closed.json()["events"][0]["type"] == "OrganizationClosed"
 
 
-def test_dissolve_removes_coverage_and_reopens(client, city, make_entity):
+def test_dissolve_removes_coverage_and_reopens(client, city, district, make_entity):
     entity = make_entity(3)
     org = _form(client, city, "standalone", [entity]).json()["id"]
-    client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"}, headers=city)
+    client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"},
+                headers=on("2016-11-22", district))
     dissolved = client.post(f"/organizations/{org}/dissolve", json={"reason": "企业注销", "dissolved_on": "2016-12-01"},
                             headers=city)
     assert [e["type"] for e in dissolved.json()["events"]] == ["OrganizationDissolved", "TaskReopened"]
@@ -155,8 +159,13 @@ def test_permissions_and_territory(client, make_entity):
     society = make_entity(3, kind="social_organization", subtype="social_group", level="district")
     own = token("district_org", "420102")
     org = _form(client, own, "standalone", [society]).json()["id"]
-    check = client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"}, headers=own)
-    assert check.status_code == 403  # district departments check non-public entities only
+    check = {"passed": True, "checked_on": "2016-11-22"}
+    assert client.post(f"/organizations/{org}/checks", json=check,
+                       headers=on("2016-11-22", other_district)).status_code == 403  # not its territory
+    assert client.post(f"/organizations/{org}/checks", json=check,
+                       headers=on("2016-11-22", token("city_org"))).status_code == 403  # district-level: 归口 to 420102
+    checked = client.post(f"/organizations/{org}/checks", json=check, headers=on("2016-11-22", own))
+    assert checked.status_code == 201, checked.text  # R12: district-level social organizations by their district
 
 
 def test_work_coverage(client, city, make_entity):
@@ -249,11 +258,13 @@ def test_spot_check_over_http_is_recomputable(client, city, make_entity):
 
     entity = make_entity(3)
     org = _form(client, city, "standalone", [entity]).json()["id"]
-    client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"}, headers=city)
+    client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"},
+                headers=on("2016-11-22", token("district_org", "420102")))
     seed = client.get("/seed", headers=city).json()
     body = {"per_district": 2, "districts": ["420102"]} | ({} if seed["checkpoint"] else {"seed": "公开抽签值-2016-11-21"})
-    assert client.post("/spot-checks", json=body, headers=token("district_org", "420102")).status_code == 403
-    drawn = client.post("/spot-checks", json=body, headers=city)
+    assert client.post("/spot-checks", json=body,
+                       headers=on("2016-11-25", token("district_org", "420102"))).status_code == 403
+    drawn = client.post("/spot-checks", json=body, headers=on("2016-11-25", city))
     assert drawn.status_code == 201, drawn.text
 
     with client.app.state.formation.engine.connect() as conn:

@@ -63,9 +63,35 @@ def test_dates_follow_the_campaign_calendar(campaign):
                       "look_back": (date(2016, 12, 6), date(2016, 12, 30))}[kind]
             assert window[0] <= step.on <= window[1] and command.body["checked_on"] == step.on.isoformat()
             assert command.body["passed"] or command.body["findings"]
-    draws = [x for _, x in _formation_commands(campaign) if x.path == "/spot-checks"]
+    draws = [(s, x) for s, x in _formation_commands(campaign) if x.path == "/spot-checks"]
+    assert len(draws) == 1 and date(2016, 11, 21) <= draws[0][0].on <= date(2016, 12, 5)  # R12 window
+    draws = [x for _, x in draws]
     assert len(draws) == 1 and draws[0].department == "city_org" and draws[0].body["seed"] == campaign.plan.spot_check_seed
     assert "seed" not in draws[0].fallback_body  # used when a signed checkpoint seeds the draw (R12)
+
+
+def test_checks_are_sent_by_the_departments_r12_names(campaign):
+    from formation.domain.checks import refusal
+    from formation.domain.model import EntityFacts
+
+    covered: dict[str, list[str]] = {}
+    for _, command in _formation_commands(campaign):
+        if command.path == "/organizations":
+            covered[command.produces] = [k[1:] for k in command.body["entity_ids"]]
+        elif command.path.endswith("/restructure"):
+            covered[command.produces] = [command.body["entity_id"][1:]]
+    departments = Counter()
+    for _, command in _formation_commands(campaign):
+        if not command.path.endswith("/checks"):
+            continue
+        kind = command.department.partition(":")[0]
+        departments[kind] += 1
+        for key in covered[command.path.split("/")[2][1:]]:
+            entity = campaign.entity(key)
+            facts = EntityFacts(key, entity.kind, level=entity.level,
+                                supervising_department=entity.supervising_department)
+            assert refusal(kind, facts, command.body["check_kind"]) is None, (kind, entity.kind, entity.level)
+    assert {"district_org", "civil_affairs", "city_org"} <= set(departments)
 
 
 def test_failed_acceptance_checks_are_checked_again_and_pass(campaign):
