@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import clock
 from .auth import Forbidden, Principal, Unauthenticated, verify_token
-from .errors import Busy, PlatformError
+from .errors import PlatformError
 from .heap import freeze_startup_heap
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG, metrics_payload
 
@@ -239,7 +239,9 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         (401, "no valid department token"),
         (403, "the department may not do this here (recorded)"),
         (404, "not found"),
-        (409, "conflict: already exists, concurrent change, or an Idempotency-Key reused with another request"),
+        (409, "conflict: already exists, concurrent change, an Idempotency-Key reused with another request, or "
+              "projection_behind (the service has not yet seen other services' latest events; retry after "
+              "Retry-After)"),
         (413, "request body or payload too large"),
         (422, "invalid input or a campaign rule (R1-R13) refuses it; field and rule named"),
         (503, "the database is unavailable or the work is busy (an as-of replay); nothing was written, retry"
@@ -282,7 +284,8 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, auth_
     async def platform_error(_: Request, exc: PlatformError):
         if isinstance(exc, Forbidden):
             record_refusal(engine, service, exc)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
+        retry_after = getattr(exc, "retry_after", None)  # Busy (503), ProjectionBehind (409)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         return JSONResponse(status_code=exc.status, content=exc.to_dict(), headers=headers)
 
     @app.exception_handler(sa.exc.OperationalError)

@@ -187,13 +187,14 @@ class Runner:
                 with self.lock:
                     self.stats.fallbacks.append(f"{command.method} {path}: {response.json().get('message', '')[:200]}")
                 continue
-            if response is None or response.status_code in TRANSIENT or self._should_retry(command, response):
+            if response is None or response.status_code in TRANSIENT or _projection_behind(response) \
+                    or self._should_retry(command, response):
                 if time.monotonic() > deadline:
                     detail = response.text[:300] if response is not None else "no answer"
                     raise SimulationError(f"{command.method} {path}: gave up retrying: {detail}")
                 with self.lock:
                     self.stats.retries += 1
-                time.sleep(delay)
+                time.sleep(min(max(delay, _retry_after(response)), 3.0))
                 delay = min(delay * 2, 3.0)
                 continue
             if response.status_code == 409 and command.on_conflict == "approve_pending":
@@ -354,6 +355,23 @@ def campaign_time(day: date, step_of_day: int) -> str:
     """A step's business time: 09:00 city time on its day, one second later per earlier step that day."""
     at = datetime.combine(day, clock_time(9), CITY_TIME) + timedelta(seconds=step_of_day)
     return at.isoformat()
+
+
+def _projection_behind(response: httpx.Response | None) -> bool:
+    """409 projection_behind: the service has not yet seen another service's latest events (retry)."""
+    if response is None or response.status_code != 409:
+        return False
+    try:
+        return response.json().get("error") == "projection_behind"
+    except (ValueError, AttributeError):
+        return False
+
+
+def _retry_after(response: httpx.Response | None) -> float:
+    try:
+        return float(response.headers.get("Retry-After", 0)) if response is not None else 0.0
+    except ValueError:
+        return 0.0
 
 
 def _rule(response: httpx.Response) -> str | None:

@@ -8,12 +8,20 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from platform_core.errors import RuleViolation
+
 FORMAL_THRESHOLD = 3  # R3/R4: 3 formal members
 
 MODE_ZH = {"standalone": "单独组建", "joint": "联合组建", "functional": "功能型"}
 STATE_ZH = {"open": "未组建", "organization_formed": "已组建待验收", "checked": "已验收待销号", "closed": "已销号"}
 BASIS_ZH = {"region": "区域", "industry": "行业", "park": "园区", "building": "楼宇", "market": "市场",
             "association": "协会", "leading_enterprise": "龙头企业"}
+
+
+class ProjectedFactRefusal(RuleViolation):
+    """A refusal resting on facts formation learns from other services' events: member counts
+    (membership.events), registrations and survey facts (registry.events). It is final only once formation's
+    projection has seen what those topics held when it was made; the handler checks (projection lag)."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from platform_core.errors import RuleViolation
 
 from .checks import CheckWindow, require_in_window
 from .model import (FORMAL_THRESHOLD, Coverage, DomainEvent, EntityFacts, FormOrganization, Organization,
-                    RecordCheck, TaskStatus, task_stream)
+                    ProjectedFactRefusal, RecordCheck, TaskStatus, task_stream)
 
 
 # -- R8 affiliation ----------------------------------------------------------------------------------
@@ -47,8 +47,7 @@ def decide_form(command: FormOrganization, facts: Mapping[str, EntityFacts], cov
         raise RuleViolation(f"formed_on {command.formed_on} lies in the future", field="formed_on")
     for entity_id in ids:
         if entity_id not in facts:
-            raise RuleViolation(f"entity {entity_id} is not known to formation (registry's EntityRegistered not "
-                                "projected yet); retry shortly", field="entity_ids", rule="registry")
+            raise unknown_entity(entity_id)
     counts = {e: facts[e].formal_members for e in ids}
     if command.mode == "standalone":
         _check_standalone(ids, counts, coverage, restructured_from)
@@ -66,6 +65,11 @@ def decide_form(command: FormOrganization, facts: Mapping[str, EntityFacts], cov
     return [DomainEvent(command.organization_id, "OrganizationFormed", payload)]
 
 
+def unknown_entity(entity_id: str) -> ProjectedFactRefusal:
+    return ProjectedFactRefusal(f"entity {entity_id} is not known to formation: registry.events holds no "
+                                "EntityRegistered for it", field="entity_ids", rule="registry")
+
+
 def _common(values: set):
     return values.pop() if len(values) == 1 else None
 
@@ -76,7 +80,7 @@ def _check_standalone(ids, counts, coverage, restructured_from) -> None:
                             field="entity_ids", rule="R3")
     entity_id = ids[0]
     if counts[entity_id] < FORMAL_THRESHOLD:
-        raise RuleViolation(f"R3: entity {entity_id} has {counts[entity_id]} formal members; a standalone "
+        raise ProjectedFactRefusal(f"R3: entity {entity_id} has {counts[entity_id]} formal members; a standalone "
                             f"organization needs at least {FORMAL_THRESHOLD} (form a joint organization, R4)",
                             field="entity_ids", rule="R3")
     held = coverage.get(entity_id, Coverage()).by_mode
@@ -96,15 +100,15 @@ def _check_joint(command: FormOrganization, ids, counts, coverage) -> None:
         raise RuleViolation("R4: a joint organization covers at least two entities", field="entity_ids", rule="R4")
     for entity_id in ids:
         if counts[entity_id] >= FORMAL_THRESHOLD:
-            raise RuleViolation(f"R3: entity {entity_id} has {counts[entity_id]} formal members and must form its "
-                                "own organization", field="entity_ids", rule="R3")
+            raise ProjectedFactRefusal(f"R3: entity {entity_id} has {counts[entity_id]} formal members and must "
+                                       "form its own organization", field="entity_ids", rule="R3")
         held = coverage.get(entity_id, Coverage())
         if held.primary() is not None:
             raise RuleViolation(f"R4: entity {entity_id} is already covered by organization {held.primary()}",
                                 field="entity_ids", rule="R4")
     total = sum(counts.values())
     if total < FORMAL_THRESHOLD:
-        raise RuleViolation(f"R4: the entities together have {total} formal members; a joint organization needs "
+        raise ProjectedFactRefusal(f"R4: the entities together have {total} formal members; a joint organization needs "
                             f"at least {FORMAL_THRESHOLD}", field="entity_ids", rule="R4")
 
 
@@ -133,7 +137,7 @@ def decide_restructure(joint: Organization, entity_id: str, new_command: FormOrg
     remaining = [e for e in joint.entity_ids if e != entity_id]
     left = sum(facts[e].formal_members if e in facts else 0 for e in remaining)
     if remaining and left < FORMAL_THRESHOLD:
-        raise RuleViolation(f"R4: after the split the remaining entities of {joint.organization_id} have {left} "
+        raise ProjectedFactRefusal(f"R4: after the split the remaining entities of {joint.organization_id} have {left} "
                             f"formal members (< {FORMAL_THRESHOLD}); regroup them or dissolve the joint "
                             "organization first", field="entity_id", rule="R4")
     formed = decide_form(new_command, facts, coverage, affiliation, today, restructured_from=joint.organization_id)

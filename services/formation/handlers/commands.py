@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from platform_core.auth import Forbidden, Principal
 from platform_core.clock import now as business_now
-from platform_core.errors import ConcurrencyConflict, NotFound, RuleViolation
+from platform_core.errors import ConcurrencyConflict, NotFound, ProjectionBehind, RuleViolation
 from platform_core.event_store import AppendResult, EventStore, NewEvent, request_fingerprint
+from platform_core.projection_lag import ProjectionLag
 from platform_core.reference import CampaignCalendar, load_calendar, load_departments, load_territory
 from platform_core.reference.city_time import local_date
 
@@ -25,8 +26,8 @@ from ..adapters import queries
 from ..adapters.read_models import apply_own_event, set_task_state
 from ..adapters.tables import Tables
 from ..domain import checks, rules, spotcheck
-from ..domain.model import (DomainEvent, EntityFacts, FormOrganization, Organization, RecordCheck,
-                            evolve_organization, workcoverage_stream)
+from ..domain.model import (DomainEvent, EntityFacts, FormOrganization, Organization, ProjectedFactRefusal,
+                            RecordCheck, evolve_organization, workcoverage_stream)
 
 Clock = Callable[[], datetime]
 
@@ -41,9 +42,13 @@ class Outcome:
 
 class FormationCommands:
     def __init__(self, store: EventStore, tables: Tables, clock: Clock = business_now,
-                 calendar: CampaignCalendar | None = None):
+                 calendar: CampaignCalendar | None = None, upstream: ProjectionLag | None = None,
+                 lag_wait_seconds: float = 1.0):
+        """``upstream``: formation's projection of registry.events and membership.events, asked only when a
+        command is refused on facts learnt from them (None: such refusals are taken as final)."""
         self.store, self.t, self.clock = store, tables, clock
         self.calendar = calendar or load_calendar()
+        self.upstream, self.lag_wait_seconds = upstream, lag_wait_seconds
         territory, departments = load_territory(), load_departments()
         self.territory_names = {d.code: d.name for d in territory.districts} | {
             s.code: s.name for s in territory.streets()}
@@ -279,8 +284,7 @@ class FormationCommands:
         for entity_id in entity_ids:
             found = facts.get(entity_id)
             if found is None:
-                raise RuleViolation(f"entity {entity_id} is not known to formation (registry's EntityRegistered "
-                                    "not projected yet); retry shortly", field="entity_ids", rule="registry")
+                raise rules.unknown_entity(entity_id)
             principal.require(permission, territory=found.street_code or found.district_code, target=target)
         return facts
 
@@ -291,6 +295,27 @@ class FormationCommands:
 
     def _run(self, principal: Principal, decide: Callable[[Connection], list[DomainEvent]], key: str | None,
              fingerprint: str, main_id: str, after: Callable[[Connection], None] | None = None) -> Outcome:
+        """Decide and append; a refusal on projected facts is final only when a decision made after the
+        projection had seen what the upstream topics held at the refusal refuses too. So the command is decided
+        once more once the projection has caught up with those end offsets (waited for up to
+        ``lag_wait_seconds`` while it progresses; it may have applied them between the decision and the look);
+        if it does not catch up, the answer is 409 ``projection_behind`` with Retry-After."""
+        try:
+            return self._attempt(principal, decide, key, fingerprint, main_id, after)
+        except ProjectedFactRefusal as refusal:
+            if self.upstream is None:
+                raise
+            ends = self.upstream.end_offsets()
+            missing = self.upstream.wait_until_seen(ends, self.lag_wait_seconds)
+            if missing:
+                raise ProjectionBehind(
+                    f"formation has not yet applied {sum(missing.values())} event(s) of {', '.join(sorted(missing))} "
+                    f"that it may need for this command, so it cannot tell whether “{refusal.message}” still holds; "
+                    "nothing was written, retry", field=refusal.field, behind=missing) from None
+        return self._attempt(principal, decide, key, fingerprint, main_id, after)  # a refusal now is final
+
+    def _attempt(self, principal: Principal, decide: Callable[[Connection], list[DomainEvent]], key: str | None,
+                 fingerprint: str, main_id: str, after: Callable[[Connection], None] | None) -> Outcome:
         try:
             with self.store.engine.begin() as conn:
                 if key is not None and (earlier := self.store.earlier_result(conn, key, fingerprint)) is not None:

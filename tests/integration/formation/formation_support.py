@@ -61,27 +61,38 @@ def project(engine, producer, *envelopes: EventEnvelope, schema: str = "formatio
     """Feed envelopes to formation's projections as its consumers would (one transaction each)."""
     bound = tables(schema)
     upstream = [e for e in envelopes if e.type != "CheckpointSigned"]
-    for group, handler, batch in (("formation.upstream.tests-direct", upstream_projection(bound), upstream),
+    for group, handler, batch in ((DIRECT_GROUP, upstream_projection(bound), upstream),
                                   ("formation.checkpoints.tests-direct", checkpoint_projection(bound),
                                    [e for e in envelopes if e.type == "CheckpointSigned"])):
         if not batch:
             continue
         applier = ProjectionApplier(schema, group, None, UPSTREAM_TYPES, DeadLetterPublisher(producer),
                                     batch_handler=handler)
-        records = [ConsumedRecord("upstream.tests", 0, offset, e.canonical_bytes()) for offset, e in enumerate(batch)]
+        records = [ConsumedRecord(DIRECT_TOPIC, 0, offset, e.canonical_bytes()) for offset, e in enumerate(batch)]
         with engine.begin() as conn:
             outcome = applier.apply(conn, records)
         assert outcome.applied == len(batch), outcome
 
 
-def formation_app():
-    """Formation's HTTP app on its own schema and topics, on a simulated campaign clock (tests only)."""
+DIRECT_GROUP, DIRECT_TOPIC = "formation.upstream.tests-direct", "upstream.tests"
+
+
+def formation_app(upstream_group: str = DIRECT_GROUP, upstream_topics: tuple[str, ...] = (DIRECT_TOPIC,)):
+    """Formation's HTTP app on its own schema, on a simulated campaign clock (tests only).
+
+    ``project`` below feeds formation's projection directly, before the requests that need it, so nothing
+    is in flight: by default the app's projection-lag check watches that feed (a topic Kafka does not
+    hold, so never behind). A test of the lag itself names a real topic and group."""
+    from formation.bootstrap import build_formation
     from formation.entrypoints.http import create_app
     from platform_core.service import bootstrap_service
     from platform_core.settings import PlatformSettings
 
-    return create_app(bootstrap_service("formation", event_types_for("formation"),
-                                        settings=PlatformSettings(simulated_clock=True)))
+    context = bootstrap_service("formation", event_types_for("formation"),
+                                settings=PlatformSettings(simulated_clock=True))
+    app = create_app(context)
+    app.state.formation = build_formation(context, upstream_group, upstream_topics)
+    return app
 
 
 def on(day: str, headers: dict[str, str] | None = None) -> dict[str, str]:
