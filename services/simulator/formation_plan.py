@@ -31,7 +31,7 @@ SPOT_CHECK_ON, SPOT_RESULTS_ON = date(2016, 12, 2), date(2016, 12, 5)  # R12: in
 STANDALONE_RATE = 0.8  # entities with >= 3 formal members that form their own organization by 11-20
 JOINT_STREET_RATE = 0.85  # streets whose small entities group into joint organizations
 ZERO_MEMBER_JOIN_RATE = 0.75  # entities without members that join their street's joint organization
-FUNCTIONAL_RATE = 0.08  # social organizations with a functional organization
+FUNCTIONAL_RATE = 0.6  # social organizations staffed by public employees that form a functional organization
 DISSOLVE_RATE = 0.015
 REVEAL_RATE = 0.6  # hidden/pocket members revealed to the organization where they work
 DEVELOP_RATE = 0.12  # organizations that develop a probationary member
@@ -247,10 +247,11 @@ class _Builder:
                          detail=f"{district.name}跨街道区域联建")
 
     def functional(self) -> None:
-        """功能型 for a few social organizations without an organization of their own (R5: no threshold)."""
+        """功能型 for some social organizations staffed mainly by 机关事业单位人员 without an organization of their own
+        (R5: no member threshold; the survey's fact public_sector_staffed)."""
         for entity in self.entities:
-            if entity.kind == "social_organization" and entity.key not in self.covered \
-                    and self.rng.random() < FUNCTIONAL_RATE:
+            if entity.kind == "social_organization" and entity.public_sector_staffed \
+                    and entity.key not in self.covered and self.rng.random() < FUNCTIONAL_RATE:
                 on = self.day(max(self.campaign.ready_on[entity.key], WAVE_FROM), WAVE_TO)
                 self.new_org("functional", [entity], on, f"中共{entity.name}功能型党支部")
                 self.functional_keys.add(entity.key)

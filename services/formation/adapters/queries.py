@@ -38,7 +38,8 @@ def _facts(row) -> EntityFacts:
         street_code=row.street_code, industry=row.industry,
         formal_members=row.formal if row.counted else row.declared_formal,
         member_source="membership" if row.counted else "survey",
-        in_baseline=bool(row.approved) and not row.flags, name=row.name)
+        in_baseline=bool(row.approved) and not row.flags, name=row.name,
+        public_sector_staffed=row.public_sector_staffed)
 
 
 def member_counts(conn: Connection, t: Tables, entity_id: str) -> dict | None:

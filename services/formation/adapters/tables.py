@@ -32,7 +32,7 @@ def tables(schema: str) -> Tables:
                           C("subtype", T), C("level", T), C("supervising_department", T), C("district_code", T),
                           C("street_code", T), C("industry", T), C("declared_formal", sa.Integer),
                           C("declared_probationary", sa.Integer), C("approved", sa.Boolean), C("ledger_unit", T),
-                          C("flags", ARRAY(T))),
+                          C("flags", ARRAY(T)), C("public_sector_staffed", sa.Boolean)),
         pending=sa.Table("pending_approvals", md, C("entity_id", T, primary_key=True), C("ledger_unit", T)),
         members=sa.Table("member_positions", md, C("member_id", T, primary_key=True), C("entity_id", T),
                          C("standing", T), C("active", sa.Boolean)),

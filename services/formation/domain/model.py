@@ -45,6 +45,7 @@ class EntityFacts:
     member_source: str = "survey"
     in_baseline: bool = False
     name: str = ""
+    public_sector_staffed: bool | None = None  # R5: staffed mainly by 机关事业单位人员 (None: not surveyed)
 
 
 @dataclass(frozen=True)

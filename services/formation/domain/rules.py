@@ -113,10 +113,17 @@ def _check_joint(command: FormOrganization, ids, counts, coverage) -> None:
 
 
 def _check_functional(ids, facts, coverage) -> None:
+    """R5 (二(四)4): social organizations staffed mainly by 机关事业单位人员, as registry's survey records it."""
     for entity_id in ids:
         if facts[entity_id].kind != "social_organization":
             raise RuleViolation(f"R5: entity {entity_id} is a {facts[entity_id].kind}; functional organizations "
                                 "are for social organizations", field="entity_ids", rule="R5")
+        staffed = facts[entity_id].public_sector_staffed
+        if staffed is not True:
+            found = "is not staffed mainly by" if staffed is False else "has no survey record of being staffed by"
+            raise ProjectedFactRefusal(f"R5: entity {entity_id} {found} 机关事业单位人员 (registry's survey fact "
+                                       "public_sector_staffed); a functional organization is for such social "
+                                       "organizations", field="entity_ids", rule="R5")
         if coverage.get(entity_id, Coverage()).by_mode.get("functional"):
             raise RuleViolation(f"R5: entity {entity_id} already has a functional organization", field="entity_ids",
                                 rule="R5")

@@ -22,7 +22,7 @@ from ..adapters.tables import Tables
 
 ADDED = ("MemberRegistered", "MemberDeveloped", "MemberRecruited")
 PROFILE_COLUMNS = {"formal_members": "declared_formal", "probationary_members": "declared_probationary",
-                   "industry": "industry"}
+                   "industry": "industry", "public_sector_staffed": "public_sector_staffed"}
 
 
 def upstream_projection(t: Tables) -> Callable[[Connection, list[EventEnvelope]], None]:
@@ -59,7 +59,8 @@ def _registered(conn: Connection, t: Tables, p: dict) -> None:
     row = {"entity_id": p["entity_id"], "name": p["name"], "kind": p["kind"], "subtype": p["subtype"],
            "level": p.get("level"), "supervising_department": p.get("supervising_department"),
            "district_code": p["district_code"], "street_code": p.get("street_code"), "industry": p["industry"],
-           "declared_formal": p["formal_members"], "declared_probationary": p["probationary_members"]}
+           "declared_formal": p["formal_members"], "declared_probationary": p["probationary_members"],
+           "public_sector_staffed": p.get("public_sector_staffed")}
     statement = pg_insert(t.entities).values(**row, approved=pending is not None, ledger_unit=pending, flags=[])
     conn.execute(statement.on_conflict_do_update(index_elements=[t.entities.c.entity_id],
                                                  set_={k: statement.excluded[k] for k in row if k != "entity_id"}))

@@ -25,8 +25,8 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class EntityRegistered(_Payload):
-    """A two-new entity entered the registry with its survey facts (附表1/附表2)."""
+class _EntityRegisteredV1(_Payload):
+    """A two-new entity entered the registry with its survey facts (附表1/附表2). Version 1."""
 
     entity_id: str = Field(pattern=r"^entity-[0-9a-f-]{36}$")
     uscc: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")
@@ -52,6 +52,17 @@ class EntityRegistered(_Payload):
     import_id: str | None = None  # set when the entity came from a spreadsheet import
 
 
+class EntityRegistered(_EntityRegisteredV1):
+    """Version 2: adds ``public_sector_staffed`` (R5, seed 二(四)4: a social organization staffed mainly by
+    机关事业单位人员; null when the survey did not record it). Version 1 events are upcast with null."""
+
+    public_sector_staffed: bool | None = None
+
+
+def _v1_to_v2(payload: dict) -> dict:
+    return {**payload, "public_sector_staffed": None}
+
+
 class _ProfileFields(_Payload):
     """The survey facts a profile update may change, with their types."""
 
@@ -67,6 +78,7 @@ class _ProfileFields(_Payload):
     address: str | None = Field(default=None, max_length=200)
     industry: str = Field(min_length=1, max_length=40)
     no_organization_reason: str | None = Field(default=None, max_length=500)
+    public_sector_staffed: bool | None = None
 
 
 class EntityProfileUpdated(_Payload):
@@ -147,4 +159,6 @@ EVENTS = {
 
 def register(registry) -> None:
     for event_type, model in EVENTS.items():
-        registry.register(event_type, 1, model)
+        registry.register(event_type, 1, _EntityRegisteredV1 if event_type == "EntityRegistered" else model)
+    registry.register("EntityRegistered", 2, EntityRegistered)
+    registry.upcaster("EntityRegistered", 1)(_v1_to_v2)

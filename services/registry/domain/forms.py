@@ -62,6 +62,8 @@ FORMS = {
         Column("operation_status", ("运行情况", "经营运行情况", "运营情况")),
         Column("person_in_charge", ("负责人", "出资人（负责人）", "负责人姓名")),
         Column("person_in_charge_is_member", ("负责人是否党员", "出资人（负责人）是否党员"), required=False),
+        Column("public_sector_staffed", ("是否以机关事业单位人员为主体", "以机关事业单位人员为主体",
+                                         "是否机关事业单位人员为主"), required=False),
         *_COMMON_TAIL,
     ),
 }
@@ -210,7 +212,7 @@ def _convert(form: str, raw: dict, vocabulary: Vocabulary, errors: list[RowError
     for name in ("employees", "formal_members", "probationary_members"):
         if raw.get(name) is not None:
             out[name] = _integer(raw[name])
-    for name in ("above_scale", "person_in_charge_is_member"):
+    for name in ("above_scale", "person_in_charge_is_member", "public_sector_staffed"):
         if raw.get(name) is not None:
             out[name] = _boolean(raw[name])
     if raw.get("operation_status") is not None:

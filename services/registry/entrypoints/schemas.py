@@ -37,6 +37,8 @@ class EntityCreate(BaseModel):
     legal_representative: str | None = None
     address: str | None = None
     no_organization_reason: str | None = None
+    public_sector_staffed: bool | None = Field(default=None, description=(
+        "社会组织是否以机关事业单位人员为主体 (R5: a functional organization needs it); null: not surveyed"))
 
 
 class ProfileUpdate(BaseModel):
@@ -57,6 +59,7 @@ class ProfileUpdate(BaseModel):
     address: str | None = None
     industry: str | None = None
     no_organization_reason: str | None = None
+    public_sector_staffed: bool | None = None
 
 
 class FlagCreate(BaseModel):

@@ -29,13 +29,15 @@ def envelope(event_type: str, stream_id: str, payload: dict, version: int = 1) -
 
 def entity_registered(entity_id: str, district: str = "420102", street: str | None = None, formal: int = 0,
                       kind: str = "non_public_enterprise", subtype: str = "private", industry: str = "manufacturing",
-                      level: str | None = None, supervising: str | None = None) -> EventEnvelope:
+                      level: str | None = None, supervising: str | None = None,
+                      public_sector_staffed: bool | None = None) -> EventEnvelope:
     return envelope("EntityRegistered", entity_id, {
         "entity_id": entity_id, "uscc": "".join(random.choice(USCC_CHARS) for _ in range(18)),
         "name": f"测试单位{entity_id[-6:]}", "kind": kind, "subtype": subtype, "district_code": district,
         "street_code": street or f"{district}001", "level": level, "supervising_department": supervising,
         "industry": industry, "employees": 120, "formal_members": formal, "probationary_members": 0,
-        "operation_status": "operating", "party_organization": "none", "person_in_charge": "张三"})
+        "operation_status": "operating", "party_organization": "none", "person_in_charge": "张三",
+        "public_sector_staffed": public_sector_staffed})
 
 
 def ledger_approved(unit: str, entity_ids: list[str], district: str = "420102") -> EventEnvelope:

@@ -4,7 +4,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from formation_support import ledger_approved, member_registered, on, project, token
+from formation_support import envelope, ledger_approved, member_registered, on, project, token
 
 
 def _form(client, headers, mode, entity_ids, **extra):
@@ -54,11 +54,16 @@ def test_membership_count_overrides_the_survey_figure(client, city, engine, prod
     assert _form(client, city, "standalone", [declared_five_but_one_member]).status_code == 201
 
 
-def test_functional_only_for_social_organizations(client, city, make_entity):
+def test_functional_only_for_social_organizations_staffed_by_public_employees(client, city, engine, producer,
+                                                                             make_entity):
     company = make_entity(0)
     refused = _form(client, city, "functional", [company])
     assert refused.status_code == 422 and refused.json()["rule"] == "R5"
-    society = make_entity(0, kind="social_organization", subtype="social_group", level="city")
+    unknown_staffing = make_entity(0, kind="social_organization", subtype="social_group", level="city")
+    refused = _form(client, city, "functional", [unknown_staffing])
+    assert refused.status_code == 422 and refused.json()["rule"] == "R5" and "机关事业单位人员" in refused.text
+    society = make_entity(0, kind="social_organization", subtype="social_group", level="city",
+                          public_sector_staffed=True)
     formed = _form(client, city, "functional", [society])
     assert formed.status_code == 201, formed.text
     org = client.get(f"/organizations/{formed.json()['id']}", headers=city).json()
@@ -66,6 +71,10 @@ def test_functional_only_for_social_organizations(client, city, make_entity):
     # a functional organization establishes the entity's organization (seed 二(四)4): its task moves on
     covered = client.get(f"/entities/{society}", headers=city).json()
     assert covered["organization_covered"] and covered["task"]["state"] == "organization_formed"
+    # the survey fact corrected (EntityProfileUpdated, as registry publishes it): R5 now holds
+    project(engine, producer, envelope("EntityProfileUpdated", unknown_staffing, {
+        "entity_id": unknown_staffing, "changed": ["public_sector_staffed"], "public_sector_staffed": True}, 2))
+    assert _form(client, city, "functional", [unknown_staffing]).status_code == 201
 
 
 def test_restructure_fixes_an_r3_violation(client, city, engine, producer, make_entity):

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from formation.domain import checks, rules
-from formation.domain.model import (Coverage, EntityFacts, FormOrganization, Organization, RecordCheck, TaskStatus)
+from formation.domain.model import (Coverage, EntityFacts, FormOrganization, Organization, ProjectedFactRefusal,
+                                    RecordCheck, TaskStatus)
 from platform_core.contracts import event_types_for
 from platform_core.errors import RuleViolation
 
@@ -87,7 +88,20 @@ def test_functional_is_for_social_organizations_only():
     with pytest.raises(RuleViolation) as refused:
         form("functional", [entity(0)])
     assert refused.value.rule == "R5"
-    assert form("functional", [entity(0, kind="social_organization", level="city")])[0].payload["mode"] == "functional"
+    society = entity(0, kind="social_organization", level="city", public_sector_staffed=True)
+    assert form("functional", [society])[0].payload["mode"] == "functional"
+
+
+@given(st.sampled_from([True, False, None]), st.integers(min_value=0, max_value=10))
+def test_functional_needs_the_survey_fact_of_public_sector_staffing(staffed, formal):
+    """R5: staffed mainly by 机关事业单位人员 (recorded in the survey), whatever the member count."""
+    society = entity(formal, kind="social_organization", level="district", public_sector_staffed=staffed)
+    if staffed is True:
+        assert form("functional", [society])[0].payload["entity_ids"] == [society.entity_id]
+        return
+    with pytest.raises(ProjectedFactRefusal) as refused:  # final only once formation has seen registry.events
+        form("functional", [society])
+    assert refused.value.rule == "R5" and "机关事业单位人员" in refused.value.message
 
 
 @pytest.mark.parametrize("facts, expected", [

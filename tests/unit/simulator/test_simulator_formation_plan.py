@@ -39,6 +39,8 @@ def test_every_phase_has_its_kinds_of_commands(campaign):
     commands = [x for s in campaign.plan.steps for x in s.commands]
     modes = Counter(x.body["mode"] for x in commands if x.path == "/organizations")
     assert modes["standalone"] > 0 and modes["joint"] > modes["functional"] > 0
+    functional = [x for x in commands if x.path == "/organizations" and x.body["mode"] == "functional"]
+    assert all(campaign.entity(x.body["entity_ids"][0][1:]).public_sector_staffed for x in functional)  # R5
     bases = Counter(x.body.get("grouping_basis") for x in commands if x.path == "/organizations")
     assert bases["industry"] > 0 and bases["region"] > 0
     ends = Counter(x.path.rsplit("/", 1)[-1] for x in commands)
