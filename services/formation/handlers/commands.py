@@ -25,7 +25,7 @@ from platform_core.reference.city_time import local_date
 from ..adapters import queries
 from ..adapters.read_models import apply_own_event, set_task_state
 from ..adapters.tables import Tables
-from ..domain import checks, rules, spotcheck
+from ..domain import checks, rules, spotcheck, work_coverage
 from ..domain.model import (DomainEvent, EntityFacts, FormOrganization, Organization, ProjectedFactRefusal,
                             RecordCheck, evolve_organization, workcoverage_stream)
 
@@ -185,23 +185,67 @@ class FormationCommands:
 
     # -- R6 work coverage --------------------------------------------------------------------------------
     def assign_instructor(self, principal: Principal, name: str, role: str, entity_ids: Sequence[str],
-                          assigned_on: date, key: str | None = None) -> Outcome:
+                          assigned_on: date, organization_ids: Sequence[str] = (), key: str | None = None) -> Outcome:
+        """An instructor / first secretary for entities without an organization and/or new organizations."""
         assignment_id, instructor_id = f"assignment-{uuid.uuid4()}", f"instructor-{uuid.uuid4()}"
-        fingerprint = request_fingerprint("instructor", name, role, list(entity_ids), assigned_on)
+        fingerprint = request_fingerprint("instructor", name, role, list(entity_ids), assigned_on,
+                                          list(organization_ids))
 
         def write(conn: Connection) -> list[DomainEvent]:
-            if len(set(entity_ids)) != len(entity_ids):
-                raise RuleViolation("entity_ids lists an entity twice", field="entity_ids")
-            self._facts_in_territory(conn, principal, "workcoverage.instructor", entity_ids, assignment_id)
-            if assigned_on > self.today():
-                raise RuleViolation(f"assigned_on {assigned_on} lies in the future", field="assigned_on", rule="R6")
+            organizations = [self._organization(conn, o) for o in sorted(organization_ids)]  # locked in one order
+            covered = list(dict.fromkeys([*entity_ids, *(e for o in organizations for e in o.entity_ids)]))
+            self._facts_in_territory(conn, principal, "workcoverage.instructor", covered, assignment_id)
+            event = work_coverage.decide_assignment(assignment_id, instructor_id, role, entity_ids, organizations,
+                                                    assigned_on, self.today(), principal.kind)
             conn.execute(self.t.instructors.insert(), {"instructor_id": instructor_id, "name": name})
-            return [DomainEvent(workcoverage_stream(entity_ids[0]), "InstructorAssigned", {
-                "assignment_id": assignment_id, "instructor_id": instructor_id, "role": role,
-                "entity_ids": list(entity_ids), "assigned_on": assigned_on.isoformat(),
-                "assigned_by": principal.kind})]
+            return [event]
 
         return self._run(principal, write, key, fingerprint, assignment_id)
+
+    def end_assignment(self, principal: Principal, assignment_id: str, ended_on: date | None, reason: str,
+                       key: str | None = None) -> Outcome:
+        """调离、任期届满: the assignment ends; its entities are no longer work-covered by it (R6)."""
+        on = ended_on or self.today()
+        fingerprint = request_fingerprint("end-assignment", assignment_id, on, reason)
+
+        def write(conn: Connection) -> list[DomainEvent]:
+            found = queries.assignment(conn, self.t, assignment_id, lock=True)
+            if found is None:
+                raise NotFound(f"assignment {assignment_id} not found", field="assignment_id")
+            self._facts_in_territory(conn, principal, "workcoverage.instructor", found.entity_ids, assignment_id)
+            return [work_coverage.decide_end_assignment(found, on, reason, self.today())]
+
+        return self._run(principal, write, key, fingerprint, assignment_id)
+
+    def record_investor_education(self, principal: Principal, entity_ids: Sequence[str], held_on: date, topic: str,
+                                  key: str | None = None) -> Outcome:
+        """出资人教育引导, recorded by 统战 or 工商联 (R6)."""
+        education_id = f"education-{uuid.uuid4()}"
+        fingerprint = request_fingerprint("investor-education", list(entity_ids), held_on, topic)
+
+        def write(conn: Connection) -> list[DomainEvent]:
+            facts = self._facts_in_territory(conn, principal, "workcoverage.investor_education", entity_ids,
+                                             education_id)
+            return [work_coverage.decide_investor_education(education_id, entity_ids, facts, held_on, topic,
+                                                            self.today(), principal.kind)]
+
+        return self._run(principal, write, key, fingerprint, education_id)
+
+    def record_joint_development(self, principal: Principal, entity_ids: Sequence[str], started_on: date,
+                                 organization_id: str | None, organization_name: str | None,
+                                 key: str | None = None) -> Outcome:
+        """联合发展党员: a Party organization develops members for entities without one (R6)."""
+        arrangement_id = f"jointdev-{uuid.uuid4()}"
+        fingerprint = request_fingerprint("joint-development", list(entity_ids), started_on, organization_id,
+                                          organization_name)
+
+        def write(conn: Connection) -> list[DomainEvent]:
+            self._facts_in_territory(conn, principal, "workcoverage.joint_development", entity_ids, arrangement_id)
+            organization = self._organization(conn, organization_id) if organization_id else None
+            return [work_coverage.decide_joint_development(arrangement_id, entity_ids, started_on, organization,
+                                                           organization_name, self.today(), principal.kind)]
+
+        return self._run(principal, write, key, fingerprint, arrangement_id)
 
     def record_mass_organization(self, principal: Principal, entity_id: str, kind: str, name: str,
                                  formed_on: date, key: str | None = None) -> Outcome:
@@ -376,7 +420,7 @@ def _main_id(result: AppendResult, fallback: str) -> str:
     """The id a replayed command answers with: taken from its first event's payload."""
     payload = result.events[0].payload if result.events else {}
     for field in ("new_organization_id", "entity_id", "check_id", "assignment_id", "mass_organization_id",
-                  "spot_check_id", "organization_id"):
+                  "spot_check_id", "education_id", "arrangement_id", "organization_id"):
         if payload.get(field):
             return payload[field]
     return fallback

@@ -8,6 +8,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from kafka import TopicPartition
 
 from formation.adapters.tables import tables
 from formation.handlers.projections import upstream_projection
@@ -33,16 +34,23 @@ def _publish(producer, topic: str, *envelopes) -> None:
 
 
 def _catch_up(engine, settings, producer, group: str, topic: str) -> None:
-    """Formation's upstream projection, consuming the scratch topic as the real consumer would."""
+    """Formation's upstream projection, consuming the scratch topic as the real consumer would, until it has
+    applied everything the topic holds."""
     applier = ProjectionApplier("formation", group, None, UPSTREAM_TYPES, DeadLetterPublisher(producer),
                                 batch_handler=upstream_projection(tables("formation")))
     consumer = ProjectionConsumer(engine, settings.kafka_bootstrap, [topic], applier)
     try:
-        deadline = time.monotonic() + 30
-        applied = 0
-        while applied == 0 and time.monotonic() < deadline:
-            applied += consumer.poll_once(timeout_ms=200).applied
-        assert applied, "the projection consumer applied nothing"
+        ends, deadline = {}, time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if not ends:  # the topic's partitions, once this client's metadata holds them
+                partitions = [TopicPartition(topic, p) for p in consumer.consumer.partitions_for_topic(topic) or ()]
+                ends = {(tp.topic, tp.partition): end for tp, end in consumer.consumer.end_offsets(partitions).items()}
+            consumer.poll_once(timeout_ms=200)
+            with engine.connect() as conn:
+                stored = applier.stored_offsets(conn)
+            if ends and all(stored.get(key, 0) >= end for key, end in ends.items()):
+                return
+        raise AssertionError(f"the projection did not reach {ends} (stored {stored})")
     finally:
         consumer.consumer.close()
 
