@@ -1,6 +1,7 @@
 """HTTP routes: translate requests to commands and queries, nothing more."""
 
 import uuid
+from dataclasses import asdict
 from datetime import date
 
 from fastapi import APIRouter, Query, Response
@@ -10,6 +11,7 @@ from platform_core.errors import NotFound
 from ..adapters import queries
 from ..domain import board as board_rules
 from ..domain.model import MODE_ZH, STATE_ZH, FormOrganization
+from ..domain.review import joint_review
 from ..domain.rules import r3_violations
 from ..domain.suggestions import suggest
 from ..domain.work_coverage import WAY_ZH
@@ -157,6 +159,20 @@ def violations(caller: Caller, svc: Service, district: str | None = None):
         facts = queries.facts_where(conn, svc.tables, district=district)
         coverage = queries.load_coverage(conn, svc.tables, [f.entity_id for f in facts])
     return r3_violations(facts, coverage)
+
+
+@reads.get("/reviews/joint")
+def joint_reviews(caller: Caller, svc: Service, district: str | None = Query(None, pattern=r"^\d{6}$"),
+                  today: date | None = Query(None, description="judge ages as of this day (YYYY-MM-DD)")):
+    """调整优化组织设置 (R3): joint organizations covering too many units or standing too long, with the units that
+    could stand alone; the thresholds are the campaign calendar's, with their reasons."""
+    on = today or svc.commands.today()
+    with svc.engine.connect() as conn:
+        organizations = [o for o in queries.active_organizations(conn, svc.tables, district) if o.mode == "joint"]
+        facts = queries.load_facts(conn, svc.tables, [e for o in organizations for e in o.entity_ids])
+    policy = svc.calendar.joint_review
+    found = joint_review(organizations, facts, policy, on)
+    return {"today": on, "policy": asdict(policy), "total": len(found), "organizations": found}
 
 
 @reads.get("/suggestions/joint")
