@@ -7,7 +7,8 @@ where they work, with their current standing.
 Coverage (R6, R7): an entity is organization-covered by any active organization,
 standalone, joint or functional (R5: a functional organization establishes the entity's
 organization; only its members' statistics stay with their primary registration); work-covered when it has no such
-organization but an instructor, first secretary or mass organization; closed (R9) when
+organization but an open source of work coverage (an instructor or first secretary whose assignment
+has not ended, a mass organization, investors' education, joint member development); closed (R9) when
 its covering organization's latest check passed. The required set (R2) is the
 registry's rule on the survey's facts.
 """
@@ -28,7 +29,9 @@ class GroundTruth:
     flags: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     members: dict[str, dict] = field(default_factory=dict)  # member key -> entity, standing, active, way
     organizations: dict[str, dict] = field(default_factory=dict)  # org key -> mode, entities, active
-    work_covered: set[str] = field(default_factory=set)  # entities with some work coverage (R6)
+    # entity -> its open sources of work coverage (R6: assignments, mass organizations, investors' education,
+    # joint member development); an ended assignment is removed
+    work_sources: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     as_of: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # deadline -> unit -> report figures
     reports: list[dict] = field(default_factory=list)  # the reports sent (unit, deadline, behaviour, figures)
     facts: int = 0
@@ -85,7 +88,18 @@ class GroundTruth:
         self.organizations[item.keys[0]]["checked"] = item.get("passed")
 
     def _on_work_assigned(self, item: Fact) -> None:
-        self.work_covered.update(item.keys)
+        source = item.get("source") or f"fact-{self.facts}"  # a source nothing ends: unique per fact
+        for key in item.keys:
+            self.work_sources[key].add(source)
+
+    def _on_work_ended(self, item: Fact) -> None:
+        for key in item.keys:
+            self.work_sources[key].discard(item.get("source"))
+
+    @property
+    def work_covered(self) -> set[str]:
+        """Entities with some open source of work coverage (R6)."""
+        return {key for key, sources in self.work_sources.items() if sources}
 
     def _on_report_submitted(self, item: Fact) -> None:
         self.reports.append({"unit": item.keys[0], "deadline": item.get("deadline"), "behaviour": item.get("behaviour"),
@@ -146,7 +160,7 @@ class GroundTruth:
     def coverage_by_district(self) -> dict[str, dict[str, int]]:
         """Per district and city: baseline, organization/standalone/work/two-covered, required set (R2) and
         its covered part, closed tasks (R9), R3 violations (all registered entities, as formation lists them)."""
-        covering, formal = self.covering(), self.formal_members()
+        covering, formal, work = self.covering(), self.formal_members(), self.work_covered
         rows: dict[str, Counter] = defaultdict(Counter)
         for key in sorted(self.registered):
             entity = self.entities[key]
@@ -162,8 +176,8 @@ class GroundTruth:
                 counts["baseline"] += 1
                 counts["organization_covered"] += bool(org)
                 counts["standalone_covered"] += org.get("mode") == "standalone"
-                counts["work_covered"] += not org and key in self.work_covered
-                counts["two_covered"] += bool(org) or key in self.work_covered
+                counts["work_covered"] += not org and key in work
+                counts["two_covered"] += bool(org) or key in work
                 counts["required"] += organization_required(entity)
                 counts["required_covered"] += organization_required(entity) and bool(org)
                 counts["closed"] += bool(org) and org.get("checked") is True
@@ -174,7 +188,7 @@ class GroundTruth:
         """Per reporting unit (R11): the figures a semi-monthly report states, over the unit's baseline.
         R2 counts an entity's formal members as membership holds them once it holds any member there (as
         reporting derives it), else as the survey reported them."""
-        covering, formal = self.covering(), self.formal_members()
+        covering, formal, work = self.covering(), self.formal_members(), self.work_covered
         known = {member["entity"] for member in self.members.values()}
         rows: dict[str, Counter] = defaultdict(Counter)
         for key in sorted(self.registered):
@@ -186,8 +200,8 @@ class GroundTruth:
             counts["baseline"] += 1
             counts["organization_covered"] += bool(org)
             counts["standalone_covered"] += org.get("mode") == "standalone"
-            counts["work_covered"] += not org and key in self.work_covered
-            counts["two_covered"] += bool(org) or key in self.work_covered
+            counts["work_covered"] += not org and key in work
+            counts["two_covered"] += bool(org) or key in work
             counts["required"] += required
             counts["required_covered"] += required and bool(org)
         return {u: {n: c[n] for n in REPORT_FIGURES} for u, c in sorted(rows.items())}
