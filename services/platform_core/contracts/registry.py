@@ -150,10 +150,39 @@ class LedgerApproved(_LedgerPayload):
     entity_count: int = Field(ge=1)
 
 
+VerifyingDepartment = Literal["market_regulation", "commerce", "economy_it", "civil_affairs", "federation_commerce"]
+class VerificationListImported(_Payload):
+    """A department's list for verifying the counts (应报尽报、一个不漏, 三(二)), stream
+    ``verification-<department>[-<territory>]``; its latest list replaces the earlier one. A list of more than
+    400 rows is several events of one append (``part`` 1..``parts``, same ``list_id``); consumers take the union
+    of the parts. Per part: ``entity_ids`` the rows matched to registered entities of the list's scope,
+    ``member_entity_ids`` (工商联 only) the matched rows marked as member enterprises (会员企业),
+    ``registered_differently`` matched rows the registry puts outside the scope, ``not_in_registry`` the codes of
+    rows not registered. The counts are the whole list's, as matched at import."""
+
+    list_id: str = Field(pattern=r"^verificationlist-[0-9a-f-]{36}$")
+    department: VerifyingDepartment
+    territory: str | None = Field(default=None, pattern=r"^\d{6}(\d{3})?$")
+    submission: int = Field(ge=1)
+    import_id: str = Field(min_length=1, max_length=80)
+    row_count: int = Field(ge=0)
+    matched_count: int = Field(ge=0)
+    registered_differently_count: int = Field(ge=0)
+    not_in_registry_count: int = Field(ge=0)
+    member_count: int = Field(ge=0)
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
+    entity_ids: list[str] = Field(default_factory=list, max_length=400)
+    member_entity_ids: list[str] = Field(default_factory=list, max_length=400)
+    registered_differently: list[str] = Field(default_factory=list, max_length=400)
+    not_in_registry: list[str] = Field(default_factory=list, max_length=400)
+
+
 EVENTS = {
     "EntityRegistered": EntityRegistered, "EntityProfileUpdated": EntityProfileUpdated,
     "EntityFlagged": EntityFlagged, "EntityFlagCleared": EntityFlagCleared,
     "LedgerSubmitted": LedgerSubmitted, "LedgerReturned": LedgerReturned, "LedgerApproved": LedgerApproved,
+    "VerificationListImported": VerificationListImported,
 }
 
 

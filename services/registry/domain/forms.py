@@ -111,17 +111,23 @@ class HeaderMap:
 
 
 def map_headers(form: str, header_row: Sequence[Any], row_number: int) -> tuple[HeaderMap, list[RowError]]:
-    """Which column holds which field; every missing required or unknown header is an error."""
-    columns = FORMS[form]
+    """Which column holds which field of 附表1/附表2; every missing required or unknown header is an error."""
+    return match_headers(FORMS[form], FORM_NAMES[form], header_row, row_number)
+
+
+def match_headers(columns: Sequence[Column], sheet_name: str, header_row: Sequence[Any], row_number: int,
+                  ignored: Sequence[str] = IGNORED_HEADERS) -> tuple[HeaderMap, list[RowError]]:
+    """Which column holds which field of a sheet; every missing required or unknown header is an error."""
     lookup = {normalize_header(alias): column for column in columns for alias in column.headers}
+    skipped = {normalize_header(h) for h in ignored}
     found, errors = HeaderMap(), []
     for index, cell in enumerate(header_row):
         header = normalize_header(cell)
-        if not header or header in IGNORED_HEADERS:
+        if not header or header in skipped:
             continue
         column = lookup.get(header)
         if column is None:
-            errors.append(RowError(row_number, str(cell).strip(), f"未知列“{str(cell).strip()}”，不是{FORM_NAMES[form]}的列"))
+            errors.append(RowError(row_number, str(cell).strip(), f"未知列“{str(cell).strip()}”，不是{sheet_name}的列"))
         elif column.field in found.labels:
             errors.append(RowError(row_number, str(cell).strip(), f"列“{str(cell).strip()}”与“{found.labels[column.field]}”重复"))
         else:

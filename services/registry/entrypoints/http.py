@@ -4,14 +4,15 @@ from fastapi import FastAPI
 
 from platform_core.service import ServiceContext, build_app
 from registry.bootstrap import build_context, build_registry
-from registry.entrypoints.routes import entities, imports, ledgers, reference
+from registry.entrypoints.routes import entities, imports, ledgers, reference, verification
 
 
 def create_app(context: ServiceContext) -> FastAPI:
     """The registry's API over ``context`` (its own schema, or a scratch one in tests and benchmarks)."""
-    app = build_app(context, [entities.router, ledgers.router, imports.router, reference.router],
+    app = build_app(context, [entities.router, ledgers.router, imports.router, verification.router,
+                              reference.router],
                     description="Entities, ledgers (台帐), the baseline (党建基数), verification flags and "
-                                "spreadsheet import of 附表1/附表2.")
+                                "spreadsheet import of 附表1/附表2, departments' verification lists.")
     app.state.registry = build_registry(context)
     return app
 

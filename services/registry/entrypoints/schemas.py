@@ -144,3 +144,7 @@ class ImportOutcome(BaseModel):
     errors: list[dict] = Field(description="the first 100 errors; the full report is at errors_url")
     seconds: float
     errors_url: str | None = None
+
+
+class VerificationImportOutcome(ImportOutcome):
+    list_id: str | None = Field(default=None, description="the list's id (VerificationListImported), once imported")

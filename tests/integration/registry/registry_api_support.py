@@ -15,7 +15,7 @@ from platform_core.contracts import event_types_for
 from platform_core.event_store import EventStore
 from platform_core.service import ServiceContext, build_app, service_migrations
 from registry.domain.uscc import ALPHABET, check_character
-from registry.entrypoints.routes import entities, imports, ledgers, reference
+from registry.entrypoints.routes import entities, imports, ledgers, reference, verification
 from registry.handlers.context import RegistryContext, default_vocabulary
 
 
@@ -27,7 +27,8 @@ def isolated(settings, engine):
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
     store = EventStore(engine, schema, topic, event_types_for("registry"), settings.max_payload_bytes)
     context = ServiceContext(schema, settings, engine, store, service_migrations("registry"))
-    app = build_app(context, [entities.router, ledgers.router, imports.router, reference.router])
+    app = build_app(context, [entities.router, ledgers.router, imports.router, verification.router,
+                              reference.router])
     app.state.registry = RegistryContext(engine, store, default_vocabulary())
     with TestClient(app) as client:
         yield client, schema, topic

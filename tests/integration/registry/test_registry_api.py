@@ -1,7 +1,7 @@
 """Registry commands and queries through the HTTP API, on the real PostgreSQL."""
 
 import pytest
-from registry_api_support import count, enterprise, isolated, make_uscc, token  # noqa: F401 (fixture)
+from registry_api_support import count, enterprise, make_uscc, token
 
 pytestmark = pytest.mark.integration
 
@@ -11,16 +11,6 @@ MARKET = token("market_regulation")
 CITY = token("city_org")
 CIVIL = token("civil_affairs")
 INSPECTOR = token("inspector")
-
-
-@pytest.fixture(scope="module")
-def client(isolated):
-    return isolated[0]
-
-
-@pytest.fixture(scope="module")
-def schema(isolated):
-    return isolated[1]
 
 
 def register(client, headers=JIANGAN, **overrides):

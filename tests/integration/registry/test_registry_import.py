@@ -6,7 +6,7 @@ import io
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
-from registry_api_support import count, isolated, token  # noqa: F401 (fixture)
+from registry_api_support import count, token
 from registry_sheets import FORM1_HEADERS, csv_bytes, form1_rows, xlsx
 
 pytestmark = pytest.mark.integration
@@ -14,16 +14,6 @@ pytestmark = pytest.mark.integration
 CITY = token("city_org")
 HONGSHAN = token("district_org", "420111")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture(scope="module")
-def client(isolated):
-    return isolated[0]
-
-
-@pytest.fixture(scope="module")
-def schema(isolated):
-    return isolated[1]
 
 
 def upload(client, content, name="附表1.xlsx", headers=CITY, form="form1"):
