@@ -107,3 +107,21 @@ def test_who_keeps_lists_and_idempotent_uploads(client, engine, schema):
     assert first.status_code == again.status_code == 201
     assert again.headers.get("Idempotent-Replayed") == "true" and again.json()["list_id"] == first.json()["list_id"]
     assert client.get("/verification-lists/civil_affairs", headers=CITY).status_code == 404  # not submitted yet
+
+
+def test_a_department_limited_to_a_territory_lists_that_territory_only(client, engine, schema):
+    inside = register(client, street_code="420111002")  # 洪山区
+    outside = register(client, street_code="420102002")  # 江岸区
+    hongshan_market = token("market_regulation", "420111")
+    refused = upload(client, [[1, inside["name"], inside["uscc"], ""], [2, outside["name"], outside["uscc"], ""]],
+                     hongshan_market)
+    assert refused.status_code == 422
+    assert [(e["row"], "超出本部门范围" in e["reason"]) for e in refused.json()["errors"]] == [(4, True)]
+    imported = upload(client, [[1, inside["name"], inside["uscc"], ""]], hongshan_market)
+    assert imported.status_code == 201, imported.text
+    report = client.get("/verification-lists/market_regulation", params={"territory": "420111"}, headers=CITY).json()
+    assert report["list_key"] == "verification-market_regulation-420111"
+    missing = {r["entity_id"] for r in report["differences"]["missing_from_list"]}
+    assert outside["entity_id"] not in missing  # another district's enterprises are not this list's
+    assert client.post("/verification-lists", headers=CITY).status_code == 422  # no file: 422, not a 500
+    assert client.get("/verification-lists").status_code == 401
