@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 Offsets = dict[tuple[str, int], int]
 POLL_SECONDS = 0.05
 STALL_SECONDS = 0.25  # a running consumer applies a batch well within this (docs/formation.md: 20-60 ms)
+END_OFFSETS_TIMEOUT_MS = 5000  # a broker that does not answer: 503 rather than a request held for minutes
 
 
 class ProjectionLag:
@@ -88,7 +89,7 @@ class ProjectionLag:
                     self._probe = create_offset_probe(self.bootstrap, f"lag-{self.group_id}")
                 partitions = [TopicPartition(t, p) for t in topics for p in sorted(self._probe.partitions_for_topic(t)
                                                                                     or ())]
-                ends = self._probe.end_offsets(partitions) if partitions else {}
+                ends = self._probe.end_offsets(partitions, timeout_ms=END_OFFSETS_TIMEOUT_MS) if partitions else {}
             except KafkaError:
                 self.close()
                 raise

@@ -18,7 +18,7 @@ from platform_core.auth import Forbidden, Principal
 from platform_core.clock import now as business_now
 from platform_core.errors import ConcurrencyConflict, NotFound, ProjectionBehind, RuleViolation
 from platform_core.event_store import AppendResult, EventStore, NewEvent, request_fingerprint
-from platform_core.projection_lag import ProjectionLag
+from platform_core.projection_lag import STALL_SECONDS, ProjectionLag
 from platform_core.reference import CampaignCalendar, load_calendar, load_departments, load_territory
 from platform_core.reference.city_time import local_date
 
@@ -43,12 +43,13 @@ class Outcome:
 class FormationCommands:
     def __init__(self, store: EventStore, tables: Tables, clock: Clock = business_now,
                  calendar: CampaignCalendar | None = None, upstream: ProjectionLag | None = None,
-                 lag_wait_seconds: float = 1.0):
+                 lag_wait_seconds: float = 1.0, lag_stall_seconds: float = STALL_SECONDS):
         """``upstream``: formation's projection of registry.events and membership.events, asked only when a
-        command is refused on facts learnt from them (None: such refusals are taken as final)."""
+        command is refused on facts learnt from them (None: such refusals are taken as final); it is waited for
+        up to ``lag_wait_seconds``, and not longer than ``lag_stall_seconds`` without progress."""
         self.store, self.t, self.clock = store, tables, clock
         self.calendar = calendar or load_calendar()
-        self.upstream, self.lag_wait_seconds = upstream, lag_wait_seconds
+        self.upstream, self.lag_wait_seconds, self.lag_stall_seconds = upstream, lag_wait_seconds, lag_stall_seconds
         territory, departments = load_territory(), load_departments()
         self.territory_names = {d.code: d.name for d in territory.districts} | {
             s.code: s.name for s in territory.streets()}
@@ -350,7 +351,7 @@ class FormationCommands:
             if self.upstream is None:
                 raise
             ends = self.upstream.end_offsets()
-            missing = self.upstream.wait_until_seen(ends, self.lag_wait_seconds)
+            missing = self.upstream.wait_until_seen(ends, self.lag_wait_seconds, self.lag_stall_seconds)
             if missing:
                 raise ProjectionBehind(
                     f"formation has not yet applied {sum(missing.values())} event(s) of {', '.join(sorted(missing))} "

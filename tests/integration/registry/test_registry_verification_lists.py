@@ -17,9 +17,10 @@ def register(client, **overrides) -> dict:
     return response.json()
 
 
-def upload(client, rows, headers, name="名单.xlsx", key=None, columns=HEADERS):
+def upload(client, rows, headers, name="名单.xlsx", key=None, columns=HEADERS, content: bytes | None = None):
     extra = {"Idempotency-Key": key} if key else {}
-    content = xlsx(rows, headers=columns, title="外商投资企业名单") if name.endswith(".xlsx") else csv_bytes(rows, columns)
+    if content is None:
+        content = xlsx(rows, headers=columns, title="名单") if name.endswith(".xlsx") else csv_bytes(rows, columns)
     return client.post("/verification-lists", files={"file": (name, content, "application/octet-stream")},
                        headers=headers | extra)
 
@@ -102,10 +103,13 @@ def test_who_keeps_lists_and_idempotent_uploads(client, engine, schema):
         refused = conn.execute(sa.text(f"SELECT count(*) FROM {schema}.refused_commands"
                                        " WHERE target = 'verification-list'")).scalar()
     assert refused >= 2
-    first = upload(client, rows, token("economy_it"), key="economy-list-1")
-    again = upload(client, rows, token("economy_it"), key="economy-list-1")
+    same_file = xlsx(rows, headers=HEADERS, title="规模以上企业名单")  # an XLSX carries its creation time: built once
+    first = upload(client, rows, token("economy_it"), key="economy-list-1", content=same_file)
+    again = upload(client, rows, token("economy_it"), key="economy-list-1", content=same_file)
     assert first.status_code == again.status_code == 201
     assert again.headers.get("Idempotent-Replayed") == "true" and again.json()["list_id"] == first.json()["list_id"]
+    other_file = upload(client, rows, token("economy_it"), key="economy-list-1", name="名单.csv")
+    assert other_file.status_code == 409 and other_file.json()["field"] == "Idempotency-Key"
     assert client.get("/verification-lists/civil_affairs", headers=CITY).status_code == 404  # not submitted yet
 
 
