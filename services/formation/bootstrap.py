@@ -6,6 +6,7 @@ from sqlalchemy.engine import Engine
 
 from platform_core.contracts import event_types_for
 from platform_core.projection_consumer import ProjectionSpec
+from platform_core.projection_lag import ProjectionLag
 from platform_core.reference import CampaignCalendar, load_calendar
 from platform_core.service import ServiceContext, bootstrap_service
 
@@ -14,6 +15,7 @@ from formation.handlers.commands import FormationCommands
 from formation.handlers.projections import checkpoint_projection, upstream_projection
 
 UPSTREAM_GROUP = "formation.upstream"  # registry.events + membership.events: baseline, kinds, member counts
+UPSTREAM_TOPICS = ("registry.events", "membership.events")
 CHECKPOINT_GROUP = "formation.checkpoints"  # reporting.events: signed audit checkpoints (spot-check seeds)
 
 
@@ -31,15 +33,21 @@ def build_context() -> ServiceContext:
     return bootstrap_service("formation", event_types_for("formation"))
 
 
-def build_formation(context: ServiceContext) -> Formation:
+def build_formation(context: ServiceContext, upstream_group: str = UPSTREAM_GROUP,
+                    upstream_topics: tuple[str, ...] = UPSTREAM_TOPICS) -> Formation:
+    """The routes' handles; refusals on projected facts ask ``upstream_group``'s offsets on ``upstream_topics``."""
     bound = tables(context.name)
-    return Formation(FormationCommands(context.store, bound), bound, context.engine, load_calendar())
+    calendar = load_calendar()
+    upstream = ProjectionLag(context.engine, context.name, upstream_group, upstream_topics,
+                             context.settings.kafka_bootstrap)
+    commands = FormationCommands(context.store, bound, calendar=calendar, upstream=upstream)
+    return Formation(commands, bound, context.engine, calendar)
 
 
 def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
     bound = tables(context.name)
     return [
-        ProjectionSpec(UPSTREAM_GROUP, ("registry.events", "membership.events"),
+        ProjectionSpec(UPSTREAM_GROUP, UPSTREAM_TOPICS,
                        registry=event_types_for("registry", "membership"), batch_handler=upstream_projection(bound)),
         ProjectionSpec(CHECKPOINT_GROUP, ("reporting.events",), registry=event_types_for("reporting"),
                        batch_handler=checkpoint_projection(bound)),

@@ -38,19 +38,27 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "city_org": frozenset({
         "ledger.approve", "ledger.return", "bulletin.publish", "spotcheck.draw", "accountability.record",
         "read.all", "read.personal", "entity.register", "entity.survey", "organization.form",
-        "member.manage", "check.acceptance", "report.submit", "audit.read", "workcoverage.instructor",
-        "report.responsibility"}),
+        "member.manage", "check.acceptance", "check.spot", "report.submit", "audit.read", "workcoverage.instructor",
+        "workcoverage.joint_development", "report.responsibility"}),
     "district_org": frozenset({
         "entity.register", "entity.survey", "ledger.submit", "organization.form", "check.acceptance",
-        "report.submit", "member.manage", "read.personal", "workcoverage.instructor"}),
+        "report.submit", "member.manage", "read.personal", "workcoverage.instructor",
+        "workcoverage.joint_development"}),
     "street_office": frozenset({"entity.register", "entity.survey", "ledger.submit"}),
-    "city_organs_committee": frozenset({"ledger.submit", "report.submit", "entity.survey"}),
+    # check.acceptance: city-level social organizations of its 归口 (R12: those with a supervising unit)
+    "city_organs_committee": frozenset({"ledger.submit", "report.submit", "entity.survey", "check.acceptance"}),
+    # check.acceptance: city-level social organizations without a supervising unit (R12)
     "civil_affairs": frozenset({
-        "entity.register", "entity.verify", "ledger.submit", "report.submit", "report.responsibility"}),
-    "market_regulation": frozenset({"entity.verify", "entity.flag", "report.responsibility"}),
-    "commerce": frozenset({"entity.verify", "report.responsibility"}),
-    "economy_it": frozenset({"entity.verify", "report.responsibility"}),
-    "federation_commerce": frozenset({"entity.verify", "report.responsibility"}),
+        "entity.register", "entity.verify", "ledger.submit", "report.submit", "report.responsibility",
+        "check.acceptance"}),
+    # check.spot: the city's random spot checks of non-public enterprises are joint (R12)
+    "market_regulation": frozenset({"entity.verify", "entity.flag", "report.responsibility", "check.spot"}),
+    "commerce": frozenset({"entity.verify", "report.responsibility", "check.spot"}),
+    "economy_it": frozenset({"entity.verify", "report.responsibility", "check.spot"}),
+    "federation_commerce": frozenset({
+        "entity.verify", "report.responsibility", "check.spot", "workcoverage.investor_education"}),
+    # 统战: investors' education (R6), spot checks (R12), responsibility report (R11)
+    "united_front": frozenset({"workcoverage.investor_education", "check.spot", "report.responsibility"}),
     "education": frozenset({"entity.verify", "ledger.submit", "report.responsibility"}),
     "health": frozenset({"entity.verify", "ledger.submit", "report.responsibility"}),
     "justice": frozenset({"entity.verify", "ledger.submit", "report.responsibility"}),
@@ -63,7 +71,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 DEPARTMENT_NAMES_ZH = {
     "city_org": "市委组织部", "district_org": "区委组织部", "street_office": "街道（园区）党工委",
     "city_organs_committee": "市直机关工委",
-    "civil_affairs": "民政局", "market_regulation": "工商局", "commerce": "商务局", "economy_it": "经信委",
+    "civil_affairs": "民政局", "united_front": "统战部", "market_regulation": "工商局", "commerce": "商务局", "economy_it": "经信委",
     "federation_commerce": "工商联", "education": "教育局", "health": "卫生计生委", "justice": "司法局",
     "finance": "财政局", "tax": "税务局", "mass_org": "工青妇", "inspector": "督查组",
 }

@@ -98,3 +98,20 @@ class NotYetProjected(PlatformError):
     def __init__(self, message: str, *, field: str | None = None, rule: str | None = None, retry_after: int = 2):
         super().__init__(message, field=field, rule=rule)
         self.retry_after = retry_after
+class ProjectionBehind(PlatformError):
+    """A refusal that rests on facts from other services' events, while this service's projection of their
+    topics has not yet seen everything they published: not a rule refusal; retry after ``retry_after``."""
+
+    status = 409
+    code = "projection_behind"
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after: int = 1,
+                 behind: dict[str, int] | None = None):
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+        self.behind = dict(behind or {})
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        body["details"] = [{"topic": topic, "events_behind": count} for topic, count in sorted(self.behind.items())]
+        return body

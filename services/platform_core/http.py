@@ -242,8 +242,9 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         (401, "no valid department token"),
         (403, "the department may not do this here (recorded)"),
         (404, "not found"),
-        (409, "conflict: already exists, concurrent change, an Idempotency-Key reused with another request, or"
-              " not_yet_projected (something named is not known here yet; nothing written, retry after Retry-After)"),
+        (409, "conflict: already exists, concurrent change, an Idempotency-Key reused with another request, "
+              "not_yet_projected (something named is not known here yet) or projection_behind (the service has "
+              "not yet seen other services' latest events); nothing written, retry after Retry-After"),
         (410, "gone: personal data erased for good (crypto-shredding); nothing to read"),
         (413, "request body or payload too large"),
         (422, "invalid input or a campaign rule (R1-R13) refuses it; field and rule named"),
@@ -287,7 +288,7 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, token
     async def platform_error(_: Request, exc: PlatformError):
         if isinstance(exc, Forbidden):
             record_refusal(engine, service, exc)
-        retry_after = getattr(exc, "retry_after", None)  # Busy, NotYetProjected: nothing done, try again
+        retry_after = getattr(exc, "retry_after", None)  # Busy (503), NotYetProjected, ProjectionBehind (409)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         return JSONResponse(status_code=exc.status, content=exc.to_dict(), headers=headers)
 

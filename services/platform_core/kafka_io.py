@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -111,6 +111,11 @@ def create_producer(bootstrap: str, client_id: str) -> KafkaProducer:
         **kafka_options(bootstrap), client_id=client_id, acks="all", enable_idempotence=True,
         max_in_flight_requests_per_connection=5, linger_ms=5, retries=2**31 - 1,
         delivery_timeout_ms=120000, request_timeout_ms=30000)
+
+
+def create_offset_probe(bootstrap: str, client_id: str) -> KafkaConsumer:
+    """A consumer without a group that only reads topics' partitions and end offsets (projection lag)."""
+    return KafkaConsumer(bootstrap_servers=bootstrap, client_id=client_id, group_id=None, enable_auto_commit=False)
 
 
 @dataclass(frozen=True)

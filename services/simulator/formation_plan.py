@@ -27,10 +27,11 @@ FORMATION_FROM, FORMATION_DUE = date(2016, 8, 27), date(2016, 11, 20)
 WAVE_FROM, WAVE_TO = date(2016, 9, 16), date(2016, 11, 18)
 ACCEPTANCE_FROM, ACCEPTANCE_TO = date(2016, 11, 21), date(2016, 12, 5)
 LOOK_BACK_FROM, LOOK_BACK_TO = date(2016, 12, 6), date(2016, 12, 30)
+SPOT_CHECK_ON, SPOT_RESULTS_ON = date(2016, 12, 2), date(2016, 12, 5)  # R12: inside the acceptance window
 STANDALONE_RATE = 0.8  # entities with >= 3 formal members that form their own organization by 11-20
 JOINT_STREET_RATE = 0.85  # streets whose small entities group into joint organizations
 ZERO_MEMBER_JOIN_RATE = 0.75  # entities without members that join their street's joint organization
-FUNCTIONAL_RATE = 0.08  # social organizations with a functional organization
+FUNCTIONAL_RATE = 0.6  # social organizations staffed by public employees that form a functional organization
 DISSOLVE_RATE = 0.015
 REVEAL_RATE = 0.6  # hidden/pocket members revealed to the organization where they work
 DEVELOP_RATE = 0.12  # organizations that develop a probationary member
@@ -39,6 +40,11 @@ ACROSS_RATE = 0.4  # of those: into another district, released by the source and
 WORKPLACE_RATE = 0.25  # of those: a change of workplace only, the registration stays
 INSTRUCTOR_RATE = 0.55  # entities without an organization that get an instructor / first secretary
 MASS_ORG_RATE = 0.2
+EDUCATION_RATE = 0.15  # entities without an organization whose investor is educated (统战, 工商联)
+JOINT_DEVELOPMENT_RATE = 0.08  # entities without members for which a street committee develops members
+GUIDANCE_RATE = 0.85  # new organizations that get a first secretary or instructor (一对一/一对多)
+ASSIGNMENT_END_RATE = 0.08
+EDUCATION_TOPICS = ("出资人座谈会：支持企业党建", "民营企业家理想信念教育培训班", "社会组织负责人党建政策宣讲")
 CHECK_FAIL_RATE = 0.15
 LOOK_BACK_RATE = 0.2
 RETRY = dict(retry_statuses=(422,), retry_rules=("registry", "R3", "R4"))
@@ -93,6 +99,8 @@ def plan_formation(rng: random.Random, campaign, plan: Plan, key, factory: Membe
     builder.dissolutions()
     builder.members_in_organizations()
     builder.work_coverage()
+    builder.guidance()
+    builder.assignment_ends()
     builder.checks()
     builder.flush()
 
@@ -105,6 +113,8 @@ class _Builder:
         self.orgs: dict[str, Org] = {}
         self.covered: dict[str, str] = {}  # entity key -> standalone/joint org key
         self.functional_keys: set[str] = set()
+        self.assignments = 0
+        self.assigned: list[tuple[str, str, date, list[str]]] = []  # (key, department, assigned on, entity keys)
         self.steps: dict[tuple[date, str, str], list[Command]] = defaultdict(list)
         self.count = 0
 
@@ -231,6 +241,8 @@ class _Builder:
     def district_pool(self, district_code: str, pool: list) -> None:
         """Small entities of thin streets join across streets in their district (basis region, district
         affiliation), formed on the latest of their streets' days so every count is the one of that day."""
+        if not pool:  # the district's thin streets had no small entity ready
+            return
         on = max(day for _, day in pool)
         entities = [e for e, _ in pool if self.timeline.steady(e.key, on) and self.timeline.formal(e.key, on) < 3]
         groups, current = [], []
@@ -248,10 +260,11 @@ class _Builder:
                          detail=f"{district.name}跨街道区域联建")
 
     def functional(self) -> None:
-        """功能型 for a few social organizations without an organization of their own (R5: no threshold)."""
+        """功能型 for some social organizations staffed mainly by 机关事业单位人员 without an organization of their own
+        (R5: no member threshold; the survey's fact public_sector_staffed)."""
         for entity in self.entities:
-            if entity.kind == "social_organization" and entity.key not in self.covered \
-                    and self.rng.random() < FUNCTIONAL_RATE:
+            if entity.kind == "social_organization" and entity.public_sector_staffed \
+                    and entity.key not in self.covered and self.rng.random() < FUNCTIONAL_RATE:
                 on = self.day(max(self.campaign.ready_on[entity.key], WAVE_FROM), WAVE_TO)
                 self.new_org("functional", [entity], on, f"中共{entity.name}功能型党支部")
                 self.functional_keys.add(entity.key)
@@ -393,9 +406,23 @@ class _Builder:
         self.add(day + timedelta(days=2), "transfers", f"{label}: accepted by the target (转入)", *([accept] * twins))
 
     # -- work coverage ------------------------------------------------------------------------------------
+    def assign(self, on: date, department: str, role: str, label: str, entities: list, organizations: list,
+               tag: str) -> None:
+        """An instructor or first secretary (R6); its end is decided in ``assignment_ends``."""
+        self.assignments += 1
+        akey = f"A{self.assignments:06d}"
+        keys = list(dict.fromkeys([*(e.key for e in entities), *(k for o in organizations for k in o.entities)]))
+        self.add(on, "work_coverage", label, Command(
+            "formation", department, "POST", "/work-coverage/instructors", self.key(tag),
+            body={"name": names.person(self.rng), "role": role, "entity_ids": [f"@{e.key}" for e in entities],
+                  "organization_ids": [f"@{o.key}" for o in organizations], "assigned_on": on.isoformat()},
+            produces=akey, id_field="id", retry_statuses=(422,), retry_rules=("registry",),
+            facts=(fact("work_assigned", keys, source=akey),)))
+        self.assigned.append((akey, department, on, keys))
+
     def work_coverage(self) -> None:
-        """Instructors / first secretaries for entities left without an organization (grouped per street);
-        mass organizations recorded by the trade union, Youth League and Women's Federation."""
+        """The four ways (R6) for entities left without an organization: instructors / first secretaries (grouped
+        per street), mass organizations (工青妇), investors' education (统战, 工商联) and joint member development."""
         uncovered = [e for e in self.entities if e.key not in self.covered]
         by_street: dict[tuple[str, str], list] = defaultdict(list)
         for entity in uncovered:
@@ -405,14 +432,9 @@ class _Builder:
             for start in range(0, len(group), 4):
                 chunk = group[start:start + 4]
                 first = max(max(self.campaign.ready_on[e.key] for e in chunk), date(2016, 10, 10))
-                on = self.day(first, FORMATION_DUE)
                 role = "first_secretary" if all(e.kind == "rural_entity" for e in chunk) else "instructor"
-                self.add(on, "work_coverage", "instructors and first secretaries assigned", Command(
-                    "formation", department, "POST", "/work-coverage/instructors",
-                    self.key(f"instructor-{chunk[0].key}"),
-                    body={"name": names.person(self.rng), "role": role, "entity_ids": [f"@{e.key}" for e in chunk],
-                          "assigned_on": on.isoformat()}, retry_statuses=(422,), retry_rules=("registry",),
-                    facts=(fact("work_assigned", [e.key for e in chunk]),)))
+                self.assign(self.day(first, FORMATION_DUE), department, role,
+                            "instructors and first secretaries assigned", chunk, [], f"instructor-{chunk[0].key}")
         for entity in self.entities:
             base = MASS_ORG_RATE if entity.key not in self.covered else 0.03
             if entity.employees < 20 or self.rng.random() >= base:
@@ -424,12 +446,90 @@ class _Builder:
                 body={"entity_id": f"@{entity.key}", "kind": kind, "name": f"{entity.name}{MASS_KINDS[kind]}",
                       "formed_on": on.isoformat()}, retry_statuses=(422,), retry_rules=("registry",),
                 facts=(fact("work_assigned", [entity.key]),)))
+        self.investor_education(uncovered)
+        self.joint_member_development(uncovered)
+
+    def investor_education(self, uncovered: list) -> None:
+        """出资人教育引导: 统战 and 工商联 hold talks for the investors of a street's enterprises and social organizations."""
+        by_street: dict[str, list] = defaultdict(list)
+        for entity in uncovered:
+            if entity.kind in ("non_public_enterprise", "social_organization") and self.rng.random() < EDUCATION_RATE:
+                by_street[entity.street_code].append(entity)
+        for n, (street, group) in enumerate(sorted(by_street.items())):
+            for start in range(0, len(group), 6):
+                chunk = group[start:start + 6]
+                on = self.day(max(max(self.campaign.ready_on[e.key] for e in chunk), date(2016, 9, 20)), FORMATION_DUE)
+                source = f"education-{chunk[0].key}"
+                self.add(on, "work_coverage", "investors' education (出资人教育引导)", Command(
+                    "formation", ("united_front", "federation_commerce")[n % 2], "POST",
+                    "/work-coverage/investor-education", self.key(source),
+                    body={"entity_ids": [f"@{e.key}" for e in chunk], "held_on": on.isoformat(),
+                          "topic": self.rng.choice(EDUCATION_TOPICS)}, retry_statuses=(422,), retry_rules=("registry",),
+                    facts=(fact("work_assigned", [e.key for e in chunk], source=source),)))
+
+    def joint_member_development(self, uncovered: list) -> None:
+        """联合发展党员: a street's comprehensive Party committee develops members for entities that have none."""
+        by_street: dict[tuple[str, str], list] = defaultdict(list)
+        for entity in uncovered:
+            if entity.formal_members == 0 and self.rng.random() < JOINT_DEVELOPMENT_RATE:
+                by_street[(self.department(entity), entity.street_code)].append(entity)
+        territory = self.campaign.territory
+        for (department, street_code), group in sorted(by_street.items()):
+            street = territory.street(street_code)
+            for start in range(0, len(group), 3):
+                chunk = group[start:start + 3]
+                on = self.day(max(max(self.campaign.ready_on[e.key] for e in chunk), date(2016, 9, 25)), FORMATION_DUE)
+                source = f"jointdev-{chunk[0].key}"
+                self.add(on, "work_coverage", "joint member development (联合发展党员)", Command(
+                    "formation", department, "POST", "/work-coverage/joint-member-development", self.key(source),
+                    body={"entity_ids": [f"@{e.key}" for e in chunk], "started_on": on.isoformat(),
+                          "organization_name": f"中共{street.name if street else street_code}综合委员会"},
+                    retry_statuses=(422,), retry_rules=("registry",),
+                    facts=(fact("work_assigned", [e.key for e in chunk], source=source),)))
+
+    def guidance(self) -> None:
+        """一对一/一对多: most new organizations get a first secretary or instructor, some one for several; organizations
+        that are restructured or dissolved are left out (their entities change)."""
+        stable = [o for o in self.orgs.values() if o.dissolved_on is None and not o.restructured and o.entities
+                  and self.rng.random() < GUIDANCE_RATE]
+        by_department: dict[str, list[Org]] = defaultdict(list)
+        for org in stable:
+            by_department[org.department].append(org)
+        for department, orgs in sorted(by_department.items()):
+            orgs.sort(key=lambda o: (o.formed_on, o.key))
+            start = 0
+            while start < len(orgs):
+                size = 1 if self.rng.random() < 0.7 else 3
+                group = orgs[start:start + size]
+                start += size
+                first = max(o.formed_on for o in group) + timedelta(days=self.rng.randint(2, 20))
+                role = self.rng.choice(("first_secretary", "instructor"))
+                self.assign(min(first, FORMATION_DUE), department, role,
+                            "new organizations get a first secretary or instructor (一对一/一对多)", [], group,
+                            f"guidance-{group[0].key}")
+
+    def assignment_ends(self) -> None:
+        """Some assignments end (调离、任期届满): from then they work-cover nothing (R6)."""
+        for akey, department, on, keys in self.assigned:
+            if self.rng.random() >= ASSIGNMENT_END_RATE or on > date(2016, 12, 10):
+                continue
+            ended = self.day(on + timedelta(days=7), date(2016, 12, 20))
+            self.add(ended, "work_coverage", "assignments end (调离)", Command(
+                "formation", department, "POST", f"/work-coverage/instructors/@{akey}/end", self.key(f"end-{akey}"),
+                body={"reason": self.rng.choice(("调离原单位", "任期届满", "工作调整")), "ended_on": ended.isoformat()},
+                facts=(fact("work_ended", keys, source=akey),)))
 
     # -- checks -------------------------------------------------------------------------------------------
     def checker(self, org: Org) -> str:
-        """Districts check organizations of non-public entities; the city those with a social organization."""
-        if any(self.campaign.entity(k).kind == "social_organization" for k in org.entities):
-            return "city_org"
+        """R12 归口分级: a city-level social organization's check is the city organization department's with civil
+        affairs (no supervising unit) or the city organs' working committee (with one); everything else is its
+        district's."""
+        city_level = [e for e in (self.campaign.entity(k) for k in org.entities)
+                      if e.kind == "social_organization" and e.level == "city"]
+        if city_level:
+            if self.rng.random() < 0.3:
+                return "city_org"
+            return "city_organs_committee" if city_level[0].supervising_department else "civil_affairs"
         return f"district_org:{org.district}"
 
     def check(self, org: Org, on: date, passed: bool, kind: str, phase: str, label: str, tag: str) -> None:
@@ -463,7 +563,8 @@ class _Builder:
         return picked
 
     def checks(self) -> None:
-        """检查验收 11-21..12-05 (failures re-checked), the city's spot check, 回头看 12-06..12-30."""
+        """检查验收 11-21..12-05 (failures re-checked), the city's spot check inside that window, 回头看 12-06..12-30,
+        each by the department R12 names."""
         active = [o for o in self.orgs.values() if o.dissolved_on is None and o.entities]
         held = self.held_out_of_baseline(active)
         for org in active:
@@ -485,10 +586,10 @@ class _Builder:
         districts = sorted({d.code for d in self.campaign.territory.districts})
         body = {"per_district": 2, "districts": districts, "seed": seed}
         self.plan.spot_check_seed = seed
-        self.add(date(2016, 12, 6), "spot_checks", "the city draws spot checks (随机抽查)", Command(
+        self.add(SPOT_CHECK_ON, "spot_checks", "the city draws spot checks (随机抽查)", Command(
             "formation", "city_org", "POST", "/spot-checks", self.key("spot-check"), body=body, produces="S000001",
             id_field="id", fallback_body={k: v for k, v in body.items() if k != "seed"}, fallback_rule="R12"))
-        self.plan.add(Step(date(2016, 12, 9), "spot_checks", resolve=("spot_check_results:S000001",),
+        self.plan.add(Step(SPOT_RESULTS_ON, "spot_checks", resolve=("spot_check_results:S000001",),
                            label="spot check results recorded"))
         for org in active:
             if self.rng.random() >= LOOK_BACK_RATE:

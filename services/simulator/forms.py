@@ -10,7 +10,8 @@ FORM1 = ("序号", "企业名称", "统一社会信用代码", "类别", "企业
          "是否规模以上", "经营运行情况", "正式党员数", "预备党员数", "党组织情况", "出资人（负责人）", "出资人（负责人）是否党员",
          "法定代表人", "未建党组织原因")
 FORM2 = ("序号", "社会组织名称", "统一社会信用代码", "社会组织类别", "层级", "业务主管单位", "所属区", "所属街道（乡镇）", "地址", "行业",
-         "从业人员数", "运行情况", "正式党员数", "预备党员数", "党组织情况", "负责人", "负责人是否党员", "法定代表人", "未建党组织原因")
+         "从业人员数", "运行情况", "正式党员数", "预备党员数", "党组织情况", "负责人", "负责人是否党员", "法定代表人", "未建党组织原因",
+         "是否以机关事业单位人员为主体")
 KIND_ZH = {"non_public_enterprise": "非公有制经济组织", "rural_entity": "农村新型经营主体"}
 ORGANIZATION_ZH = {"none": "未建", "standalone": "单独组建", "joint": "联合组建", "functional": "功能型"}
 
@@ -30,7 +31,8 @@ def _row2(n: int, e: Entity) -> list:
     return [n, e.name, e.uscc, e.subtype, "市级" if e.level == "city" else "区级", e.supervising_department or "无",
             e.district_code, e.street_code, e.address, e.industry, e.employees, e.operation_status, e.formal_members,
             e.probationary_members, ORGANIZATION_ZH[e.party_organization], e.person_in_charge,
-            _yes(e.person_in_charge_is_member), e.legal_representative, e.no_organization_reason or ""]
+            _yes(e.person_in_charge_is_member), e.legal_representative, e.no_organization_reason or "",
+            "" if e.public_sector_staffed is None else _yes(e.public_sector_staffed)]
 
 
 def form_csv(form: str, entities: Sequence[Entity]) -> bytes:

@@ -235,7 +235,8 @@ def _member_growth(rng: random.Random, campaign: Campaign, plan: Plan, key, fact
     """招聘一批 at the job fairs, 转正 on anniversaries, and the few who leave."""
     operating = [e for e in campaign.entities if e.flag is None]
     for fair in (date(2016, 9, 20), date(2016, 10, 20)):
-        wanted = [e for e in operating if (e.kind == "non_public_enterprise" and e.employees >= 50
+        ready = [e for e in operating if campaign.ready_on.get(e.key, date.max) <= fair]  # registered by then
+        wanted = [e for e in ready if (e.kind == "non_public_enterprise" and e.employees >= 50
                                            and e.formal_members == 0) or (0 < e.formal_members < 3 and rng.random() < 0.05)]
         picked = [e for e in wanted if rng.random() < 0.35]
         commands = []

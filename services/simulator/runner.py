@@ -31,6 +31,8 @@ from .reporting_plan import REPORT_FIGURES, report_command
 from .truth import GroundTruth
 
 RETRY_RULES = ("territory", "projection", "not_yet_projected")
+# R12: the city's spot checks are joint; each result is recorded by one of the departments taking part
+SPOT_CHECKERS = ("city_org", "united_front", "market_regulation", "commerce", "economy_it", "federation_commerce")
 TRANSIENT = (502, 503, 504)
 BACKLOG = re.compile(r'^campaign_outbox_backlog\{[^}]*\}\s+([0-9.e+]+)', re.M)
 
@@ -185,13 +187,14 @@ class Runner:
                 with self.lock:
                     self.stats.fallbacks.append(f"{command.method} {path}: {response.json().get('message', '')[:200]}")
                 continue
-            if response is None or response.status_code in TRANSIENT or self._should_retry(command, response):
+            if response is None or response.status_code in TRANSIENT or _projection_behind(response) \
+                    or self._should_retry(command, response):
                 if time.monotonic() > deadline:
                     detail = response.text[:300] if response is not None else "no answer"
                     raise SimulationError(f"{command.method} {path}: gave up retrying: {detail}")
                 with self.lock:
                     self.stats.retries += 1
-                time.sleep(delay)
+                time.sleep(min(max(delay, _retry_after(response)), 3.0))
                 delay = min(delay * 2, 3.0)
                 continue
             if response.status_code == 409 and command.on_conflict == "approve_pending":
@@ -309,9 +312,10 @@ class Runner:
         orgs = sorted({covering[by_id[row["entity_id"]]] for row in self.get("formation", f"/spot-checks/{spot_id}")["sample"]
                        if row["entity_id"] in by_id and by_id[row["entity_id"]] in covering})
         commands = tuple(Command(
-            "formation", "city_org", "POST", f"/spot-checks/{spot_id}/results", f"{spot_key}-{org}-{spot_id}",
+            "formation", SPOT_CHECKERS[n % len(SPOT_CHECKERS)], "POST", f"/spot-checks/{spot_id}/results",
+            f"{spot_key}-{org}-{spot_id}",
             body={"organization_id": f"@{org}", "passed": True, "findings": [], "checked_on": step.on.isoformat()},
-            facts=(fact("org_checked", [org], passed=True),)) for org in orgs)
+            facts=(fact("org_checked", [org], passed=True),)) for n, org in enumerate(orgs))
         with self.lock:
             self.stats.dynamic += len(commands)
         return commands
@@ -353,6 +357,23 @@ def campaign_time(day: date, step_of_day: int) -> str:
     """A step's business time: 09:00 city time on its day, one second later per earlier step that day."""
     at = datetime.combine(day, clock_time(9), CITY_TIME) + timedelta(seconds=step_of_day)
     return at.isoformat()
+
+
+def _projection_behind(response: httpx.Response | None) -> bool:
+    """409 projection_behind: the service has not yet seen another service's latest events (retry)."""
+    if response is None or response.status_code != 409:
+        return False
+    try:
+        return response.json().get("error") == "projection_behind"
+    except (ValueError, AttributeError):
+        return False
+
+
+def _retry_after(response: httpx.Response | None) -> float:
+    try:
+        return float(response.headers.get("Retry-After", 0)) if response is not None else 0.0
+    except ValueError:
+        return 0.0
 
 
 def _rule(response: httpx.Response) -> str | None:

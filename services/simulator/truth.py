@@ -12,8 +12,9 @@ Coverage (R6, R7): an entity is organization-covered by any active organization,
 standalone, joint or functional (R5: a functional organization establishes the entity's
 organization; only its members' statistics stay with their primary registration), or,
 until an organization is formed for it, by the organization its survey declared;
-work-covered when it has no such organization but an instructor, first secretary or
-mass organization; closed (R9) when its covering organization's latest check passed.
+work-covered when it has no such organization but an open source of work coverage (an
+instructor or first secretary whose assignment has not ended, a mass organization, investors'
+education, joint member development); closed (R9) when its covering organization's latest check passed.
 The required set (R2): 100+ employees in an enterprise, every city-level social
 organization, schools and hospitals with 30+ staff, law/accounting/tax firms, and any
 entity with 3+ formal members. R3: 3+ formal members and no standalone organization.
@@ -35,9 +36,11 @@ class GroundTruth:
     flags: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     members: dict[str, dict] = field(default_factory=dict)  # member key -> entity, standing, active, way
     organizations: dict[str, dict] = field(default_factory=dict)  # org key -> mode, entities, active
-    work_covered: set[str] = field(default_factory=set)  # entities with some work coverage (R6)
     member_named: set[str] = field(default_factory=set)  # entities a member command named (R13)
     formation_named: set[str] = field(default_factory=set)  # entities an organization was formed for
+    # entity -> its open sources of work coverage (R6: assignments, mass organizations, investors' education,
+    # joint member development); an ended assignment is removed
+    work_sources: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     as_of: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # deadline -> unit -> report figures
     reports: list[dict] = field(default_factory=list)  # the reports sent (unit, deadline, behaviour, figures)
     facts: int = 0
@@ -105,7 +108,18 @@ class GroundTruth:
         self.organizations[item.keys[0]]["checked"] = item.get("passed")
 
     def _on_work_assigned(self, item: Fact) -> None:
-        self.work_covered.update(item.keys)
+        source = item.get("source") or f"fact-{self.facts}"  # a source nothing ends: unique per fact
+        for key in item.keys:
+            self.work_sources[key].add(source)
+
+    def _on_work_ended(self, item: Fact) -> None:
+        for key in item.keys:
+            self.work_sources[key].discard(item.get("source"))
+
+    @property
+    def work_covered(self) -> set[str]:
+        """Entities with some open source of work coverage (R6)."""
+        return {key for key, sources in self.work_sources.items() if sources}
 
     def _on_report_submitted(self, item: Fact) -> None:
         self.reports.append({"unit": item.keys[0], "deadline": item.get("deadline"), "behaviour": item.get("behaviour"),
@@ -174,22 +188,22 @@ class GroundTruth:
         return Counter({key: counted[key] if key in self.member_named else self.entities[key].formal_members
                         for key in self.registered})
 
-    def _entity_figures(self, key: str, covering: dict[str, str], modes: dict[str, str],
-                        formal: Counter) -> dict[str, int]:
+    def _entity_figures(self, key: str, covering: dict[str, str], modes: dict[str, str], formal: Counter,
+                        work: set[str]) -> dict[str, int]:
         entity, mode = self.entities[key], modes.get(key)
         org = self.organizations.get(covering.get(key, ""), {})
         required = organization_required(entity, formal[key])
         return {"baseline": 1, "organization_covered": int(mode is not None),
                 "standalone_covered": int(mode == "standalone"),
-                "work_covered": int(mode is None and key in self.work_covered),
-                "two_covered": int(mode is not None or key in self.work_covered),
+                "work_covered": int(mode is None and key in work),
+                "two_covered": int(mode is not None or key in work),
                 "required": int(required), "required_covered": int(required and mode is not None),
                 "closed": int(bool(org) and org.get("checked") is True)}
 
     def coverage_by_district(self) -> dict[str, dict[str, int]]:
         """Per district and city: baseline, organization/standalone/work/two-covered, required set (R2) and
         its covered part, closed tasks (R9), R3 violations (all registered entities, as formation lists them)."""
-        covering, formal = self.covering(), self.formal_members()
+        covering, formal, work = self.covering(), self.formal_members(), self.work_covered
         modes = self.coverage_modes(covering)
         rows: dict[str, Counter] = defaultdict(Counter)
         for key in sorted(self.registered):
@@ -199,19 +213,19 @@ class GroundTruth:
                     rows[unit]["r3_violations"] += 1
             if not self.in_baseline(key):
                 continue
-            figures = self._entity_figures(key, covering, modes, formal)
+            figures = self._entity_figures(key, covering, modes, formal, work)
             for unit in units:
                 rows[unit].update(figures)
         return {u: {n: c[n] for n in COVERAGE_FIGURES} for u, c in sorted(rows.items())}
 
     def figures_by_reporting_unit(self) -> dict[str, dict[str, int]]:
         """Per reporting unit (R11): the figures a semi-monthly report states, over the unit's baseline."""
-        covering, formal = self.covering(), self.formal_members()
+        covering, formal, work = self.covering(), self.formal_members(), self.work_covered
         modes = self.coverage_modes(covering)
         rows: dict[str, Counter] = defaultdict(Counter)
         for key in sorted(self.registered):
             if self.in_baseline(key):
-                rows[reporting_unit(self.entities[key])].update(self._entity_figures(key, covering, modes, formal))
+                rows[reporting_unit(self.entities[key])].update(self._entity_figures(key, covering, modes, formal, work))
         return {u: {n: c[n] for n in REPORT_FIGURES} for u, c in sorted(rows.items())}
 
 

@@ -68,6 +68,7 @@ class Entity:
     duplicate_of: str | None = None  # the key a shadow duplicates
     surveyed_on: date = date(2016, 8, 20)
     late_found: bool = False  # registered after the survey, in a supplementary ledger
+    public_sector_staffed: bool | None = None  # social organizations: staffed mainly by 机关事业单位人员 (R5)
 
     @property
     def ledger_unit(self) -> str:
@@ -88,7 +89,8 @@ class Entity:
                 "party_organization": self.party_organization, "person_in_charge": self.person_in_charge,
                 "person_in_charge_is_member": self.person_in_charge_is_member,
                 "legal_representative": self.legal_representative, "address": self.address,
-                "no_organization_reason": self.no_organization_reason}
+                "no_organization_reason": self.no_organization_reason,
+                "public_sector_staffed": self.public_sector_staffed}
 
 
 def pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
@@ -193,6 +195,9 @@ def _entity(rng, territory, index, weights, rural_streets, city, run_tag) -> Ent
         elif roll < SHELL_RATE + ZOMBIE_RATE:
             flag, status, formal, probationary = "zombie", "dormant", 0, 0
     charge = names.person(rng)
+    staffed = None
+    if kind == "social_organization":  # R5: mostly associations close to government organs (市级, supervised)
+        staffed = rng.random() < (0.35 if level == "city" and supervisor else 0.08)
     return Entity(
         key=f"E{index:06d}", index=index, kind=kind, subtype=subtype, name=name,
         uscc=identifiers.uscc(prefix, district.code, run_tag, index), district_code=district.code,
@@ -204,7 +209,7 @@ def _entity(rng, territory, index, weights, rural_streets, city, run_tag) -> Ent
         address=names.address(rng, district.name, street.name),
         no_organization_reason=rng.choice(names.REASONS) if organization == "none" else None,
         flag=flag, surveyed_on=date(2016, 8, 17) + timedelta(days=rng.randint(0, 9)),
-        late_found=flag is None and rng.random() < LATE_FOUND_RATE)
+        late_found=flag is None and rng.random() < LATE_FOUND_RATE, public_sector_staffed=staffed)
 
 
 def _shadow(rng: random.Random, original: Entity, index: int, run_tag: str) -> Entity:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..domain.model import Coverage, EntityFacts, Organization, TaskStatus
+from ..domain.work_coverage import Assignment
 from .tables import Tables
 
 
@@ -41,7 +42,7 @@ def _facts(row) -> EntityFacts:
         member_source="membership" if row.counted else "survey",
         in_baseline=bool(row.approved) and not row.flags, name=row.name, employees=row.employees,
         above_scale=row.above_scale, declared_organization=row.declared_organization,
-        organization_recorded=row.organization_recorded)
+        organization_recorded=row.organization_recorded, public_sector_staffed=row.public_sector_staffed)
 
 
 def member_counts(conn: Connection, t: Tables, entity_id: str) -> dict | None:
@@ -151,11 +152,13 @@ def board(conn: Connection, t: Tables, unit: str | None, district: str | None) -
     return [(_facts(row), dict(row._mapping)) for row in rows]
 
 
-def closed_tasks_by_district(conn: Connection, t: Tables, districts: Sequence[str] | None) -> dict[str, list[str]]:
+def closed_tasks_by_district(conn: Connection, t: Tables, districts: Sequence[str] | None,
+                             kinds: Sequence[str]) -> dict[str, list[str]]:
+    """The entity ids of closed tasks per district, of the given entity kinds (R12: spot checks' population)."""
     s = t.entities.schema
-    where, params = "", {}
+    where, params = "AND e.kind = ANY(:k)", {"k": list(kinds)}
     if districts:
-        where, params = "AND e.district_code = ANY(:d)", {"d": list(districts)}
+        where, params = where + " AND e.district_code = ANY(:d)", params | {"d": list(districts)}
     rows = conn.execute(sa.text(f"""
         SELECT e.district_code, k.entity_id FROM {s}.tasks k JOIN {s}.known_entities e USING (entity_id)
         WHERE k.state = 'closed' {where} ORDER BY e.district_code, k.entity_id"""), params)
@@ -172,9 +175,53 @@ def latest_checkpoint(conn: Connection, t: Tables) -> dict | None:
 
 
 def work_coverage(conn: Connection, t: Tables, entity_id: str) -> list[dict]:
+    """Every source of work coverage of the entity (R6), ended ones with their ``until``."""
     w = t.work
-    return [dict(r._mapping) for r in conn.execute(
-        sa.select(w.c.source_id, w.c.kind, w.c.since).where(w.c.entity_id == entity_id).order_by(w.c.since))]
+    return [dict(r._mapping, active=r.until is None) for r in conn.execute(
+        sa.select(w.c.source_id, w.c.kind, w.c.since, w.c.until).where(w.c.entity_id == entity_id)
+        .order_by(w.c.since, w.c.source_id))]
+
+
+def assignment(conn: Connection, t: Tables, assignment_id: str, lock: bool = False) -> Assignment | None:
+    query = sa.select(t.assignments).where(t.assignments.c.assignment_id == assignment_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
+    return _assignment(row) if row is not None else None
+
+
+def _assignment(row) -> Assignment:
+    return Assignment(row.assignment_id, row.instructor_id, row.role, row.stream_id, tuple(row.entity_ids),
+                      tuple(row.organization_ids), row.assigned_on, row.ended_on)
+
+
+def roster(conn: Connection, t: Tables, district: str | None, active: bool | None, limit: int,
+           offset: int) -> list[dict]:
+    """The instructor roster (R6): assignments with the instructor's name, newest first."""
+    a, i = t.assignments, t.instructors
+    query = (sa.select(a, i.c.name).join(i, i.c.instructor_id == a.c.instructor_id)
+             .order_by(a.c.assigned_on.desc(), a.c.assignment_id).limit(limit).offset(offset))
+    if district:
+        query = query.where(a.c.district_codes.any(district))
+    if active is not None:
+        query = query.where(a.c.ended_on.is_(None) if active else a.c.ended_on.is_not(None))
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def active_organizations(conn: Connection, t: Tables, district: str | None) -> list[Organization]:
+    """Active organizations with the entities they cover now."""
+    s = t.entities.schema
+    where, params = ("AND o.district_code = :d", {"d": district}) if district else ("", {})
+    rows = conn.execute(sa.text(f"""
+        SELECT o.*, coalesce(array_agg(c.entity_id ORDER BY c.entity_id) FILTER (WHERE c.entity_id IS NOT NULL),
+                             '{{}}') AS entity_ids
+        FROM {s}.organizations o LEFT JOIN {s}.coverage c ON c.organization_id = o.organization_id AND c.active
+        WHERE o.dissolved_on IS NULL {where} GROUP BY o.organization_id"""), params)
+    return [organization_state(dict(r._mapping)) for r in rows]
+
+
+def active_assignments(conn: Connection, t: Tables) -> list[Assignment]:
+    a = t.assignments
+    return [_assignment(r) for r in conn.execute(sa.select(a).where(a.c.ended_on.is_(None),
+                                                                     sa.func.cardinality(a.c.organization_ids) > 0))]
 
 
 def samples(conn: Connection, t: Tables, spot_check_id: str) -> list[dict]:

@@ -6,6 +6,7 @@ of its own: it is the OrganizationChecked(passed) not followed by OrganizationCl
 """
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
@@ -49,15 +50,34 @@ def apply_own_event(conn: Connection, t: Tables, envelope: EventEnvelope) -> Non
         _set_tasks(conn, t, [p["entity_id"]], p["state"], p["organization_id"], p.get("check_id"), envelope,
                    reason=p["reason"], day=p["reopened_on"])
     elif kind == "InstructorAssigned":
-        conn.execute(t.work.insert(), [{"source_id": p["assignment_id"], "entity_id": e, "kind": p["role"],
-                                        "since": p["assigned_on"]} for e in p["entity_ids"]])
+        _work(conn, t, p["assignment_id"], p["entity_ids"], p["role"], p["assigned_on"])
+        districts = sa.select(sa.func.coalesce(sa.func.array_agg(sa.distinct(t.entities.c.district_code)),
+                                               sa.literal([], ARRAY(sa.Text)))).where(
+            t.entities.c.entity_id.in_(p["entity_ids"])).scalar_subquery()
+        conn.execute(t.assignments.insert().values(
+            assignment_id=p["assignment_id"], instructor_id=p["instructor_id"], role=p["role"],
+            stream_id=envelope.stream_id, entity_ids=p["entity_ids"], organization_ids=p.get("organization_ids", []),
+            district_codes=districts, assigned_on=p["assigned_on"], assigned_by=p["assigned_by"]))
+    elif kind == "InstructorAssignmentEnded":
+        conn.execute(sa.update(t.assignments).where(t.assignments.c.assignment_id == p["assignment_id"])
+                     .values(ended_on=p["ended_on"], end_reason=p["reason"]))
+        conn.execute(sa.update(t.work).where(t.work.c.source_id == p["assignment_id"]).values(until=p["ended_on"]))
+    elif kind == "InvestorEducationHeld":
+        _work(conn, t, p["education_id"], p["entity_ids"], "investor_education", p["held_on"])
+    elif kind == "JointMemberDevelopmentStarted":
+        _work(conn, t, p["arrangement_id"], p["entity_ids"], "joint_member_development", p["started_on"])
     elif kind == "MassOrganizationFormed":
-        conn.execute(t.work.insert().values(source_id=p["mass_organization_id"], entity_id=p["entity_ids"][0],
-                                            kind=p["kind"], since=p["formed_on"]))
+        _work(conn, t, p["mass_organization_id"], p["entity_ids"], p["kind"], p["formed_on"])
     elif kind == "SpotCheckDrawn" and p["part"] == 1:
         conn.execute(t.samples.insert(), [{"spot_check_id": p["spot_check_id"], "district_code": p["district_code"],
                                            "entity_id": e, "rank": i} for i, e in enumerate(p["sample"], start=1)]
                      ) if p["sample"] else None
+
+
+def _work(conn: Connection, t: Tables, source_id: str, entity_ids, kind: str, since) -> None:
+    """One source of work coverage (R6) for each entity it names."""
+    conn.execute(t.work.insert(), [{"source_id": source_id, "entity_id": e, "kind": kind, "since": since}
+                                   for e in entity_ids])
 
 
 def set_task_state(conn: Connection, t: Tables, entity_id: str, state: str, organization_id: str,

@@ -22,6 +22,7 @@ class Tables:
     work: sa.Table
     instructors: sa.Table
     samples: sa.Table
+    assignments: sa.Table
 
 
 def tables(schema: str) -> Tables:
@@ -33,7 +34,7 @@ def tables(schema: str) -> Tables:
                           C("street_code", T), C("industry", T), C("declared_formal", sa.Integer),
                           C("declared_probationary", sa.Integer), C("approved", sa.Boolean), C("ledger_unit", T),
                           C("flags", ARRAY(T)), C("employees", sa.Integer), C("above_scale", sa.Boolean),
-                          C("declared_organization", T)),
+                          C("declared_organization", T), C("public_sector_staffed", sa.Boolean)),
         pending=sa.Table("pending_approvals", md, C("entity_id", T, primary_key=True), C("ledger_unit", T)),
         members=sa.Table("member_positions", md, C("member_id", T, primary_key=True), C("entity_id", T),
                          C("standing", T), C("active", sa.Boolean)),
@@ -56,8 +57,13 @@ def tables(schema: str) -> Tables:
                         C("check_kind", T), C("passed", sa.Boolean), C("findings", JSONB), C("checked_on", sa.Date),
                         C("inspector_unit", T), C("spot_check_id", T)),
         work=sa.Table("work_coverage", md, C("source_id", T, primary_key=True), C("entity_id", T, primary_key=True),
-                      C("kind", T), C("since", sa.Date)),
+                      C("kind", T), C("since", sa.Date), C("until", sa.Date)),
         instructors=sa.Table("instructors", md, C("instructor_id", T, primary_key=True), C("name", T)),
         samples=sa.Table("spot_check_samples", md, C("spot_check_id", T, primary_key=True), C("district_code", T),
                          C("entity_id", T, primary_key=True), C("rank", sa.Integer)),
+        assignments=sa.Table("instructor_assignments", md, C("assignment_id", T, primary_key=True),
+                             C("instructor_id", T), C("role", T), C("stream_id", T), C("entity_ids", ARRAY(T)),
+                             C("organization_ids", ARRAY(T)), C("district_codes", ARRAY(T)),
+                             C("assigned_on", sa.Date), C("assigned_by", T), C("ended_on", sa.Date),
+                             C("end_reason", T)),
     )

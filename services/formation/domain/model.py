@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from platform_core.errors import RuleViolation
 from platform_core.rules.requirements import organization_required
 
 MODE_ZH = {"standalone": "单独组建", "joint": "联合组建", "functional": "功能型"}
@@ -16,6 +17,12 @@ STATE_ZH = {"open": "未组建", "declared": "摸底申报已建，待组建记�
 ORGANIZATION_MODES = ("standalone", "joint", "functional")
 BASIS_ZH = {"region": "区域", "industry": "行业", "park": "园区", "building": "楼宇", "market": "市场",
             "association": "协会", "leading_enterprise": "龙头企业"}
+
+
+class ProjectedFactRefusal(RuleViolation):
+    """A refusal resting on facts formation learns from other services' events: member counts
+    (membership.events), registrations and survey facts (registry.events). It is final only once formation's
+    projection has seen what those topics held when it was made; the handler checks (projection lag)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class EntityFacts:
         return organization_required({
             "kind": self.kind, "subtype": self.subtype, "level": self.level, "industry": self.industry,
             "employees": self.employees, "above_scale": self.above_scale, "formal_members": self.formal_members})
+    public_sector_staffed: bool | None = None  # R5: staffed mainly by 机关事业单位人员 (None: not surveyed)
 
 
 @dataclass(frozen=True)

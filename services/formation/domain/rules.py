@@ -1,4 +1,4 @@
-"""The formation rules: R3 standalone, R4 joint, R5 functional, R8 affiliation, R9 closing.
+"""The formation rules: R3 standalone, R4 joint, R5 functional, R8 affiliation, R9 closing (R12 windows: ``checks``).
 
 Each ``decide_*`` takes what the handler loaded and returns the events to append,
 or raises RuleViolation naming the rule and the field.
@@ -11,8 +11,9 @@ from platform_core.errors import RuleViolation
 from platform_core.rules.requirements import MUST_STAND_ALONE
 from platform_core.rules.standalone import JOINT_MINIMUM, r3_violation
 
+from .checks import CheckWindow, require_in_window
 from .model import (Coverage, DomainEvent, EntityFacts, FormOrganization, Organization,
-                    RecordCheck, TaskStatus, task_stream)
+                    ProjectedFactRefusal, RecordCheck, TaskStatus, task_stream)
 
 
 # -- R8 affiliation ----------------------------------------------------------------------------------
@@ -48,8 +49,7 @@ def decide_form(command: FormOrganization, facts: Mapping[str, EntityFacts], cov
         raise RuleViolation(f"formed_on {command.formed_on} lies in the future", field="formed_on")
     for entity_id in ids:
         if entity_id not in facts:
-            raise RuleViolation(f"entity {entity_id} is not known to formation (registry's EntityRegistered not "
-                                "projected yet); retry shortly", field="entity_ids", rule="registry")
+            raise unknown_entity(entity_id)
     counts = {e: facts[e].formal_members for e in ids}
     if command.mode == "standalone":
         _check_standalone(ids, counts, coverage, restructured_from)
@@ -67,6 +67,11 @@ def decide_form(command: FormOrganization, facts: Mapping[str, EntityFacts], cov
     return [DomainEvent(command.organization_id, "OrganizationFormed", payload)]
 
 
+def unknown_entity(entity_id: str) -> ProjectedFactRefusal:
+    return ProjectedFactRefusal(f"entity {entity_id} is not known to formation: registry.events holds no "
+                                "EntityRegistered for it", field="entity_ids", rule="registry")
+
+
 def _common(values: set):
     return values.pop() if len(values) == 1 else None
 
@@ -77,7 +82,7 @@ def _check_standalone(ids, counts, coverage, restructured_from) -> None:
                             field="entity_ids", rule="R3")
     entity_id = ids[0]
     if counts[entity_id] < MUST_STAND_ALONE:
-        raise RuleViolation(f"R3: entity {entity_id} has {counts[entity_id]} formal members; a standalone "
+        raise ProjectedFactRefusal(f"R3: entity {entity_id} has {counts[entity_id]} formal members; a standalone "
                             f"organization needs at least {MUST_STAND_ALONE} (form a joint organization, R4)",
                             field="entity_ids", rule="R3")
     held = coverage.get(entity_id, Coverage()).by_mode
@@ -97,23 +102,30 @@ def _check_joint(command: FormOrganization, ids, counts, coverage) -> None:
         raise RuleViolation("R4: a joint organization covers at least two entities", field="entity_ids", rule="R4")
     for entity_id in ids:
         if counts[entity_id] >= MUST_STAND_ALONE:
-            raise RuleViolation(f"R3: entity {entity_id} has {counts[entity_id]} formal members and must form its "
-                                "own organization", field="entity_ids", rule="R3")
+            raise ProjectedFactRefusal(f"R3: entity {entity_id} has {counts[entity_id]} formal members and must "
+                                       "form its own organization", field="entity_ids", rule="R3")
         held = coverage.get(entity_id, Coverage())
         if held.primary() is not None:
             raise RuleViolation(f"R4: entity {entity_id} is already covered by organization {held.primary()}",
                                 field="entity_ids", rule="R4")
     total = sum(counts.values())
     if total < JOINT_MINIMUM:
-        raise RuleViolation(f"R4: the entities together have {total} formal members; a joint organization needs "
+        raise ProjectedFactRefusal(f"R4: the entities together have {total} formal members; a joint organization needs "
                             f"at least {JOINT_MINIMUM}", field="entity_ids", rule="R4")
 
 
 def _check_functional(ids, facts, coverage) -> None:
+    """R5 (二(四)4): social organizations staffed mainly by 机关事业单位人员, as registry's survey records it."""
     for entity_id in ids:
         if facts[entity_id].kind != "social_organization":
             raise RuleViolation(f"R5: entity {entity_id} is a {facts[entity_id].kind}; functional organizations "
                                 "are for social organizations", field="entity_ids", rule="R5")
+        staffed = facts[entity_id].public_sector_staffed
+        if staffed is not True:
+            found = "is not staffed mainly by" if staffed is False else "has no survey record of being staffed by"
+            raise ProjectedFactRefusal(f"R5: entity {entity_id} {found} 机关事业单位人员 (registry's survey fact "
+                                       "public_sector_staffed); a functional organization is for such social "
+                                       "organizations", field="entity_ids", rule="R5")
         if coverage.get(entity_id, Coverage()).by_mode.get("functional"):
             raise RuleViolation(f"R5: entity {entity_id} already has a functional organization", field="entity_ids",
                                 rule="R5")
@@ -134,7 +146,7 @@ def decide_restructure(joint: Organization, entity_id: str, new_command: FormOrg
     remaining = [e for e in joint.entity_ids if e != entity_id]
     left = sum(facts[e].formal_members if e in facts else 0 for e in remaining)
     if remaining and left < JOINT_MINIMUM:
-        raise RuleViolation(f"R4: after the split the remaining entities of {joint.organization_id} have {left} "
+        raise ProjectedFactRefusal(f"R4: after the split the remaining entities of {joint.organization_id} have {left} "
                             f"formal members (< {JOINT_MINIMUM}); regroup them or dissolve the joint "
                             "organization first", field="entity_id", rule="R4")
     formed = decide_form(new_command, facts, coverage, affiliation, today, restructured_from=joint.organization_id)
@@ -207,14 +219,17 @@ REOPEN_BY_KIND = {"acceptance": "acceptance_check_failed", "spot_check": "spot_c
 
 
 def decide_check(org: Organization, command: RecordCheck, facts: Mapping[str, EntityFacts],
-                 tasks: Mapping[str, TaskStatus], today: date) -> tuple[list[DomainEvent], dict[str, str]]:
+                 tasks: Mapping[str, TaskStatus], today: date,
+                 window: CheckWindow) -> tuple[list[DomainEvent], dict[str, str]]:
     """The check event, then per entity OrganizationClosed (passed, in the baseline) or TaskReopened (failed).
 
     Returns the events and each entity's task state afterwards: a passed check of an entity not (yet)
-    in the baseline leaves its task ``checked`` (closed later, POST /tasks/{id}/close)."""
+    in the baseline leaves its task ``checked`` (closed later, POST /tasks/{id}/close). ``window`` is
+    the check kind's window (R12), judged on ``today`` (the business date) and on ``checked_on``."""
     if not org.active:
         raise RuleViolation(f"organization {org.organization_id} was dissolved on {org.dissolved_on}; "
                             "nothing to check", field="organization_id", rule="R9")
+    require_in_window(window, today, command.checked_on)
     if command.checked_on > today or command.checked_on < org.formed_on:
         raise RuleViolation(f"checked_on {command.checked_on} must lie between the formation ({org.formed_on}) "
                             "and today", field="checked_on", rule="R12")

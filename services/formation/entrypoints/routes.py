@@ -1,46 +1,26 @@
 """HTTP routes: translate requests to commands and queries, nothing more."""
 
 import uuid
+from dataclasses import asdict
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from platform_core.auth import Principal
-from platform_core.contracts.formation import ENTITY_ID, ORGANIZATION_ID, SPOT_CHECK_ID
 from platform_core.errors import NotFound
-from platform_core.http import authenticate, idempotency_key
 
 from ..adapters import queries
-from ..bootstrap import Formation
 from ..domain import board as board_rules
 from ..domain.model import MODE_ZH, STATE_ZH, FormOrganization
+from ..domain.review import joint_review
 from ..domain.rules import r3_violations
 from ..domain.suggestions import suggest
-from ..handlers.commands import Outcome
+from ..domain.work_coverage import WAY_ZH
 from . import schemas
+from .deps import Caller, EntityId, Key, OrgId, Service, SpotId, command_result
 
-
-async def formation(request: Request) -> Formation:
-    return request.app.state.formation
-
-
-Caller = Annotated[Principal, Depends(authenticate)]
-Key = Annotated[str | None, Depends(idempotency_key)]
-Service = Annotated[Formation, Depends(formation)]
-OrgId = Annotated[str, Path(pattern=ORGANIZATION_ID)]
-EntityId = Annotated[str, Path(pattern=ENTITY_ID)]
-SpotId = Annotated[str, Path(pattern=SPOT_CHECK_ID)]
 
 router = APIRouter(tags=["formation"])
 reads = APIRouter(tags=["reads"])
-
-
-def _result(outcome: Outcome, response: Response) -> schemas.CommandResult:
-    if outcome.result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return schemas.CommandResult(id=outcome.id, events=[
-        schemas.EventRef(event_id=str(e.event_id), type=e.type, stream_id=e.stream_id) for e in outcome.result.events])
 
 
 # -- commands -------------------------------------------------------------------------------------------
@@ -49,21 +29,24 @@ def form(body: schemas.FormIn, caller: Caller, key: Key, svc: Service, response:
     """单独组建 / 联合组建 / 功能型: form an organization (R3, R4, R5)."""
     command = FormOrganization(f"organization-{uuid.uuid4()}", body.mode, body.name, tuple(body.entity_ids),
                                body.formed_on, body.level, body.grouping_basis, body.grouping_detail)
-    return _result(svc.commands.form(caller, command, key), response)
+    outcome = svc.commands.form(caller, command, key)
+    return command_result(outcome, response)
 
 
 @router.post("/organizations/{organization_id}/restructure", status_code=201, response_model=schemas.CommandResult)
 def restructure(organization_id: OrgId, body: schemas.RestructureIn, caller: Caller, key: Key, svc: Service,
                 response: Response):
     """调整优化组织设置: split an entity with >= 3 formal members out of a joint organization (R3)."""
-    return _result(svc.commands.restructure(caller, organization_id, body.entity_id, body.name, body.reason,
-                                            body.restructured_on, key), response)
+    outcome = svc.commands.restructure(caller, organization_id, body.entity_id, body.name, body.reason,
+                                       body.restructured_on, key)
+    return command_result(outcome, response)
 
 
 @router.post("/organizations/{organization_id}/dissolve", response_model=schemas.CommandResult)
 def dissolve(organization_id: OrgId, body: schemas.DissolveIn, caller: Caller, key: Key, svc: Service,
              response: Response):
-    return _result(svc.commands.dissolve(caller, organization_id, body.dissolved_on, body.reason, key), response)
+    outcome = svc.commands.dissolve(caller, organization_id, body.dissolved_on, body.reason, key)
+    return command_result(outcome, response)
 
 
 @router.post("/organizations/{organization_id}/affiliation", response_model=schemas.CommandResult)
@@ -71,49 +54,40 @@ def change_affiliation(organization_id: OrgId, body: schemas.AffiliationIn, call
                        response: Response):
     """隶属关系 (R8): change the derived affiliation, with a reason."""
     affiliation = {"kind": body.kind, "unit": body.unit, "name": body.name}
-    return _result(svc.commands.change_affiliation(caller, organization_id, affiliation, body.reason, key), response)
+    outcome = svc.commands.change_affiliation(caller, organization_id, affiliation, body.reason, key)
+    return command_result(outcome, response)
 
 
 @router.post("/organizations/{organization_id}/checks", status_code=201, response_model=schemas.CommandResult)
 def record_check(organization_id: OrgId, body: schemas.CheckIn, caller: Caller, key: Key, svc: Service,
                  response: Response):
     """检查验收 / 回头看: passing closes the tasks (销号), failing reopens them (R9, R12)."""
-    return _result(svc.commands.record_check(caller, organization_id, body.passed, body.findings, body.checked_on,
-                                             body.check_kind, key=key), response)
+    outcome = svc.commands.record_check(caller, organization_id, body.passed, body.findings, body.checked_on,
+                                        body.check_kind, key=key)
+    return command_result(outcome, response)
 
 
 @router.post("/tasks/{entity_id}/close", response_model=schemas.CommandResult)
 def close_task(entity_id: EntityId, caller: Caller, key: Key, svc: Service, response: Response):
     """Close a task left ``checked`` because its entity entered the baseline after the check (R9)."""
-    return _result(svc.commands.close_task(caller, entity_id, key), response)
-
-
-@router.post("/work-coverage/instructors", status_code=201, response_model=schemas.CommandResult)
-def assign_instructor(body: schemas.InstructorIn, caller: Caller, key: Key, svc: Service, response: Response):
-    """党建工作指导员 / 第一书记 (R6)."""
-    return _result(svc.commands.assign_instructor(caller, body.name, body.role, body.entity_ids, body.assigned_on,
-                                                  key), response)
-
-
-@router.post("/work-coverage/mass-organizations", status_code=201, response_model=schemas.CommandResult)
-def mass_organization(body: schemas.MassOrganizationIn, caller: Caller, key: Key, svc: Service, response: Response):
-    """工会 / 共青团 / 妇联 formed in an entity (R6)."""
-    return _result(svc.commands.record_mass_organization(caller, body.entity_id, body.kind, body.name,
-                                                         body.formed_on, key), response)
+    outcome = svc.commands.close_task(caller, entity_id, key)
+    return command_result(outcome, response)
 
 
 @router.post("/spot-checks", status_code=201, response_model=schemas.CommandResult)
 def draw_spot_check(body: schemas.SpotCheckIn, caller: Caller, key: Key, svc: Service, response: Response):
     """随机抽查: draw N closed tasks per district, reproducibly (docs/formation.md)."""
-    return _result(svc.commands.draw_spot_check(caller, body.per_district, body.districts, body.seed, key), response)
+    outcome = svc.commands.draw_spot_check(caller, body.per_district, body.districts, body.seed, key)
+    return command_result(outcome, response)
 
 
 @router.post("/spot-checks/{spot_check_id}/results", status_code=201, response_model=schemas.CommandResult)
 def spot_check_result(spot_check_id: SpotId, body: schemas.SpotCheckResultIn, caller: Caller, key: Key,
                       svc: Service, response: Response):
     """The result of checking a drawn organization; a failure reopens its tasks."""
-    return _result(svc.commands.record_check(caller, body.organization_id, body.passed, body.findings,
-                                             body.checked_on, "spot_check", spot_check_id, key), response)
+    outcome = svc.commands.record_check(caller, body.organization_id, body.passed, body.findings, body.checked_on,
+                                        "spot_check", spot_check_id, key)
+    return command_result(outcome, response)
 
 
 # -- reads ------------------------------------------------------------------------------------------------
@@ -153,7 +127,8 @@ def entity(entity_id: EntityId, caller: Caller, svc: Service):
             "declared_organization": declared,
             "required_reason": facts.required_reason if facts is not None else None,
             "functional_covered": bool(coverage and coverage.by_mode.get("functional")),
-            "work_coverage": work, "work_covered": not covered and bool(work),
+            "work_coverage": [w | {"way_zh": WAY_ZH[w["kind"]]} for w in work],
+            "work_covered": not covered and any(w["active"] for w in work),
             "task": {"state": state, "state_zh": STATE_ZH[state], "reopened": task.reopened if task else 0}}
 
 
@@ -193,6 +168,20 @@ def violations(caller: Caller, svc: Service, district: str | None = None):
         facts = queries.facts_where(conn, svc.tables, district=district)
         coverage = queries.load_coverage(conn, svc.tables, [f.entity_id for f in facts])
     return r3_violations(facts, coverage)
+
+
+@reads.get("/reviews/joint")
+def joint_reviews(caller: Caller, svc: Service, district: str | None = Query(None, pattern=r"^\d{6}$"),
+                  today: date | None = Query(None, description="judge ages as of this day (YYYY-MM-DD)")):
+    """调整优化组织设置 (R3): joint organizations covering too many units or standing too long, with the units that
+    could stand alone; the thresholds are the campaign calendar's, with their reasons."""
+    on = today or svc.commands.today()
+    with svc.engine.connect() as conn:
+        organizations = [o for o in queries.active_organizations(conn, svc.tables, district) if o.mode == "joint"]
+        facts = queries.load_facts(conn, svc.tables, [e for o in organizations for e in o.entity_ids])
+    policy = svc.calendar.joint_review
+    found = joint_review(organizations, facts, policy, on)
+    return {"today": on, "policy": asdict(policy), "total": len(found), "organizations": found}
 
 
 @reads.get("/suggestions/joint")

@@ -1,7 +1,7 @@
 """API request/response shapes (separate from the domain records and the event contract)."""
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,8 +61,31 @@ class SpotCheckResultIn(_In):
 class InstructorIn(_In):
     name: str = Field(min_length=1, max_length=50, description="指导员姓名（不进入事件）")
     role: Literal["instructor", "first_secretary"]
-    entity_ids: list[str] = Field(min_length=1, max_length=500)
+    entity_ids: list[str] = Field(default_factory=list, max_length=500,
+                                  description="entities without an organization it work-covers (R6)")
+    organization_ids: list[Annotated[str, Field(pattern=ORGANIZATION_ID)]] = Field(
+        default_factory=list, max_length=100, description="new organizations it guides (一对一/一对多, R6)")
     assigned_on: date
+
+
+class AssignmentEndIn(_In):
+    reason: str = Field(min_length=1, max_length=500, description="调离、任期届满等")
+    ended_on: date | None = None
+
+
+class InvestorEducationIn(_In):
+    entity_ids: list[str] = Field(min_length=1, max_length=500)
+    held_on: date
+    topic: str = Field(min_length=1, max_length=200, description="教育引导的内容或形式（座谈、培训）")
+
+
+class JointDevelopmentIn(_In):
+    entity_ids: list[str] = Field(min_length=1, max_length=500)
+    started_on: date
+    organization_id: str | None = Field(default=None, pattern=ORGANIZATION_ID,
+                                        description="the developing organization, if formed in the campaign")
+    organization_name: str | None = Field(default=None, min_length=1, max_length=200,
+                                          description="the developing organization's name otherwise (e.g. 街道综合党委)")
 
 
 class MassOrganizationIn(_In):

@@ -16,17 +16,18 @@ from sqlalchemy.exc import IntegrityError
 
 from platform_core.auth import Forbidden, Principal
 from platform_core.clock import now as business_now
-from platform_core.errors import ConcurrencyConflict, NotFound, RuleViolation
+from platform_core.errors import ConcurrencyConflict, NotFound, ProjectionBehind, RuleViolation
 from platform_core.event_store import AppendResult, EventStore, NewEvent, request_fingerprint
-from platform_core.reference import load_departments, load_territory
+from platform_core.projection_lag import STALL_SECONDS, ProjectionLag
+from platform_core.reference import CampaignCalendar, load_calendar, load_departments, load_territory
 from platform_core.reference.city_time import local_date
 
 from ..adapters import queries
 from ..adapters.read_models import apply_own_event, set_task_state
 from ..adapters.tables import Tables
-from ..domain import rules, spotcheck
-from ..domain.model import (DomainEvent, EntityFacts, FormOrganization, Organization, RecordCheck,
-                            evolve_organization, workcoverage_stream)
+from ..domain import checks, rules, spotcheck, work_coverage
+from ..domain.model import (DomainEvent, EntityFacts, FormOrganization, Organization, ProjectedFactRefusal,
+                            RecordCheck, evolve_organization, workcoverage_stream)
 
 Clock = Callable[[], datetime]
 
@@ -40,9 +41,15 @@ class Outcome:
 
 
 class FormationCommands:
-    def __init__(self, store: EventStore, tables: Tables,
-                 clock: Clock = business_now):
+    def __init__(self, store: EventStore, tables: Tables, clock: Clock = business_now,
+                 calendar: CampaignCalendar | None = None, upstream: ProjectionLag | None = None,
+                 lag_wait_seconds: float = 1.0, lag_stall_seconds: float = STALL_SECONDS):
+        """``upstream``: formation's projection of registry.events and membership.events, asked only when a
+        command is refused on facts learnt from them (None: such refusals are taken as final); it is waited for
+        up to ``lag_wait_seconds``, and not longer than ``lag_stall_seconds`` without progress."""
         self.store, self.t, self.clock = store, tables, clock
+        self.calendar = calendar or load_calendar()
+        self.upstream, self.lag_wait_seconds, self.lag_stall_seconds = upstream, lag_wait_seconds, lag_stall_seconds
         territory, departments = load_territory(), load_departments()
         self.territory_names = {d.code: d.name for d in territory.districts} | {
             s.code: s.name for s in territory.streets()}
@@ -124,18 +131,13 @@ class FormationCommands:
         check_id = f"check-{uuid.uuid4()}"
         fingerprint = request_fingerprint("check", organization_id, passed, list(findings), checked_on, check_kind,
                                           spot_check_id)
-        permission = "spotcheck.draw" if check_kind == "spot_check" else "check.acceptance"
+        permission = checks.PERMISSION[check_kind]
         checked_only: list[str] = []  # passed, not in the baseline yet: state without an event of its own
 
         def write(conn: Connection) -> list[DomainEvent]:
             org = self._organization(conn, organization_id)
             facts = self._facts_in_territory(conn, principal, permission, org.entity_ids, organization_id)
-            if principal.kind == "district_org":
-                social = [e for e, f in facts.items() if f.kind == "social_organization"]
-                if social:
-                    raise Forbidden(f"{principal.department} checks non-public entities only; {social[0]} is a "
-                                    "social organization (its check is the city organization department's)",
-                                    principal=principal, permission=permission, target=organization_id)
+            checked = facts.values()
             if spot_check_id is not None:
                 drawn = {s["entity_id"] for s in queries.samples(conn, self.t, spot_check_id)}
                 if not drawn:
@@ -143,10 +145,13 @@ class FormationCommands:
                 if not drawn & set(org.entity_ids):
                     raise RuleViolation(f"R12: no entity of {organization_id} was drawn in {spot_check_id}",
                                         field="organization_id", rule="R12")
+                checked = [f for e, f in facts.items() if e in drawn]  # the drawn enterprise is what is checked
+            self._require_check_authority(principal, permission, checked, check_kind, organization_id)
             tasks = queries.load_tasks(conn, self.t, org.entity_ids, lock=True)
             command = RecordCheck(check_id, organization_id, passed, tuple(findings), checked_on,
                                   principal.department, check_kind, spot_check_id)
-            events, states = rules.decide_check(org, command, facts, tasks, self.today())
+            events, states = rules.decide_check(org, command, facts, tasks, self.today(),
+                                                checks.check_window(self.calendar, check_kind))
             checked_only[:] = [e for e, s in states.items() if s == "checked"]
             return events
 
@@ -162,6 +167,7 @@ class FormationCommands:
 
         def write(conn: Connection) -> list[DomainEvent]:
             facts = self._facts_in_territory(conn, principal, "check.acceptance", [entity_id], entity_id)
+            self._require_check_authority(principal, "check.acceptance", facts.values(), "acceptance", entity_id)
             task = queries.load_tasks(conn, self.t, [entity_id], lock=True).get(entity_id)
             if task is None or task.state != "checked":
                 raise RuleViolation(f"R9: the task of {entity_id} is {task.state if task else 'open'}; only a "
@@ -180,23 +186,67 @@ class FormationCommands:
 
     # -- R6 work coverage --------------------------------------------------------------------------------
     def assign_instructor(self, principal: Principal, name: str, role: str, entity_ids: Sequence[str],
-                          assigned_on: date, key: str | None = None) -> Outcome:
+                          assigned_on: date, organization_ids: Sequence[str] = (), key: str | None = None) -> Outcome:
+        """An instructor / first secretary for entities without an organization and/or new organizations."""
         assignment_id, instructor_id = f"assignment-{uuid.uuid4()}", f"instructor-{uuid.uuid4()}"
-        fingerprint = request_fingerprint("instructor", name, role, list(entity_ids), assigned_on)
+        fingerprint = request_fingerprint("instructor", name, role, list(entity_ids), assigned_on,
+                                          list(organization_ids))
 
         def write(conn: Connection) -> list[DomainEvent]:
-            if len(set(entity_ids)) != len(entity_ids):
-                raise RuleViolation("entity_ids lists an entity twice", field="entity_ids")
-            self._facts_in_territory(conn, principal, "workcoverage.instructor", entity_ids, assignment_id)
-            if assigned_on > self.today():
-                raise RuleViolation(f"assigned_on {assigned_on} lies in the future", field="assigned_on", rule="R6")
+            organizations = [self._organization(conn, o) for o in sorted(organization_ids)]  # locked in one order
+            covered = list(dict.fromkeys([*entity_ids, *(e for o in organizations for e in o.entity_ids)]))
+            self._facts_in_territory(conn, principal, "workcoverage.instructor", covered, assignment_id)
+            event = work_coverage.decide_assignment(assignment_id, instructor_id, role, entity_ids, organizations,
+                                                    assigned_on, self.today(), principal.kind)
             conn.execute(self.t.instructors.insert(), {"instructor_id": instructor_id, "name": name})
-            return [DomainEvent(workcoverage_stream(entity_ids[0]), "InstructorAssigned", {
-                "assignment_id": assignment_id, "instructor_id": instructor_id, "role": role,
-                "entity_ids": list(entity_ids), "assigned_on": assigned_on.isoformat(),
-                "assigned_by": principal.kind})]
+            return [event]
 
         return self._run(principal, write, key, fingerprint, assignment_id)
+
+    def end_assignment(self, principal: Principal, assignment_id: str, ended_on: date | None, reason: str,
+                       key: str | None = None) -> Outcome:
+        """调离、任期届满: the assignment ends; its entities are no longer work-covered by it (R6)."""
+        on = ended_on or self.today()
+        fingerprint = request_fingerprint("end-assignment", assignment_id, on, reason)
+
+        def write(conn: Connection) -> list[DomainEvent]:
+            found = queries.assignment(conn, self.t, assignment_id, lock=True)
+            if found is None:
+                raise NotFound(f"assignment {assignment_id} not found", field="assignment_id")
+            self._facts_in_territory(conn, principal, "workcoverage.instructor", found.entity_ids, assignment_id)
+            return [work_coverage.decide_end_assignment(found, on, reason, self.today())]
+
+        return self._run(principal, write, key, fingerprint, assignment_id)
+
+    def record_investor_education(self, principal: Principal, entity_ids: Sequence[str], held_on: date, topic: str,
+                                  key: str | None = None) -> Outcome:
+        """出资人教育引导, recorded by 统战 or 工商联 (R6)."""
+        education_id = f"education-{uuid.uuid4()}"
+        fingerprint = request_fingerprint("investor-education", list(entity_ids), held_on, topic)
+
+        def write(conn: Connection) -> list[DomainEvent]:
+            facts = self._facts_in_territory(conn, principal, "workcoverage.investor_education", entity_ids,
+                                             education_id)
+            return [work_coverage.decide_investor_education(education_id, entity_ids, facts, held_on, topic,
+                                                            self.today(), principal.kind)]
+
+        return self._run(principal, write, key, fingerprint, education_id)
+
+    def record_joint_development(self, principal: Principal, entity_ids: Sequence[str], started_on: date,
+                                 organization_id: str | None, organization_name: str | None,
+                                 key: str | None = None) -> Outcome:
+        """联合发展党员: a Party organization develops members for entities without one (R6)."""
+        arrangement_id = f"jointdev-{uuid.uuid4()}"
+        fingerprint = request_fingerprint("joint-development", list(entity_ids), started_on, organization_id,
+                                          organization_name)
+
+        def write(conn: Connection) -> list[DomainEvent]:
+            self._facts_in_territory(conn, principal, "workcoverage.joint_development", entity_ids, arrangement_id)
+            organization = self._organization(conn, organization_id) if organization_id else None
+            return [work_coverage.decide_joint_development(arrangement_id, entity_ids, started_on, organization,
+                                                           organization_name, self.today(), principal.kind)]
+
+        return self._run(principal, write, key, fingerprint, arrangement_id)
 
     def record_mass_organization(self, principal: Principal, entity_id: str, kind: str, name: str,
                                  formed_on: date, key: str | None = None) -> Outcome:
@@ -226,6 +276,7 @@ class FormationCommands:
 
         def write(conn: Connection) -> list[DomainEvent]:
             principal.require("spotcheck.draw", target=spot_check_id)
+            checks.require_in_window(checks.check_window(self.calendar, "spot_check"), self.today())
             checkpoint = queries.latest_checkpoint(conn, self.t)
             if checkpoint is not None:
                 if fixed_seed is not None:
@@ -239,7 +290,7 @@ class FormationCommands:
                     raise RuleViolation("R12: no signed audit checkpoint is known yet; give the seed value fixed "
                                         "in advance (it is recorded in SpotCheckDrawn)", field="seed", rule="R12")
                 seed, source = fixed_seed, "fixed_value"
-            populations = queries.closed_tasks_by_district(conn, self.t, districts)
+            populations = queries.closed_tasks_by_district(conn, self.t, districts, checks.SPOT_CHECKED_KINDS)
             for district in districts or []:
                 populations.setdefault(district, [])
             if not populations:
@@ -251,6 +302,15 @@ class FormationCommands:
         return self._run(principal, write, key, fingerprint, spot_check_id)
 
     # -- plumbing ----------------------------------------------------------------------------------------
+    def _require_check_authority(self, principal: Principal, permission: str, facts, check_kind: str,
+                                 target: str) -> None:
+        """R12 归口分级: every entity checked must be one the caller's department checks."""
+        for entity in facts:
+            reason = checks.refusal(principal.kind, entity, check_kind)
+            if reason is not None:
+                raise Forbidden(f"{principal.department} 无权{checks.CHECK_KIND_ZH[check_kind]}：{reason}",
+                                principal=principal, permission=permission, target=target)
+
     def _affiliation(self, facts: list[EntityFacts]) -> dict:
         return rules.derive_affiliation(facts, self.territory_names, self.supervisor_names) if facts else {}
 
@@ -269,8 +329,7 @@ class FormationCommands:
         for entity_id in entity_ids:
             found = facts.get(entity_id)
             if found is None:
-                raise RuleViolation(f"entity {entity_id} is not known to formation (registry's EntityRegistered "
-                                    "not projected yet); retry shortly", field="entity_ids", rule="registry")
+                raise rules.unknown_entity(entity_id)
             principal.require(permission, territory=found.street_code or found.district_code, target=target)
         return facts
 
@@ -281,6 +340,27 @@ class FormationCommands:
 
     def _run(self, principal: Principal, decide: Callable[[Connection], list[DomainEvent]], key: str | None,
              fingerprint: str, main_id: str, after: Callable[[Connection], None] | None = None) -> Outcome:
+        """Decide and append; a refusal on projected facts is final only when a decision made after the
+        projection had seen what the upstream topics held at the refusal refuses too. So the command is decided
+        once more once the projection has caught up with those end offsets (waited for up to
+        ``lag_wait_seconds`` while it progresses; it may have applied them between the decision and the look);
+        if it does not catch up, the answer is 409 ``projection_behind`` with Retry-After."""
+        try:
+            return self._attempt(principal, decide, key, fingerprint, main_id, after)
+        except ProjectedFactRefusal as refusal:
+            if self.upstream is None:
+                raise
+            ends = self.upstream.end_offsets()
+            missing = self.upstream.wait_until_seen(ends, self.lag_wait_seconds, self.lag_stall_seconds)
+            if missing:
+                raise ProjectionBehind(
+                    f"formation has not yet applied {sum(missing.values())} event(s) of {', '.join(sorted(missing))} "
+                    f"that it may need for this command, so it cannot tell whether “{refusal.message}” still holds; "
+                    "nothing was written, retry", field=refusal.field, behind=missing) from None
+        return self._attempt(principal, decide, key, fingerprint, main_id, after)  # a refusal now is final
+
+    def _attempt(self, principal: Principal, decide: Callable[[Connection], list[DomainEvent]], key: str | None,
+                 fingerprint: str, main_id: str, after: Callable[[Connection], None] | None) -> Outcome:
         try:
             with self.store.engine.begin() as conn:
                 if key is not None and (earlier := self.store.earlier_result(conn, key, fingerprint)) is not None:
@@ -340,7 +420,7 @@ def _main_id(result: AppendResult, fallback: str) -> str:
     """The id a replayed command answers with: taken from its first event's payload."""
     payload = result.events[0].payload if result.events else {}
     for field in ("new_organization_id", "entity_id", "check_id", "assignment_id", "mass_organization_id",
-                  "spot_check_id", "organization_id"):
+                  "spot_check_id", "education_id", "arrangement_id", "organization_id"):
         if payload.get(field):
             return payload[field]
     return fallback

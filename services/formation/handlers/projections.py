@@ -24,7 +24,8 @@ from ..adapters.tables import Tables
 ADDED = ("MemberRegistered", "MemberDeveloped", "MemberRecruited")
 PROFILE_COLUMNS = {"formal_members": "declared_formal", "probationary_members": "declared_probationary",
                    "industry": "industry", "employees": "employees", "above_scale": "above_scale",
-                   "party_organization": "declared_organization"}
+                   "party_organization": "declared_organization",
+                   "public_sector_staffed": "public_sector_staffed"}
 
 
 def upstream_projection(t: Tables) -> Callable[[Connection, list[EventEnvelope]], None]:
@@ -63,7 +64,8 @@ def _registered(conn: Connection, t: Tables, p: dict) -> None:
            "district_code": p["district_code"], "street_code": p.get("street_code"), "industry": p["industry"],
            "declared_formal": p["formal_members"], "declared_probationary": p["probationary_members"],
            "employees": p.get("employees") or 0, "above_scale": bool(p.get("above_scale")),
-           "declared_organization": p.get("party_organization") or "none"}
+           "declared_organization": p.get("party_organization") or "none",
+           "public_sector_staffed": p.get("public_sector_staffed")}
     statement = pg_insert(t.entities).values(**row, approved=pending is not None, ledger_unit=pending, flags=[])
     conn.execute(statement.on_conflict_do_update(index_elements=[t.entities.c.entity_id],
                                                  set_={k: statement.excluded[k] for k in row if k != "entity_id"}))

@@ -14,8 +14,10 @@ Streams
   checked are derived from the organization events, only closing and reopening
   are events of their own.
 - ``workcoverage-<entity uuid>``: InstructorAssigned (one event per assignment,
-  on the stream of the first entity it names; ``entity_ids`` lists all) and
-  MassOrganizationFormed (R6 work coverage).
+  on the stream of the first entity it names; ``entity_ids`` lists all),
+  InstructorAssignmentEnded (on its assignment's stream), MassOrganizationFormed,
+  InvestorEducationHeld and JointMemberDevelopmentStarted (R6 work coverage, the
+  four ways; the latter two on the stream of their first entity).
 - ``spotcheck-<uuid>``: SpotCheckDrawn, one event per district (and per part of a
   large district) of one draw, all appended together.
 
@@ -36,9 +38,16 @@ Events
   ``previous`` to ``affiliation``; ``reason`` is required when it departs from
   the derived one (``derived`` false). Coverage is unchanged.
 - InstructorAssigned: an instructor (党建工作指导员) or first secretary (第一书记)
-  was assigned to ``entity_ids`` (R6 work coverage from ``assigned_on``). The
-  person is named by a pseudonymous ``instructor_id``; the name stays in
-  formation's own table.
+  was assigned to ``entity_ids`` (R6 work coverage from ``assigned_on``) and, from
+  version 2, to guide the new organizations ``organization_ids`` (一对一/一对多;
+  their entities are in ``entity_ids``). The person is named by a pseudonymous
+  ``instructor_id``; the name stays in formation's own table.
+- InstructorAssignmentEnded: the assignment ended on ``ended_on``: its source of
+  work coverage is gone for ``entity_ids`` and its organizations lose the guidance.
+- InvestorEducationHeld: 统战 or 工商联 educated the investors / persons in charge
+  of ``entity_ids`` (出资人教育引导, R6 work coverage from ``held_on``).
+- JointMemberDevelopmentStarted: a Party organization develops members for
+  ``entity_ids`` (联合发展党员, R6 work coverage from ``started_on``).
 - MassOrganizationFormed: a trade union, Youth League or Women's Federation
   organization was formed in the entity (R6 work coverage from ``formed_on``).
 - OrganizationChecked: an acceptance check (检查验收), spot check (随机抽查) or
@@ -144,13 +153,59 @@ class AffiliationChanged(_Coverage):
     changed_on: date
 
 
-class InstructorAssigned(_Payload):
-    assignment_id: str = Field(pattern=f"^assignment-{UUID_PATTERN}$")
+ASSIGNMENT_ID = f"^assignment-{UUID_PATTERN}$"
+
+
+class _InstructorAssignedV1(_Payload):
+    assignment_id: str = Field(pattern=ASSIGNMENT_ID)
     instructor_id: str = Field(pattern=f"^instructor-{UUID_PATTERN}$")
     role: InstructorRole
     entity_ids: list[str] = EntityIds
     assigned_on: date
     assigned_by: str = Field(min_length=1, max_length=80)  # the assigning department kind
+
+
+class InstructorAssigned(_InstructorAssignedV1):
+    """Version 2 adds ``organization_ids``: the new organizations the person guides (一对一/一对多, R6); their
+    entities are in ``entity_ids`` too. Version 1 events are upcast with an empty list."""
+
+    organization_ids: list[str] = Field(default_factory=list, max_length=100)
+
+
+class InstructorAssignmentEnded(_Payload):
+    """On the assignment's stream: from ``ended_on`` it work-covers ``entity_ids`` and guides
+    ``organization_ids`` no more (R6)."""
+
+    assignment_id: str = Field(pattern=ASSIGNMENT_ID)
+    instructor_id: str = Field(pattern=f"^instructor-{UUID_PATTERN}$")
+    role: InstructorRole
+    entity_ids: list[str] = EntityIds
+    organization_ids: list[str] = Field(default_factory=list, max_length=100)
+    ended_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class InvestorEducationHeld(_Payload):
+    """出资人教育引导 (R6, 三(二)): the investors / persons in charge of ``entity_ids`` were educated by 统战 or 工商联
+    (``recorded_by``); work coverage from ``held_on``."""
+
+    education_id: str = Field(pattern=f"^education-{UUID_PATTERN}$")
+    entity_ids: list[str] = EntityIds
+    held_on: date
+    topic: str = Field(min_length=1, max_length=200)
+    recorded_by: str = Field(min_length=1, max_length=80)
+
+
+class JointMemberDevelopmentStarted(_Payload):
+    """联合发展党员 (R6): a Party organization (``organization_id`` when formed in the campaign, else only its
+    ``organization_name``) develops members for ``entity_ids``; work coverage from ``started_on``."""
+
+    arrangement_id: str = Field(pattern=f"^jointdev-{UUID_PATTERN}$")
+    entity_ids: list[str] = EntityIds
+    started_on: date
+    organization_id: str | None = Field(default=None, pattern=ORGANIZATION_ID)
+    organization_name: str = Field(min_length=1, max_length=200)
+    recorded_by: str = Field(min_length=1, max_length=80)
 
 
 class MassOrganizationFormed(_Payload):
@@ -213,11 +268,19 @@ EVENTS = {
     "OrganizationFormed": OrganizationFormed, "OrganizationRestructured": OrganizationRestructured,
     "OrganizationDissolved": OrganizationDissolved, "AffiliationChanged": AffiliationChanged,
     "InstructorAssigned": InstructorAssigned, "MassOrganizationFormed": MassOrganizationFormed,
+    "InstructorAssignmentEnded": InstructorAssignmentEnded, "InvestorEducationHeld": InvestorEducationHeld,
+    "JointMemberDevelopmentStarted": JointMemberDevelopmentStarted,
     "OrganizationChecked": OrganizationChecked, "OrganizationClosed": OrganizationClosed,
     "TaskReopened": TaskReopened, "SpotCheckDrawn": SpotCheckDrawn,
 }
 
 
+def _instructor_v1_to_v2(payload: dict) -> dict:
+    return {**payload, "organization_ids": []}
+
+
 def register(registry) -> None:
     for event_type, model in EVENTS.items():
-        registry.register(event_type, 1, model)
+        registry.register(event_type, 1, _InstructorAssignedV1 if event_type == "InstructorAssigned" else model)
+    registry.register("InstructorAssigned", 2, InstructorAssigned)
+    registry.upcaster("InstructorAssigned", 1)(_instructor_v1_to_v2)

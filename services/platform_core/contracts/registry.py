@@ -6,7 +6,7 @@ fields are only ever added (with an upcaster), never renamed. Version 2 of
 EntityRegistered and EntityProfileUpdated took the persons (person in charge,
 legal representative, whether the person in charge is a member, address) out
 of clear: they carry a reference and keyed hashes; version 1 events are upcast
-without the values.
+without the values. Version 2 also carries the R5 fact ``public_sector_staffed``.
 """
 
 from typing import Any, ClassVar, Literal
@@ -89,9 +89,12 @@ class EntityRegisteredV1(_EntityFacts, _PersonsInClear):
 class EntityRegistered(_EntityFacts):
     """A two-new entity entered the registry with its survey facts (附表1/附表2), its persons sealed.
 
-    ``personal_data`` is null only in events written in version 1 (persons in clear), upcast."""
+    ``personal_data`` is null only in events written in version 1 (persons in clear), upcast.
+    ``public_sector_staffed`` (R5, the plan's 二(四)4): a social organization staffed mainly by 机关事业单位人员;
+    null when the survey did not record it (and in version 1 events)."""
 
     personal_data: SealedPersons | None
+    public_sector_staffed: bool | None = None
 
 
 class _ClearProfileFields(_Payload):
@@ -105,6 +108,7 @@ class _ClearProfileFields(_Payload):
     party_organization: PartyOrganization
     industry: str = Field(min_length=1, max_length=40)
     no_organization_reason: str | None = Field(default=None, max_length=500)
+    public_sector_staffed: bool | None = None
 
 
 class _ProfileFieldsV1(_ClearProfileFields):
@@ -207,11 +211,42 @@ class LedgerApproved(_LedgerPayload):
     entity_count: int = Field(ge=1)
 
 
+VerifyingDepartment = Literal["market_regulation", "commerce", "economy_it", "civil_affairs", "federation_commerce"]
+
+
+class VerificationListImported(_Payload):
+    """A department's list for verifying the counts (应报尽报、一个不漏, 三(二)), stream
+    ``verification-<department>[-<territory>]``; its latest list replaces the earlier one. A list of more than
+    400 rows is several events of one append (``part`` 1..``parts``, same ``list_id``); consumers take the union
+    of the parts. Per part: ``entity_ids`` the rows matched to registered entities of the list's scope,
+    ``member_entity_ids`` (工商联 only) the matched rows marked as member enterprises (会员企业),
+    ``registered_differently`` matched rows the registry puts outside the scope, ``not_in_registry`` the codes of
+    rows not registered. The counts are the whole list's, as matched at import."""
+
+    list_id: str = Field(pattern=r"^verificationlist-[0-9a-f-]{36}$")
+    department: VerifyingDepartment
+    territory: str | None = Field(default=None, pattern=r"^\d{6}(\d{3})?$")
+    submission: int = Field(ge=1)
+    import_id: str = Field(min_length=1, max_length=80)
+    row_count: int = Field(ge=0)
+    matched_count: int = Field(ge=0)
+    registered_differently_count: int = Field(ge=0)
+    not_in_registry_count: int = Field(ge=0)
+    member_count: int = Field(ge=0)
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
+    entity_ids: list[str] = Field(default_factory=list, max_length=400)
+    member_entity_ids: list[str] = Field(default_factory=list, max_length=400)
+    registered_differently: list[str] = Field(default_factory=list, max_length=400)
+    not_in_registry: list[str] = Field(default_factory=list, max_length=400)
+
+
 EVENTS = {
     "EntityRegistered": EntityRegistered, "EntityProfileUpdated": EntityProfileUpdated,
     "EntityFlagged": EntityFlagged, "EntityFlagCleared": EntityFlagCleared,
     "LedgerSubmitted": LedgerSubmitted, "LedgerReturned": LedgerReturned, "LedgerApproved": LedgerApproved,
     "EntityPersonalDataErased": EntityPersonalDataErased,
+    "VerificationListImported": VerificationListImported,
 }
 SEALED_SINCE = 2  # EntityRegistered and EntityProfileUpdated: the persons sealed from this version on
 VERSION_1 = {"EntityRegistered": EntityRegisteredV1, "EntityProfileUpdated": EntityProfileUpdatedV1}

@@ -52,8 +52,9 @@ class ReportSubmitted(_Payload):
 
 
 # R11: "related city departments report their responsibilities at the end of November" (三(四)).
-RESPONSIBILITY_DEPARTMENTS = ("market_regulation", "commerce", "economy_it", "federation_commerce", "education",
-                              "health", "justice", "finance", "tax", "civil_affairs", "mass_org")
+# 统战 (united_front) is named by 三(二) among the departments with duties (investors' education, spot checks).
+RESPONSIBILITY_DEPARTMENTS = ("united_front", "market_regulation", "commerce", "economy_it", "federation_commerce",
+                              "education", "health", "justice", "finance", "tax", "civil_affairs", "mass_org")
 
 
 class ResponsibilityReportSubmitted(_Payload):

@@ -28,6 +28,18 @@ class Milestone:
 
 
 @dataclass(frozen=True)
+class JointReviewPolicy:
+    """When a joint organization is reviewed for units that could stand alone (R3, the plan's 二(四)2): more units
+    than ``max_units`` (覆盖企业（单位）过多) or older than ``max_age_days`` (建立时间较长). The plan names no figures:
+    each default carries its reason in the campaign file."""
+
+    max_units: int = 5
+    max_units_reason: str = ""
+    max_age_days: int = 365
+    max_age_reason: str = ""
+
+
+@dataclass(frozen=True)
 class CampaignCalendar:
     campaign: str
     name: str
@@ -37,6 +49,7 @@ class CampaignCalendar:
     milestones: tuple[Milestone, ...]
     report_days: tuple[int, ...]  # R11: days of the month by which units report
     timezone: str = "Asia/Shanghai"
+    joint_review: JointReviewPolicy = JointReviewPolicy()
 
     def milestone(self, key: str) -> Milestone:
         for milestone in self.milestones:
@@ -80,7 +93,17 @@ def _parse(raw: dict, overrides: tuple[tuple[str, str], ...]) -> CampaignCalenda
         raise ValueError("report_days must be days 1..28 of the month")
     return CampaignCalendar(raw["campaign"], raw["name"], raw["city"], date.fromisoformat(raw["starts"]),
                             date.fromisoformat(raw["ends"]), tuple(milestones), report_days,
-                            raw.get("timezone", "Asia/Shanghai"))
+                            raw.get("timezone", "Asia/Shanghai"),
+                            _joint_review(raw.get("joint_review", {})))
+
+
+def _joint_review(raw: dict) -> JointReviewPolicy:
+    policy = JointReviewPolicy(int(raw.get("max_units", 5)), raw.get("max_units_reason", ""),
+                               int(raw.get("max_age_days", 365)), raw.get("max_age_reason", ""))
+    if policy.max_units < 2 or policy.max_age_days < 1:
+        raise ValueError("joint_review: max_units must be at least 2 (a joint organization has two units) and "
+                         "max_age_days at least 1")
+    return policy
 
 
 @lru_cache(maxsize=8)

@@ -12,7 +12,7 @@ from typing import Any
 from platform_core.errors import AlreadyExists, NotFound, RuleViolation, SchemaViolation
 
 from .events import Decided
-from .facts import FieldError, check_reason_given
+from .facts import FieldError, check_public_sector_staffed, check_reason_given
 from .vocabulary import FLAGS
 
 
@@ -89,6 +89,7 @@ def decide_update(state: EntityState, changes: Mapping[str, Any],
     after = {**state.facts, **changes}
     errors: list[FieldError] = []
     check_reason_given(errors, after)
+    check_public_sector_staffed(errors, after)
     raise_first(errors)
     payload = {"entity_id": state.entity_id, "changed": changed, **{name: changes[name] for name in changed}}
     return [Decided("EntityProfileUpdated", payload)]

@@ -16,7 +16,7 @@ from .vocabulary import (FIELD_NAMES, KINDS, LEVELS, MAX_PEOPLE, OPERATION_STATU
 
 UPDATABLE = ("employees", "above_scale", "formal_members", "probationary_members", "operation_status",
              "party_organization", "person_in_charge", "person_in_charge_is_member", "legal_representative",
-             "address", "industry", "no_organization_reason")
+             "address", "industry", "no_organization_reason", "public_sector_staffed")
 ALL_FIELDS = ("kind", "subtype", "uscc", "name", "district_code", "street_code", "level",
               "supervising_department") + UPDATABLE
 
@@ -130,6 +130,9 @@ def _survey_facts(errors: _Errors, raw: Mapping[str, Any], vocabulary: Vocabular
     if present("no_organization_reason"):
         facts["no_organization_reason"] = _bounded(errors, "no_organization_reason",
                                                    raw.get("no_organization_reason"), 500)
+    if present("public_sector_staffed"):  # R5; None: not surveyed
+        facts["public_sector_staffed"] = _flag(errors, "public_sector_staffed", raw.get("public_sector_staffed"),
+                                               default=None)
     return facts
 
 
@@ -138,6 +141,13 @@ def check_reason_given(errors: list, facts: Mapping[str, Any]) -> None:
     if facts.get("party_organization") == "none" and not facts.get("no_organization_reason"):
         errors.append(FieldError("no_organization_reason",
                                  f"{FIELD_NAMES['no_organization_reason']}：未建党组织的须填写原因（二(三)“六个清楚”）"))
+
+
+def check_public_sector_staffed(errors: list, facts: Mapping[str, Any]) -> None:
+    """R5 (二(四)4): “以机关事业单位人员为主体” is a fact of social organizations only."""
+    if facts.get("public_sector_staffed") is not None and facts.get("kind") != "social_organization":
+        errors.append(FieldError("public_sector_staffed",
+                                 f"{FIELD_NAMES['public_sector_staffed']}：只有社会组织填写（R5 功能型党组织）", "R5"))
 
 
 def validate_registration(raw: Mapping[str, Any], vocabulary: Vocabulary) -> tuple[dict, list[FieldError]]:
@@ -164,6 +174,7 @@ def validate_registration(raw: Mapping[str, Any], vocabulary: Vocabulary) -> tup
     facts.update(_survey_facts(errors, raw, vocabulary, partial=False))
     if not errors:
         check_reason_given(errors, facts)
+        check_public_sector_staffed(errors, facts)
     return facts, list(errors)
 
 

@@ -62,6 +62,8 @@ FORMS = {
         Column("operation_status", ("运行情况", "经营运行情况", "运营情况")),
         Column("person_in_charge", ("负责人", "出资人（负责人）", "负责人姓名")),
         Column("person_in_charge_is_member", ("负责人是否党员", "出资人（负责人）是否党员"), required=False),
+        Column("public_sector_staffed", ("是否以机关事业单位人员为主体", "以机关事业单位人员为主体",
+                                         "是否机关事业单位人员为主"), required=False),
         *_COMMON_TAIL,
     ),
 }
@@ -109,17 +111,23 @@ class HeaderMap:
 
 
 def map_headers(form: str, header_row: Sequence[Any], row_number: int) -> tuple[HeaderMap, list[RowError]]:
-    """Which column holds which field; every missing required or unknown header is an error."""
-    columns = FORMS[form]
+    """Which column holds which field of 附表1/附表2; every missing required or unknown header is an error."""
+    return match_headers(FORMS[form], FORM_NAMES[form], header_row, row_number)
+
+
+def match_headers(columns: Sequence[Column], sheet_name: str, header_row: Sequence[Any], row_number: int,
+                  ignored: Sequence[str] = IGNORED_HEADERS) -> tuple[HeaderMap, list[RowError]]:
+    """Which column holds which field of a sheet; every missing required or unknown header is an error."""
     lookup = {normalize_header(alias): column for column in columns for alias in column.headers}
+    skipped = {normalize_header(h) for h in ignored}
     found, errors = HeaderMap(), []
     for index, cell in enumerate(header_row):
         header = normalize_header(cell)
-        if not header or header in IGNORED_HEADERS:
+        if not header or header in skipped:
             continue
         column = lookup.get(header)
         if column is None:
-            errors.append(RowError(row_number, str(cell).strip(), f"未知列“{str(cell).strip()}”，不是{FORM_NAMES[form]}的列"))
+            errors.append(RowError(row_number, str(cell).strip(), f"未知列“{str(cell).strip()}”，不是{sheet_name}的列"))
         elif column.field in found.labels:
             errors.append(RowError(row_number, str(cell).strip(), f"列“{str(cell).strip()}”与“{found.labels[column.field]}”重复"))
         else:
@@ -210,7 +218,7 @@ def _convert(form: str, raw: dict, vocabulary: Vocabulary, errors: list[RowError
     for name in ("employees", "formal_members", "probationary_members"):
         if raw.get(name) is not None:
             out[name] = _integer(raw[name])
-    for name in ("above_scale", "person_in_charge_is_member"):
+    for name in ("above_scale", "person_in_charge_is_member", "public_sector_staffed"):
         if raw.get(name) is not None:
             out[name] = _boolean(raw[name])
     if raw.get("operation_status") is not None:

@@ -34,5 +34,6 @@ FIELD_NAMES = {
     "party_organization": "党组织情况", "person_in_charge": "出资人（负责人）",
     "person_in_charge_is_member": "出资人（负责人）是否党员", "legal_representative": "法定代表人",
     "address": "地址", "no_organization_reason": "未建党组织原因",
+    "public_sector_staffed": "是否以机关事业单位人员为主体",
 }
 MAX_PEOPLE = 10_000_000

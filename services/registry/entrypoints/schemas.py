@@ -39,6 +39,8 @@ class EntityCreate(BaseModel):
     legal_representative: str | None = None
     address: str | None = None
     no_organization_reason: str | None = None
+    public_sector_staffed: bool | None = Field(default=None, description=(
+        "社会组织是否以机关事业单位人员为主体 (R5: a functional organization needs it); null: not surveyed"))
 
 
 class ProfileUpdate(BaseModel):
@@ -59,6 +61,7 @@ class ProfileUpdate(BaseModel):
     address: str | None = None
     industry: str | None = None
     no_organization_reason: str | None = None
+    public_sector_staffed: bool | None = None
 
 
 class FlagCreate(BaseModel):
@@ -169,3 +172,7 @@ class ImportOutcome(BaseModel):
     errors: list[dict] = Field(description="the first 100 errors; the full report is at errors_url")
     seconds: float
     errors_url: str | None = None
+
+
+class VerificationImportOutcome(ImportOutcome):
+    list_id: str | None = Field(default=None, description="the list's id (VerificationListImported), once imported")

@@ -35,17 +35,10 @@ def run_import(ctx: RegistryContext, principal: Principal, form: str, filename: 
         raise SchemaViolation(f"form：应为 form1（附表1）或 form2（附表2），不是“{form}”", field="form")
     started = time.perf_counter()
     digest = hashlib.sha256(content).hexdigest()
-    if idempotency_key is not None:
-        with ctx.connect() as conn:
-            earlier = repo.get_import(conn, idempotency_key=idempotency_key)
-        if earlier is not None:
-            if earlier["file_sha256"] != digest or earlier["form"] != form:
-                raise IdempotencyKeyReused(f"Idempotency-Key {idempotency_key!r} 已用于另一个文件",
-                                           field="Idempotency-Key")
-            return _outcome(earlier), True
-    record = {"import_id": f"import-{uuid.uuid4()}", "idempotency_key": idempotency_key, "form": form,
-              "filename": filename or "", "file_sha256": digest, "department": principal.department,
-              "user_name": principal.user}
+    earlier = earlier_import(ctx, idempotency_key, form, digest)
+    if earlier is not None:
+        return outcome(earlier), True
+    record = new_record(principal, idempotency_key, form, filename, digest)
     sheet = read_sheet(filename, content)
     rows, errors, refused = _validate(ctx, principal, form, sheet)
     if not errors:
@@ -55,17 +48,39 @@ def run_import(ctx: RegistryContext, principal: Principal, form: str, filename: 
             f"{principal.department} 导入的文件中有{refused}行超出本部门权限（{record['import_id']}）",
             principal=principal, permission="entity.register", target=record["import_id"]))
     if errors:
-        errors.sort(key=lambda e: (e.row, e.column))
-        record.update(status="rejected", row_count=len(rows) + len({e.row for e in errors}), imported_count=0,
-                      errors=[{"row": e.row, "column": e.column, "reason": e.reason} for e in errors])
-        record["seconds"] = round(time.perf_counter() - started, 3)
-        with ctx.begin() as conn:
-            repo.save_import(conn, record)
-        return _outcome(record), False
+        return outcome(save_rejected(ctx, record, len(rows), errors, started)), False
     record.update(status="imported", row_count=len(rows), imported_count=len(rows), errors=[])
     result = _write(ctx, principal, record, rows, started)
     ctx.store.count_committed(result)
-    return _outcome(record), False
+    return outcome(record), False
+
+
+def earlier_import(ctx: RegistryContext, key: str | None, form: str, digest: str) -> dict | None:
+    """The import an Idempotency-Key already made; the key reused for another file is 409."""
+    if key is None:
+        return None
+    with ctx.connect() as conn:
+        earlier = repo.get_import(conn, idempotency_key=key)
+    if earlier is not None and (earlier["file_sha256"] != digest or earlier["form"] != form):
+        raise IdempotencyKeyReused(f"Idempotency-Key {key!r} 已用于另一个文件", field="Idempotency-Key")
+    return earlier
+
+
+def new_record(principal: Principal, key: str | None, form: str, filename: str, digest: str) -> dict:
+    return {"import_id": f"import-{uuid.uuid4()}", "idempotency_key": key, "form": form, "filename": filename or "",
+            "file_sha256": digest, "department": principal.department, "user_name": principal.user}
+
+
+def save_rejected(ctx: RegistryContext, record: dict, accepted_rows: int, errors: list[forms.RowError],
+                  started: float) -> dict:
+    """All or nothing: a file with errors writes only its import record with the row-level report."""
+    errors.sort(key=lambda e: (e.row, e.column))
+    record.update(status="rejected", row_count=accepted_rows + len({e.row for e in errors}), imported_count=0,
+                  errors=[{"row": e.row, "column": e.column, "reason": e.reason} for e in errors],
+                  seconds=round(time.perf_counter() - started, 3))
+    with ctx.begin() as conn:
+        repo.save_import(conn, record)
+    return record
 
 
 def _header_row(form: str, sheet: Sheet) -> int | None:
@@ -89,14 +104,14 @@ def _validate(ctx: RegistryContext, principal: Principal, form: str,
     data = sheet.rows[index + 1:]
     if len(data) > MAX_ROWS:
         return [], [forms.RowError(header_number, "", f"文件有{len(data)}行，超过每个文件{MAX_ROWS}行的上限，请分批导入")], 0
-    merged_rows = _merged_rows(sheet, header_number)
+    merged = merged_rows(sheet, header_number)
     rows, refused = [], 0
     wanted = set(headers.columns)
     for number, cells in data:
         if all(forms.is_blank(value) for i, value in enumerate(cells) if i in wanted):
             continue  # empty rows (also pre-numbered template rows) are skipped
-        if number in merged_rows:
-            errors.append(forms.RowError(number, merged_rows[number], "位于合并单元格内：请取消合并，每行填写一个组织的完整信息"))
+        if number in merged:
+            errors.append(forms.RowError(number, merged[number], "位于合并单元格内：请取消合并，每行填写一个组织的完整信息"))
             continue
         facts, row_errors = forms.row_facts(form, headers, cells, ctx.vocabulary, number)
         if row_errors:
@@ -114,7 +129,8 @@ def _validate(ctx: RegistryContext, principal: Principal, form: str,
     return rows, errors, refused
 
 
-def _merged_rows(sheet: Sheet, header_number: int) -> dict[int, str]:
+def merged_rows(sheet: Sheet, header_number: int) -> dict[int, str]:
+    """Data rows inside a merged range (row number -> the range): row errors, one unit per row."""
     found = {}
     for min_row, max_row, _, _, ref in sheet.merged:
         if max_row > header_number and max_row > min_row:
@@ -196,7 +212,8 @@ def _index(by_key: dict, entity: dict) -> None:
         by_key[key].append(entity)
 
 
-def _outcome(record: dict) -> dict:
+def outcome(record: dict) -> dict:
+    """What an import answers: its status, counts and the first 100 row errors."""
     return {"import_id": record["import_id"], "status": record["status"], "form": record["form"],
             "filename": record["filename"], "rows": record["row_count"], "imported": record["imported_count"],
             "error_count": len(record["errors"]), "errors": record["errors"][:100], "seconds": record["seconds"]}

@@ -188,6 +188,18 @@ class CampaignState:
     def _on_MassOrganizationFormed(self, p, _):
         self._work(p["mass_organization_id"], p["entity_ids"])
 
+    def _on_InvestorEducationHeld(self, p, _):
+        self._work(p["education_id"], p["entity_ids"])
+
+    def _on_JointMemberDevelopmentStarted(self, p, _):
+        self._work(p["arrangement_id"], p["entity_ids"])
+
+    def _on_InstructorAssignmentEnded(self, p, _):
+        """R6: an ended assignment work-covers no more (same stream as its start, so never overtakes it)."""
+        for entity in p["entity_ids"]:
+            self.work.setdefault(entity, set()).discard(p["assignment_id"])
+            self._mark("work", entity)
+
     def _on_OrganizationClosed(self, p, _):
         self.tasks[p["entity_id"]] = "closed"
         self._mark("tasks", p["entity_id"])

@@ -1,7 +1,6 @@
 """The inspector API over HTTP (the real app and routes, on a fresh schema): read-only scope,
 checkpoints, proofs that the offline verifier accepts, entity history, search, export."""
 
-import os
 import uuid
 
 import pytest

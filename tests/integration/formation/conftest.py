@@ -5,14 +5,14 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from formation_support import entity_registered, ledger_approved, member_registered, project, token
+from formation_support import entity_registered, formation_app, ledger_approved, member_registered, project, token
 
 
 @pytest.fixture(scope="module")
 def client():
-    from formation.entrypoints.http import app
-
-    with TestClient(app) as client:  # runs the migrations first
+    """Formation's app on a simulated campaign clock: checks are judged on the business date (R12), which a
+    request names with ``X-Campaign-Time`` (formation_support.on)."""
+    with TestClient(formation_app()) as client:  # runs the migrations first
         yield client
 
 

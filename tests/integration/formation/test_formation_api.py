@@ -4,7 +4,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from formation_support import envelope, ledger_approved, member_registered, project, token
+from formation_support import envelope, ledger_approved, member_registered, on, project, token
 
 
 def _form(client, headers, mode, entity_ids, **extra):
@@ -73,11 +73,16 @@ def test_member_counts_follow_workplace_changes_not_releases(client, city, engin
     assert client.get(f"/entities/{target}", headers=city).json()["formal"] == 1
 
 
-def test_functional_only_for_social_organizations(client, city, make_entity):
+def test_functional_only_for_social_organizations_staffed_by_public_employees(client, city, engine, producer,
+                                                                             make_entity):
     company = make_entity(0)
     refused = _form(client, city, "functional", [company])
     assert refused.status_code == 422 and refused.json()["rule"] == "R5"
-    society = make_entity(0, kind="social_organization", subtype="social_group", level="city")
+    unknown_staffing = make_entity(0, kind="social_organization", subtype="social_group", level="city")
+    refused = _form(client, city, "functional", [unknown_staffing])
+    assert refused.status_code == 422 and refused.json()["rule"] == "R5" and "机关事业单位人员" in refused.text
+    society = make_entity(0, kind="social_organization", subtype="social_group", level="city",
+                          public_sector_staffed=True)
     formed = _form(client, city, "functional", [society])
     assert formed.status_code == 201, formed.text
     org = client.get(f"/organizations/{formed.json()['id']}", headers=city).json()
@@ -85,6 +90,10 @@ def test_functional_only_for_social_organizations(client, city, make_entity):
     # a functional organization establishes the entity's organization (the plan's 二(四)4): its task moves on
     covered = client.get(f"/entities/{society}", headers=city).json()
     assert covered["organization_covered"] and covered["task"]["state"] == "organization_formed"
+    # the survey fact corrected (EntityProfileUpdated, as registry publishes it): R5 now holds
+    project(engine, producer, envelope("EntityProfileUpdated", unknown_staffing, {
+        "entity_id": unknown_staffing, "changed": ["public_sector_staffed"], "public_sector_staffed": True}, 2))
+    assert _form(client, city, "functional", [unknown_staffing]).status_code == 201
 
 
 def test_restructure_fixes_an_r3_violation(client, city, engine, producer, make_entity):
@@ -106,44 +115,48 @@ def test_restructure_fixes_an_r3_violation(client, city, engine, producer, make_
     assert refused.status_code == 422 and refused.json()["rule"] == "R4"
 
 
-def test_check_closes_and_failure_reopens(client, city, make_entity):
+def test_check_closes_and_failure_reopens(client, city, district, make_entity):
     entity = make_entity(3)
     org = _form(client, city, "standalone", [entity]).json()["id"]
     failed_without_findings = client.post(f"/organizations/{org}/checks",
-                                          json={"passed": False, "checked_on": "2016-11-22"}, headers=city)
+                                          json={"passed": False, "checked_on": "2016-11-22"},
+                                          headers=on("2016-11-22", district))
     assert failed_without_findings.status_code == 422 and failed_without_findings.json()["field"] == "findings"
     passed = client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"},
-                         headers=city)
+                         headers=on("2016-11-22", district))
     assert passed.status_code == 201, passed.text
     assert [e["type"] for e in passed.json()["events"]] == ["OrganizationChecked", "OrganizationClosed"]
     assert passed.json()["events"][1]["stream_id"] == "task-" + entity.removeprefix("entity-")
     assert client.get(f"/entities/{entity}", headers=city).json()["task"]["state"] == "closed"
     failed = client.post(f"/organizations/{org}/checks", json={"passed": False, "checked_on": "2016-12-08",
                                                                "check_kind": "look_back", "findings": ["无活动记录"]},
-                         headers=city)
+                         headers=on("2016-12-08", city))  # 督查核实: the city looks back at any organization
     assert [e["type"] for e in failed.json()["events"]] == ["OrganizationChecked", "TaskReopened"]
     task = client.get(f"/entities/{entity}", headers=city).json()["task"]
     assert task["state"] == "organization_formed" and task["reopened"] == 1
 
 
-def test_check_before_baseline_leaves_task_checked_until_closed(client, city, engine, producer, make_entity):
+def test_check_before_baseline_leaves_task_checked_until_closed(client, city, district, engine, producer,
+                                                                 make_entity):
     entity = make_entity(3, baseline=False)
     org = _form(client, city, "standalone", [entity]).json()["id"]
     passed = client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"},
-                         headers=city)
+                         headers=on("2016-11-22", district))
     assert [e["type"] for e in passed.json()["events"]] == ["OrganizationChecked"]
     assert client.get(f"/entities/{entity}", headers=city).json()["task"]["state"] == "checked"
-    refused = client.post(f"/tasks/{entity}/close", headers=city)
+    refused = client.post(f"/tasks/{entity}/close", headers=on("2016-11-23", district))
     assert refused.status_code == 422 and refused.json()["rule"] == "R1"
     project(engine, producer, ledger_approved("street-420102001", [entity]))
-    closed = client.post(f"/tasks/{entity}/close", headers=city)
+    assert client.post(f"/tasks/{entity}/close", headers=on("2016-11-23", city)).status_code == 403  # R12
+    closed = client.post(f"/tasks/{entity}/close", headers=on("2016-11-23", district))
     assert closed.status_code == 200 and closed.json()["events"][0]["type"] == "OrganizationClosed"
 
 
-def test_dissolve_removes_coverage_and_reopens(client, city, make_entity):
+def test_dissolve_removes_coverage_and_reopens(client, city, district, make_entity):
     entity = make_entity(3)
     org = _form(client, city, "standalone", [entity]).json()["id"]
-    client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"}, headers=city)
+    client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"},
+                headers=on("2016-11-22", district))
     dissolved = client.post(f"/organizations/{org}/dissolve", json={"reason": "企业注销", "dissolved_on": "2016-12-01"},
                             headers=city)
     assert [e["type"] for e in dissolved.json()["events"]] == ["OrganizationDissolved", "TaskReopened"]
@@ -174,8 +187,13 @@ def test_permissions_and_territory(client, make_entity):
     society = make_entity(3, kind="social_organization", subtype="social_group", level="district")
     own = token("district_org", "420102")
     org = _form(client, own, "standalone", [society]).json()["id"]
-    check = client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"}, headers=own)
-    assert check.status_code == 403  # district departments check non-public entities only
+    check = {"passed": True, "checked_on": "2016-11-22"}
+    assert client.post(f"/organizations/{org}/checks", json=check,
+                       headers=on("2016-11-22", other_district)).status_code == 403  # not its territory
+    assert client.post(f"/organizations/{org}/checks", json=check,
+                       headers=on("2016-11-22", token("city_org"))).status_code == 403  # district-level: 归口 to 420102
+    checked = client.post(f"/organizations/{org}/checks", json=check, headers=on("2016-11-22", own))
+    assert checked.status_code == 201, checked.text  # R12: district-level social organizations by their district
 
 
 def test_work_coverage(client, city, make_entity):
@@ -268,11 +286,13 @@ def test_spot_check_over_http_is_recomputable(client, city, make_entity):
 
     entity = make_entity(3)
     org = _form(client, city, "standalone", [entity]).json()["id"]
-    client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"}, headers=city)
+    client.post(f"/organizations/{org}/checks", json={"passed": True, "checked_on": "2016-11-22"},
+                headers=on("2016-11-22", token("district_org", "420102")))
     seed = client.get("/seed", headers=city).json()
     body = {"per_district": 2, "districts": ["420102"]} | ({} if seed["checkpoint"] else {"seed": "公开抽签值-2016-11-21"})
-    assert client.post("/spot-checks", json=body, headers=token("district_org", "420102")).status_code == 403
-    drawn = client.post("/spot-checks", json=body, headers=city)
+    assert client.post("/spot-checks", json=body,
+                       headers=on("2016-11-25", token("district_org", "420102"))).status_code == 403
+    drawn = client.post("/spot-checks", json=body, headers=on("2016-11-25", city))
     assert drawn.status_code == 201, drawn.text
 
     with client.app.state.formation.engine.connect() as conn:

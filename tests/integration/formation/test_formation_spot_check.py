@@ -4,7 +4,7 @@ import base64
 import hashlib
 import os
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +23,12 @@ from formation.domain.model import FormOrganization
 from formation.handlers.commands import FormationCommands
 
 CITY = Principal(department="city_org", kind="city_org", user="inspector-a")
+ON_25_NOVEMBER = datetime(2016, 11, 25, 2, tzinfo=timezone.utc)  # business time inside the R12 windows
+
+
+def district(code: str) -> Principal:
+    """Acceptance checks of enterprises are the district organization department's (R12)."""
+    return Principal(department=f"district_org:{code}", kind="district_org", user="checker", territory=code)
 
 
 def recompute(events: list[dict]) -> dict[str, list[str]]:
@@ -51,19 +57,19 @@ def fresh(engine, producer, topic):
     name = f"t_{uuid.uuid4().hex[:12]}"
     migrate(engine, name, service_migrations("formation"))
     store = EventStore(engine, name, topic, event_types_for("formation"))
-    yield name, FormationCommands(store, tables(name))
+    yield name, FormationCommands(store, tables(name), clock=lambda: ON_25_NOVEMBER)
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA {name} CASCADE"))
 
 
-def _closed_tasks(engine, producer, schema, commands, district: str, count: int) -> list[str]:
+def _closed_tasks(engine, producer, schema, commands, district_code: str, count: int) -> list[str]:
     ids = [f"entity-{uuid.uuid4()}" for _ in range(count)]
-    project(engine, producer, *[entity_registered(e, district=district, formal=3) for e in ids],
-            ledger_approved(f"street-{district}001", ids, district), schema=schema)
+    project(engine, producer, *[entity_registered(e, district=district_code, formal=3) for e in ids],
+            ledger_approved(f"street-{district_code}001", ids, district_code), schema=schema)
     for entity_id in ids:
         org = commands.form(CITY, FormOrganization(f"organization-{uuid.uuid4()}", "standalone", "支部",
                                                    (entity_id,), date(2016, 9, 1)))
-        commands.record_check(CITY, org.id, True, [], date(2016, 11, 22))
+        commands.record_check(district(district_code), org.id, True, [], date(2016, 11, 22))
     return ids
 
 
@@ -117,8 +123,8 @@ def test_failed_spot_check_reopens_the_task(engine, producer, fresh):
         other_org = conn.execute(sa.text(f"SELECT organization_id FROM {schema}.coverage WHERE entity_id = :e"),
                                  {"e": not_drawn}).scalar()
     with pytest.raises(RuleViolation, match="R12"):
-        commands.record_check(CITY, other_org, False, ["x"], date(2016, 12, 1), "spot_check", drawn.id)
-    result = commands.record_check(CITY, org, False, ["组织生活记录缺失"], date(2016, 12, 1), "spot_check", drawn.id)
+        commands.record_check(CITY, other_org, False, ["x"], date(2016, 11, 25), "spot_check", drawn.id)
+    result = commands.record_check(CITY, org, False, ["组织生活记录缺失"], date(2016, 11, 25), "spot_check", drawn.id)
     reopened = [e for e in result.result.events if e.type == "TaskReopened"]
     assert reopened and reopened[0].payload["reason"] == "spot_check_failed"
     with engine.connect() as conn:

@@ -1,6 +1,5 @@
 """Helpers for membership's integration tests (not fixtures)."""
 
-import os
 import random
 import uuid
 from datetime import date, datetime, timezone

@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 from registry_api_support import client, count, isolated, schema, token  # noqa: F401 (fixtures)
 from registry_sheets import FORM1_HEADERS, csv_bytes, form1_rows, xlsx
@@ -135,3 +136,23 @@ def test_form2_social_organizations(client):
     assert response.status_code == 201, response.text
     entity = client.get(f"/entities/by-uscc/{rows[0][2]}", headers=CITY).json()
     assert (entity["kind"], entity["level"], entity["supervising_department"]) == ("social_organization", "city", None)
+
+
+def test_form2_records_the_public_sector_staffing_fact_r5(client, engine, schema):
+    """附表2's column 是否以机关事业单位人员为主体 becomes the survey fact public_sector_staffed (EntityRegistered v2),
+    and a profile update changes it like any survey fact."""
+    headers = ["社会组织名称", "统一社会信用代码", "社会组织类别", "层级", "业务主管单位", "所属区", "所属街道（乡镇）", "行业",
+               "从业人员数", "运行情况", "正式党员数", "预备党员数", "党组织情况", "负责人", "未建党组织原因",
+               "是否以机关事业单位人员为主体"]
+    rows = form1_rows(3)
+    data = [[f"武汉市示例研究会{r[2][-6:]}", r[2], "社会团体", "市级", "无", "武昌区", "水果湖街道", "社会服务", 12, "正常", 1, 0,
+             "未建", "王五", "党员不足3名", staffed] for r, staffed in zip(rows, ("是", "否", ""))]
+    assert upload(client, xlsx(data, headers=headers, title="附表2"), form="form2").status_code == 201
+    found = [client.get(f"/entities/by-uscc/{r[2]}", headers=CITY).json() for r in rows]
+    assert [e["public_sector_staffed"] for e in found] == [True, False, None]
+    with engine.connect() as conn:
+        versions = conn.execute(sa.text(f"SELECT schema_version, payload->'public_sector_staffed' FROM {schema}.events"
+                                        " WHERE stream_id = :s"), {"s": found[2]["entity_id"]}).all()
+    assert versions == [(2, None)]
+    updated = client.patch(f"/entities/{found[2]['entity_id']}", json={"public_sector_staffed": True}, headers=CITY)
+    assert updated.status_code == 200 and updated.json()["public_sector_staffed"] is True, updated.text

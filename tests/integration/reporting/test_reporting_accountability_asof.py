@@ -2,7 +2,6 @@
 its day (city time) — the survey per ledger unit, formation (R9), the required set (11-30) and the year-end
 80% target — with the coverage spans as evidence, and the related city departments' responsibility reports."""
 
-import os
 import uuid
 from datetime import datetime, timedelta
 
@@ -156,6 +155,9 @@ def test_responsibility_reports_of_related_city_departments(stack, engine, setti
     city_org = token("city_org")
     named = client.post("/responsibility-reports", json={**body, "department": "education"}, headers=city_org)
     assert named.status_code == 201 and named.json()["department"] == "education"
+    united_front = client.post("/responsibility-reports", json={"summary": "出资人（负责人）教育引导情况"},
+                               headers=token("united_front"))
+    assert united_front.status_code == 201 and united_front.json()["department"] == "united_front"  # 统战, 三(二)
     unnamed = client.post("/responsibility-reports", json=body, headers=city_org)
     assert unnamed.status_code == 422 and unnamed.json()["field"] == "department"
     not_related = client.post("/responsibility-reports", json={**body, "department": "district_org"}, headers=city_org)

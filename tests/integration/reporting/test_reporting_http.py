@@ -1,7 +1,6 @@
 """The reporting API on a scratch schema: reports (R11) with permissions and idempotency, rates,
 entity status, bulletins' 404s, accountability confirmation; never a 500 for bad input."""
 
-import os
 import uuid
 
 import pytest

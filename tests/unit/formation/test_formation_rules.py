@@ -1,19 +1,22 @@
 """Formation's pure rules at their boundaries: R3 standalone, R4 joint, R5 functional, R8, R9."""
 
 import uuid
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formation.domain import rules
-from formation.domain.model import (Coverage, EntityFacts, FormOrganization, Organization, RecordCheck, TaskStatus)
+from formation.domain import checks, rules
+from formation.domain.model import (Coverage, EntityFacts, FormOrganization, Organization, ProjectedFactRefusal,
+                                    RecordCheck, TaskStatus)
 from platform_core.contracts import event_types_for
 from platform_core.errors import RuleViolation
 
 TODAY = date(2016, 11, 1)
 CONTRACT = event_types_for("formation")
+ACCEPTANCE = checks.CheckWindow("acceptance", date(2016, 11, 21), date(2016, 12, 5))
 
 
 def entity(formal: int, **extra) -> EntityFacts:
@@ -85,7 +88,20 @@ def test_functional_is_for_social_organizations_only():
     with pytest.raises(RuleViolation) as refused:
         form("functional", [entity(0)])
     assert refused.value.rule == "R5"
-    assert form("functional", [entity(0, kind="social_organization", level="city")])[0].payload["mode"] == "functional"
+    society = entity(0, kind="social_organization", level="city", public_sector_staffed=True)
+    assert form("functional", [society])[0].payload["mode"] == "functional"
+
+
+@given(st.sampled_from([True, False, None]), st.integers(min_value=0, max_value=10))
+def test_functional_needs_the_survey_fact_of_public_sector_staffing(staffed, formal):
+    """R5: staffed mainly by 机关事业单位人员 (recorded in the survey), whatever the member count."""
+    society = entity(formal, kind="social_organization", level="district", public_sector_staffed=staffed)
+    if staffed is True:
+        assert form("functional", [society])[0].payload["entity_ids"] == [society.entity_id]
+        return
+    with pytest.raises(ProjectedFactRefusal) as refused:  # final only once formation has seen registry.events
+        form("functional", [society])
+    assert refused.value.rule == "R5" and "机关事业单位人员" in refused.value.message
 
 
 @pytest.mark.parametrize("facts, expected", [
@@ -122,7 +138,8 @@ def test_passed_check_closes_baseline_tasks_and_leaves_others_checked():
     inside, outside = entity(1), EntityFacts(f"entity-{uuid.uuid4()}", "non_public_enterprise", formal_members=2)
     org = _org([inside, outside], "joint")
     events, states = rules.decide_check(org, _check(org, True), {inside.entity_id: inside,
-                                                                 outside.entity_id: outside}, {}, date(2016, 11, 25))
+                                                                 outside.entity_id: outside}, {}, date(2016, 11, 25),
+                                        ACCEPTANCE)
     assert [e.type for e in events] == ["OrganizationChecked", "OrganizationClosed"]
     assert states == {inside.entity_id: "closed", outside.entity_id: "checked"}
     for event in events:
@@ -133,21 +150,27 @@ def test_failed_check_reopens_and_needs_findings():
     one = entity(3)
     org = _org([one])
     with pytest.raises(RuleViolation, match="findings"):
-        rules.decide_check(org, _check(org, False), {one.entity_id: one}, {}, date(2016, 11, 25))
+        rules.decide_check(org, _check(org, False), {one.entity_id: one}, {}, date(2016, 11, 25), ACCEPTANCE)
     events, states = rules.decide_check(org, _check(org, False, ["无活动"]), {one.entity_id: one}, {},
-                                        date(2016, 11, 25))
+                                        date(2016, 11, 25), ACCEPTANCE)
     assert [e.type for e in events] == ["OrganizationChecked", "TaskReopened"]
     assert events[1].payload["reason"] == "acceptance_check_failed" and states[one.entity_id] == "organization_formed"
 
 
 def test_check_date_boundaries():
+    """A check dates inside its window, on or after the formation, and not after the business date."""
     one = entity(3)
-    org = _org([one])
-    with pytest.raises(RuleViolation):
-        rules.decide_check(org, RecordCheck("check-" + str(uuid.uuid4()), org.organization_id, True, (),
-                                            date(2016, 8, 31), "x"), {one.entity_id: one}, {}, TODAY)
-    rules.decide_check(org, RecordCheck("check-" + str(uuid.uuid4()), org.organization_id, True, (),
-                                        date(2016, 9, 1), "x"), {one.entity_id: one}, {}, TODAY)
+    org = replace(_org([one]), formed_on=date(2016, 11, 23))
+
+    def check(on: date, today: date = date(2016, 11, 30)):
+        command = RecordCheck("check-" + str(uuid.uuid4()), org.organization_id, True, (), on, "x")
+        return rules.decide_check(org, command, {one.entity_id: one}, {}, today, ACCEPTANCE)
+
+    with pytest.raises(RuleViolation, match="between the formation"):
+        check(date(2016, 11, 22))
+    check(date(2016, 11, 23))
+    with pytest.raises(RuleViolation, match="between the formation"):
+        check(date(2016, 11, 30), today=date(2016, 11, 29))
 
 
 def test_dissolving_reopens_closed_tasks_only():

@@ -1,5 +1,8 @@
 """Entity facts, decisions on entity and ledger streams, scopes, shadows (pure)."""
 
+import uuid
+from datetime import datetime, timezone
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -8,6 +11,8 @@ from registry_support import VOCABULARY, enterprise, make_uscc
 from platform_core.auth import Forbidden, Principal
 from platform_core.contracts.registry import PERSONAL_FIELDS
 from platform_core.vault import PersonalDataVault
+from platform_core.contracts import event_types_for
+from platform_core.envelope import Actor, EventEnvelope
 from platform_core.errors import AlreadyExists, ConcurrencyConflict, NotFound, RuleViolation, SchemaViolation
 from registry.domain import entity, ledger, policy
 from registry.domain.facts import validate_changes, validate_registration
@@ -345,3 +350,50 @@ def test_erasure_is_decided_once_and_leaves_the_entity_without_persons():
         entity.decide_erase(after, None, "consent_withdrawn")
     with pytest.raises(NotFound):
         entity.decide_erase(entity.EntityState("entity-2"), "persons-2", "consent_withdrawn")
+
+
+# -- R5: staffed mainly by 机关事业单位人员 -------------------------------------------------------------
+def _society(**overrides) -> dict:
+    return enterprise(kind="social_organization", subtype="social_group", level="city", industry="social_services",
+                      **overrides)
+
+
+@pytest.mark.parametrize("value", [True, False, None])
+def test_public_sector_staffed_is_a_survey_fact_of_social_organizations(value):
+    facts, errors = validate_registration(_society(public_sector_staffed=value), VOCABULARY)
+    assert errors == [] and facts["public_sector_staffed"] is value
+    (event,) = entity.decide_register(entity.new_entity_id(), facts)
+    version, payload = event_types_for("registry").validate_payload(event.type, event.payload)
+    assert version == 2 and payload["public_sector_staffed"] is value
+
+
+def test_an_enterprise_has_no_public_sector_staffing_fact():
+    _, errors = validate_registration(enterprise(public_sector_staffed=True), VOCABULARY)
+    assert [(e.field, e.rule) for e in errors] == [("public_sector_staffed", "R5")]
+    facts, errors = validate_registration(enterprise(), VOCABULARY)
+    assert errors == [] and facts["public_sector_staffed"] is None  # not surveyed
+    state = registered()
+    with pytest.raises(SchemaViolation, match="只有社会组织填写"):
+        entity.decide_update(state, {"public_sector_staffed": True})
+
+
+def test_the_staffing_fact_is_updated_like_any_survey_fact():
+    changes, errors = validate_changes({"public_sector_staffed": True}, VOCABULARY)
+    assert errors == [] and changes == {"public_sector_staffed": True}
+    facts, _ = validate_registration(_society(), VOCABULARY)
+    state = entity.replay("entity-x", [("EntityRegistered", {"entity_id": "entity-x", **facts})])
+    (event,) = entity.decide_update(state, changes)
+    assert event.payload == {"entity_id": "entity-x", "changed": ["public_sector_staffed"], "public_sector_staffed": True}
+
+
+def test_old_registrations_are_upcast_with_the_fact_not_surveyed():
+    facts, _ = validate_registration(enterprise(), VOCABULARY)
+    v1 = {k: v for k, v in {"entity_id": f"entity-{uuid.uuid4()}", **facts}.items() if k != "public_sector_staffed"}
+    now = datetime.now(timezone.utc)
+    old = EventEnvelope(event_id=uuid.uuid4(), type="EntityRegistered", schema_version=1, stream_id=v1["entity_id"],
+                        stream_version=1, occurred_at=now, recorded_at=now, actor=Actor(department="x", user="y"),
+                        payload=v1)
+    types = event_types_for("registry")
+    types.validate_payload("EntityRegistered", v1, 1)
+    upcast = types.upcast(old)
+    assert upcast.schema_version == 2 and upcast.payload["public_sector_staffed"] is None

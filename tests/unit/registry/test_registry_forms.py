@@ -130,3 +130,14 @@ def test_valid_rows_round_trip(employees, members, street, full_width):
     facts, errors = parse(cells)
     assert errors == []
     assert (facts["employees"], facts["formal_members"], facts["street_code"]) == (employees, members, street.code)
+
+
+@pytest.mark.parametrize("cell, expected", [("是", True), ("否", False), (None, None), ("", None)])
+def test_form2_records_whether_staffed_mainly_by_public_employees(cell, expected):
+    headers = ["社会组织名称", "统一社会信用代码", "社会组织类别", "层级", "业务主管单位", "所属区", "所属街道（乡镇）", "行业",
+               "从业人员数", "运行情况", "正式党员数", "预备党员数", "党组织情况", "负责人", "未建党组织原因",
+               "是否以机关事业单位人员为主体"]
+    cells = ["武汉市示例研究会", make_uscc(), "社会团体", "市级", "无", "武昌区", "水果湖街道", "社会服务", 12, "正常", 2, 0,
+             "未建", "李四", "党员不足3名", cell]
+    facts, errors = parse(cells, headers, "form2")
+    assert errors == [] and facts["public_sector_staffed"] is expected

@@ -39,14 +39,20 @@ def test_every_phase_has_its_kinds_of_commands(campaign):
     commands = [x for s in campaign.plan.steps for x in s.commands]
     modes = Counter(x.body["mode"] for x in commands if x.path == "/organizations")
     assert modes["standalone"] > 0 and modes["joint"] > modes["functional"] > 0
+    functional = [x for x in commands if x.path == "/organizations" and x.body["mode"] == "functional"]
+    assert all(campaign.entity(x.body["entity_ids"][0][1:]).public_sector_staffed for x in functional)  # R5
     bases = Counter(x.body.get("grouping_basis") for x in commands if x.path == "/organizations")
     assert bases["industry"] > 0 and bases["region"] > 0
     ends = Counter(x.path.rsplit("/", 1)[-1] for x in commands)
     for kind in ("restructure", "dissolve", "reveal", "developed", "transfer", "instructors", "mass-organizations",
-                 "checks", "spot-checks", "close"):
+                 "checks", "spot-checks", "close", "investor-education", "joint-member-development", "end"):
         assert ends[kind] > 0, kind
     roles = {x.body["role"] for x in commands if x.path == "/work-coverage/instructors"}
     assert roles == {"instructor", "first_secretary"}
+    guiding = [x for x in commands if x.path == "/work-coverage/instructors" and x.body["organization_ids"]]
+    assert guiding and max(len(x.body["organization_ids"]) for x in guiding) > 1  # 一对一 and 一对多
+    educators = {x.department for x in commands if x.path == "/work-coverage/investor-education"}
+    assert educators == {"united_front", "federation_commerce"}
     assert all(x.department == "mass_org" for x in commands if x.path == "/work-coverage/mass-organizations")
     transfers = Counter(x.key for x in commands if x.path.endswith(("/transfer", "/accept")))
     assert max(transfers.values()) == 2  # a few transfers are sent twice at once with the same key
@@ -74,7 +80,9 @@ def test_transfers_across_districts_are_released_by_the_source_and_accepted_by_t
 
 def test_dates_follow_the_campaign_calendar(campaign):
     for step, command in _formation_commands(campaign):
-        if command.path == "/organizations" or command.path.endswith(("/restructure", "/dissolve")) \
+        if command.path.endswith("/end"):  # an assignment ends after it started, before the look-back's end
+            assert step.on <= date(2016, 12, 20) and command.body["ended_on"] == step.on.isoformat()
+        elif command.path == "/organizations" or command.path.endswith(("/restructure", "/dissolve")) \
                 or command.path.startswith("/work-coverage"):
             assert date(2016, 8, 27) <= step.on <= date(2016, 11, 20), (step.on, command.path)
         elif command.path.endswith("/checks"):
@@ -83,9 +91,35 @@ def test_dates_follow_the_campaign_calendar(campaign):
                       "look_back": (date(2016, 12, 6), date(2016, 12, 30))}[kind]
             assert window[0] <= step.on <= window[1] and command.body["checked_on"] == step.on.isoformat()
             assert command.body["passed"] or command.body["findings"]
-    draws = [x for _, x in _formation_commands(campaign) if x.path == "/spot-checks"]
+    draws = [(s, x) for s, x in _formation_commands(campaign) if x.path == "/spot-checks"]
+    assert len(draws) == 1 and date(2016, 11, 21) <= draws[0][0].on <= date(2016, 12, 5)  # R12 window
+    draws = [x for _, x in draws]
     assert len(draws) == 1 and draws[0].department == "city_org" and draws[0].body["seed"] == campaign.plan.spot_check_seed
     assert "seed" not in draws[0].fallback_body  # used when a signed checkpoint seeds the draw (R12)
+
+
+def test_checks_are_sent_by_the_departments_r12_names(campaign):
+    from formation.domain.checks import refusal
+    from formation.domain.model import EntityFacts
+
+    covered: dict[str, list[str]] = {}
+    for _, command in _formation_commands(campaign):
+        if command.path == "/organizations":
+            covered[command.produces] = [k[1:] for k in command.body["entity_ids"]]
+        elif command.path.endswith("/restructure"):
+            covered[command.produces] = [command.body["entity_id"][1:]]
+    departments = Counter()
+    for _, command in _formation_commands(campaign):
+        if not command.path.endswith("/checks"):
+            continue
+        kind = command.department.partition(":")[0]
+        departments[kind] += 1
+        for key in covered[command.path.split("/")[2][1:]]:
+            entity = campaign.entity(key)
+            facts = EntityFacts(key, entity.kind, level=entity.level,
+                                supervising_department=entity.supervising_department)
+            assert refusal(kind, facts, command.body["check_kind"]) is None, (kind, entity.kind, entity.level)
+    assert {"district_org", "civil_affairs", "city_org"} <= set(departments)
 
 
 def test_failed_acceptance_checks_are_checked_again_and_pass(campaign):
@@ -183,3 +217,21 @@ def test_a_task_checked_while_out_of_the_baseline_is_closed_after_the_flag_is_cl
         checks = [s.on for s in steps for x in s.commands if x.path == f"/organizations/@{org_key}/checks"
                   and x.body["check_kind"] == "acceptance"]
         assert flagged[0] < checks[0] < cleared[0] < on
+
+
+def test_ground_truth_ends_a_source_of_work_coverage_and_keeps_the_others():
+    c = build_campaign(6, 200, CITY, "t")
+    truth = GroundTruth({e.key: e for e in c.entities})
+    w = next(e for e in c.entities if e.flag is None and not e.late_found and e.formal_members < 3)
+    truth.apply(fact("registered", [w.key]))
+    truth.apply(fact("ledger_approved", [w.key], unit="u"))
+    truth.apply(fact("work_assigned", [w.key], source="A1"))
+    truth.apply(fact("work_assigned", [w.key], source="education-1"))
+    truth.apply(fact("work_ended", [w.key], source="A1"))
+    assert truth.coverage_by_district()["city"]["work_covered"] == 1  # investors' education still covers it
+    v = next(e for e in c.entities if e.flag is None and not e.late_found and e.key != w.key)
+    truth.apply(fact("registered", [v.key]))
+    truth.apply(fact("ledger_approved", [v.key], unit="u"))
+    truth.apply(fact("work_assigned", [v.key], source="A2"))
+    truth.apply(fact("work_ended", [v.key], source="A2"))
+    assert truth.coverage_by_district()["city"]["work_covered"] == 1  # v's only source ended

@@ -42,7 +42,7 @@ async def import_form(form: Literal["form1", "form2"], caller: Caller, registry:
 def import_outcome(import_id: str, caller: Caller, registry: Registry) -> dict:
     """An import's outcome."""
     record, _ = handlers.error_report(registry, import_id)
-    return _with_links(handlers._outcome(record))
+    return _with_links(handlers.outcome(record))
 
 
 @router.get("/imports/{import_id}/errors.{fmt}")
