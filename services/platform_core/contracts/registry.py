@@ -257,6 +257,7 @@ def registered_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     for name in PERSONAL_FIELDS:
         payload.pop(name, None)
     payload["personal_data"] = None
+    payload["public_sector_staffed"] = None  # R5's fact was not surveyed before version 2
     return payload
 
 
