@@ -21,11 +21,13 @@ TABLES_SQL = Path(__file__).with_name("projection_tables.sql")
 PROJECTION_TABLES = ("rp_entities", "rp_approvals", "rp_flags", "rp_members", "rp_coverage", "rp_work",
                      "rp_tasks", "rp_failed_checks", "rp_entity_status", "rp_reports", "rp_bulletins",
                      "rp_accountability", "rp_meta", "rp_ledger_submissions", "rp_coverage_spans",
-                     "rp_responsibility_reports", "rp_member_entities", "rp_formation_entities")
+                     "rp_responsibility_reports", "rp_member_entities", "rp_formation_entities",
+                     "rp_federation_lists")
 PROJECTION_GROUP = "reporting-projections"
 # The shape of the tables and of what derive_status puts in them. Raise it whenever either changes:
 # tables of an older version are dropped with their offsets, so the projection rebuilds from the topics.
-# 2: membership-authoritative counts, survey-declared organizations, R2/R3/R9 of docs/rules.md.
+# 2: membership-authoritative counts, survey-declared organizations, R2/R3/R9 of docs/rules.md,
+#    工商联's member enterprises.
 PROJECTION_VERSION = 2
 
 
@@ -71,7 +73,8 @@ class ProjectionStore:
         self.s = quoted_schema(schema)
 
     # loading the part of the state a batch needs
-    def load(self, conn: Connection, entities: set[str], members: set[str], organizations: set[str]) -> CampaignState:
+    def load(self, conn: Connection, entities: set[str], members: set[str], organizations: set[str],
+             federation_lists: set[str] = frozenset()) -> CampaignState:
         state = CampaignState()
         s, ids = self.s, list(entities)
         for row in conn.execute(sa.text(f"SELECT entity_id, facts FROM {s}.rp_entities WHERE entity_id = ANY(:ids)"),
@@ -93,6 +96,10 @@ class ProjectionStore:
             f"SELECT entity_id FROM {s}.rp_member_entities WHERE entity_id = ANY(:ids)"), {"ids": ids}))
         state.formation_named.update(row[0] for row in conn.execute(sa.text(
             f"SELECT entity_id FROM {s}.rp_formation_entities WHERE entity_id = ANY(:ids)"), {"ids": ids}))
+        if federation_lists:
+            for row in conn.execute(sa.text(f"SELECT list_key, submission, member_ids FROM {s}.rp_federation_lists"
+                                            " WHERE list_key = ANY(:keys)"), {"keys": list(federation_lists)}):
+                state.federation_lists[row.list_key] = (row.submission, frozenset(row.member_ids))
         if members:
             for row in conn.execute(sa.text(f"SELECT member_id, entity_id, standing, active FROM {s}.rp_members"
                                             " WHERE member_id = ANY(:ids)"), {"ids": list(members)}):
@@ -127,6 +134,9 @@ class ProjectionStore:
         for table, key in (("rp_member_entities", "member_named"), ("rp_formation_entities", "formation_named")):
             insert_values(conn, f"INSERT INTO {s}.{table} (entity_id) VALUES %s ON CONFLICT DO NOTHING",
                           [(e,) for e in dirty[key]])
+        self._upsert(conn, "rp_federation_lists", ("list_key", "submission", "member_ids"),
+                     [{"list_key": k, "submission": state.federation_lists[k][0],
+                       "member_ids": sorted(state.federation_lists[k][1])} for k in dirty["federation_lists"]])
         self._upsert(conn, "rp_members", ("member_id", "entity_id", "standing", "active"),
                      [{"member_id": m, "entity_id": state.members[m].entity_id,
                        "standing": state.members[m].standing, "active": state.members[m].active}
@@ -165,6 +175,9 @@ class ProjectionStore:
                 f" count(*) FILTER (WHERE active AND standing <> 'formal') AS p"
                 f" FROM {s}.rp_members WHERE entity_id = ANY(:ids) GROUP BY entity_id"), {"ids": ids}):
             formal[row.entity_id], probationary[row.entity_id] = row.f, row.p
+        federation = {row[0] for row in conn.execute(sa.text(
+            f"SELECT DISTINCT member FROM {s}.rp_federation_lists, unnest(member_ids) AS member"
+            " WHERE member = ANY(:ids)"), {"ids": ids})}
         organizations: dict[str, list[tuple[str, str]]] = {}
         for row in conn.execute(sa.text(f"SELECT entity_id, organization_id, mode FROM {s}.rp_coverage"
                                         " WHERE entity_id = ANY(:ids)"), {"ids": ids}):
@@ -173,7 +186,7 @@ class ProjectionStore:
             e: Inputs(facts=facts, approved=e in state.approved, flags=frozenset(state.flags.get(e, ())),
                       membership_named=e in state.member_named, formal_members=formal.get(e, 0),
                       probationary_members=probationary.get(e, 0), organizations=tuple(organizations.get(e, ())),
-                      formation_named=e in state.formation_named,
+                      formation_named=e in state.formation_named, federation_member=e in federation,
                       work_sources=len(state.work.get(e, ())), task_state=state.tasks.get(e))
             for e, facts in state.facts.items()
         }
@@ -201,7 +214,8 @@ STATUS_COLUMNS = ("entity_id", "name", "kind", "subtype", "district_code", "stre
                   "in_baseline", "flags", "employees", "formal_members", "probationary_members", "organizations",
                   "organization_covered", "standalone_covered", "work_covered", "two_covered", "required_reason",
                   "member_required_reason", "member_requirement_met", "r3_violation", "task_state",
-                  "declared_organization", "overdue_after_formation", "overdue_after_acceptance")
+                  "declared_organization", "overdue_after_formation", "overdue_after_acceptance",
+                  "federation_member")
 
 
 def status_row(status: EntityStatus) -> dict:

@@ -22,6 +22,9 @@ CREATE INDEX IF NOT EXISTS rp_coverage_spans_entity_idx ON rp_coverage_spans (en
 -- an OrganizationFormed named (formation's record supersedes the survey's declared organization).
 CREATE TABLE IF NOT EXISTS rp_member_entities (entity_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS rp_formation_entities (entity_id TEXT PRIMARY KEY);
+-- 工商联's lists of member enterprises: the latest submission of each (department:territory) and its members.
+CREATE TABLE IF NOT EXISTS rp_federation_lists (list_key TEXT PRIMARY KEY, submission INTEGER NOT NULL,
+                                                member_ids TEXT[] NOT NULL);
 CREATE TABLE IF NOT EXISTS rp_work (entity_id TEXT PRIMARY KEY, sources TEXT[] NOT NULL);
 CREATE TABLE IF NOT EXISTS rp_tasks (entity_id TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rp_failed_checks (
@@ -37,7 +40,7 @@ CREATE TABLE IF NOT EXISTS rp_entity_status (
     work_covered BOOLEAN NOT NULL, two_covered BOOLEAN NOT NULL, required_reason TEXT,
     member_required_reason TEXT, member_requirement_met BOOLEAN NOT NULL, r3_violation BOOLEAN NOT NULL,
     task_state TEXT NOT NULL, declared_organization TEXT, overdue_after_formation BOOLEAN NOT NULL,
-    overdue_after_acceptance BOOLEAN NOT NULL);
+    overdue_after_acceptance BOOLEAN NOT NULL, federation_member BOOLEAN NOT NULL);
 CREATE INDEX IF NOT EXISTS rp_entity_status_district_idx ON rp_entity_status (district_code) WHERE in_baseline;
 -- Reporting's own events (reports, bulletins, accountability), projected for the read API.
 CREATE TABLE IF NOT EXISTS rp_reports (

@@ -23,6 +23,8 @@ COUNTER_SQL = {
     "tasks_closed": "count(*) FILTER (WHERE task_state = 'closed')",
     "formal_members": "coalesce(sum(formal_members), 0)",
     "probationary_members": "coalesce(sum(probationary_members), 0)",
+    "federation_members": "count(*) FILTER (WHERE federation_member)",
+    "federation_members_covered": "count(*) FILTER (WHERE federation_member AND organization_covered)",
 }
 assert tuple(COUNTER_SQL) == COUNTER_NAMES
 DIMENSION_SQL = {"city": "'city'", "district": "district_code", "street": "street_code", "kind": "kind",

@@ -131,7 +131,7 @@ def replay_into(engine: Engine, bootstrap: str, schema: str, registry: EventType
 # The tables a replay fills with COPY (processed_events only while it holds no other group's rows).
 COPIED_TABLES = ("rp_entities", "rp_approvals", "rp_flags", "rp_members", "rp_coverage", "rp_coverage_spans",
                  "rp_work", "rp_tasks", "rp_failed_checks", "rp_entity_status", "rp_member_entities",
-                 "rp_formation_entities")
+                 "rp_formation_entities", "rp_federation_lists")
 
 
 def _drop_indexes(conn: Connection, schema: str, tables: tuple[str, ...]) -> dict[str, list[str]]:
@@ -258,6 +258,8 @@ def _state_tables(schema: str, state: CampaignState) -> Iterator[CopyTable]:
            ((o, e, m) for o, covered in state.coverage.items() for e, m in covered.items()))
     yield f"{s}.rp_coverage_spans", SPAN_COLUMNS, span_rows(state, state.spans)
     yield f"{s}.rp_member_entities", ("entity_id",), ((e,) for e in state.member_named)
+    yield (f"{s}.rp_federation_lists", ("list_key", "submission", "member_ids"),
+           ((k, submission, sorted(members)) for k, (submission, members) in state.federation_lists.items()))
     yield f"{s}.rp_formation_entities", ("entity_id",), ((e,) for e in state.formation_named)
     yield f"{s}.rp_work", ("entity_id", "sources"), ((e, sorted(w)) for e, w in state.work.items())
     yield f"{s}.rp_tasks", ("entity_id", "state"), state.tasks.items()

@@ -73,6 +73,9 @@ class CampaignState:
     # Entities some OrganizationFormed named (organization streams): formation's record supersedes the
     # survey's declared Party organization for them from then on, dissolution included.
     formation_named: set[str] = field(default_factory=set)
+    # 工商联's member enterprises (三(二): 确保会员企业党组织覆盖率达标): per list (department and territory, a
+    # verification stream) its latest submission and the members its parts named (the union of the parts)
+    federation_lists: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)
     failed_checks: list[FailedCheck] = field(default_factory=list)
     # organization -> entity -> spans, oldest first (only when events come with their recorded_at)
     spans: dict[str, dict[str, list[CoverageSpan]]] = field(default_factory=dict)
@@ -107,6 +110,24 @@ class CampaignState:
     def _on_EntityFlagCleared(self, p, _):
         self.flags.setdefault(p["entity_id"], set()).discard(p["flag"])
         self._mark("flags", p["entity_id"])
+
+    def _on_VerificationListImported(self, p, _):
+        if p["department"] != "federation_commerce":
+            return
+        key = f"{p['department']}:{p.get('territory') or ''}"
+        submission, members = self.federation_lists.get(key, (0, frozenset()))
+        if p["submission"] < submission:
+            return
+        if p["submission"] > submission:  # a newer list replaces the earlier one
+            self.touched.update(members)
+            members = frozenset()
+        members = members | set(p["member_entity_ids"])
+        self.federation_lists[key] = (p["submission"], members)
+        self.touched.update(members)
+        self.dirty["federation_lists"].add(key)
+
+    def federation_members(self) -> set[str]:
+        return set().union(*(members for _, members in self.federation_lists.values()))
 
     def _on_LedgerApproved(self, p, _):
         for entity in p["entity_ids"]:
@@ -248,6 +269,7 @@ class CampaignState:
         for member in self.members.values():
             if member.active:
                 (formal if member.standing == "formal" else probationary)[member.entity_id] += 1
+        federation = self.federation_members()
         organizations: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for organization, covered in self.coverage.items():
             for entity, mode in covered.items():
@@ -258,7 +280,7 @@ class CampaignState:
                 flags=frozenset(self.flags.get(entity, ())), membership_named=entity in self.member_named,
                 formal_members=formal[entity], probationary_members=probationary[entity],
                 organizations=tuple(organizations[entity]), formation_named=entity in self.formation_named,
-                work_sources=len(self.work.get(entity, ())),
+                work_sources=len(self.work.get(entity, ())), federation_member=entity in federation,
                 task_state=self.tasks.get(entity))
             for entity, facts in self.facts.items()
         }

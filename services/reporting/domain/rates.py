@@ -32,6 +32,8 @@ class Counters:
     tasks_closed: int = 0
     formal_members: int = 0
     probationary_members: int = 0
+    federation_members: int = 0  # 工商联's member enterprises in the baseline (三(二))
+    federation_members_covered: int = 0
 
     def __add__(self, other: "Counters") -> "Counters":
         return Counters(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
@@ -57,6 +59,8 @@ def count(status: EntityStatus) -> Counters:
         member_required=int(member_required),
         member_required_met=int(member_required and status.member_requirement_met),
         r3_violations=int(status.r3_violation), tasks_closed=int(status.task_state == "closed"),
+        federation_members=int(status.federation_member),
+        federation_members_covered=int(status.federation_member and status.organization_covered),
         formal_members=status.formal_members, probationary_members=status.probationary_members)
 
 
@@ -101,10 +105,12 @@ def rates(counters: Counters) -> dict[str, Rate]:
         "standalone_rate": Rate(c.standalone_covered, c.organization_covered),
         "required_coverage": Rate(c.required_covered, c.required),
         "member_required_coverage": Rate(c.member_required_met, c.member_required),
+        "federation_member_coverage": Rate(c.federation_members_covered, c.federation_members),
     }
 
 
 RATE_NAMES_ZH = {
     "organization_coverage": "组织覆盖率", "two_coverage": "两个覆盖率", "standalone_rate": "单独组建率",
     "required_coverage": "应建尽建覆盖率", "member_required_coverage": "50人以上企业有党员率",
+    "federation_member_coverage": "工商联会员企业党组织覆盖率",
 }

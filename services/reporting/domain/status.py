@@ -28,6 +28,7 @@ class Inputs:
     organizations: tuple[tuple[str, str], ...] = ()  # (organization id, mode) covering it
     formation_named: bool = False  # formation recorded an organization for it: the survey's declaration is moot
     work_sources: int = 0  # instructors / first secretaries / mass organizations (R6)
+    federation_member: bool = False  # on 工商联's latest list of member enterprises
     task_state: str | None = None  # from OrganizationClosed / TaskReopened (R9)
 
 
@@ -59,6 +60,7 @@ class EntityStatus:
     declared_organization: str | None = None
     overdue_after_formation: bool = False  # R9: overdue once the formation milestone (11-20) has passed
     overdue_after_acceptance: bool = False  # R9: overdue once the acceptance checks (12-05) have ended
+    federation_member: bool = False  # a member enterprise of the federation of industry & commerce (工商联)
     modes: tuple[str, ...] = field(default=())
 
 
@@ -107,4 +109,5 @@ def derive_status(entity_id: str, inputs: Inputs) -> EntityStatus:
         r3_violation=r3_violation(formal, modes), task_state=task_state, declared_organization=declared,
         overdue_after_formation=overdue_after_formation(required, covered, work),
         overdue_after_acceptance=overdue_after_acceptance(required, covered, work, task_state == "closed"),
+        federation_member=inputs.federation_member,
         modes=modes)

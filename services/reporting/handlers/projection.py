@@ -55,7 +55,9 @@ def projection_handler(schema: str, window: Window | None = None):
         envelopes = [e for e in envelopes if window.admits(e)]
         if not envelopes:
             return
-        state = store.load(conn, *batch_keys(envelopes))
+        lists = {f"{e.payload['department']}:{e.payload.get('territory') or ''}" for e in envelopes
+                 if e.type == "VerificationListImported"}
+        state = store.load(conn, *batch_keys(envelopes), federation_lists=lists)
         own = new_own()
         for envelope in envelopes:
             state.apply(envelope.type, envelope.payload, str(envelope.event_id), envelope.recorded_at)

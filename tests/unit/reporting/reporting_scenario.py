@@ -17,6 +17,7 @@ E11 city-level private school, 30 staff, education         R2; standalone O4; ch
 E12 registered, never approved                             not in the baseline
 E13 NPE 20 employees, 3 formal: in joint O2, restructured into standalone O5
 E14 NPE 10 employees: O6 formed then dissolved             not covered
+工商联's list (two parts) names E1 and E3 as member enterprises: both organization-covered.
 """
 
 import uuid
@@ -173,6 +174,12 @@ def campaign() -> Scenario:
     s.emit("formation", f"task-{ent(11)[7:]}", "TaskReopened", {
         "organization_id": org(4), "mode": "standalone", "entity_ids": [ent(11)], "entity_id": ent(11),
         "reason": "spot_check_failed", "state": "checked", "check_id": check3, "reopened_on": "2016-11-28"})
+    for part, members in ((1, [1]), (2, [3])):
+        s.emit("registry", "verification-federation_commerce", "VerificationListImported", {
+            "list_id": f"verificationlist-{uuid.UUID(int=5000)}", "department": "federation_commerce",
+            "territory": None, "submission": 1, "import_id": "import-1", "row_count": 2, "matched_count": 2,
+            "registered_differently_count": 0, "not_in_registry_count": 0, "member_count": 2, "part": part,
+            "parts": 2, "entity_ids": [ent(n) for n in members], "member_entity_ids": [ent(n) for n in members]})
     # Semi-monthly reports for the 2016-09-10 deadline (R11): district A on time (18:00 city time on the
     # 10th) but reporting 7 organization-covered where the events show 6; district B a day late.
     s.report(1, f"district-{DISTRICT_A}", "2016-09-10", {"baseline": 9, "organization_covered": 7},

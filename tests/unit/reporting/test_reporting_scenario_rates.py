@@ -44,7 +44,7 @@ def test_city_rates_by_hand():
     assert city == Counters(baseline=12, organization_covered=8, standalone_covered=3, work_covered=2,
                             two_covered=10, required=7, required_covered=5, member_required=4,
                             member_required_met=3, r3_violations=1, tasks_closed=1, formal_members=18,
-                            probationary_members=1)
+                            probationary_members=1, federation_members=2, federation_members_covered=2)
     r = {name: rate.as_dict() for name, rate in rates(city).items()}
     assert r["organization_coverage"] == {"numerator": 8, "denominator": 12, "percent": "66.67"}
     assert r["two_coverage"] == {"numerator": 10, "denominator": 12, "percent": "83.33"}
