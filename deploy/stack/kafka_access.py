@@ -31,6 +31,7 @@ class Access:
     reads: Tuple[str, ...] = ()  # topics it consumes
     group_prefixes: Tuple[str, ...] = ()  # consumer groups it may join (prefixed ACLs)
     dead_letters: bool = False  # may publish unusable messages to platform.dead-letter
+    describes: Tuple[str, ...] = ()  # topics whose partitions and end offsets it may see, no records
 
 
 # Principal -> access; a principal of deploy/stack/processes.py without a row may log in and nothing else
@@ -47,6 +48,8 @@ KAFKA_ACCESS = {
     "reporting-processor": Access(reads=EVENT_TOPICS, group_prefixes=("reporting-projections",),
                                   dead_letters=True),
     "reporting": Access(reads=EVENT_TOPICS, dead_letters=True),
+    # formation's app: before refusing on projected facts it compares its projection with the topics' ends
+    "formation": Access(describes=("registry.events", "membership.events")),
 }
 
 # (principal, resource type, resource name, pattern type, operation)
@@ -65,6 +68,8 @@ def bindings() -> Set[Binding]:
             wanted.add((principal, "cluster", "kafka-cluster", "literal", "IdempotentWrite"))
         for topic in access.reads:
             wanted |= {(principal, "topic", topic, "literal", op) for op in ("Read", "Describe")}
+        for topic in access.describes:
+            wanted.add((principal, "topic", topic, "literal", "Describe"))
         for prefix in access.group_prefixes:
             wanted.add((principal, "group", prefix, "prefixed", "Read"))
     return wanted

@@ -115,7 +115,7 @@ def create_producer(bootstrap: str, client_id: str) -> KafkaProducer:
 
 def create_offset_probe(bootstrap: str, client_id: str) -> KafkaConsumer:
     """A consumer without a group that only reads topics' partitions and end offsets (projection lag)."""
-    return KafkaConsumer(bootstrap_servers=bootstrap, client_id=client_id, group_id=None, enable_auto_commit=False)
+    return KafkaConsumer(**kafka_options(bootstrap), client_id=client_id, group_id=None, enable_auto_commit=False)
 
 
 @dataclass(frozen=True)

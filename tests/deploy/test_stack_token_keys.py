@@ -13,17 +13,23 @@ ROOT = Path(__file__).resolve().parents[2]
 stack = stack_module()
 
 
+STACK_RUN_DIR = Path(os.environ.get("CAMPAIGN_RUN_DIR") or ROOT / ".run")  # the stack scripts/test.sh started
+
+
 def env_lines(run_dir: Path) -> dict[str, str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")} | {"CAMPAIGN_RUN_DIR": str(run_dir)}
+    """`stack.py env` of the running stack (it needs the credentials `up` made), none of the caller's secrets."""
+    kept = ("CAMPAIGN_KAFKA_PORT", "CAMPAIGN_KAFKA_CONTROLLER_PORT", "CAMPAIGN_PG_PORT")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_") or k in kept}
+    environ["CAMPAIGN_RUN_DIR"] = str(run_dir)
     result = subprocess.run([sys.executable, str(ROOT / "deploy" / "stack.py"), "env"], env=environ,
                             capture_output=True, text=True, timeout=60, check=True)
     return dict(line.removeprefix("export ").split("=", 1) for line in result.stdout.splitlines())
 
 
-def test_env_prints_key_file_paths_and_no_key_material(tmp_path):
-    printed = env_lines(tmp_path)
+def test_env_prints_key_file_paths_and_no_key_material():
+    printed = env_lines(STACK_RUN_DIR)
     private, public = Path(printed["CAMPAIGN_TOKEN_ISSUER_KEY_FILE"]), Path(printed["CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE"])
-    assert private.parent == public.parent == tmp_path / "secrets"
+    assert private.parent == public.parent == STACK_RUN_DIR / "secrets"
     assert "CAMPAIGN_AUTH_SECRET" not in printed
     pem = private.read_text()
     assert "PRIVATE KEY" in pem and oct(private.stat().st_mode & 0o777) == "0o600"

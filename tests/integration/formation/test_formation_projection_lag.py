@@ -19,6 +19,7 @@ from kafka import KafkaConsumer, TopicPartition
 from formation.adapters.tables import tables
 from formation.handlers.projections import upstream_projection
 from formation_support import UPSTREAM_TYPES, entity_registered, formation_app, member_registered
+from platform_core.kafka_io import kafka_options
 from platform_core.kafka_io import DeadLetterPublisher
 from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier
 
@@ -30,7 +31,7 @@ class Projection:
         self.engine, self.topic = engine, topic
         self.applier = ProjectionApplier("formation", group, None, UPSTREAM_TYPES, DeadLetterPublisher(producer),
                                          batch_handler=upstream_projection(tables("formation")))
-        self.consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+        self.consumer = KafkaConsumer(**kafka_options(settings.kafka_bootstrap), group_id=None,
                                       enable_auto_commit=False, auto_offset_reset="earliest")
         deadline = time.monotonic() + 30
         while not (partitions := self.consumer.partitions_for_topic(topic)) and time.monotonic() < deadline:
