@@ -12,7 +12,7 @@ from platform_core.projection_consumer import ProjectionSpec
 from platform_core.service import ServiceContext, bootstrap_service
 from reporting.audit.checkpoints import SIGNER_ACTOR, CheckpointSigner, start_schedule
 from reporting.audit.config import AuditSettings
-from reporting.audit.note import SignerKey
+from platform_core.signed_note import SignerKey
 from reporting.audit.processor import AUDIT_GROUP, audit_projection
 from reporting.audit.store import AuditLogStore
 from reporting.adapters.projection_store import PROJECTION_GROUP, create_tables

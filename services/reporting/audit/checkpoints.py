@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection, Engine
 from platform_core.envelope import Actor, utc_timestamp
 from platform_core.event_store import AppendResult, EventStore, NewEvent
 
-from .merkle import ProofError, verify_consistency
-from .note import Checkpoint, SignerKey, sign_note, split_note
+from platform_core.merkle import ProofError, verify_consistency
+from platform_core.signed_note import Checkpoint, SignerKey, sign_note, split_note
 from .store import AuditLogStore, LogDamaged, StoredCheckpoint
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from platform_core.envelope import EventEnvelope
 from platform_core.errors import NotFound, PlatformError
 
 from .index_terms import index_terms
-from .merkle import EMPTY_ROOT, CompactRange, Node, ProofPlan, consistency_plan, inclusion_plan, leaf_hash, root_nodes
+from platform_core.merkle import EMPTY_ROOT, CompactRange, Node, ProofPlan, consistency_plan, inclusion_plan, leaf_hash, root_nodes
 
 
 class LogDamaged(RuntimeError):

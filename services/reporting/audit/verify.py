@@ -27,8 +27,8 @@ from typing import Protocol
 
 from platform_core.envelope import canonical_json
 
-from .merkle import EMPTY_ROOT, CompactRange, ProofError, leaf_hash, verify_consistency, verify_inclusion
-from .note import Checkpoint, NoteError, VerifierKey, open_checkpoint
+from platform_core.merkle import EMPTY_ROOT, CompactRange, ProofError, leaf_hash, verify_consistency, verify_inclusion
+from platform_core.signed_note import Checkpoint, NoteError, VerifierKey, open_checkpoint
 
 
 class Rederiver(Protocol):

@@ -126,7 +126,7 @@ def delete_topic(bootstrap: str, name: str) -> None:
 
 def make_signer(engine, schema: str, topic: str):
     from reporting.audit.checkpoints import CheckpointSigner
-    from reporting.audit.note import SignerKey
+    from platform_core.signed_note import SignerKey
     from reporting.audit.store import AuditLogStore
 
     return CheckpointSigner(engine, reporting_store(engine, schema, topic), AuditLogStore(schema),

@@ -13,7 +13,7 @@ from audit_fixtures import (  # noqa: F401 (fixture)
 )
 from platform_core.auth import Principal, issue_token
 from platform_core.service import ServiceContext, build_app
-from reporting.audit.note import VerifierKey, open_checkpoint
+from platform_core.signed_note import VerifierKey, open_checkpoint
 from reporting.audit.store import AuditLogStore
 from reporting.audit.verify import Report, check_events, check_proof, open_checkpoints
 from reporting.entrypoints.audit_routes import router

@@ -11,8 +11,8 @@ from platform_core.envelope import Actor
 from platform_core.event_store import NewEvent
 from platform_core.kafka_io import create_producer
 from reporting.audit.export import export_bundle
-from reporting.audit.merkle import MemoryTree
-from reporting.audit.note import Checkpoint
+from platform_core.merkle import MemoryTree
+from platform_core.signed_note import Checkpoint
 from reporting.audit.store import AuditLogStore
 from reporting.audit.verify import verify_files
 

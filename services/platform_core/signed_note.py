@@ -3,7 +3,7 @@
 Formats (c2sp.org/signed-note, c2sp.org/tlog-checkpoint, and the key
 encodings of golang.org/x/mod/sumdb/note):
 
-    <origin>\\n<tree size, decimal>\\n<base64 root hash>\\n[time <UTC timestamp>\\n]
+    <origin>\\n<tree size, decimal>\\n<base64 root hash>\\n[time <UTC timestamp>\\n][id <checkpoint id>\\n]
     \\n
     — <key name> <base64(key ID (4 bytes, big-endian) || Ed25519 signature)>\\n
 
@@ -21,9 +21,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+# The audit log's identity unless CAMPAIGN_AUDIT_ORIGIN names another: first line of every checkpoint,
+# and the name of the signing key.
+DEFAULT_ORIGIN = "campaign.example/wuhan-2016/audit"
 EM_DASH = "\u2014"
 ED25519 = 0x01
 TIME_EXTENSION = "time "
+# The signer numbers its checkpoints 1, 2, 3, ... and signs the number, so a checkpoint removed from the
+# middle of the published sequence shows as a gap no one can renumber without the key.
+ID_EXTENSION = "id "
 
 
 class NoteError(ValueError):
@@ -182,17 +188,21 @@ def open_note(note: str, keys: list[VerifierKey]) -> tuple[str, list[VerifierKey
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A tree head: origin, size, root hash, and the time it was signed (an extension line)."""
+    """A tree head: origin, size, root hash, and two extension lines: the time it was signed and the
+    checkpoint's number in the signer's sequence."""
 
     origin: str
     size: int
     root_hash: bytes
     time: str | None = None  # canonical UTC text, e.g. 2016-11-20T08:00:00.000000Z
+    id: int | None = None  # 1, 2, 3, ... in signing order
 
     def text(self) -> str:
         lines = [self.origin, str(self.size), base64.b64encode(self.root_hash).decode()]
         if self.time is not None:
             lines.append(TIME_EXTENSION + self.time)
+        if self.id is not None:
+            lines.append(f"{ID_EXTENSION}{self.id}")
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -210,7 +220,10 @@ class Checkpoint:
         if len(root) != 32:
             raise NoteError(f"checkpoint root hash is {len(root)} bytes, not 32")
         time = next((e[len(TIME_EXTENSION):] for e in extensions if e.startswith(TIME_EXTENSION)), None)
-        return cls(origin, int(size_text), root, time)
+        id_text = next((e[len(ID_EXTENSION):] for e in extensions if e.startswith(ID_EXTENSION)), None)
+        if id_text is not None and (not id_text.isdigit() or id_text.startswith("0")):
+            raise NoteError(f"checkpoint id {id_text!r} is not a positive decimal without leading zeros")
+        return cls(origin, int(size_text), root, time, None if id_text is None else int(id_text))
 
     def signed_at(self) -> datetime | None:
         return datetime.fromisoformat(self.time.replace("Z", "+00:00")) if self.time else None
