@@ -1,0 +1,101 @@
+"""Signing, initialising and listing, over the state directory (the signer's use cases)."""
+
+import base64
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from platform_core.envelope import utc_timestamp
+from platform_core.metrics import AUDIT_SIGNER_CHECKPOINTS, AUDIT_SIGNER_REFUSALS, AUDIT_SIGNER_TREE_SIZE
+from platform_core.signed_note import SignerKey, open_checkpoint, sign_note
+
+from .domain import (
+    FORK, INCONSISTENT, NOT_INITIALIZED, OLD_SIZE_MISMATCH, SHRUNK, SignerState, SigningRefused, SignRequest,
+    check_request, next_checkpoint,
+)
+from .state_dir import SignedRecord, SignerDirectory
+
+log = logging.getLogger(__name__)
+ADOPTED = "adopted"
+
+
+class AlreadyInitialized(RuntimeError):
+    pass
+
+
+def utc_now() -> str:
+    return utc_timestamp(datetime.now(timezone.utc))
+
+
+class LogSigner:
+    def __init__(self, directory: SignerDirectory, key: SignerKey, now: Callable[[], str] = utc_now):
+        self.directory, self.key, self.now = directory, key, now
+        self.origin = key.name
+        self.verifier_key = key.verifier().encode()
+        for reason in (INCONSISTENT, FORK, SHRUNK, NOT_INITIALIZED, OLD_SIZE_MISMATCH):
+            AUDIT_SIGNER_REFUSALS.labels(reason)  # present at 0, so an alert sees the first increase
+
+    def state(self) -> SignerState | None:
+        with self.directory.locked():
+            return self.directory.current(self.origin)
+
+    def sign(self, request: SignRequest) -> SignedRecord:
+        """Sign the head when it provably extends the last signed one; otherwise refuse, log and count."""
+        try:
+            with self.directory.locked():
+                state = self.directory.current(self.origin)
+                if state is None:
+                    raise SigningRefused(NOT_INITIALIZED, "the signer has no record of this log yet: an operator "
+                                                          "runs `python -m audit_signer init` first")
+                check_request(state, request)
+                checkpoint = next_checkpoint(state, request, self.now())
+                record = SignedRecord(checkpoint.id, checkpoint.size, base64.b64encode(checkpoint.root_hash).decode(),
+                                      checkpoint.time, request.reason, self.verifier_key,
+                                      sign_note(checkpoint.text(), self.key))
+                self.directory.append_record(record)  # first: the note is kept even if the next line fails
+                self.directory.write_state(state.after(checkpoint))
+        except SigningRefused as refusal:
+            AUDIT_SIGNER_REFUSALS.labels(refusal.reason).inc()
+            log.warning("refused to sign", extra={"reason": refusal.reason, "detail": refusal.message,
+                                                  "tree_size": request.tree_size, "old_size": request.old_size})
+            raise
+        AUDIT_SIGNER_CHECKPOINTS.labels(request.reason).inc()
+        AUDIT_SIGNER_TREE_SIZE.labels(self.origin).set(record.tree_size)
+        log.info("checkpoint signed", extra={"checkpoint_id": record.checkpoint_id, "tree_size": record.tree_size,
+                                             "reason": request.reason})
+        return record
+
+    def records(self, after_id: int = 0, limit: int = 1000) -> list[SignedRecord]:
+        return self.directory.records(after_id, limit)
+
+    def init_empty(self) -> SignerState:
+        """Start the record at the empty tree: for a new log only (the first head signed after this is
+        vouched for by nothing but the operator's word that the log was new)."""
+        state = SignerState.empty(self.origin)
+        with self.directory.locked():
+            self._refuse_if_initialized()
+            self.directory.write_state(state)
+        return state
+
+    def adopt(self, note: str, checkpoint_id: int | None = None) -> SignerState:
+        """Start the record at a checkpoint this key signed (e.g. the last one published on a bulletin)."""
+        checkpoint = open_checkpoint(note, [self.key.verifier()], self.origin)  # NoteError unless ours
+        if checkpoint.id is not None and checkpoint_id is not None and checkpoint.id != checkpoint_id:
+            raise ValueError(f"the note is checkpoint {checkpoint.id}, not {checkpoint_id}")
+        number = checkpoint.id or checkpoint_id
+        if not number:
+            raise ValueError("the note carries no id line: give the checkpoint's id (its number in the export)")
+        state = SignerState(self.origin, number, checkpoint.size, checkpoint.root_hash)
+        with self.directory.locked():
+            self._refuse_if_initialized()
+            self.directory.append_record(SignedRecord(number, checkpoint.size,
+                                                      base64.b64encode(checkpoint.root_hash).decode(),
+                                                      checkpoint.time, ADOPTED, self.verifier_key, note))
+            self.directory.write_state(state)
+        return state
+
+    def _refuse_if_initialized(self) -> None:
+        current = self.directory.current(self.origin)
+        if current is not None:
+            raise AlreadyInitialized(f"the signer already records checkpoint {current.checkpoint_id} (size "
+                                     f"{current.tree_size}) of {self.origin}; its record is never replaced")
