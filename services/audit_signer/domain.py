@@ -11,6 +11,12 @@ REASONS = ("schedule", "bulletin", "manual")
 # the platform shows now is not an extension of what was signed: deploy/prometheus/alerts.yml pages.
 INCONSISTENT, FORK, SHRUNK = "inconsistent", "fork", "shrunk"
 NOT_INITIALIZED, OLD_SIZE_MISMATCH = "not_initialized", "old_size_mismatch"
+STATE_DAMAGED = "state_damaged"  # the signer's own files disagree: it signs nothing until an operator looks
+
+
+def not_initialized() -> "SigningRefused":
+    return SigningRefused(NOT_INITIALIZED, "the signer has no record of this log yet: an operator runs "
+                                           "`python -m audit_signer init --empty` (a new log) or `--adopt NOTE`")
 
 
 @dataclass(frozen=True)

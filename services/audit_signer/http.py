@@ -17,14 +17,17 @@ from platform_core.errors import PlatformError
 from platform_core.http import ErrorBody, LimitAndMeasureMiddleware, _validation_body
 from platform_core.metrics import metrics_payload
 
-from .domain import NOT_INITIALIZED, OLD_SIZE_MISMATCH, REASONS, OldSizeMismatch, SigningRefused, SignRequest
+from .domain import (
+    FORK, NOT_INITIALIZED, OLD_SIZE_MISMATCH, REASONS, STATE_DAMAGED, OldSizeMismatch, SigningRefused, SignRequest,
+)
 from .signing import LogSigner
 from .state_dir import SignedRecord
 
 SERVICE = "audit-signer"
 MAX_REQUEST_BYTES = 16 * 1024
 MAX_PROOF_HASHES = 63  # a consistency proof in a tree of < 2^63 leaves (c2sp.org/tlog-witness)
-REFUSAL_STATUS = {NOT_INITIALIZED: 503, OLD_SIZE_MISMATCH: 409}  # the others: 422, or 409 for a fork
+# A failed proof is 422 (c2sp.org/tlog-witness); a stale old size and a fork 409; no usable record 503.
+REFUSAL_STATUS = {NOT_INITIALIZED: 503, STATE_DAMAGED: 503, OLD_SIZE_MISMATCH: 409, FORK: 409}
 
 
 class CallerNotAuthenticated(PlatformError):
@@ -112,8 +115,7 @@ def create_app(signer: LogSigner, client_secret: str) -> FastAPI:
         body = {"error": "signing_refused", "reason": exc.reason, "message": exc.message}
         if isinstance(exc, OldSizeMismatch):
             body.update(field="old_size", tree_size=exc.state.tree_size, checkpoint_id=exc.state.checkpoint_id)
-        status = REFUSAL_STATUS.get(exc.reason, 409 if exc.reason == "fork" else 422)
-        return JSONResponse(status_code=status, content=body)
+        return JSONResponse(status_code=REFUSAL_STATUS.get(exc.reason, 422), content=body)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError):
@@ -129,9 +131,7 @@ def create_app(signer: LogSigner, client_secret: str) -> FastAPI:
     @app.get("/checkpoints/latest", response_model=SignerStatePublic, responses=errors)
     def latest(_: Caller) -> SignerStatePublic:
         """The last checkpoint signed (id 0 and size 0 for a log initialised empty)."""
-        state = signer.state()
-        if state is None:
-            raise SigningRefused(NOT_INITIALIZED, "the signer has no record of this log yet")
+        state = signer.latest()
         return SignerStatePublic(origin=state.origin, checkpoint_id=state.checkpoint_id, tree_size=state.tree_size,
                                  root_hash=base64.b64encode(state.root_hash).decode(),
                                  verifier_key=signer.verifier_key)
@@ -150,7 +150,10 @@ def create_app(signer: LogSigner, client_secret: str) -> FastAPI:
     @app.get("/readyz", tags=["operations"])
     def readyz() -> JSONResponse:
         """Ready when an operator initialised the signer's record (`python -m audit_signer init`)."""
-        state = signer.state()
+        try:
+            state = signer.state()
+        except SigningRefused as exc:
+            return JSONResponse(status_code=503, content={"status": exc.reason, "message": exc.message})
         if state is None:
             return JSONResponse(status_code=503, content={"status": "not_initialized",
                                                           "message": "run `python -m audit_signer init`"})

@@ -10,10 +10,10 @@ from platform_core.metrics import AUDIT_SIGNER_CHECKPOINTS, AUDIT_SIGNER_REFUSAL
 from platform_core.signed_note import SignerKey, open_checkpoint, sign_note
 
 from .domain import (
-    FORK, INCONSISTENT, NOT_INITIALIZED, OLD_SIZE_MISMATCH, SHRUNK, SignerState, SigningRefused, SignRequest,
-    check_request, next_checkpoint,
+    FORK, INCONSISTENT, NOT_INITIALIZED, OLD_SIZE_MISMATCH, SHRUNK, STATE_DAMAGED, SignerState, SigningRefused,
+    SignRequest, check_request, next_checkpoint, not_initialized,
 )
-from .state_dir import SignedRecord, SignerDirectory
+from .state_dir import SignedRecord, SignerDirectory, StateDamaged
 
 log = logging.getLogger(__name__)
 ADOPTED = "adopted"
@@ -32,21 +32,26 @@ class LogSigner:
         self.directory, self.key, self.now = directory, key, now
         self.origin = key.name
         self.verifier_key = key.verifier().encode()
-        for reason in (INCONSISTENT, FORK, SHRUNK, NOT_INITIALIZED, OLD_SIZE_MISMATCH):
+        for reason in (INCONSISTENT, FORK, SHRUNK, STATE_DAMAGED, NOT_INITIALIZED, OLD_SIZE_MISMATCH):
             AUDIT_SIGNER_REFUSALS.labels(reason)  # present at 0, so an alert sees the first increase
 
     def state(self) -> SignerState | None:
         with self.directory.locked():
+            return self._current()
+
+    def _current(self) -> SignerState | None:
+        try:
             return self.directory.current(self.origin)
+        except StateDamaged as exc:
+            raise SigningRefused(STATE_DAMAGED, f"the signer's record is damaged: {exc}") from exc
 
     def sign(self, request: SignRequest) -> SignedRecord:
         """Sign the head when it provably extends the last signed one; otherwise refuse, log and count."""
         try:
             with self.directory.locked():
-                state = self.directory.current(self.origin)
+                state = self._current()
                 if state is None:
-                    raise SigningRefused(NOT_INITIALIZED, "the signer has no record of this log yet: an operator "
-                                                          "runs `python -m audit_signer init` first")
+                    raise not_initialized()
                 check_request(state, request)
                 checkpoint = next_checkpoint(state, request, self.now())
                 record = SignedRecord(checkpoint.id, checkpoint.size, base64.b64encode(checkpoint.root_hash).decode(),
@@ -55,15 +60,29 @@ class LogSigner:
                 self.directory.append_record(record)  # first: the note is kept even if the next line fails
                 self.directory.write_state(state.after(checkpoint))
         except SigningRefused as refusal:
-            AUDIT_SIGNER_REFUSALS.labels(refusal.reason).inc()
-            log.warning("refused to sign", extra={"reason": refusal.reason, "detail": refusal.message,
-                                                  "tree_size": request.tree_size, "old_size": request.old_size})
+            self._count(refusal, tree_size=request.tree_size, old_size=request.old_size)
             raise
         AUDIT_SIGNER_CHECKPOINTS.labels(request.reason).inc()
         AUDIT_SIGNER_TREE_SIZE.labels(self.origin).set(record.tree_size)
         log.info("checkpoint signed", extra={"checkpoint_id": record.checkpoint_id, "tree_size": record.tree_size,
                                              "reason": request.reason})
         return record
+
+    def latest(self) -> SignerState:
+        """The record a caller is about to sign from: asked for before every signing, so a record that is
+        missing or damaged is refused (and counted) here already."""
+        try:
+            state = self.state()
+            if state is None:
+                raise not_initialized()
+        except SigningRefused as refusal:
+            self._count(refusal)
+            raise
+        return state
+
+    def _count(self, refusal: SigningRefused, **context) -> None:
+        AUDIT_SIGNER_REFUSALS.labels(refusal.reason).inc()
+        log.warning("refused to sign", extra={"reason": refusal.reason, "detail": refusal.message, **context})
 
     def records(self, after_id: int = 0, limit: int = 1000) -> list[SignedRecord]:
         return self.directory.records(after_id, limit)

@@ -22,8 +22,7 @@ class PlatformSettings(BaseSettings):
     auth_secret: SecretStr | None = None
     # Encrypts personal data (national ID numbers) and keys their duplicate-detection hash.
     personal_data_key: SecretStr | None = None
-    # Ed25519 private key seed (base64, 32 bytes) that signs audit-log checkpoints.
-    audit_signing_key: SecretStr | None = None
+    # (No audit signing key: only the signer process holds it, services/audit_signer.)
     # Demo and tests only: requests may name their business time (platform_core.clock). Never in production.
     simulated_clock: bool = False
 
@@ -32,9 +31,6 @@ class PlatformSettings(BaseSettings):
 
     def require_personal_data_key(self) -> str:
         return _required(self.personal_data_key, "CAMPAIGN_PERSONAL_DATA_KEY", "personal data cannot be protected")
-
-    def require_audit_signing_key(self) -> str:
-        return _required(self.audit_signing_key, "CAMPAIGN_AUDIT_SIGNING_KEY", "checkpoints cannot be signed")
 
     @field_validator("database_url")
     @classmethod

@@ -24,6 +24,7 @@ from fault_load import Load
 from fault_platform import ROOT, Platform, Stack, free_port, own_city, ready, wait_until
 
 from platform_core.contracts import event_types_for
+from signer_process import running_stack_signer
 from platform_core.db import create_db_engine
 
 pytestmark = [pytest.mark.integration, pytest.mark.disrupts_stack]
@@ -88,13 +89,16 @@ def platform(tmp_path_factory):
            "CAMPAIGN_REPORTING_PROCESSOR_DATA_DIR": str(folder / "faust")}
     subprocess.run([str(ROOT / ".venv/bin/campaign"), "topics"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run([str(ROOT / ".venv/bin/campaign"), "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
-    platform = Platform(folder, env)
-    platform.city = city
-    try:
-        platform.start_all()
-        yield platform
-    finally:
-        platform.stop_all()
+    # the stack's own signer (the checkpoint at the end is of the stack's log, schema reporting)
+    with running_stack_signer(Stack().settings.run_dir, folder / "signer", env) as signer:
+        env.update(signer.reporting_env())
+        platform = Platform(folder, env)
+        platform.city = city
+        try:
+            platform.start_all()
+            yield platform
+        finally:
+            platform.stop_all()
 
 
 def inject(platform, stack, load, name: str, kind: str, figures: list) -> None:

@@ -26,6 +26,7 @@ from platform_core.auth import Principal, issue_token  # noqa: E402
 from platform_core.local_processes import free_port, stop_all, wait_ready  # noqa: E402
 from reporting_scenario import DISTRICT_A, campaign, ent  # noqa: E402
 from reporting_support import create_topics, delete_topics, drop_schemas_like, make_context, publish  # noqa: E402
+from signer_process import reporting_asks, running_signer  # noqa: E402
 
 BIN = Path(sys.executable).parent
 WINDOW = (1280, 2000)
@@ -40,7 +41,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def seeded(settings_env):
+def seeded(settings_env, tmp_path_factory):
     from platform_core.settings import get_settings
     from reporting.adapters.projection_store import create_tables
     from reporting.audit.processor import audit_projection
@@ -61,9 +62,11 @@ def seeded(settings_env):
             create_tables(conn, schema)
             projection_handler(schema)(conn, envelopes)
             audit_projection(schema).batch_handler(conn, envelopes)
-        checkpoint_signer(context).sign_now("manual")
-        city = Principal("city_org", "city_org", "e2e")
-        bulletins.publish(context, city, date(2016, 9, 10), topics=tuple(topics.values()))
+        with running_signer(tmp_path_factory.mktemp("signer"), "campaign.example/test/dashboard") as signer, \
+                reporting_asks(signer):
+            checkpoint_signer(context).sign_now("manual")
+            city = Principal("city_org", "city_org", "e2e")
+            bulletins.publish(context, city, date(2016, 9, 10), topics=tuple(topics.values()))
         yield {"schema": schema, "topics": topics, "context": context}
     finally:
         context.engine.dispose()
@@ -73,7 +76,7 @@ def seeded(settings_env):
 
 @pytest.fixture(scope="module")
 def settings_env():
-    for name in ("CAMPAIGN_DATABASE_URL", "CAMPAIGN_AUTH_SECRET", "CAMPAIGN_AUDIT_SIGNING_KEY"):
+    for name in ("CAMPAIGN_DATABASE_URL", "CAMPAIGN_AUTH_SECRET"):
         assert os.environ.get(name), f"{name} is not set: eval \"$(python3 deploy/stack.py env)\" first"
 
 

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 
 from platform_core.auth import Principal, issue_token
 from platform_core.local_processes import free_port, stop_all, wait_ready
+from signer_process import running_signer
 from simulator.cities import renumbered_city
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,6 +47,10 @@ def services(tmp_path_factory):
            # reporting of its own: bulletins are one per cutoff date, and the city-wide units report once per deadline
            "CAMPAIGN_REPORTING_SCHEMA": scratch, "CAMPAIGN_REPORTING_PROCESSOR_SCHEMA_NAME": scratch,
            "CAMPAIGN_REPORTING_PROCESSOR_GROUP_ID": f"e2e-{scratch}"}
+    # the bulletins' checkpoints come from a signer of this campaign's own log (reporting holds no key)
+    signer = ExitStack()
+    env.update(signer.enter_context(running_signer(folder / "signer", f"campaign.example/{scratch}/audit"))
+               .reporting_env())
     ports = {"registry": free_port(), "membership": free_port(), "formation": free_port(), "reporting": free_port()}
     commands = []
     for name, port in ports.items():
@@ -62,6 +68,7 @@ def services(tmp_path_factory):
         yield {"ports": ports, "env": env, "city": city, "folder": folder}
     finally:
         stop_all(processes)
+        signer.close()
         engine = sa.create_engine(os.environ["CAMPAIGN_DATABASE_URL"])
         with engine.begin() as conn:
             for (name,) in conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),

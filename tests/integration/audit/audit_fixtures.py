@@ -15,6 +15,7 @@ from platform_core.event_types import EventTypeRegistry
 from platform_core.contracts.reporting import register as register_reporting
 
 import reporting
+from signer_process import SignerProcess, running_signer
 
 REPORTING_MIGRATIONS = Path(reporting.__file__).with_name("migrations")
 TEST_KEY_SEED = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # bytes 0..31, for tests only
@@ -124,10 +125,18 @@ def delete_topic(bootstrap: str, name: str) -> None:
     admin.close()
 
 
-def make_signer(engine, schema: str, topic: str):
+@pytest.fixture
+def signer_process(tmp_path):
+    """A real signer process for the test's scratch log (test key, initialised empty)."""
+    with running_signer(tmp_path / "signer", ORIGIN, TEST_KEY_SEED) as signer:
+        yield signer
+
+
+def make_signer(engine, schema: str, topic: str, signer: SignerProcess):
+    """Reporting's checkpoint code over a scratch schema, asking the signer process ``signer``."""
     from reporting.audit.checkpoints import CheckpointSigner
-    from platform_core.signed_note import SignerKey
+    from reporting.audit.signer_client import SignerClient
     from reporting.audit.store import AuditLogStore
 
     return CheckpointSigner(engine, reporting_store(engine, schema, topic), AuditLogStore(schema),
-                            SignerKey.from_base64_seed(ORIGIN, TEST_KEY_SEED))
+                            SignerClient(signer.url, signer.secret_file.read_text().strip(), ORIGIN), ORIGIN)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from audit_fixtures import (  # noqa: F401 (fixture)
-    ORIGIN, REPORTING_MIGRATIONS, audit_schema, envelope, reporting_store,
+    ORIGIN, REPORTING_MIGRATIONS, audit_schema, envelope, reporting_store, signer_process,
 )
 from platform_core.auth import Principal, issue_token
 from platform_core.service import ServiceContext, build_app
@@ -29,8 +29,9 @@ INSPECTOR = token("inspector")
 
 
 @pytest.fixture
-def api(engine, settings, audit_schema, monkeypatch):
-    monkeypatch.setenv("CAMPAIGN_AUDIT_ORIGIN", ORIGIN)
+def api(engine, settings, audit_schema, signer_process, monkeypatch):
+    for name, value in signer_process.reporting_env().items():  # POST /audit/checkpoints asks this signer
+        monkeypatch.setenv(name, value)
     topic = f"test.unpublished.{uuid.uuid4().hex[:6]}"  # CheckpointSigned stays in the outbox here
     context = ServiceContext(audit_schema, settings, engine, reporting_store(engine, audit_schema, topic),
                              REPORTING_MIGRATIONS)

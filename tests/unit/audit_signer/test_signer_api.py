@@ -2,6 +2,7 @@
 and the refusal counter Prometheus alerts on."""
 
 import base64
+import json
 
 import pytest
 from fastapi.testclient import TestClient
@@ -132,3 +133,17 @@ def test_adopting_needs_a_note_of_its_own_key_and_happens_once(signer, tmp_path)
     assert signer.records()[0].reason == "adopted"
     with pytest.raises(AlreadyInitialized):
         signer.init_empty()
+
+
+def test_a_damaged_record_signs_nothing_and_is_counted(client, signer):
+    signer.init_empty()
+    (signer.directory.path / "signed-notes.jsonl").write_text(json.dumps({
+        "checkpoint_id": 5, "tree_size": 9, "root_hash": b64(b"\0" * 32), "signed_at": None, "reason": "manual",
+        "verifier_key": "k", "note": "n"}) + "\n")
+    before = refusals(client, "state_damaged")
+    answer = client.post("/checkpoints", json=body(MemoryTree([b"a"]), 0, 1), headers=CALLER)
+    assert answer.status_code == 503 and answer.json()["reason"] == "state_damaged"
+    assert "state.json records checkpoint 0" in answer.json()["message"]
+    assert client.get("/checkpoints/latest", headers=CALLER).status_code == 503
+    assert refusals(client, "state_damaged") == before + 2
+    assert client.get("/readyz").json()["status"] == "state_damaged"
