@@ -19,7 +19,6 @@ Settings (environment variables):
 Everything listens on 127.0.0.1 only.
 """
 
-import base64
 import dataclasses
 import fcntl
 import glob
@@ -1075,9 +1074,8 @@ def cmd_status(settings: Settings) -> int:
 LOCAL_SECRETS = {
     "CAMPAIGN_AUTH_SECRET": ("auth-secret", lambda: secrets.token_urlsafe(32)),
     "CAMPAIGN_PERSONAL_DATA_KEY": ("personal-data-key", lambda: secrets.token_urlsafe(32)),
-    # an Ed25519 private key is any 32 random bytes; kept as base64
-    "CAMPAIGN_AUDIT_SIGNING_KEY": ("audit-signing-key",
-                                   lambda: base64.b64encode(secrets.token_bytes(32)).decode()),
+    # The audit signing key is not among them: only the signer process reads it, from its file
+    # (scripts/services.sh makes secrets/audit-signing-key; docs/audit.md).
 }
 
 

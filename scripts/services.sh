@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start, stop or show the four HTTP services and their outbox relays (after the stack is up).
+# Start, stop or show the four HTTP services, their outbox relays and consumers, and the audit signer
+# (after the stack is up).
 # Usage: scripts/services.sh start|stop|status
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,15 @@ declare -A PORT=(
   [formation]=${CAMPAIGN_FORMATION_PORT:-8103} [reporting]=${CAMPAIGN_REPORTING_PORT:-8104})
 SERVICES=(registry membership formation reporting)
 eval "$(python3 deploy/stack.py env)"
+# The audit signer holds the signing key and its own record of what it signed (docs/audit.md); only the
+# reporting processes get the client secret that lets them ask it.
+SIGNER_PORT=${CAMPAIGN_SIGNER_PORT:-8105}
+SIGNER_KEY=${CAMPAIGN_AUDIT_SIGNING_KEY_FILE:-$RUN_DIR/secrets/audit-signing-key}
+SIGNER_SECRET=${CAMPAIGN_SIGNER_CLIENT_SECRET_FILE:-$RUN_DIR/secrets/signer-client-secret}
+SIGNER_STATE=${CAMPAIGN_SIGNER_STATE_DIR:-$RUN_DIR/signer}
+SIGNER_ENV=(env "CAMPAIGN_AUDIT_SIGNING_KEY_FILE=$SIGNER_KEY" "CAMPAIGN_SIGNER_STATE_DIR=$SIGNER_STATE"
+            "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE=$SIGNER_SECRET" "CAMPAIGN_SIGNER_PORT=$SIGNER_PORT")
+REPORTING_ENV=(env "CAMPAIGN_SIGNER_PORT=$SIGNER_PORT" "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE=$SIGNER_SECRET")
 
 # A service runs a consumer process when its bootstrap defines projections.
 has_projections() { grep -q "^def build_projections" "services/$1/bootstrap.py"; }
@@ -37,20 +47,47 @@ stop_one() {  # pidfile
   rm -f "$pidfile"
 }
 
+# The signer's key and client secret (made once), and its record: started the first time from what this
+# local database shows (a new log, or its latest checkpoint, adopted only if the signer's own key signed it).
+# A log with events and no checkpoint is left to an operator (docs/audit.md, "Starting the signer").
+prepare_signer() {
+  [ -f "$SIGNER_KEY" ] || "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer keygen "$SIGNER_KEY" >/dev/null
+  [ -f "$SIGNER_SECRET" ] || "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer client-secret "$SIGNER_SECRET" >/dev/null
+  local rc=0 decision note="$RUN_DIR/signer-adopt.txt"
+  "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer status >/dev/null || rc=$?
+  [ "$rc" -eq 3 ] || return 0  # initialised, or damaged (the signer then refuses and says why)
+  decision=$(.venv/bin/python -m reporting.audit.signer_start --note "$note") || true
+  case "$decision" in
+    empty) "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer init --empty || true ;;
+    adopt*) "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer init --adopt "$note" --id "${decision#adopt }" \
+              || echo "  audit-signer: NOT initialised (above: why); see docs/audit.md, 'Starting the signer'" >&2 ;;
+    *) echo "  audit-signer: NOT initialised: the audit log holds events no checkpoint covers; see docs/audit.md," \
+            "'Starting the signer' (python -m audit_signer init --adopt NOTE | --empty)" >&2 ;;
+  esac
+}
+
 case "${1:-}" in
   start)
     .venv/bin/campaign topics
     .venv/bin/campaign migrate
+    prepare_signer
+    start_one audit-signer "$PIDS/audit-signer.pid" "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer serve
     for s in "${SERVICES[@]}"; do
-      start_one "$s" "$PIDS/$s.pid" .venv/bin/uvicorn "$s.entrypoints.http:app" \
+      extra=(); [ "$s" = reporting ] && extra=("${REPORTING_ENV[@]}")
+      start_one "$s" "$PIDS/$s.pid" "${extra[@]}" .venv/bin/uvicorn "$s.entrypoints.http:app" \
         --host 127.0.0.1 --port "${PORT[$s]}" --no-access-log
       start_one "$s-relay" "$PIDS/$s-relay.pid" .venv/bin/campaign relay "$s"
       if has_projections "$s"; then
-        start_one "$s-consumer" "$PIDS/$s-consumer.pid" .venv/bin/campaign consume "$s"
+        start_one "$s-consumer" "$PIDS/$s-consumer.pid" "${extra[@]}" .venv/bin/campaign consume "$s"
       fi
       if has_processor "$s"; then
         start_one "$s-processor" "$PIDS/$s-processor.pid" .venv/bin/python -m "$s.processors" worker -l info
       fi
+    done
+    for _ in $(seq 60); do
+      curl -fsS "http://127.0.0.1:$SIGNER_PORT/healthz" >/dev/null 2>&1 && break
+      alive "$PIDS/audit-signer.pid" || { echo "audit-signer exited; last log lines:" >&2; tail -20 "$LOGS/audit-signer.log" >&2; exit 1; }
+      sleep 0.5
     done
     for s in "${SERVICES[@]}"; do
       for _ in $(seq 120); do
@@ -67,23 +104,27 @@ case "${1:-}" in
       stop_one "$PIDS/$s-processor.pid"; stop_one "$PIDS/$s-consumer.pid"
       stop_one "$PIDS/$s-relay.pid"; stop_one "$PIDS/$s.pid"
     done
+    stop_one "$PIDS/audit-signer.pid"
     echo "services stopped"
     ;;
   status)
     rc=0
+    procs=(audit-signer)
     for s in "${SERVICES[@]}"; do
-      procs=("$s" "$s-relay"); has_projections "$s" && procs+=("$s-consumer")
+      procs+=("$s" "$s-relay"); has_projections "$s" && procs+=("$s-consumer")
       has_processor "$s" && procs+=("$s-processor")
-      for p in "${procs[@]}"; do
-        if alive "$PIDS/$p.pid"; then echo "$p: running (pid $(cat "$PIDS/$p.pid"))"; else echo "$p: stopped"; rc=1; fi
-      done
+    done
+    for p in "${procs[@]}"; do
+      if alive "$PIDS/$p.pid"; then echo "$p: running (pid $(cat "$PIDS/$p.pid"))"; else echo "$p: stopped"; rc=1; fi
     done
     exit $rc
     ;;
   urls)
     for s in "${SERVICES[@]}"; do
-      printf '  %-11s http://127.0.0.1:%s/docs   (health /healthz, readiness /readyz, metrics /metrics)\n' "$s" "${PORT[$s]}"
+      printf '  %-12s http://127.0.0.1:%s/docs   (health /healthz, readiness /readyz, metrics /metrics)\n' "$s" "${PORT[$s]}"
     done
+    printf '  %-12s http://127.0.0.1:%s/readyz (metrics /metrics; signs for reporting only; record %s)\n' \
+      audit-signer "$SIGNER_PORT" "$SIGNER_STATE"
     ;;
   *) echo "usage: $0 start|stop|status|urls" >&2; exit 2 ;;
 esac

@@ -18,8 +18,9 @@ DEFAULT_PORTS = {"registry": 8101, "membership": 8102, "formation": 8103, "repor
 def compose() -> dict:
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose (the OS package) is not installed; scripts/test.sh installs it"
-    env = {"PATH": "/usr/bin:/bin", "CAMPAIGN_AUTH_SECRET": "x" * 32,
-           "CAMPAIGN_PERSONAL_DATA_KEY": "y" * 32, "CAMPAIGN_AUDIT_SIGNING_KEY": "z" * 44}
+    env = {"PATH": "/usr/bin:/bin", "CAMPAIGN_AUTH_SECRET": "x" * 32, "CAMPAIGN_PERSONAL_DATA_KEY": "y" * 32,
+           "CAMPAIGN_AUDIT_SIGNING_KEY_FILE": "/secrets/audit-signing-key",
+           "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE": "/secrets/signer-client-secret"}
     result = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
                             capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -70,3 +71,24 @@ def test_every_named_volume_is_declared(compose):
             source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
             if not source.startswith(("/", ".")):
                 assert source in declared, f"{name} uses undeclared volume {source}"
+
+
+def test_only_the_signer_holds_the_signing_key_and_only_reporting_may_ask_it(compose):
+    services = compose["services"]
+    signer = services["audit-signer"]
+    assert signer["command"] == ["python", "-m", "audit_signer", "serve"]
+    assert importlib.util.find_spec("audit_signer.cli") is not None
+    holders = {name for name, s in services.items()
+               if any(secret["source"] == "audit-signing-key" for secret in s.get("secrets", []))}
+    assert holders == {"audit-signer"}
+    askers = {name for name, s in services.items()
+              if any(secret["source"] == "signer-client-secret" for secret in s.get("secrets", []))}
+    assert askers == {"audit-signer", "reporting", "reporting-consumer"}
+    for name, service in services.items():
+        assert not any("SIGNING_KEY" in k and not k.endswith("_FILE") for k in service.get("environment", {})), name
+    # its state on a volume of its own, reachable only on an internal network it shares with reporting
+    assert [v.split(":")[0] if isinstance(v, str) else v["source"] for v in signer["volumes"]] == ["signer-state"]
+    assert "ports" not in signer and compose["networks"]["signer"]["internal"] is True
+    on_signer_network = {name for name, s in services.items() if "signer" in (s.get("networks") or {})}
+    assert on_signer_network == {"audit-signer", "reporting", "reporting-consumer"}
+    assert services["reporting"]["environment"]["CAMPAIGN_SIGNER_URL"] == "http://audit-signer:8105"
