@@ -9,7 +9,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ class SignerProcess:
     secret_file: Path
     state_dir: Path
     process: subprocess.Popen | None = None
+    witness: "WitnessProcess | None" = None
 
     @classmethod
     def in_folder(cls, folder: Path, origin: str) -> "SignerProcess":
@@ -38,9 +39,12 @@ class SignerProcess:
 
     def signer_env(self) -> dict[str, str]:
         """The signer's own environment: its key, state and the secret its callers present."""
-        return {"CAMPAIGN_AUDIT_ORIGIN": self.origin, "CAMPAIGN_AUDIT_SIGNING_KEY_FILE": str(self.key_file),
-                "CAMPAIGN_SIGNER_STATE_DIR": str(self.state_dir),
-                "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE": str(self.secret_file), "CAMPAIGN_SIGNER_PORT": str(self.port)}
+        env = {"CAMPAIGN_AUDIT_ORIGIN": self.origin, "CAMPAIGN_AUDIT_SIGNING_KEY_FILE": str(self.key_file),
+               "CAMPAIGN_SIGNER_STATE_DIR": str(self.state_dir),
+               "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE": str(self.secret_file), "CAMPAIGN_SIGNER_PORT": str(self.port)}
+        if self.witness is not None:
+            env.update(CAMPAIGN_SIGNER_WITNESS_URL=self.witness.url, CAMPAIGN_SIGNER_WITNESS_KEY=self.witness.public_key)
+        return env
 
     def reporting_env(self) -> dict[str, str]:
         """What a reporting process needs to ask this signer (never the key)."""
@@ -52,22 +56,74 @@ class SignerProcess:
                               timeout=60, env={**os.environ, **self.signer_env()})
 
     def metric(self, name: str, **labels: str) -> float:
-        wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}" if labels else "")
-        with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as response:
-            for line in response.read().decode().splitlines():
-                if line.startswith(wanted + " "):
-                    return float(line.split()[-1])
-        raise AssertionError(f"{wanted} is not among the signer's metrics")
+        return _metric(self.url, name, labels)
 
     def log(self) -> str:
         path = self.folder / "signer.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+@dataclass
+class WitnessProcess:
+    """A witness (``python -m audit_signer witness serve``) with its own key and record, watching one log."""
+
+    folder: Path
+    port: int
+    log_key: str  # the log's verifier key
+    public_key: str = ""
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return {"CAMPAIGN_WITNESS_NAME": "witness.example/test", "CAMPAIGN_WITNESS_KEY_FILE": str(self.folder / "key"),
+                "CAMPAIGN_WITNESS_STATE_DIR": str(self.folder / "state"), "CAMPAIGN_WITNESS_LOG_KEY": self.log_key,
+                "CAMPAIGN_WITNESS_PORT": str(self.port)}
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "audit_signer", "witness", *args], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, **self.env()})
+
+    def metric(self, name: str, **labels: str) -> float:
+        return _metric(self.url, name, labels)
+
+
+def _metric(url: str, name: str, labels: dict[str, str]) -> float:
+    wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}" if labels else "")
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(wanted + " "):
+                return float(line.split()[-1])
+    raise AssertionError(f"{wanted} is not among the metrics of {url}")
+
+
 @contextmanager
-def running_signer(folder: Path, origin: str, seed: str | None = None, init: bool = True) -> Iterator[SignerProcess]:
+def running_witness(folder: Path, log_key: str, init: bool = True) -> Iterator[WitnessProcess]:
+    folder.mkdir(parents=True, exist_ok=True)
+    witness = WitnessProcess(folder, free_port(), log_key)
+    made = witness.cli("keygen", str(folder / "key"))
+    assert made.returncode == 0, made.stdout + made.stderr
+    witness.public_key = made.stdout.strip()
+    if init:
+        done = witness.cli("init", "--empty")
+        assert done.returncode == 0, done.stdout + done.stderr
+    witness.process = subprocess.Popen([sys.executable, "-m", "audit_signer", "witness", "serve"],
+                                       env={**os.environ, **witness.env(), "CAMPAIGN_LOG_LEVEL": "WARNING"},
+                                       stdout=(folder / "witness.log").open("ab"), stderr=subprocess.STDOUT)
+    try:
+        wait_ready(witness.port, 60, witness.process, "the audit witness", path="/healthz")
+        yield witness
+    finally:
+        stop_all([witness.process])
+
+
+@contextmanager
+def running_signer(folder: Path, origin: str, seed: str | None = None, init: bool = True,
+                   witnessed: bool = False) -> Iterator[SignerProcess]:
     """Start a signer with the given key seed (base64; a random one by default), initialised for a new
-    (empty) log unless ``init`` is false; stop it afterwards."""
+    (empty) log unless ``init`` is false, with a witness of its own when ``witnessed``; stop them afterwards."""
     folder.mkdir(parents=True, exist_ok=True)
     signer = SignerProcess.in_folder(folder, origin)
     signer.key_file.write_text((seed or base64.b64encode(secrets.token_bytes(32)).decode()) + "\n")
@@ -77,8 +133,11 @@ def running_signer(folder: Path, origin: str, seed: str | None = None, init: boo
     if init:
         done = signer.cli("init", "--empty")
         assert done.returncode == 0, done.stdout + done.stderr
-    with serving(signer):
-        yield signer
+    with ExitStack() as stack:
+        if witnessed:
+            signer.witness = stack.enter_context(running_witness(folder / "witness", signer.cli("verifier-key").stdout.strip()))
+        with serving(signer):
+            yield signer
 
 
 @contextmanager

@@ -7,6 +7,8 @@
     python -m audit_signer keygen FILE            write a new signing key (Ed25519 seed, mode 600)
     python -m audit_signer client-secret FILE     write the secret reporting presents (mode 600)
     python -m audit_signer verifier-key           the public key inspectors verify checkpoints with
+    python -m audit_signer witness serve|init|status|keygen|verifier-key
+                                                  the witness: its own key and record (CAMPAIGN_WITNESS_*)
 """
 
 import base64
@@ -17,31 +19,37 @@ from typing import Annotated
 
 import typer
 
+from platform_core.cosignature import WitnessKey
 from platform_core.signed_note import NoteError, SignerKey
 
-from .bootstrap import build_app, build_signer
+from .bootstrap import build_app, build_signer, build_witness, build_witness_app
 from .settings import SignerSettings
 from .signing import AlreadyInitialized
+from .witness import WitnessSettings
 
 app = typer.Typer(help="The audit log's checkpoint signer.", no_args_is_help=True)
+witness_app = typer.Typer(help="The witness that cosigns the log's consistent checkpoints.", no_args_is_help=True)
+app.add_typer(witness_app, name="witness")
 NOT_INITIALIZED_EXIT = 3
 
 
-@app.command()
-def serve() -> None:
-    """Serve the signing API until stopped."""
+def _serve(name: str, application_factory, host: str, port: int) -> None:
     import uvicorn
 
     from platform_core.heap import freeze_startup_heap
     from platform_core.logs import configure_logging
 
-    settings = SignerSettings()
-    configure_logging("audit-signer", os.environ.get("CAMPAIGN_LOG_LEVEL", "INFO"),
-                      os.environ.get("CAMPAIGN_LOG_FORMAT", "json"))
-    application = build_app(settings)
+    configure_logging(name, os.environ.get("CAMPAIGN_LOG_LEVEL", "INFO"), os.environ.get("CAMPAIGN_LOG_FORMAT", "json"))
+    application = application_factory()
     freeze_startup_heap()
-    uvicorn.run(application, host=settings.signer_host, port=settings.signer_port, access_log=False,
-                log_config=None)
+    uvicorn.run(application, host=host, port=port, access_log=False, log_config=None)
+
+
+@app.command()
+def serve() -> None:
+    """Serve the signing API until stopped."""
+    settings = SignerSettings()
+    _serve("audit-signer", lambda: build_app(settings), settings.signer_host, settings.signer_port)
 
 
 @app.command()
@@ -51,27 +59,39 @@ def init(empty: Annotated[bool, typer.Option("--empty", help="the log is new: no
                                                            help="the adopted note's id, if it has no id line")] = None
          ) -> None:
     """Start the signer's record, once: of an empty log, or at a checkpoint its own key signed."""
+    _check_one_way(empty, adopt)
+    signer = build_signer()
+    _initialise(lambda: signer.init_empty() if empty else signer.adopt(adopt.read_text(encoding="utf-8"),
+                                                                          checkpoint_id))
+
+
+def _check_one_way(empty: bool, adopt: Path | None) -> None:
     if empty == (adopt is not None):
         raise typer.BadParameter("give exactly one of --empty and --adopt NOTE")
-    signer = build_signer()
+
+
+def _initialise(start) -> None:
     try:
-        state = signer.init_empty() if empty else signer.adopt(adopt.read_text(encoding="utf-8"), checkpoint_id)
+        state = start()
     except (AlreadyInitialized, NoteError, ValueError, OSError) as exc:
         typer.echo(f"not initialised: {exc}", err=True)
         raise typer.Exit(1)
     typer.echo(f"initialised {state.origin}: checkpoint {state.checkpoint_id}, size {state.tree_size}")
 
 
+def _status(state, origin: str, command: str) -> None:
+    if state is None:
+        typer.echo(f"{origin}: not initialised ({command} init --empty | --adopt NOTE)")
+        raise typer.Exit(NOT_INITIALIZED_EXIT)
+    typer.echo(f"{state.origin}: checkpoint {state.checkpoint_id}, size {state.tree_size}, "
+               f"root {base64.b64encode(state.root_hash).decode()}")
+
+
 @app.command()
 def status() -> None:
     """Print the signer's record of the last checkpoint it signed."""
     signer = build_signer()
-    state = signer.state()
-    if state is None:
-        typer.echo(f"{signer.origin}: not initialised (python -m audit_signer init --empty | --adopt NOTE)")
-        raise typer.Exit(NOT_INITIALIZED_EXIT)
-    typer.echo(f"{state.origin}: checkpoint {state.checkpoint_id}, size {state.tree_size}, "
-               f"root {base64.b64encode(state.root_hash).decode()}")
+    _status(signer.state(), signer.origin, "python -m audit_signer")
 
 
 def _write_new(path: Path, text: str) -> None:
@@ -81,15 +101,20 @@ def _write_new(path: Path, text: str) -> None:
         handle.write(text + "\n")
 
 
+def _new_key(file: Path) -> bytes:
+    """A new Ed25519 seed written to FILE as base64 (mode 600); FILE must not exist."""
+    seed = secrets.token_bytes(32)
+    try:
+        _write_new(file, base64.b64encode(seed).decode())
+    except FileExistsError:
+        raise typer.BadParameter(f"{file} exists; a key is never overwritten")
+    return seed
+
+
 @app.command()
 def keygen(file: Path) -> None:
     """Write a new Ed25519 signing key (base64 seed) to FILE, which must not exist; print its verifier key."""
-    seed = base64.b64encode(secrets.token_bytes(32)).decode()
-    try:
-        _write_new(file, seed)
-    except FileExistsError:
-        raise typer.BadParameter(f"{file} exists; a signing key is never overwritten")
-    typer.echo(SignerKey.from_base64_seed(SignerSettings().audit_origin, seed).verifier().encode())
+    typer.echo(SignerKey(SignerSettings().audit_origin, _new_key(file)).verifier().encode())
 
 
 @app.command("client-secret")
@@ -106,3 +131,39 @@ def client_secret(file: Path) -> None:
 def verifier_key() -> None:
     """Print the verifier key (public) of CAMPAIGN_AUDIT_SIGNING_KEY_FILE, for inspectors' key files."""
     typer.echo(SignerSettings().signing_key().verifier().encode())
+
+
+@witness_app.command("serve")
+def witness_serve() -> None:
+    """Serve the witness API (c2sp.org/tlog-witness add-checkpoint) until stopped."""
+    settings = WitnessSettings()
+    _serve("audit-witness", lambda: build_witness_app(settings), settings.host, settings.port)
+
+
+@witness_app.command("init")
+def witness_init(empty: Annotated[bool, typer.Option("--empty", help="the log is new")] = False,
+                 adopt: Annotated[Path | None, typer.Option(help="a checkpoint note the log's key signed")] = None
+                 ) -> None:
+    """Start the witness's record, once: of an empty log, or at a checkpoint the log's key signed."""
+    _check_one_way(empty, adopt)
+    witness = build_witness()
+    _initialise(lambda: witness.init_empty() if empty else witness.adopt(adopt.read_text(encoding="utf-8")))
+
+
+@witness_app.command("status")
+def witness_status() -> None:
+    """Print the witness's record of the last checkpoint it cosigned."""
+    witness = build_witness()
+    _status(witness.state(), witness.origin, "python -m audit_signer witness")
+
+
+@witness_app.command("keygen")
+def witness_keygen(file: Path) -> None:
+    """Write a new witness key (base64 Ed25519 seed) to FILE, which must not exist; print its public key."""
+    typer.echo(WitnessKey(WitnessSettings().name, _new_key(file)).verifier().encode())
+
+
+@witness_app.command("verifier-key")
+def witness_verifier_key() -> None:
+    """Print the witness's public key (type 0x04), for the signer's CAMPAIGN_SIGNER_WITNESS_KEY and inspectors."""
+    typer.echo(WitnessSettings().witness_key().verifier().encode())

@@ -45,6 +45,14 @@ class SignRequest:
     root_hash: bytes
     proof: tuple[bytes, ...]
     reason: str
+    # When a witness is configured and its record stands at another size than the signer's (it answered
+    # 409 before): the proof from that size, for the witness.
+    witness_old_size: int | None = None
+    witness_proof: tuple[bytes, ...] = ()
+
+    def for_witness(self) -> tuple[int, tuple[bytes, ...]]:
+        return (self.old_size, self.proof) if self.witness_old_size is None else (self.witness_old_size,
+                                                                                  self.witness_proof)
 
 
 class SigningRefused(Exception):

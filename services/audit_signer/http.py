@@ -22,12 +22,15 @@ from .domain import (
 )
 from .signing import LogSigner
 from .state_dir import SignedRecord
+from .witness_client import WITNESS_OLD_SIZE, WITNESS_UNAVAILABLE, WitnessOldSize
 
 SERVICE = "audit-signer"
 MAX_REQUEST_BYTES = 16 * 1024
 MAX_PROOF_HASHES = 63  # a consistency proof in a tree of < 2^63 leaves (c2sp.org/tlog-witness)
-# A failed proof is 422 (c2sp.org/tlog-witness); a stale old size and a fork 409; no usable record 503.
-REFUSAL_STATUS = {NOT_INITIALIZED: 503, STATE_DAMAGED: 503, OLD_SIZE_MISMATCH: 409, FORK: 409}
+# A failed proof is 422 (c2sp.org/tlog-witness); a stale old size and a fork 409; no usable record, or no
+# witness to cosign, 503.
+REFUSAL_STATUS = {NOT_INITIALIZED: 503, STATE_DAMAGED: 503, WITNESS_UNAVAILABLE: 503, OLD_SIZE_MISMATCH: 409,
+                  WITNESS_OLD_SIZE: 409, FORK: 409}
 
 
 class CallerNotAuthenticated(PlatformError):
@@ -51,6 +54,10 @@ class SignRequestBody(BaseModel):
     root_hash: str = Field(description="base64 of the 32-byte RFC 6962 root")
     proof: list[str] = Field(max_length=MAX_PROOF_HASHES, description="RFC 9162 consistency proof, old_size -> tree_size")
     reason: Literal[REASONS]  # type: ignore[valid-type]
+    witness_old_size: int | None = Field(default=None, ge=0, description="after a 409 witness_old_size_mismatch: "
+                                                                          "the size the witness last cosigned")
+    witness_proof: list[str] = Field(default=[], max_length=MAX_PROOF_HASHES,
+                                     description="RFC 9162 consistency proof, witness_old_size -> tree_size")
 
     @field_validator("root_hash")
     @classmethod
@@ -58,7 +65,7 @@ class SignRequestBody(BaseModel):
         _hash(value, "root_hash")
         return value
 
-    @field_validator("proof")
+    @field_validator("proof", "witness_proof")
     @classmethod
     def _proof(cls, value: list[str]) -> list[str]:
         for number, item in enumerate(value):
@@ -67,7 +74,8 @@ class SignRequestBody(BaseModel):
 
     def command(self) -> SignRequest:
         return SignRequest(self.old_size, self.tree_size, base64.b64decode(self.root_hash),
-                           tuple(base64.b64decode(p) for p in self.proof), self.reason)
+                           tuple(base64.b64decode(p) for p in self.proof), self.reason, self.witness_old_size,
+                           tuple(base64.b64decode(p) for p in self.witness_proof))
 
 
 class SignedCheckpointPublic(BaseModel):
@@ -115,6 +123,8 @@ def create_app(signer: LogSigner, client_secret: str) -> FastAPI:
         body = {"error": "signing_refused", "reason": exc.reason, "message": exc.message}
         if isinstance(exc, OldSizeMismatch):
             body.update(field="old_size", tree_size=exc.state.tree_size, checkpoint_id=exc.state.checkpoint_id)
+        elif isinstance(exc, WitnessOldSize):
+            body.update(field="witness_old_size", witness_tree_size=exc.witness_size)
         return JSONResponse(status_code=REFUSAL_STATUS.get(exc.reason, 422), content=body)
 
     @app.exception_handler(RequestValidationError)
@@ -142,28 +152,33 @@ def create_app(signer: LogSigner, client_secret: str) -> FastAPI:
         """Every note signed (or adopted) with an id above ``after_id``, oldest first."""
         return [SignedCheckpointPublic.of(r) for r in signer.records(after_id, limit)]
 
+    add_operations(app, SERVICE, signer.state, "python -m audit_signer init",
+                   lambda state: {"checkpoint_id": state.checkpoint_id, "tree_size": state.tree_size})
+    return app
+
+
+def add_operations(app: FastAPI, service: str, read_state, init_command: str, describe) -> None:
+    """/healthz, /readyz (ready once an operator initialised the record) and /metrics."""
+
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict:
         """The process is up."""
-        return {"status": "ok", "service": SERVICE}
+        return {"status": "ok", "service": service}
 
     @app.get("/readyz", tags=["operations"])
     def readyz() -> JSONResponse:
-        """Ready when an operator initialised the signer's record (`python -m audit_signer init`)."""
+        """Ready when an operator initialised the record (`init`)."""
         try:
-            state = signer.state()
+            state = read_state()
         except SigningRefused as exc:
             return JSONResponse(status_code=503, content={"status": exc.reason, "message": exc.message})
         if state is None:
             return JSONResponse(status_code=503, content={"status": "not_initialized",
-                                                          "message": "run `python -m audit_signer init`"})
-        return JSONResponse(content={"status": "ready", "checkpoint_id": state.checkpoint_id,
-                                     "tree_size": state.tree_size})
+                                                          "message": f"run `{init_command}`"})
+        return JSONResponse(content={"status": "ready", **describe(state)})
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     def metrics() -> Response:
-        """Prometheus metrics (refusals by reason, checkpoints signed, the last signed size)."""
+        """Prometheus metrics (checkpoints signed or cosigned, refusals by reason)."""
         body, content_type = metrics_payload()
         return Response(content=body, media_type=content_type)
-
-    return app

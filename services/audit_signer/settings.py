@@ -6,7 +6,10 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from platform_core.cosignature import CosignerKey
 from platform_core.signed_note import DEFAULT_ORIGIN, NoteError, SignerKey
+
+from .witness_client import WitnessClient
 
 MIN_CLIENT_SECRET = 32
 
@@ -24,6 +27,17 @@ class SignerSettings(BaseSettings):
     # loopback only, locally; docker-compose listens on an internal network only reporting joins
     signer_host: str = "127.0.0.1"
     signer_port: int = Field(default=8105, ge=1, le=65535)
+    # A witness (python -m audit_signer witness serve) that must cosign every checkpoint, and its public key
+    # (<name>+<key id>+<base64 0x04 key>); both or neither.
+    signer_witness_url: str | None = None
+    signer_witness_key: str | None = None
+
+    def witness(self) -> WitnessClient | None:
+        if not self.signer_witness_url and not self.signer_witness_key:
+            return None
+        if not (self.signer_witness_url and self.signer_witness_key):
+            raise RuntimeError("set both CAMPAIGN_SIGNER_WITNESS_URL and CAMPAIGN_SIGNER_WITNESS_KEY, or neither")
+        return WitnessClient(self.signer_witness_url, CosignerKey.parse(self.signer_witness_key))
 
     def signing_key(self) -> SignerKey:
         path = _required(self.audit_signing_key_file, "CAMPAIGN_AUDIT_SIGNING_KEY_FILE", "nothing can be signed")

@@ -14,6 +14,7 @@ from .domain import (
     SignRequest, check_request, next_checkpoint, not_initialized,
 )
 from .state_dir import SignedRecord, SignerDirectory, StateDamaged
+from .witness_client import WITNESS_OLD_SIZE, WITNESS_REFUSED, WITNESS_UNAVAILABLE, WitnessClient
 
 log = logging.getLogger(__name__)
 ADOPTED = "adopted"
@@ -28,11 +29,13 @@ def utc_now() -> str:
 
 
 class LogSigner:
-    def __init__(self, directory: SignerDirectory, key: SignerKey, now: Callable[[], str] = utc_now):
-        self.directory, self.key, self.now = directory, key, now
+    def __init__(self, directory: SignerDirectory, key: SignerKey, now: Callable[[], str] = utc_now,
+                 witness: WitnessClient | None = None):
+        self.directory, self.key, self.now, self.witness = directory, key, now, witness
         self.origin = key.name
         self.verifier_key = key.verifier().encode()
-        for reason in (INCONSISTENT, FORK, SHRUNK, STATE_DAMAGED, NOT_INITIALIZED, OLD_SIZE_MISMATCH):
+        for reason in (INCONSISTENT, FORK, SHRUNK, STATE_DAMAGED, NOT_INITIALIZED, OLD_SIZE_MISMATCH, WITNESS_REFUSED,
+                       WITNESS_UNAVAILABLE, WITNESS_OLD_SIZE):
             AUDIT_SIGNER_REFUSALS.labels(reason)  # present at 0, so an alert sees the first increase
 
     def state(self) -> SignerState | None:
@@ -40,10 +43,7 @@ class LogSigner:
             return self._current()
 
     def _current(self) -> SignerState | None:
-        try:
-            return self.directory.current(self.origin)
-        except StateDamaged as exc:
-            raise SigningRefused(STATE_DAMAGED, f"the signer's record is damaged: {exc}") from exc
+        return current_record(self.directory, self.origin)
 
     def sign(self, request: SignRequest) -> SignedRecord:
         """Sign the head when it provably extends the last signed one; otherwise refuse, log and count."""
@@ -54,9 +54,11 @@ class LogSigner:
                     raise not_initialized()
                 check_request(state, request)
                 checkpoint = next_checkpoint(state, request, self.now())
+                note = sign_note(checkpoint.text(), self.key)
+                if self.witness is not None:  # a note leaves the signer cosigned, or not at all
+                    note += self.witness.cosign(*request.for_witness(), note)
                 record = SignedRecord(checkpoint.id, checkpoint.size, base64.b64encode(checkpoint.root_hash).decode(),
-                                      checkpoint.time, request.reason, self.verifier_key,
-                                      sign_note(checkpoint.text(), self.key))
+                                      checkpoint.time, request.reason, self.verifier_key, note)
                 self.directory.append_record(record)  # first: the note is kept even if the next line fails
                 self.directory.write_state(state.after(checkpoint))
         except SigningRefused as refusal:
@@ -90,11 +92,7 @@ class LogSigner:
     def init_empty(self) -> SignerState:
         """Start the record at the empty tree: for a new log only (the first head signed after this is
         vouched for by nothing but the operator's word that the log was new)."""
-        state = SignerState.empty(self.origin)
-        with self.directory.locked():
-            self._refuse_if_initialized()
-            self.directory.write_state(state)
-        return state
+        return begin_record(self.directory, SignerState.empty(self.origin))
 
     def adopt(self, note: str, checkpoint_id: int | None = None) -> SignerState:
         """Start the record at a checkpoint this key signed (e.g. the last one published on a bulletin)."""
@@ -105,16 +103,27 @@ class LogSigner:
         if not number:
             raise ValueError("the note carries no id line: give the checkpoint's id (its number in the export)")
         state = SignerState(self.origin, number, checkpoint.size, checkpoint.root_hash)
-        with self.directory.locked():
-            self._refuse_if_initialized()
-            self.directory.append_record(SignedRecord(number, checkpoint.size,
-                                                      base64.b64encode(checkpoint.root_hash).decode(),
-                                                      checkpoint.time, ADOPTED, self.verifier_key, note))
-            self.directory.write_state(state)
-        return state
+        return begin_record(self.directory, state, SignedRecord(
+            number, checkpoint.size, base64.b64encode(checkpoint.root_hash).decode(), checkpoint.time, ADOPTED,
+            self.verifier_key, note))
 
-    def _refuse_if_initialized(self) -> None:
-        current = self.directory.current(self.origin)
+
+def current_record(directory: SignerDirectory, origin: str) -> SignerState | None:
+    """The record (call with the directory locked); damaged files are a refusal to sign anything."""
+    try:
+        return directory.current(origin)
+    except StateDamaged as exc:
+        raise SigningRefused(STATE_DAMAGED, f"the record in {directory.path} is damaged: {exc}") from exc
+
+
+def begin_record(directory: SignerDirectory, state: SignerState, adopted: SignedRecord | None = None) -> SignerState:
+    """Write the first record of a state directory, once: a record is never replaced."""
+    with directory.locked():
+        current = directory.current(state.origin)
         if current is not None:
-            raise AlreadyInitialized(f"the signer already records checkpoint {current.checkpoint_id} (size "
-                                     f"{current.tree_size}) of {self.origin}; its record is never replaced")
+            raise AlreadyInitialized(f"the record already holds checkpoint {current.checkpoint_id} (size "
+                                     f"{current.tree_size}) of {state.origin}; it is never replaced")
+        if adopted is not None:
+            directory.append_record(adopted)
+        directory.write_state(state)
+    return state

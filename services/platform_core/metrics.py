@@ -29,6 +29,10 @@ AUDIT_SIGNER_CHECKPOINTS = Counter(
     "campaign_audit_signer_checkpoints_total", "Checkpoints the audit signer signed", ["reason"])
 AUDIT_SIGNER_REFUSALS = Counter(
     "campaign_audit_signer_refusals_total", "Tree heads the audit signer refused to sign", ["reason"])
+AUDIT_WITNESS_COSIGNED = Counter(
+    "campaign_audit_witness_cosignatures_total", "Checkpoints the audit witness cosigned")
+AUDIT_WITNESS_REFUSALS = Counter(
+    "campaign_audit_witness_refusals_total", "Checkpoints the audit witness refused to cosign", ["reason"])
 AUDIT_SIGNER_TREE_SIZE = Gauge(
     "campaign_audit_signer_signed_tree_size", "Tree size of the last checkpoint the audit signer signed", ["origin"])
 

@@ -36,7 +36,7 @@ class NoteError(ValueError):
     """A note, key or checkpoint that is malformed or not validly signed; the message says why."""
 
 
-def _check_key_name(name: str) -> str:
+def check_key_name(name: str) -> str:
     if not name or any(c.isspace() for c in name) or "+" in name:
         raise NoteError(f"key name {name!r} must be non-empty, without spaces or '+'")
     return name
@@ -44,6 +44,23 @@ def _check_key_name(name: str) -> str:
 
 def key_id(name: str, public_key: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + bytes([ED25519]) + public_key).digest()[:4]
+
+
+def parse_vkey(text: str, algorithm: int, make_id, what: str) -> tuple[str, bytes, bytes]:
+    """``<name>+<key ID, 8 hex>+<base64(algorithm byte || 32-byte Ed25519 key)>`` as (name, key ID, public key),
+    checked: the algorithm byte and the key ID computed by ``make_id(name, public key)``."""
+    try:
+        name, hex_id, encoded = text.strip().split("+", 2)
+        raw = base64.b64decode(encoded, validate=True)
+        wanted_id = bytes.fromhex(hex_id)
+    except (ValueError, binascii.Error) as exc:
+        raise NoteError(f"{what} {text.strip()!r} is not <name>+<8 hex>+<base64 key>") from exc
+    check_key_name(name)
+    if len(raw) != 33 or raw[0] != algorithm:
+        raise NoteError(f"{what} {name}: only Ed25519 keys of type 0x{algorithm:02x} (32 bytes) are supported")
+    if len(wanted_id) != 4 or make_id(name, raw[1:]) != wanted_id:
+        raise NoteError(f"{what} {name}: key ID {hex_id} does not match the key")
+    return name, wanted_id, raw[1:]
 
 
 @dataclass(frozen=True)
@@ -56,18 +73,7 @@ class VerifierKey:
 
     @classmethod
     def parse(cls, text: str) -> "VerifierKey":
-        try:
-            name, hex_id, encoded = text.strip().split("+", 2)
-            raw = base64.b64decode(encoded, validate=True)
-            wanted_id = bytes.fromhex(hex_id)
-        except (ValueError, binascii.Error) as exc:
-            raise NoteError(f"verifier key {text.strip()!r} is not <name>+<8 hex>+<base64 key>") from exc
-        _check_key_name(name)
-        if len(raw) != 33 or raw[0] != ED25519:
-            raise NoteError(f"verifier key {name}: only Ed25519 keys (type 0x01, 32 bytes) are supported")
-        if len(wanted_id) != 4 or key_id(name, raw[1:]) != wanted_id:
-            raise NoteError(f"verifier key {name}: key ID {hex_id} does not match the key")
-        return cls(name, wanted_id, raw[1:])
+        return cls(*parse_vkey(text, ED25519, key_id, "verifier key"))
 
     def encode(self) -> str:
         return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(bytes([ED25519]) + self.public_key).decode()}"
@@ -88,7 +94,7 @@ class SignerKey:
     seed: bytes = field(repr=False)
 
     def __post_init__(self):
-        _check_key_name(self.name)
+        check_key_name(self.name)
         if len(self.seed) != 32:
             raise NoteError("an Ed25519 seed is 32 bytes")
 

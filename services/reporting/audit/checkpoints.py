@@ -20,7 +20,9 @@ from platform_core.envelope import Actor, utc_timestamp
 from platform_core.errors import PlatformError
 from platform_core.event_store import AppendResult, EventStore, NewEvent
 
-from .signer_client import OldSizeConflict, SignedNote, SignerClient, SignerPosition, SignerRefused
+from .signer_client import (
+    OldSizeConflict, SignedNote, SignerClient, SignerPosition, SignerRefused, SignerUnavailable, WitnessBehind,
+)
 from .store import AuditLogStore, LogDamaged, StoredCheckpoint
 
 log = logging.getLogger(__name__)
@@ -59,16 +61,24 @@ class CheckpointSigner:
         if self.log_store.root_at(conn, size) != root:
             raise LogDamaged(f"refusing to sign: the head root of size {size} differs from the stored tree's")
         results: list[AppendResult] = []
+        witness = None
         for attempt in range(ATTEMPTS):
             position, recovered = self.catch_up(conn)
             results += recovered
             proof = self._proof_from(conn, position, size)
             try:
-                signed = self.signer.sign(position.tree_size, size, root, proof, reason)
+                signed = self.signer.sign(position.tree_size, size, root, proof, reason, witness)
                 break
             except OldSizeConflict:
                 if attempt == ATTEMPTS - 1:
                     raise
+            except WitnessBehind as behind:  # the witness's record is elsewhere: prove the head to it from there
+                if attempt == ATTEMPTS - 1:
+                    raise SignerUnavailable(f"the signer's witness keeps answering another size ({behind})")
+                if behind.witness_size > size:
+                    raise SignerRefused(f"the signer's witness cosigned size {behind.witness_size}, the log holds only "
+                                        f"{size} events: events were removed", "shrunk")
+                witness = (behind.witness_size, self.log_store.consistency_proof(conn, behind.witness_size, size))
         stored, result = self._store(conn, signed, actor)
         return stored, results + [result]
 

@@ -39,6 +39,14 @@ class OldSizeConflict(Exception):
     """Another checkpoint was signed since the caller read the signer's position; read it again."""
 
 
+class WitnessBehind(Exception):
+    """The signer's witness last cosigned another size: send it a proof from ``witness_size`` too."""
+
+    def __init__(self, witness_size: int):
+        super().__init__(f"the witness last cosigned size {witness_size}")
+        self.witness_size = witness_size
+
+
 @dataclass(frozen=True)
 class SignerPosition:
     checkpoint_id: int  # 0: initialised empty, nothing signed yet
@@ -76,10 +84,14 @@ class SignerClient:
                 return notes
             checkpoint_id = notes[-1].checkpoint_id
 
-    def sign(self, old_size: int, tree_size: int, root_hash: bytes, proof: list[bytes], reason: str) -> SignedNote:
-        signed = self._checked(self._call("POST", "/checkpoints", json={
-            "old_size": old_size, "tree_size": tree_size, "root_hash": _b64(root_hash),
-            "proof": [_b64(p) for p in proof], "reason": reason}))
+    def sign(self, old_size: int, tree_size: int, root_hash: bytes, proof: list[bytes], reason: str,
+             witness: tuple[int, list[bytes]] | None = None) -> SignedNote:
+        """``witness``: (size, proof from it) when the signer's witness stands at another size (WitnessBehind)."""
+        body = {"old_size": old_size, "tree_size": tree_size, "root_hash": _b64(root_hash),
+                "proof": [_b64(p) for p in proof], "reason": reason}
+        if witness is not None:
+            body.update(witness_old_size=witness[0], witness_proof=[_b64(p) for p in witness[1]])
+        signed = self._checked(self._call("POST", "/checkpoints", json=body))
         if (signed.tree_size, signed.root_hash) != (tree_size, root_hash):
             raise SignerUnavailable(f"the signer answered with checkpoint {signed.checkpoint_id} of size "
                                     f"{signed.tree_size}, not the head of size {tree_size} asked for")
@@ -112,6 +124,8 @@ class SignerClient:
         message = body.get("message", "")
         if body.get("reason") == "old_size_mismatch":
             raise OldSizeConflict(message)
+        if body.get("reason") == "witness_old_size_mismatch" and isinstance(body.get("witness_tree_size"), int):
+            raise WitnessBehind(body["witness_tree_size"])
         if response.status_code in (409, 422) and body.get("error") == "signing_refused":
             raise SignerRefused(f"the signer refused to sign: {message}", body.get("reason", "refused"))
         raise SignerUnavailable(f"the signer answered {response.status_code}: {message}")

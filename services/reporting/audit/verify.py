@@ -2,7 +2,8 @@
 
     python -m reporting.audit.verify --keys audit-keys.vkey --checkpoints audit-export/checkpoints \\
         --events audit-export/events.jsonl [--checkpoints signed-notes.jsonl] [--bulletins audit-export/bulletins]
-        [--bulletin DIR ...] [--no-rederive] [--proof proof.json ...] [--origin campaign.example/wuhan-2016/audit]
+        [--bulletin DIR ...] [--no-rederive] [--witness-key witness.vkey [--witnessed-from ID]]
+        [--proof proof.json ...] [--origin campaign.example/wuhan-2016/audit]
 
 Checks: every checkpoint is signed by a trusted key (C2SP signed note, Ed25519);
 checkpoints never disagree (one root per size, one note per id); the checkpoint
@@ -16,7 +17,8 @@ checkpoint is signed, among the checkpoints and reproduced by the same events
 (so consistent with the latest), and the bulletin's figures are re-derived from
 the events it covers and compared byte for byte with its data file; inclusion
 and consistency proofs saved from the inspector API verify (RFC 9162) against
-the signed roots. Exit status 0 when everything verifies, 1 with the reasons
+the signed roots; with witness keys, every checkpoint (from an id on) also
+carries each witness's cosignature. Exit status 0 when everything verifies, 1 with the reasons
 otherwise, 2 for unusable input. docs/audit.md lists what is and is not checked.
 """
 
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from platform_core.cosignature import CosignerKey, cosignatures
 from platform_core.envelope import canonical_json
 from platform_core.merkle import EMPTY_ROOT, CompactRange, ProofError, leaf_hash, verify_consistency, verify_inclusion
 from platform_core.signed_note import Checkpoint, NoteError, VerifierKey, open_checkpoint
@@ -90,6 +93,37 @@ class PublishedBulletin:
         return f"bulletin {self.folder.name}"
 
 
+@dataclass(frozen=True)
+class WitnessPolicy:
+    """Witnesses whose cosignature every checkpoint from id ``from_id`` on must carry (c2sp.org/tlog-cosignature)."""
+
+    keys: list[CosignerKey]
+    from_id: int = 1
+
+    @classmethod
+    def load(cls, text: str, from_id: int = 1) -> "WitnessPolicy":
+        keys = [CosignerKey.parse(line) for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        if not keys:
+            raise NoteError("the witness key file holds no witness key")
+        return cls(keys, from_id)
+
+    def check(self, source: str, checkpoint: Checkpoint, note: str, report: Report) -> bool:
+        """False (with a finding) when a configured witness's cosignature is missing or does not verify."""
+        if (checkpoint.id or 0) < self.from_id:
+            return True
+        try:
+            found = cosignatures(note, self.keys)
+        except NoteError as exc:
+            report.findings.append(f"checkpoint {source}: {exc}")
+            return False
+        missing = [key.name for key in self.keys if key.name not in found]
+        if missing:
+            report.findings.append(f"checkpoint {source} carries no cosignature by witness {', '.join(missing)}: the "
+                                   "witness never saw it consistent with what it cosigned before")
+            return False
+        return True
+
+
 def load_keys(text: str) -> list[VerifierKey]:
     keys = [VerifierKey.parse(line) for line in text.splitlines() if line.strip() and not line.startswith("#")]
     if not keys:
@@ -98,10 +132,11 @@ def load_keys(text: str) -> list[VerifierKey]:
 
 
 def open_checkpoints(notes: Iterable[tuple[str, str]], keys: list[VerifierKey], origin: str | None,
-                     report: Report) -> list[SignedCheckpoint]:
-    """Verify each (source, note); the bad ones become findings. The same note from two sources (the export
-    and the signer's notes file) counts once."""
+                     report: Report, witnesses: WitnessPolicy | None = None) -> list[SignedCheckpoint]:
+    """Verify each (source, note), and its witnesses' cosignatures when ``witnesses`` are configured; the bad
+    ones become findings. The same note from two sources (the export and the signer's notes file) counts once."""
     opened: dict[str, SignedCheckpoint] = {}
+    cosigned = 0
     for source, note in notes:
         try:
             checkpoint = open_checkpoint(note, keys, origin)
@@ -110,11 +145,18 @@ def open_checkpoints(notes: Iterable[tuple[str, str]], keys: list[VerifierKey], 
             continue
         if note in opened:
             continue
+        if witnesses is not None:
+            if not witnesses.check(source, checkpoint, note, report):
+                continue
+            cosigned += (checkpoint.id or 0) >= witnesses.from_id
         match = FILE_ID.match(Path(source).name)
         opened[note] = SignedCheckpoint(source, checkpoint, note, int(match.group(1)) if match else None)
         report.passed.append(f"checkpoint {source}: signature valid (size {checkpoint.size}, "
                              f"time {checkpoint.time or '-'})")
     signed = list(opened.values())
+    if witnesses is not None and cosigned:
+        report.passed.append(f"{cosigned} checkpoint(s) from id {witnesses.from_id} on carry the cosignature of "
+                             f"{', '.join(k.name for k in witnesses.keys)}")
     origins = {c.checkpoint.origin for c in signed}
     if len(origins) > 1:
         report.findings.append(f"checkpoints come from several logs: {', '.join(sorted(origins))}")
@@ -256,14 +298,14 @@ def _rederive(scan: _Scan, reproduced: dict[int, Checkpoint], rederivers: Sequen
 
 def check_events(lines: Iterable[bytes], checkpoints: list[SignedCheckpoint], report: Report,
                  rederivers: Sequence[Rederiver] = (), keys: Sequence[VerifierKey] = (),
-                 bulletins: Sequence[PublishedBulletin] = ()) -> int:
+                 bulletins: Sequence[PublishedBulletin] = (), witnesses: WitnessPolicy | None = None) -> int:
     """Recompute the tree from the export; compare its root at every checkpoint's size, at every checkpoint
     recorded inside the log (given the trusted ``keys``) and at every bulletin's checkpoint; then re-derive."""
     scan = _scan(lines, report, keep=bool(rederivers))
     reproduced = _reproduce(scan, checkpoints, report)
     if keys:
         _check_recorded(scan, checkpoints, list(keys), report)
-        reproduced.update(_check_bulletins(scan, checkpoints, list(keys), bulletins, report))
+        reproduced.update(_check_bulletins(scan, checkpoints, list(keys), bulletins, report, witnesses))
     _rederive(scan, reproduced, rederivers, report)
     if scan.size and not scan.bad_lines:
         report.passed.append(f"{scan.size} events are canonical and none is repeated")
@@ -308,7 +350,8 @@ def _check_recorded(scan: _Scan, checkpoints: Sequence[SignedCheckpoint], keys: 
 
 
 def _check_bulletins(scan: _Scan, checkpoints: Sequence[SignedCheckpoint], keys: list[VerifierKey],
-                     bulletins: Sequence[PublishedBulletin], report: Report) -> dict[int, Checkpoint]:
+                     bulletins: Sequence[PublishedBulletin], report: Report,
+                     witnesses: WitnessPolicy | None = None) -> dict[int, Checkpoint]:
     """Each bulletin's printed checkpoint: signed, as its manifest says, among the checkpoints, and reproduced
     by the same events (so consistent with the latest)."""
     origin = _origin(checkpoints)
@@ -320,6 +363,8 @@ def _check_bulletins(scan: _Scan, checkpoints: Sequence[SignedCheckpoint], keys:
         except NoteError as exc:
             report.findings.append(f"{bulletin.name}: its checkpoint {exc}")
             continue
+        if witnesses is not None:
+            witnesses.check(f"printed on {bulletin.name}", checkpoint, bulletin.note, report)
         if bulletin.manifest_size is not None and bulletin.manifest_size != checkpoint.size:
             report.findings.append(f"{bulletin.name}: its manifest names size {bulletin.manifest_size}, its signed "
                                    f"checkpoint size {checkpoint.size}")
@@ -362,17 +407,18 @@ def check_proof(source: str, proof: dict, checkpoints: list[SignedCheckpoint], r
 
 def verify_files(keys_file: Path, checkpoints_path: Path | Sequence[Path], events_file: Path | None = None,
                  proof_files: Sequence[Path] = (), origin: str | None = None,
-                 rederivers: Sequence[Rederiver] = (), bulletins: Sequence[PublishedBulletin] = ()) -> Report:
+                 rederivers: Sequence[Rederiver] = (), bulletins: Sequence[PublishedBulletin] = (),
+                 witnesses: WitnessPolicy | None = None) -> Report:
     report = Report()
     keys = load_keys(keys_file.read_text(encoding="utf-8"))
     paths = [checkpoints_path] if isinstance(checkpoints_path, Path) else list(checkpoints_path)
-    checkpoints = open_checkpoints([n for path in paths for n in read_notes(path)], keys, origin, report)
+    checkpoints = open_checkpoints([n for path in paths for n in read_notes(path)], keys, origin, report, witnesses)
     if not checkpoints:
         report.findings.append("no checkpoint verified; nothing can be trusted")
     check_continuity(checkpoints, report)
     if events_file is not None:
         with events_file.open("rb") as lines:
-            check_events(lines, checkpoints, report, rederivers, keys, bulletins)
+            check_events(lines, checkpoints, report, rederivers, keys, bulletins, witnesses)
     else:
         report.skipped.append("no events file: no root recomputed, no recorded or bulletin checkpoint checked")
     for path in proof_files:
@@ -443,15 +489,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                        "bulletins/ beside its checkpoints/)")
     parser.add_argument("--no-rederive", action="store_true",
                         help="check the bulletins' checkpoints but do not re-derive their figures (faster)")
+    parser.add_argument("--witness-key", type=Path,
+                        help="witness keys (type 0x04), one per line: every checkpoint must carry their cosignature")
+    parser.add_argument("--witnessed-from", type=int, default=1,
+                        help="the first checkpoint id the witnesses cosigned (earlier ones need not carry it)")
     args = parser.parse_args(argv)
     try:
+        witnesses = (WitnessPolicy.load(args.witness_key.read_text(encoding="utf-8"), args.witnessed_from)
+                     if args.witness_key else None)
         folders = bulletin_folders(args)
         bulletins = read_bulletins(folders)
         rederivers = []
         if folders and not args.no_rederive:
             from reporting.handlers.rederive_bulletin import BulletinRederiver
             rederivers = [BulletinRederiver.from_directory(folder) for folder in folders]
-        report = verify_files(args.keys, args.checkpoints, args.events, args.proof, args.origin, rederivers, bulletins)
+        report = verify_files(args.keys, args.checkpoints, args.events, args.proof, args.origin, rederivers, bulletins,
+                              witnesses)
         if folders and args.no_rederive:
             report.skipped.append(f"{len(folders)} bulletin(s): figures not re-derived (--no-rederive)")
     except (OSError, NoteError, ValueError, KeyError) as exc:
