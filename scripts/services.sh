@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Start, stop or show the four HTTP services, their outbox relays and consumers, and the audit signer
-# (after the stack is up).
+# Start, stop or show the four HTTP services, their outbox relays and consumers, the audit signer and its
+# witness (after the stack is up).
 # Usage: scripts/services.sh start|stop|status
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,13 @@ SIGNER_STATE=${CAMPAIGN_SIGNER_STATE_DIR:-$RUN_DIR/signer}
 SIGNER_ENV=(env "CAMPAIGN_AUDIT_SIGNING_KEY_FILE=$SIGNER_KEY" "CAMPAIGN_SIGNER_STATE_DIR=$SIGNER_STATE"
             "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE=$SIGNER_SECRET" "CAMPAIGN_SIGNER_PORT=$SIGNER_PORT")
 REPORTING_ENV=(env "CAMPAIGN_SIGNER_PORT=$SIGNER_PORT" "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE=$SIGNER_SECRET")
+# The witness: its own key and record; the signer has every checkpoint cosigned by it before handing it out.
+WITNESS_PORT=${CAMPAIGN_WITNESS_PORT:-8106}
+WITNESS_KEY=${CAMPAIGN_WITNESS_KEY_FILE:-$RUN_DIR/secrets/witness-key}
+WITNESS_STATE=${CAMPAIGN_WITNESS_STATE_DIR:-$RUN_DIR/witness}
+WITNESS_ENV=(env "CAMPAIGN_WITNESS_NAME=${CAMPAIGN_WITNESS_NAME:-campaign.example/local-witness}"
+             "CAMPAIGN_WITNESS_KEY_FILE=$WITNESS_KEY" "CAMPAIGN_WITNESS_STATE_DIR=$WITNESS_STATE"
+             "CAMPAIGN_WITNESS_PORT=$WITNESS_PORT")
 
 # A service runs a consumer process when its bootstrap defines projections.
 has_projections() { grep -q "^def build_projections" "services/$1/bootstrap.py"; }
@@ -47,23 +54,35 @@ stop_one() {  # pidfile
   rm -f "$pidfile"
 }
 
-# The signer's key and client secret (made once), and its record: started the first time from what this
-# local database shows (a new log, or its latest checkpoint, adopted only if the signer's own key signed it).
-# A log with events and no checkpoint is left to an operator (docs/audit.md, "Starting the signer").
+# The signer's and the witness's keys and the client secret (made once), and their records: started the
+# first time from what this local database shows (a new log, or its latest checkpoint, adopted only if the
+# signer's own key signed it). A log with events and no checkpoint is left to an operator (docs/audit.md,
+# "Starting the signer"). Then the witness learns the log's key, and the signer the witness's.
 prepare_signer() {
   [ -f "$SIGNER_KEY" ] || "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer keygen "$SIGNER_KEY" >/dev/null
   [ -f "$SIGNER_SECRET" ] || "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer client-secret "$SIGNER_SECRET" >/dev/null
-  local rc=0 decision note="$RUN_DIR/signer-adopt.txt"
-  "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer status >/dev/null || rc=$?
-  [ "$rc" -eq 3 ] || return 0  # initialised, or damaged (the signer then refuses and says why)
+  [ -f "$WITNESS_KEY" ] || "${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness keygen "$WITNESS_KEY" >/dev/null
+  WITNESS_ENV+=("CAMPAIGN_WITNESS_LOG_KEY=$("${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer verifier-key)")
+  SIGNER_ENV+=("CAMPAIGN_SIGNER_WITNESS_URL=http://127.0.0.1:$WITNESS_PORT"
+               "CAMPAIGN_SIGNER_WITNESS_KEY=$("${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness verifier-key)")
+  local signer=0 witness=0 decision note="$RUN_DIR/signer-adopt.txt"
+  "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer status >/dev/null || signer=$?
+  "${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness status >/dev/null || witness=$?
+  [ "$signer" -eq 3 ] || [ "$witness" -eq 3 ] || return 0  # initialised, or damaged (then it refuses and says why)
   decision=$(.venv/bin/python -m reporting.audit.signer_start --note "$note") || true
   case "$decision" in
-    empty) "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer init --empty || true ;;
-    adopt*) "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer init --adopt "$note" --id "${decision#adopt }" \
+    empty) init_records "$signer" "$witness" --empty ;;
+    adopt*) init_records "$signer" "$witness" --adopt "$note" --id "${decision#adopt }" \
               || echo "  audit-signer: NOT initialised (above: why); see docs/audit.md, 'Starting the signer'" >&2 ;;
     *) echo "  audit-signer: NOT initialised: the audit log holds events no checkpoint covers; see docs/audit.md," \
             "'Starting the signer' (python -m audit_signer init --adopt NOTE | --empty)" >&2 ;;
   esac
+}
+
+init_records() {  # signer-status witness-status init-arguments...
+  local signer=$1 witness=$2; shift 2
+  if [ "$signer" -eq 3 ]; then "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer init "$@" || return 1; fi
+  if [ "$witness" -eq 3 ]; then "${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness init "${@:1:2}" || return 1; fi
 }
 
 case "${1:-}" in
@@ -71,6 +90,7 @@ case "${1:-}" in
     .venv/bin/campaign topics
     .venv/bin/campaign migrate
     prepare_signer
+    start_one audit-witness "$PIDS/audit-witness.pid" "${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness serve
     start_one audit-signer "$PIDS/audit-signer.pid" "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer serve
     for s in "${SERVICES[@]}"; do
       extra=(); [ "$s" = reporting ] && extra=("${REPORTING_ENV[@]}")
@@ -84,10 +104,12 @@ case "${1:-}" in
         start_one "$s-processor" "$PIDS/$s-processor.pid" .venv/bin/python -m "$s.processors" worker -l info
       fi
     done
-    for _ in $(seq 60); do
-      curl -fsS "http://127.0.0.1:$SIGNER_PORT/healthz" >/dev/null 2>&1 && break
-      alive "$PIDS/audit-signer.pid" || { echo "audit-signer exited; last log lines:" >&2; tail -20 "$LOGS/audit-signer.log" >&2; exit 1; }
-      sleep 0.5
+    for p in audit-signer:$SIGNER_PORT audit-witness:$WITNESS_PORT; do
+      for _ in $(seq 60); do
+        curl -fsS "http://127.0.0.1:${p#*:}/healthz" >/dev/null 2>&1 && break
+        alive "$PIDS/${p%:*}.pid" || { echo "${p%:*} exited; last log lines:" >&2; tail -20 "$LOGS/${p%:*}.log" >&2; exit 1; }
+        sleep 0.5
+      done
     done
     for s in "${SERVICES[@]}"; do
       for _ in $(seq 120); do
@@ -104,12 +126,12 @@ case "${1:-}" in
       stop_one "$PIDS/$s-processor.pid"; stop_one "$PIDS/$s-consumer.pid"
       stop_one "$PIDS/$s-relay.pid"; stop_one "$PIDS/$s.pid"
     done
-    stop_one "$PIDS/audit-signer.pid"
+    stop_one "$PIDS/audit-signer.pid"; stop_one "$PIDS/audit-witness.pid"
     echo "services stopped"
     ;;
   status)
     rc=0
-    procs=(audit-signer)
+    procs=(audit-signer audit-witness)
     for s in "${SERVICES[@]}"; do
       procs+=("$s" "$s-relay"); has_projections "$s" && procs+=("$s-consumer")
       has_processor "$s" && procs+=("$s-processor")
@@ -125,6 +147,8 @@ case "${1:-}" in
     done
     printf '  %-12s http://127.0.0.1:%s/readyz (metrics /metrics; signs for reporting only; record %s)\n' \
       audit-signer "$SIGNER_PORT" "$SIGNER_STATE"
+    printf '  %-12s http://127.0.0.1:%s/readyz (metrics /metrics; cosigns consistent checkpoints; record %s)\n' \
+      audit-witness "$WITNESS_PORT" "$WITNESS_STATE"
     ;;
   *) echo "usage: $0 start|stop|status|urls" >&2; exit 2 ;;
 esac

@@ -20,7 +20,9 @@ def compose() -> dict:
     assert binary, "docker-compose (the OS package) is not installed; scripts/test.sh installs it"
     env = {"PATH": "/usr/bin:/bin", "CAMPAIGN_AUTH_SECRET": "x" * 32, "CAMPAIGN_PERSONAL_DATA_KEY": "y" * 32,
            "CAMPAIGN_AUDIT_SIGNING_KEY_FILE": "/secrets/audit-signing-key",
-           "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE": "/secrets/signer-client-secret"}
+           "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE": "/secrets/signer-client-secret",
+           "CAMPAIGN_WITNESS_KEY_FILE": "/secrets/witness-key", "CAMPAIGN_WITNESS_LOG_KEY": "log+00000000+AQ==",
+           "CAMPAIGN_SIGNER_WITNESS_KEY": "witness+00000000+BA=="}
     result = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
                             capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -90,5 +92,11 @@ def test_only_the_signer_holds_the_signing_key_and_only_reporting_may_ask_it(com
     assert [v.split(":")[0] if isinstance(v, str) else v["source"] for v in signer["volumes"]] == ["signer-state"]
     assert "ports" not in signer and compose["networks"]["signer"]["internal"] is True
     on_signer_network = {name for name, s in services.items() if "signer" in (s.get("networks") or {})}
-    assert on_signer_network == {"audit-signer", "reporting", "reporting-consumer"}
+    assert on_signer_network == {"audit-signer", "audit-witness", "reporting", "reporting-consumer"}
     assert services["reporting"]["environment"]["CAMPAIGN_SIGNER_URL"] == "http://audit-signer:8105"
+    # the witness: its own key and volume; the signer asks it
+    witness = services["audit-witness"]
+    assert witness["command"] == ["python", "-m", "audit_signer", "witness", "serve"]
+    assert {s["source"] for s in witness["secrets"]} == {"witness-key"} and "ports" not in witness
+    assert [v.split(":")[0] if isinstance(v, str) else v["source"] for v in witness["volumes"]] == ["witness-state"]
+    assert signer["environment"]["CAMPAIGN_SIGNER_WITNESS_URL"] == "http://audit-witness:8106"

@@ -35,13 +35,14 @@ def get_json(url: str) -> dict:
 def running(tmp_path_factory):
     """The services started by scripts/services.sh on free ports, with a private pid/log folder."""
     run_dir = tmp_path_factory.mktemp("run")
-    ports = {name: free_port() for name in [*SERVICES, "audit-signer"]}
+    ports = {name: free_port() for name in [*SERVICES, "audit-signer", "audit-witness"]}
     env = {**os.environ, "CAMPAIGN_RUN_DIR": str(run_dir),
            **{f"CAMPAIGN_{name.upper()}_PORT": str(ports[name]) for name in SERVICES},
-           "CAMPAIGN_SIGNER_PORT": str(ports["audit-signer"]),
+           "CAMPAIGN_SIGNER_PORT": str(ports["audit-signer"]), "CAMPAIGN_WITNESS_PORT": str(ports["audit-witness"]),
            "CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT": str(free_port())}  # faust's own web server
-    for variable in ("CAMPAIGN_AUDIT_SIGNING_KEY_FILE", "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE", "CAMPAIGN_SIGNER_STATE_DIR"):
-        env.pop(variable, None)  # services.sh keeps the signer's files under this run dir
+    for variable in ("CAMPAIGN_AUDIT_SIGNING_KEY_FILE", "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE", "CAMPAIGN_SIGNER_STATE_DIR",
+                     "CAMPAIGN_WITNESS_KEY_FILE", "CAMPAIGN_WITNESS_STATE_DIR"):
+        env.pop(variable, None)  # services.sh keeps the signer's and the witness's files under this run dir
     for variable in ("CAMPAIGN_AUTH_SECRET", "CAMPAIGN_PERSONAL_DATA_KEY"):
         env.pop(variable, None)  # services.sh takes them from the stack's env, made under this run dir
     script = str(ROOT / "scripts" / "services.sh")
@@ -57,11 +58,12 @@ def test_every_service_is_ready_with_its_relay_and_consumer(running):
     ports, env, run_dir = running
     for name in SERVICES:
         assert get_json(f"http://127.0.0.1:{ports[name]}/readyz")["status"] == "ready"
-    assert get_json(f"http://127.0.0.1:{ports['audit-signer']}/healthz")["service"] == "audit-signer"
+    for name in ("audit-signer", "audit-witness"):
+        assert get_json(f"http://127.0.0.1:{ports[name]}/healthz")["service"] == name
     status = subprocess.run([str(ROOT / "scripts" / "services.sh"), "status"], env=env, capture_output=True,
                             text=True, timeout=60)
     assert status.returncode == 0, status.stdout
-    assert "audit-signer: running" in status.stdout
+    assert "audit-signer: running" in status.stdout and "audit-witness: running" in status.stdout
     for name in SERVICES:
         assert f"{name}-relay: running" in status.stdout
         if "def build_projections" in (ROOT / "services" / name / "bootstrap.py").read_text():
@@ -123,7 +125,7 @@ def test_only_the_signer_process_holds_the_audit_signing_key(running):
     _, _, run_dir = running
     key_file = str(run_dir / "secrets" / "audit-signing-key")
     pids = {path.stem: int(path.read_text()) for path in (run_dir / "pids").glob("*.pid")}
-    assert "audit-signer" in pids and "reporting" in pids
+    assert {"audit-signer", "audit-witness", "reporting"} <= set(pids)
     for name, pid in pids.items():
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         holds = any(entry.startswith(b"CAMPAIGN_AUDIT_SIGNING_KEY") for entry in environ)
@@ -134,13 +136,14 @@ def test_only_the_signer_process_holds_the_audit_signing_key(running):
         assert asks == (name in ("audit-signer", "reporting", "reporting-consumer")), name
 
 
-def test_the_signer_listens_on_loopback_only(running):
+def test_the_signer_and_its_witness_listen_on_loopback_only(running):
     ports, _, _ = running
-    listening = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, port = local.rsplit(":", 1)
-            if state == "0A" and int(port, 16) == ports["audit-signer"]:  # 0A: LISTEN
-                listening.add(address)
-    assert listening == {"0100007F"}, listening  # 127.0.0.1, and on no other address
+    for name in ("audit-signer", "audit-witness"):
+        listening = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, port = local.rsplit(":", 1)
+                if state == "0A" and int(port, 16) == ports[name]:  # 0A: LISTEN
+                    listening.add(address)
+        assert listening == {"0100007F"}, (name, listening)  # 127.0.0.1, and on no other address
