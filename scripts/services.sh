@@ -69,20 +69,27 @@ prepare_signer() {
   "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer status >/dev/null || signer=$?
   "${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness status >/dev/null || witness=$?
   [ "$signer" -eq 3 ] || [ "$witness" -eq 3 ] || return 0  # initialised, or damaged (then it refuses and says why)
+  if [ "$signer" -eq 0 ]; then  # a new witness starts where the signer's record stands
+    rm -f "$note"
+    "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer status --note "$note" >/dev/null
+    if [ -f "$note" ]; then init_records 3 0 --adopt "$note"; else init_records 3 0 --empty; fi \
+      || echo "  audit-witness: NOT initialised (above: why); see docs/audit.md, 'The witness'" >&2
+    return 0
+  fi
   decision=$(.venv/bin/python -m reporting.audit.signer_start --note "$note") || true
   case "$decision" in
-    empty) init_records "$signer" "$witness" --empty ;;
-    adopt*) init_records "$signer" "$witness" --adopt "$note" --id "${decision#adopt }" \
+    empty) init_records "$witness" "$signer" --empty || echo "  audit-signer: NOT initialised (above: why)" >&2 ;;
+    adopt*) init_records "$witness" "$signer" --adopt "$note" --id "${decision#adopt }" \
               || echo "  audit-signer: NOT initialised (above: why); see docs/audit.md, 'Starting the signer'" >&2 ;;
     *) echo "  audit-signer: NOT initialised: the audit log holds events no checkpoint covers; see docs/audit.md," \
             "'Starting the signer' (python -m audit_signer init --adopt NOTE | --empty)" >&2 ;;
   esac
 }
 
-init_records() {  # signer-status witness-status init-arguments...
-  local signer=$1 witness=$2; shift 2
-  if [ "$signer" -eq 3 ]; then "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer init "$@" || return 1; fi
+init_records() {  # witness-status signer-status init-arguments... (a status of 3: not initialised, so initialise it)
+  local witness=$1 signer=$2; shift 2
   if [ "$witness" -eq 3 ]; then "${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness init "${@:1:2}" || return 1; fi
+  if [ "$signer" -eq 3 ]; then "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer init "$@" || return 1; fi
 }
 
 case "${1:-}" in

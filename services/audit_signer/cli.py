@@ -88,10 +88,15 @@ def _status(state, origin: str, command: str) -> None:
 
 
 @app.command()
-def status() -> None:
+def status(note: Annotated[Path | None, typer.Option(help="also write the last note signed (or adopted) here")] = None
+           ) -> None:
     """Print the signer's record of the last checkpoint it signed."""
     signer = build_signer()
-    _status(signer.state(), signer.origin, "python -m audit_signer")
+    state = signer.state()
+    _status(state, signer.origin, "python -m audit_signer")
+    last = signer.directory.last_record()
+    if note is not None and state.checkpoint_id and last is not None:
+        note.write_text(last.note, encoding="utf-8")
 
 
 def _write_new(path: Path, text: str) -> None:
