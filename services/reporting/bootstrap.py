@@ -72,7 +72,7 @@ def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
     """
     audit = AuditSettings()
     if audit.checkpoint_interval_seconds > 0:
-        start_schedule(checkpoint_signer(context, audit), audit.checkpoint_interval_seconds)
+        start_schedule(lambda: checkpoint_signer(context, audit), audit.checkpoint_interval_seconds)
         log.info("audit checkpoint schedule started", extra={"every_seconds": audit.checkpoint_interval_seconds})
     # a second instance (CAMPAIGN_REPORTING_SCHEMA) reads in its own group, not sharing partitions
     group = AUDIT_GROUP if context.name == "reporting" else f"{AUDIT_GROUP}-{context.name}"

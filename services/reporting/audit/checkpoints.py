@@ -12,6 +12,7 @@ made only of CheckpointSigned events, so signing never feeds itself.
 import base64
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Engine
@@ -145,16 +146,17 @@ class CheckpointSigner:
         return stored
 
 
-def run_schedule(signer: CheckpointSigner, interval_seconds: float, stop: threading.Event) -> None:
-    """Every ``interval_seconds``: sign if the log grew. Errors are logged; the next tick retries."""
+def run_schedule(signer: Callable[[], CheckpointSigner], interval_seconds: float, stop: threading.Event) -> None:
+    """Every ``interval_seconds``: sign if the log grew. Errors (the signer down or not configured yet) are
+    logged; the next tick retries. The audit log's appends never wait on the signer."""
     while not stop.wait(interval_seconds):
         try:
-            signer.sign_if_grown()
+            signer().sign_if_grown()
         except Exception:
             log.exception("scheduled checkpoint failed; retrying at the next tick")
 
 
-def start_schedule(signer: CheckpointSigner, interval_seconds: float) -> threading.Event:
+def start_schedule(signer: Callable[[], CheckpointSigner], interval_seconds: float) -> threading.Event:
     """Run the schedule in a daemon thread of this process; set the returned event to stop it."""
     stop = threading.Event()
     threading.Thread(target=run_schedule, args=(signer, interval_seconds, stop),
