@@ -123,3 +123,27 @@ def test_a_signer_behind_the_database_is_refused_by_reporting(engine, audit_sche
         with pytest.raises(SignerBehind, match="ends at checkpoint 0, this database holds checkpoint 2"):
             make_signer(engine, audit_schema, TOPIC, restored).sign_now("manual")
     assert stored(engine, audit_schema) == [(1, 3), (2, 6)]
+
+
+def test_the_schedule_asks_the_signer_when_the_log_grew(engine, audit_schema, signer_process):
+    import time
+
+    from reporting.audit.checkpoints import start_schedule
+
+    calls = []
+
+    def signer():  # the schedule builds its client per tick: the first one fails, as an unconfigured one would
+        calls.append(1)
+        if len(calls) == 1:
+            raise SignerUnavailable("CAMPAIGN_SIGNER_CLIENT_SECRET_FILE is not set")
+        return make_signer(engine, audit_schema, TOPIC, signer_process)
+
+    grow(engine, audit_schema, 7)
+    stop = start_schedule(signer, 0.2)
+    try:
+        deadline = time.monotonic() + 30
+        while not stored(engine, audit_schema) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+    assert stored(engine, audit_schema) == [(1, 7)] and len(calls) >= 2
