@@ -28,7 +28,7 @@ from platform_core.envelope import Actor, EventEnvelope  # noqa: E402
 from platform_core.kafka_io import DeadLetterPublisher  # noqa: E402
 from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier  # noqa: E402
 from platform_core.settings import get_settings  # noqa: E402
-from reporting.audit.merkle import CompactRange, verify_consistency, verify_inclusion  # noqa: E402
+from platform_core.merkle import CompactRange, verify_consistency, verify_inclusion  # noqa: E402
 from reporting.audit.processor import audit_projection  # noqa: E402
 from reporting.audit.store import AuditLogStore, copy_rows  # noqa: E402
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start, stop or show the four HTTP services and their outbox relays (after the stack is up).
+# Start, stop or show the four HTTP services, their outbox relays and consumers, the audit signer and its
+# witness (after the stack is up).
 # Usage: scripts/services.sh start|stop|status
 # Each process runs with its own credentials only (`deploy/stack.py env --process NAME`, docs/security.md);
 # topics and migrations with the operator's. CAMPAIGN_SERVICES_DIR (default: the stack's run folder)
@@ -13,6 +14,17 @@ declare -A PORT=(
   [registry]=${CAMPAIGN_REGISTRY_PORT:-8101} [membership]=${CAMPAIGN_MEMBERSHIP_PORT:-8102}
   [formation]=${CAMPAIGN_FORMATION_PORT:-8103} [reporting]=${CAMPAIGN_REPORTING_PORT:-8104})
 SERVICES=(registry membership formation reporting)
+# The audit signer holds the signing key and its own record of what it signed (docs/audit.md); only the
+# reporting processes get the client secret that lets them ask it (their rows in deploy/stack/processes.py).
+SIGNER_PORT=${CAMPAIGN_SIGNER_PORT:-8105}
+SIGNER_STATE=${CAMPAIGN_SIGNER_STATE_DIR:-$RUN_DIR/signer}
+SIGNER_ENV=(env "CAMPAIGN_SIGNER_STATE_DIR=$SIGNER_STATE" "CAMPAIGN_SIGNER_PORT=$SIGNER_PORT")
+REPORTING_ENV=(env "CAMPAIGN_SIGNER_PORT=$SIGNER_PORT")
+# The witness: its own key and record; the signer has every checkpoint cosigned by it before handing it out.
+WITNESS_PORT=${CAMPAIGN_WITNESS_PORT:-8106}
+WITNESS_STATE=${CAMPAIGN_WITNESS_STATE_DIR:-$RUN_DIR/witness}
+WITNESS_ENV=(env "CAMPAIGN_WITNESS_NAME=${CAMPAIGN_WITNESS_NAME:-campaign.example/local-witness}"
+             "CAMPAIGN_WITNESS_STATE_DIR=$WITNESS_STATE" "CAMPAIGN_WITNESS_PORT=$WITNESS_PORT")
 
 # A service runs a consumer process when its bootstrap defines projections.
 has_projections() { grep -q "^def build_projections" "services/$1/bootstrap.py"; }
@@ -30,6 +42,12 @@ start_one() {  # name (the process, deploy/stack/processes.py) pidfile command..
   echo "  $name: started (pid $!, log $LOGS/$name.log)"
 }
 
+as_process() {  # name command...: run a command with the named process's credentials only
+  local name=$1 environment; shift
+  environment=$(python3 deploy/stack.py env --process "$name")
+  (eval "$environment"; "$@")
+}
+
 stop_one() {  # pidfile
   local pidfile=$1
   if alive "$pidfile"; then
@@ -40,22 +58,71 @@ stop_one() {  # pidfile
   rm -f "$pidfile"
 }
 
+# The signer's and the witness's records: started the first time from what this local database shows (a new
+# log, or its latest checkpoint, adopted only if the signer's own key signed it). A log with events and no
+# checkpoint is left to an operator (docs/audit.md, "Starting the signer"). Then the witness learns the log's
+# key, and the signer the witness's. Their keys and the client secret are files the stack makes
+# (deploy/stack/processes.py).
+prepare_signer() {
+  WITNESS_ENV+=("CAMPAIGN_WITNESS_LOG_KEY=$(as_process audit-signer "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer verifier-key)")
+  SIGNER_ENV+=("CAMPAIGN_SIGNER_WITNESS_URL=http://127.0.0.1:$WITNESS_PORT"
+               "CAMPAIGN_SIGNER_WITNESS_KEY=$(as_process audit-witness "${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness verifier-key)")
+  local signer=0 witness=0 decision note="$RUN_DIR/signer-adopt.txt"
+  as_process audit-signer "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer status >/dev/null || signer=$?
+  as_process audit-witness "${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness status >/dev/null || witness=$?
+  [ "$signer" -eq 3 ] || [ "$witness" -eq 3 ] || return 0  # initialised, or damaged (then it refuses and says why)
+  if [ "$signer" -eq 0 ]; then  # a new witness starts where the signer's record stands
+    rm -f "$note"
+    as_process audit-signer "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer status --note "$note" >/dev/null
+    if [ -f "$note" ]; then init_records 3 0 --adopt "$note"; else init_records 3 0 --empty; fi \
+      || echo "  audit-witness: NOT initialised (above: why); see docs/audit.md, 'The witness'" >&2
+    return 0
+  fi
+  decision=$(.venv/bin/python -m reporting.audit.signer_start --note "$note") || true
+  case "$decision" in
+    empty) init_records "$witness" "$signer" --empty || echo "  audit-signer: NOT initialised (above: why)" >&2 ;;
+    adopt*) init_records "$witness" "$signer" --adopt "$note" --id "${decision#adopt }" \
+              || echo "  audit-signer: NOT initialised (above: why); see docs/audit.md, 'Starting the signer'" >&2 ;;
+    *) echo "  audit-signer: NOT initialised: the audit log holds events no checkpoint covers; see docs/audit.md," \
+            "'Starting the signer' (python -m audit_signer init --adopt NOTE | --empty)" >&2 ;;
+  esac
+}
+
+init_records() {  # witness-status signer-status init-arguments... (a status of 3: not initialised, so initialise it)
+  local witness=$1 signer=$2; shift 2
+  if [ "$witness" -eq 3 ]; then
+    as_process audit-witness "${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness init "${@:1:2}" || return 1
+  fi
+  if [ "$signer" -eq 3 ]; then as_process audit-signer "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer init "$@" || return 1; fi
+}
+
 case "${1:-}" in
   start)
     operator=$(python3 deploy/stack.py env)  # the owner role and the Kafka admin: topics, schemas, grants
     eval "$operator"
     .venv/bin/campaign topics
     .venv/bin/campaign migrate
+    prepare_signer
+    start_one audit-witness "$PIDS/audit-witness.pid" "${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness serve
+    start_one audit-signer "$PIDS/audit-signer.pid" "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer serve
     for s in "${SERVICES[@]}"; do
-      start_one "$s" "$PIDS/$s.pid" .venv/bin/uvicorn "$s.entrypoints.http:app" \
+      extra=(); [ "$s" = reporting ] && extra=("${REPORTING_ENV[@]}")
+      start_one "$s" "$PIDS/$s.pid" "${extra[@]}" .venv/bin/uvicorn "$s.entrypoints.http:app" \
         --host 127.0.0.1 --port "${PORT[$s]}" --no-access-log
       start_one "$s-relay" "$PIDS/$s-relay.pid" .venv/bin/campaign relay "$s"
       if has_projections "$s"; then
-        start_one "$s-consumer" "$PIDS/$s-consumer.pid" .venv/bin/campaign consume "$s"
+        start_one "$s-consumer" "$PIDS/$s-consumer.pid" "${extra[@]}" .venv/bin/campaign consume "$s"
       fi
       if has_processor "$s"; then
         start_one "$s-processor" "$PIDS/$s-processor.pid" .venv/bin/python -m "$s.processors" worker -l info
       fi
+    done
+    for p in audit-signer:$SIGNER_PORT audit-witness:$WITNESS_PORT; do
+      for _ in $(seq 60); do
+        curl -fsS "http://127.0.0.1:${p#*:}/healthz" >/dev/null 2>&1 && break
+        alive "$PIDS/${p%:*}.pid" || { echo "${p%:*} exited; last log lines:" >&2; tail -20 "$LOGS/${p%:*}.log" >&2; exit 1; }
+        sleep 0.5
+      done
     done
     for s in "${SERVICES[@]}"; do
       for _ in $(seq 120); do
@@ -72,23 +139,29 @@ case "${1:-}" in
       stop_one "$PIDS/$s-processor.pid"; stop_one "$PIDS/$s-consumer.pid"
       stop_one "$PIDS/$s-relay.pid"; stop_one "$PIDS/$s.pid"
     done
+    stop_one "$PIDS/audit-signer.pid"; stop_one "$PIDS/audit-witness.pid"
     echo "services stopped"
     ;;
   status)
     rc=0
+    procs=(audit-signer audit-witness)
     for s in "${SERVICES[@]}"; do
-      procs=("$s" "$s-relay"); has_projections "$s" && procs+=("$s-consumer")
+      procs+=("$s" "$s-relay"); has_projections "$s" && procs+=("$s-consumer")
       has_processor "$s" && procs+=("$s-processor")
-      for p in "${procs[@]}"; do
-        if alive "$PIDS/$p.pid"; then echo "$p: running (pid $(cat "$PIDS/$p.pid"))"; else echo "$p: stopped"; rc=1; fi
-      done
+    done
+    for p in "${procs[@]}"; do
+      if alive "$PIDS/$p.pid"; then echo "$p: running (pid $(cat "$PIDS/$p.pid"))"; else echo "$p: stopped"; rc=1; fi
     done
     exit $rc
     ;;
   urls)
     for s in "${SERVICES[@]}"; do
-      printf '  %-11s http://127.0.0.1:%s/docs   (health /healthz, readiness /readyz, metrics /metrics)\n' "$s" "${PORT[$s]}"
+      printf '  %-12s http://127.0.0.1:%s/docs   (health /healthz, readiness /readyz, metrics /metrics)\n' "$s" "${PORT[$s]}"
     done
+    printf '  %-12s http://127.0.0.1:%s/readyz (metrics /metrics; signs for reporting only; record %s)\n' \
+      audit-signer "$SIGNER_PORT" "$SIGNER_STATE"
+    printf '  %-12s http://127.0.0.1:%s/readyz (metrics /metrics; cosigns consistent checkpoints; record %s)\n' \
+      audit-witness "$WITNESS_PORT" "$WITNESS_STATE"
     ;;
   *) echo "usage: $0 start|stop|status|urls" >&2; exit 2 ;;
 esac

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from platform_core.auth import Principal
 from platform_core.tokens import issuer_from_settings
 from platform_core.local_processes import free_port, process_environment, stop_all, wait_ready
+from signer_process import running_signer
 from simulator.cities import renumbered_city
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,28 +79,35 @@ def campaign_platform(folder: Path) -> Iterator[Platform]:
            "CAMPAIGN_REPORTING_SCHEMA": scratch, "CAMPAIGN_REPORTING_PROCESSOR_SCHEMA_NAME": scratch,
            # within the processor's group prefix (its Kafka ACL: deploy/stack/kafka_access.py)
            "CAMPAIGN_REPORTING_PROCESSOR_GROUP_ID": f"reporting-projections-e2e-{scratch}"}
-    # the operator migrates reporting's second instance and grants its roles, as for the live one
-    subprocess.run([str(BIN / "campaign"), "migrate", "reporting", "--schema", scratch], env=env, cwd=ROOT,
-                   check=True, capture_output=True)
-    ports = {name: free_port() for name in SERVICES}
-    commands = {}  # process name (deploy/stack/processes.py) -> command
-    for name, port in ports.items():
-        commands[name] = [str(BIN / "uvicorn"), f"{name}.entrypoints.http:app", "--host", "127.0.0.1", "--port",
-                          str(port), "--no-access-log"]
-        commands[f"{name}-relay"] = [str(BIN / "campaign"), "relay", name] + (
-            ["--schema", scratch] if name == "reporting" else [])
-    commands["membership-consumer"] = [str(BIN / "campaign"), "consume", "membership"]
-    commands["formation-consumer"] = [str(BIN / "campaign"), "consume", "formation"]
-    commands["reporting-processor"] = [sys.executable, "-m", "reporting.processors", "worker", "-l", "warn"]
-    processes = [subprocess.Popen(command, env=process_environment(name, env), cwd=ROOT,
-                                  stdout=(folder / f"{name}.log").open("wb"), stderr=subprocess.STDOUT)
-                 for name, command in commands.items()]
+    # the bulletins' checkpoints come from a signer of this campaign's own log (reporting holds no key)
+    stack = ExitStack()
+    processes: list[subprocess.Popen] = []
     try:
+        asks_signer = stack.enter_context(running_signer(folder / "signer", f"campaign.example/{scratch}/audit")
+                                          ).reporting_env()
+        # the operator migrates reporting's second instance and grants its roles, as for the live one
+        subprocess.run([str(BIN / "campaign"), "migrate", "reporting", "--schema", scratch], env=env, cwd=ROOT,
+                       check=True, capture_output=True)
+        ports = {name: free_port() for name in SERVICES}
+        commands = {}  # process name (deploy/stack/processes.py) -> command
+        for name, port in ports.items():
+            commands[name] = [str(BIN / "uvicorn"), f"{name}.entrypoints.http:app", "--host", "127.0.0.1",
+                              "--port", str(port), "--no-access-log"]
+            commands[f"{name}-relay"] = [str(BIN / "campaign"), "relay", name] + (
+                ["--schema", scratch] if name == "reporting" else [])
+        commands["membership-consumer"] = [str(BIN / "campaign"), "consume", "membership"]
+        commands["formation-consumer"] = [str(BIN / "campaign"), "consume", "formation"]
+        commands["reporting-processor"] = [sys.executable, "-m", "reporting.processors", "worker", "-l", "warn"]
+        for name, command in commands.items():
+            environment = {**process_environment(name, env), **(asks_signer if name == "reporting" else {})}
+            processes.append(subprocess.Popen(command, env=environment, cwd=ROOT,
+                                              stdout=(folder / f"{name}.log").open("wb"), stderr=subprocess.STDOUT))
         for name, port in ports.items():
             wait_ready(port, 180, what=name)  # a loaded machine starts 4 apps slowly
         yield Platform(ports, env, city, folder)
     finally:
         stop_all(processes)
+        stack.close()
         engine = sa.create_engine(os.environ["CAMPAIGN_DATABASE_URL"])
         with engine.begin() as conn:
             for (name,) in conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),

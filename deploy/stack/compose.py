@@ -63,7 +63,8 @@ def _write(path: Path, text: str, mode: int) -> None:
 def service_secrets(process: str) -> List[str]:
     """The secret files docker-compose.yml must mount into ``process``'s container, and no others."""
     credentials = PROCESSES[process]
-    files = [f"{credentials.db_role}.password", f"kafka-{credentials.kafka_principal}.password"]
+    files = ([f"{credentials.db_role}.password"] if credentials.db_role else []) + (
+        [f"kafka-{credentials.kafka_principal}.password"] if credentials.kafka_principal else [])
     if process == OPERATOR:  # the one-shot containers (topics, migrate) need no application secret
         return files
     return files + [secret.file for secret in APP_SECRETS if process in secret.processes and not secret.as_value]

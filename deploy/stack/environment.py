@@ -12,7 +12,7 @@ import urllib.parse
 from typing import Callable, Dict, Mapping, Optional
 
 from .local_secrets import app_secret, app_secret_file, kafka_password_file, pg_passfile, pg_passfiles_dir
-from .processes import APP_SECRETS, OPERATOR, PROCESSES, AppSecret
+from .processes import APP_SECRETS, OPERATOR, OWNER_ROLE, PROCESSES, AppSecret
 from .settings import HOST, PG_DATABASE, Settings, StackError
 
 KAFKA_SECURITY_PROTOCOL = "SASL_PLAINTEXT"  # no TLS: loopback or the compose network; production SASL_SSL
@@ -59,21 +59,23 @@ def process_environment(settings: Settings, process: str = OPERATOR, inherited: 
     inherited = os.environ if inherited is None else inherited
     credentials = PROCESSES[process]
     if placement is None:
-        made_by_up = pg_passfiles_dir(settings) / f"{credentials.db_role}.pgpass"
+        made_by_up = pg_passfiles_dir(settings) / f"{OWNER_ROLE}.pgpass"
         if not made_by_up.is_file():
             raise StackError(f"no credentials under {made_by_up.parent.parent}: `python3 deploy/stack.py up` makes "
                              "them (is CAMPAIGN_RUN_DIR the stack's run folder?)")
         placement = local_placement(settings)
     environment: Dict[str, Optional[str]] = {name: None for name in CREDENTIAL_VARIABLES}
-    environment.update({
-        "CAMPAIGN_DATABASE_URL": placement.database_url(credentials.db_role),
-        "CAMPAIGN_DATABASE_PASSWORD_FILE": placement.database_password_file(credentials.db_role),
-        "CAMPAIGN_KAFKA_BOOTSTRAP": placement.kafka_bootstrap,
-        "CAMPAIGN_KAFKA_SECURITY_PROTOCOL": KAFKA_SECURITY_PROTOCOL,
-        "CAMPAIGN_KAFKA_SASL_MECHANISM": KAFKA_SASL_MECHANISM,
-        "CAMPAIGN_KAFKA_USERNAME": credentials.kafka_principal,
-        "CAMPAIGN_KAFKA_PASSWORD_FILE": placement.kafka_password_file(credentials.kafka_principal),
-    })
+    if credentials.db_role is not None:
+        environment.update({
+            "CAMPAIGN_DATABASE_URL": placement.database_url(credentials.db_role),
+            "CAMPAIGN_DATABASE_PASSWORD_FILE": placement.database_password_file(credentials.db_role)})
+    if credentials.kafka_principal is not None:
+        environment.update({
+            "CAMPAIGN_KAFKA_BOOTSTRAP": placement.kafka_bootstrap,
+            "CAMPAIGN_KAFKA_SECURITY_PROTOCOL": KAFKA_SECURITY_PROTOCOL,
+            "CAMPAIGN_KAFKA_SASL_MECHANISM": KAFKA_SASL_MECHANISM,
+            "CAMPAIGN_KAFKA_USERNAME": credentials.kafka_principal,
+            "CAMPAIGN_KAFKA_PASSWORD_FILE": placement.kafka_password_file(credentials.kafka_principal)})
     for secret in APP_SECRETS:
         if process not in secret.processes:
             continue

@@ -13,7 +13,7 @@ import base64
 import dataclasses
 import secrets
 from pathlib import Path
-from typing import Callable, FrozenSet, Tuple
+from typing import Callable, FrozenSet, Optional, Tuple
 
 from .token_keys import ISSUER_KEY_FILE, PUBLIC_KEYS_FILE, new_issuer_key, public_key_set
 
@@ -25,8 +25,8 @@ KAFKA_ADMIN = "admin"  # topic set-up, tests' scratch topics, benchmarks; a Kafk
 
 @dataclasses.dataclass(frozen=True)
 class Process:
-    db_role: str  # PostgreSQL login role
-    kafka_principal: str  # Kafka SCRAM user
+    db_role: Optional[str]  # PostgreSQL login role (None: it reaches no database)
+    kafka_principal: Optional[str]  # Kafka SCRAM user (None: it reaches no broker)
 
 
 PROCESSES = {
@@ -44,6 +44,10 @@ PROCESSES = {
     # the audit appender: appends the Merkle log, stores checkpoints (INSERT only on the audit tables)
     "reporting-consumer": Process("campaign_audit", "reporting-consumer"),
     "reporting-processor": Process("campaign_reporting", "reporting-processor"),
+    # the audit log's signer and its witness: keys and records of their own, no database, no broker
+    # (docs/audit.md): whoever holds the database cannot make them sign a rewritten log
+    "audit-signer": Process(None, None),
+    "audit-witness": Process(None, None),
 }
 
 HTTP_APPS = ("registry", "membership", "formation", "reporting")
@@ -84,9 +88,14 @@ APP_SECRETS: Tuple[AppSecret, ...] = (
     # seals members' personal data: membership only
     AppSecret("personal-data-key", "CAMPAIGN_PERSONAL_DATA_KEY", _token, frozenset({OPERATOR, "membership"}),
               as_value=True),
-    # signs audit checkpoints: bulletins (reporting), the schedule (reporting-consumer), `reporting.audit.sign`
-    AppSecret("audit-signing-key", "CAMPAIGN_AUDIT_SIGNING_KEY", _ed25519_seed,
-              frozenset({OPERATOR, "reporting", "reporting-consumer"}), as_value=True),
+    # signs audit checkpoints: the signer process alone
+    AppSecret("audit-signing-key", "CAMPAIGN_AUDIT_SIGNING_KEY_FILE", _ed25519_seed, frozenset({"audit-signer"})),
+    # what reporting presents to the signer: the signer, reporting's app (bulletins, POST /audit/checkpoints), its
+    # consumer (the checkpoint schedule) and the operator (`reporting.audit.sign`, tests)
+    AppSecret("signer-client-secret", "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE", _token,
+              frozenset({OPERATOR, "audit-signer", "reporting", "reporting-consumer"})),
+    # the witness's own cosigning key
+    AppSecret("witness-key", "CAMPAIGN_WITNESS_KEY_FILE", _ed25519_seed, frozenset({"audit-witness"})),
 )
 
 
@@ -94,10 +103,10 @@ def db_roles() -> Tuple[str, ...]:
     """Every PostgreSQL login role, the owner first."""
     roles = [OWNER_ROLE]
     for process in PROCESSES.values():
-        if process.db_role not in roles:
+        if process.db_role is not None and process.db_role not in roles:
             roles.append(process.db_role)
     return tuple(roles)
 
 
 def kafka_principals() -> Tuple[str, ...]:
-    return tuple(process.kafka_principal for process in PROCESSES.values())
+    return tuple(process.kafka_principal for process in PROCESSES.values() if process.kafka_principal is not None)

@@ -24,6 +24,18 @@ EVENTS_PROJECTED = Counter(
 DEAD_LETTERS = Counter(
     "campaign_dead_letters_total", "Messages sent to the dead-letter topic", ["group", "reason"])
 
+# The audit signer (services/audit_signer): what it signed and what it refused, by reason.
+AUDIT_SIGNER_CHECKPOINTS = Counter(
+    "campaign_audit_signer_checkpoints_total", "Checkpoints the audit signer signed", ["reason"])
+AUDIT_SIGNER_REFUSALS = Counter(
+    "campaign_audit_signer_refusals_total", "Tree heads the audit signer refused to sign", ["reason"])
+AUDIT_WITNESS_COSIGNED = Counter(
+    "campaign_audit_witness_cosignatures_total", "Checkpoints the audit witness cosigned")
+AUDIT_WITNESS_REFUSALS = Counter(
+    "campaign_audit_witness_refusals_total", "Checkpoints the audit witness refused to cosign", ["reason"])
+AUDIT_SIGNER_TREE_SIZE = Gauge(
+    "campaign_audit_signer_signed_tree_size", "Tree size of the last checkpoint the audit signer signed", ["origin"])
+
 
 def metrics_payload() -> tuple[bytes, str]:
     """The exposition text and its content type, for a /metrics endpoint."""

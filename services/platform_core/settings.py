@@ -42,8 +42,7 @@ class PlatformSettings(BaseSettings):
     personal_data_key: SecretStr | None = None
     # The registry's own master key ring, for entity persons: a file, one secret per line, newest first.
     registry_personal_data_key_file: Path | None = None
-    # Ed25519 private key seed (base64, 32 bytes) that signs audit-log checkpoints.
-    audit_signing_key: SecretStr | None = None
+    # (No audit signing key: only the signer process holds it, services/audit_signer.)
     # Demo and tests only: requests may name their business time (platform_core.clock). Never in production.
     simulated_clock: bool = False
 
@@ -59,9 +58,6 @@ class PlatformSettings(BaseSettings):
         except OSError as exc:
             raise RuntimeError(f"{name} {path} cannot be read ({exc.strerror})") from None
         return _required(SecretStr(text.strip()), name, "entity persons' personal data cannot be protected")
-
-    def require_audit_signing_key(self) -> str:
-        return _required(self.audit_signing_key, "CAMPAIGN_AUDIT_SIGNING_KEY", "checkpoints cannot be signed")
 
     @model_validator(mode="after")
     def _kafka_login_complete(self) -> "PlatformSettings":

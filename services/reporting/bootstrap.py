@@ -14,7 +14,6 @@ from platform_core.projection_consumer import ProjectionSpec
 from platform_core.service import ServiceContext, bootstrap_service
 from reporting.audit.checkpoints import SIGNER_ACTOR, CheckpointSigner, start_schedule
 from reporting.audit.config import AuditSettings
-from reporting.audit.note import SignerKey
 from reporting.audit.processor import AUDIT_GROUP, audit_projection
 from reporting.audit.store import AuditLogStore
 from reporting.adapters.projection_store import PROJECTION_GROUP, PROJECTION_TABLES, create_tables
@@ -62,18 +61,21 @@ def role_tables(conn: Connection, schema: str, role: str) -> None:
 
 
 def checkpoint_signer(context: ServiceContext, audit: AuditSettings | None = None) -> CheckpointSigner:
-    """The log's signer; fails fast when CAMPAIGN_AUDIT_SIGNING_KEY is missing or not a 32-byte seed."""
+    """The log's checkpoints, signed by the signer process (CAMPAIGN_SIGNER_URL or CAMPAIGN_SIGNER_PORT,
+    CAMPAIGN_SIGNER_CLIENT_SECRET_FILE); reporting holds no signing key."""
     audit = audit or AuditSettings()
-    key = SignerKey.from_base64_seed(audit.origin, context.settings.require_audit_signing_key())
-    return CheckpointSigner(context.engine, context.store, AuditLogStore(context.name), key)
+    return CheckpointSigner(context.engine, context.store, AuditLogStore(context.name), audit.signer_client(),
+                            audit.origin)
 
 
 def sign_checkpoint_now(context: ServiceContext, reason: str = "bulletin", actor: Actor = SIGNER_ACTOR,
                         conn: Connection | None = None) -> str:
-    """Sign the log's current head and return the signed checkpoint text (C2SP note).
+    """Have the log's current head signed and return the signed checkpoint text (C2SP note).
 
     With ``conn`` the checkpoint and its CheckpointSigned event join the caller's
-    transaction (a bulletin and the checkpoint it carries commit together).
+    transaction (a bulletin and the checkpoint it carries commit together). If that
+    transaction fails after the signer signed, the note is not lost: the signer keeps it,
+    and the next signing (or the schedule's next tick) stores it first.
     """
     signer = checkpoint_signer(context)
     if conn is None:
@@ -92,7 +94,7 @@ def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
     """
     audit = AuditSettings()
     if audit.checkpoint_interval_seconds > 0:
-        start_schedule(checkpoint_signer(context, audit), audit.checkpoint_interval_seconds)
+        start_schedule(lambda: checkpoint_signer(context, audit), audit.checkpoint_interval_seconds)
         log.info("audit checkpoint schedule started", extra={"every_seconds": audit.checkpoint_interval_seconds})
     # a second instance (CAMPAIGN_REPORTING_SCHEMA) reads in its own group, not sharing partitions
     group = AUDIT_GROUP if context.name == "reporting" else f"{AUDIT_GROUP}-{context.name}"

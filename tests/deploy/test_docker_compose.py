@@ -26,7 +26,10 @@ def compose(tmp_path_factory) -> dict:
                           text=True, cwd=ROOT, timeout=60)
     assert made.returncode == 0, made.stderr
     result = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
-                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, cwd=ROOT, timeout=60)
+                            capture_output=True, text=True, cwd=ROOT, timeout=60,
+                            env={"PATH": "/usr/bin:/bin",  # the two public keys tying the signer and its witness
+                                 "CAMPAIGN_WITNESS_LOG_KEY": "log+00000000+AQ==",
+                                 "CAMPAIGN_SIGNER_WITNESS_KEY": "witness+00000000+BA=="})
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
@@ -42,6 +45,9 @@ def test_each_process_gets_its_own_credentials_and_only_those(compose):
         mounted = sorted(secret["source"] for secret in services[name].get("secrets", []))
         assert mounted == sorted(stack_module().service_secrets(name)), name
         environment = (ROOT / ".run" / "compose" / "env" / f"{name}.env").read_text()
+        if processes[name].kafka_principal is None:  # the signer and the witness: no broker, no database
+            assert "CAMPAIGN_KAFKA_USERNAME" not in environment and "CAMPAIGN_DATABASE_URL" not in environment
+            continue
         assert f"CAMPAIGN_KAFKA_USERNAME={processes[name].kafka_principal}\n" in environment
         assert f"postgresql+psycopg2://{processes[name].db_role}@postgres:5432/campaign\n" in environment
     for one_shot in ("topics", "migrate"):
@@ -129,3 +135,30 @@ def test_the_registry_alone_gets_its_personal_data_key_ring_as_a_file(compose):
     environment = (ROOT / ".run" / "compose" / "env" / "registry.env").read_text()
     assert "CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE=/run/secrets/registry-personal-data-key\n" in environment
 
+
+
+def test_only_the_signer_holds_the_signing_key_and_only_reporting_may_ask_it(compose):
+    services = compose["services"]
+    signer = services["audit-signer"]
+    assert signer["command"] == ["python", "-m", "audit_signer", "serve"]
+    assert importlib.util.find_spec("audit_signer.cli") is not None
+
+    def mounting(secret: str) -> set[str]:
+        return {name for name, s in services.items() if any(x["source"] == secret for x in s.get("secrets", []))}
+
+    assert mounting("audit-signing-key") == {"audit-signer"}
+    assert mounting("signer-client-secret") == {"audit-signer", "reporting", "reporting-consumer"}
+    assert mounting("witness-key") == {"audit-witness"}
+    environment = (ROOT / ".run" / "compose" / "env" / "audit-signer.env").read_text()
+    assert "CAMPAIGN_AUDIT_SIGNING_KEY_FILE=/run/secrets/audit-signing-key\n" in environment
+    assert "CAMPAIGN_DATABASE_URL" not in environment and "CAMPAIGN_KAFKA_USERNAME" not in environment
+    # its state on a volume of its own, reachable only on an internal network it shares with reporting
+    assert [v.split(":")[0] if isinstance(v, str) else v["source"] for v in signer["volumes"]] == ["signer-state"]
+    assert "ports" not in signer and compose["networks"]["signer"]["internal"] is True
+    on_signer_network = {name for name, s in services.items() if "signer" in (s.get("networks") or {})}
+    assert on_signer_network == {"audit-signer", "audit-witness", "reporting", "reporting-consumer"}
+    assert services["reporting"]["environment"]["CAMPAIGN_SIGNER_URL"] == "http://audit-signer:8105"
+    witness = services["audit-witness"]
+    assert witness["command"] == ["python", "-m", "audit_signer", "witness", "serve"] and "ports" not in witness
+    assert [v.split(":")[0] if isinstance(v, str) else v["source"] for v in witness["volumes"]] == ["witness-state"]
+    assert signer["environment"]["CAMPAIGN_SIGNER_WITNESS_URL"] == "http://audit-witness:8106"

@@ -26,7 +26,8 @@ from openpyxl import load_workbook
 
 from membership.domain.id_number import check_character
 from platform_core.kafka_io import kafka_options
-from platform_core.auth import Principal, issue_token
+from platform_core.auth import Principal
+from platform_core.tokens import issuer_from_settings
 from platform_core.kafka_io import DEAD_LETTER_TOPIC, SERVICES, service_topic
 from platform_core.local_processes import free_port, stop_all, wait_ready
 from registry.domain.uscc import ALPHABET
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.timeout(600)
 def token(kind: str, territory: str | None = None) -> dict[str, str]:
     department = f"{kind}:{territory}" if territory else kind
     principal = Principal(department, kind, "erasure-e2e", territory)
-    return {"Authorization": f"Bearer {issue_token(os.environ['CAMPAIGN_AUTH_SECRET'], principal)}"}
+    return {"Authorization": f"Bearer {issuer_from_settings().issue(principal)}"}
 
 
 OWN, CITY, INSPECTOR = token("district_org", "420102"), token("city_org"), token("inspector")

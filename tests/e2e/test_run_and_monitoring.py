@@ -35,13 +35,16 @@ def get_json(url: str) -> dict:
 def running(tmp_path_factory):
     """The services started by scripts/services.sh on free ports, with a private pid/log folder."""
     run_dir = tmp_path_factory.mktemp("run")
-    ports = {name: free_port() for name in SERVICES}
+    ports = {name: free_port() for name in [*SERVICES, "audit-signer", "audit-witness"]}
     env = {**os.environ, "CAMPAIGN_SERVICES_DIR": str(run_dir),
-           **{f"CAMPAIGN_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+           **{f"CAMPAIGN_{name.upper()}_PORT": str(ports[name]) for name in SERVICES},
+           "CAMPAIGN_SIGNER_PORT": str(ports["audit-signer"]), "CAMPAIGN_WITNESS_PORT": str(ports["audit-witness"]),
            "CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT": str(free_port())}  # faust's own web server
+    for variable in ("CAMPAIGN_SIGNER_STATE_DIR", "CAMPAIGN_WITNESS_STATE_DIR"):
+        env.pop(variable, None)  # services.sh keeps the signer's and the witness's records under this run dir
     for variable in ("CAMPAIGN_TOKEN_ISSUER_KEY_FILE", "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", "CAMPAIGN_PERSONAL_DATA_KEY",
-                     "CAMPAIGN_AUDIT_SIGNING_KEY"):
-        env.pop(variable, None)  # services.sh gives each process its own, from the stack's env
+                     "CAMPAIGN_AUDIT_SIGNING_KEY_FILE", "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE", "CAMPAIGN_WITNESS_KEY_FILE"):
+        env.pop(variable, None)  # services.sh gives each process its own, from the stack's table
     script = str(ROOT / "scripts" / "services.sh")
     started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=240)
     try:
@@ -53,11 +56,14 @@ def running(tmp_path_factory):
 
 def test_every_service_is_ready_with_its_relay_and_consumer(running):
     ports, env, run_dir = running
-    for name, port in ports.items():
-        assert get_json(f"http://127.0.0.1:{port}/readyz")["status"] == "ready"
+    for name in SERVICES:
+        assert get_json(f"http://127.0.0.1:{ports[name]}/readyz")["status"] == "ready"
+    for name in ("audit-signer", "audit-witness"):
+        assert get_json(f"http://127.0.0.1:{ports[name]}/healthz")["service"] == name
     status = subprocess.run([str(ROOT / "scripts" / "services.sh"), "status"], env=env, capture_output=True,
                             text=True, timeout=60)
     assert status.returncode == 0, status.stdout
+    assert "audit-signer: running" in status.stdout and "audit-witness: running" in status.stdout
     for name in SERVICES:
         assert f"{name}-relay: running" in status.stdout
         if "def build_projections" in (ROOT / "services" / name / "bootstrap.py").read_text():
@@ -77,7 +83,11 @@ def test_each_process_runs_with_its_own_credentials_only(running):
         name = pidfile.stem
         raw = Path(f"/proc/{pidfile.read_text().strip()}/environ").read_bytes()
         seen[name] = dict(item.split("=", 1) for item in raw.decode().split("\0") if item.startswith("CAMPAIGN_"))
-    assert len(seen) >= 11, sorted(seen)
+    assert len(seen) >= 13, sorted(seen)
+    for name in ("audit-signer", "audit-witness"):  # keys and records of their own: no database, no broker
+        environment = seen.pop(name)
+        assert not {"CAMPAIGN_DATABASE_URL", "CAMPAIGN_KAFKA_USERNAME", "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE"} & set(
+            environment), name
     for name, environment in seen.items():
         service = name.split("-")[0]
         role = "campaign_audit" if name == "reporting-consumer" else roles[service]
@@ -88,6 +98,7 @@ def test_each_process_runs_with_its_own_credentials_only(running):
         assert ("CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE" in environment) == (name in roles), name
         assert "CAMPAIGN_TOKEN_ISSUER_KEY_FILE" not in environment, name
         assert ("CAMPAIGN_PERSONAL_DATA_KEY" in environment) == (name == "membership"), name
+        assert ("CAMPAIGN_SIGNER_CLIENT_SECRET_FILE" in environment) == (name in ("reporting", "reporting-consumer"))
 
 
 def test_prometheus_scrapes_every_service_with_the_projects_config(running, tmp_path):
@@ -98,6 +109,7 @@ def test_prometheus_scrapes_every_service_with_the_projects_config(running, tmp_
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
     config["global"]["scrape_interval"] = "1s"
+    config["rule_files"] = [str(ROOT / "deploy" / "prometheus" / name) for name in config["rule_files"]]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     prometheus = subprocess.Popen(
@@ -105,16 +117,21 @@ def test_prometheus_scrapes_every_service_with_the_projects_config(running, tmp_
          f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline, healthy = time.monotonic() + 60, set()
-        while time.monotonic() < deadline and healthy != set(SERVICES):
+        while time.monotonic() < deadline and healthy != set(ports):
             time.sleep(1)
             try:
                 targets = get_json(f"http://127.0.0.1:{port}/api/v1/targets")["data"]["activeTargets"]
             except OSError:
                 continue
             healthy = {t["labels"]["job"] for t in targets if t["health"] == "up"}
-        assert healthy == set(SERVICES), f"targets up: {sorted(healthy)}"
+        assert healthy == set(ports), f"targets up: {sorted(healthy)}"
         result = get_json(f"http://127.0.0.1:{port}/api/v1/query?query=campaign_outbox_backlog")
         assert {r["metric"]["service"] for r in result["data"]["result"]} == set(SERVICES)
+        # the signer's refusal counter is scraped (at 0 per reason from the start) and the alerts are loaded
+        refusals = get_json(f"http://127.0.0.1:{port}/api/v1/query?query=campaign_audit_signer_refusals_total")
+        assert {r["metric"]["reason"] for r in refusals["data"]["result"]} >= {"inconsistent", "fork", "shrunk"}
+        groups = get_json(f"http://127.0.0.1:{port}/api/v1/rules")["data"]["groups"]
+        assert "AuditLogNotConsistentWithSignedCheckpoints" in {r["name"] for g in groups for r in g["rules"]}
     finally:
         prometheus.terminate()
         prometheus.wait(timeout=30)
@@ -129,3 +146,33 @@ def test_the_grafana_dashboard_queries_only_metrics_the_platform_exports():
         for name in re.findall(r"campaign_[a-z_]+", expr):
             base = re.sub(r"_(total|bucket|count|sum)$", "", name)
             assert base in exported, f"{name} in the dashboard is not exported by platform_core.metrics"
+
+
+def test_only_the_signer_process_holds_the_audit_signing_key(running):
+    """No process but the signer has the key in its environment or its key file's path; the signer listens on
+    127.0.0.1 only; the services' own environment does not carry the signing key."""
+    _, _, run_dir = running
+    pids = {path.stem: int(path.read_text()) for path in (run_dir / "pids").glob("*.pid")}
+    assert {"audit-signer", "audit-witness", "reporting"} <= set(pids)
+    for name, pid in pids.items():
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        holds = any(entry.startswith(b"CAMPAIGN_AUDIT_SIGNING_KEY") for entry in environ)
+        assert holds == (name == "audit-signer"), f"{name}: {'holds' if holds else 'lacks'} the signing key setting"
+        if name == "audit-signer":  # the stack's key file (deploy/stack/processes.py), by its path
+            assert any(entry.startswith(b"CAMPAIGN_AUDIT_SIGNING_KEY_FILE=/") and entry.endswith(b"/secrets/audit-signing-key")
+                       for entry in environ)
+        asks = any(entry.startswith(b"CAMPAIGN_SIGNER_CLIENT_SECRET_FILE=") for entry in environ)
+        assert asks == (name in ("audit-signer", "reporting", "reporting-consumer")), name
+
+
+def test_the_signer_and_its_witness_listen_on_loopback_only(running):
+    ports, _, _ = running
+    for name in ("audit-signer", "audit-witness"):
+        listening = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, port = local.rsplit(":", 1)
+                if state == "0A" and int(port, 16) == ports[name]:  # 0A: LISTEN
+                    listening.add(address)
+        assert listening == {"0100007F"}, (name, listening)  # 127.0.0.1, and on no other address

@@ -16,6 +16,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 from hardening_apps import SERVICES, build_scratch_app, drop, prepare, scratch_context
 from platform_core.auth import Principal
 from platform_core.tokens import issuer_from_settings
+from signer_process import reporting_asks, running_signer
 
 pytestmark = pytest.mark.integration
 
@@ -41,11 +42,14 @@ APPS = {service: build_scratch_app(service, CONTEXTS[service]) for service in SE
 
 
 @pytest.fixture(scope="module", autouse=True)
-def scratch_schemas():
-    """The lifespan's work (the ASGI transport does not run it) on each scratch schema; dropped afterwards."""
+def scratch_schemas(tmp_path_factory):
+    """The lifespan's work (the ASGI transport does not run it) on each scratch schema; dropped afterwards.
+    POST /audit/checkpoints asks a real signer of the scratch log."""
     for service in SERVICES:
         prepare(service, CONTEXTS[service])
-    yield
+    with running_signer(tmp_path_factory.mktemp("signer"), "campaign.example/hardening/audit") as signer, \
+            reporting_asks(signer):
+        yield
     for context in CONTEXTS.values():
         drop(context)
 

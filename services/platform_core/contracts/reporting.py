@@ -24,7 +24,8 @@ class CheckpointSigned(BaseModel):
     root_hash: str = Field(min_length=44, max_length=44, description="base64 of the 32-byte root hash")
     signed_at: str = Field(description="UTC timestamp, the checkpoint's time extension line")
     verifier_key: str = Field(min_length=1, max_length=300, description="<name>+<key id>+<base64 public key>")
-    reason: Literal["schedule", "bulletin", "manual"]
+    # adopted: a checkpoint the signer's operator adopted when starting its record (docs/audit.md)
+    reason: Literal["schedule", "bulletin", "manual", "adopted"]
     note: str = Field(min_length=1, max_length=4000, description="the signed checkpoint text, verbatim")
 
 

@@ -3,7 +3,9 @@
     python -m reporting.audit.export --out audit-export/ [--source event-stores|log]
 
 Writes ``events.jsonl`` (canonical events, one per line, in log order),
-``checkpoints/`` (every signed checkpoint, one note per file) and
+``checkpoints/`` (every signed checkpoint, one note per file),
+``bulletins/<cutoff date>/`` (each published bulletin's figures.json, the signed
+checkpoint printed on it and a manifest: the verifier re-derives them by default) and
 ``audit-keys.vkey`` (every public key that signed one). With
 ``--source event-stores`` (the default) each event's bytes are read from the
 event store of the service that owns it, so a row edited, removed or swapped
@@ -12,6 +14,7 @@ exports the audit log's own copy.
 """
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +36,33 @@ class ExportSummary:
     missing: list[str]
     checkpoints: int
     keys: int
+    bulletins: int = 0
+
+
+def bulletin_manifest(record: dict) -> dict:
+    """What a bulletin folder says about its bulletin (``cli export-bulletin`` writes the same)."""
+    return {"bulletin_id": record["bulletin_id"], "cutoff_date": str(record["cutoff_date"]),
+            "figures_sha256": record["figures_sha256"], "checkpoint_tree_size": record["checkpoint_tree_size"],
+            "event_id": str(record["event_id"])}
+
+
+def export_bulletins(conn, schema: str, out: Path, upto: int | None = None) -> int:
+    """Each published bulletin covered by the export into ``out/<cutoff date>/``: figures.json, the signed
+    checkpoint.txt printed on it, manifest.json."""
+    table = f"{quoted_schema(schema)}.bulletins"
+    if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": table}).scalar() is None:
+        return 0
+    rows = conn.execute(sa.text(
+        f"SELECT bulletin_id, cutoff_date, figures_json, figures_sha256, checkpoint_note, checkpoint_tree_size,"
+        f" event_id FROM {table} WHERE :upto IS NULL OR checkpoint_tree_size <= :upto ORDER BY cutoff_date"),
+        {"upto": upto}).mappings().all()
+    for row in rows:
+        folder = out / str(row["cutoff_date"])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "figures.json").write_bytes(bytes(row["figures_json"]))
+        (folder / "checkpoint.txt").write_text(row["checkpoint_note"], encoding="utf-8")
+        (folder / "manifest.json").write_text(json.dumps(bulletin_manifest(row), indent=2), encoding="utf-8")
+    return len(rows)
 
 
 def _from_stores(conn, stores: Sequence[str], event_ids: list[str]) -> dict[str, bytes]:
@@ -78,8 +108,9 @@ def export_bundle(engine: Engine, schema: str, out: Path, source: str = "event-s
             (out / "checkpoints" / f"{checkpoint.id:08d}-size-{checkpoint.tree_size}.txt").write_text(
                 checkpoint.note, encoding="utf-8")
         keys = log.verifier_keys(conn)
+        bulletins = export_bulletins(conn, schema, out / "bulletins", upto)
     (out / "audit-keys.vkey").write_text("".join(k + "\n" for k in keys), encoding="utf-8")
-    return ExportSummary(written, missing, len(checkpoints), len(keys))
+    return ExportSummary(written, missing, len(checkpoints), len(keys), bulletins)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine.dispose()
     for line in summary.missing:
         print(f"warning: {line}", file=sys.stderr)
-    print(f"exported {summary.events} events, {summary.checkpoints} checkpoints, {summary.keys} key(s) to {args.out}")
+    print(f"exported {summary.events} events, {summary.checkpoints} checkpoints, {summary.bulletins} bulletin(s), "
+          f"{summary.keys} key(s) to {args.out}")
     return 1 if summary.missing else 0
 
 

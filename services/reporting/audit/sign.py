@@ -1,4 +1,6 @@
-"""Sign a checkpoint of the audit log now and print it (operators; bulletins use the function).
+"""Have a checkpoint of the audit log signed now, by the signer process, and print it (operators;
+bulletins use the function). Needs CAMPAIGN_SIGNER_CLIENT_SECRET_FILE (and CAMPAIGN_SIGNER_URL or
+CAMPAIGN_SIGNER_PORT), as the reporting processes have them.
 
     python -m reporting.audit.sign [--reason manual|bulletin|schedule]
 """

@@ -22,7 +22,7 @@ from platform_core.envelope import EventEnvelope
 from platform_core.errors import NotFound, PlatformError
 
 from .index_terms import index_terms
-from .merkle import EMPTY_ROOT, CompactRange, Node, ProofPlan, consistency_plan, inclusion_plan, leaf_hash, root_nodes
+from platform_core.merkle import EMPTY_ROOT, CompactRange, Node, ProofPlan, consistency_plan, inclusion_plan, leaf_hash, root_nodes
 
 
 class LogDamaged(RuntimeError):
@@ -218,13 +218,14 @@ class AuditLogStore:
             {"s": size, "t": ignored_type}).scalar_one()
 
     # -- checkpoints -------------------------------------------------------------------------
-    def add_checkpoint(self, conn: Connection, origin: str, tree_size: int, root_hash: bytes, signed_at: datetime,
-                       verifier_key: str, reason: str, note: str) -> StoredCheckpoint:
+    def add_checkpoint(self, conn: Connection, checkpoint_id: int, origin: str, tree_size: int, root_hash: bytes,
+                       signed_at: datetime, verifier_key: str, reason: str, note: str) -> StoredCheckpoint:
+        """Store a signed checkpoint under the id the signer gave it (its number in the signed note)."""
         row = conn.execute(sa.text(
-            f"INSERT INTO {self.schema}.audit_checkpoints (origin, tree_size, root_hash, signed_at, verifier_key,"
-            " reason, note) VALUES (:o, :s, :r, :t, :k, :why, :n) RETURNING *"),
-            {"o": origin, "s": tree_size, "r": root_hash, "t": signed_at, "k": verifier_key, "why": reason,
-             "n": note}).one()
+            f"INSERT INTO {self.schema}.audit_checkpoints (id, origin, tree_size, root_hash, signed_at, verifier_key,"
+            " reason, note) VALUES (:id, :o, :s, :r, :t, :k, :why, :n) RETURNING *"),
+            {"id": checkpoint_id, "o": origin, "s": tree_size, "r": root_hash, "t": signed_at, "k": verifier_key,
+             "why": reason, "n": note}).one()
         return _checkpoint(row)
 
     def latest_checkpoint(self, conn: Connection) -> StoredCheckpoint | None:

@@ -20,7 +20,7 @@ from platform_core.auth import DEPARTMENT_NAMES_ZH, Principal, Unauthenticated
 from platform_core.errors import PlatformError
 from platform_core.reference import load_calendar, load_territory
 from platform_core.service import ServiceContext
-from reporting.audit import merkle
+from platform_core import merkle
 from reporting.audit import queries as audit_queries
 from reporting.audit.store import AuditLogStore
 from reporting.domain.bulletin import build_rows

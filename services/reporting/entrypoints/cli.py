@@ -75,6 +75,7 @@ def publish_bulletin(cutoff: Annotated[str, typer.Argument(help="cutoff date, YY
 @app.command("export-bulletin")
 def export_bulletin(cutoff: str, out: Annotated[Path, typer.Option(help="folder to write")]) -> None:
     """Write a published bulletin's files and manifest (for the offline verifier's --bulletin)."""
+    from reporting.audit.export import bulletin_manifest
     from reporting.handlers import bulletins
     context = build_context()
     record = bulletins.published(context, date.fromisoformat(cutoff))
@@ -85,10 +86,7 @@ def export_bulletin(cutoff: str, out: Annotated[Path, typer.Option(help="folder 
                        ("xlsx", "bulletin.xlsx")):
         (out / name).write_bytes(bulletins.bulletin_file(context, date.fromisoformat(cutoff), kind)[0])
     (out / "checkpoint.txt").write_text(record["checkpoint_note"], encoding="utf-8")
-    (out / "manifest.json").write_text(json.dumps({
-        "bulletin_id": record["bulletin_id"], "cutoff_date": cutoff, "figures_sha256": record["figures_sha256"],
-        "checkpoint_tree_size": record["checkpoint_tree_size"], "event_id": str(record["event_id"])},
-        indent=2), encoding="utf-8")
+    (out / "manifest.json").write_text(json.dumps(bulletin_manifest(record), indent=2), encoding="utf-8")
     typer.echo(f"wrote {out}")
 
 

@@ -27,6 +27,7 @@ from platform_core.tokens import issuer_from_settings  # noqa: E402
 from platform_core.local_processes import free_port, process_environment, stop_all, wait_ready  # noqa: E402
 from reporting_scenario import DISTRICT_A, campaign, ent  # noqa: E402
 from reporting_support import create_topics, delete_topics, drop_schemas_like, make_context, publish  # noqa: E402
+from signer_process import reporting_asks, running_signer  # noqa: E402
 
 BIN = Path(sys.executable).parent
 WINDOW = (1280, 2000)
@@ -41,7 +42,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def seeded(settings_env):
+def seeded(settings_env, tmp_path_factory):
     from platform_core.db_roles import create_role_tables, grant_service_roles
     from platform_core.settings import get_settings
     from reporting.audit.processor import audit_projection
@@ -64,9 +65,11 @@ def seeded(settings_env):
         with context.engine.begin() as conn:
             projection_handler(schema)(conn, envelopes)
             audit_projection(schema).batch_handler(conn, envelopes)
-        checkpoint_signer(context).sign_now("manual")
-        city = Principal("city_org", "city_org", "e2e")
-        bulletins.publish(context, city, date(2016, 9, 10), topics=tuple(topics.values()))
+        with running_signer(tmp_path_factory.mktemp("signer"), "campaign.example/test/dashboard") as signer, \
+                reporting_asks(signer):
+            checkpoint_signer(context).sign_now("manual")
+            city = Principal("city_org", "city_org", "e2e")
+            bulletins.publish(context, city, date(2016, 9, 10), topics=tuple(topics.values()))
         yield {"schema": schema, "topics": topics, "context": context}
     finally:
         context.engine.dispose()
@@ -76,8 +79,7 @@ def seeded(settings_env):
 
 @pytest.fixture(scope="module")
 def settings_env():
-    for name in ("CAMPAIGN_DATABASE_URL", "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", "CAMPAIGN_TOKEN_ISSUER_KEY_FILE",
-                 "CAMPAIGN_AUDIT_SIGNING_KEY"):
+    for name in ("CAMPAIGN_DATABASE_URL", "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", "CAMPAIGN_TOKEN_ISSUER_KEY_FILE"):
         assert os.environ.get(name), f"{name} is not set: eval \"$(python3 deploy/stack.py env)\" first"
 
 

@@ -1,5 +1,6 @@
 """Fixtures and helpers for the audit-log integration tests (real PostgreSQL and Kafka)."""
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -12,10 +13,12 @@ from platform_core.db import migrate
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.event_store import EventStore
 from platform_core.event_types import EventTypeRegistry
+from platform_core.merkle import CompactRange, leaf_hash
 from platform_core.contracts.reporting import register as register_reporting
 from platform_core.kafka_io import kafka_options
 
 import reporting
+from signer_process import SignerProcess, running_signer
 
 REPORTING_MIGRATIONS = Path(reporting.__file__).with_name("migrations")
 TEST_KEY_SEED = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # bytes 0..31, for tests only
@@ -125,10 +128,59 @@ def delete_topic(bootstrap: str, name: str) -> None:
     admin.close()
 
 
-def make_signer(engine, schema: str, topic: str):
+@pytest.fixture
+def signer_process(tmp_path):
+    """A real signer process for the test's scratch log (test key, initialised empty)."""
+    with running_signer(tmp_path / "signer", ORIGIN, TEST_KEY_SEED) as signer:
+        yield signer
+
+
+def make_signer(engine, schema: str, topic: str, signer: SignerProcess):
+    """Reporting's checkpoint code over a scratch schema, asking the signer process ``signer``."""
     from reporting.audit.checkpoints import CheckpointSigner
-    from reporting.audit.note import SignerKey
+    from reporting.audit.signer_client import SignerClient
     from reporting.audit.store import AuditLogStore
 
     return CheckpointSigner(engine, reporting_store(engine, schema, topic), AuditLogStore(schema),
-                            SignerKey.from_base64_seed(ORIGIN, TEST_KEY_SEED))
+                            SignerClient(signer.url, signer.secret_file.read_text().strip(), ORIGIN), ORIGIN)
+
+
+def rewrite_one_leaf_consistently(engine, schema: str, near: int) -> int:
+    """As the superuser, triggers off: the event row, its leaf, every node above it and the head. Returns the leaf."""
+    from reporting.audit.store import AuditLogStore
+
+    log = AuditLogStore(schema)
+    with engine.begin() as conn:
+        leaf, event_id, original = conn.execute(sa.text(
+            f"SELECT leaf_index, event_id, canonical FROM {schema}.audit_log WHERE leaf_index >= :i"
+            " AND position('EntityProfileUpdated' in convert_from(canonical, 'UTF8')) > 0"
+            " ORDER BY leaf_index LIMIT 1"), {"i": near}).one()
+        forged = bytes(original).replace(b'"employees":10', b'"employees":90', 1)
+        assert forged != bytes(original)
+        for table in ("events", "audit_log", "audit_nodes"):
+            conn.execute(sa.text(f"ALTER TABLE {schema}.{table} DISABLE TRIGGER USER"))
+        conn.execute(sa.text(f"UPDATE {schema}.events SET canonical = :c, payload = CAST(:p AS jsonb)"
+                             " WHERE event_id = :e"),
+                     {"c": forged, "p": json.dumps(json.loads(forged)["payload"]), "e": event_id})
+        conn.execute(sa.text(f"UPDATE {schema}.audit_log SET canonical = :c, leaf_hash = :h WHERE leaf_index = :i"),
+                     {"c": forged, "h": leaf_hash(forged), "i": leaf})
+        hashes = [bytes(h) for (h,) in conn.execute(sa.text(
+            f"SELECT leaf_hash FROM {schema}.audit_log ORDER BY leaf_index"))]
+        tree = CompactRange()
+        for h in hashes:
+            for level, index, value in tree.append(h):
+                conn.execute(sa.text(f"UPDATE {schema}.audit_nodes SET hash = :h WHERE level = :l AND idx = :i"
+                                     " AND hash <> :h"), {"h": value, "l": level, "i": index})
+        conn.execute(sa.text(f"UPDATE {schema}.audit_head SET root_hash = :r"), {"r": tree.root()})
+        for table in ("events", "audit_log", "audit_nodes"):
+            conn.execute(sa.text(f"ALTER TABLE {schema}.{table} ENABLE TRIGGER USER"))
+        size, root = log.head(conn)
+        assert log.root_at(conn, size) == root  # the database agrees with itself: nothing local can tell
+    return leaf
+
+
+def delete_checkpoints(engine, schema: str, ids: list[int]) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"ALTER TABLE {schema}.audit_checkpoints DISABLE TRIGGER USER"))
+        conn.execute(sa.text(f"DELETE FROM {schema}.audit_checkpoints WHERE id = ANY(:ids)"), {"ids": ids})
+        conn.execute(sa.text(f"ALTER TABLE {schema}.audit_checkpoints ENABLE TRIGGER USER"))

@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from audit_fixtures import (  # noqa: F401 (fixture)
-    ORIGIN, REPORTING_MIGRATIONS, audit_schema, envelope, reporting_store,
+    ORIGIN, REPORTING_MIGRATIONS, audit_schema, envelope, reporting_store, signer_process,
 )
 from platform_core.auth import Principal
 from platform_core.tokens import issuer_from_settings
 from platform_core.service import ServiceContext, build_app
-from reporting.audit.note import VerifierKey, open_checkpoint
+from platform_core.signed_note import VerifierKey, open_checkpoint
 from reporting.audit.store import AuditLogStore
 from reporting.audit.verify import Report, check_events, check_proof, open_checkpoints
 from reporting.entrypoints.audit_routes import router
@@ -29,8 +29,9 @@ INSPECTOR = token("inspector")
 
 
 @pytest.fixture
-def api(engine, settings, audit_schema, monkeypatch):
-    monkeypatch.setenv("CAMPAIGN_AUDIT_ORIGIN", ORIGIN)
+def api(engine, settings, audit_schema, signer_process, monkeypatch):
+    for name, value in signer_process.reporting_env().items():  # POST /audit/checkpoints asks this signer
+        monkeypatch.setenv(name, value)
     topic = f"test.unpublished.{uuid.uuid4().hex[:6]}"  # CheckpointSigned stays in the outbox here
     context = ServiceContext(audit_schema, settings, engine, reporting_store(engine, audit_schema, topic),
                              REPORTING_MIGRATIONS)

@@ -10,7 +10,7 @@ from pathlib import Path
 from audit_fixtures import audit_schema, publish_outbox, reporting_store  # noqa: F401 (fixture)
 from platform_core.envelope import Actor
 from platform_core.event_store import NewEvent
-from reporting.audit.merkle import MemoryTree
+from platform_core.merkle import MemoryTree
 from reporting.audit.store import AuditLogStore
 
 RUNNER = Path(__file__).with_name("audit_processor_runner.py")

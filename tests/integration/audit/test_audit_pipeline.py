@@ -5,14 +5,14 @@ import json
 import uuid
 
 from audit_fixtures import (  # noqa: F401 (fixture)
-    ORIGIN, audit_schema, make_signer, publish_outbox, reporting_store, run_audit_processor,
+    ORIGIN, audit_schema, make_signer, publish_outbox, reporting_store, run_audit_processor, signer_process,
 )
 from platform_core.envelope import Actor
 from platform_core.event_store import NewEvent
 from platform_core.kafka_io import create_producer
 from reporting.audit.export import export_bundle
-from reporting.audit.merkle import MemoryTree
-from reporting.audit.note import Checkpoint
+from platform_core.merkle import MemoryTree
+from platform_core.signed_note import Checkpoint
 from reporting.audit.store import AuditLogStore
 from reporting.audit.verify import verify_files
 
@@ -26,7 +26,8 @@ def append_entities(store, count: int, per_entity: int = 3) -> None:
                                  for v in range(per_entity)], ACTOR)
 
 
-def test_pipeline_logs_each_event_once_and_checkpoints_verify(engine, settings, audit_schema, topic, tmp_path):
+def test_pipeline_logs_each_event_once_and_checkpoints_verify(engine, settings, audit_schema, topic, tmp_path,
+                                                              signer_process):
     events = reporting_store(engine, audit_schema, topic)
     append_entities(events, 10)
     publish_outbox(engine, audit_schema, settings.kafka_bootstrap)
@@ -55,7 +56,7 @@ def test_pipeline_logs_each_event_once_and_checkpoints_verify(engine, settings, 
         streams.setdefault(parsed["stream_id"], []).append(parsed["stream_version"])
     assert all(versions == sorted(versions) for versions in streams.values())
 
-    signer = make_signer(engine, audit_schema, topic)
+    signer = make_signer(engine, audit_schema, topic, signer_process)
     first = signer.sign_now("bulletin")
     assert Checkpoint.parse(first.note.split("\n\n")[0] + "\n").size == 30
     assert first.note.startswith(f"{ORIGIN}\n30\n")

@@ -7,7 +7,7 @@ import pytest
 
 from audit_fixtures import audit_schema, envelope  # noqa: F401 (fixture)
 from platform_core.errors import NotFound, PlatformError
-from reporting.audit.merkle import EMPTY_ROOT, MemoryTree, verify_consistency, verify_inclusion
+from platform_core.merkle import EMPTY_ROOT, MemoryTree, verify_consistency, verify_inclusion
 from reporting.audit.store import AuditLogStore, SearchQuery
 
 

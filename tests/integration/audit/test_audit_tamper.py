@@ -14,9 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from audit_fixtures import (
-    ORIGIN, REPORTING_MIGRATIONS, create_topic, delete_topic, make_signer, publish_outbox, reporting_store,
-    run_audit_processor,
+    ORIGIN, REPORTING_MIGRATIONS, TEST_KEY_SEED, create_topic, delete_topic, make_signer, publish_outbox,
+    reporting_store, run_audit_processor,
 )
+from signer_process import running_signer
 from platform_core.db import migrate
 from platform_core.envelope import Actor
 from platform_core.event_store import NewEvent
@@ -29,14 +30,13 @@ ACTOR = Actor(department="district_org:420102", user="clerk")
 
 
 @pytest.fixture(scope="module")
-def signed_log(engine, settings):
+def signed_log(engine, settings, tmp_path_factory):
     """A log of 41 leaves fed through Kafka: 20 events, checkpoint 1, its CheckpointSigned event,
-    20 more events, checkpoint 2 (size 41)."""
+    20 more events, checkpoint 2 (size 41), signed by a real signer process."""
     schema = f"t_audit_{uuid.uuid4().hex[:10]}"
     migrate(engine, schema, REPORTING_MIGRATIONS)
     topic = create_topic(settings.kafka_bootstrap)
     events = reporting_store(engine, schema, topic)
-    signer = make_signer(engine, schema, topic)
 
     def add(first: int) -> None:
         for k in range(first, first + 20, 2):
@@ -45,14 +45,16 @@ def signed_log(engine, settings):
                 NewEvent("EntityProfileUpdated", {"employees": 1000 + k + 1, "division_code": "420102"})], ACTOR)
         publish_outbox(engine, schema, settings.kafka_bootstrap)
 
-    add(0)
-    assert run_audit_processor(engine, settings.kafka_bootstrap, schema, topic, 20) == 20
-    first = signer.sign_now("schedule")
-    add(20)
-    assert run_audit_processor(engine, settings.kafka_bootstrap, schema, topic, 41) == 41
-    second = signer.sign_now("bulletin")
-    assert (first.tree_size, second.tree_size) == (20, 41)
-    yield SimpleNamespace(schema=schema, topic=topic)
+    with running_signer(tmp_path_factory.mktemp("signer"), ORIGIN, TEST_KEY_SEED) as signer_process:
+        signer = make_signer(engine, schema, topic, signer_process)
+        add(0)
+        assert run_audit_processor(engine, settings.kafka_bootstrap, schema, topic, 20) == 20
+        first = signer.sign_now("schedule")
+        add(20)
+        assert run_audit_processor(engine, settings.kafka_bootstrap, schema, topic, 41) == 41
+        second = signer.sign_now("bulletin")
+        assert (first.tree_size, second.tree_size) == (20, 41)
+        yield SimpleNamespace(schema=schema, topic=topic, signer=signer_process)
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     delete_topic(settings.kafka_bootstrap, topic)
@@ -276,7 +278,7 @@ def test_triggers_refuse_plain_edits_of_the_log(engine, untouched):
 
 def test_the_signer_refuses_to_sign_over_a_damaged_tree(engine, untouched):
     s = untouched.schema
-    signer = make_signer(engine, s, untouched.topic)
+    signer = make_signer(engine, s, untouched.topic, untouched.signer)
     # node (5, 0) covers leaves 0..31: part of the border every later root is folded from
     tamper(engine, s, ["audit_nodes"], f"CREATE TABLE {s}.saved_node AS SELECT hash FROM {s}.audit_nodes WHERE level = 5 AND idx = 0",
            f"UPDATE {s}.audit_nodes SET hash = sha256('forged'::bytea) WHERE level = 5 AND idx = 0")

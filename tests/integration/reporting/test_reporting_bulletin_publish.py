@@ -17,16 +17,23 @@ from platform_core.auth import Principal
 from platform_core.errors import AlreadyExists, RuleViolation
 from reporting.audit.store import AuditLogStore
 from reporting.audit.verify import verify_files
-from reporting.bootstrap import checkpoint_signer
 from reporting.handlers import bulletins
 from reporting.handlers.rederive_bulletin import BulletinRederiver
+from signer_process import reporting_asks, running_signer
 
 pytestmark = pytest.mark.integration
 CITY = Principal(department="city_org", kind="city_org", user="tester")
 CUTOFF = date(2016, 9, 25)
 
 
-def test_publish_verify_and_regenerate(engine, settings, tmp_path):
+@pytest.fixture
+def signer(tmp_path):
+    """The signer process the bulletin's checkpoint is asked from (reporting holds no key)."""
+    with running_signer(tmp_path / "signer", "campaign.example/test/bulletins") as process, reporting_asks(process):
+        yield process
+
+
+def test_publish_verify_and_regenerate(engine, settings, tmp_path, signer):
     topics = create_topics(settings.kafka_bootstrap)
     schema = f"t_rpb_{uuid.uuid4().hex[:8]}"
     context = make_context(settings, schema, topics["reporting"])
@@ -62,7 +69,7 @@ def test_publish_verify_and_regenerate(engine, settings, tmp_path):
             lines = [bytes(e.canonical) for e in store.iter_events(conn, done.checkpoint_tree_size)]
         (tmp_path / "events.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
         (tmp_path / "checkpoint.txt").write_text(note, encoding="utf-8")
-        (tmp_path / "keys.vkey").write_text(checkpoint_signer(context).signer.verifier().encode() + "\n")
+        (tmp_path / "keys.vkey").write_text(signer.cli("verifier-key").stdout)
         folder = tmp_path / "bulletin"
         folder.mkdir()
         (folder / "figures.json").write_bytes(figures)

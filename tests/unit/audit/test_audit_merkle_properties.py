@@ -6,7 +6,7 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporting.audit.merkle import (
+from platform_core.merkle import (
     CompactRange, MemoryTree, ProofError, range_nodes, verify_consistency, verify_inclusion,
 )
 

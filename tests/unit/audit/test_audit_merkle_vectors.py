@@ -9,7 +9,7 @@ stored at commits 02194e9afb6c1d95b5381350007963aa70fff472 and
 
 import pytest
 
-from reporting.audit.merkle import (
+from platform_core.merkle import (
     EMPTY_ROOT, MemoryTree, ProofError, leaf_hash, node_hash, root_from_inclusion_proof, root_from_leaves,
     verify_consistency, verify_inclusion,
 )

@@ -9,7 +9,7 @@ import base64
 
 import pytest
 
-from reporting.audit.note import (
+from platform_core.signed_note import (
     EM_DASH, Checkpoint, NoteError, SignerKey, VerifierKey, key_id, open_checkpoint, open_note, sign_note,
 )
 
@@ -72,6 +72,23 @@ def test_checkpoint_round_trip_and_c2sp_layout():
         open_checkpoint(note, [signer.verifier()], origin="other.example/log")
 
 
+def test_the_checkpoint_id_is_a_signed_extension_line():
+    signer = SignerKey("campaign.example/wuhan-2016/audit", bytes(range(32)))
+    cp = Checkpoint(signer.name, 41, b"\xab" * 32, "2016-11-20T08:00:00.000000Z", 7)
+    note = sign_note(cp.text(), signer)
+    assert note.split("\n")[3:6] == ["time 2016-11-20T08:00:00.000000Z", "id 7", ""]
+    assert open_checkpoint(note, [signer.verifier()]).id == 7
+    with pytest.raises(NoteError, match="does not verify"):  # renumbering needs the key
+        open_checkpoint(note.replace("\nid 7\n", "\nid 6\n"), [signer.verifier()])
+    assert Checkpoint.parse(cp.text().replace("id 7\n", "")).id is None  # notes signed before ids existed
+
+
+@pytest.mark.parametrize("line", ["id 0", "id 07", "id x", "id -1"])
+def test_malformed_checkpoint_ids_are_refused(line):
+    with pytest.raises(NoteError, match="checkpoint id"):
+        Checkpoint.parse("o\n1\n" + base64.b64encode(b"\0" * 32).decode() + f"\n{line}\n")
+
+
 @pytest.mark.parametrize("text", ["o\n01\n" + base64.b64encode(b"\0" * 32).decode() + "\n",
                                   "o\n1\nAAAA\n", "o\n1\n", "o\n-1\n" + base64.b64encode(b"\0" * 32).decode() + "\n"])
 def test_malformed_checkpoints_are_refused(text):
@@ -92,5 +109,5 @@ def test_the_example_in_the_operator_doc_is_genuine():
     note = "campaign.example/wuhan-2016/audit\n41\n" + example
     key = VerifierKey.parse("campaign.example/wuhan-2016/audit+71405042+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4")
     assert key == SignerKey("campaign.example/wuhan-2016/audit", bytes(range(32))).verifier()
-    from reporting.audit.merkle import root_from_leaves
+    from platform_core.merkle import root_from_leaves
     assert open_checkpoint(note, [key]).root_hash == root_from_leaves([b"x"] * 41)

@@ -7,8 +7,8 @@ import uuid
 from pathlib import Path
 
 from platform_core.envelope import canonical_json
-from reporting.audit.merkle import MemoryTree
-from reporting.audit.note import Checkpoint, SignerKey, sign_note
+from platform_core.merkle import MemoryTree
+from platform_core.signed_note import Checkpoint, SignerKey, sign_note
 from reporting.audit.verify import main
 
 ORIGIN = "campaign.example/unit/audit"

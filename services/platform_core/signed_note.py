@@ -3,7 +3,7 @@
 Formats (c2sp.org/signed-note, c2sp.org/tlog-checkpoint, and the key
 encodings of golang.org/x/mod/sumdb/note):
 
-    <origin>\\n<tree size, decimal>\\n<base64 root hash>\\n[time <UTC timestamp>\\n]
+    <origin>\\n<tree size, decimal>\\n<base64 root hash>\\n[time <UTC timestamp>\\n][id <checkpoint id>\\n]
     \\n
     — <key name> <base64(key ID (4 bytes, big-endian) || Ed25519 signature)>\\n
 
@@ -21,16 +21,22 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+# The audit log's identity unless CAMPAIGN_AUDIT_ORIGIN names another: first line of every checkpoint,
+# and the name of the signing key.
+DEFAULT_ORIGIN = "campaign.example/wuhan-2016/audit"
 EM_DASH = "\u2014"
 ED25519 = 0x01
 TIME_EXTENSION = "time "
+# The signer numbers its checkpoints 1, 2, 3, ... and signs the number, so a checkpoint removed from the
+# middle of the published sequence shows as a gap no one can renumber without the key.
+ID_EXTENSION = "id "
 
 
 class NoteError(ValueError):
     """A note, key or checkpoint that is malformed or not validly signed; the message says why."""
 
 
-def _check_key_name(name: str) -> str:
+def check_key_name(name: str) -> str:
     if not name or any(c.isspace() for c in name) or "+" in name:
         raise NoteError(f"key name {name!r} must be non-empty, without spaces or '+'")
     return name
@@ -38,6 +44,23 @@ def _check_key_name(name: str) -> str:
 
 def key_id(name: str, public_key: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + bytes([ED25519]) + public_key).digest()[:4]
+
+
+def parse_vkey(text: str, algorithm: int, make_id, what: str) -> tuple[str, bytes, bytes]:
+    """``<name>+<key ID, 8 hex>+<base64(algorithm byte || 32-byte Ed25519 key)>`` as (name, key ID, public key),
+    checked: the algorithm byte and the key ID computed by ``make_id(name, public key)``."""
+    try:
+        name, hex_id, encoded = text.strip().split("+", 2)
+        raw = base64.b64decode(encoded, validate=True)
+        wanted_id = bytes.fromhex(hex_id)
+    except (ValueError, binascii.Error) as exc:
+        raise NoteError(f"{what} {text.strip()!r} is not <name>+<8 hex>+<base64 key>") from exc
+    check_key_name(name)
+    if len(raw) != 33 or raw[0] != algorithm:
+        raise NoteError(f"{what} {name}: only Ed25519 keys of type 0x{algorithm:02x} (32 bytes) are supported")
+    if len(wanted_id) != 4 or make_id(name, raw[1:]) != wanted_id:
+        raise NoteError(f"{what} {name}: key ID {hex_id} does not match the key")
+    return name, wanted_id, raw[1:]
 
 
 @dataclass(frozen=True)
@@ -50,18 +73,7 @@ class VerifierKey:
 
     @classmethod
     def parse(cls, text: str) -> "VerifierKey":
-        try:
-            name, hex_id, encoded = text.strip().split("+", 2)
-            raw = base64.b64decode(encoded, validate=True)
-            wanted_id = bytes.fromhex(hex_id)
-        except (ValueError, binascii.Error) as exc:
-            raise NoteError(f"verifier key {text.strip()!r} is not <name>+<8 hex>+<base64 key>") from exc
-        _check_key_name(name)
-        if len(raw) != 33 or raw[0] != ED25519:
-            raise NoteError(f"verifier key {name}: only Ed25519 keys (type 0x01, 32 bytes) are supported")
-        if len(wanted_id) != 4 or key_id(name, raw[1:]) != wanted_id:
-            raise NoteError(f"verifier key {name}: key ID {hex_id} does not match the key")
-        return cls(name, wanted_id, raw[1:])
+        return cls(*parse_vkey(text, ED25519, key_id, "verifier key"))
 
     def encode(self) -> str:
         return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(bytes([ED25519]) + self.public_key).decode()}"
@@ -82,7 +94,7 @@ class SignerKey:
     seed: bytes = field(repr=False)
 
     def __post_init__(self):
-        _check_key_name(self.name)
+        check_key_name(self.name)
         if len(self.seed) != 32:
             raise NoteError("an Ed25519 seed is 32 bytes")
 
@@ -182,17 +194,21 @@ def open_note(note: str, keys: list[VerifierKey]) -> tuple[str, list[VerifierKey
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A tree head: origin, size, root hash, and the time it was signed (an extension line)."""
+    """A tree head: origin, size, root hash, and two extension lines: the time it was signed and the
+    checkpoint's number in the signer's sequence."""
 
     origin: str
     size: int
     root_hash: bytes
     time: str | None = None  # canonical UTC text, e.g. 2016-11-20T08:00:00.000000Z
+    id: int | None = None  # 1, 2, 3, ... in signing order
 
     def text(self) -> str:
         lines = [self.origin, str(self.size), base64.b64encode(self.root_hash).decode()]
         if self.time is not None:
             lines.append(TIME_EXTENSION + self.time)
+        if self.id is not None:
+            lines.append(f"{ID_EXTENSION}{self.id}")
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -210,7 +226,10 @@ class Checkpoint:
         if len(root) != 32:
             raise NoteError(f"checkpoint root hash is {len(root)} bytes, not 32")
         time = next((e[len(TIME_EXTENSION):] for e in extensions if e.startswith(TIME_EXTENSION)), None)
-        return cls(origin, int(size_text), root, time)
+        id_text = next((e[len(ID_EXTENSION):] for e in extensions if e.startswith(ID_EXTENSION)), None)
+        if id_text is not None and (not id_text.isdigit() or id_text.startswith("0")):
+            raise NoteError(f"checkpoint id {id_text!r} is not a positive decimal without leading zeros")
+        return cls(origin, int(size_text), root, time, None if id_text is None else int(id_text))
 
     def signed_at(self) -> datetime | None:
         return datetime.fromisoformat(self.time.replace("Z", "+00:00")) if self.time else None
