@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from platform_core.db import quoted_schema
 from reporting.adapters.replay import as_of_prefix
 
-AS_OF_KEPT = 12  # a bulletin needs two (its cutoff and the previous one); dashboards ask for a few more
+AS_OF_KEPT = 16  # a bulletin needs two (its cutoff and the previous one), the trail four milestones; dashboards more
 NEVER_USED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
