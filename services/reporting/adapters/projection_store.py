@@ -26,9 +26,9 @@ PROJECTION_TABLES = ("rp_entities", "rp_approvals", "rp_flags", "rp_members", "r
 PROJECTION_GROUP = "reporting-projections"
 # The shape of the tables and of what derive_status puts in them. Raise it whenever either changes:
 # tables of an older version are dropped with their offsets, so the projection rebuilds from the topics.
-# 2: membership-authoritative counts, survey-declared organizations, R2/R3/R9 of docs/rules.md,
-#    工商联's member enterprises.
-PROJECTION_VERSION = 2
+# 2: membership-authoritative counts, survey-declared organizations, R2/R3/R9 of docs/rules.md.
+# 3: 工商联's member enterprises (rp_federation_lists, rp_entity_status.federation_member).
+PROJECTION_VERSION = 3
 
 
 def create_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:

@@ -144,10 +144,12 @@ def test_district_board_lists_tasks_by_state_overdue_first(server, tmp_path):
     html = dom(server, f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25", tmp_path)
     assert "江岸区 挂图作战" in html
     counts = dict(re.findall(r'data-state="(\w+)">(\d+)<', html))
-    assert counts == {"open": "3", "organization_formed": "5", "closed": "1"}
-    assert re.search(r'class="num overdue-count">(\d+)<', html).group(1) == "3"  # E2, E8, E14 after 11-20
+    assert counts == {"open": "3", "declared": "0", "organization_formed": "5", "checked": "0", "closed": "1"}
+    # after 11-20 (R9): E8 (required, no organization) and E14 (neither organization nor work coverage); not E2,
+    # which is not required and has an instructor
+    assert re.search(r'class="num overdue-count">(\d+)<', html).group(1) == "2"
     rows = re.findall(r'<tr class="(overdue|)">', html)
-    assert rows[:3] == ["overdue"] * 3 and "overdue" not in rows[3:]
+    assert rows[:2] == ["overdue"] * 2 and "overdue" not in rows[2:]
     assert "逾期（集中组建截止）" in html
 
 
