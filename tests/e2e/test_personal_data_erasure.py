@@ -32,6 +32,7 @@ from platform_core.kafka_io import DEAD_LETTER_TOPIC, SERVICES, service_topic
 from platform_core.local_processes import free_port, stop_all, wait_ready
 from registry.domain.uscc import ALPHABET
 from registry.domain.uscc import check_character as uscc_check
+from signer_process import running_signer
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -61,8 +62,10 @@ def id_number() -> str:
 def platform(tmp_path_factory):
     folder = tmp_path_factory.mktemp("erasure")
     scratch = f"e2e_erasure_{uuid.uuid4().hex[:8]}"
+    # this run's audit log is signed by a signer of its own (reporting holds no key)
+    signer = running_signer(folder / "signer", f"campaign.example/{scratch}/audit")
     env = {**os.environ, "CAMPAIGN_REPORTING_SCHEMA": scratch, "CAMPAIGN_AUDIT_CHECKPOINT_INTERVAL_SECONDS": "0",
-           "CAMPAIGN_LOG_FORMAT": "json"}
+           "CAMPAIGN_LOG_FORMAT": "json", **signer.__enter__().reporting_env()}
     debug = {**env, "CAMPAIGN_LOG_LEVEL": "DEBUG"}
     ports = {name: free_port() for name in ("registry", "membership", "reporting")}
     commands = {f"{name}-http": ([str(BIN / "uvicorn"), f"{name}.entrypoints.http:app", "--host", "127.0.0.1",
@@ -80,6 +83,7 @@ def platform(tmp_path_factory):
                "folder": folder, "schema": scratch, "env": env, "processes": processes}
     finally:
         stop_all(processes)
+        signer.__exit__(None, None, None)
         engine = sa.create_engine(os.environ["CAMPAIGN_DATABASE_URL"])
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {scratch} CASCADE"))
