@@ -157,7 +157,7 @@ def rewrite_one_leaf_consistently(engine, schema: str, near: int) -> int:
             " ORDER BY leaf_index LIMIT 1"), {"i": near}).one()
         forged = bytes(original).replace(b'"employees":10', b'"employees":90', 1)
         assert forged != bytes(original)
-        for table in ("events", "audit_log", "audit_nodes"):
+        for table in ("events", "audit_log", "audit_nodes", "audit_heads"):
             conn.execute(sa.text(f"ALTER TABLE {schema}.{table} DISABLE TRIGGER USER"))
         conn.execute(sa.text(f"UPDATE {schema}.events SET canonical = :c, payload = CAST(:p AS jsonb)"
                              " WHERE event_id = :e"),
@@ -166,13 +166,17 @@ def rewrite_one_leaf_consistently(engine, schema: str, near: int) -> int:
                      {"c": forged, "h": leaf_hash(forged), "i": leaf})
         hashes = [bytes(h) for (h,) in conn.execute(sa.text(
             f"SELECT leaf_hash FROM {schema}.audit_log ORDER BY leaf_index"))]
+        heads = set(conn.execute(sa.text(f"SELECT tree_size FROM {schema}.audit_heads WHERE tree_size > :i"),
+                                 {"i": leaf}).scalars())
         tree = CompactRange()
         for h in hashes:
             for level, index, value in tree.append(h):
                 conn.execute(sa.text(f"UPDATE {schema}.audit_nodes SET hash = :h WHERE level = :l AND idx = :i"
                                      " AND hash <> :h"), {"h": value, "l": level, "i": index})
-        conn.execute(sa.text(f"UPDATE {schema}.audit_head SET root_hash = :r"), {"r": tree.root()})
-        for table in ("events", "audit_log", "audit_nodes"):
+            if tree.size in heads:  # every head row since the leaf: the log's history agrees with the forgery
+                conn.execute(sa.text(f"UPDATE {schema}.audit_heads SET root_hash = :r WHERE tree_size = :s"),
+                             {"r": tree.root(), "s": tree.size})
+        for table in ("events", "audit_log", "audit_nodes", "audit_heads"):
             conn.execute(sa.text(f"ALTER TABLE {schema}.{table} ENABLE TRIGGER USER"))
         size, root = log.head(conn)
         assert log.root_at(conn, size) == root  # the database agrees with itself: nothing local can tell
