@@ -41,7 +41,9 @@ KAFKA_ACCESS = {
     "membership-relay": Access(writes=("membership.events",)),
     "formation-relay": Access(writes=("formation.events",)),
     "reporting-relay": Access(writes=("reporting.events",)),
-    "membership-consumer": Access(reads=("registry.events",), group_prefixes=("membership.",), dead_letters=True),
+    # membership's projections: where entities lie (registry) and which organizations exist (formation)
+    "membership-consumer": Access(reads=("registry.events", "formation.events"), group_prefixes=("membership.",),
+                                  dead_letters=True),
     "formation-consumer": Access(reads=("registry.events", "membership.events", "reporting.events"),
                                  group_prefixes=("formation.",), dead_letters=True),
     "reporting-consumer": Access(reads=EVENT_TOPICS, group_prefixes=("reporting-audit-log",), dead_letters=True),
