@@ -17,3 +17,4 @@ def test_the_consumer_may_read_what_its_projections_subscribe_to(principal, buil
     for spec in build(SimpleNamespace(name=principal.split("-")[0])):
         assert set(spec.topics) <= set(access.reads), spec.group_id
         assert any(spec.group_id.startswith(prefix) for prefix in access.group_prefixes), spec.group_id
+    assert access.dead_letters

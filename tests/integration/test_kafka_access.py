@@ -157,18 +157,14 @@ def test_the_controller_listener_refuses_anonymous_clients():
 
 
 def test_every_consumer_group_and_topic_of_the_code_has_its_acl():
-    """The table (deploy/stack/kafka_access.py) covers what each consumer of the code reads, and in which group."""
-    from formation.bootstrap import CHECKPOINT_GROUP, UPSTREAM_GROUP
-    from membership.bootstrap import ENTITY_PROJECTION_GROUP
+    """The table (deploy/stack/kafka_access.py) covers what each consumer of the code reads, and in which group
+    (membership's and formation's consumers: tests/deploy/test_consumer_access.py, from their projections)."""
     from platform_core.kafka_io import EVENT_TOPICS
     from reporting.adapters.projection_store import PROJECTION_GROUP
     from reporting.audit.processor import AUDIT_GROUP
 
     access = stack_module().KAFKA_ACCESS
-    uses = {"membership-consumer": ([ENTITY_PROJECTION_GROUP], ["registry.events"]),
-            "formation-consumer": ([UPSTREAM_GROUP, CHECKPOINT_GROUP],
-                                   ["registry.events", "membership.events", "reporting.events"]),
-            "reporting-consumer": ([AUDIT_GROUP, f"{AUDIT_GROUP}-e2e_reporting_x"], list(EVENT_TOPICS)),
+    uses = {"reporting-consumer": ([AUDIT_GROUP, f"{AUDIT_GROUP}-e2e_reporting_x"], list(EVENT_TOPICS)),
             "reporting-processor": ([PROJECTION_GROUP], list(EVENT_TOPICS)),
             "reporting": ([], list(EVENT_TOPICS))}
     for principal, (groups, topics) in uses.items():
