@@ -112,10 +112,11 @@ def test_only_registrys_relay_may_write_registry_events_and_nothing_forged_gets_
 
 
 def test_consumers_read_only_their_topics_in_their_own_groups():
-    # membership's consumer projects registry.events only, in groups named membership.*
+    # membership's consumer projects registry.events and formation.events, in groups named membership.*
     consumer = login_of("membership-consumer")
     assert _assigned(consumer, "registry.events", f"membership.roles-test-{uuid.uuid4().hex[:6]}")
-    assert not _assigned(consumer, "formation.events", f"membership.roles-test-{uuid.uuid4().hex[:6]}")
+    assert _assigned(consumer, "formation.events", f"membership.roles-test-{uuid.uuid4().hex[:6]}")
+    assert not _assigned(consumer, "reporting.events", f"membership.roles-test-{uuid.uuid4().hex[:6]}")
     assert not _assigned(consumer, "registry.events", "formation.upstream")
 
 
