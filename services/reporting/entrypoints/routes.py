@@ -1,6 +1,7 @@
 """Reporting's HTTP API: rates, entity status and history, reports, bulletins, accountability."""
 
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,6 +14,7 @@ from platform_core.service import ServiceContext
 from reporting.adapters import queries
 from reporting.audit import queries as audit_queries
 from reporting.audit.store import AuditLogStore
+from reporting.bootstrap import checkpoint_signer
 from reporting.domain.reports import reporting_units
 from reporting.handlers import accountability, bulletins, reports, responsibility
 from reporting.handlers.bulletin_figures import district_names
@@ -131,7 +133,9 @@ def list_responsibility_reports(request: Request, principal: Caller) -> list[dic
 def publish_bulletin(request: Request, principal: Caller, key: Key, body: BulletinCreate,
                      response: Response) -> dict:
     """Publish the city's bulletin for a past cutoff date (bulletin.publish, city organization department)."""
-    done = bulletins.publish(_context(request), principal, body.cutoff_date, key)
+    context = _context(request)
+    done = bulletins.publish(context, principal, body.cutoff_date, signer=partial(checkpoint_signer, context),
+                             idempotency_key=key)
     if done.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return {"bulletin_id": done.bulletin_id, "cutoff_date": done.cutoff_date.isoformat(),

@@ -28,10 +28,11 @@ from platform_core.service import ServiceContext
 from reporting.adapters import as_of_cache, bulletin_render
 from reporting.adapters.figures_sql import SqlFigures
 from reporting.adapters.replay import as_of_schema, replay_into
+from reporting.audit.checkpoints import CheckpointSigner
 from reporting.domain.bulletin import BulletinData
 from reporting.domain.reports import end_of_day
 from reporting.handlers.bulletin_figures import assemble, previous_cutoff
-from reporting.handlers.projection import Window
+from reporting.domain.window import Window
 
 log = logging.getLogger(__name__)
 # An as-of projection is reused when it was built this long after its cutoff (the relay's lag is seconds).
@@ -135,8 +136,11 @@ def figures(context: ServiceContext, cutoff: date, topics: tuple[str, ...] | Non
                         cutoff, previous)
 
 
-def publish(context: ServiceContext, principal: Principal, cutoff: date, idempotency_key: str | None = None,
-            now: datetime | None = None, topics: tuple[str, ...] | None = None) -> Published:
+def publish(context: ServiceContext, principal: Principal, cutoff: date, *, signer: Callable[[], CheckpointSigner],
+            idempotency_key: str | None = None, now: datetime | None = None,
+            topics: tuple[str, ...] | None = None) -> Published:
+    """``signer`` builds the log's checkpoint signer (bootstrap's ``checkpoint_signer``) once the checks have
+    passed and the figures are assembled, so a refused request never needs the signer's configuration."""
     principal.require("bulletin.publish", target=f"bulletin-{cutoff}")
     check_cutoff(cutoff)
     now = now or clock.now()
@@ -155,9 +159,12 @@ def publish(context: ServiceContext, principal: Principal, cutoff: date, idempot
     digest = hashlib.sha256(data_bytes).hexdigest()
     as_dict = json.loads(data_bytes)
     bulletin_id = f"bulletin-{uuid.uuid4()}"
-    from reporting.bootstrap import sign_checkpoint_now
+    checkpoints = signer()
     with context.engine.begin() as conn:
-        note = sign_checkpoint_now(context, reason="bulletin", actor=principal.actor(), conn=conn)
+        # The checkpoint and its CheckpointSigned event join this transaction: the bulletin and the checkpoint
+        # it carries commit together. Should it fail after the signer signed, the note is not lost: the signer
+        # keeps it, and the next signing (or the schedule's next tick) stores it first.
+        note = checkpoints.sign_in(conn, "bulletin", principal.actor())[0].note
         tree_size, root = note_position(note)
         files = bulletin_render.render_files(as_dict, note, digest)
         payload = {"bulletin_id": bulletin_id, "cutoff_date": cutoff.isoformat(),
