@@ -55,30 +55,30 @@ class RecordRows:
     def write(self, conn: Connection, schema: str) -> None:
         """Insert the rows into ``schema``'s record tables, inside the caller's transaction."""
         tables = quoted_schema(schema)
-        if self.ledgers:
-            conn.execute(sa.text(
-                f"INSERT INTO {tables}.rp_ledger_submissions (unit, district_code, unit_kind, first_submitted_at,"
+        for rows_of, statement in INSERTS:
+            rows = getattr(self, rows_of)
+            if rows:
+                conn.execute(sa.text(statement.format(tables=tables)), rows)
+
+
+# Per record table: the RecordRows attribute holding its rows, and the statement that inserts them. A ledger
+# unit keeps its first submission; the others keep the first row of an id (a redelivered event adds nothing).
+INSERTS = (
+    ("ledgers", "INSERT INTO {tables}.rp_ledger_submissions (unit, district_code, unit_kind, first_submitted_at,"
                 " event_id) VALUES (:unit, :district_code, :unit_kind, :at, :event_id) ON CONFLICT (unit) DO UPDATE SET"
                 " first_submitted_at = LEAST(rp_ledger_submissions.first_submitted_at, EXCLUDED.first_submitted_at),"
                 " event_id = CASE WHEN EXCLUDED.first_submitted_at < rp_ledger_submissions.first_submitted_at"
-                " THEN EXCLUDED.event_id ELSE rp_ledger_submissions.event_id END"), self.ledgers)
-        if self.reports:
-            conn.execute(sa.text(
-                f"INSERT INTO {tables}.rp_reports (report_id, unit, deadline, submitted_at, figures, event_id, actor)"
+                " THEN EXCLUDED.event_id ELSE rp_ledger_submissions.event_id END"),
+    ("reports", "INSERT INTO {tables}.rp_reports (report_id, unit, deadline, submitted_at, figures, event_id, actor)"
                 " VALUES (:report_id, :unit, :deadline, :submitted_at, CAST(:figures AS jsonb), :event_id, :actor)"
-                " ON CONFLICT (report_id) DO NOTHING"), self.reports)
-        if self.responsibility:
-            conn.execute(sa.text(
-                f"INSERT INTO {tables}.rp_responsibility_reports (report_id, department, due, submitted_at, event_id,"
-                " actor) VALUES (:report_id, :department, :due, :submitted_at, :event_id, :actor)"
-                " ON CONFLICT (report_id) DO NOTHING"), self.responsibility)
-        if self.bulletins:
-            conn.execute(sa.text(
-                f"INSERT INTO {tables}.rp_bulletins (bulletin_id, cutoff_date, published_at, figures_sha256,"
-                " checkpoint_tree_size, event_id) VALUES (:bulletin_id, :cutoff_date, :published_at, :figures_sha256,"
-                " :checkpoint_tree_size, :event_id) ON CONFLICT (bulletin_id) DO NOTHING"), self.bulletins)
-        if self.accountability:
-            conn.execute(sa.text(
-                f"INSERT INTO {tables}.rp_accountability (entry_id, unit, entry_kind, subject, recorded_at, payload,"
-                " event_id) VALUES (:entry_id, :unit, :entry_kind, :subject, :recorded_at, CAST(:payload AS jsonb),"
-                " :event_id) ON CONFLICT (entry_id) DO NOTHING"), self.accountability)
+                " ON CONFLICT (report_id) DO NOTHING"),
+    ("responsibility", "INSERT INTO {tables}.rp_responsibility_reports (report_id, department, due, submitted_at,"
+                       " event_id, actor) VALUES (:report_id, :department, :due, :submitted_at, :event_id, :actor)"
+                       " ON CONFLICT (report_id) DO NOTHING"),
+    ("bulletins", "INSERT INTO {tables}.rp_bulletins (bulletin_id, cutoff_date, published_at, figures_sha256,"
+                  " checkpoint_tree_size, event_id) VALUES (:bulletin_id, :cutoff_date, :published_at,"
+                  " :figures_sha256, :checkpoint_tree_size, :event_id) ON CONFLICT (bulletin_id) DO NOTHING"),
+    ("accountability", "INSERT INTO {tables}.rp_accountability (entry_id, unit, entry_kind, subject, recorded_at,"
+                       " payload, event_id) VALUES (:entry_id, :unit, :entry_kind, :subject, :recorded_at,"
+                       " CAST(:payload AS jsonb), :event_id) ON CONFLICT (entry_id) DO NOTHING"),
+)
