@@ -284,21 +284,21 @@ def _write_progress(conn: Connection, schema: str, group_id: str, fold: _Fold,
 
 def swap_into(engine: Engine, scratch: str, live: str, group_id: str = PROJECTION_GROUP) -> None:
     """Replace the live projection by a rebuilt one in one transaction (tables, offsets, processed ids)."""
-    s, l = quoted_schema(scratch), quoted_schema(live)
+    rebuilt, kept = quoted_schema(scratch), quoted_schema(live)
     with engine.begin() as conn:
         # The live tables keep their owner (reporting's role, docs/security.md) whoever runs the replay.
         owner = conn.execute(sa.text("SELECT tableowner FROM pg_tables WHERE schemaname = :s AND tablename = 'rp_meta'"),
                              {"s": live}).scalar()
         drop_tables(conn, live, group_id)
         for table in PROJECTION_TABLES:
-            conn.execute(sa.text(f"ALTER TABLE {s}.{table} SET SCHEMA {l}"))
+            conn.execute(sa.text(f"ALTER TABLE {rebuilt}.{table} SET SCHEMA {kept}"))
             if owner is not None:
-                conn.execute(sa.text(f'ALTER TABLE {l}.{table} OWNER TO "{owner}"'))
+                conn.execute(sa.text(f'ALTER TABLE {kept}.{table} OWNER TO "{owner}"'))
         for table, columns in (("consumer_offsets", "group_id, topic, partition, next_offset"),
                                ("processed_events", "group_id, event_id")):
-            conn.execute(sa.text(f"INSERT INTO {l}.{table} ({columns}) SELECT {columns} FROM {s}.{table}"
+            conn.execute(sa.text(f"INSERT INTO {kept}.{table} ({columns}) SELECT {columns} FROM {rebuilt}.{table}"
                                  " WHERE group_id = :g"), {"g": group_id})
-        conn.execute(sa.text(f"DROP SCHEMA {s} CASCADE"))
+        conn.execute(sa.text(f"DROP SCHEMA {rebuilt} CASCADE"))
 
 
 def rebuild_live(engine: Engine, bootstrap: str, live: str, registry: EventTypeRegistry | None,
