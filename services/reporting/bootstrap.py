@@ -68,20 +68,9 @@ def checkpoint_signer(context: ServiceContext, audit: AuditSettings | None = Non
                             audit.origin)
 
 
-def sign_checkpoint_now(context: ServiceContext, reason: str = "bulletin", actor: Actor = SIGNER_ACTOR,
-                        conn: Connection | None = None) -> str:
-    """Have the log's current head signed and return the signed checkpoint text (C2SP note).
-
-    With ``conn`` the checkpoint and its CheckpointSigned event join the caller's
-    transaction (a bulletin and the checkpoint it carries commit together). If that
-    transaction fails after the signer signed, the note is not lost: the signer keeps it,
-    and the next signing (or the schedule's next tick) stores it first.
-    """
-    signer = checkpoint_signer(context)
-    if conn is None:
-        return signer.sign_now(reason, actor).note
-    stored, _ = signer.sign_in(conn, reason, actor)
-    return stored.note
+def sign_checkpoint_now(context: ServiceContext, reason: str = "manual", actor: Actor = SIGNER_ACTOR) -> str:
+    """Have the log's current head signed and return the signed checkpoint text (C2SP note)."""
+    return checkpoint_signer(context).sign_now(reason, actor).note
 
 
 def build_projections(context: ServiceContext) -> list[ProjectionSpec]:

@@ -21,14 +21,14 @@ CONDITION_SQL = {"overdue_formation": "overdue_after_formation", "overdue_accept
 
 class SqlFigures:
     def __init__(self, conn: Connection, schema: str):
-        self.conn, self.schema, self.s = conn, schema, quoted_schema(schema)
+        self.conn, self.schema, self.tables = conn, schema, quoted_schema(schema)
 
     def counters_by_department(self) -> dict[str, Counters]:
         return queries.counters_by(self.conn, self.schema, "department")
 
     def reports(self, deadlines: list[date]) -> list[dict]:
         rows = self.conn.execute(sa.text(
-            f"SELECT report_id, unit, deadline, submitted_at, figures, event_id FROM {self.s}.rp_reports"
+            f"SELECT report_id, unit, deadline, submitted_at, figures, event_id FROM {self.tables}.rp_reports"
             ' WHERE deadline = ANY(:d) ORDER BY deadline, unit COLLATE "C", submitted_at, report_id COLLATE "C"'),
             {"d": list(deadlines)}).mappings()
         return [dict(row) for row in rows]
@@ -37,17 +37,17 @@ class SqlFigures:
         unit = " AND department = ANY(:departments)" if departments is not None else ""
         rows = self.conn.execute(sa.text(
             f"SELECT entity_id, name, department, formal_members, organizations, task_state, organization_covered,"
-            f" declared_organization FROM {self.s}.rp_entity_status"
+            f" declared_organization FROM {self.tables}.rp_entity_status"
             f' WHERE in_baseline AND {CONDITION_SQL[condition]}{unit} ORDER BY entity_id COLLATE "C" LIMIT :limit'),
             {"limit": limit, "departments": departments or []}).mappings()
         return [dict(row) for row in rows]
 
     def failed_checks(self) -> list[dict]:
         rows = self.conn.execute(sa.text(
-            f'SELECT c.*, (SELECT min(s.department COLLATE "C") FROM {self.s}.rp_entity_status s'
-            f" WHERE s.entity_id = ANY(c.entity_ids)) AS unit FROM {self.s}.rp_failed_checks c"
+            f'SELECT c.*, (SELECT min(s.department COLLATE "C") FROM {self.tables}.rp_entity_status s'
+            f" WHERE s.entity_id = ANY(c.entity_ids)) AS unit FROM {self.tables}.rp_failed_checks c"
             ' ORDER BY checked_on, check_id COLLATE "C"')).mappings()
         return [dict(row) for row in rows]
 
     def events_applied(self) -> int:
-        return int(self.conn.execute(sa.text(f"SELECT events_applied FROM {self.s}.rp_meta")).scalar() or 0)
+        return int(self.conn.execute(sa.text(f"SELECT events_applied FROM {self.tables}.rp_meta")).scalar() or 0)

@@ -70,13 +70,13 @@ def drop_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP)
 
 class ProjectionStore:
     def __init__(self, schema: str):
-        self.s = quoted_schema(schema)
+        self.tables = quoted_schema(schema)  # the schema, quoted: tables are {tables}.rp_...
 
     # loading the part of the state a batch needs
     def load(self, conn: Connection, entities: set[str], members: set[str], organizations: set[str],
              federation_lists: set[str] = frozenset()) -> CampaignState:
         state = CampaignState()
-        s, ids = self.s, list(entities)
+        s, ids = self.tables, list(entities)
         for row in conn.execute(sa.text(f"SELECT entity_id, facts FROM {s}.rp_entities WHERE entity_id = ANY(:ids)"),
                                 {"ids": ids}):
             state.facts[row.entity_id] = dict(row.facts)
@@ -116,9 +116,15 @@ class ProjectionStore:
                     row.mode, row.covered_from, row.formed_event_id, row.covered_until, row.ended_event_id))
         return state
 
+    def note_applied(self, conn: Connection, count: int, latest_recorded_at) -> None:
+        """Count a batch's events and keep the newest business time seen."""
+        conn.execute(sa.text(f"UPDATE {self.tables}.rp_meta SET events_applied = events_applied + :n,"
+                             " latest_recorded_at = GREATEST(latest_recorded_at, :latest)"),
+                     {"n": count, "latest": latest_recorded_at})
+
     # writing back what changed
     def save(self, conn: Connection, state: CampaignState) -> None:
-        s, dirty = self.s, state.dirty
+        s, dirty = self.tables, state.dirty
         self._upsert(conn, "rp_entities", ("entity_id", "facts"),
                      [{"entity_id": e, "facts": json.dumps(state.facts[e], sort_keys=True, ensure_ascii=False)}
                       for e in dirty["facts"]],
@@ -162,12 +168,12 @@ class ProjectionStore:
         casts = casts or {}
         template = "(" + ", ".join(f"%({c})s::{casts[c]}" if c in casts else f"%({c})s" for c in columns) + ")"
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
-        insert_values(conn, f"INSERT INTO {self.s}.{table} ({', '.join(columns)}) VALUES %s"
+        insert_values(conn, f"INSERT INTO {self.tables}.{table} ({', '.join(columns)}) VALUES %s"
                             f" ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}", rows, template)
 
     # deriving statuses of the touched entities from the stored state
     def inputs(self, conn: Connection, entities: Iterable[str]) -> dict[str, Inputs]:
-        s, ids = self.s, list(entities)
+        s, ids = self.tables, list(entities)
         state = self.load(conn, set(ids), set(), set())
         formal, probationary = {}, {}
         for row in conn.execute(sa.text(
@@ -204,7 +210,7 @@ class ProjectionStore:
         columns = STATUS_COLUMNS
         template = "(" + ", ".join(f"%({c})s::jsonb" if c == "organizations" else f"%({c})s" for c in columns) + ")"
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
-        insert_values(conn, f"INSERT INTO {self.s}.rp_entity_status ({', '.join(columns)}) VALUES %s"
+        insert_values(conn, f"INSERT INTO {self.tables}.rp_entity_status ({', '.join(columns)}) VALUES %s"
                             f" ON CONFLICT (entity_id) DO UPDATE SET {updates}",
                       [status_row(status) for status in statuses], template)
 

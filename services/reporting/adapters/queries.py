@@ -84,3 +84,26 @@ def failed_checks(conn: Connection, schema: str) -> list[dict]:
         f" WHERE s.entity_id = ANY(c.entity_ids)) AS unit FROM {quoted_schema(schema)}.rp_failed_checks c"
         " ORDER BY checked_on, check_id")).mappings()
     return [dict(row) for row in rows]
+
+
+def first_reports(conn: Connection, schema: str, deadline) -> dict[str, sa.Row]:
+    """Each unit's first report for a deadline (the one that counts, R11): unit -> its row."""
+    return {row.unit: row for row in conn.execute(sa.text(
+        f"SELECT DISTINCT ON (unit) unit, report_id, submitted_at, figures, event_id"
+        f" FROM {quoted_schema(schema)}.rp_reports WHERE deadline = :d ORDER BY unit, submitted_at"),
+        {"d": deadline})}
+
+
+def first_reports_of(conn: Connection, schema: str, unit: str) -> dict:
+    """A unit's first report for each deadline: deadline -> its row."""
+    return {row.deadline: row for row in conn.execute(sa.text(
+        f"SELECT DISTINCT ON (deadline) deadline, unit, submitted_at, event_id FROM {quoted_schema(schema)}.rp_reports"
+        " WHERE unit = :u ORDER BY deadline, submitted_at"), {"u": unit})}
+
+
+def first_responsibility_reports(conn: Connection, schema: str, due) -> dict[str, sa.Row]:
+    """Each related department's first responsibility report for the due date: department -> its row."""
+    return {row.department: row for row in conn.execute(sa.text(
+        f"SELECT DISTINCT ON (department) department, report_id, submitted_at, event_id"
+        f" FROM {quoted_schema(schema)}.rp_responsibility_reports WHERE due = :d"
+        " ORDER BY department, submitted_at"), {"d": due})}

@@ -32,12 +32,13 @@ from platform_core.kafka_io import (EVENT_TOPICS, DeadLetter, DeadLetterPublishe
                                    kafka_options)
 from platform_core.projection_consumer import REJECTIONS
 from reporting.adapters.bulk_copy import CopyTable, PlainText, copy_tables, copy_text
+from reporting.adapters.record_rows import RecordRows
 from reporting.adapters.projection_store import (
     PROJECTION_GROUP, PROJECTION_TABLES, SPAN_COLUMNS, STATUS_COLUMNS, create_tables, drop_tables, insert_values,
     span_rows, status_values)
 from reporting.domain.fold import CampaignState
 from reporting.domain.status import derive_status
-from reporting.handlers.projection import Window, collect_own, new_own, write_own
+from reporting.domain.window import Window
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class _Fold:
                  group_id: str):
         self.registry, self.window, self.dead_letters, self.group_id = registry, window, dead_letters, group_id
         self.state = CampaignState()
-        self.own: dict[str, list[dict]] = new_own()
+        self.records = RecordRows()
         self.seen: set[str] = set()
         self.applied = self.duplicates = self.dead_lettered = 0
         self.latest_recorded_at: datetime | None = None
@@ -87,7 +88,7 @@ class _Fold:
             return
         try:
             self.state.apply(envelope.type, envelope.payload, event_id, envelope.recorded_at)
-            collect_own(envelope, self.own)
+            self.records.collect(envelope)
         except REJECTIONS as exc:
             return self._dead_letter(topic, partition, offset, value, f"rejected: {type(exc).__name__}: {exc}")
         self.applied += 1
@@ -119,7 +120,7 @@ def replay_into(engine: Engine, bootstrap: str, schema: str, registry: EventType
                 processed = (f"{quoted_schema(schema)}.processed_events", ("group_id", "event_id"),
                              PlainText((copy_text(group_id), e) for e in fold.seen))  # ids: str(UUID)
                 write_state(conn, schema, fold.state, first=[processed], after=indexes)
-                write_own(conn, quoted_schema(schema), fold.own)
+                fold.records.write(conn, schema)
                 _write_progress(conn, schema, group_id, fold, ends)
     finally:
         producer.close(timeout=10)
@@ -283,21 +284,21 @@ def _write_progress(conn: Connection, schema: str, group_id: str, fold: _Fold,
 
 def swap_into(engine: Engine, scratch: str, live: str, group_id: str = PROJECTION_GROUP) -> None:
     """Replace the live projection by a rebuilt one in one transaction (tables, offsets, processed ids)."""
-    s, l = quoted_schema(scratch), quoted_schema(live)
+    rebuilt, kept = quoted_schema(scratch), quoted_schema(live)
     with engine.begin() as conn:
         # The live tables keep their owner (reporting's role, docs/security.md) whoever runs the replay.
         owner = conn.execute(sa.text("SELECT tableowner FROM pg_tables WHERE schemaname = :s AND tablename = 'rp_meta'"),
                              {"s": live}).scalar()
         drop_tables(conn, live, group_id)
         for table in PROJECTION_TABLES:
-            conn.execute(sa.text(f"ALTER TABLE {s}.{table} SET SCHEMA {l}"))
+            conn.execute(sa.text(f"ALTER TABLE {rebuilt}.{table} SET SCHEMA {kept}"))
             if owner is not None:
-                conn.execute(sa.text(f'ALTER TABLE {l}.{table} OWNER TO "{owner}"'))
+                conn.execute(sa.text(f'ALTER TABLE {kept}.{table} OWNER TO "{owner}"'))
         for table, columns in (("consumer_offsets", "group_id, topic, partition, next_offset"),
                                ("processed_events", "group_id, event_id")):
-            conn.execute(sa.text(f"INSERT INTO {l}.{table} ({columns}) SELECT {columns} FROM {s}.{table}"
+            conn.execute(sa.text(f"INSERT INTO {kept}.{table} ({columns}) SELECT {columns} FROM {rebuilt}.{table}"
                                  " WHERE group_id = :g"), {"g": group_id})
-        conn.execute(sa.text(f"DROP SCHEMA {s} CASCADE"))
+        conn.execute(sa.text(f"DROP SCHEMA {rebuilt} CASCADE"))
 
 
 def rebuild_live(engine: Engine, bootstrap: str, live: str, registry: EventTypeRegistry | None,

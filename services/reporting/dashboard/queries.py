@@ -1,7 +1,6 @@
 """The dashboard's reads of reporting's own tables (projections, bulletins), never other services."""
 
 import json
-from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -85,8 +84,3 @@ def entity(conn: Connection, schema: str, entity_id: str) -> dict | None:
         f"SELECT st.*, e.facts FROM {s}.rp_entity_status st LEFT JOIN {s}.rp_entities e"
         " ON e.entity_id = st.entity_id WHERE st.entity_id = :e"), {"e": entity_id}).mappings().first()
     return dict(row) if row else None
-
-
-def bulletin_dates(conn: Connection, schema: str) -> list[date]:
-    return [row[0] for row in conn.execute(sa.text(
-        f"SELECT cutoff_date FROM {quoted_schema(schema)}.bulletins ORDER BY cutoff_date"))]

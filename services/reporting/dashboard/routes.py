@@ -26,6 +26,7 @@ from reporting.audit.store import AuditLogStore
 from reporting.domain.bulletin import build_rows
 from reporting.domain.rates import TARGET_COVERAGE, Counters
 from reporting.domain.reports import CITY_TIME, city_date
+from reporting.entrypoints.audit_schemas import InclusionProofPublic
 from reporting.handlers import accountability, bulletins
 from reporting.handlers.bulletin_figures import district_names, supervisor_names, unit_name
 from reporting.handlers.business_time import business_now
@@ -332,12 +333,15 @@ def entity_page(request: Request, who: Viewer, entity_id: str) -> HTMLResponse:
 @router.get("/entities/{entity_id}/proofs/{event_id}")
 def entity_proof(request: Request, who: Viewer, entity_id: str, event_id: str) -> Response:
     """The inclusion proof as JSON, the body of ``GET /audit/proofs/inclusion`` (the verifier's --proof)."""
-    from reporting.entrypoints.audit_routes import inclusion_proof
-
     try:
-        found = inclusion_proof(request, who, uuid.UUID(event_id), None)
+        event = uuid.UUID(event_id)
     except ValueError:
         raise PageError(400, "请求有误", "event_id 应为 UUID", field="event_id") from None
+    context = _context(request)
+    try:
+        who.require("audit.read")
+        with context.engine.connect() as conn:
+            found = audit_queries.inclusion_proof(conn, AuditLogStore(context.name), event, None)
     except PlatformError as exc:
         raise PageError.of(exc) from exc
-    return Response(found.model_dump_json(indent=2), media_type="application/json")
+    return Response(InclusionProofPublic.of(found).model_dump_json(indent=2), media_type="application/json")

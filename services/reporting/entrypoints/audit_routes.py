@@ -4,93 +4,27 @@ Hashes are base64 like in checkpoints; proof bodies are what
 ``python -m reporting.audit.verify --proof`` takes.
 """
 
-import base64
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
-from pydantic import BaseModel
 
 from platform_core.auth import Principal
 from platform_core.errors import PlatformError
 from platform_core.http import ErrorBody, authenticate
 from platform_core.service import ServiceContext
 from reporting.audit import queries
-from reporting.audit.store import AuditLogStore, LoggedEvent, SearchQuery, StoredCheckpoint
+from reporting.audit.store import AuditLogStore, SearchQuery
 from reporting.bootstrap import checkpoint_signer
+from reporting.entrypoints.audit_schemas import (
+    CheckpointPublic, ConsistencyProofPublic, EntityHistoryPublic, EventsPage, InclusionProofPublic, LoggedEventPublic,
+    ProvenEventPublic, b64)
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Caller = Annotated[Principal, Depends(authenticate)]
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-class CheckpointPublic(BaseModel):
-    id: int
-    origin: str
-    tree_size: int
-    root_hash: str
-    signed_at: datetime
-    reason: str
-    verifier_key: str
-    note: str
-
-    @classmethod
-    def of(cls, c: StoredCheckpoint) -> "CheckpointPublic":
-        return cls(id=c.id, origin=c.origin, tree_size=c.tree_size, root_hash=_b64(c.root_hash),
-                   signed_at=c.signed_at, reason=c.reason, verifier_key=c.verifier_key, note=c.note)
-
-
-class LoggedEventPublic(BaseModel):
-    leaf_index: int
-    event_id: uuid.UUID
-    leaf_hash: str
-    event: str  # the canonical bytes that were hashed, as text
-
-    @classmethod
-    def of(cls, e: LoggedEvent) -> "LoggedEventPublic":
-        return cls(leaf_index=e.leaf_index, event_id=e.event_id, leaf_hash=_b64(e.leaf_hash),
-                   event=e.canonical.decode("utf-8"))
-
-
-class InclusionProofPublic(BaseModel):
-    kind: Literal["inclusion"] = "inclusion"
-    leaf_index: int
-    tree_size: int
-    event: str
-    leaf_hash: str
-    proof: list[str]
-    root_hash: str
-    checkpoint: CheckpointPublic | None
-
-
-class ConsistencyProofPublic(BaseModel):
-    kind: Literal["consistency"] = "consistency"
-    first: int
-    second: int
-    proof: list[str]
-    first_root: str
-    second_root: str
-
-
-class ProvenEventPublic(LoggedEventPublic):
-    proof: list[str] | None  # null: appended after the checkpoint; ask again later
-
-
-class EntityHistoryPublic(BaseModel):
-    entity_id: str
-    checkpoint: CheckpointPublic | None
-    events: list[ProvenEventPublic]
-
-
-class EventsPage(BaseModel):
-    events: list[LoggedEventPublic]
-    next_after_index: int | None
 
 
 def _store(request: Request) -> tuple[ServiceContext, AuditLogStore]:
@@ -150,11 +84,7 @@ def inclusion_proof(request: Request, principal: Caller, event_id: uuid.UUID,
     context, store = _store(request)
     with context.engine.connect() as conn:
         found = queries.inclusion_proof(conn, store, event_id, tree_size)
-    return InclusionProofPublic(
-        leaf_index=found.event.leaf_index, tree_size=found.tree_size, event=found.event.canonical.decode("utf-8"),
-        leaf_hash=_b64(found.event.leaf_hash), proof=[_b64(p) for p in found.proof],
-        root_hash=_b64(found.root_hash),
-        checkpoint=CheckpointPublic.of(found.checkpoint) if found.checkpoint else None)
+    return InclusionProofPublic.of(found)
 
 
 @router.get("/proofs/consistency", response_model=ConsistencyProofPublic)
@@ -165,8 +95,8 @@ def consistency_proof(request: Request, principal: Caller, first: Annotated[int,
     context, store = _store(request)
     with context.engine.connect() as conn:
         found = queries.consistency_proof(conn, store, first, second)
-    return ConsistencyProofPublic(first=first, second=second, proof=[_b64(p) for p in found.proof],
-                                  first_root=_b64(found.first_root), second_root=_b64(found.second_root))
+    return ConsistencyProofPublic(first=first, second=second, proof=[b64(p) for p in found.proof],
+                                  first_root=b64(found.first_root), second_root=b64(found.second_root))
 
 
 @router.get("/entities/{entity_id}/history", response_model=EntityHistoryPublic)
@@ -181,7 +111,7 @@ def entity_history(request: Request, principal: Caller, entity_id: str,
     return EntityHistoryPublic(
         entity_id=entity_id, checkpoint=CheckpointPublic.of(history.checkpoint) if history.checkpoint else None,
         events=[ProvenEventPublic(**LoggedEventPublic.of(p.event).model_dump(),
-                                  proof=None if p.proof is None else [_b64(h) for h in p.proof])
+                                  proof=None if p.proof is None else [b64(h) for h in p.proof])
                 for p in history.events])
 
 

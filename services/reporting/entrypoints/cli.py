@@ -9,6 +9,7 @@
 import json
 import uuid
 from datetime import date, datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +19,8 @@ from platform_core.auth import Principal
 from platform_core.contracts import event_types_for
 from platform_core.logs import configure_logging
 from reporting.adapters.replay import as_of_schema, rebuild_live, replay_into
-from reporting.bootstrap import build_context
-from reporting.handlers.projection import Window
+from reporting.bootstrap import build_context, checkpoint_signer
+from reporting.domain.window import Window
 
 app = typer.Typer(help="Reporting: replay projections, rates, bulletins.", no_args_is_help=True)
 TOPIC_SERVICES = ("registry", "membership", "formation", "reporting")
@@ -66,7 +67,7 @@ def publish_bulletin(cutoff: Annotated[str, typer.Argument(help="cutoff date, YY
     configure_logging("reporting-bulletin", context.settings.log_level, context.settings.log_format)
     context.migrate()
     done = bulletins.publish(context, Principal(department="city_org", kind="city_org", user=user),
-                             date.fromisoformat(cutoff))
+                             date.fromisoformat(cutoff), signer=partial(checkpoint_signer, context))
     typer.echo(json.dumps({"bulletin_id": done.bulletin_id, "cutoff_date": cutoff,
                            "figures_sha256": done.figures_sha256, "checkpoint_tree_size": done.checkpoint_tree_size,
                            "event_id": done.event_id}, ensure_ascii=False, indent=2))

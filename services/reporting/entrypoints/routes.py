@@ -1,6 +1,7 @@
 """Reporting's HTTP API: rates, entity status and history, reports, bulletins, accountability."""
 
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,8 +14,9 @@ from platform_core.service import ServiceContext
 from reporting.adapters import queries
 from reporting.audit import queries as audit_queries
 from reporting.audit.store import AuditLogStore
+from reporting.bootstrap import checkpoint_signer
 from reporting.domain.reports import reporting_units
-from reporting.handlers import accountability, bulletins, reports, responsibility
+from reporting.handlers import accountability, bulletins, reports
 from reporting.handlers.bulletin_figures import district_names
 from reporting.handlers.rates import rates_at
 
@@ -99,7 +101,7 @@ def submit_report(request: Request, principal: Caller, key: Key, body: ReportCre
     done = reports.submit(_context(request), principal, body.deadline, body.figures, body.unit, body.note, key)
     if done.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return {"report_id": done.report_id, "unit": done.unit, "deadline": done.deadline.isoformat(),
+    return {"report_id": done.report_id, "unit": done.reporter, "deadline": done.due.isoformat(),
             "status": done.status, "event_id": done.event_id}
 
 
@@ -113,25 +115,27 @@ def list_reports(request: Request, principal: Caller, deadline: date) -> list[di
 def submit_responsibility_report(request: Request, principal: Caller, key: Key, body: ResponsibilityReportCreate,
                                  response: Response) -> dict:
     """A related city department's responsibility report, due at the end of November (R11)."""
-    done = responsibility.submit(_context(request), principal, body.summary, body.figures, body.department,
-                                 body.note, key)
+    done = reports.submit_responsibility(_context(request), principal, body.summary, body.figures, body.department,
+                                         body.note, key)
     if done.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return {"report_id": done.report_id, "department": done.department, "due": done.due.isoformat(),
+    return {"report_id": done.report_id, "department": done.reporter, "due": done.due.isoformat(),
             "status": done.status, "event_id": done.event_id}
 
 
 @router.get("/responsibility-reports")
 def list_responsibility_reports(request: Request, principal: Caller) -> list[dict]:
     """Every related city department's responsibility report: on time, late, missing or pending."""
-    return responsibility.statuses(_context(request))
+    return reports.responsibility_statuses(_context(request))
 
 
 @router.post("/bulletins", status_code=201)
 def publish_bulletin(request: Request, principal: Caller, key: Key, body: BulletinCreate,
                      response: Response) -> dict:
     """Publish the city's bulletin for a past cutoff date (bulletin.publish, city organization department)."""
-    done = bulletins.publish(_context(request), principal, body.cutoff_date, key)
+    context = _context(request)
+    done = bulletins.publish(context, principal, body.cutoff_date, signer=partial(checkpoint_signer, context),
+                             idempotency_key=key)
     if done.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return {"bulletin_id": done.bulletin_id, "cutoff_date": done.cutoff_date.isoformat(),

@@ -8,23 +8,20 @@ the events and entities behind it. The city organization department confirms an 
 (AccountabilityRecorded), which then shows as confirmed.
 """
 
-import json
 import uuid
 from datetime import date, datetime
 
-import sqlalchemy as sa
-
 from platform_core.auth import Principal
-from platform_core.db import quoted_schema
 from platform_core.errors import AlreadyExists, NotFound
 from platform_core.event_store import NewEvent
 from platform_core.event_store import request_fingerprint
 from platform_core.reference import load_calendar
 from platform_core.rules.ledgers import ledgers_holding, reporting_unit_of, survey_misses
 from platform_core.service import ServiceContext
+from reporting.adapters import accountability_queries, queries
 from reporting.domain.rates import TARGET_COVERAGE, Rate
-from reporting.domain.reports import CITY_ORGANS, city_date, end_of_day, reporting_units, timeliness
-from reporting.handlers import bulletins, responsibility
+from reporting.domain.reports import city_date, end_of_day, reporting_units, timeliness
+from reporting.handlers import bulletins, reports
 from reporting.handlers.bulletin_figures import district_names
 from reporting.handlers.business_time import business_now
 
@@ -32,13 +29,7 @@ EVENT_IDS_LISTED = 1000  # AccountabilityRecorded.event_ids holds at most this m
 
 
 def known_units() -> list[str]:
-    return reporting_units(list(district_names())) + responsibility.responsibility_units()
-
-
-def _department_condition(unit: str) -> tuple[str, dict]:
-    if unit == CITY_ORGANS:
-        return "department LIKE 'supervisor-%'", {}
-    return "department = :unit", {"unit": unit}
+    return reporting_units(list(district_names())) + reports.responsibility_units()
 
 
 def trail(context: ServiceContext, unit: str, now: datetime | None = None,
@@ -49,35 +40,29 @@ def trail(context: ServiceContext, unit: str, now: datetime | None = None,
     if unit not in known_units():
         raise NotFound(f"unknown reporting unit {unit!r}", field="unit")
     now = now or business_now(context)
-    s = quoted_schema(context.name)
     calendar = load_calendar()
-    if unit.startswith(responsibility.UNIT_PREFIX):
+    if unit.startswith(reports.DEPARTMENT_UNIT_PREFIX):
         with context.engine.connect() as conn:
-            return _with_confirmations(conn, s, unit, _responsibility_entries(conn, context.name, unit, now))
+            return _with_confirmations(conn, context.name, unit,
+                                       _responsibility_entries(conn, context.name, unit, now))
     entries: list[dict] = []
     milestones = {key: calendar.milestone(key) for key in ("survey", "formation", "required_set", "year_end_coverage")}
     as_of = {key: bulletins.as_of(context, end_of_day(m.due), topics) for key, m in milestones.items()
              if now > end_of_day(m.due)}
     with context.engine.connect() as conn:
         if "survey" in as_of:
-            entries += _survey_entries(conn, s, quoted_schema(as_of["survey"]), unit, milestones["survey"])
+            entries += _survey_entries(conn, context.name, as_of["survey"], unit, milestones["survey"])
         if "formation" in as_of:
-            entries += _uncovered_entry(conn, s, quoted_schema(as_of["formation"]), unit, milestones["formation"],
-                                        "overdue_after_formation",
+            entries += _uncovered_entry(conn, context.name, as_of["formation"], unit, milestones["formation"],
                                         "应建党组织未建、或既未建党组织也无工作覆盖的两新组织")
         if "required_set" in as_of:
-            entries += _uncovered_entry(conn, s, quoted_schema(as_of["required_set"]), unit,
-                                        milestones["required_set"],
-                                        "required_reason IS NOT NULL AND NOT organization_covered",
+            entries += _uncovered_entry(conn, context.name, as_of["required_set"], unit, milestones["required_set"],
                                         "应建党组织（R2）而未建的两新组织")
         if "year_end_coverage" in as_of:
-            entries += _coverage_target_entry(conn, quoted_schema(as_of["year_end_coverage"]), unit,
-                                              milestones["year_end_coverage"])
-        reports = {(row.deadline, row.unit): row for row in conn.execute(sa.text(
-            f"SELECT DISTINCT ON (deadline, unit) deadline, unit, submitted_at, event_id FROM {s}.rp_reports"
-            " WHERE unit = :u ORDER BY deadline, unit, submitted_at"), {"u": unit})}
+            entries += _coverage_target_entry(conn, as_of["year_end_coverage"], unit, milestones["year_end_coverage"])
+        first_reports = queries.first_reports_of(conn, context.name, unit)
         for deadline in calendar.report_deadlines():
-            row = reports.get((deadline, unit))
+            row = first_reports.get(deadline)
             status = timeliness(deadline, row.submitted_at if row else None, now)
             if status == "late":
                 entries.append(_entry("report_late", deadline.isoformat(), city_date(row.submitted_at),
@@ -86,35 +71,28 @@ def trail(context: ServiceContext, unit: str, now: datetime | None = None,
             elif status == "missing":
                 entries.append(_entry("report_missing", deadline.isoformat(), deadline,
                                       f"R11：{deadline}的半月报送未报送", []))
-        for bulletin in conn.execute(sa.text(f"SELECT cutoff_date, figures_json, event_id FROM {s}.bulletins"
-                                             " ORDER BY cutoff_date")):
-            for report in json.loads(bytes(bulletin.figures_json))["reports"]:
-                if report["unit"] == unit and report["discrepancies"]:
-                    entries.append(_entry(
-                        "discrepancy", report["deadline"], date.fromisoformat(report["deadline"]),
-                        "R11：报送数据与核实数据不符：" + "；".join(
-                            f"{d['figure']} 报{d['reported']} 核{d['derived']}" for d in report["discrepancies"]),
-                        [report["event_id"], str(bulletin.event_id)]))
-        where, params = _department_condition(unit)
-        for check in conn.execute(sa.text(
-                f"SELECT c.* FROM {s}.rp_failed_checks c WHERE EXISTS (SELECT 1 FROM {s}.rp_entity_status"
-                f" WHERE entity_id = ANY(c.entity_ids) AND {where}) ORDER BY checked_on, check_id"), params):
+        for report, bulletin_event_id in accountability_queries.bulletin_reports(conn, context.name):
+            if report["unit"] == unit and report["discrepancies"]:
+                entries.append(_entry(
+                    "discrepancy", report["deadline"], date.fromisoformat(report["deadline"]),
+                    "R11：报送数据与核实数据不符：" + "；".join(
+                        f"{d['figure']} 报{d['reported']} 核{d['derived']}" for d in report["discrepancies"]),
+                    [report["event_id"], bulletin_event_id]))
+        for check in accountability_queries.failed_checks(conn, context.name, unit):
             entries.append(_entry("check_failed", check.check_id, check.checked_on,
                                   f"R12：{check.check_kind}未通过：" + "；".join(check.findings), [check.event_id],
                                   entity_ids=list(check.entity_ids)))
-        return _with_confirmations(conn, s, unit, entries)
+        return _with_confirmations(conn, context.name, unit, entries)
 
 
 def _survey_entries(conn, live: str, as_of: str, unit: str, survey) -> list[dict]:
     """R10 survey (8-26), per ledger unit: each of the unit's ledger units whose entities (registered by the
     deadline) no ledger submitted by the deadline lists; or, when the unit had registered nothing by then,
     the unit itself."""
-    registered = [(row.entity_id, dict(row.facts)) for row in conn.execute(sa.text(
-        f"SELECT entity_id, facts FROM {as_of}.rp_entities ORDER BY entity_id"))]
+    registered = accountability_queries.registered_entities(conn, as_of)
     mine = [(e, f) for e, f in registered if reporting_unit_of(f) == unit]
-    submitted = {row.unit for row in conn.execute(sa.text(f"SELECT unit FROM {as_of}.rp_ledger_submissions"))}
-    later = {row.unit: row for row in conn.execute(sa.text(
-        f"SELECT unit, first_submitted_at, event_id FROM {live}.rp_ledger_submissions"))}
+    submitted = accountability_queries.ledger_units_submitted(conn, as_of)
+    later = accountability_queries.first_ledger_submissions(conn, live)
     heading = f"R10：{survey.name}（{survey.due}）"
     if not mine:
         return [_entry("deadline_missed", f"{survey.key}:{unit}", survey.due, f"{heading}截止时未登记任何两新组织、未报送台帐",
@@ -130,21 +108,15 @@ def _survey_entries(conn, live: str, as_of: str, unit: str, survey) -> list[dict
     return entries
 
 
-def _uncovered_entry(conn, live: str, as_of: str, unit: str, milestone, condition: str, what: str) -> list[dict]:
-    """The unit's baseline entities meeting ``condition`` on the projection as of the milestone's end (city
-    time), with the events that covered them later or uncovered them before (the live coverage spans)."""
+def _uncovered_entry(conn, live: str, as_of: str, unit: str, milestone, what: str) -> list[dict]:
+    """The unit's baseline entities the milestone misses on the projection as of its end (city time), with
+    the events that covered them later or uncovered them before (the live coverage spans)."""
     cutoff = end_of_day(milestone.due)
-    where, params = _department_condition(unit)
-    missed = [row.entity_id for row in conn.execute(sa.text(
-        f"SELECT entity_id FROM {as_of}.rp_entity_status WHERE in_baseline AND ({condition}) AND {where}"
-        " ORDER BY entity_id"), params)]
+    missed = accountability_queries.missed_entities(conn, as_of, milestone.key, unit)
     if not missed:
         return []
     events, formed_later, lost = [], set(), set()
-    for row in conn.execute(sa.text(
-            f"SELECT entity_id, covered_from, formed_event_id, covered_until, ended_event_id"
-            f" FROM {live}.rp_coverage_spans WHERE entity_id = ANY(:ids) ORDER BY covered_from, organization_id"),
-            {"ids": missed}):
+    for row in accountability_queries.coverage_spans(conn, live, missed):
         if row.covered_from > cutoff:
             formed_later.add(row.entity_id)
             events.append(row.formed_event_id)
@@ -163,11 +135,7 @@ def _uncovered_entry(conn, live: str, as_of: str, unit: str, milestone, conditio
 
 def _coverage_target_entry(conn, as_of: str, unit: str, milestone) -> list[dict]:
     """一: organization coverage of at least 80% of the unit's baseline by the end of the year."""
-    where, params = _department_condition(unit)
-    row = conn.execute(sa.text(
-        f"SELECT count(*) AS baseline, count(*) FILTER (WHERE organization_covered) AS covered"
-        f" FROM {as_of}.rp_entity_status WHERE in_baseline AND {where}"), params).one()
-    rate = Rate(int(row.covered), int(row.baseline))
+    rate = Rate(*accountability_queries.baseline_covered(conn, as_of, unit))
     if rate.percent is None or rate.percent >= TARGET_COVERAGE:
         return []
     return [_entry("deadline_missed", milestone.key, milestone.due,
@@ -177,9 +145,9 @@ def _coverage_target_entry(conn, as_of: str, unit: str, milestone) -> list[dict]
 
 def _responsibility_entries(conn, schema: str, unit: str, now: datetime) -> list[dict]:
     """R11: a related city department's responsibility report, late or missing."""
-    department = unit.removeprefix(responsibility.UNIT_PREFIX)
-    milestone = load_calendar().milestone(responsibility.MILESTONE)
-    row = responsibility.first_report(conn, schema, department, milestone.due)
+    department = unit.removeprefix(reports.DEPARTMENT_UNIT_PREFIX)
+    milestone = load_calendar().milestone(reports.RESPONSIBILITY_MILESTONE)
+    row = queries.first_responsibility_reports(conn, schema, milestone.due).get(department)
     status = timeliness(milestone.due, row.submitted_at if row else None, now)
     if status == "late":
         return [_entry("report_late", milestone.key, city_date(row.submitted_at),
@@ -191,10 +159,8 @@ def _responsibility_entries(conn, schema: str, unit: str, now: datetime) -> list
     return []
 
 
-def _with_confirmations(conn, s: str, unit: str, entries: list[dict]) -> list[dict]:
-    confirmed = {(row.entry_kind, row.subject): row for row in conn.execute(sa.text(
-        f"SELECT entry_kind, subject, payload, event_id FROM {s}.rp_accountability WHERE unit = :u"),
-        {"u": unit})}
+def _with_confirmations(conn, live: str, unit: str, entries: list[dict]) -> list[dict]:
+    confirmed = accountability_queries.confirmations(conn, live, unit)
     for entry in entries:
         found = confirmed.pop((entry["entry_kind"], entry["subject"]), None)
         entry["confirmed"] = found is not None

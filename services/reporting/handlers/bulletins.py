@@ -9,36 +9,31 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-
-import sqlalchemy as sa
 
 from platform_core import clock
 from platform_core.auth import Principal
 from platform_core.contracts import event_types_for
-from platform_core.db import quoted_schema
 from platform_core.errors import AlreadyExists, Busy, NotFound, RuleViolation
 from platform_core.event_store import NewEvent
 from platform_core.envelope import utc_timestamp
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
-from reporting.adapters import as_of_cache, bulletin_render
+from reporting.adapters import as_of_cache, bulletin_render, bulletin_store
 from reporting.adapters.figures_sql import SqlFigures
 from reporting.adapters.replay import as_of_schema, replay_into
+from reporting.audit.checkpoints import CheckpointSigner
 from reporting.domain.bulletin import BulletinData
 from reporting.domain.reports import end_of_day
+from reporting.domain.window import Window
 from reporting.handlers.bulletin_figures import assemble, previous_cutoff
-from reporting.handlers.projection import Window
 
 log = logging.getLogger(__name__)
 # An as-of projection is reused when it was built this long after its cutoff (the relay's lag is seconds).
 SETTLED_AFTER = timedelta(minutes=10)
 TOPIC_REGISTRY = ("registry", "membership", "formation", "reporting")
-# The advisory lock one as-of replay holds in the whole service (every process on the database).
-REPLAY_SLOT = "as-of-replay-slot"
 REPLAY_RETRY_AFTER_S = 15
 
 
@@ -56,73 +51,33 @@ def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | No
           rebuild: bool = False, wait_for_replay: bool = True) -> str:
     """A projection schema as of ``until`` (events recorded at or before it), built by replay or reused.
 
-    A replay reads every topic from the start, so the service runs one at a time (``REPLAY_SLOT``). A
+    A replay reads every topic from the start, so the service runs one at a time (``as_of_cache.REPLAY_SLOT``). A
     bulletin waits for its turn; an ad-hoc question (``wait_for_replay=False``: ``GET /rates?as_of=``)
     whose moment is not built yet gets ``Busy`` instead, so distinct moments asked at once cannot take
     every core."""
     schema = as_of_schema(context.name, until)
-    if not rebuild and _settled(context, schema, until):
+    if not rebuild and as_of_cache.settled(context.engine, schema, until, SETTLED_AFTER):
         as_of_cache.note_use(context.engine, context.name, schema, until)
         return schema
-    with _building(context.engine, schema) as take_replay_slot:
+    with as_of_cache.building(context.engine, schema) as take_replay_slot:
         # A request for the same time may have built it while this one waited for the lock.
-        if not rebuild and _settled(context, schema, until):
+        if not rebuild and as_of_cache.settled(context.engine, schema, until, SETTLED_AFTER):
             as_of_cache.note_use(context.engine, context.name, schema, until)
             return schema
-        take_replay_slot(wait_for_replay)
+        if not take_replay_slot(wait_for_replay):
+            raise Busy("另一个历史时点的重放正在进行；请稍后重试，或选用已生成的时点（如通报截止时点）",
+                       field="as_of", retry_after=REPLAY_RETRY_AFTER_S)
         kwargs = {"topics": topics} if topics else {}
         # Noted as used before the build, so a prune by a concurrent build cannot take this one (the newest).
         as_of_cache.note_use(context.engine, context.name, schema, until)
         outcome = replay_into(context.engine, context.settings.kafka_bootstrap, schema,
                               event_types_for(*TOPIC_REGISTRY), window=Window(until=until), **kwargs)
-        with context.engine.begin() as conn:
-            # business time, so a simulated campaign's as-of figures settle by its own clock
-            conn.execute(sa.text(f"UPDATE {quoted_schema(schema)}.rp_meta SET replayed_until = :u,"
-                                 " replay_finished_at = :now"), {"u": until, "now": clock.now()})
+        # business time, so a simulated campaign's as-of figures settle by its own clock
+        as_of_cache.note_replayed(context.engine, schema, until, clock.now())
     dropped = as_of_cache.prune(context.engine, context.name, protect=[schema])
     log.info("as-of projection built", extra={"schema": schema, "records": outcome.records,
                                                "seconds": round(outcome.seconds, 2), "dropped": dropped})
     return schema
-
-
-@contextmanager
-def _building(engine, schema: str) -> Iterator[Callable[[bool], None]]:
-    """One build of an as-of schema at a time: a burst of requests for the same past moment replays
-    once, and the others wait and reuse it. A session advisory lock on a connection of its own, closed
-    afterwards (never returned to the pool holding a lock). Yields the function that takes the replay
-    slot on the same connection; the slot is always taken after the schema's lock, so no two builds
-    wait on each other in a cycle."""
-    connection = engine.raw_connection()
-    connection.detach()
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"as-of-build:{schema}",))
-        connection.commit()
-        yield lambda wait: _take_replay_slot(connection, wait)
-    finally:
-        connection.close()
-
-
-def _take_replay_slot(connection, wait: bool) -> None:
-    with connection.cursor() as cursor:
-        if wait:
-            cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", (REPLAY_SLOT,))
-            taken = True
-        else:
-            cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (REPLAY_SLOT,))
-            taken = cursor.fetchone()[0]
-    connection.commit()
-    if not taken:
-        raise Busy("另一个历史时点的重放正在进行；请稍后重试，或选用已生成的时点（如通报截止时点）",
-                   field="as_of", retry_after=REPLAY_RETRY_AFTER_S)
-
-
-def _settled(context: ServiceContext, schema: str, until: datetime) -> bool:
-    with context.engine.connect() as conn:
-        if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"{schema}.rp_meta"}).scalar() is None:
-            return False
-        finished = conn.execute(sa.text(f"SELECT replay_finished_at FROM {schema}.rp_meta")).scalar()
-    return finished is not None and finished > until + SETTLED_AFTER
 
 
 def figures(context: ServiceContext, cutoff: date, topics: tuple[str, ...] | None = None,
@@ -135,8 +90,11 @@ def figures(context: ServiceContext, cutoff: date, topics: tuple[str, ...] | Non
                         cutoff, previous)
 
 
-def publish(context: ServiceContext, principal: Principal, cutoff: date, idempotency_key: str | None = None,
-            now: datetime | None = None, topics: tuple[str, ...] | None = None) -> Published:
+def publish(context: ServiceContext, principal: Principal, cutoff: date, *, signer: Callable[[], CheckpointSigner],
+            idempotency_key: str | None = None, now: datetime | None = None,
+            topics: tuple[str, ...] | None = None) -> Published:
+    """``signer`` builds the log's checkpoint signer (bootstrap's ``checkpoint_signer``) once the checks have
+    passed and the figures are assembled, so a refused request never needs the signer's configuration."""
     principal.require("bulletin.publish", target=f"bulletin-{cutoff}")
     check_cutoff(cutoff)
     now = now or clock.now()
@@ -155,9 +113,12 @@ def publish(context: ServiceContext, principal: Principal, cutoff: date, idempot
     digest = hashlib.sha256(data_bytes).hexdigest()
     as_dict = json.loads(data_bytes)
     bulletin_id = f"bulletin-{uuid.uuid4()}"
-    from reporting.bootstrap import sign_checkpoint_now
+    checkpoints = signer()
     with context.engine.begin() as conn:
-        note = sign_checkpoint_now(context, reason="bulletin", actor=principal.actor(), conn=conn)
+        # The checkpoint and its CheckpointSigned event join this transaction: the bulletin and the checkpoint
+        # it carries commit together. Should it fail after the signer signed, the note is not lost: the signer
+        # keeps it, and the next signing (or the schedule's next tick) stores it first.
+        note = checkpoints.sign_in(conn, "bulletin", principal.actor())[0].note
         tree_size, root = note_position(note)
         files = bulletin_render.render_files(as_dict, note, digest)
         payload = {"bulletin_id": bulletin_id, "cutoff_date": cutoff.isoformat(),
@@ -171,12 +132,8 @@ def publish(context: ServiceContext, principal: Principal, cutoff: date, idempot
         result = context.store.append_in(conn, stream, context.store.stream_version(conn, stream),
                                          [NewEvent("BulletinPublished", payload)], principal.actor(), idempotency_key)
         event_id = str(result.events[0].event_id)
-        conn.execute(sa.text(
-            f"INSERT INTO {quoted_schema(context.name)}.bulletins (bulletin_id, cutoff_date, figures_json,"
-            " figures_sha256, html, pdf, xlsx, checkpoint_note, checkpoint_tree_size, event_id)"
-            " VALUES (:b, :c, :f, :h, :html, :pdf, :xlsx, :n, :t, :e)"),
-            {"b": bulletin_id, "c": cutoff, "f": data_bytes, "h": digest, "html": files["html"], "pdf": files["pdf"],
-             "xlsx": files["xlsx"], "n": note, "t": tree_size, "e": event_id})
+        bulletin_store.insert(conn, context.name, bulletin_id, cutoff, data_bytes, digest, files, note, tree_size,
+                              event_id)
     context.store.count_committed(result)
     return Published(bulletin_id, cutoff, digest, tree_size, event_id)
 
@@ -200,10 +157,7 @@ def note_position(note: str) -> tuple[int, str]:
 
 def published(context: ServiceContext, cutoff: date) -> dict | None:
     with context.engine.connect() as conn:
-        row = conn.execute(sa.text(
-            f"SELECT bulletin_id, cutoff_date, published_at, figures_sha256, checkpoint_tree_size, checkpoint_note,"
-            f" event_id FROM {quoted_schema(context.name)}.bulletins WHERE cutoff_date = :c"), {"c": cutoff}).mappings().first()
-    return dict(row) if row else None
+        return bulletin_store.published(conn, context.name, cutoff)
 
 
 FILE_COLUMNS = {"html": ("html", "text/html; charset=utf-8"), "pdf": ("pdf", "application/pdf"),
@@ -216,8 +170,7 @@ def bulletin_file(context: ServiceContext, cutoff: date, kind: str) -> tuple[byt
         raise NotFound(f"no bulletin format {kind!r}; one of {', '.join(FILE_COLUMNS)}", field="format")
     column, media = FILE_COLUMNS[kind]
     with context.engine.connect() as conn:
-        found = conn.execute(sa.text(f"SELECT {column} FROM {quoted_schema(context.name)}.bulletins"
-                                     " WHERE cutoff_date = :c"), {"c": cutoff}).scalar()
+        found = bulletin_store.file_bytes(conn, context.name, cutoff, column)
     if found is None:
         raise NotFound(f"no bulletin published for {cutoff}", field="cutoff_date")
-    return bytes(found), media
+    return found, media

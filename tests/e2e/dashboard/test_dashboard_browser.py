@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 import zlib
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,8 @@ def seeded(settings_env, tmp_path_factory):
                 reporting_asks(signer):
             checkpoint_signer(context).sign_now("manual")
             city = Principal("city_org", "city_org", "e2e")
-            bulletins.publish(context, city, date(2016, 9, 10), topics=tuple(topics.values()))
+            bulletins.publish(context, city, date(2016, 9, 10), signer=partial(checkpoint_signer, context),
+                              topics=tuple(topics.values()))
         yield {"schema": schema, "topics": topics, "context": context}
     finally:
         context.engine.dispose()

@@ -105,7 +105,7 @@ def slow_replays(engine, live, monkeypatch):
 @pytest.fixture
 def replay_slot_taken(engine):
     """Another replay holds the service's replay slot until the test ends; yields the call that ends it."""
-    from reporting.handlers.bulletins import REPLAY_SLOT
+    from reporting.adapters.as_of_cache import REPLAY_SLOT
 
     with engine.connect() as holder:
         holder.execute(sa.text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": REPLAY_SLOT})
@@ -141,7 +141,7 @@ def test_an_ad_hoc_moment_is_busy_while_another_replay_runs(engine, slow_replays
 
 def test_a_built_moment_is_served_while_another_replay_runs(engine, slow_replays):
     from reporting.handlers import bulletins
-    from reporting.handlers.bulletins import REPLAY_SLOT
+    from reporting.adapters.as_of_cache import REPLAY_SLOT
 
     context, builds = slow_replays
     built = bulletins.as_of(context, UNTIL)  # finished long after UNTIL: settled

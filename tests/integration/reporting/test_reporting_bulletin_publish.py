@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from datetime import date, datetime, timezone
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from platform_core.auth import Principal
 from platform_core.errors import AlreadyExists, RuleViolation
 from reporting.audit.store import AuditLogStore
 from reporting.audit.verify import verify_files
+from reporting.bootstrap import checkpoint_signer
 from reporting.handlers import bulletins
 from reporting.handlers.rederive_bulletin import BulletinRederiver
 from signer_process import reporting_asks, running_signer
@@ -41,12 +43,13 @@ def test_publish_verify_and_regenerate(engine, settings, tmp_path, signer):
         context.migrate()
         publish(settings.kafka_bootstrap, topics, campaign().events)
         fill_audit_log(engine, settings.kafka_bootstrap, schema, topics)
+        signs = partial(checkpoint_signer, context)
         with pytest.raises(RuleViolation):  # a day that has not ended cannot be published
-            bulletins.publish(context, CITY, CUTOFF, now=datetime(2016, 9, 25, 12, tzinfo=timezone.utc),
+            bulletins.publish(context, CITY, CUTOFF, signer=signs, now=datetime(2016, 9, 25, 12, tzinfo=timezone.utc),
                               topics=tuple(topics.values()))
-        done = bulletins.publish(context, CITY, CUTOFF, topics=tuple(topics.values()))
+        done = bulletins.publish(context, CITY, CUTOFF, signer=signs, topics=tuple(topics.values()))
         with pytest.raises(AlreadyExists):
-            bulletins.publish(context, CITY, CUTOFF, topics=tuple(topics.values()))
+            bulletins.publish(context, CITY, CUTOFF, signer=signs, topics=tuple(topics.values()))
 
         figures, _ = bulletins.bulletin_file(context, CUTOFF, "json")
         assert hashlib.sha256(figures).hexdigest() == done.figures_sha256

@@ -134,7 +134,7 @@ def test_published_reports_and_confirmations_reach_the_projection(client, engine
 
 
 def test_an_as_of_question_while_another_replay_runs_is_503_with_retry_after(client, engine):
-    from reporting.handlers.bulletins import REPLAY_SLOT
+    from reporting.adapters.as_of_cache import REPLAY_SLOT
 
     with engine.connect() as other_replay:
         other_replay.execute(sa.text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": REPLAY_SLOT})

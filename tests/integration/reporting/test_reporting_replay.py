@@ -9,7 +9,8 @@ from platform_core.projection_consumer import ProjectionApplier, ProjectionConsu
 from reporting.adapters import queries
 from reporting.adapters.projection_store import PROJECTION_GROUP, create_tables
 from reporting.adapters.replay import replay_into
-from reporting.handlers.projection import Window, projection_handler
+from reporting.domain.window import Window
+from reporting.handlers.projection import projection_handler
 from reporting_support import create_topics, delete_topics, drop_schema, dump, publish  # noqa: I001 (sets the path)
 from reporting_scenario import REGISTRY, campaign, ent
 
