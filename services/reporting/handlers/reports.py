@@ -11,7 +11,7 @@ from platform_core.auth import Forbidden, Principal
 from platform_core.contracts.reporting import FIGURE_NAMES
 from platform_core.db import quoted_schema
 from platform_core.errors import AlreadyExists, RuleViolation, SchemaViolation
-from platform_core.event_store import NewEvent
+from platform_core.events import NewEvent
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
 from reporting.domain.reports import CITY_ORGANS, CIVIL_AFFAIRS, end_of_day, reporting_units, timeliness

@@ -16,7 +16,8 @@ from platform_core.auth import Forbidden, Principal
 from platform_core.contracts.reporting import RESPONSIBILITY_DEPARTMENTS
 from platform_core.db import quoted_schema
 from platform_core.errors import AlreadyExists, NotFound, RuleViolation
-from platform_core.event_store import NewEvent, request_fingerprint
+from platform_core.event_store import request_fingerprint
+from platform_core.events import NewEvent
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
 from reporting.domain.reports import end_of_day, timeliness
