@@ -31,7 +31,8 @@ from platform_core.local_processes import free_port, stop_all
 from platform_core.contracts import event_types_for
 from platform_core.db import create_db_engine, migrate
 from platform_core.envelope import Actor
-from platform_core.event_store import EventStore, NewEvent
+from platform_core.event_store import EventStore
+from platform_core.events import NewEvent
 from platform_core.kafka_io import kafka_options
 from platform_core.settings import get_settings
 from scratch import remove_scratch

@@ -24,7 +24,8 @@ from pydantic import BaseModel
 
 from platform_core.db import create_db_engine, migrate
 from platform_core.envelope import Actor
-from platform_core.event_store import EventStore, NewEvent
+from platform_core.event_store import EventStore
+from platform_core.events import NewEvent
 from platform_core.event_types import EventTypeRegistry
 from platform_core.heap import freeze_startup_heap
 from platform_core.kafka_io import DeadLetterPublisher, create_producer, kafka_options

@@ -26,7 +26,8 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from pipeline import ACTOR, Survey, employees_projection, payload, raw_consume
 from platform_core.db import create_db_engine, migrate
-from platform_core.event_store import EventStore, NewEvent
+from platform_core.event_store import EventStore
+from platform_core.events import NewEvent
 from platform_core.event_types import EventTypeRegistry
 from platform_core.heap import freeze_startup_heap
 from platform_core.kafka_io import DeadLetterPublisher, create_producer, kafka_options

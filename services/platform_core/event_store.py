@@ -3,16 +3,17 @@
 Optimistic concurrency: the caller says which stream version it decided on;
 ``UNIQUE(stream_id, stream_version)`` turns a lost race into ConcurrencyConflict,
 never a silent overwrite. Idempotency keys make a repeated command return the
-first result and write nothing.
+first result and write nothing. ``execute`` runs a whole command: the key's look-up,
+the decision, the append, the read model, the 409s and the metrics.
 """
 
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -23,21 +24,12 @@ from .db import quoted_schema
 from .envelope import Actor, EventEnvelope
 from .errors import ConcurrencyConflict, IdempotencyKeyReused, PayloadTooLarge
 from .event_types import EventTypeRegistry
+from .events import Command, Decision, NewEvent, by_stream, lost_race
 from .metrics import EVENTS_APPENDED
 
 
 PREPARED_MAX_EVENTS = 8  # appends of up to this many events use a prepared statement (see _execute_append)
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """An event a decision produced, before the store gives it an id and a version."""
-
-    type: str
-    payload: dict[str, Any]
-    occurred_at: datetime | None = None  # business time; imports may back-date it
-    # Given when a command's idempotency key must name events of several appends (claim_idempotency_key).
-    event_id: uuid.UUID | None = None
+Answer = TypeVar("Answer")
 
 
 @dataclass(frozen=True)
@@ -48,6 +40,19 @@ class AppendResult:
     @property
     def last_version(self) -> int:
         return self.events[-1].stream_version if self.events else 0
+
+
+@dataclass(frozen=True)
+class Executed(Generic[Answer]):
+    """What ``EventStore.execute`` did: the events (written now, or by the command's first run) and the
+    caller's answer, read in the same transaction."""
+
+    result: AppendResult
+    answer: Answer | None = None
+
+    @property
+    def replayed(self) -> bool:
+        return self.result.replayed
 
 
 @dataclass
@@ -91,6 +96,13 @@ def request_fingerprint(*parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _fingerprint(stream_id: str, events: Sequence[NewEvent], key: str | None, given: str | None) -> str:
+    """A bare append's fingerprint: the caller's, else the stream and its events (only a key needs one)."""
+    if given or key is None:
+        return given or ""
+    return request_fingerprint(stream_id, [(e.type, e.payload) for e in events])
+
+
 class EventStore:
     """One service's event store: its schema, its topic, its event types."""
 
@@ -112,19 +124,58 @@ class EventStore:
             events.c.stream_id == sa.bindparam("stream_id")).order_by(events.c.stream_version)
 
     # -- writing -----------------------------------------------------------------
+    def execute(self, command: Command, decide: Callable[[Connection], Decision],
+                project: Callable[[Connection, AppendResult], Answer] | None = None,
+                replay: Callable[[Connection, AppendResult], Answer] | None = None,
+                explain_unique: Callable[[Connection], None] | None = None,
+                transaction: Callable[[], AbstractContextManager[Connection]] | None = None) -> Executed[Answer]:
+        """One command, in one transaction (``transaction``, default ``engine.begin``):
+
+        1. the idempotency key is looked up once; a repeat answers ``replay(conn, first result)`` before
+           any rule is checked again (deciding again might now refuse, e.g. "already registered");
+        2. ``decide(conn)`` loads, checks and decides (raising a PlatformError refuses, nothing written);
+        3. the key is claimed with every event id, then each stream's events are appended with their
+           outbox rows (``Decision`` says at which version);
+        4. ``project(conn, result)`` updates the service's read model and returns its answer;
+        5. after the commit, the appended events are counted.
+
+        A race lost at a constraint becomes: the first result of a concurrent twin (same key), or a 409
+        (``command.conflict``) for a stream version or a unique value taken, after ``explain_unique``
+        (in a new transaction) had the chance to name the holder with a better 409."""
+        transaction = transaction or self.engine.begin
+        key = command.idempotency_key
+        try:
+            with transaction() as conn:
+                earlier = self.earlier_result(conn, key, command.fingerprint)
+                if earlier is not None:
+                    return Executed(earlier, replay(conn, earlier) if replay is not None else None)
+                result = self._append_decision(conn, decide(conn), command)
+                answer = project(conn, result) if project is not None else None
+        except IntegrityError as exc:
+            diag = getattr(exc.orig, "diag", None)
+            race = lost_race(getattr(diag, "constraint_name", "") or "", getattr(exc.orig, "pgcode", "") or "",
+                             key is not None)
+            if race == "twin":
+                with transaction() as conn:
+                    earlier = self.earlier_result(conn, key, command.fingerprint)
+                    if earlier is not None:
+                        return Executed(earlier, replay(conn, earlier) if replay is not None else None)
+                race = "version"  # the key's row is not there: the stream version was taken
+            if race == "unique" and explain_unique is not None:
+                with transaction() as conn:
+                    explain_unique(conn)
+            if race == "other":
+                raise
+            raise command.conflict_error() from exc
+        self.count_committed(result)
+        return Executed(result, answer)
+
     def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
                idempotency_key: str | None = None, fingerprint: str | None = None) -> AppendResult:
         """Append in a transaction of its own (see ``append_in`` to join a caller's)."""
-        if idempotency_key is not None:  # the fingerprint only tells a retry from a reused key
-            fingerprint = fingerprint or request_fingerprint(stream_id, [(e.type, e.payload) for e in events])
-        try:
-            with self.engine.begin() as conn:
-                result = self.append_in(conn, stream_id, expected_version, events, actor,
-                                        idempotency_key, fingerprint)
-        except IntegrityError as exc:
-            return self._resolve_integrity_error(exc, stream_id, expected_version, idempotency_key, fingerprint)
-        self.count_committed(result)
-        return result
+        command = Command(actor, _fingerprint(stream_id, events, idempotency_key, fingerprint), idempotency_key,
+                          f"stream {stream_id} changed concurrently; version {expected_version + 1} is taken")
+        return self.execute(command, lambda _: Decision(events, stream_id, expected_version)).result
 
     def count_committed(self, result: AppendResult) -> None:
         """Metrics after the commit (callers of ``append_in`` call it after theirs)."""
@@ -134,54 +185,61 @@ class EventStore:
 
     def append_in(self, conn: Connection, stream_id: str, expected_version: int, events: Sequence[NewEvent],
                   actor: Actor, idempotency_key: str | None = None, fingerprint: str | None = None) -> AppendResult:
-        """Validate everything first, then write events, outbox rows and the key.
+        """Append inside the caller's transaction: the earlier result of a repeated key, or the events.
 
-        Nothing is written when any event is invalid. A race lost at the unique
-        constraint surfaces as IntegrityError; ``append`` maps it.
-        """
-        if expected_version < 0:
+        Nothing is written when any event is invalid. A race lost at the unique constraint surfaces as
+        IntegrityError (``execute`` maps it)."""
+        command = Command(actor, _fingerprint(stream_id, events, idempotency_key, fingerprint), idempotency_key)
+        earlier = self.earlier_result(conn, idempotency_key, command.fingerprint)
+        if earlier is not None:
+            return earlier
+        return self._append_decision(conn, Decision(events, stream_id, expected_version), command)
+
+    def _append_decision(self, conn: Connection, decision: Decision, command: Command) -> AppendResult:
+        """Claim the key with every event id, then append each stream's run of events with its outbox rows."""
+        if decision.expected_version is not None and decision.expected_version < 0:
             raise ValueError("expected_version must be >= 0")
-        if not events:
+        if not decision.events:
             raise ValueError("append needs at least one event")
-        if idempotency_key is not None:
-            fingerprint = fingerprint or request_fingerprint(stream_id, [(e.type, e.payload) for e in events])
-            earlier = self.earlier_result(conn, idempotency_key, fingerprint)
-            if earlier is not None:
-                return earlier
-        built = self._envelopes(stream_id, expected_version, events, actor)
-        envelopes = [envelope for envelope, _ in built]
-        if idempotency_key is not None:
+        runs = by_stream(decision.events, decision.stream_id)
+        ids = [e.event_id or uuid.uuid4() for _, run in runs for e in run]
+        if command.idempotency_key is not None:
             # The key before the version check: a concurrent twin waits on it, then finds this result.
-            self.claim_idempotency_key(conn, idempotency_key, fingerprint, stream_id,
-                                       [e.event_id for e in envelopes])
-        # One round trip: the version check, the events and their outbox rows. No NOTIFY for the
-        # relay: PostgreSQL serializes the commits of notifying transactions; the relay polls.
-        found = self._execute_append(conn, stream_id, expected_version, built)
-        if found.queued != len(envelopes):
-            raise ConcurrencyConflict(
-                f"stream {stream_id} is at version {found.current_version}, the command expected {expected_version}",
-                field="expected_version")
-        return AppendResult(envelopes)
+            self.claim_idempotency_key(conn, command.idempotency_key, command.fingerprint, runs[0][0], ids)
+        if decision.new_streams:
+            return AppendResult(self._append_new_streams(conn, runs, ids, command.actor))
+        written, at = [], 0
+        for stream_id, run in runs:
+            expected = decision.expected(stream_id)
+            version = self.stream_version(conn, stream_id) if expected is None else expected
+            built = self._envelopes(stream_id, version, run, command.actor, ids[at:at + len(run)])
+            at += len(run)
+            # One round trip: the version check, the events and their outbox rows. No NOTIFY for the
+            # relay: PostgreSQL serializes the commits of notifying transactions; the relay polls.
+            found = self._execute_append(conn, stream_id, version, built)
+            if found.queued != len(built):
+                raise ConcurrencyConflict(
+                    f"stream {stream_id} is at version {found.current_version}, the command expected {version}",
+                    field="expected_version")
+            written += [envelope for envelope, _ in built]
+        return AppendResult(written)
 
     def claim_idempotency_key(self, conn: Connection, key: str, fingerprint: str, stream_id: str,
                               event_ids: Sequence[uuid.UUID]) -> None:
         """Record a command's key with every event id it writes: once, never updated (the service's
-        role may only INSERT keys). A command spanning streams claims it before its first append, with
-        the ids it gave its NewEvents, and appends without a key."""
+        role may only INSERT keys)."""
         conn.execute(self.tables.idempotency_keys.insert().values(
             idempotency_key=key, request_hash=fingerprint, stream_id=stream_id, event_ids=list(event_ids)))
 
-    def append_new_streams_in(self, conn: Connection, streams: Sequence[tuple[str, Sequence[NewEvent]]],
-                              actor: Actor) -> list[EventEnvelope]:
-        """Start many new streams at once inside the caller's transaction (bulk imports).
-
-        Every stream must be new (its events get versions 1..n); a stream that
-        already exists fails the whole batch at ``UNIQUE(stream_id, stream_version)``.
-        Rows go in with executemany, one outbox row per event, one notification.
-        """
-        built = [pair for stream_id, events in streams for pair in self._envelopes(stream_id, 0, events, actor)]
-        if not built:
-            return []
+    def _append_new_streams(self, conn: Connection, runs: Sequence[tuple[str, Sequence[NewEvent]]],
+                            event_ids: Sequence[uuid.UUID], actor: Actor) -> list[EventEnvelope]:
+        """Start many new streams at once (bulk imports): every stream must be new (its events get versions
+        1..n); a stream that exists already fails the whole batch at ``UNIQUE(stream_id, stream_version)``.
+        Rows go in with executemany, one outbox row per event."""
+        built, at = [], 0
+        for stream_id, run in runs:
+            built += self._envelopes(stream_id, 0, run, actor, event_ids[at:at + len(run)])
+            at += len(run)
         envelopes = [envelope for envelope, _ in built]
         t = self.tables
         rows = []
@@ -195,15 +253,16 @@ class EventStore:
         conn.execute(t.outbox.insert(), [{"event_id": e.event_id, "topic": self.topic} for e in envelopes])
         return envelopes
 
-    def _envelopes(self, stream_id: str, expected_version: int, events: Sequence[NewEvent],
-                   actor: Actor) -> list[tuple[EventEnvelope, bytes]]:
+    def _envelopes(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
+                   event_ids: Sequence[uuid.UUID] = ()) -> list[tuple[EventEnvelope, bytes]]:
         """The envelopes with their canonical bytes (rendered once: the size check and the row use them)."""
         now = clock.now()
         envelopes = []
         for offset, event in enumerate(events, start=1):
             version, payload = self.registry.validate_payload(event.type, event.payload)
+            given = event_ids[offset - 1] if event_ids else event.event_id
             envelope = EventEnvelope(
-                event_id=event.event_id or uuid.uuid4(), type=event.type, schema_version=version, stream_id=stream_id,
+                event_id=given or uuid.uuid4(), type=event.type, schema_version=version, stream_id=stream_id,
                 stream_version=expected_version + offset, occurred_at=event.occurred_at or now,
                 recorded_at=now, actor=actor, payload=payload)
             canonical = envelope.canonical_bytes()
@@ -267,11 +326,8 @@ class EventStore:
             SELECT (SELECT version FROM current) AS current_version, (SELECT count(*) FROM queued) AS queued"""
 
     def earlier_result(self, conn: Connection, key: str | None, fingerprint: str) -> AppendResult | None:
-        """The first result of a command with this idempotency key, or None when the key is new.
-
-        Handlers call it before deciding, so a retry answers with its first result even
-        when deciding again would now refuse (e.g. "already registered").
-        """
+        """The first result of a command with this idempotency key, in the order it was written (its
+        events may span streams), or None when the key is new."""
         if key is None:
             return None
         t = self.tables
@@ -282,23 +338,8 @@ class EventStore:
             raise IdempotencyKeyReused(
                 f"idempotency key {key!r} was already used for a different request", field="Idempotency-Key")
         rows = conn.execute(sa.select(t.events.c.canonical).where(t.events.c.event_id.in_(row.event_ids))
-                            .order_by(t.events.c.stream_version)).all()
+                            .order_by(t.events.c.global_position)).all()
         return AppendResult([EventEnvelope.from_bytes(r.canonical) for r in rows], replayed=True)
-
-    def _resolve_integrity_error(self, exc: IntegrityError, stream_id: str, expected_version: int,
-                                 idempotency_key: str | None, fingerprint: str | None) -> AppendResult:
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
-        if idempotency_key is not None and constraint in ("idempotency_keys_pkey", "events_stream_version_unique"):
-            # A concurrent twin committed first: answer with its result.
-            with self.engine.connect() as conn:
-                earlier = self.earlier_result(conn, idempotency_key, fingerprint or "")
-            if earlier is not None:
-                return earlier
-        if constraint == "events_stream_version_unique":
-            raise ConcurrencyConflict(
-                f"stream {stream_id} changed concurrently; version {expected_version + 1} is taken",
-                field="expected_version") from exc
-        raise exc
 
     # -- reading -----------------------------------------------------------------
     def stream_version(self, conn: Connection, stream_id: str) -> int:

@@ -6,10 +6,11 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from typing import Annotated
 from urllib.parse import unquote_to_bytes
 
 import sqlalchemy as sa
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
@@ -90,6 +91,18 @@ async def idempotency_key(request: Request) -> str | None:
     if key is not None and not (1 <= len(key) <= 200 and key.isprintable()):
         raise PlatformError("Idempotency-Key must be 1 to 200 printable characters", field="Idempotency-Key")
     return key
+
+
+# The routes of every service take their caller and idempotency key so, and their service object as
+# ``Service`` from their entrypoints/deps.py.
+Caller = Annotated[Principal, Depends(authenticate)]
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
+
+
+def mark_replayed(response: Response, replayed: bool) -> None:
+    """A command answered with the result of its first run (same Idempotency-Key) says so in a header."""
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
 
 
 def _validation_body(exc: RequestValidationError) -> dict:

@@ -10,7 +10,8 @@ from platform_core.db import migrate
 from platform_core.envelope import Actor
 from platform_core.errors import (ConcurrencyConflict, IdempotencyKeyReused, PayloadTooLarge,
                                   SchemaViolation, UnknownEventType)
-from platform_core.event_store import PREPARED_MAX_EVENTS, NewEvent
+from platform_core.event_store import PREPARED_MAX_EVENTS
+from platform_core.events import NewEvent
 
 ACTOR = Actor(department="district:420102", user="clerk-7")
 

@@ -9,7 +9,7 @@ import textwrap
 import sqlalchemy as sa
 
 from platform_core.envelope import Actor, EventEnvelope
-from platform_core.event_store import NewEvent
+from platform_core.events import NewEvent
 from platform_core.kafka_io import create_producer
 from platform_core.outbox_relay import OutboxRelay
 from support import read_topic

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer
 
 from platform_core.envelope import Actor
-from platform_core.event_store import NewEvent
+from platform_core.events import NewEvent
 from platform_core.kafka_io import DEAD_LETTER_TOPIC, create_producer, kafka_options
 from platform_core.outbox_relay import OutboxRelay
 

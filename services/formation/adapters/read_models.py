@@ -1,6 +1,6 @@
 """Formation's read tables, updated from its own events in the transaction that appends them.
 
-Replaying the event store through ``apply_own_event`` in order gives the same rows, except the
+Replaying the event store through ``apply_formation_event`` in order gives the same rows, except the
 ``checked`` task state (a passed check of an entity not yet in the baseline), which has no event
 of its own: it is the OrganizationChecked(passed) not followed by OrganizationClosed for the entity.
 """
@@ -15,7 +15,7 @@ from platform_core.envelope import EventEnvelope
 from .tables import Tables
 
 
-def apply_own_event(conn: Connection, t: Tables, envelope: EventEnvelope) -> None:
+def apply_formation_event(conn: Connection, t: Tables, envelope: EventEnvelope) -> None:
     p, kind = envelope.payload, envelope.type
     if kind == "OrganizationFormed":
         conn.execute(t.organizations.insert().values(

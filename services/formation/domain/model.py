@@ -88,13 +88,6 @@ class Organization:
 
 
 @dataclass(frozen=True)
-class DomainEvent:
-    stream_id: str
-    type: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class FormOrganization:
     organization_id: str
     mode: str

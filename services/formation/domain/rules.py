@@ -8,11 +8,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from platform_core.errors import RuleViolation
+from platform_core.events import NewEvent
 from platform_core.rules.requirements import MUST_STAND_ALONE
 from platform_core.rules.standalone import JOINT_MINIMUM, r3_violation
 
 from .checks import CheckWindow, require_in_window
-from .model import (Coverage, DomainEvent, EntityFacts, FormOrganization, Organization,
+from .model import (Coverage, EntityFacts, FormOrganization, Organization,
                     ProjectedFactRefusal, RecordCheck, TaskStatus, task_stream)
 
 
@@ -41,7 +42,7 @@ def derive_affiliation(entities: Sequence[EntityFacts], territory_names: Mapping
 
 # -- R3 / R4 / R5 formation ---------------------------------------------------------------------------
 def decide_form(command: FormOrganization, facts: Mapping[str, EntityFacts], coverage: Mapping[str, Coverage],
-                affiliation: dict, today: date, restructured_from: str | None = None) -> list[DomainEvent]:
+                affiliation: dict, today: date, restructured_from: str | None = None) -> list[NewEvent]:
     ids = list(command.entity_ids)
     if len(set(ids)) != len(ids):
         raise RuleViolation("entity_ids lists an entity twice", field="entity_ids")
@@ -64,7 +65,7 @@ def decide_form(command: FormOrganization, facts: Mapping[str, EntityFacts], cov
         "grouping_basis": command.grouping_basis if command.mode == "joint" else None,
         "grouping_detail": command.grouping_detail, "formal_members": counts, "affiliation": affiliation,
         "restructured_from": restructured_from}
-    return [DomainEvent(command.organization_id, "OrganizationFormed", payload)]
+    return [NewEvent("OrganizationFormed", payload, stream_id=command.organization_id)]
 
 
 def unknown_entity(entity_id: str) -> ProjectedFactRefusal:
@@ -134,7 +135,7 @@ def _check_functional(ids, facts, coverage) -> None:
 # -- restructuring (调整优化组织设置) -----------------------------------------------------------------
 def decide_restructure(joint: Organization, entity_id: str, new_command: FormOrganization,
                        facts: Mapping[str, EntityFacts], coverage: Mapping[str, Coverage], affiliation: dict,
-                       today: date, reason: str) -> list[DomainEvent]:
+                       today: date, reason: str) -> list[NewEvent]:
     if not joint.active:
         raise RuleViolation(f"organization {joint.organization_id} was dissolved on {joint.dissolved_on}",
                             field="organization_id")
@@ -150,10 +151,10 @@ def decide_restructure(joint: Organization, entity_id: str, new_command: FormOrg
                             f"formal members (< {JOINT_MINIMUM}); regroup them or dissolve the joint "
                             "organization first", field="entity_id", rule="R4")
     formed = decide_form(new_command, facts, coverage, affiliation, today, restructured_from=joint.organization_id)
-    restructured = DomainEvent(joint.organization_id, "OrganizationRestructured", {
+    restructured = NewEvent("OrganizationRestructured", {
         "organization_id": joint.organization_id, "mode": joint.mode, "entity_ids": [entity_id],
         "new_organization_id": new_command.organization_id, "remaining_entity_ids": remaining,
-        "restructured_on": new_command.formed_on.isoformat(), "reason": reason})
+        "restructured_on": new_command.formed_on.isoformat(), "reason": reason}, stream_id=joint.organization_id)
     return [restructured, *formed]
 
 
@@ -185,16 +186,16 @@ def r3_violations(facts: Sequence[EntityFacts], coverage: Mapping[str, Coverage]
 
 # -- dissolving, affiliation ----------------------------------------------------------------------------
 def decide_dissolve(org: Organization, dissolved_on: date, reason: str, tasks: Mapping[str, TaskStatus],
-                    today: date) -> list[DomainEvent]:
+                    today: date) -> list[NewEvent]:
     if not org.active:
         raise RuleViolation(f"organization {org.organization_id} was already dissolved on {org.dissolved_on}",
                             field="organization_id")
     if dissolved_on > today or dissolved_on < org.formed_on:
         raise RuleViolation(f"dissolved_on {dissolved_on} must lie between the formation ({org.formed_on}) and "
                             "today", field="dissolved_on")
-    events = [DomainEvent(org.organization_id, "OrganizationDissolved", {
+    events = [NewEvent("OrganizationDissolved", {
         "organization_id": org.organization_id, "mode": org.mode, "entity_ids": list(org.entity_ids),
-        "dissolved_on": dissolved_on.isoformat(), "reason": reason})]
+        "dissolved_on": dissolved_on.isoformat(), "reason": reason}, stream_id=org.organization_id)]
     for entity_id in org.entity_ids:
         task = tasks.get(entity_id)
         if task is not None and task.organization_id == org.organization_id and task.state in ("checked", "closed"):
@@ -202,15 +203,15 @@ def decide_dissolve(org: Organization, dissolved_on: date, reason: str, tasks: M
     return events
 
 
-def decide_affiliation(org: Organization, new: dict, derived: dict, reason: str, today: date) -> list[DomainEvent]:
+def decide_affiliation(org: Organization, new: dict, derived: dict, reason: str, today: date) -> list[NewEvent]:
     if not org.active:
         raise RuleViolation(f"organization {org.organization_id} was dissolved", field="organization_id")
     if new == org.affiliation:
         raise RuleViolation("R8: the organization already has this affiliation", field="affiliation", rule="R8")
-    return [DomainEvent(org.organization_id, "AffiliationChanged", {
+    return [NewEvent("AffiliationChanged", {
         "organization_id": org.organization_id, "mode": org.mode, "entity_ids": list(org.entity_ids),
         "previous": org.affiliation, "affiliation": new, "derived": new == derived, "reason": reason,
-        "changed_on": today.isoformat()})]
+        "changed_on": today.isoformat()}, stream_id=org.organization_id)]
 
 
 # -- R9 checks and closing --------------------------------------------------------------------------------
@@ -220,7 +221,7 @@ REOPEN_BY_KIND = {"acceptance": "acceptance_check_failed", "spot_check": "spot_c
 
 def decide_check(org: Organization, command: RecordCheck, facts: Mapping[str, EntityFacts],
                  tasks: Mapping[str, TaskStatus], today: date,
-                 window: CheckWindow) -> tuple[list[DomainEvent], dict[str, str]]:
+                 window: CheckWindow) -> tuple[list[NewEvent], dict[str, str]]:
     """The check event, then per entity OrganizationClosed (passed, in the baseline) or TaskReopened (failed).
 
     Returns the events and each entity's task state afterwards: a passed check of an entity not (yet)
@@ -235,11 +236,12 @@ def decide_check(org: Organization, command: RecordCheck, facts: Mapping[str, En
                             "and today", field="checked_on", rule="R12")
     if not command.passed and not command.findings:
         raise RuleViolation("R12: a failed check names its findings", field="findings", rule="R12")
-    events = [DomainEvent(org.organization_id, "OrganizationChecked", {
+    events = [NewEvent("OrganizationChecked", {
         "organization_id": org.organization_id, "mode": org.mode, "entity_ids": list(org.entity_ids),
         "check_id": command.check_id, "check_kind": command.check_kind, "passed": command.passed,
         "findings": list(command.findings), "checked_on": command.checked_on.isoformat(),
-        "inspector_unit": command.inspector_unit, "spot_check_id": command.spot_check_id})]
+        "inspector_unit": command.inspector_unit, "spot_check_id": command.spot_check_id},
+        stream_id=org.organization_id)]
     states: dict[str, str] = {}
     for entity_id in org.entity_ids:
         if command.passed:
@@ -255,22 +257,23 @@ def decide_check(org: Organization, command: RecordCheck, facts: Mapping[str, En
     return events, states
 
 
-def close_event(org: Organization, entity_id: str, check_id: str, closed_on: date) -> DomainEvent:
-    return DomainEvent(task_stream(entity_id), "OrganizationClosed", {
+def close_event(org: Organization, entity_id: str, check_id: str, closed_on: date) -> NewEvent:
+    return NewEvent("OrganizationClosed", {
         "organization_id": org.organization_id, "mode": org.mode, "entity_ids": [entity_id],
-        "entity_id": entity_id, "check_id": check_id, "closed_on": closed_on.isoformat()})
+        "entity_id": entity_id, "check_id": check_id, "closed_on": closed_on.isoformat()},
+        stream_id=task_stream(entity_id))
 
 
 def _reopen(org: Organization, entity_id: str, reason: str, state: str, check_id: str | None,
-            findings: list[str], on: date) -> DomainEvent:
-    return DomainEvent(task_stream(entity_id), "TaskReopened", {
+            findings: list[str], on: date) -> NewEvent:
+    return NewEvent("TaskReopened", {
         "organization_id": org.organization_id, "mode": org.mode, "entity_ids": [entity_id],
         "entity_id": entity_id, "reason": reason, "state": state, "check_id": check_id, "findings": findings[:50],
-        "reopened_on": on.isoformat()})
+        "reopened_on": on.isoformat()}, stream_id=task_stream(entity_id))
 
 
 def reopen_for_restructure(joint: Organization, entity_id: str, task: TaskStatus | None, on: date,
-                           reason: str) -> list[DomainEvent]:
+                           reason: str) -> list[NewEvent]:
     """A closed task moved to a new, unchecked organization goes back to organization_formed (R9)."""
     if task is None or task.state not in ("checked", "closed"):
         return []

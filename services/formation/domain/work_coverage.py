@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from platform_core.errors import RuleViolation
+from platform_core.events import NewEvent
 
-from .model import DomainEvent, EntityFacts, Organization, workcoverage_stream
+from .model import EntityFacts, Organization, workcoverage_stream
 
 ROLE_ZH = {"instructor": "党建工作指导员", "first_secretary": "第一书记"}
 WAY_ZH = {"instructor": "选派党建工作指导员", "first_secretary": "选派第一书记", "trade_union": "组建工会",
@@ -53,7 +54,7 @@ def _not_future(day: date, today: date, field: str) -> None:
 
 def decide_assignment(assignment_id: str, instructor_id: str, role: str, entity_ids: Sequence[str],
                       organizations: Sequence[Organization], assigned_on: date, today: date,
-                      assigned_by: str) -> DomainEvent:
+                      assigned_by: str) -> NewEvent:
     """An instructor or first secretary for entities without an organization and/or organizations to guide.
     ``entity_ids`` in the event: the named entities, then every entity of the named organizations (so a
     projection needs no look-up)."""
@@ -71,13 +72,13 @@ def decide_assignment(assignment_id: str, instructor_id: str, role: str, entity_
     if not covered:
         raise RuleViolation("R6: name the entities or the organizations the assignment is for", field="entity_ids",
                             rule="R6")
-    return DomainEvent(workcoverage_stream(covered[0]), "InstructorAssigned", {
+    return NewEvent("InstructorAssigned", {
         "assignment_id": assignment_id, "instructor_id": instructor_id, "role": role, "entity_ids": covered,
         "organization_ids": [o.organization_id for o in organizations], "assigned_on": assigned_on.isoformat(),
-        "assigned_by": assigned_by})
+        "assigned_by": assigned_by}, stream_id=workcoverage_stream(covered[0]))
 
 
-def decide_end_assignment(assignment: Assignment, ended_on: date, reason: str, today: date) -> DomainEvent:
+def decide_end_assignment(assignment: Assignment, ended_on: date, reason: str, today: date) -> NewEvent:
     """The end of an assignment (调离、任期届满): from ``ended_on`` it work-covers nothing and guides nothing."""
     if not assignment.active:
         raise RuleViolation(f"R6: assignment {assignment.assignment_id} ended on {assignment.ended_on}",
@@ -85,14 +86,15 @@ def decide_end_assignment(assignment: Assignment, ended_on: date, reason: str, t
     if ended_on < assignment.assigned_on or ended_on > today:
         raise RuleViolation(f"ended_on {ended_on} must lie between the assignment ({assignment.assigned_on}) and "
                             "today", field="ended_on", rule="R6")
-    return DomainEvent(assignment.stream_id, "InstructorAssignmentEnded", {
+    return NewEvent("InstructorAssignmentEnded", {
         "assignment_id": assignment.assignment_id, "instructor_id": assignment.instructor_id,
         "role": assignment.role, "entity_ids": list(assignment.entity_ids),
-        "organization_ids": list(assignment.organization_ids), "ended_on": ended_on.isoformat(), "reason": reason})
+        "organization_ids": list(assignment.organization_ids), "ended_on": ended_on.isoformat(), "reason": reason},
+        stream_id=assignment.stream_id)
 
 
 def decide_investor_education(education_id: str, entity_ids: Sequence[str], facts: Mapping[str, EntityFacts],
-                              held_on: date, topic: str, today: date, recorded_by: str) -> DomainEvent:
+                              held_on: date, topic: str, today: date, recorded_by: str) -> NewEvent:
     """出资人教育引导 (统战, 工商联): a talk or a training of the entities' investors / persons in charge."""
     _distinct(list(entity_ids), "entity_ids")
     _not_future(held_on, today, "held_on")
@@ -101,14 +103,14 @@ def decide_investor_education(education_id: str, entity_ids: Sequence[str], fact
             raise RuleViolation(f"R6: entity {entity_id} is a {facts[entity_id].kind}; investors' education is for "
                                 "non-public enterprises and social organizations (三(二))", field="entity_ids",
                                 rule="R6")
-    return DomainEvent(workcoverage_stream(entity_ids[0]), "InvestorEducationHeld", {
+    return NewEvent("InvestorEducationHeld", {
         "education_id": education_id, "entity_ids": list(entity_ids), "held_on": held_on.isoformat(),
-        "topic": topic, "recorded_by": recorded_by})
+        "topic": topic, "recorded_by": recorded_by}, stream_id=workcoverage_stream(entity_ids[0]))
 
 
 def decide_joint_development(arrangement_id: str, entity_ids: Sequence[str], started_on: date,
                              organization: Organization | None, organization_name: str | None, today: date,
-                             recorded_by: str) -> DomainEvent:
+                             recorded_by: str) -> NewEvent:
     """联合发展党员: a Party organization (one of the campaign's, or one outside it, named) develops members for
     entities that have none of their own."""
     _distinct(list(entity_ids), "entity_ids")
@@ -121,10 +123,11 @@ def decide_joint_development(arrangement_id: str, entity_ids: Sequence[str], sta
             raise RuleViolation(f"R6: organization {organization.organization_id} was dissolved",
                                 field="organization_id", rule="R6")
         organization_name = organization.name
-    return DomainEvent(workcoverage_stream(entity_ids[0]), "JointMemberDevelopmentStarted", {
+    return NewEvent("JointMemberDevelopmentStarted", {
         "arrangement_id": arrangement_id, "entity_ids": list(entity_ids), "started_on": started_on.isoformat(),
         "organization_id": organization.organization_id if organization else None,
-        "organization_name": organization_name, "recorded_by": recorded_by})
+        "organization_name": organization_name, "recorded_by": recorded_by},
+        stream_id=workcoverage_stream(entity_ids[0]))
 
 
 def unguided(organizations: Iterable[Organization], assignments: Iterable[Assignment], campaign_starts: date,

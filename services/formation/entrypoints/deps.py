@@ -1,12 +1,12 @@
-"""What the routes share: the service handle, the caller, the idempotency key, path ids, the command result."""
+"""The formation service and path ids as the routes take them (their caller and idempotency key:
+platform_core.http), and the command result."""
 
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, Response
 
-from platform_core.auth import Principal
 from platform_core.contracts.formation import ASSIGNMENT_ID, ENTITY_ID, ORGANIZATION_ID, SPOT_CHECK_ID
-from platform_core.http import authenticate, idempotency_key
+from platform_core.http import mark_replayed
 
 from ..bootstrap import Formation
 from ..handlers.commands import Outcome
@@ -17,8 +17,6 @@ async def formation(request: Request) -> Formation:
     return request.app.state.formation
 
 
-Caller = Annotated[Principal, Depends(authenticate)]
-Key = Annotated[str | None, Depends(idempotency_key)]
 Service = Annotated[Formation, Depends(formation)]
 OrgId = Annotated[str, Path(pattern=ORGANIZATION_ID)]
 EntityId = Annotated[str, Path(pattern=ENTITY_ID)]
@@ -27,7 +25,6 @@ AssignmentId = Annotated[str, Path(pattern=ASSIGNMENT_ID)]
 
 
 def command_result(outcome: Outcome, response: Response) -> schemas.CommandResult:
-    if outcome.result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, outcome.result.replayed)
     return schemas.CommandResult(id=outcome.id, events=[
         schemas.EventRef(event_id=str(e.event_id), type=e.type, stream_id=e.stream_id) for e in outcome.result.events])

@@ -7,6 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Query, Response
 
 from platform_core.errors import NotFound
+from platform_core.http import Caller, IdempotencyKey
 
 from ..adapters import queries
 from ..domain import board as board_rules
@@ -16,7 +17,7 @@ from ..domain.rules import r3_violations
 from ..domain.suggestions import suggest
 from ..domain.work_coverage import WAY_ZH
 from . import schemas
-from .deps import Caller, EntityId, Key, OrgId, Service, SpotId, command_result
+from .deps import EntityId, OrgId, Service, SpotId, command_result
 
 
 router = APIRouter(tags=["formation"])
@@ -25,7 +26,7 @@ reads = APIRouter(tags=["reads"])
 
 # -- commands -------------------------------------------------------------------------------------------
 @router.post("/organizations", status_code=201, response_model=schemas.CommandResult)
-def form(body: schemas.FormIn, caller: Caller, key: Key, svc: Service, response: Response):
+def form(body: schemas.FormIn, caller: Caller, key: IdempotencyKey, svc: Service, response: Response):
     """单独组建 / 联合组建 / 功能型: form an organization (R3, R4, R5)."""
     command = FormOrganization(f"organization-{uuid.uuid4()}", body.mode, body.name, tuple(body.entity_ids),
                                body.formed_on, body.level, body.grouping_basis, body.grouping_detail)
@@ -34,7 +35,7 @@ def form(body: schemas.FormIn, caller: Caller, key: Key, svc: Service, response:
 
 
 @router.post("/organizations/{organization_id}/restructure", status_code=201, response_model=schemas.CommandResult)
-def restructure(organization_id: OrgId, body: schemas.RestructureIn, caller: Caller, key: Key, svc: Service,
+def restructure(organization_id: OrgId, body: schemas.RestructureIn, caller: Caller, key: IdempotencyKey, svc: Service,
                 response: Response):
     """调整优化组织设置: split an entity with >= 3 formal members out of a joint organization (R3)."""
     outcome = svc.commands.restructure(caller, organization_id, body.entity_id, body.name, body.reason,
@@ -43,14 +44,15 @@ def restructure(organization_id: OrgId, body: schemas.RestructureIn, caller: Cal
 
 
 @router.post("/organizations/{organization_id}/dissolve", response_model=schemas.CommandResult)
-def dissolve(organization_id: OrgId, body: schemas.DissolveIn, caller: Caller, key: Key, svc: Service,
+def dissolve(organization_id: OrgId, body: schemas.DissolveIn, caller: Caller, key: IdempotencyKey, svc: Service,
              response: Response):
     outcome = svc.commands.dissolve(caller, organization_id, body.dissolved_on, body.reason, key)
     return command_result(outcome, response)
 
 
 @router.post("/organizations/{organization_id}/affiliation", response_model=schemas.CommandResult)
-def change_affiliation(organization_id: OrgId, body: schemas.AffiliationIn, caller: Caller, key: Key, svc: Service,
+def change_affiliation(organization_id: OrgId, body: schemas.AffiliationIn, caller: Caller, key: IdempotencyKey,
+                       svc: Service,
                        response: Response):
     """隶属关系 (R8): change the derived affiliation, with a reason."""
     affiliation = {"kind": body.kind, "unit": body.unit, "name": body.name}
@@ -59,7 +61,7 @@ def change_affiliation(organization_id: OrgId, body: schemas.AffiliationIn, call
 
 
 @router.post("/organizations/{organization_id}/checks", status_code=201, response_model=schemas.CommandResult)
-def record_check(organization_id: OrgId, body: schemas.CheckIn, caller: Caller, key: Key, svc: Service,
+def record_check(organization_id: OrgId, body: schemas.CheckIn, caller: Caller, key: IdempotencyKey, svc: Service,
                  response: Response):
     """检查验收 / 回头看: passing closes the tasks (销号), failing reopens them (R9, R12)."""
     outcome = svc.commands.record_check(caller, organization_id, body.passed, body.findings, body.checked_on,
@@ -68,21 +70,21 @@ def record_check(organization_id: OrgId, body: schemas.CheckIn, caller: Caller, 
 
 
 @router.post("/tasks/{entity_id}/close", response_model=schemas.CommandResult)
-def close_task(entity_id: EntityId, caller: Caller, key: Key, svc: Service, response: Response):
+def close_task(entity_id: EntityId, caller: Caller, key: IdempotencyKey, svc: Service, response: Response):
     """Close a task left ``checked`` because its entity entered the baseline after the check (R9)."""
     outcome = svc.commands.close_task(caller, entity_id, key)
     return command_result(outcome, response)
 
 
 @router.post("/spot-checks", status_code=201, response_model=schemas.CommandResult)
-def draw_spot_check(body: schemas.SpotCheckIn, caller: Caller, key: Key, svc: Service, response: Response):
+def draw_spot_check(body: schemas.SpotCheckIn, caller: Caller, key: IdempotencyKey, svc: Service, response: Response):
     """随机抽查: draw N closed tasks per district, reproducibly (docs/formation.md)."""
     outcome = svc.commands.draw_spot_check(caller, body.per_district, body.districts, body.seed, key)
     return command_result(outcome, response)
 
 
 @router.post("/spot-checks/{spot_check_id}/results", status_code=201, response_model=schemas.CommandResult)
-def spot_check_result(spot_check_id: SpotId, body: schemas.SpotCheckResultIn, caller: Caller, key: Key,
+def spot_check_result(spot_check_id: SpotId, body: schemas.SpotCheckResultIn, caller: Caller, key: IdempotencyKey,
                       svc: Service, response: Response):
     """The result of checking a drawn organization; a failure reopens its tasks."""
     outcome = svc.commands.record_check(caller, body.organization_id, body.passed, body.findings, body.checked_on,

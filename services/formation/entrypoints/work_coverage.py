@@ -4,16 +4,18 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Response
 
+from platform_core.http import Caller, IdempotencyKey
+
 from ..adapters import queries
 from ..domain.work_coverage import ROLE_ZH, unguided
 from . import schemas
-from .deps import AssignmentId, Caller, Key, Service, command_result
+from .deps import AssignmentId, Service, command_result
 
 router = APIRouter(tags=["work coverage"])
 
 
 @router.post("/work-coverage/instructors", status_code=201, response_model=schemas.CommandResult)
-def assign_instructor(body: schemas.InstructorIn, caller: Caller, key: Key, svc: Service, response: Response):
+def assign_instructor(body: schemas.InstructorIn, caller: Caller, key: IdempotencyKey, svc: Service, response: Response):
     """党建工作指导员 / 第一书记 for entities without an organization, or to guide new organizations (R6)."""
     outcome = svc.commands.assign_instructor(caller, body.name, body.role, body.entity_ids, body.assigned_on,
                                              body.organization_ids, key)
@@ -21,7 +23,7 @@ def assign_instructor(body: schemas.InstructorIn, caller: Caller, key: Key, svc:
 
 
 @router.post("/work-coverage/instructors/{assignment_id}/end", response_model=schemas.CommandResult)
-def end_assignment(assignment_id: AssignmentId, body: schemas.AssignmentEndIn, caller: Caller, key: Key,
+def end_assignment(assignment_id: AssignmentId, body: schemas.AssignmentEndIn, caller: Caller, key: IdempotencyKey,
                    svc: Service, response: Response):
     """An assignment ends: from then it no longer work-covers its entities nor guides its organizations (R6)."""
     outcome = svc.commands.end_assignment(caller, assignment_id, body.ended_on, body.reason, key)
@@ -29,14 +31,15 @@ def end_assignment(assignment_id: AssignmentId, body: schemas.AssignmentEndIn, c
 
 
 @router.post("/work-coverage/investor-education", status_code=201, response_model=schemas.CommandResult)
-def investor_education(body: schemas.InvestorEducationIn, caller: Caller, key: Key, svc: Service, response: Response):
+def investor_education(body: schemas.InvestorEducationIn, caller: Caller, key: IdempotencyKey, svc: Service,
+                       response: Response):
     """出资人（负责人）教育引导, recorded by 统战 or 工商联 (R6)."""
     outcome = svc.commands.record_investor_education(caller, body.entity_ids, body.held_on, body.topic, key)
     return command_result(outcome, response)
 
 
 @router.post("/work-coverage/joint-member-development", status_code=201, response_model=schemas.CommandResult)
-def joint_member_development(body: schemas.JointDevelopmentIn, caller: Caller, key: Key, svc: Service,
+def joint_member_development(body: schemas.JointDevelopmentIn, caller: Caller, key: IdempotencyKey, svc: Service,
                              response: Response):
     """联合发展党员: a Party organization develops members for entities without one (R6)."""
     outcome = svc.commands.record_joint_development(caller, body.entity_ids, body.started_on, body.organization_id,
@@ -45,7 +48,8 @@ def joint_member_development(body: schemas.JointDevelopmentIn, caller: Caller, k
 
 
 @router.post("/work-coverage/mass-organizations", status_code=201, response_model=schemas.CommandResult)
-def mass_organization(body: schemas.MassOrganizationIn, caller: Caller, key: Key, svc: Service, response: Response):
+def mass_organization(body: schemas.MassOrganizationIn, caller: Caller, key: IdempotencyKey, svc: Service,
+                      response: Response):
     """工会 / 共青团 / 妇联 formed in an entity (R6)."""
     outcome = svc.commands.record_mass_organization(caller, body.entity_id, body.kind, body.name, body.formed_on, key)
     return command_result(outcome, response)

@@ -1,4 +1,4 @@
-"""Command handlers: load, decide, append events and read rows in ONE transaction.
+"""Command handlers: load, decide, append events and read rows in ONE transaction (``EventStore.execute``).
 
 Organizations are loaded from the ``organizations``/``coverage`` rows, which are
 written in the same transaction as their events; the append's expected version
@@ -12,24 +12,25 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from platform_core.auth import Forbidden, Principal
 from platform_core.clock import now as business_now
-from platform_core.errors import ConcurrencyConflict, NotFound, ProjectionBehind, RuleViolation
-from platform_core.event_store import AppendResult, EventStore, NewEvent, request_fingerprint
+from platform_core.errors import NotFound, ProjectionBehind, RuleViolation
+from platform_core.event_store import AppendResult, EventStore, request_fingerprint
+from platform_core.events import Command, Decision, NewEvent
 from platform_core.projection_lag import STALL_SECONDS, ProjectionLag
 from platform_core.reference import CampaignCalendar, load_calendar, load_departments, load_territory
 from platform_core.reference.city_time import local_date
 
 from ..adapters import queries
-from ..adapters.read_models import apply_own_event, set_task_state
+from ..adapters.read_models import apply_formation_event, set_task_state
 from ..adapters.tables import Tables
 from ..domain import checks, rules, spotcheck, work_coverage
-from ..domain.model import (DomainEvent, EntityFacts, FormOrganization, Organization, ProjectedFactRefusal,
+from ..domain.model import (EntityFacts, FormOrganization, Organization, ProjectedFactRefusal,
                             RecordCheck, evolve_organization, workcoverage_stream)
 
 Clock = Callable[[], datetime]
+CONFLICT = "the organization or task changed concurrently; reload and retry"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class FormationCommands:
         """``upstream``: formation's projection of registry.events and membership.events, asked only when a
         command is refused on facts learnt from them (None: such refusals are taken as final); it is waited for
         up to ``lag_wait_seconds``, and not longer than ``lag_stall_seconds`` without progress."""
-        self.store, self.t, self.clock = store, tables, clock
+        self.store, self.tables, self.clock = store, tables, clock
         self.calendar = calendar or load_calendar()
         self.upstream, self.lag_wait_seconds, self.lag_stall_seconds = upstream, lag_wait_seconds, lag_stall_seconds
         territory, departments = load_territory(), load_departments()
@@ -64,15 +65,15 @@ class FormationCommands:
                                           command.formed_on, command.level, command.grouping_basis,
                                           command.grouping_detail)
 
-        def write(conn: Connection) -> list[DomainEvent]:
+        def decide(conn: Connection) -> list[NewEvent]:
             facts = self._facts_in_territory(conn, principal, "organization.form", command.entity_ids,
                                              command.organization_id)
             self._lock_entities(conn, command.entity_ids)
-            coverage = queries.load_coverage(conn, self.t, command.entity_ids)
+            coverage = queries.load_coverage(conn, self.tables, command.entity_ids)
             affiliation = self._affiliation([facts[e] for e in command.entity_ids if e in facts])
             return rules.decide_form(command, facts, coverage, affiliation, self.today())
 
-        return self._run(principal, write, key, fingerprint, command.organization_id)
+        return self._run(principal, decide, key, fingerprint, command.organization_id)
 
     def restructure(self, principal: Principal, organization_id: str, entity_id: str, name: str, reason: str,
                     restructured_on: date | None, key: str | None = None) -> Outcome:
@@ -80,39 +81,39 @@ class FormationCommands:
         on = restructured_on or self.today()
         fingerprint = request_fingerprint("restructure", organization_id, entity_id, name, reason, on)
 
-        def write(conn: Connection) -> list[DomainEvent]:
+        def decide(conn: Connection) -> list[NewEvent]:
             joint = self._organization(conn, organization_id)
             facts = self._facts_in_territory(conn, principal, "organization.form", joint.entity_ids, organization_id)
             self._lock_entities(conn, [entity_id])
-            coverage = queries.load_coverage(conn, self.t, [entity_id])
+            coverage = queries.load_coverage(conn, self.tables, [entity_id])
             new = FormOrganization(new_id, "standalone", name, (entity_id,), on)
             affiliation = self._affiliation([facts[entity_id]]) if entity_id in facts else {}
             events = rules.decide_restructure(joint, entity_id, new, facts, coverage, affiliation, self.today(),
                                               reason)
             new_org = evolve_organization(None, "OrganizationFormed", events[1].payload, 1)
-            task = queries.load_tasks(conn, self.t, [entity_id], lock=True).get(entity_id)
+            task = queries.load_tasks(conn, self.tables, [entity_id], lock=True).get(entity_id)
             return events + rules.reopen_for_restructure(new_org, entity_id, task, on, reason)
 
-        return self._run(principal, write, key, fingerprint, new_id)
+        return self._run(principal, decide, key, fingerprint, new_id)
 
     def dissolve(self, principal: Principal, organization_id: str, dissolved_on: date | None, reason: str,
                  key: str | None = None) -> Outcome:
         on = dissolved_on or self.today()
         fingerprint = request_fingerprint("dissolve", organization_id, on, reason)
 
-        def write(conn: Connection) -> list[DomainEvent]:
+        def decide(conn: Connection) -> list[NewEvent]:
             org = self._organization(conn, organization_id)
             self._facts_in_territory(conn, principal, "organization.form", org.entity_ids, organization_id)
-            tasks = queries.load_tasks(conn, self.t, org.entity_ids, lock=True)
+            tasks = queries.load_tasks(conn, self.tables, org.entity_ids, lock=True)
             return rules.decide_dissolve(org, on, reason, tasks, self.today())
 
-        return self._run(principal, write, key, fingerprint, organization_id)
+        return self._run(principal, decide, key, fingerprint, organization_id)
 
     def change_affiliation(self, principal: Principal, organization_id: str, affiliation: dict, reason: str,
                            key: str | None = None) -> Outcome:
         fingerprint = request_fingerprint("affiliation", organization_id, affiliation, reason)
 
-        def write(conn: Connection) -> list[DomainEvent]:
+        def decide(conn: Connection) -> list[NewEvent]:
             org = self._organization(conn, organization_id)
             facts = self._facts_in_territory(conn, principal, "organization.form", org.entity_ids, organization_id)
             derived = self._affiliation([facts[e] for e in org.entity_ids if e in facts]) if facts else {}
@@ -122,7 +123,7 @@ class FormationCommands:
                                or new["unit"])
             return rules.decide_affiliation(org, new, derived, reason, self.today())
 
-        return self._run(principal, write, key, fingerprint, organization_id)
+        return self._run(principal, decide, key, fingerprint, organization_id)
 
     # -- checks (R9, R12) --------------------------------------------------------------------------------
     def record_check(self, principal: Principal, organization_id: str, passed: bool, findings: Sequence[str],
@@ -134,12 +135,12 @@ class FormationCommands:
         permission = checks.PERMISSION[check_kind]
         checked_only: list[str] = []  # passed, not in the baseline yet: state without an event of its own
 
-        def write(conn: Connection) -> list[DomainEvent]:
+        def decide(conn: Connection) -> list[NewEvent]:
             org = self._organization(conn, organization_id)
             facts = self._facts_in_territory(conn, principal, permission, org.entity_ids, organization_id)
             checked = facts.values()
             if spot_check_id is not None:
-                drawn = {s["entity_id"] for s in queries.samples(conn, self.t, spot_check_id)}
+                drawn = {s["entity_id"] for s in queries.samples(conn, self.tables, spot_check_id)}
                 if not drawn:
                     raise NotFound(f"spot check {spot_check_id} not found", field="spot_check_id")
                 if not drawn & set(org.entity_ids):
@@ -147,7 +148,7 @@ class FormationCommands:
                                         field="organization_id", rule="R12")
                 checked = [f for e, f in facts.items() if e in drawn]  # the drawn enterprise is what is checked
             self._require_check_authority(principal, permission, checked, check_kind, organization_id)
-            tasks = queries.load_tasks(conn, self.t, org.entity_ids, lock=True)
+            tasks = queries.load_tasks(conn, self.tables, org.entity_ids, lock=True)
             command = RecordCheck(check_id, organization_id, passed, tuple(findings), checked_on,
                                   principal.department, check_kind, spot_check_id)
             events, states = rules.decide_check(org, command, facts, tasks, self.today(),
@@ -157,18 +158,18 @@ class FormationCommands:
 
         def after(conn: Connection) -> None:
             for entity_id in checked_only:
-                set_task_state(conn, self.t, entity_id, "checked", organization_id, check_id)
+                set_task_state(conn, self.tables, entity_id, "checked", organization_id, check_id)
 
-        return self._run(principal, write, key, fingerprint, check_id, after=after)
+        return self._run(principal, decide, key, fingerprint, check_id, after=after)
 
     def close_task(self, principal: Principal, entity_id: str, key: str | None = None) -> Outcome:
         """Close a ``checked`` task once its entity is in the baseline (R9)."""
         fingerprint = request_fingerprint("close", entity_id)
 
-        def write(conn: Connection) -> list[DomainEvent]:
+        def decide(conn: Connection) -> list[NewEvent]:
             facts = self._facts_in_territory(conn, principal, "check.acceptance", [entity_id], entity_id)
             self._require_check_authority(principal, "check.acceptance", facts.values(), "acceptance", entity_id)
-            task = queries.load_tasks(conn, self.t, [entity_id], lock=True).get(entity_id)
+            task = queries.load_tasks(conn, self.tables, [entity_id], lock=True).get(entity_id)
             if task is None or task.state != "checked":
                 raise RuleViolation(f"R9: the task of {entity_id} is {task.state if task else 'open'}; only a "
                                     "task whose organization passed its check can be closed", field="entity_id",
@@ -182,7 +183,7 @@ class FormationCommands:
                                     field="entity_id", rule="R9")
             return [rules.close_event(org, entity_id, task.check_id, self.today())]
 
-        return self._run(principal, write, key, fingerprint, entity_id)
+        return self._run(principal, decide, key, fingerprint, entity_id)
 
     # -- R6 work coverage --------------------------------------------------------------------------------
     def assign_instructor(self, principal: Principal, name: str, role: str, entity_ids: Sequence[str],
@@ -192,16 +193,16 @@ class FormationCommands:
         fingerprint = request_fingerprint("instructor", name, role, list(entity_ids), assigned_on,
                                           list(organization_ids))
 
-        def write(conn: Connection) -> list[DomainEvent]:
+        def decide(conn: Connection) -> list[NewEvent]:
             organizations = [self._organization(conn, o) for o in sorted(organization_ids)]  # locked in one order
             covered = list(dict.fromkeys([*entity_ids, *(e for o in organizations for e in o.entity_ids)]))
             self._facts_in_territory(conn, principal, "workcoverage.instructor", covered, assignment_id)
             event = work_coverage.decide_assignment(assignment_id, instructor_id, role, entity_ids, organizations,
                                                     assigned_on, self.today(), principal.kind)
-            conn.execute(self.t.instructors.insert(), {"instructor_id": instructor_id, "name": name})
+            conn.execute(self.tables.instructors.insert(), {"instructor_id": instructor_id, "name": name})
             return [event]
 
-        return self._run(principal, write, key, fingerprint, assignment_id)
+        return self._run(principal, decide, key, fingerprint, assignment_id)
 
     def end_assignment(self, principal: Principal, assignment_id: str, ended_on: date | None, reason: str,
                        key: str | None = None) -> Outcome:
@@ -209,14 +210,14 @@ class FormationCommands:
         on = ended_on or self.today()
         fingerprint = request_fingerprint("end-assignment", assignment_id, on, reason)
 
-        def write(conn: Connection) -> list[DomainEvent]:
-            found = queries.assignment(conn, self.t, assignment_id, lock=True)
+        def decide(conn: Connection) -> list[NewEvent]:
+            found = queries.assignment(conn, self.tables, assignment_id, lock=True)
             if found is None:
                 raise NotFound(f"assignment {assignment_id} not found", field="assignment_id")
             self._facts_in_territory(conn, principal, "workcoverage.instructor", found.entity_ids, assignment_id)
             return [work_coverage.decide_end_assignment(found, on, reason, self.today())]
 
-        return self._run(principal, write, key, fingerprint, assignment_id)
+        return self._run(principal, decide, key, fingerprint, assignment_id)
 
     def record_investor_education(self, principal: Principal, entity_ids: Sequence[str], held_on: date, topic: str,
                                   key: str | None = None) -> Outcome:
@@ -224,13 +225,13 @@ class FormationCommands:
         education_id = f"education-{uuid.uuid4()}"
         fingerprint = request_fingerprint("investor-education", list(entity_ids), held_on, topic)
 
-        def write(conn: Connection) -> list[DomainEvent]:
+        def decide(conn: Connection) -> list[NewEvent]:
             facts = self._facts_in_territory(conn, principal, "workcoverage.investor_education", entity_ids,
                                              education_id)
             return [work_coverage.decide_investor_education(education_id, entity_ids, facts, held_on, topic,
                                                             self.today(), principal.kind)]
 
-        return self._run(principal, write, key, fingerprint, education_id)
+        return self._run(principal, decide, key, fingerprint, education_id)
 
     def record_joint_development(self, principal: Principal, entity_ids: Sequence[str], started_on: date,
                                  organization_id: str | None, organization_name: str | None,
@@ -240,33 +241,33 @@ class FormationCommands:
         fingerprint = request_fingerprint("joint-development", list(entity_ids), started_on, organization_id,
                                           organization_name)
 
-        def write(conn: Connection) -> list[DomainEvent]:
+        def decide(conn: Connection) -> list[NewEvent]:
             self._facts_in_territory(conn, principal, "workcoverage.joint_development", entity_ids, arrangement_id)
             organization = self._organization(conn, organization_id) if organization_id else None
             return [work_coverage.decide_joint_development(arrangement_id, entity_ids, started_on, organization,
                                                            organization_name, self.today(), principal.kind)]
 
-        return self._run(principal, write, key, fingerprint, arrangement_id)
+        return self._run(principal, decide, key, fingerprint, arrangement_id)
 
     def record_mass_organization(self, principal: Principal, entity_id: str, kind: str, name: str,
                                  formed_on: date, key: str | None = None) -> Outcome:
         mass_id = f"massorg-{uuid.uuid4()}"
         fingerprint = request_fingerprint("massorg", entity_id, kind, name, formed_on)
 
-        def write(conn: Connection) -> list[DomainEvent]:
+        def decide(conn: Connection) -> list[NewEvent]:
             self._facts_in_territory(conn, principal, "workcoverage.mass_org", [entity_id], mass_id)
             if formed_on > self.today():
                 raise RuleViolation(f"formed_on {formed_on} lies in the future", field="formed_on", rule="R6")
-            existing = conn.execute(sa.select(self.t.work.c.source_id).where(
-                self.t.work.c.entity_id == entity_id, self.t.work.c.kind == kind)).first()
+            existing = conn.execute(sa.select(self.tables.work.c.source_id).where(
+                self.tables.work.c.entity_id == entity_id, self.tables.work.c.kind == kind)).first()
             if existing is not None:
                 raise RuleViolation(f"R6: entity {entity_id} already has a {kind} ({existing.source_id})",
                                     field="kind", rule="R6")
-            return [DomainEvent(workcoverage_stream(entity_id), "MassOrganizationFormed", {
+            return [NewEvent("MassOrganizationFormed", {
                 "mass_organization_id": mass_id, "kind": kind, "entity_ids": [entity_id], "name": name,
-                "formed_on": formed_on.isoformat()})]
+                "formed_on": formed_on.isoformat()}, stream_id=workcoverage_stream(entity_id))]
 
-        return self._run(principal, write, key, fingerprint, mass_id)
+        return self._run(principal, decide, key, fingerprint, mass_id)
 
     # -- R12 spot checks ----------------------------------------------------------------------------------
     def draw_spot_check(self, principal: Principal, per_district: int, districts: Sequence[str] | None,
@@ -274,10 +275,10 @@ class FormationCommands:
         spot_check_id = f"spotcheck-{uuid.uuid4()}"
         fingerprint = request_fingerprint("spotcheck", per_district, sorted(districts or []), fixed_seed)
 
-        def write(conn: Connection) -> list[DomainEvent]:
+        def decide(conn: Connection) -> list[NewEvent]:
             principal.require("spotcheck.draw", target=spot_check_id)
             checks.require_in_window(checks.check_window(self.calendar, "spot_check"), self.today())
-            checkpoint = queries.latest_checkpoint(conn, self.t)
+            checkpoint = queries.latest_checkpoint(conn, self.tables)
             if checkpoint is not None:
                 if fixed_seed is not None:
                     raise RuleViolation(
@@ -290,16 +291,16 @@ class FormationCommands:
                     raise RuleViolation("R12: no signed audit checkpoint is known yet; give the seed value fixed "
                                         "in advance (it is recorded in SpotCheckDrawn)", field="seed", rule="R12")
                 seed, source = fixed_seed, "fixed_value"
-            populations = queries.closed_tasks_by_district(conn, self.t, districts, checks.SPOT_CHECKED_KINDS)
+            populations = queries.closed_tasks_by_district(conn, self.tables, districts, checks.SPOT_CHECKED_KINDS)
             for district in districts or []:
                 populations.setdefault(district, [])
             if not populations:
                 raise RuleViolation("R12: no closed tasks to draw from", field="districts", rule="R12")
             payloads = spotcheck.draw_events(spot_check_id, seed, source, checkpoint, per_district,
                                              self.today().isoformat(), populations)
-            return [DomainEvent(spot_check_id, "SpotCheckDrawn", p) for p in payloads]
+            return [NewEvent("SpotCheckDrawn", p, stream_id=spot_check_id) for p in payloads]
 
-        return self._run(principal, write, key, fingerprint, spot_check_id)
+        return self._run(principal, decide, key, fingerprint, spot_check_id)
 
     # -- plumbing ----------------------------------------------------------------------------------------
     def _require_check_authority(self, principal: Principal, permission: str, facts, check_kind: str,
@@ -315,9 +316,9 @@ class FormationCommands:
         return rules.derive_affiliation(facts, self.territory_names, self.supervisor_names) if facts else {}
 
     def _organization(self, conn: Connection, organization_id: str) -> Organization:
-        conn.execute(sa.select(self.t.organizations.c.organization_id).where(
-            self.t.organizations.c.organization_id == organization_id).with_for_update())
-        row = queries.organization_row(conn, self.t, organization_id)
+        conn.execute(sa.select(self.tables.organizations.c.organization_id).where(
+            self.tables.organizations.c.organization_id == organization_id).with_for_update())
+        row = queries.organization_row(conn, self.tables, organization_id)
         if row is None:
             raise NotFound(f"organization {organization_id} not found", field="organization_id")
         return queries.organization_state(row)
@@ -325,7 +326,7 @@ class FormationCommands:
     def _facts_in_territory(self, conn: Connection, principal: Principal, permission: str,
                             entity_ids: Sequence[str], target: str) -> dict[str, EntityFacts]:
         principal.require(permission, target=target)
-        facts = queries.load_facts(conn, self.t, entity_ids)
+        facts = queries.load_facts(conn, self.tables, entity_ids)
         for entity_id in entity_ids:
             found = facts.get(entity_id)
             if found is None:
@@ -338,7 +339,7 @@ class FormationCommands:
         for entity_id in sorted(entity_ids):
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"formation:{entity_id}"})
 
-    def _run(self, principal: Principal, decide: Callable[[Connection], list[DomainEvent]], key: str | None,
+    def _run(self, principal: Principal, decide: Callable[[Connection], list[NewEvent]], key: str | None,
              fingerprint: str, main_id: str, after: Callable[[Connection], None] | None = None) -> Outcome:
         """Decide and append; a refusal on projected facts is final only when a decision made after the
         projection had seen what the upstream topics held at the refusal refuses too. So the command is decided
@@ -359,61 +360,20 @@ class FormationCommands:
                     "nothing was written, retry", field=refusal.field, behind=missing) from None
         return self._attempt(principal, decide, key, fingerprint, main_id, after)  # a refusal now is final
 
-    def _attempt(self, principal: Principal, decide: Callable[[Connection], list[DomainEvent]], key: str | None,
+    def _attempt(self, principal: Principal, decide: Callable[[Connection], list[NewEvent]], key: str | None,
                  fingerprint: str, main_id: str, after: Callable[[Connection], None] | None) -> Outcome:
-        try:
-            with self.store.engine.begin() as conn:
-                if key is not None and (earlier := self.store.earlier_result(conn, key, fingerprint)) is not None:
-                    return Outcome(_main_id(earlier, main_id), self._in_log_order(conn, earlier))
-                events = decide(conn)
-                result = self._append(conn, events, principal, key, fingerprint)
-                if after is not None:
-                    after(conn)
-        except IntegrityError as exc:
-            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
-            if key is not None and constraint in ("idempotency_keys_pkey", "events_stream_version_unique"):
-                with self.store.engine.connect() as conn:
-                    earlier = self.store.earlier_result(conn, key, fingerprint)
-                    if earlier is not None:
-                        earlier = self._in_log_order(conn, earlier)
-                if earlier is not None:
-                    return Outcome(_main_id(earlier, main_id), earlier)
-            if constraint == "events_stream_version_unique":
-                raise ConcurrencyConflict("the organization or task changed concurrently; reload and retry",
-                                          field="expected_version") from None
-            raise
-        self.store.count_committed(result)
-        return Outcome(main_id, result)
-
-    def _in_log_order(self, conn: Connection, result: AppendResult) -> AppendResult:
-        """A replayed command's events in the order they were written (they may span several streams)."""
-        events = self.store.tables.events
-        positions = dict(conn.execute(sa.select(events.c.event_id, events.c.global_position).where(
-            events.c.event_id.in_([e.event_id for e in result.events]))).all())
-        return AppendResult(sorted(result.events, key=lambda e: positions[e.event_id]), replayed=True)
-
-    def _append(self, conn: Connection, events: list[DomainEvent], principal: Principal, key: str | None,
-                fingerprint: str) -> AppendResult:
-        """Append per stream, in order. The idempotency key is claimed first with every event's id, so a
-        replay returns all of the command's events and the key row is written once."""
-        ids = [uuid.uuid4() for _ in events]
-        streams: list[tuple[str, list[NewEvent]]] = []
-        for event, event_id in zip(events, ids):
-            new = NewEvent(event.type, event.payload, event_id=event_id)
-            if streams and streams[-1][0] == event.stream_id:
-                streams[-1][1].append(new)
-            else:
-                streams.append((event.stream_id, [new]))
-        if key is not None:
-            self.store.claim_idempotency_key(conn, key, fingerprint, streams[0][0], ids)
-        written = []
-        for stream_id, batch in streams:
-            version = self.store.stream_version(conn, stream_id)
-            result = self.store.append_in(conn, stream_id, version, batch, principal.actor())
+        """The event store's pipeline: a repeat answers with its first result (all its streams, in the order
+        written); the events may span streams (each appended at its current version: the command holds the
+        organization's row lock or the entities' advisory locks); the read rows follow in the transaction."""
+        def project(conn: Connection, result: AppendResult) -> None:
             for envelope in result.events:
-                apply_own_event(conn, self.t, envelope)
-            written.extend(result.events)
-        return AppendResult(written)
+                apply_formation_event(conn, self.tables, envelope)
+            if after is not None:
+                after(conn)
+
+        command = Command(principal.actor(), fingerprint, key, CONFLICT)
+        executed = self.store.execute(command, lambda conn: Decision(decide(conn)), project)
+        return Outcome(_main_id(executed.result, main_id) if executed.replayed else main_id, executed.result)
 
 
 def _main_id(result: AppendResult, fallback: str) -> str:

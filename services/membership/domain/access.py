@@ -8,8 +8,8 @@ or more digits (an identity or a telephone number) is refused.
 import re
 
 from platform_core.errors import RuleViolation
+from platform_core.events import NewEvent
 
-from .model import DomainEvent
 
 RULE = "personal data access"
 DIGIT_RUN = re.compile(r"\d{11,}")
@@ -24,13 +24,13 @@ def no_personal_number(text: str, field: str) -> None:
 
 
 def access_event(access_id: str, member_id: str, entity_id: str, district_code: str | None,
-                 reason: str) -> DomainEvent:
+                 reason: str) -> NewEvent:
     """PersonalDataAccessed, after checking the reason the reader gave."""
     reason = " ".join(reason.split())
     if not 4 <= len(reason) <= 200:
         raise RuleViolation("give the reason for reading personal data (4 to 200 characters): it is recorded for "
                             "inspectors", field="reason", rule=RULE)
     no_personal_number(reason, "reason")
-    return DomainEvent("PersonalDataAccessed", {
+    return NewEvent("PersonalDataAccessed", {
         "access_id": access_id, "member_id": member_id, "entity_id": entity_id,
         "district_code": district_code or "unknown", "reason": reason, "fields": FIELDS})

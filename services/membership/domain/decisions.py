@@ -1,4 +1,4 @@
-"""Pure decisions: ``decide_*(state, command, today, find) -> [DomainEvent]`` (R5, R13); transfers in transfers.py.
+"""Pure decisions: ``decide_*(state, command, today, find) -> [NewEvent]`` (R5, R13); transfers in transfers.py.
 
 ``today`` is the city's local date, an argument so that rules at a date
 boundary (confirmation after one year, a release's expiry) are tested exactly;
@@ -8,16 +8,17 @@ boundary (confirmation after one year, a release's expiry) are tested exactly;
 from datetime import date
 
 from platform_core.errors import AlreadyExists, NotFound, RuleViolation
+from platform_core.events import NewEvent
 
 from .calendar import anniversary
-from .model import AddMember, DomainEvent, ErasePersonalData, Leave, Member, Reveal
+from .model import AddMember, ErasePersonalData, Leave, Member, Reveal
 from .organizations import Lookup, check_functional, check_primary
 
 EARLIEST_ADMISSION = date(1921, 7, 1)
 ADD_EVENT = {"found": "MemberRegistered", "developed": "MemberDeveloped", "recruited": "MemberRecruited"}
 
 
-def decide_add(command: AddMember, today: date, find: Lookup) -> list[DomainEvent]:
+def decide_add(command: AddMember, today: date, find: Lookup) -> list[NewEvent]:
     """A new member: found in the survey, developed (always probationary) or recruited."""
     if not EARLIEST_ADMISSION <= command.admitted_on <= today:
         raise RuleViolation(f"admitted_on must lie between {EARLIEST_ADMISSION} and today ({today})",
@@ -37,7 +38,7 @@ def decide_add(command: AddMember, today: date, find: Lookup) -> list[DomainEven
     payload = {"member_id": command.member_id, "standing": command.standing,
                "admitted_on": command.admitted_on.isoformat(), "entity_id": command.entity_id,
                **command.registration.payload()}
-    return [DomainEvent(ADD_EVENT[command.way], payload)]
+    return [NewEvent(ADD_EVENT[command.way], payload)]
 
 
 def active(member: Member | None, member_id: str) -> Member:
@@ -60,7 +61,7 @@ def settled(member: Member, today: date) -> Member:
 
 
 def decide_reveal(member: Member | None, member_id: str, command: Reveal, today: date,
-                  find: Lookup) -> list[DomainEvent]:
+                  find: Lookup) -> list[NewEvent]:
     """A hidden or pocket member (隐形/口袋党员) registers with an organization (亮出)."""
     member = settled(active(member, member_id), today)
     if not member.hidden:
@@ -72,11 +73,11 @@ def decide_reveal(member: Member | None, member_id: str, command: Reveal, today:
                             field="organization_id", rule="R13")
     entity_id = command.entity_id or member.entity_id
     check_primary(command.registration, entity_id, find, "organization_id")
-    return [DomainEvent("MemberRevealed", {"member_id": member_id, **command.registration.payload(),
+    return [NewEvent("MemberRevealed", {"member_id": member_id, **command.registration.payload(),
                                            "entity_id": entity_id})]
 
 
-def decide_confirm(member: Member | None, member_id: str, today: date) -> list[DomainEvent]:
+def decide_confirm(member: Member | None, member_id: str, today: date) -> list[NewEvent]:
     """Probationary -> formal (转正), no earlier than one year after admission."""
     member = active(member, member_id)
     if member.standing != "probationary":
@@ -86,12 +87,12 @@ def decide_confirm(member: Member | None, member_id: str, today: date) -> list[D
         raise RuleViolation(f"a probationary member admitted on {member.admitted_on} may be confirmed on "
                             f"{earliest} at the earliest (one year); today is {today}",
                             field="confirmed_on", rule="R13")
-    return [DomainEvent("MemberConfirmed", {"member_id": member_id, "admitted_on": member.admitted_on.isoformat(),
+    return [NewEvent("MemberConfirmed", {"member_id": member_id, "admitted_on": member.admitted_on.isoformat(),
                                             "confirmed_on": today.isoformat()})]
 
 
 def decide_add_functional(member: Member | None, member_id: str, organization_id: str,
-                          find: Lookup) -> list[DomainEvent]:
+                          find: Lookup) -> list[NewEvent]:
     """R5: also belong to a functional organization, keeping the primary registration."""
     member = active(member, member_id)
     if member.hidden:
@@ -104,30 +105,30 @@ def decide_add_functional(member: Member | None, member_id: str, organization_id
         raise RuleViolation(f"member {member_id} already belongs to {organization_id} as a functional member",
                             field="organization_id", rule="R5")
     check_functional(organization_id, find)
-    return [DomainEvent("FunctionalMembershipAdded", {"member_id": member_id, "organization_id": organization_id})]
+    return [NewEvent("FunctionalMembershipAdded", {"member_id": member_id, "organization_id": organization_id})]
 
 
-def decide_remove_functional(member: Member | None, member_id: str, organization_id: str) -> list[DomainEvent]:
+def decide_remove_functional(member: Member | None, member_id: str, organization_id: str) -> list[NewEvent]:
     member = active(member, member_id)
     if organization_id not in member.functional:
         raise NotFound(f"member {member_id} has no functional membership in {organization_id}",
                        field="organization_id")
-    return [DomainEvent("FunctionalMembershipRemoved", {"member_id": member_id, "organization_id": organization_id})]
+    return [NewEvent("FunctionalMembershipRemoved", {"member_id": member_id, "organization_id": organization_id})]
 
 
-def decide_leave(member: Member | None, member_id: str, command: Leave) -> list[DomainEvent]:
+def decide_leave(member: Member | None, member_id: str, command: Leave) -> list[NewEvent]:
     """Death, expulsion or leaving: the member is no longer counted anywhere."""
     member = active(member, member_id)
-    return [DomainEvent("MemberLeft", {"member_id": member_id, "reason": command.reason,
+    return [NewEvent("MemberLeft", {"member_id": member_id, "reason": command.reason,
                                        "standing": member.standing, "entity_id": member.entity_id,
                                        **member.registration.payload(),
                                        "functional_organization_ids": sorted(member.functional)})]
 
 
-def decide_erase(member: Member | None, member_id: str, command: ErasePersonalData) -> list[DomainEvent]:
+def decide_erase(member: Member | None, member_id: str, command: ErasePersonalData) -> list[NewEvent]:
     """PIPL art. 47: the member's identity is erased (also after leaving); the member's record stays."""
     if member is None:
         raise NotFound(f"member {member_id} does not exist", field="member_id")
     if member.personal_data_erased:
         raise AlreadyExists(f"the personal data of member {member_id} was erased already", field="member_id")
-    return [DomainEvent("MemberPersonalDataErased", {"member_id": member_id, "reason": command.reason})]
+    return [NewEvent("MemberPersonalDataErased", {"member_id": member_id, "reason": command.reason})]

@@ -19,14 +19,6 @@ STANDING_ZH = {"formal": "正式党员", "probationary": "预备党员"}
 
 
 @dataclass(frozen=True)
-class DomainEvent:
-    """An event a decision produced: its type and JSON-ready payload."""
-
-    type: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class Registration:
     """Where a member's one primary registration (组织关系) is: a campaign organization, a body the campaign
     does not manage (by name), or nowhere (a hidden or pocket member)."""

@@ -9,10 +9,11 @@ the acceptance's MemberTransferred (or MemberWorkplaceChanged) moves them.
 from datetime import date, timedelta
 
 from platform_core.errors import ConcurrencyConflict, NotFound, RuleViolation
+from platform_core.events import NewEvent
 
 from .access import no_personal_number
 from .decisions import active, settled
-from .model import Accept, ChangeWorkplace, DomainEvent, Member, PendingRelease, Registration, Release, Transfer, Withdraw
+from .model import Accept, ChangeWorkplace, Member, PendingRelease, Registration, Release, Transfer, Withdraw
 from .organizations import Lookup, check_primary
 
 
@@ -37,23 +38,23 @@ def _check_target(member: Member, to: Registration, to_entity_id: str, find: Loo
     check_primary(to, to_entity_id, find, field)
 
 
-def _transferred(member: Member, to: Registration, to_entity_id: str, release_id: str | None = None) -> DomainEvent:
+def _transferred(member: Member, to: Registration, to_entity_id: str, release_id: str | None = None) -> NewEvent:
     payload = {"member_id": member.member_id, **member.registration.payload("from_"),
                "from_entity_id": member.entity_id, **to.payload("to_"), "to_entity_id": to_entity_id}
     if release_id is not None:
         payload["release_id"] = release_id
-    return DomainEvent("MemberTransferred", payload)
+    return NewEvent("MemberTransferred", payload)
 
 
-def _workplace_changed(member: Member, to_entity_id: str, release_id: str | None = None) -> DomainEvent:
+def _workplace_changed(member: Member, to_entity_id: str, release_id: str | None = None) -> NewEvent:
     payload = {"member_id": member.member_id, "from_entity_id": member.entity_id, "to_entity_id": to_entity_id}
     if release_id is not None:
         payload["release_id"] = release_id
-    return DomainEvent("MemberWorkplaceChanged", payload)
+    return NewEvent("MemberWorkplaceChanged", payload)
 
 
 def decide_transfer(member: Member | None, member_id: str, command: Transfer, today: date,
-                    find: Lookup) -> list[DomainEvent]:
+                    find: Lookup) -> list[NewEvent]:
     """Move the one primary registration (组织关系转接) to another organization and entity, in one event."""
     member = settled(active(member, member_id), today)
     _from(member, command.from_organization_id)
@@ -65,7 +66,7 @@ def decide_transfer(member: Member | None, member_id: str, command: Transfer, to
 
 
 def decide_change_workplace(member: Member | None, member_id: str, command: ChangeWorkplace,
-                            today: date) -> list[DomainEvent]:
+                            today: date) -> list[NewEvent]:
     """The member works at another entity now; the registration stays (no transfer of the relation)."""
     member = settled(active(member, member_id), today)
     if command.entity_id == member.entity_id:
@@ -75,7 +76,7 @@ def decide_change_workplace(member: Member | None, member_id: str, command: Chan
 
 
 def decide_release(member: Member | None, member_id: str, command: Release, today: date,
-                   find: Lookup) -> list[DomainEvent]:
+                   find: Lookup) -> list[NewEvent]:
     """转出: the source lets the member go to another territory; the member stays counted here until accepted."""
     member = settled(active(member, member_id), today)
     if command.to.none:
@@ -87,7 +88,7 @@ def decide_release(member: Member | None, member_id: str, command: Release, toda
         moves = "registration"
         _from(member, command.from_organization_id)
         _check_target(member, command.to, command.to_entity_id, find, "to_organization_id")
-    return [DomainEvent("MemberReleased", {
+    return [NewEvent("MemberReleased", {
         "member_id": member_id, "release_id": command.release_id, "moves": moves,
         "from_entity_id": member.entity_id, **member.registration.payload("from_"),
         "to_entity_id": command.to_entity_id, "to_district_code": command.to_district_code,
@@ -103,7 +104,7 @@ def _pending(member: Member, release_id: str) -> PendingRelease:
 
 
 def decide_accept(member: Member | None, member_id: str, command: Accept, today: date,
-                  find: Lookup) -> list[DomainEvent]:
+                  find: Lookup) -> list[NewEvent]:
     """转入: the target accepts the release; only now do the registration and the count move (R13)."""
     member = active(member, member_id)
     pending = _pending(member, command.release_id)
@@ -116,10 +117,10 @@ def decide_accept(member: Member | None, member_id: str, command: Accept, today:
     return [_transferred(member, pending.to, pending.to_entity_id, pending.release_id)]
 
 
-def decide_withdraw(member: Member | None, member_id: str, command: Withdraw) -> list[DomainEvent]:
+def decide_withdraw(member: Member | None, member_id: str, command: Withdraw) -> list[NewEvent]:
     """The source withdraws its release before the target accepts it (a lapsed one too)."""
     member = active(member, member_id)
     pending = _pending(member, command.release_id)
     no_personal_number(command.reason, "reason")
-    return [DomainEvent("MemberReleaseWithdrawn", {"member_id": member_id, "release_id": pending.release_id,
+    return [NewEvent("MemberReleaseWithdrawn", {"member_id": member_id, "release_id": pending.release_id,
                                                    "reason": command.reason})]

@@ -2,46 +2,37 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 
-from platform_core.auth import Principal, division_prefix
+from platform_core.auth import division_prefix
 from platform_core.clock import now as business_now
 from platform_core.contracts.membership import ENTITY_ID, MEMBER_ID, ORGANIZATION_ID
 from platform_core.errors import NotFound, PlatformError
 from platform_core.event_store import AppendResult
-from platform_core.http import authenticate, idempotency_key
+from platform_core.http import Caller, IdempotencyKey, mark_replayed
 from platform_core.reference.city_time import local_date
 
 from ..adapters import queries
-from ..bootstrap import Membership
 from ..domain.model import (STANDING_ZH, Accept, ChangeWorkplace, ErasePersonalData, Leave, Registration, Reveal,
                             Transfer, Withdraw)
 from ..handlers.commands import Person
 from . import schemas
+from .deps import Service
 
-
-async def membership(request: Request) -> Membership:
-    return request.app.state.membership
-
-
-Caller = Annotated[Principal, Depends(authenticate)]
-Key = Annotated[str | None, Depends(idempotency_key)]
-Service = Annotated[Membership, Depends(membership)]
 MemberId = Annotated[str, Path(pattern=MEMBER_ID, description="member-<uuid>, the pseudonymous id")]
 
 router = APIRouter(tags=["members"])
 
 
 def _result(result: AppendResult, response: Response) -> schemas.CommandResult:
-    if result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, result.replayed)
     return schemas.CommandResult(member_id=result.events[0].stream_id, stream_version=result.last_version,
                                  events=[schemas.EventRef(event_id=str(e.event_id), type=e.type) for e in result.events],
                                  release_id=result.events[0].payload.get("release_id"))
 
 
 @router.post("/members/found", status_code=201, response_model=schemas.CommandResult)
-def register_found(body: schemas.MemberFoundIn, caller: Caller, key: Key, svc: Service, response: Response):
+def register_found(body: schemas.MemberFoundIn, caller: Caller, key: IdempotencyKey, svc: Service, response: Response):
     """排查: register a member found in the survey (hidden or pocket member when organization_id is null)."""
     return _result(svc.commands.add_member(caller, "found", Person(body.name, body.id_number), body.standing,
                                            body.admitted_on, body.entity_id,
@@ -49,7 +40,8 @@ def register_found(body: schemas.MemberFoundIn, caller: Caller, key: Key, svc: S
 
 
 @router.post("/members/developed", status_code=201, response_model=schemas.CommandResult)
-def register_developed(body: schemas.MemberDevelopedIn, caller: Caller, key: Key, svc: Service, response: Response):
+def register_developed(body: schemas.MemberDevelopedIn, caller: Caller, key: IdempotencyKey, svc: Service,
+                       response: Response):
     """发展: register a newly developed (probationary) member."""
     return _result(svc.commands.add_member(caller, "developed", Person(body.name, body.id_number), "probationary",
                                            body.admitted_on, body.entity_id, Registration(body.organization_id), key),
@@ -57,7 +49,8 @@ def register_developed(body: schemas.MemberDevelopedIn, caller: Caller, key: Key
 
 
 @router.post("/members/recruited", status_code=201, response_model=schemas.CommandResult)
-def register_recruited(body: schemas.MemberRecruitedIn, caller: Caller, key: Key, svc: Service, response: Response):
+def register_recruited(body: schemas.MemberRecruitedIn, caller: Caller, key: IdempotencyKey, svc: Service,
+                       response: Response):
     """招聘: register a member hired by an entity at a job fair for members."""
     return _result(svc.commands.add_member(caller, "recruited", Person(body.name, body.id_number), body.standing,
                                            body.admitted_on, body.entity_id,
@@ -65,7 +58,8 @@ def register_recruited(body: schemas.MemberRecruitedIn, caller: Caller, key: Key
 
 
 @router.post("/members/{member_id}/reveal", response_model=schemas.CommandResult)
-def reveal(member_id: MemberId, body: schemas.RevealIn, caller: Caller, key: Key, svc: Service, response: Response):
+def reveal(member_id: MemberId, body: schemas.RevealIn, caller: Caller, key: IdempotencyKey, svc: Service,
+           response: Response):
     """亮出: a hidden or pocket member registers with an organization (one outside the campaign too)."""
     registration = Registration(body.organization_id, body.outside_organization)
     return _result(svc.commands.reveal(caller, member_id, Reveal(registration, body.entity_id),
@@ -73,7 +67,7 @@ def reveal(member_id: MemberId, body: schemas.RevealIn, caller: Caller, key: Key
 
 
 @router.post("/members/{member_id}/confirm", response_model=schemas.CommandResult)
-def confirm(member_id: MemberId, caller: Caller, key: Key, svc: Service, response: Response,
+def confirm(member_id: MemberId, caller: Caller, key: IdempotencyKey, svc: Service, response: Response,
             body: Annotated[schemas.Versioned | None, Body()] = None):
     """转正: probationary -> formal, one year after admission at the earliest."""
     return _result(svc.commands.confirm(caller, member_id, idempotency_key=key,
@@ -81,7 +75,7 @@ def confirm(member_id: MemberId, caller: Caller, key: Key, svc: Service, respons
 
 
 @router.post("/members/{member_id}/transfer", response_model=schemas.CommandResult)
-def transfer(member_id: MemberId, body: schemas.TransferIn, caller: Caller, key: Key, svc: Service,
+def transfer(member_id: MemberId, body: schemas.TransferIn, caller: Caller, key: IdempotencyKey, svc: Service,
              response: Response):
     """组织关系转接 within the caller's territory: registration and workplace move in one event."""
     command = Transfer(body.from_organization_id, Registration(body.to_organization_id, body.to_outside_organization),
@@ -91,7 +85,7 @@ def transfer(member_id: MemberId, body: schemas.TransferIn, caller: Caller, key:
 
 
 @router.post("/members/{member_id}/workplace", response_model=schemas.CommandResult)
-def change_workplace(member_id: MemberId, body: schemas.WorkplaceIn, caller: Caller, key: Key, svc: Service,
+def change_workplace(member_id: MemberId, body: schemas.WorkplaceIn, caller: Caller, key: IdempotencyKey, svc: Service,
                      response: Response):
     """The member now works at another entity of the caller's territory; the registration stays."""
     return _result(svc.commands.change_workplace(caller, member_id, ChangeWorkplace(body.entity_id),
@@ -99,7 +93,7 @@ def change_workplace(member_id: MemberId, body: schemas.WorkplaceIn, caller: Cal
 
 
 @router.post("/members/{member_id}/release", response_model=schemas.CommandResult)
-def release(member_id: MemberId, body: schemas.ReleaseIn, caller: Caller, key: Key, svc: Service,
+def release(member_id: MemberId, body: schemas.ReleaseIn, caller: Caller, key: IdempotencyKey, svc: Service,
             response: Response):
     """转出 into another territory: the target accepts with its own token; until then nothing moves."""
     return _result(svc.commands.release(
@@ -109,14 +103,15 @@ def release(member_id: MemberId, body: schemas.ReleaseIn, caller: Caller, key: K
 
 
 @router.post("/members/{member_id}/accept", response_model=schemas.CommandResult)
-def accept(member_id: MemberId, body: schemas.AcceptIn, caller: Caller, key: Key, svc: Service, response: Response):
+def accept(member_id: MemberId, body: schemas.AcceptIn, caller: Caller, key: IdempotencyKey, svc: Service,
+           response: Response):
     """转入: the target department accepts a release into its territory; the member moves now (R13)."""
     return _result(svc.commands.accept(caller, member_id, Accept(body.release_id), idempotency_key=key,
                                        expected_version=body.expected_version), response)
 
 
 @router.post("/members/{member_id}/release/withdraw", response_model=schemas.CommandResult)
-def withdraw_release(member_id: MemberId, body: schemas.WithdrawIn, caller: Caller, key: Key, svc: Service,
+def withdraw_release(member_id: MemberId, body: schemas.WithdrawIn, caller: Caller, key: IdempotencyKey, svc: Service,
                      response: Response):
     """The source withdraws its release before the target accepts it."""
     return _result(svc.commands.withdraw(caller, member_id, Withdraw(body.release_id, body.reason),
@@ -124,7 +119,7 @@ def withdraw_release(member_id: MemberId, body: schemas.WithdrawIn, caller: Call
 
 
 @router.post("/members/{member_id}/functional", response_model=schemas.CommandResult)
-def add_functional(member_id: MemberId, body: schemas.FunctionalIn, caller: Caller, key: Key, svc: Service,
+def add_functional(member_id: MemberId, body: schemas.FunctionalIn, caller: Caller, key: IdempotencyKey, svc: Service,
                    response: Response):
     """R5: add membership of a functional organization, keeping the primary registration."""
     return _result(svc.commands.add_functional(caller, member_id, body.organization_id, idempotency_key=key,
@@ -133,21 +128,22 @@ def add_functional(member_id: MemberId, body: schemas.FunctionalIn, caller: Call
 
 @router.delete("/members/{member_id}/functional/{organization_id}", response_model=schemas.CommandResult)
 def remove_functional(member_id: MemberId, organization_id: Annotated[str, Path(pattern=ORGANIZATION_ID)],
-                      caller: Caller, key: Key, svc: Service, response: Response):
+                      caller: Caller, key: IdempotencyKey, svc: Service, response: Response):
     """R5: end a functional membership."""
     return _result(svc.commands.remove_functional(caller, member_id, organization_id, idempotency_key=key),
                    response)
 
 
 @router.post("/members/{member_id}/leave", response_model=schemas.CommandResult)
-def leave(member_id: MemberId, body: schemas.LeaveIn, caller: Caller, key: Key, svc: Service, response: Response):
+def leave(member_id: MemberId, body: schemas.LeaveIn, caller: Caller, key: IdempotencyKey, svc: Service,
+          response: Response):
     """Death, expulsion or leaving (MemberLeft)."""
     return _result(svc.commands.leave(caller, member_id, Leave(body.reason), idempotency_key=key,
                                       expected_version=body.expected_version), response)
 
 
 @router.post("/members/{member_id}/personal-data/erase", response_model=schemas.CommandResult)
-def erase_personal_data(member_id: MemberId, body: schemas.EraseIn, caller: Caller, key: Key, svc: Service,
+def erase_personal_data(member_id: MemberId, body: schemas.EraseIn, caller: Caller, key: IdempotencyKey, svc: Service,
                         response: Response):
     """Erase the member's name and identity number for good (crypto-shredding, PIPL art. 47); the record stays."""
     return _result(svc.commands.erase_personal_data(caller, member_id, ErasePersonalData(body.reason),

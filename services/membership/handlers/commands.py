@@ -1,4 +1,5 @@
-"""Command handlers: load the member, decide, append events and read rows in ONE transaction.
+"""Command handlers: load the member, decide, append events and read rows in ONE transaction
+(the event store's pipeline, ``EventStore.execute``).
 
 Personal data enters here and goes no further than the vault and the
 ``member_identities`` table: events, fingerprints and errors carry only the
@@ -18,12 +19,12 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from platform_core.auth import Forbidden, Principal
 from platform_core.clock import now as business_now
 from platform_core.errors import AlreadyExists, ConcurrencyConflict, NotYetProjected
-from platform_core.event_store import AppendResult, EventStore, NewEvent, request_fingerprint
+from platform_core.event_store import AppendResult, EventStore, request_fingerprint
+from platform_core.events import Command, Decision, NewEvent
 from platform_core.reference.city_time import local_date
 
 from ..adapters.personal_data import Identities, PersonalDataVault
@@ -31,13 +32,14 @@ from ..adapters.read_models import apply_member_event, district_of, organization
 from ..adapters.tables import Tables
 from ..domain import decisions, transfers
 from ..domain.id_number import normalize_id_number
-from ..domain.model import (Accept, AddMember, ChangeWorkplace, DomainEvent, ErasePersonalData, Leave, Member,
+from ..domain.model import (Accept, AddMember, ChangeWorkplace, ErasePersonalData, Leave, Member,
                             Registration, Release, Reveal, Transfer, Way, Withdraw, evolve)
 from ..domain.organizations import Lookup
 
 Clock = Callable[[], datetime]
-Decision = Callable[[Member | None, date, Lookup], list[DomainEvent]]
+Decide = Callable[[Member | None, date, Lookup], list[NewEvent]]
 Sides = Callable[[Member], Sequence[str]]
+CONFLICT = "the member changed concurrently; reload and retry"
 ACROSS = ("; a transfer or change of workplace into another territory is released by the source "
           "(POST /members/{id}/release) and accepted by the target (POST /members/{id}/accept)")
 
@@ -60,7 +62,7 @@ def _current(member: Member) -> Sequence[str]:
 class MembershipCommands:
     def __init__(self, store: EventStore, tables: Tables, vault: PersonalDataVault,
                  clock: Clock = business_now):
-        self.store, self.t, self.vault, self.clock = store, tables, vault, clock
+        self.store, self.tables, self.vault, self.clock = store, tables, vault, clock
         self.identities = Identities(tables, vault)
 
     # -- new members -----------------------------------------------------------
@@ -75,20 +77,19 @@ class MembershipCommands:
                                           standing, admitted_on, entity_id, registration.organization_id,
                                           registration.outside_organization)
 
-        def write(conn: Connection) -> AppendResult:
-            if (earlier := self._earlier(conn, idempotency_key, fingerprint)) is not None:
-                return earlier
+        def decide(conn: Connection) -> Decision:
             self._authorize(conn, principal, [entity_id], target=member_id)
-            events = decisions.decide_add(command, local_date(self.clock()), self._finder(conn))
-            result = self._append(conn, member_id, 0, events, principal, idempotency_key, fingerprint)
+            return Decision(decisions.decide_add(command, local_date(self.clock()), self._finder(conn)), member_id, 0)
+
+        def project(conn: Connection, result: AppendResult) -> None:
+            self._project(conn, result)
             # The identity's unique hash is the duplicate check (R13): one statement, not a look-up before
             # it; a person registered already rolls the whole transaction back with the error below.
             if not self.identities.insert(conn, member_id, id_hash, id_number, person.name):
                 # registered before, or a concurrent registration committed first
                 self._refuse_duplicate(conn, principal, id_hash)
-            return result
 
-        return self._transaction(write, idempotency_key, fingerprint)
+        return self._execute(Command(principal.actor(), fingerprint, idempotency_key, CONFLICT), decide, project)
 
     # -- changes to a member ---------------------------------------------------
     def reveal(self, principal: Principal, member_id: str, command: Reveal, **options) -> AppendResult:
@@ -120,12 +121,12 @@ class MembershipCommands:
         """转出: the caller covers the member's entity; the target's district is named in the event."""
         release_id, target = f"release-{uuid.uuid4()}", {}
 
-        def decide(member: Member | None, today: date, find: Lookup) -> list[DomainEvent]:
+        def decide(member: Member | None, today: date, find: Lookup) -> list[NewEvent]:
             return transfers.decide_release(member, member_id, Release(
                 release_id, to_entity_id, target["district"], to, from_organization_id, valid_days), today, find)
 
         def before(conn: Connection) -> None:
-            target["district"] = district_of(conn, self.t, to_entity_id)
+            target["district"] = district_of(conn, self.tables, to_entity_id)
             if target["district"] is None:
                 raise NotYetProjected(f"entity {to_entity_id} is not known to membership (yet): registry's "
                                       "EntityRegistered may not have arrived; retry shortly", field="to_entity_id")
@@ -170,15 +171,13 @@ class MembershipCommands:
         return self._change(principal, member_id, lambda m, _, __: decisions.decide_erase(m, member_id, command),
                             ("erase", command.reason), then=shred, **options)
 
-    def _change(self, principal: Principal, member_id: str, decide: Decision, command: tuple, *,
+    def _change(self, principal: Principal, member_id: str, decide: Decide, command: tuple, *,
                 sides: Sides = _current, hint: str = "", before: Callable[[Connection], None] | None = None,
                 then: Callable[[Connection, AppendResult], None] | None = None,
                 idempotency_key: str | None = None, expected_version: int | None = None) -> AppendResult:
         fingerprint = request_fingerprint(member_id, *command, expected_version)
 
-        def write(conn: Connection) -> AppendResult:
-            if (earlier := self._earlier(conn, idempotency_key, fingerprint)) is not None:
-                return earlier
+        def decision(conn: Connection) -> Decision:
             principal.require("member.manage", target=member_id)
             member, version = self._load(conn, member_id)
             if member is not None:
@@ -188,13 +187,14 @@ class MembershipCommands:
                                           f"{expected_version}", field="expected_version")
             if before is not None:
                 before(conn)
-            events = decide(member, local_date(self.clock()), self._finder(conn))
-            result = self._append(conn, member_id, version, events, principal, idempotency_key, fingerprint)
+            return Decision(decide(member, local_date(self.clock()), self._finder(conn)), member_id, version)
+
+        def project(conn: Connection, result: AppendResult) -> None:
+            self._project(conn, result)
             if then is not None:
                 then(conn, result)
-            return result
 
-        return self._transaction(write, idempotency_key, fingerprint)
+        return self._execute(Command(principal.actor(), fingerprint, idempotency_key, CONFLICT), decision, project)
 
     # -- plumbing ----------------------------------------------------------------
     def _load(self, conn: Connection, member_id: str) -> tuple[Member | None, int]:
@@ -204,28 +204,25 @@ class MembershipCommands:
         return member, version
 
     def _finder(self, conn: Connection) -> Lookup:
-        return lambda organization_id: organization_of(conn, self.t, organization_id)
+        return lambda organization_id: organization_of(conn, self.tables, organization_id)
 
-    def _append(self, conn: Connection, stream_id: str, version: int, events: list[DomainEvent],
-                principal: Principal, idempotency_key: str | None, fingerprint: str) -> AppendResult:
-        result = self.store.append_in(conn, stream_id, version, [NewEvent(e.type, e.payload) for e in events],
-                                      principal.actor(), idempotency_key, fingerprint)
+    def _project(self, conn: Connection, result: AppendResult) -> None:
+        """The member's read rows, in the command's transaction."""
         for envelope in result.events:
-            apply_member_event(conn, self.t, envelope)
-        return result
+            apply_member_event(conn, self.tables, envelope)
 
-    def _earlier(self, conn: Connection, key: str | None, fingerprint: str) -> AppendResult | None:
-        """The first result of a repeated command, before any rule is checked again."""
-        # EventStore has no public lookup yet; this is the one it uses inside append_in.
-        return self.store.earlier_result(conn, key, fingerprint)
+    def _execute(self, command: Command, decide: Callable[[Connection], Decision],
+                 project: Callable[[Connection, AppendResult], None]) -> AppendResult:
+        """The event store's pipeline: the key looked up once, decide, append, project, 409s, metrics."""
+        return self.store.execute(command, decide, project).result
 
     def _refuse_duplicate(self, conn: Connection, principal: Principal, id_hash: bytes) -> None:
         """409, naming the member registered already only to a caller whose territory covers them: for
         anyone else the answer must not turn guessed identity numbers into member ids (no oracle)."""
-        i, m = self.t.identities, self.t.members
+        i, m = self.tables.identities, self.tables.members
         existing = conn.execute(sa.select(m.c.member_id, m.c.entity_id).join(i, i.c.member_id == m.c.member_id)
                                 .where(i.c.id_hash == id_hash)).first()
-        if existing is not None and principal.covers(district_of(conn, self.t, existing.entity_id)):
+        if existing is not None and principal.covers(district_of(conn, self.tables, existing.entity_id)):
             raise AlreadyExists(f"this person is already registered as {existing.member_id} (same identity number)",
                                 field="id_number", rule="R13")
         raise AlreadyExists("this person is already registered (same identity number)", field="id_number",
@@ -238,7 +235,7 @@ class MembershipCommands:
         if principal.territory is None:
             return
         for entity_id in dict.fromkeys(entity_ids):
-            district = district_of(conn, self.t, entity_id)
+            district = district_of(conn, self.tables, entity_id)
             if district is None:
                 raise NotYetProjected(f"entity {entity_id} is not yet known to membership (registry's "
                                       "EntityRegistered not projected yet), so its district cannot be checked against "
@@ -248,25 +245,6 @@ class MembershipCommands:
                 raise Forbidden(f"{principal.department} may member.manage only in territory {principal.territory}, "
                                 f"not in {district}{hint}", principal=principal, permission="member.manage",
                                 target=target)
-
-    def _transaction(self, write: Callable[[Connection], AppendResult], idempotency_key: str | None,
-                     fingerprint: str) -> AppendResult:
-        try:
-            with self.store.engine.begin() as conn:
-                result = write(conn)
-        except IntegrityError as exc:
-            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
-            if idempotency_key is not None and constraint in ("idempotency_keys_pkey", "events_stream_version_unique"):
-                with self.store.engine.connect() as conn:  # a concurrent twin committed first
-                    earlier = self._earlier(conn, idempotency_key, fingerprint)
-                if earlier is not None:
-                    return earlier
-            if constraint == "events_stream_version_unique":
-                raise ConcurrencyConflict("the member changed concurrently; reload and retry",
-                                          field="expected_version") from None
-            raise
-        self.store.count_committed(result)
-        return result
 
 
 def _fields(registration: Registration) -> tuple[str | None, str | None]:

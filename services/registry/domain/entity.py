@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from platform_core.errors import AlreadyExists, NotFound, RuleViolation, SchemaViolation
+from platform_core.events import NewEvent
 
-from .events import Decided
 from .facts import FieldError, check_public_sector_staffed, check_reason_given
 from .vocabulary import FLAGS
 
@@ -68,15 +68,15 @@ def raise_first(errors: list[FieldError]) -> None:
         raise SchemaViolation(first.message + more, field=first.field, rule=first.rule)
 
 
-def decide_register(entity_id: str, facts: Mapping[str, Any], import_id: str | None = None) -> list[Decided]:
+def decide_register(entity_id: str, facts: Mapping[str, Any], import_id: str | None = None) -> list[NewEvent]:
     payload = {"entity_id": entity_id, **facts}
     if import_id is not None:
         payload["import_id"] = import_id
-    return [Decided("EntityRegistered", payload)]
+    return [NewEvent("EntityRegistered", payload)]
 
 
 def decide_update(state: EntityState, changes: Mapping[str, Any],
-                  persons: Mapping[str, Any] | None = None) -> list[Decided]:
+                  persons: Mapping[str, Any] | None = None) -> list[NewEvent]:
     """``changes`` are the facts events carry in clear; ``persons``, when the entity's persons changed, is
     their sealed record (reference and hashes, platform_core.contracts.registry.SealedPersons)."""
     _require_registered(state)
@@ -92,10 +92,10 @@ def decide_update(state: EntityState, changes: Mapping[str, Any],
     check_public_sector_staffed(errors, after)
     raise_first(errors)
     payload = {"entity_id": state.entity_id, "changed": changed, **{name: changes[name] for name in changed}}
-    return [Decided("EntityProfileUpdated", payload)]
+    return [NewEvent("EntityProfileUpdated", payload)]
 
 
-def decide_flag(state: EntityState, flag: str, reason: str, duplicate: EntityState | None) -> list[Decided]:
+def decide_flag(state: EntityState, flag: str, reason: str, duplicate: EntityState | None) -> list[NewEvent]:
     """三(二): market regulation weeds out shell, zombie and shadow enterprises; R1: they leave the baseline."""
     _require_registered(state)
     if flag not in FLAGS:
@@ -116,17 +116,17 @@ def decide_flag(state: EntityState, flag: str, reason: str, duplicate: EntitySta
         duplicate_of = duplicate.entity_id
     elif duplicate is not None:
         raise SchemaViolation("duplicate_of：只有影子企业指明重复注册的企业", field="duplicate_of")
-    return [Decided("EntityFlagged", {"entity_id": state.entity_id, "flag": flag, "duplicate_of": duplicate_of,
+    return [NewEvent("EntityFlagged", {"entity_id": state.entity_id, "flag": flag, "duplicate_of": duplicate_of,
                                       "reason": reason.strip()})]
 
 
-def decide_clear_flag(state: EntityState, flag: str, reason: str) -> list[Decided]:
+def decide_clear_flag(state: EntityState, flag: str, reason: str) -> list[NewEvent]:
     _require_registered(state)
     if flag not in state.flags:
         raise RuleViolation(f"{state.entity_id} 没有“{FLAGS.get(flag, flag)}”标记可清除", field="flag", rule="R1")
     if not reason.strip():
         raise SchemaViolation("reason：清除标记须说明理由", field="reason")
-    return [Decided("EntityFlagCleared", {"entity_id": state.entity_id, "flag": flag, "reason": reason.strip()})]
+    return [NewEvent("EntityFlagCleared", {"entity_id": state.entity_id, "flag": flag, "reason": reason.strip()})]
 
 
 def _require_registered(state: EntityState) -> None:
@@ -134,10 +134,10 @@ def _require_registered(state: EntityState) -> None:
         raise NotFound(f"没有两新组织 {state.entity_id}", field="entity_id")
 
 
-def decide_erase(state: EntityState, persons_ref: str | None, reason: str) -> list[Decided]:
+def decide_erase(state: EntityState, persons_ref: str | None, reason: str) -> list[NewEvent]:
     """PIPL art. 47: the entity's persons record is erased for good (its data key destroyed)."""
     _require_registered(state)
     if persons_ref is None:
         raise AlreadyExists(f"{state.entity_id} 的负责人、法定代表人等个人信息已删除", field="entity_id")
-    return [Decided("EntityPersonalDataErased", {"entity_id": state.entity_id, "personal_data_ref": persons_ref,
+    return [NewEvent("EntityPersonalDataErased", {"entity_id": state.entity_id, "personal_data_ref": persons_ref,
                                                  "reason": reason})]

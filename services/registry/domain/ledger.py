@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from platform_core.errors import ConcurrencyConflict, RuleViolation, SchemaViolation
+from platform_core.events import NewEvent
 from platform_core.reference import DepartmentDirectory, Territory
 from platform_core.rules.ledgers import ledgers_holding
 
-from .events import Decided
 
 CHUNK = 1000  # entity ids per event, to stay well under the payload limit
 STATUS_NAMES = {"none": "未报送", "submitted": "已报送待审核", "returned": "已退回", "approved": "已审核通过"}
@@ -108,15 +108,15 @@ def replay(unit: str, events: Iterable[tuple[str, Mapping[str, Any]]]) -> Ledger
     return state
 
 
-def _chunks(event_type: str, unit: LedgerUnit, submission: int, ids: Sequence[str]) -> list[Decided]:
+def _chunks(event_type: str, unit: LedgerUnit, submission: int, ids: Sequence[str]) -> list[NewEvent]:
     parts = max(1, -(-len(ids) // CHUNK))
-    return [Decided(event_type, {
+    return [NewEvent(event_type, {
         "unit": unit.code, "unit_kind": unit.kind, "district_code": unit.district_code, "submission": submission,
         "part": index + 1, "parts": parts, "entity_ids": list(ids[index * CHUNK:(index + 1) * CHUNK]),
         "entity_count": len(ids)}) for index in range(parts)]
 
 
-def decide_submit(state: LedgerState, unit: LedgerUnit, entity_ids: Sequence[str]) -> list[Decided]:
+def decide_submit(state: LedgerState, unit: LedgerUnit, entity_ids: Sequence[str]) -> list[NewEvent]:
     """Submit (or resubmit) the unit's current list of entities for review."""
     if state.status == "submitted":
         raise ConcurrencyConflict(f"{unit.name}已报送（第{state.submission}次），正在等待市级工作专班审核",
@@ -128,18 +128,18 @@ def decide_submit(state: LedgerState, unit: LedgerUnit, entity_ids: Sequence[str
     return _chunks("LedgerSubmitted", unit, state.submission + 1, sorted(entity_ids))
 
 
-def decide_return(state: LedgerState, unit: LedgerUnit, reasons: Sequence[str]) -> list[Decided]:
+def decide_return(state: LedgerState, unit: LedgerUnit, reasons: Sequence[str]) -> list[NewEvent]:
     if state.status != "submitted":
         raise RuleViolation(f"{unit.name}当前状态为“{STATUS_NAMES[state.status]}”，只有已报送的台帐可以退回",
                             field="unit", rule="R1")
     cleaned = [reason.strip() for reason in reasons if reason and reason.strip()]
     if not cleaned:
         raise SchemaViolation("reasons：退回台帐须写明理由", field="reasons")
-    return [Decided("LedgerReturned", {"unit": unit.code, "unit_kind": unit.kind, "submission": state.submission,
+    return [NewEvent("LedgerReturned", {"unit": unit.code, "unit_kind": unit.kind, "submission": state.submission,
                                        "reasons": cleaned})]
 
 
-def decide_approve(state: LedgerState, unit: LedgerUnit) -> list[Decided]:
+def decide_approve(state: LedgerState, unit: LedgerUnit) -> list[NewEvent]:
     """R1: the entities of the submitted ledger enter the baseline."""
     if state.status != "submitted":
         raise RuleViolation(f"{unit.name}当前状态为“{STATUS_NAMES[state.status]}”，只有已报送的台帐可以审核通过",

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from platform_core.errors import SchemaViolation
+from platform_core.events import NewEvent
 
-from .events import Decided
 from .forms import Column, HeaderMap, RowError, fold, is_blank, match_headers
 from .uscc import InvalidUscc, validate_uscc
 
@@ -143,7 +143,7 @@ def stream_of(department: str, territory: str | None) -> str:
 
 
 def decide_list(kind: ListKind, territory: str | None, list_id: str, submission: int, import_id: str,
-                rows: Sequence[ListRow], matched: Mapping[str, tuple[str, Mapping[str, Any]]]) -> list[Decided]:
+                rows: Sequence[ListRow], matched: Mapping[str, tuple[str, Mapping[str, Any]]]) -> list[NewEvent]:
     """VerificationListImported, one event per CHUNK rows (part/parts): each part carries its rows' matched
     entity ids (in scope), the federation's member entity ids, the ids registered differently and the codes
     not in the registry, so projections need no look-ups. A department's new list replaces its earlier one."""
@@ -156,7 +156,7 @@ def decide_list(kind: ListKind, territory: str | None, list_id: str, submission:
               "member_count": sum(1 for r in ordered if r.member)}
     decided = []
     for number, chunk in enumerate(chunks, start=1):
-        decided.append(Decided("VerificationListImported", {
+        decided.append(NewEvent("VerificationListImported", {
             "list_id": list_id, "department": kind.department, "territory": territory, "submission": submission,
             "import_id": import_id, **totals, "part": number, "parts": len(chunks),
             "entity_ids": [matched[r.uscc][0] for r in chunk if r.uscc in in_scope],

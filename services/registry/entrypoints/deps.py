@@ -1,11 +1,9 @@
-"""Annotated dependencies the routes share."""
+"""The registry as the routes take it (their caller and idempotency key: platform_core.http)."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from platform_core.auth import Principal
-from platform_core.http import authenticate, idempotency_key
 from registry.handlers.context import RegistryContext
 
 
@@ -13,6 +11,4 @@ async def registry_context(request: Request) -> RegistryContext:
     return request.app.state.registry
 
 
-Caller = Annotated[Principal, Depends(authenticate)]
-Registry = Annotated[RegistryContext, Depends(registry_context)]
-IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
+Service = Annotated[RegistryContext, Depends(registry_context)]

@@ -1,18 +1,21 @@
 """What the registry's handlers need: the event store, the engine and the reference data."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
 from platform_core import clock
-from platform_core.event_store import EventStore, NewEvent
+from platform_core.event_store import AppendResult, EventStore, Executed
+from platform_core.events import Command, Decision
 from platform_core.reference import Territory, load_departments, load_industries, load_territory
 from registry.adapters.persons import EntityPersons
-from registry.domain.events import Decided
 from registry.domain.facts import Vocabulary
+
+Answer = TypeVar("Answer")
 
 
 @dataclass(frozen=True)
@@ -48,13 +51,16 @@ class RegistryContext:
     def read(self, conn: Connection, stream_id: str) -> list[tuple[str, dict]]:
         return [(e.type, e.payload) for e in self.store.read_stream(stream_id, conn)]
 
+    def execute(self, command: Command, decide: Callable[[Connection], Decision],
+                project: Callable[[Connection, AppendResult], Answer],
+                replay: Callable[[Connection, AppendResult], Answer] | None = None,
+                explain_unique: Callable[[Connection], None] | None = None) -> Executed[Answer]:
+        """The event store's command pipeline, in transactions on the registry's schema."""
+        return self.store.execute(command, decide, project, replay, explain_unique, transaction=self.begin)
+
 
 def default_vocabulary(territory_file: str | None = None) -> Vocabulary:
     return Vocabulary(load_territory(territory_file), load_departments(), load_industries())
-
-
-def to_new_events(decided: list[Decided]) -> list[NewEvent]:
-    return [NewEvent(d.type, d.payload, d.occurred_at) for d in decided]
 
 
 def now() -> datetime:

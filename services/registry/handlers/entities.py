@@ -1,26 +1,26 @@
 """Commands on entities: register, update the profile, flag, clear a flag, dismiss a shadow candidate.
 
-Each one: validate, load, decide, append the events and update the read
-tables in ONE transaction, return what the caller needs.
+Each one: validate, then the event store's pipeline (``EventStore.execute``): load, decide, append the
+events and update the read tables in ONE transaction, return what the caller needs.
 """
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from platform_core.auth import Principal
 from platform_core.errors import AlreadyExists, ConcurrencyConflict, NotFound, RuleViolation
 from platform_core.event_store import AppendResult, request_fingerprint
+from platform_core.events import Command, Decision, NewEvent
 from registry.adapters import repository as repo
-from registry.adapters.idempotency import earlier_stream
 from registry.domain import entity as domain
 from registry.domain import persons, policy
 from registry.domain.facts import validate_changes, validate_registration
 from registry.domain.shadow import find_candidates
 
-from .context import RegistryContext, to_new_events
+from .context import RegistryContext
 
 
 def register(ctx: RegistryContext, principal: Principal, raw: Mapping[str, Any],
@@ -31,27 +31,31 @@ def register(ctx: RegistryContext, principal: Principal, raw: Mapping[str, Any],
     domain.raise_first(errors)
     policy.require_register(principal, facts, target=facts["uscc"])
     clear, people = persons.split(facts)
-    fingerprint = request_fingerprint("register", clear, ctx.persons.digest(people))
-    try:
-        with ctx.begin() as conn:
-            earlier = earlier_stream(conn, ctx.store, idempotency_key, fingerprint)
-            if earlier is not None:
-                return repo.get_entity(conn, earlier), True
-            entity_id = domain.new_entity_id()
-            facts = {**clear, "personal_data": ctx.persons.seal_new(conn, [(entity_id, people)])[entity_id]}
-            result = ctx.store.append_in(conn, entity_id, 0, to_new_events(domain.decide_register(entity_id, facts)),
-                                         principal.actor(), idempotency_key, fingerprint)
-            # A code registered already fails here, at the unique constraint, and the whole transaction
-            # rolls back (a look-up before it would cost every registration a round trip).
-            entity = repo.insert_entity(conn, repo.entity_row(entity_id, facts, 1, result.events[0].recorded_at))
-            if facts["kind"] == "non_public_enterprise":
-                _find_shadows(conn, entity_id, facts)
-    except IntegrityError as exc:
-        with ctx.connect() as conn:
-            _refuse_duplicate(conn, facts["uscc"])  # registered before, or a concurrent twin won the race
-        raise ConcurrencyConflict("并发登记冲突，请重试", field="uscc") from exc
-    ctx.store.count_committed(result)
-    return entity, False
+    command = Command(principal.actor(), request_fingerprint("register", clear, ctx.persons.digest(people)),
+                      idempotency_key, conflict="并发登记冲突，请重试", conflict_field="uscc")
+    entity_id = domain.new_entity_id()
+    sealed = dict(clear)
+
+    def decide(conn: Connection) -> Decision:
+        sealed["personal_data"] = ctx.persons.seal_new(conn, [(entity_id, people)])[entity_id]
+        return Decision(domain.decide_register(entity_id, sealed), entity_id, 0)
+
+    def project(conn: Connection, result: AppendResult) -> dict:
+        # A code registered already fails here, at the unique constraint, and the whole transaction
+        # rolls back (a look-up before it would cost every registration a round trip).
+        entity = repo.insert_entity(conn, repo.entity_row(entity_id, sealed, 1, result.events[0].recorded_at))
+        if sealed["kind"] == "non_public_enterprise":
+            _find_shadows(conn, entity_id, sealed)
+        return entity
+
+    executed = ctx.execute(command, decide, project, _entity_of,
+                           explain_unique=lambda conn: _refuse_duplicate(conn, facts["uscc"]))
+    return executed.answer, executed.replayed
+
+
+def _entity_of(conn: Connection, earlier: AppendResult) -> dict:
+    """A repeated command's answer: the entity its first run wrote to, as it is now."""
+    return repo.get_entity(conn, earlier.events[0].stream_id)
 
 
 def _refuse_duplicate(conn, uscc: str) -> None:
@@ -83,27 +87,33 @@ def _check_version(state: domain.EntityState, expected_version: int | None) -> N
                                   field="expected_version")
 
 
-Step = Callable[[Connection, domain.EntityState], AppendResult]
+# Updates the read rows after the events: the entity's state after them, and their recorded time.
+Update = Callable[[Connection, domain.EntityState, datetime], None]
+Step = Callable[[Connection, domain.EntityState], tuple[list[NewEvent], Update]]
 
 
-def _on_entity(ctx: RegistryContext, entity_id: str, fingerprint: str, idempotency_key: str | None,
-               step: Step) -> tuple[dict, bool]:
+def _on_entity(ctx: RegistryContext, principal: Principal, entity_id: str, fingerprint: str,
+               idempotency_key: str | None, step: Step) -> tuple[dict, bool]:
     """One command on an entity's stream, in one transaction: a repeat of an earlier command answers with the
-    entity as it is; otherwise load the stream and run ``step`` (check, decide, append, update the read rows)."""
-    with ctx.begin() as conn:
-        if earlier_stream(conn, ctx.store, idempotency_key, fingerprint) is not None:
-            return repo.get_entity(conn, entity_id), True
-        result = step(conn, _load(ctx, conn, entity_id))
-        entity = repo.get_entity(conn, entity_id)
-    ctx.store.count_committed(result)
-    return entity, False
+    entity as it is; otherwise load the stream and run ``step`` (check and decide; its update writes the read
+    rows after the append)."""
+    decided: dict[str, Any] = {}
 
+    def decide(conn: Connection) -> Decision:
+        state = _load(ctx, conn, entity_id)
+        decided["state"], (decided["events"], decided["update"]) = state, step(conn, state)
+        return Decision(decided["events"], entity_id, state.version)
 
-def _append(ctx: RegistryContext, conn: Connection, state: domain.EntityState, decided: list, principal: Principal,
-            idempotency_key: str | None, fingerprint: str) -> tuple[AppendResult, domain.EntityState]:
-    result = ctx.store.append_in(conn, state.entity_id, state.version, to_new_events(decided), principal.actor(),
-                                 idempotency_key, fingerprint)
-    return result, domain.evolve(state, decided[0].type, decided[0].payload)
+    def project(conn: Connection, result: AppendResult) -> dict:
+        first = decided["events"][0]
+        decided["update"](conn, domain.evolve(decided["state"], first.type, first.payload),
+                          result.events[-1].recorded_at)
+        return repo.get_entity(conn, entity_id)
+
+    command = Command(principal.actor(), fingerprint, idempotency_key,
+                      conflict=f"{entity_id} 已被并发修改，请重新读取后重试")
+    executed = ctx.execute(command, decide, project, _entity_of)
+    return executed.answer, executed.replayed
 
 
 def update_profile(ctx: RegistryContext, principal: Principal, entity_id: str, raw: Mapping[str, Any],
@@ -115,19 +125,19 @@ def update_profile(ctx: RegistryContext, principal: Principal, entity_id: str, r
     clear, people = persons.split(changes)
     fingerprint = request_fingerprint("update", entity_id, clear, ctx.persons.digest(people), expected_version)
 
-    def step(conn: Connection, state: domain.EntityState) -> AppendResult:
+    def step(conn: Connection, state: domain.EntityState) -> tuple[list[NewEvent], Update]:
         policy.require_survey(principal, state.facts, target=entity_id)
         _check_version(state, expected_version)
         current = ctx.persons.current(conn, entity_id) if people else None
         changed = persons.after_change(current.persons if current else None, people)
         sealed = ctx.persons.reseal(conn, entity_id, current, changed) if changed is not None else None
-        decided = domain.decide_update(state, clear, sealed)
-        result, after = _append(ctx, conn, state, decided, principal, idempotency_key, fingerprint)
-        repo.update_facts(conn, entity_id, after.facts, after.version, result.events[-1].recorded_at,
-                          persons_changed=sealed is not None)
-        return result
 
-    return _on_entity(ctx, entity_id, fingerprint, idempotency_key, step)
+        def update(conn: Connection, after: domain.EntityState, at: datetime) -> None:
+            repo.update_facts(conn, entity_id, after.facts, after.version, at, persons_changed=sealed is not None)
+
+        return domain.decide_update(state, clear, sealed), update
+
+    return _on_entity(ctx, principal, entity_id, fingerprint, idempotency_key, step)
 
 
 def flag(ctx: RegistryContext, principal: Principal, entity_id: str, flag_name: str, reason: str,
@@ -135,21 +145,22 @@ def flag(ctx: RegistryContext, principal: Principal, entity_id: str, flag_name: 
     """Market regulation marks a shell, zombie or shadow enterprise; it leaves the baseline (R1)."""
     fingerprint = request_fingerprint("flag", entity_id, flag_name, reason, duplicate_of)
 
-    def step(conn: Connection, state: domain.EntityState) -> AppendResult:
+    def step(conn: Connection, state: domain.EntityState) -> tuple[list[NewEvent], Update]:
         policy.require_flag(principal, state.facts, target=entity_id)
         duplicate = None
         if duplicate_of is not None:
             duplicate = domain.replay(duplicate_of, ctx.read(conn, duplicate_of))
             if not duplicate.registered:
                 raise NotFound(f"duplicate_of：没有两新组织 {duplicate_of}", field="duplicate_of")
-        decided = domain.decide_flag(state, flag_name, reason, duplicate)
-        result, after = _append(ctx, conn, state, decided, principal, idempotency_key, fingerprint)
-        _save_flags(conn, after, result.events[-1].recorded_at)
-        if flag_name == "shadow":
-            repo.decide_candidate(conn, entity_id, duplicate_of, "flagged", principal.department)
-        return result
 
-    return _on_entity(ctx, entity_id, fingerprint, idempotency_key, step)
+        def update(conn: Connection, after: domain.EntityState, at: datetime) -> None:
+            _save_flags(conn, after, at)
+            if flag_name == "shadow":
+                repo.decide_candidate(conn, entity_id, duplicate_of, "flagged", principal.department)
+
+        return domain.decide_flag(state, flag_name, reason, duplicate), update
+
+    return _on_entity(ctx, principal, entity_id, fingerprint, idempotency_key, step)
 
 
 def clear_flag(ctx: RegistryContext, principal: Principal, entity_id: str, flag_name: str, reason: str,
@@ -157,14 +168,11 @@ def clear_flag(ctx: RegistryContext, principal: Principal, entity_id: str, flag_
     """The flag is lifted; an entity of an approved ledger is back in the baseline."""
     fingerprint = request_fingerprint("clear", entity_id, flag_name, reason)
 
-    def step(conn: Connection, state: domain.EntityState) -> AppendResult:
+    def step(conn: Connection, state: domain.EntityState) -> tuple[list[NewEvent], Update]:
         policy.require_flag(principal, state.facts, target=entity_id)
-        decided = domain.decide_clear_flag(state, flag_name, reason)
-        result, after = _append(ctx, conn, state, decided, principal, idempotency_key, fingerprint)
-        _save_flags(conn, after, result.events[-1].recorded_at)
-        return result
+        return domain.decide_clear_flag(state, flag_name, reason), _save_flags
 
-    return _on_entity(ctx, entity_id, fingerprint, idempotency_key, step)
+    return _on_entity(ctx, principal, entity_id, fingerprint, idempotency_key, step)
 
 
 def _save_flags(conn, state: domain.EntityState, at) -> None:
@@ -179,18 +187,19 @@ def erase_persons(ctx: RegistryContext, principal: Principal, entity_id: str, re
     EntityPersonalDataErased, the record's data key deleted and its hashes dropped, in one transaction."""
     fingerprint = request_fingerprint("erase-persons", entity_id, reason, expected_version)
 
-    def step(conn: Connection, state: domain.EntityState) -> AppendResult:
+    def step(conn: Connection, state: domain.EntityState) -> tuple[list[NewEvent], Update]:
         policy.require_survey(principal, state.facts, target=entity_id)
         _check_version(state, expected_version)
         current = ctx.persons.current(conn, entity_id)
         decided = domain.decide_erase(state, current.ref if current else None, reason)
-        result, after = _append(ctx, conn, state, decided, principal, idempotency_key, fingerprint)
-        at = result.events[-1].recorded_at
-        ctx.persons.erase(conn, current.ref, reason, at)
-        repo.update_facts(conn, entity_id, after.facts, after.version, at)
-        return result
 
-    return _on_entity(ctx, entity_id, fingerprint, idempotency_key, step)
+        def update(conn: Connection, after: domain.EntityState, at: datetime) -> None:
+            ctx.persons.erase(conn, current.ref, reason, at)
+            repo.update_facts(conn, entity_id, after.facts, after.version, at)
+
+        return decided, update
+
+    return _on_entity(ctx, principal, entity_id, fingerprint, idempotency_key, step)
 
 
 def dismiss_candidate(ctx: RegistryContext, principal: Principal, entity_id: str, candidate_of: str) -> None:

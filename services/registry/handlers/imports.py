@@ -9,13 +9,15 @@ import hashlib
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
 
 from platform_core.auth import Forbidden, Principal
-from platform_core.errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound, SchemaViolation
+from platform_core.errors import IdempotencyKeyReused, NotFound, SchemaViolation
 from platform_core.event_store import AppendResult
+from platform_core.events import Command, Decision
 from platform_core.http import record_refusal
 from registry.adapters import repository as repo
 from registry.adapters.spreadsheet import Sheet, read_sheet
@@ -23,7 +25,7 @@ from registry.domain import entity as domain
 from registry.domain import forms, persons, policy
 from registry.domain.shadow import Candidate, match
 
-from .context import RegistryContext, to_new_events
+from .context import RegistryContext
 
 MAX_ROWS = 100_000
 
@@ -50,8 +52,7 @@ def run_import(ctx: RegistryContext, principal: Principal, form: str, filename: 
     if errors:
         return outcome(save_rejected(ctx, record, len(rows), errors, started)), False
     record.update(status="imported", row_count=len(rows), imported_count=len(rows), errors=[])
-    result = _write(ctx, principal, record, rows, started)
-    ctx.store.count_committed(result)
+    _write(ctx, principal, record, rows, started)
     return outcome(record), False
 
 
@@ -148,30 +149,33 @@ def _against_registry(ctx: RegistryContext, rows: list[tuple[int, dict]]) -> lis
 
 
 def _write(ctx: RegistryContext, principal: Principal, record: dict, rows: list[tuple[int, dict]],
-           started: float) -> AppendResult:
+           started: float) -> None:
     import_id = record["import_id"]
     split = [(domain.new_entity_id(), *persons.split(facts)) for _, facts in rows]
-    try:
-        with ctx.begin() as conn:
-            # Each row's persons sealed in a record of their own; the events carry its reference and hashes.
-            sealed = ctx.persons.seal_new(conn, [(entity_id, people) for entity_id, _, people in split])
-            streams, read_rows = [], []
-            for entity_id, clear, _ in split:
-                facts = {**clear, "personal_data": sealed[entity_id]}
-                streams.append((entity_id, to_new_events(domain.decide_register(entity_id, facts, import_id))))
-                read_rows.append((entity_id, facts))
-            envelopes = ctx.store.append_new_streams_in(conn, streams, principal.actor())
-            at = envelopes[0].recorded_at
-            read_rows = [repo.entity_row(entity_id, facts, 1, at, import_id) for entity_id, facts in read_rows]
-            repo.insert_entities(conn, read_rows)
-            candidates = _shadow_candidates(conn, read_rows)
-            repo.insert_candidates(conn, candidates, {e["entity_id"]: e["district_code"] for e in read_rows})
-            record["seconds"] = round(time.perf_counter() - started, 3)
-            repo.save_import(conn, record)
-    except IntegrityError as exc:
-        raise ConcurrencyConflict("导入期间另有登记使用了相同的统一社会信用代码，请重新导入以获得逐行错误报告",
-                                  field="file") from exc
-    return AppendResult(envelopes)
+    read_rows = []
+    command = Command(principal.actor(), "", conflict_field="file", conflict=(
+        "导入期间另有登记使用了相同的统一社会信用代码，请重新导入以获得逐行错误报告"))
+
+    def decide(conn: Connection) -> Decision:
+        # Each row's persons sealed in a record of their own; the events carry its reference and hashes.
+        sealed = ctx.persons.seal_new(conn, [(entity_id, people) for entity_id, _, people in split])
+        events = []
+        for entity_id, clear, _ in split:
+            facts = {**clear, "personal_data": sealed[entity_id]}
+            events += [replace(e, stream_id=entity_id) for e in domain.decide_register(entity_id, facts, import_id)]
+            read_rows.append((entity_id, facts))
+        return Decision(events, new_streams=True)
+
+    def project(conn: Connection, result: AppendResult) -> None:
+        at = result.events[0].recorded_at
+        entities = [repo.entity_row(entity_id, facts, 1, at, import_id) for entity_id, facts in read_rows]
+        repo.insert_entities(conn, entities)
+        candidates = _shadow_candidates(conn, entities)
+        repo.insert_candidates(conn, candidates, {e["entity_id"]: e["district_code"] for e in entities})
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        repo.save_import(conn, record)
+
+    ctx.execute(command, decide, project)
 
 
 def _shadow_candidates(conn, entities: list[dict[str, Any]]) -> list[Candidate]:

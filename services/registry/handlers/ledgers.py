@@ -2,14 +2,16 @@
 
 from collections.abc import Sequence
 
+from sqlalchemy.engine import Connection
+
 from platform_core.auth import Principal
-from platform_core.event_store import request_fingerprint
+from platform_core.event_store import AppendResult, request_fingerprint
+from platform_core.events import Command, Decision
 from registry.adapters import repository as repo
-from registry.adapters.idempotency import earlier_stream
 from registry.domain import ledger as domain
 from registry.domain import policy
 
-from .context import RegistryContext, to_new_events
+from .context import RegistryContext
 
 
 def _unit(ctx: RegistryContext, code: str) -> domain.LedgerUnit:
@@ -33,38 +35,40 @@ def status(ctx: RegistryContext, code: str) -> dict:
             "not_yet_approved_count": len(set(current) - state.approved)}
 
 
-def _run(ctx: RegistryContext, principal: Principal, code: str, command: str, idempotency_key: str | None,
+def _run(ctx: RegistryContext, principal: Principal, code: str, action: str, idempotency_key: str | None,
          reasons: Sequence[str] = ()) -> tuple[dict, bool]:
     unit = _unit(ctx, code)
-    if command == "submit":
+    if action == "submit":
         policy.require_ledger_submit(principal, unit)
     else:
-        policy.require_ledger_review(principal, unit, "ledger.approve" if command == "approve" else "ledger.return")
+        policy.require_ledger_review(principal, unit, "ledger.approve" if action == "approve" else "ledger.return")
     stream = stream_of(unit.code)
-    fingerprint = request_fingerprint(command, unit.code, list(reasons))
-    with ctx.begin() as conn:
-        if earlier_stream(conn, ctx.store, idempotency_key, fingerprint) is not None:
-            replayed = True
+    command = Command(principal.actor(), request_fingerprint(action, unit.code, list(reasons)), idempotency_key,
+                      conflict=f"{unit.name}的台账已被并发修改，请重新读取后重试")
+    decided = {}
+
+    def decide(conn: Connection) -> Decision:
+        state = domain.replay(unit.code, ctx.read(conn, stream))
+        if action == "submit":
+            events = domain.decide_submit(state, unit, repo.unit_entity_ids(conn, unit))
+        elif action == "return":
+            events = domain.decide_return(state, unit, reasons)
         else:
-            replayed = False
-            state = domain.replay(unit.code, ctx.read(conn, stream))
-            if command == "submit":
-                decided = domain.decide_submit(state, unit, repo.unit_entity_ids(conn, unit))
-            elif command == "return":
-                decided = domain.decide_return(state, unit, reasons)
-            else:
-                decided = domain.decide_approve(state, unit)
-            result = ctx.store.append_in(conn, stream, state.version, to_new_events(decided), principal.actor(),
-                                         idempotency_key, fingerprint)
-            for item in decided:
-                state = domain.evolve(state, item.type, item.payload)
-            if command == "approve":
-                repo.admit_to_baseline(conn, unit.code, list(state.submitted))
-            repo.save_ledger(conn, unit, state.status, state.submission, len(state.submitted), len(state.approved),
-                             state.reasons, state.version, principal.department, result.events[-1].recorded_at)
-    if not replayed:
-        ctx.store.count_committed(result)
-    return status(ctx, unit.code), replayed
+            events = domain.decide_approve(state, unit)
+        decided.update(state=state, events=events)
+        return Decision(events, stream, state.version)
+
+    def project(conn: Connection, result: AppendResult) -> None:
+        state = decided["state"]
+        for item in decided["events"]:
+            state = domain.evolve(state, item.type, item.payload)
+        if action == "approve":
+            repo.admit_to_baseline(conn, unit.code, list(state.submitted))
+        repo.save_ledger(conn, unit, state.status, state.submission, len(state.submitted), len(state.approved),
+                         state.reasons, state.version, principal.department, result.events[-1].recorded_at)
+
+    executed = ctx.execute(command, decide, project)
+    return status(ctx, unit.code), executed.replayed
 
 
 def submit(ctx: RegistryContext, principal: Principal, code: str, idempotency_key: str | None = None):

@@ -10,16 +10,19 @@ import hashlib
 import time
 import uuid
 
+from sqlalchemy.engine import Connection
+
 from platform_core.auth import Forbidden, Principal
 from platform_core.errors import NotFound
-from platform_core.event_store import request_fingerprint
+from platform_core.event_store import AppendResult, request_fingerprint
+from platform_core.events import Command, Decision
 from registry.adapters import repository as repo
 from registry.adapters import verification as lists
 from registry.adapters.spreadsheet import Sheet, read_sheet
 from registry.domain import verification as domain
 from registry.domain.forms import RowError, is_blank, normalize_header
 
-from .context import RegistryContext, to_new_events
+from .context import RegistryContext
 from .imports import earlier_import, merged_rows, new_record, outcome, save_rejected
 
 PERMISSION = "entity.verify"
@@ -42,10 +45,9 @@ def import_list(ctx: RegistryContext, principal: Principal, filename: str, conte
     kind = require_lister(principal)
     started, digest = time.perf_counter(), hashlib.sha256(content).hexdigest()
     form = f"verification-{kind.department}"
-    earlier = earlier_import(ctx, idempotency_key, form, digest)
+    earlier = _earlier_answer(ctx, idempotency_key, form, digest)
     if earlier is not None:
-        with ctx.connect() as conn:
-            return _answer(earlier, lists.list_id_of_import(conn, earlier["import_id"])), True
+        return earlier, True
     record = new_record(principal, idempotency_key, form, filename, digest)
     rows, errors = _rows(read_sheet(filename, content), kind)
     matched = {}
@@ -57,20 +59,35 @@ def import_list(ctx: RegistryContext, principal: Principal, filename: str, conte
         return _answer(save_rejected(ctx, record, len(rows), errors, started), None), False
     list_key = domain.stream_of(kind.department, principal.territory)
     list_id = f"verificationlist-{uuid.uuid4()}"
-    fingerprint = request_fingerprint("verification-list", form, digest)
-    with ctx.begin() as conn:
-        earlier = lists.current(conn, list_key, lock=True)
-        decided = domain.decide_list(kind, principal.territory, list_id, (earlier["submission"] if earlier else 0) + 1,
-                                     record["import_id"], rows, matched)
-        result = ctx.store.append_in(conn, list_key, ctx.store.stream_version(conn, list_key), to_new_events(decided),
-                                     principal.actor(), idempotency_key, fingerprint)
+    command = Command(principal.actor(), request_fingerprint("verification-list", form, digest), idempotency_key,
+                      conflict=f"{kind.name}的核实名单正被并发导入，请重试", conflict_field="file")
+
+    decided = []
+
+    def decide(conn: Connection) -> Decision:
+        earlier = lists.current(conn, list_key, lock=True)  # the department's lists, one at a time
+        decided[:] = domain.decide_list(kind, principal.territory, list_id, (earlier["submission"] if earlier else 0)
+                                        + 1, record["import_id"], rows, matched)
+        return Decision(decided, list_key)
+
+    def project(conn: Connection, result: AppendResult) -> None:
         lists.replace_list(conn, lists.summary_row(list_key, kind.department, principal.territory, decided[0].payload,
                                                    principal.department, result.events[-1].recorded_at), rows)
         record.update(status="imported", row_count=len(rows), imported_count=len(rows), errors=[],
                       seconds=round(time.perf_counter() - started, 3))
         repo.save_import(conn, record)
-    ctx.store.count_committed(result)
+
+    if ctx.execute(command, decide, project).replayed:  # a concurrent twin with the key imported it first
+        return _earlier_answer(ctx, idempotency_key, form, digest), True
     return _answer(record, list_id), False
+
+
+def _earlier_answer(ctx: RegistryContext, key: str | None, form: str, digest: str) -> dict | None:
+    earlier = earlier_import(ctx, key, form, digest)
+    if earlier is None:
+        return None
+    with ctx.connect() as conn:
+        return _answer(earlier, lists.list_id_of_import(conn, earlier["import_id"]))
 
 
 def _rows(sheet: Sheet, kind: domain.ListKind) -> tuple[list[domain.ListRow], list[RowError]]:

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from platform_core.envelope import Actor, utc_timestamp
 from platform_core.errors import PlatformError
-from platform_core.event_store import AppendResult, EventStore, NewEvent
+from platform_core.event_store import AppendResult, EventStore
+from platform_core.events import NewEvent
 
 from .signer_client import (
     OldSizeConflict, SignedNote, SignerClient, SignerPosition, SignerRefused, SignerUnavailable, WitnessBehind,

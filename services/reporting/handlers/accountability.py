@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from platform_core.auth import Principal
 from platform_core.errors import AlreadyExists, NotFound
-from platform_core.event_store import NewEvent
+from platform_core.events import NewEvent
 from platform_core.event_store import request_fingerprint
 from platform_core.reference import load_calendar
 from platform_core.rules.ledgers import ledgers_holding, reporting_unit_of, survey_misses

@@ -17,7 +17,7 @@ from platform_core import clock
 from platform_core.auth import Principal
 from platform_core.contracts import event_types_for
 from platform_core.errors import AlreadyExists, Busy, NotFound, RuleViolation
-from platform_core.event_store import NewEvent
+from platform_core.events import NewEvent
 from platform_core.envelope import utc_timestamp
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext

@@ -20,7 +20,8 @@ from platform_core.auth import Forbidden, Principal
 from platform_core.contracts.reporting import FIGURE_NAMES, RESPONSIBILITY_DEPARTMENTS
 from platform_core.envelope import EventEnvelope
 from platform_core.errors import AlreadyExists, RuleViolation, SchemaViolation
-from platform_core.event_store import NewEvent, request_fingerprint
+from platform_core.event_store import request_fingerprint
+from platform_core.events import NewEvent
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
 from reporting.adapters import queries

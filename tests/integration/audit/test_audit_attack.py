@@ -22,7 +22,7 @@ from platform_core.auth import Principal
 from platform_core.tokens import issuer_from_settings
 from platform_core.db import migrate
 from platform_core.envelope import Actor
-from platform_core.event_store import NewEvent
+from platform_core.events import NewEvent
 from platform_core.service import ServiceContext, build_app
 from reporting.audit.export import export_bundle
 from reporting.audit.store import AuditLogStore

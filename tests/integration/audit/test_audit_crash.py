@@ -9,7 +9,7 @@ from pathlib import Path
 
 from audit_fixtures import audit_schema, publish_outbox, reporting_store  # noqa: F401 (fixture)
 from platform_core.envelope import Actor
-from platform_core.event_store import NewEvent
+from platform_core.events import NewEvent
 from platform_core.merkle import MemoryTree
 from reporting.audit.store import AuditLogStore
 

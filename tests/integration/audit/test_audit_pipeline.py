@@ -8,7 +8,7 @@ from audit_fixtures import (  # noqa: F401 (fixture)
     ORIGIN, audit_schema, make_signer, publish_outbox, reporting_store, run_audit_processor, signer_process,
 )
 from platform_core.envelope import Actor
-from platform_core.event_store import NewEvent
+from platform_core.events import NewEvent
 from platform_core.kafka_io import create_producer
 from reporting.audit.export import export_bundle
 from platform_core.merkle import MemoryTree

@@ -20,7 +20,7 @@ from audit_fixtures import (
 from signer_process import running_signer
 from platform_core.db import migrate
 from platform_core.envelope import Actor
-from platform_core.event_store import NewEvent
+from platform_core.events import NewEvent
 from reporting.audit import queries
 from reporting.audit.export import export_bundle
 from reporting.audit.store import AuditLogStore, LogDamaged

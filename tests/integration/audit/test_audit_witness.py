@@ -12,7 +12,7 @@ from audit_fixtures import (  # noqa: F401 (fixture)
 )
 from platform_core.cosignature import CosignerKey, cosignatures
 from platform_core.envelope import Actor
-from platform_core.event_store import NewEvent
+from platform_core.events import NewEvent
 from reporting.audit.export import export_bundle
 from reporting.audit.signer_client import SignerRefused
 from reporting.audit.store import AuditLogStore

@@ -5,9 +5,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from platform_core.errors import NotFound
+from platform_core.http import Caller, IdempotencyKey, mark_replayed
 from registry.adapters import repository as repo
 from registry.domain.uscc import normalize_uscc
-from registry.entrypoints.deps import Caller, IdempotencyKey, Registry
+from registry.entrypoints.deps import Service
 from registry.entrypoints.persons import public_entity
 from registry.entrypoints.schemas import (CandidateDismiss, EntityCreate, EntityPage, EntityPublic, FlagClear,
                                           FlagCreate, PersonsErase, ProfileUpdate)
@@ -16,22 +17,17 @@ from registry.handlers import entities as handlers
 router = APIRouter(tags=["entities"])
 
 
-def _replayed(response: Response, replayed: bool) -> None:
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-
-
 @router.post("/entities", status_code=201, response_model=EntityPublic)
-def register_entity(body: EntityCreate, caller: Caller, registry: Registry, key: IdempotencyKey,
+def register_entity(body: EntityCreate, caller: Caller, registry: Service, key: IdempotencyKey,
                     response: Response) -> dict:
     """Register an entity (409 naming the existing one when its code is registered already)."""
     entity, replayed = handlers.register(registry, caller, body.model_dump(), key)
-    _replayed(response, replayed)
+    mark_replayed(response, replayed)
     return public_entity(entity, caller, registry)
 
 
 @router.get("/entities", response_model=EntityPage)
-def search_entities(caller: Caller, registry: Registry,
+def search_entities(caller: Caller, registry: Service,
                     name: str | None = None, district: str | None = None, street: str | None = None,
                     kind: Literal["non_public_enterprise", "social_organization", "rural_entity"] | None = None,
                     flag: Literal["shell", "zombie", "shadow", "any", "none"] | None = None,
@@ -45,7 +41,7 @@ def search_entities(caller: Caller, registry: Registry,
 
 
 @router.get("/entities/by-uscc/{uscc}", response_model=EntityPublic)
-def entity_by_code(uscc: str, caller: Caller, registry: Registry) -> dict:
+def entity_by_code(uscc: str, caller: Caller, registry: Service) -> dict:
     """An entity by its unified social credit code."""
     with registry.connect() as conn:
         found = repo.get_entity(conn, uscc=normalize_uscc(uscc))
@@ -55,7 +51,7 @@ def entity_by_code(uscc: str, caller: Caller, registry: Registry) -> dict:
 
 
 @router.get("/entities/{entity_id}", response_model=EntityPublic)
-def entity_by_id(entity_id: str, caller: Caller, registry: Registry) -> dict:
+def entity_by_id(entity_id: str, caller: Caller, registry: Service) -> dict:
     """An entity by its id (``entity-<uuid>``)."""
     with registry.connect() as conn:
         found = repo.get_entity(conn, entity_id=entity_id)
@@ -65,51 +61,51 @@ def entity_by_id(entity_id: str, caller: Caller, registry: Registry) -> dict:
 
 
 @router.get("/entities/{entity_id}/history")
-def entity_history(entity_id: str, caller: Caller, registry: Registry) -> list[dict]:
+def entity_history(entity_id: str, caller: Caller, registry: Service) -> list[dict]:
     """Every event of the entity, in order (upcast to the newest schema)."""
     return handlers.history(registry, entity_id)
 
 
 @router.patch("/entities/{entity_id}", response_model=EntityPublic)
-def update_profile(entity_id: str, body: ProfileUpdate, caller: Caller, registry: Registry, key: IdempotencyKey,
+def update_profile(entity_id: str, body: ProfileUpdate, caller: Caller, registry: Service, key: IdempotencyKey,
                    response: Response) -> dict:
     """Update survey facts (only the fields sent); recorded as EntityProfileUpdated."""
     changes = body.model_dump(exclude_unset=True)
     expected = changes.pop("expected_version", None)
     entity, replayed = handlers.update_profile(registry, caller, entity_id, changes, expected, key)
-    _replayed(response, replayed)
+    mark_replayed(response, replayed)
     return public_entity(entity, caller, registry)
 
 
 @router.post("/entities/{entity_id}/flags", response_model=EntityPublic, tags=["verification"])
-def flag_entity(entity_id: str, body: FlagCreate, caller: Caller, registry: Registry, key: IdempotencyKey,
+def flag_entity(entity_id: str, body: FlagCreate, caller: Caller, registry: Service, key: IdempotencyKey,
                 response: Response) -> dict:
     """Market regulation: mark a shell, zombie or shadow enterprise (it leaves the baseline, R1)."""
     entity, replayed = handlers.flag(registry, caller, entity_id, body.flag, body.reason, body.duplicate_of, key)
-    _replayed(response, replayed)
+    mark_replayed(response, replayed)
     return public_entity(entity, caller, registry)
 
 
 @router.post("/entities/{entity_id}/flags/{flag}/clear", response_model=EntityPublic, tags=["verification"])
 def clear_flag(entity_id: str, flag: Literal["shell", "zombie", "shadow"], body: FlagClear, caller: Caller,
-               registry: Registry, key: IdempotencyKey, response: Response) -> dict:
+               registry: Service, key: IdempotencyKey, response: Response) -> dict:
     """Market regulation: lift a flag."""
     entity, replayed = handlers.clear_flag(registry, caller, entity_id, flag, body.reason, key)
-    _replayed(response, replayed)
+    mark_replayed(response, replayed)
     return public_entity(entity, caller, registry)
 
 
 @router.post("/entities/{entity_id}/personal-data/erase", response_model=EntityPublic, tags=["personal data"])
-def erase_persons(entity_id: str, body: PersonsErase, caller: Caller, registry: Registry, key: IdempotencyKey,
+def erase_persons(entity_id: str, body: PersonsErase, caller: Caller, registry: Service, key: IdempotencyKey,
                   response: Response) -> dict:
     """Erase the entity's persons for good (crypto-shredding, PIPL art. 47), by a department that may survey it."""
     entity, replayed = handlers.erase_persons(registry, caller, entity_id, body.reason, body.expected_version, key)
-    _replayed(response, replayed)
+    mark_replayed(response, replayed)
     return public_entity(entity, caller, registry)
 
 
 @router.get("/shadow-candidates", tags=["verification"])
-def shadow_candidates(caller: Caller, registry: Registry, district: str | None = None,
+def shadow_candidates(caller: Caller, registry: Service, district: str | None = None,
                       status: Literal["open", "flagged", "dismissed"] = "open",
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
     """Possible duplicate registrations found automatically, for a person to decide."""
@@ -118,7 +114,7 @@ def shadow_candidates(caller: Caller, registry: Registry, district: str | None =
 
 
 @router.post("/shadow-candidates/dismiss", status_code=204, tags=["verification"])
-def dismiss_candidate(body: CandidateDismiss, caller: Caller, registry: Registry) -> Response:
+def dismiss_candidate(body: CandidateDismiss, caller: Caller, registry: Service) -> Response:
     """Market regulation decided a candidate pair is not a duplicate."""
     handlers.dismiss_candidate(registry, caller, body.entity_id, body.candidate_of)
     return Response(status_code=204)

@@ -5,9 +5,9 @@ from typing import Literal
 from fastapi import APIRouter, File, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from platform_core.http import ErrorBody
+from platform_core.http import Caller, ErrorBody, IdempotencyKey
 from registry.adapters.spreadsheet import error_report_csv, error_report_xlsx
-from registry.entrypoints.deps import Caller, IdempotencyKey, Registry
+from registry.entrypoints.deps import Service
 from registry.entrypoints.schemas import ImportOutcome
 from registry.handlers import imports as handlers
 
@@ -23,7 +23,7 @@ def _with_links(outcome: dict) -> dict:
 @router.post("/imports/{form}", status_code=201, response_model=ImportOutcome,
              responses={422: {"model": ImportOutcome | ErrorBody,
                               "description": "rejected: nothing imported, see the errors (or the file itself is refused)"}})
-async def import_form(form: Literal["form1", "form2"], caller: Caller, registry: Registry, key: IdempotencyKey,
+async def import_form(form: Literal["form1", "form2"], caller: Caller, registry: Service, key: IdempotencyKey,
                       file: UploadFile = File(description="附表1 (form1) or 附表2 (form2), .xlsx or .csv")):
     """Import a survey form; all rows or none. A rejected file answers 422 with the row-level errors."""
     content = await file.read()
@@ -39,14 +39,14 @@ async def import_form(form: Literal["form1", "form2"], caller: Caller, registry:
 
 
 @router.get("/imports/{import_id}", response_model=ImportOutcome)
-def import_outcome(import_id: str, caller: Caller, registry: Registry) -> dict:
+def import_outcome(import_id: str, caller: Caller, registry: Service) -> dict:
     """An import's outcome."""
     record, _ = handlers.error_report(registry, import_id)
     return _with_links(handlers.outcome(record))
 
 
 @router.get("/imports/{import_id}/errors.{fmt}")
-def import_errors(import_id: str, fmt: Literal["csv", "xlsx"], caller: Caller, registry: Registry) -> Response:
+def import_errors(import_id: str, fmt: Literal["csv", "xlsx"], caller: Caller, registry: Service) -> Response:
     """The error report (行号, 列, 原因) as CSV or XLSX."""
     _, errors = handlers.error_report(registry, import_id)
     if fmt == "csv":

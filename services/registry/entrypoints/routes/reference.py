@@ -6,13 +6,13 @@ from fastapi import APIRouter
 
 from platform_core.reference import load_calendar, load_departments, load_industries
 from registry.domain.vocabulary import KINDS, SUBTYPES
-from registry.entrypoints.deps import Registry
+from registry.entrypoints.deps import Service
 
 router = APIRouter(prefix="/reference", tags=["reference"])
 
 
 @router.get("/territory")
-def territory(registry: Registry) -> dict:
+def territory(registry: Service) -> dict:
     """The city, its districts and functional zones, streets/townships and development zones/parks."""
     t = registry.territory
     return {"code": t.code, "name": t.name, "source": t.source,

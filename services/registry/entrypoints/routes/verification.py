@@ -5,9 +5,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse
 
-from platform_core.http import ErrorBody
+from platform_core.http import Caller, ErrorBody, IdempotencyKey
 from registry.adapters import verification as lists
-from registry.entrypoints.deps import Caller, IdempotencyKey, Registry
+from registry.entrypoints.deps import Service
 from registry.entrypoints.schemas import VerificationImportOutcome
 from registry.handlers import verification as handlers
 
@@ -18,7 +18,7 @@ Difference = Literal["not_in_registry", "missing_from_list", "registered_differe
 @router.post("/verification-lists", status_code=201, response_model=VerificationImportOutcome,
              responses={422: {"model": VerificationImportOutcome | ErrorBody,
                               "description": "rejected: nothing imported, see the errors (or the file is refused)"}})
-async def import_list(caller: Caller, registry: Registry, key: IdempotencyKey,
+async def import_list(caller: Caller, registry: Service, key: IdempotencyKey,
                       file: UploadFile = File(description="the department's list (.xlsx or .csv): 名称, 统一社会信用代码"
                                                           "; 工商联: 是否会员")):
     """工商/商务/经信/民政/工商联 import their list (all rows or none); it replaces the department's earlier list."""
@@ -34,7 +34,7 @@ async def import_list(caller: Caller, registry: Registry, key: IdempotencyKey,
 
 
 @router.get("/verification-lists")
-def current_lists(caller: Caller, registry: Registry) -> list[dict]:
+def current_lists(caller: Caller, registry: Service) -> list[dict]:
     """Every department's current list (counts as matched at import)."""
     with registry.connect() as conn:
         return lists.summaries(conn)
@@ -42,7 +42,7 @@ def current_lists(caller: Caller, registry: Registry) -> list[dict]:
 
 @router.get("/verification-lists/{department}")
 def list_differences(department: Literal["market_regulation", "commerce", "economy_it", "civil_affairs",
-                                         "federation_commerce"], caller: Caller, registry: Registry,
+                                         "federation_commerce"], caller: Caller, registry: Service,
                      territory: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
                      difference: Difference | None = None, limit: Annotated[int, Query(ge=1, le=5000)] = 500,
                      offset: Annotated[int, Query(ge=0)] = 0) -> dict:
