@@ -15,6 +15,7 @@ from kafka.errors import KafkaError
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.kafka_io import kafka_options
 from platform_core.local_processes import process_environment, stack_module
+from platform_core.services import SERVICE_NAMES
 from platform_core.settings import PlatformSettings
 
 TOPIC = "registry.events"
@@ -112,10 +113,10 @@ def test_only_registrys_relay_may_write_registry_events_and_nothing_forged_gets_
 
 
 def test_consumers_read_only_their_topics_in_their_own_groups():
-    # membership's consumer projects registry.events only, in groups named membership.*
+    # membership's consumer projects registry.events and formation.events only, in groups named membership.*
     consumer = login_of("membership-consumer")
     assert _assigned(consumer, "registry.events", f"membership.roles-test-{uuid.uuid4().hex[:6]}")
-    assert not _assigned(consumer, "formation.events", f"membership.roles-test-{uuid.uuid4().hex[:6]}")
+    assert not _assigned(consumer, "reporting.events", f"membership.roles-test-{uuid.uuid4().hex[:6]}")
     assert not _assigned(consumer, "registry.events", "formation.upstream")
 
 
@@ -176,5 +177,5 @@ def test_every_consumer_group_and_topic_of_the_code_has_its_acl():
         assert set(topics) <= set(row.reads), principal
         assert all(any(g.startswith(prefix) for prefix in row.group_prefixes) for g in groups), principal
         assert row.dead_letters, principal
-    for service in ("registry", "membership", "formation", "reporting"):
+    for service in SERVICE_NAMES:
         assert access[f"{service}-relay"].writes == (f"{service}.events",)
