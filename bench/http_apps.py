@@ -10,11 +10,12 @@ import os
 
 from platform_core.contracts import event_types_for
 from platform_core.service import bootstrap_service
+from platform_core.services import SERVICE_NAMES
 
 
 def build(service: str, schema: str, topic: str):
-    if service not in ("registry", "membership", "formation", "reporting"):
-        raise SystemExit(f"BENCH_SERVICE {service!r} is not one of registry, membership, formation, reporting")
+    if service not in SERVICE_NAMES:
+        raise SystemExit(f"BENCH_SERVICE {service!r} is not one of {', '.join(SERVICE_NAMES)}")
     context = bootstrap_service(service, event_types_for(service), schema=schema, topic=topic)
     return importlib.import_module(f"{service}.entrypoints.http").create_app(context)
 

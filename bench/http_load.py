@@ -37,11 +37,11 @@ from platform_core.db import create_db_engine
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.reference import load_territory
 from platform_core.settings import get_settings
+from platform_core.services import SERVICE_NAMES as SERVICES
 from scratch import remove_scratch
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
-SERVICES = ("registry", "membership", "formation", "reporting")
 STATUS_ROWS = 20_000
 
 

@@ -10,10 +10,14 @@ cd "$(dirname "$0")/.."
 RUN_DIR=${CAMPAIGN_SERVICES_DIR:-${CAMPAIGN_RUN_DIR:-$PWD/.run}}
 PIDS=$RUN_DIR/pids; LOGS=$RUN_DIR/logs
 mkdir -p "$PIDS" "$LOGS"
-declare -A PORT=(
-  [registry]=${CAMPAIGN_REGISTRY_PORT:-8101} [membership]=${CAMPAIGN_MEMBERSHIP_PORT:-8102}
-  [formation]=${CAMPAIGN_FORMATION_PORT:-8103} [reporting]=${CAMPAIGN_REPORTING_PORT:-8104})
-SERVICES=(registry membership formation reporting)
+# The services and their HTTP ports: the one list (services/platform_core/services.py, standard library only),
+# CAMPAIGN_<SERVICE>_PORT overriding a default port.
+declare -A PORT=(); SERVICES=()
+while read -r s port; do
+  SERVICES+=("$s"); variable=CAMPAIGN_${s^^}_PORT; PORT[$s]=${!variable:-$port}
+done < <(python3 -c 'import sys; sys.path.insert(0, "services"); from platform_core.services import SERVICES
+for s in SERVICES: print(s.name, s.default_port)')
+[ "${#SERVICES[@]}" -gt 0 ] || { echo "services/platform_core/services.py named no service" >&2; exit 1; }
 # The audit signer holds the signing key and its own record of what it signed (docs/audit.md); only the
 # reporting processes get the client secret that lets them ask it (their rows in deploy/stack/processes.py).
 SIGNER_PORT=${CAMPAIGN_SIGNER_PORT:-8105}

@@ -3,7 +3,6 @@ under .run/bulletins/), and the latest signed audit checkpoint. Reads the runnin
 with an inspector's token; run with the venv's Python after `eval "$(python3 deploy/stack.py env)"`."""
 
 import json
-import os
 import sys
 import urllib.error
 import urllib.request
@@ -11,9 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from platform_core.auth import Principal
+from platform_core.settings import local_service_urls
 from platform_core.tokens import issuer_from_settings
 
-REPORTING = f"http://127.0.0.1:{os.environ.get('CAMPAIGN_REPORTING_PORT', '8104')}"
+REPORTING = local_service_urls()["reporting"]
 FILES = ("html", "pdf", "xlsx", "json")
 
 

@@ -21,12 +21,12 @@ import sqlalchemy as sa
 from platform_core.auth import Principal
 from platform_core.tokens import issuer_from_settings
 from platform_core.local_processes import free_port, process_environment, stop_all, wait_ready
+from platform_core.services import SERVICE_NAMES as SERVICES
 from signer_process import running_signer
 from simulator.cities import renumbered_city
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-SERVICES = ("registry", "membership", "formation", "reporting")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import List
 
 from .environment import Placement, process_environment
-from .kafka import server_properties
+from .kafka_config import server_properties
 from .kafka_access import acl_command_batches, bindings
 from .kafka_auth import BROKER, CONTROLLER, MECHANISM, admin_client_properties, sasl_properties, scram_principals
 from .local_secrets import new_password, stored_secret

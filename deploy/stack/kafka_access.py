@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Dict, List, Set, Tuple
 
 from .kafka_auth import client_properties
+from .platform_services import EVENT_TOPICS, SERVICES
 from .processes import KAFKA_ADMIN
 from .settings import HOST, Settings, StackError
 from .system import say, tail_text
 
-EVENT_TOPICS = ("registry.events", "membership.events", "formation.events", "reporting.events")
 DEAD_LETTER_TOPIC = "platform.dead-letter"
 
 
@@ -37,10 +37,7 @@ class Access:
 # Principal -> access; a principal of deploy/stack/processes.py without a row may log in and nothing else
 # (the HTTP apps' readiness check asks for the cluster's description only).
 KAFKA_ACCESS = {
-    "registry-relay": Access(writes=("registry.events",)),
-    "membership-relay": Access(writes=("membership.events",)),
-    "formation-relay": Access(writes=("formation.events",)),
-    "reporting-relay": Access(writes=("reporting.events",)),
+    **{f"{service.name}-relay": Access(writes=(service.topic,)) for service in SERVICES},
     # membership's projections: where entities lie (registry) and which organizations exist (formation)
     "membership-consumer": Access(reads=("registry.events", "formation.events"), group_prefixes=("membership.",),
                                   dead_letters=True),

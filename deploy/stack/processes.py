@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Callable, FrozenSet, Optional, Tuple
 
+from .platform_services import SERVICE_NAMES
 from .token_keys import ISSUER_KEY_FILE, PUBLIC_KEYS_FILE, new_issuer_key, public_key_set
 
 OPERATOR = "operator"  # the operator's shell and the tests: `stack.py env` without --process
@@ -50,7 +51,7 @@ PROCESSES = {
     "audit-witness": Process(None, None),
 }
 
-HTTP_APPS = ("registry", "membership", "formation", "reporting")
+HTTP_APPS = SERVICE_NAMES  # each service's HTTP app is a process named after it
 
 
 def _token(_folder: Path) -> str:

@@ -38,8 +38,10 @@ def _serve(name: str, application_factory, host: str, port: int) -> None:
 
     from platform_core.heap import freeze_startup_heap
     from platform_core.logs import configure_logging
+    from platform_core.settings import LogSettings
 
-    configure_logging(name, os.environ.get("CAMPAIGN_LOG_LEVEL", "INFO"), os.environ.get("CAMPAIGN_LOG_FORMAT", "json"))
+    logs = LogSettings()
+    configure_logging(name, logs.log_level, logs.log_format)
     application = application_factory()
     freeze_startup_heap()
     uvicorn.run(application, host=host, port=port, access_log=False, log_config=None)

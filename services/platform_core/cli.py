@@ -21,10 +21,11 @@ import typer
 
 from .db import create_db_engine, migrate
 from .heap import freeze_startup_heap
-from .kafka_io import SERVICES, create_producer, ensure_topics, when_reachable
+from .kafka_io import create_producer, ensure_topics, when_reachable
 from .logs import configure_logging
 from .outbox_relay import OutboxRelay
 from .service import service_migrations
+from .services import SERVICE_NAMES, load_bootstrap
 from .settings import get_settings
 
 app = typer.Typer(help="Operate the campaign platform.", no_args_is_help=True)
@@ -32,8 +33,8 @@ log = logging.getLogger("campaign")
 
 
 def _check_service(service: str) -> str:
-    if service not in SERVICES:
-        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    if service not in SERVICE_NAMES:
+        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICE_NAMES)}")
     return service
 
 
@@ -56,7 +57,7 @@ def migrate_command(services: Annotated[list[str] | None, typer.Argument()] = No
 
     settings = get_settings()
     engine = create_db_engine(settings.database_url, pool_size=1, password_file=settings.database_password_file)
-    services = services or list(SERVICES)
+    services = services or list(SERVICE_NAMES)
     if schema is not None and len(services) != 1:
         raise typer.BadParameter("--schema names the schema of one service")
     with engine.connect() as conn:
@@ -103,13 +104,11 @@ def relay(service: Annotated[str, typer.Argument(callback=_check_service)],
 @app.command()
 def consume(service: Annotated[str, typer.Argument(callback=_check_service)]) -> None:
     """Run SERVICE's projection consumers (its bootstrap's ``build_projections``) until stopped."""
-    import importlib
-
     from .projection_consumer import run_projections
 
     settings = get_settings()
     configure_logging(f"{service}-consumer", settings.log_level, settings.log_format)
-    bootstrap = importlib.import_module(f"{service}.bootstrap")
+    bootstrap = load_bootstrap(service)
     context = bootstrap.build_context()
     context.migrate()
     specs = bootstrap.build_projections(context) if hasattr(bootstrap, "build_projections") else []
@@ -128,9 +127,7 @@ def consume(service: Annotated[str, typer.Argument(callback=_check_service)]) ->
 def rotate_personal_data_key(service: Annotated[str, typer.Argument(callback=_check_service)]) -> None:
     """After a new master key was put first in SERVICE's key ring: re-wrap every data key with it and recompute
     the keyed hashes SERVICE keeps; then the old key can leave the ring (docs/security.md, "Key rotation")."""
-    import importlib
-
-    bootstrap = importlib.import_module(f"{service}.bootstrap")
+    bootstrap = load_bootstrap(service)
     if not hasattr(bootstrap, "rotate_personal_data_key"):
         raise typer.BadParameter(f"{service} holds no personal data under a master key")
     context = bootstrap.build_context()

@@ -13,20 +13,24 @@ event store or the audit log: they cannot ALTER them, disable their triggers or 
   owns (replay drops and re-creates them), made by ``role_tables`` under that role.
 """
 
-import importlib
 import logging
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .db import quoted_schema
+from .services import SERVICES, load_bootstrap
+from .services import service as known_service
 
 log = logging.getLogger(__name__)
 
 OWNER_ROLE = "campaign_owner"
-SERVICE_ROLES = {"registry": "campaign_registry", "membership": "campaign_membership",
-                 "formation": "campaign_formation", "reporting": "campaign_reporting"}
 AUDIT_APPENDER_ROLE = "campaign_audit"
+
+
+def service_role(service: str) -> str:
+    return known_service(service).db_role
+
 
 EVENT_STORE = {
     "events": "SELECT, INSERT",
@@ -47,7 +51,7 @@ AUDIT_TABLES = ("audit_log", "audit_nodes", "audit_heads", "audit_checkpoints")
 def privileges(service: str) -> dict[str, dict[str, str]]:
     """role -> table -> privileges in a schema of ``service``; tables not named get READ_MODEL for
     the service's role (``None`` there: none at all)."""
-    role = SERVICE_ROLES[service]
+    role = service_role(service)
     grants = {role: dict(EVENT_STORE)}
     if service == "reporting":
         grants[role].update({
@@ -82,24 +86,24 @@ def grant_service_roles(conn: Connection, service: str, schema: str | None = Non
             if owner == role:
                 continue  # its own (reporting's projections)
             conn.execute(sa.text(f"REVOKE ALL ON {schema}.{table} FROM {role}"))
-            wanted = named.get(table, READ_MODEL if role == SERVICE_ROLES[service] else None)
+            wanted = named.get(table, READ_MODEL if role == service_role(service) else None)
             if service == "reporting" and table in AUDIT_TABLES and table not in named:
                 wanted = None  # the audit log is never a read model (formation's audit_checkpoints is)
             if wanted:
                 conn.execute(sa.text(f"GRANT {wanted} ON {schema}.{table} TO {role}"))
     if service == "reporting":
         # reporting creates its projection tables (and swaps rebuilt ones in) in its schema
-        conn.execute(sa.text(f"GRANT CREATE ON SCHEMA {schema} TO {SERVICE_ROLES[service]}"))
+        conn.execute(sa.text(f"GRANT CREATE ON SCHEMA {schema} TO {service_role(service)}"))
 
 
 def create_role_tables(conn: Connection, service: str, schema: str | None = None) -> None:
     """The tables a service's role owns itself: its bootstrap's ``role_tables(conn, schema, role)``."""
-    make = getattr(importlib.import_module(f"{service}.bootstrap"), "role_tables", None)
+    make = getattr(load_bootstrap(service), "role_tables", None)
     if make is not None:
-        make(conn, schema or service, SERVICE_ROLES[service])
+        make(conn, schema or service, service_role(service))
 
 
 def missing_roles(conn: Connection) -> list[str]:
-    wanted = [OWNER_ROLE, *SERVICE_ROLES.values(), AUDIT_APPENDER_ROLE]
+    wanted = [OWNER_ROLE, *(s.db_role for s in SERVICES), AUDIT_APPENDER_ROLE]
     found = set(conn.execute(sa.text("SELECT rolname FROM pg_roles WHERE rolname = ANY(:r)"), {"r": wanted}).scalars())
     return [role for role in wanted if role not in found]

@@ -23,7 +23,7 @@ def utc_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("timestamps must carry a time zone")
     moment = moment.astimezone(timezone.utc)
-    if moment.year >= 1000:  # isoformat is the same text for these, at a third of strftime's cost
+    if moment.year >= 1000:  # isoformat is the same text for these, and cheaper than strftime
         return moment.isoformat(timespec="microseconds")[:-6] + "Z"
     return moment.strftime(_TIMESTAMP_FORMAT)  # keeps the canonical text of early years (no zero padding)
 

@@ -13,22 +13,12 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from .metrics import DEAD_LETTERS
+from .services import EVENT_TOPICS
 from .settings import PlatformSettings, get_settings
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("registry", "membership", "formation", "reporting")
 DEAD_LETTER_TOPIC = "platform.dead-letter"
-
-
-def service_topic(service: str) -> str:
-    """Each service publishes its events to ``<service>.events``."""
-    if service not in SERVICES:
-        raise ValueError(f"unknown service {service!r}; known: {', '.join(SERVICES)}")
-    return f"{service}.events"
-
-
-EVENT_TOPICS = tuple(service_topic(s) for s in SERVICES)
 
 
 def kafka_options(bootstrap: str | None = None, settings: PlatformSettings | None = None) -> dict[str, Any]:

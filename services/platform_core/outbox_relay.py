@@ -30,8 +30,8 @@ class OutboxRelay:
         self.schema = quoted_schema(schema)
         self.producer = producer
         # On a backlog (after an outage) the claim and the mark cost a round trip each per batch, and the
-        # claim's ORDER BY ... LIMIT a sort: 5,000-row batches drained 5-25% faster than 1,000-row ones in
-        # paired runs (docs/performance.md); a batch is a few MB in the producer's 32 MB buffer.
+        # claim's ORDER BY ... LIMIT a sort, so larger batches drain faster (docs/performance.md, "Figures
+        # behind the code"); a batch is a few MB in the producer's 32 MB buffer.
         self.batch_size = batch_size
         # After a partial batch, wait this long before the next claim: a batch costs four round trips
         # and a Kafka acknowledgement whatever its size, so under a steady command rate a few more

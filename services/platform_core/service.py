@@ -13,8 +13,8 @@ from .db import create_db_engine, migrate
 from .event_store import EventStore
 from .event_types import EventTypeRegistry
 from .http import ERROR_RESPONSES, create_service_app
-from .kafka_io import service_topic
 from .logs import configure_logging
+from .services import service_topic
 from .settings import PlatformSettings, get_settings
 from .tokens import verifier_from_settings
 

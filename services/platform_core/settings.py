@@ -4,14 +4,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, create_model, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .services import SERVICES
 
-class PlatformSettings(BaseSettings):
-    """One settings class for every process; bad configuration fails fast."""
+
+class LogSettings(BaseSettings):
+    """How a process logs: every process's, the audit signer's and its witness's too (they need nothing else here)."""
 
     model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", extra="ignore")
+
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", pattern="^(json|text)$")
+
+
+class PlatformSettings(LogSettings):
+    """One settings class for every service process; bad configuration fails fast. A service's bootstrap
+    reads what is its own from here and hands it to the parts it wires."""
 
     # The process's own role; its password in a libpq password file the URL names (``?passfile=``) ...
     database_url: str = "postgresql+psycopg2://campaign@127.0.0.1:55432/campaign"
@@ -28,8 +38,6 @@ class PlatformSettings(BaseSettings):
     topic_partitions: int = Field(default=3, ge=1, le=256)
     max_payload_bytes: int = Field(default=64 * 1024, ge=1024)
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
-    log_level: str = "INFO"
-    log_format: str = Field(default="json", pattern="^(json|text)$")
     # Department tokens (platform_core.tokens): services hold the issuer's PUBLIC keys (a JWK Set, by kid);
     # only the issuer (the operator's `campaign token`, the demo simulator) reads the private key file.
     # No defaults on purpose: deploy/stack.py generates both under .run/secrets/ for local use.
@@ -43,6 +51,15 @@ class PlatformSettings(BaseSettings):
     # The registry's own master key ring, for entity persons: a file, one secret per line, newest first.
     registry_personal_data_key_file: Path | None = None
     # (No audit signing key: only the signer process holds it, services/audit_signer.)
+    # Another city's territory JSON (platform_core.reference), every service alike; default: the 2016 city.
+    territory_file: Path | None = None
+    # Reporting over another schema: a separate instance with its own projections, reports, bulletins and
+    # audit log (an isolated simulated campaign on a shared stack).
+    reporting_schema: str = "reporting"
+    # Where reporting's coverage projections run: the faust worker, or ``campaign consume reporting``.
+    reporting_projection_runner: Literal["faust", "consumer"] = "faust"
+    # The CJK font file bulletin charts are drawn with, tried before the known ones.
+    reporting_cjk_font: Path | None = None
     # Demo and tests only: requests may name their business time (platform_core.clock). Never in production.
     simulated_clock: bool = False
 
@@ -76,6 +93,18 @@ class PlatformSettings(BaseSettings):
             raise RuntimeError(f"CAMPAIGN_KAFKA_PASSWORD_FILE={self.kafka_password_file} is empty")
         return password
 
+    @field_validator("territory_file", "reporting_cjk_font", "reporting_schema", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object, info) -> object:
+        return cls.model_fields[info.field_name].default if value == "" else value
+
+    @field_validator("reporting_schema")
+    @classmethod
+    def _schema_identifier(cls, value: str) -> str:
+        if not value.replace("_", "").isalnum() or not value[0].isalpha() or value != value.lower():
+            raise ValueError(f"CAMPAIGN_REPORTING_SCHEMA must be a lower-case identifier, got {value!r}")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str) -> str:
@@ -102,3 +131,18 @@ def _required(secret: SecretStr | None, name: str, consequence: str) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> PlatformSettings:
     return PlatformSettings()
+
+
+class _PortSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", extra="ignore")
+
+
+# CAMPAIGN_<SERVICE>_PORT: where scripts/services.sh starts each service's HTTP app on this machine
+ServicePorts = create_model("ServicePorts", __base__=_PortSettings, **{
+    f"{s.name}_port": (int, Field(default=s.default_port, ge=1, le=65535)) for s in SERVICES})
+
+
+def local_service_urls() -> dict[str, str]:
+    """Each service's URL on this machine, for the clients that run beside it (the simulator, scripts)."""
+    ports = ServicePorts()
+    return {s.name: f"http://127.0.0.1:{getattr(ports, f'{s.name}_port')}" for s in SERVICES}

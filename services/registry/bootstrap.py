@@ -1,7 +1,5 @@
 """The one place that wires the registry service."""
 
-import os
-
 from platform_core.contracts import event_types_for
 from platform_core.data_keys import in_key_order, rewrap_all
 from platform_core.service import ServiceContext, bootstrap_service
@@ -19,7 +17,7 @@ def build_registry(context: ServiceContext) -> RegistryContext:
     """Handlers' context; CAMPAIGN_TERRITORY_FILE points at another city's territory JSON. The entities'
     persons are sealed under the registry's own master key ring (CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE)."""
     vault = PersonalDataVault(context.settings.require_registry_personal_data_key())
-    return RegistryContext(context.engine, context.store, default_vocabulary(os.environ.get("CAMPAIGN_TERRITORY_FILE")),
+    return RegistryContext(context.engine, context.store, default_vocabulary(context.settings.territory_file),
                            EntityPersons(vault, context.name))
 
 

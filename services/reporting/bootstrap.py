@@ -1,7 +1,6 @@
 """The one place that wires the reporting service."""
 
 import logging
-import os
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -12,6 +11,7 @@ from platform_core.envelope import Actor
 from platform_core.kafka_io import EVENT_TOPICS
 from platform_core.projection_consumer import ProjectionSpec
 from platform_core.service import ServiceContext, bootstrap_service
+from platform_core.settings import get_settings
 from reporting.audit.checkpoints import SIGNER_ACTOR, CheckpointSigner, start_schedule
 from reporting.audit.config import AuditSettings
 from reporting.audit.processor import AUDIT_GROUP, audit_projection
@@ -27,10 +27,8 @@ def build_context() -> ServiceContext:
     """Reporting over its schema, or over CAMPAIGN_REPORTING_SCHEMA: a separate instance with its own
     projections, reports, bulletins and audit log (an isolated simulated campaign on a shared stack; set
     CAMPAIGN_REPORTING_PROCESSOR_SCHEMA_NAME and a group of its own for its processor too)."""
-    schema = os.environ.get("CAMPAIGN_REPORTING_SCHEMA") or "reporting"
-    if not schema.replace("_", "").isalnum() or not schema[0].isalpha() or schema != schema.lower():
-        raise ValueError(f"CAMPAIGN_REPORTING_SCHEMA must be a lower-case identifier, got {schema!r}")
-    return bootstrap_service("reporting", event_types_for("reporting"), schema=schema)
+    settings = get_settings()
+    return bootstrap_service("reporting", event_types_for("reporting"), settings, schema=settings.reporting_schema)
 
 
 def prepare_schema(context: ServiceContext) -> None:
@@ -88,7 +86,7 @@ def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
     # a second instance (CAMPAIGN_REPORTING_SCHEMA) reads in its own group, not sharing partitions
     group = AUDIT_GROUP if context.name == "reporting" else f"{AUDIT_GROUP}-{context.name}"
     specs = [audit_projection(context.name, group_id=group)]
-    if os.environ.get("CAMPAIGN_REPORTING_PROJECTION_RUNNER", "faust") == "consumer":
+    if context.settings.reporting_projection_runner == "consumer":
         specs.append(coverage_projection(context))
     return specs
 

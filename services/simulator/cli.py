@@ -4,7 +4,6 @@
 """
 
 import json
-import os
 import secrets
 import sys
 import time
@@ -18,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from platform_core.reference import load_territory
+from platform_core.settings import local_service_urls
 from platform_core.tokens import issuer_from_settings
 
 from . import compare
@@ -29,8 +29,7 @@ from .truth import GroundTruth
 app = typer.Typer(help="Campaign simulator: plays a ~100-day campaign through the public APIs.", no_args_is_help=True)
 console = Console(stderr=True)
 # where scripts/services.sh starts them (CAMPAIGN_<SERVICE>_PORT, default 8101..8104)
-DEFAULT_URLS = {name: f"http://127.0.0.1:{os.environ.get(f'CAMPAIGN_{name.upper()}_PORT', 8101 + i)}"
-                for i, name in enumerate(("registry", "membership", "formation", "reporting"))}
+DEFAULT_URLS = local_service_urls()
 # Which routes a phase needs: a phase runs only when its service answers them.
 NEEDS = {"registry": ("/imports/{form}", "/ledgers/{unit}/submit"), "membership": ("/members/found",),
          "formation": ("/organizations", "/work-coverage/instructors"), "reporting": ("/reports", "/bulletins")}

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-SERVICES = ("registry", "membership", "formation", "reporting")
-
 
 @dataclass(frozen=True)
 class Fact:

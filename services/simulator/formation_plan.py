@@ -20,8 +20,8 @@ from datetime import date, timedelta
 
 from . import names
 from .commands import Command, Plan, Step, fact
+from .members import found_command, member_department
 from .people import MemberFactory
-from .plan import found_command, member_department
 
 FORMATION_FROM, FORMATION_DUE = date(2016, 8, 27), date(2016, 11, 20)
 WAVE_FROM, WAVE_TO = date(2016, 9, 16), date(2016, 11, 18)

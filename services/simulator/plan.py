@@ -17,6 +17,8 @@ from platform_core.reference import Territory
 
 from . import forms
 from .commands import Command, Plan, Step, Upload, fact
+from .formation_plan import plan_formation
+from .members import found_command, member_department
 from .people import CAMPAIGN_END, Member, MemberFactory
 from .reporting_plan import plan_reporting
 from .world import Entity, generate_entities
@@ -57,10 +59,6 @@ def department_of(entity: Entity) -> str:
     return f"district_org:{entity.district_code}"
 
 
-def member_department(entity: Entity) -> str:
-    return "city_org" if entity.kind == "social_organization" and entity.level == "city" else f"district_org:{entity.district_code}"
-
-
 def build_campaign(seed: int, entities: int, territory: Territory, run_tag: str,
                    available: frozenset[str] = frozenset({"registry", "membership"}),
                    simulated_clock: bool = True) -> Campaign:
@@ -76,8 +74,6 @@ def build_campaign(seed: int, entities: int, territory: Territory, run_tag: str,
     _supplements(rng, campaign, plan, key, factory)
     _member_growth(rng, campaign, plan, key, factory)
     if "formation" in available:
-        from .formation_plan import plan_formation
-
         plan_formation(rng, campaign, plan, key, factory)
     for phase, service in (("formation", "formation"), ("work_coverage", "formation"), ("transfers", "formation"),
                            ("acceptance", "formation"), ("spot_checks", "formation"), ("look_back", "formation"),
@@ -176,17 +172,6 @@ def _verification(rng: random.Random, campaign: Campaign, plan: Plan, key) -> No
 
 
 # -- members (membership) ------------------------------------------------------------------------------------
-def found_command(member: Member, entity: Entity, key, organization: str | None = None) -> Command:
-    body = {"name": member.name, "id_number": member.id_number, "standing": member.standing,
-            "admitted_on": member.admitted_on.isoformat(), "entity_id": f"@{entity.key}",
-            "organization_id": organization}
-    route = "/members/recruited" if member.way == "recruited" else "/members/found"
-    return Command("membership", member_department(entity), "POST", route, key(f"{member.way}-{member.key}"), body=body,
-                   produces=member.key, id_field="member_id", retry_statuses=(422,),
-                   facts=(fact("member_added", [member.key, entity.key], standing=member.standing, way=member.way,
-                               organization=organization),))
-
-
 def _members_found(rng: random.Random, campaign: Campaign, plan: Plan, key, factory: MemberFactory) -> None:
     """排查一批: the members each survey found (formal and probationary), hidden until an organization exists."""
     by_day: dict[date, list[Command]] = defaultdict(list)

@@ -1,6 +1,7 @@
 """docker-compose.yml stays valid and true to the project (no engine needed to parse it)."""
 
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -11,10 +12,11 @@ import pytest
 import yaml
 
 from platform_core.local_processes import stack_module
+from platform_core.services import SERVICES as PLATFORM_SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["registry", "membership", "formation", "reporting"]
-DEFAULT_PORTS = {"registry": 8101, "membership": 8102, "formation": 8103, "reporting": 8104}
+SERVICES = [s.name for s in PLATFORM_SERVICES]
+DEFAULT_PORTS = {s.name: s.default_port for s in PLATFORM_SERVICES}
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +104,14 @@ def test_every_service_app_relay_and_consumer_is_there_and_exists(compose):
                                                                "-l", "info"]
 
 
-def test_the_default_ports_match_the_local_run_script():
-    script = (ROOT / "scripts" / "services.sh").read_text()
+def test_the_default_ports_match_the_local_run_script(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if not (k.startswith("CAMPAIGN_") and k.endswith("_PORT"))}
+    urls = subprocess.run([str(ROOT / "scripts" / "services.sh"), "urls"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60, env={**environment, "CAMPAIGN_SERVICES_DIR": str(tmp_path)})
+    assert urls.returncode == 0, urls.stderr
+    listed = {line.split()[0]: line.split()[1] for line in urls.stdout.splitlines()}
     for name, port in DEFAULT_PORTS.items():
-        assert f"CAMPAIGN_{name.upper()}_PORT:-{port}" in script
+        assert listed[name] == f"http://127.0.0.1:{port}/docs"
 
 
 def test_every_named_volume_is_declared(compose):

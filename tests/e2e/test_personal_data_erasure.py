@@ -28,7 +28,8 @@ from membership.domain.id_number import check_character
 from platform_core.kafka_io import kafka_options
 from platform_core.auth import Principal
 from platform_core.tokens import issuer_from_settings
-from platform_core.kafka_io import DEAD_LETTER_TOPIC, SERVICES, service_topic
+from platform_core.kafka_io import DEAD_LETTER_TOPIC
+from platform_core.services import EVENT_TOPICS
 from platform_core.local_processes import free_port, stop_all, wait_ready
 from registry.domain.uscc import ALPHABET
 from registry.domain.uscc import check_character as uscc_check
@@ -261,7 +262,7 @@ def test_no_kafka_topic_holds_any_of_it(platform, erased):
     consumer = KafkaConsumer(**kafka_options(os.environ["CAMPAIGN_KAFKA_BOOTSTRAP"]), enable_auto_commit=False,
                              group_id=None, consumer_timeout_ms=5000)
     try:
-        partitions = [TopicPartition(topic, p) for topic in [*map(service_topic, SERVICES), DEAD_LETTER_TOPIC]
+        partitions = [TopicPartition(topic, p) for topic in [*EVENT_TOPICS, DEAD_LETTER_TOPIC]
                       for p in sorted(consumer.partitions_for_topic(topic) or ())]
         ends = consumer.end_offsets(partitions)
         consumer.assign(partitions)

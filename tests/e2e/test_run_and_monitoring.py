@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from platform_core import metrics
+from platform_core.services import SERVICE_NAMES as SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["registry", "membership", "formation", "reporting"]
 
 
 def free_port() -> int:

@@ -12,9 +12,8 @@ from platform_core.db import migrate
 from platform_core.kafka_io import EVENT_TOPICS, DeadLetterPublisher, create_producer, kafka_options
 from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier
 from platform_core.service import service_migrations
+from platform_core.services import SERVICE_NAMES as SERVICES
 from reporting.adapters.replay import end_offsets
-
-SERVICES = ("registry", "membership", "formation", "reporting")
 
 
 def groups() -> list[tuple[str, str, tuple[str, ...]]]:

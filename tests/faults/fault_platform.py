@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 from platform_core.local_processes import free_port, is_ready, process_environment, stack_module, stop_all
+from platform_core.services import SERVICE_NAMES as APPS
 from simulator.cities import renumbered_city
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-APPS = ("registry", "membership", "formation", "reporting")
 STACK_SCRIPT = ROOT / "deploy" / "stack.py"
 
 

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 
 from platform_core.contracts import event_types_for
 from platform_core.service import ServiceContext, bootstrap_service
+from platform_core.services import SERVICE_NAMES as SERVICES
 
-SERVICES = ("registry", "membership", "formation", "reporting")
 SCRATCH_PREFIX = "hd_"
 
 

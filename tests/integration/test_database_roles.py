@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from platform_core.local_processes import process_environment, stack_module
+from platform_core.services import SERVICE_NAMES as SERVICES
 
-SERVICES = ("registry", "membership", "formation", "reporting")
 # one process per database role
 ROLE_PROCESSES = {"campaign_registry": "registry", "campaign_membership": "membership",
                   "campaign_formation": "formation", "campaign_reporting": "reporting",

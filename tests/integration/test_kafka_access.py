@@ -15,6 +15,7 @@ from kafka.errors import KafkaError
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.kafka_io import kafka_options
 from platform_core.local_processes import process_environment, stack_module
+from platform_core.services import SERVICE_NAMES
 from platform_core.settings import PlatformSettings
 
 TOPIC = "registry.events"
@@ -173,5 +174,5 @@ def test_every_consumer_group_and_topic_of_the_code_has_its_acl():
         assert set(topics) <= set(row.reads), principal
         assert all(any(g.startswith(prefix) for prefix in row.group_prefixes) for g in groups), principal
         assert row.dead_letters, principal
-    for service in ("registry", "membership", "formation", "reporting"):
+    for service in SERVICE_NAMES:
         assert access[f"{service}-relay"].writes == (f"{service}.events",)

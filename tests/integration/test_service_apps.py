@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-SERVICES = ["registry", "membership", "formation", "reporting"]
+from platform_core.services import SERVICE_NAMES as SERVICES
 
 
 @pytest.fixture(params=SERVICES)

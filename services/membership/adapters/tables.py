@@ -22,8 +22,8 @@ class Tables:
     organizations: sa.Table
     keys: sa.Table  # personal_data_keys: each member's wrapped data key (platform_core.data_keys)
 
-    # The inserts of every registration, built once and given their values at execution: a statement
-    # built per call (``insert().values(...)``) cost about twice the client CPU (350 vs 170-220 us).
+    # The inserts of every registration, built once and given their values at execution: building a
+    # statement per call (``insert().values(...)``) cost more client CPU than running it (docs/performance.md).
     @cached_property
     def insert_member(self) -> sa.Insert:
         return self.members.insert()

@@ -4,13 +4,20 @@ Every module defines ``register(registry)``; consumers build a registry of
 exactly the topics they read, so a schema lives in one place only.
 """
 
-import importlib
+from collections.abc import Callable
 
 from ..event_types import EventTypeRegistry
+from . import formation, membership, registry, reporting
+
+# service -> its contract; tests/unit/test_services.py checks it names every service of platform_core.services
+CONTRACTS: dict[str, Callable[[EventTypeRegistry], None]] = {
+    "registry": registry.register, "membership": membership.register,
+    "formation": formation.register, "reporting": reporting.register,
+}
 
 
 def event_types_for(*services: str) -> EventTypeRegistry:
-    registry = EventTypeRegistry()
+    types = EventTypeRegistry()
     for service in services:
-        importlib.import_module(f"{__name__}.{service}").register(registry)
-    return registry
+        CONTRACTS[service](types)
+    return types

@@ -7,12 +7,12 @@ codes (district code + 3 digits, following the statistical division code's
 numbering); development zones and parks use 4xx under their district.
 """
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ..settings import get_settings
 from ._files import read_json
 
 DEFAULT_TERRITORY_FILE = "territory-420100-2016.json"
@@ -126,5 +126,5 @@ def load_territory(path: str | Path | None = None) -> Territory:
     """The territory in ``path`` (a JSON file of the bundled file's shape); by default the one
     CAMPAIGN_TERRITORY_FILE names (another city, every service alike), else the 2016 city."""
     if path is None:
-        path = os.environ.get("CAMPAIGN_TERRITORY_FILE") or None
+        path = get_settings().territory_file
     return _load(str(path) if path is not None else None)

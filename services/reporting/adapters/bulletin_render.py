@@ -55,9 +55,10 @@ def cjk_font() -> font_manager.FontProperties:
 
 def font_files() -> list[str]:
     """Existing CJK font files in preference order: CAMPAIGN_REPORTING_CJK_FONT first, then the known ones."""
-    import os
-    configured = os.environ.get("CAMPAIGN_REPORTING_CJK_FONT")
-    return [path for path in ((configured,) if configured else ()) + CJK_FONT_CANDIDATES if Path(path).is_file()]
+    from platform_core.settings import get_settings
+
+    configured = get_settings().reporting_cjk_font
+    return [path for path in ((str(configured),) if configured else ()) + CJK_FONT_CANDIDATES if Path(path).is_file()]
 
 
 def _rate(row: dict, name: str) -> str:

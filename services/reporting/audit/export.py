@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from platform_core.db import create_db_engine, quoted_schema
-from platform_core.kafka_io import SERVICES
+from platform_core.services import SERVICE_NAMES
 from platform_core.settings import get_settings
 
 from .store import AuditLogStore
@@ -73,7 +73,7 @@ def _from_stores(conn, stores: Sequence[str], event_ids: list[str]) -> dict[str,
 
 
 def export_bundle(engine: Engine, schema: str, out: Path, source: str = "event-stores",
-                  stores: Sequence[str] = SERVICES, upto: int | None = None, batch: int = 5000) -> ExportSummary:
+                  stores: Sequence[str] = SERVICE_NAMES, upto: int | None = None, batch: int = 5000) -> ExportSummary:
     log = AuditLogStore(schema)
     out.mkdir(parents=True, exist_ok=True)
     (out / "checkpoints").mkdir(exist_ok=True)
@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder to write (created if missing)")
     parser.add_argument("--source", choices=("event-stores", "log"), default="event-stores")
     parser.add_argument("--schema", default="reporting", help="schema holding the audit log")
-    parser.add_argument("--stores", default=",".join(SERVICES), help="schemas of the event stores, comma-separated")
+    parser.add_argument("--stores", default=",".join(SERVICE_NAMES), help="schemas of the event stores, comma-separated")
     parser.add_argument("--upto", type=int, help="export leaves [0, UPTO) only (default: the whole log)")
     args = parser.parse_args(argv)
     settings = get_settings()

@@ -12,8 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "reporting
 
 from reporting.adapters.projection_store import PROJECTION_TABLES  # noqa: E402
 from platform_core.kafka_io import kafka_options  # noqa: E402
-
-SERVICES = ("registry", "membership", "formation", "reporting")
+from platform_core.services import SERVICE_NAMES as SERVICES  # noqa: E402
 
 
 def create_topics(bootstrap: str, partitions: int = 3) -> dict[str, str]:
