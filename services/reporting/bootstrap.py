@@ -5,7 +5,7 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from platform_core.contracts import event_types_for
+from platform_core.contracts import event_types_for, every_event_type
 from platform_core.db import quoted_schema
 from platform_core.envelope import Actor
 from platform_core.kafka_io import EVENT_TOPICS
@@ -96,5 +96,5 @@ def coverage_projection(context: ServiceContext) -> ProjectionSpec:
     with context.engine.begin() as conn:
         create_tables(conn, context.name)
     return ProjectionSpec(group_id=PROJECTION_GROUP, topics=EVENT_TOPICS,
-                          registry=event_types_for("registry", "membership", "formation", "reporting"),
+                          registry=every_event_type(),
                           batch_handler=projection_handler(context.name))

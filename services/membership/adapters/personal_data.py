@@ -24,9 +24,9 @@ __all__ = ["Identities", "PersonalDataVault", "reveal_identity"]
 class Identities:
     """The ``member_identities`` table and the members' data keys."""
 
-    def __init__(self, t: Tables, vault: PersonalDataVault):
-        self.t, self.vault = t, vault
-        self.keys = DataKeys(t.identities.schema, vault)
+    def __init__(self, tables: Tables, vault: PersonalDataVault):
+        self.tables, self.vault = tables, vault
+        self.keys = DataKeys(tables.identities.schema, vault)
 
     def id_hash(self, id_number: str) -> bytes:
         """Keyed hash of a normalized identity number: the same person, the same hash."""
@@ -36,7 +36,7 @@ class Identities:
         """Seal a new member's identity with a new data key; False when ``id_hash`` is registered already
         (the caller rolls the transaction back, data key included)."""
         key = self.keys.create(conn, member_id)
-        inserted = conn.execute(self.t.insert_identity, dict(
+        inserted = conn.execute(self.tables.insert_identity, dict(
             member_id=member_id, id_hash=id_hash, id_number_sealed=key.seal(member_id, "id_number", id_number),
             name_sealed=key.seal(member_id, "name", name))).first()
         return inserted is not None
@@ -44,13 +44,13 @@ class Identities:
     def erase(self, conn: Connection, member_id: str, reason: str, at: datetime) -> None:
         """Crypto-shredding: the data key is deleted; the sealed values and the hash go too."""
         self.keys.shred(conn, member_id)
-        i = self.t.identities
+        i = self.tables.identities
         conn.execute(i.update().where(i.c.member_id == member_id).values(
             id_hash=None, id_number_sealed=None, name_sealed=None, erased_at=at, erasure_reason=reason))
 
     def rehash_batch(self, conn: Connection, after: str, limit: int = 1000) -> list[str]:
         """Rotation: ``id_hash`` recomputed under the newest master key for the members after ``after``."""
-        i, k = self.t.identities, self.keys.table
+        i, k = self.tables.identities, self.keys.table
         rows = conn.execute(sa.select(i.c.member_id, i.c.id_number_sealed, k.c.master_key_id, k.c.wrapped_key)
                             .join(k, k.c.subject_id == i.c.member_id).where(i.c.member_id > after)
                             .order_by(i.c.member_id).limit(limit)).all()

@@ -21,3 +21,8 @@ def event_types_for(*services: str) -> EventTypeRegistry:
     for service in services:
         CONTRACTS[service](types)
     return types
+
+
+def every_event_type() -> EventTypeRegistry:
+    """The contracts of every service's topic (reporting reads them all)."""
+    return event_types_for(*CONTRACTS)

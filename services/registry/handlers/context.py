@@ -3,12 +3,11 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
-from platform_core import clock
 from platform_core.event_store import AppendResult, EventStore, Executed
 from platform_core.events import Command, Decision
 from platform_core.reference import Territory, load_departments, load_industries, load_territory
@@ -59,9 +58,5 @@ class RegistryContext:
         return self.store.execute(command, decide, project, replay, explain_unique, transaction=self.begin)
 
 
-def default_vocabulary(territory_file: str | None = None) -> Vocabulary:
+def default_vocabulary(territory_file: Path | str | None = None) -> Vocabulary:
     return Vocabulary(load_territory(territory_file), load_departments(), load_industries())
-
-
-def now() -> datetime:
-    return clock.now()

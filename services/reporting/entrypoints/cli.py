@@ -16,14 +16,13 @@ from typing import Annotated
 import typer
 
 from platform_core.auth import Principal
-from platform_core.contracts import event_types_for
+from platform_core.contracts import every_event_type
 from platform_core.logs import configure_logging
 from reporting.adapters.replay import as_of_schema, rebuild_live, replay_into
 from reporting.bootstrap import build_context, checkpoint_signer
 from reporting.domain.window import Window
 
 app = typer.Typer(help="Reporting: replay projections, rates, bulletins.", no_args_is_help=True)
-TOPIC_SERVICES = ("registry", "membership", "formation", "reporting")
 
 
 @app.command()
@@ -35,7 +34,7 @@ def replay(until: Annotated[datetime | None, typer.Option(help="only events reco
     context = build_context()
     configure_logging("reporting-replay", context.settings.log_level, context.settings.log_format)
     context.migrate()
-    registry = event_types_for(*TOPIC_SERVICES)
+    registry = every_event_type()
     if until is None and into is None:
         outcome = rebuild_live(context.engine, context.settings.kafka_bootstrap, context.name, registry)
         target = context.name

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from platform_core import clock
 from platform_core.auth import Principal
-from platform_core.contracts import event_types_for
+from platform_core.contracts import every_event_type
 from platform_core.errors import AlreadyExists, Busy, NotFound, RuleViolation
 from platform_core.events import NewEvent
 from platform_core.envelope import utc_timestamp
@@ -33,7 +33,6 @@ from reporting.handlers.bulletin_figures import assemble, previous_cutoff
 log = logging.getLogger(__name__)
 # An as-of projection is reused when it was built this long after its cutoff (the relay's lag is seconds).
 SETTLED_AFTER = timedelta(minutes=10)
-TOPIC_REGISTRY = ("registry", "membership", "formation", "reporting")
 REPLAY_RETRY_AFTER_S = 15
 
 
@@ -71,7 +70,7 @@ def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | No
         # Noted as used before the build, so a prune by a concurrent build cannot take this one (the newest).
         as_of_cache.note_use(context.engine, context.name, schema, until)
         outcome = replay_into(context.engine, context.settings.kafka_bootstrap, schema,
-                              event_types_for(*TOPIC_REGISTRY), window=Window(until=until), **kwargs)
+                              every_event_type(), window=Window(until=until), **kwargs)
         # business time, so a simulated campaign's as-of figures settle by its own clock
         as_of_cache.note_replayed(context.engine, schema, until, clock.now())
     dropped = as_of_cache.prune(context.engine, context.name, protect=[schema])

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from platform_core.contracts import event_types_for
+from platform_core.contracts import every_event_type
 from platform_core.envelope import EventEnvelope
 from platform_core.errors import PlatformError
 from reporting.domain.bulletin import RULES_VERSION
@@ -18,7 +18,7 @@ from reporting.domain.rederive import fold_events
 from reporting.domain.reports import end_of_day
 from reporting.handlers.bulletin_figures import assemble
 
-REGISTRY = event_types_for("registry", "membership", "formation", "reporting")
+REGISTRY = every_event_type()
 
 
 class BulletinRederiver:

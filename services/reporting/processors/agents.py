@@ -6,7 +6,7 @@ import logging
 import sqlalchemy as sa
 from faust.types import TP
 
-from platform_core.contracts import event_types_for
+from platform_core.contracts import every_event_type
 from platform_core.db import migrate
 from platform_core.heap import freeze_startup_heap
 from platform_core.projection_consumer import ConsumedRecord
@@ -30,7 +30,7 @@ def runner() -> BatchRunner:
         else:
             migrate(context.engine, processor.schema_name)  # a scratch schema: the core tables only
         _runner = BatchRunner(context.engine, context.settings.kafka_bootstrap, processor.schema_name,
-                              event_types_for("registry", "membership", "formation", "reporting"),
+                              every_event_type(),
                               group_id=processor.group_id)
         freeze_startup_heap()
     return _runner
