@@ -36,16 +36,16 @@ def build_context() -> ServiceContext:
 def build_formation(context: ServiceContext, upstream_group: str = UPSTREAM_GROUP,
                     upstream_topics: tuple[str, ...] = UPSTREAM_TOPICS) -> Formation:
     """The routes' handles; refusals on projected facts ask ``upstream_group``'s offsets on ``upstream_topics``."""
-    bound = tables(context.name)
+    bound = tables(context.schema)
     calendar = load_calendar()
-    upstream = ProjectionLag(context.engine, context.name, upstream_group, upstream_topics,
+    upstream = ProjectionLag(context.engine, context.schema, upstream_group, upstream_topics,
                              context.settings.kafka_bootstrap)
     commands = FormationCommands(context.store, bound, calendar=calendar, upstream=upstream)
     return Formation(commands, bound, context.engine, calendar)
 
 
 def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
-    bound = tables(context.name)
+    bound = tables(context.schema)
     return [
         ProjectionSpec(UPSTREAM_GROUP, UPSTREAM_TOPICS,
                        registry=event_types_for("registry", "membership"), batch_handler=upstream_projection(bound)),

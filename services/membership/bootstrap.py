@@ -37,7 +37,7 @@ def build_context() -> ServiceContext:
 
 def build_membership(context: ServiceContext) -> Membership:
     vault = PersonalDataVault(context.settings.require_personal_data_key())
-    bound = tables(context.name)
+    bound = tables(context.schema)
     return Membership(MembershipCommands(context.store, bound, vault), PersonalDataReads(context.store, bound, vault),
                       bound, context.engine)
 
@@ -60,6 +60,6 @@ def rotate_personal_data_key(context: ServiceContext) -> dict[str, int]:
 def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
     """Where entities lie (registry.events: EntityRegistered's location keys only) and which organizations exist
     and cover which entities (formation.events: formed, restructured, dissolved)."""
-    return [ProjectionSpec(ENTITY_PROJECTION_GROUP, ("registry.events",), entity_projection(context.name), None),
+    return [ProjectionSpec(ENTITY_PROJECTION_GROUP, ("registry.events",), entity_projection(context.schema), None),
             ProjectionSpec(ORGANIZATION_PROJECTION_GROUP, ("formation.events",),
-                           organization_projection(context.name), None)]
+                           organization_projection(context.schema), None)]

@@ -120,7 +120,7 @@ def consume(service: Annotated[str, typer.Argument(callback=_check_service)]) ->
         signal.signal(signum, lambda *_: stop.set())
     freeze_startup_heap()
     # the context's schema: a second instance (CAMPAIGN_REPORTING_SCHEMA) keeps its offsets in its own
-    run_projections(context.engine, settings.kafka_bootstrap, context.name, specs, stop)
+    run_projections(context.engine, settings.kafka_bootstrap, context.schema, specs, stop)
 
 
 @app.command("rotate-personal-data-key")

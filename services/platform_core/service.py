@@ -32,14 +32,14 @@ def service_migrations(service: str) -> Path | None:
 class ServiceContext:
     """What a service's handlers and entrypoints need, built once per process."""
 
-    name: str
+    schema: str  # the service's schema (another for a second instance: an e2e campaign, a benchmark)
     settings: PlatformSettings
     engine: Engine
     store: EventStore
     migrations: Path | None
 
     def migrate(self) -> list[str]:
-        return migrate(self.engine, self.name, self.migrations)
+        return migrate(self.engine, self.schema, self.migrations)
 
 
 def bootstrap_service(name: str, registry: EventTypeRegistry, settings: PlatformSettings | None = None,
@@ -59,9 +59,9 @@ def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), descri
 
     Logging goes to JSON on stderr unless something (a test runner) configured it already."""
     if not logging.getLogger().handlers:
-        configure_logging(context.name, context.settings.log_level, context.settings.log_format)
+        configure_logging(context.schema, context.settings.log_level, context.settings.log_format)
     app = create_service_app(
-        context.name, context.engine, context.settings.kafka_bootstrap,
+        context.schema, context.engine, context.settings.kafka_bootstrap,
         verifier_from_settings(context.settings),
         max_request_bytes=context.settings.max_request_bytes, description=description,
         on_startup=on_startup or context.migrate, simulated_clock=context.settings.simulated_clock)

@@ -36,7 +36,7 @@ def prepare_schema(context: ServiceContext) -> None:
     dashboard answer on a fresh platform instead of failing on a missing table."""
     context.migrate()
     with context.engine.begin() as conn:
-        create_tables(conn, context.name)
+        create_tables(conn, context.schema)
 
 
 def role_tables(conn: Connection, schema: str, role: str) -> None:
@@ -62,7 +62,7 @@ def checkpoint_signer(context: ServiceContext, audit: AuditSettings | None = Non
     """The log's checkpoints, signed by the signer process (CAMPAIGN_SIGNER_URL or CAMPAIGN_SIGNER_PORT,
     CAMPAIGN_SIGNER_CLIENT_SECRET_FILE); reporting holds no signing key."""
     audit = audit or AuditSettings()
-    return CheckpointSigner(context.engine, context.store, AuditLogStore(context.name), audit.signer_client(),
+    return CheckpointSigner(context.engine, context.store, AuditLogStore(context.schema), audit.signer_client(),
                             audit.origin)
 
 
@@ -84,8 +84,8 @@ def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
         start_schedule(lambda: checkpoint_signer(context, audit), audit.checkpoint_interval_seconds)
         log.info("audit checkpoint schedule started", extra={"every_seconds": audit.checkpoint_interval_seconds})
     # a second instance (CAMPAIGN_REPORTING_SCHEMA) reads in its own group, not sharing partitions
-    group = AUDIT_GROUP if context.name == "reporting" else f"{AUDIT_GROUP}-{context.name}"
-    specs = [audit_projection(context.name, group_id=group)]
+    group = AUDIT_GROUP if context.schema == "reporting" else f"{AUDIT_GROUP}-{context.schema}"
+    specs = [audit_projection(context.schema, group_id=group)]
     if context.settings.reporting_projection_runner == "consumer":
         specs.append(coverage_projection(context))
     return specs
@@ -94,7 +94,7 @@ def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
 def coverage_projection(context: ServiceContext) -> ProjectionSpec:
     """The coverage projections as a ProjectionSpec (the plain-consumer runner)."""
     with context.engine.begin() as conn:
-        create_tables(conn, context.name)
+        create_tables(conn, context.schema)
     return ProjectionSpec(group_id=PROJECTION_GROUP, topics=EVENT_TOPICS,
                           registry=every_event_type(),
-                          batch_handler=projection_handler(context.name))
+                          batch_handler=projection_handler(context.schema))

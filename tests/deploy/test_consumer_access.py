@@ -14,7 +14,7 @@ from membership.bootstrap import build_projections as membership_projections
                                               ("formation-consumer", formation_projections)])
 def test_the_consumer_may_read_what_its_projections_subscribe_to(principal, build):
     access = KAFKA_ACCESS[principal]
-    for spec in build(SimpleNamespace(name=principal.split("-")[0])):
+    for spec in build(SimpleNamespace(schema=principal.split("-")[0])):
         assert set(spec.topics) <= set(access.reads), spec.group_id
         assert any(spec.group_id.startswith(prefix) for prefix in access.group_prefixes), spec.group_id
     assert access.dead_letters

@@ -42,7 +42,7 @@ def drop(context: ServiceContext) -> None:
     """Drop the scratch schema and the as-of replay schemas reporting may have derived from it."""
     with context.engine.begin() as conn:
         derived = conn.execute(sa.text("SELECT schema_name FROM information_schema.schemata"
-                                       " WHERE schema_name LIKE :p"), {"p": f"{context.name}\\_asof\\_%"}).scalars()
-        for schema in [context.name, *derived]:
+                                       " WHERE schema_name LIKE :p"), {"p": f"{context.schema}\\_asof\\_%"}).scalars()
+        for schema in [context.schema, *derived]:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     context.engine.dispose()

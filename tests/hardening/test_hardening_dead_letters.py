@@ -138,14 +138,14 @@ def test_bad_messages_are_dead_lettered_and_the_good_one_after_them_applied(cons
     prepare(service, context)
     producer = create_producer(settings.kafka_bootstrap, "hardening-dlq")
     try:
-        spec, good = spec_for(consumer, context.name)
+        spec, good = spec_for(consumer, context.schema)
         bads = bad_messages(good)
         for bad in bads:
             producer.send(hardening_topic, key=b"bad", value=bad.value)
         producer.send(hardening_topic, key=good.stream_id.encode(), value=good.canonical_bytes())
         producer.flush()
         group = f"{spec.group_id}.hardening-{uuid.uuid4().hex[:8]}"
-        applier = ProjectionApplier(context.name, group, spec.handler, spec.registry, DeadLetterPublisher(producer),
+        applier = ProjectionApplier(context.schema, group, spec.handler, spec.registry, DeadLetterPublisher(producer),
                                     batch_handler=spec.batch_handler)
         polled = ProjectionConsumer(context.engine, settings.kafka_bootstrap, [hardening_topic], applier)
         applied = dead = 0
@@ -178,7 +178,7 @@ def test_bad_messages_are_dead_lettered_and_the_good_one_after_them_applied(cons
 
 
 def assert_applied(consumer: str, context, good: EventEnvelope) -> None:
-    s = context.name
+    s = context.schema
     query = {
         "membership.known-entities": f'SELECT count(*) FROM "{s}".known_entities WHERE entity_id = :id',
         "formation.upstream": f'SELECT count(*) FROM "{s}".known_entities WHERE entity_id = :id',
@@ -197,7 +197,7 @@ def test_the_faust_processors_batch_runner_dead_letters_the_same_way(settings):
 
     context = scratch_context("reporting")
     prepare("reporting", context)
-    runner = BatchRunner(context.engine, settings.kafka_bootstrap, context.name,
+    runner = BatchRunner(context.engine, settings.kafka_bootstrap, context.schema,
                          event_types_for("registry", "membership", "formation", "reporting"),
                          group_id=f"reporting-projections.hardening-{uuid.uuid4().hex[:8]}")
     topic = f"hardening.faust.{uuid.uuid4().hex[:12]}"  # records name it; only the dead letters reach Kafka

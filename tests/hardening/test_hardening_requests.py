@@ -78,7 +78,7 @@ CLAIMS = {"aud": ISSUER.audience, "dep": "city_org", "kind": "city_org", "user":
 
 def count(client, table: str, where: str = "TRUE", params: dict | None = None) -> int:
     with client.context.engine.connect() as conn:
-        return conn.execute(sa.text(f'SELECT count(*) FROM "{client.context.name}".{table} WHERE {where}'),
+        return conn.execute(sa.text(f'SELECT count(*) FROM "{client.context.schema}".{table} WHERE {where}'),
                             params or {}).scalar_one()
 
 
@@ -203,7 +203,7 @@ def _known_entity(client, formal: int = 3) -> str:
             "unit": "street-420102001", "unit_kind": "street", "district_code": "420102", "submission": 1,
             "entity_count": 1, "entity_ids": [entity_id]}),
     ]
-    schema = client.context.name
+    schema = client.context.schema
     applier = ProjectionApplier(schema, "formation.upstream.hardening", None, event_types_for("registry", "membership"),
                                 DeadLetterPublisher(None), batch_handler=upstream_projection(tables(schema)))
     with client.context.engine.begin() as conn:

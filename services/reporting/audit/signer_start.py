@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     context = build_context()
     context.migrate()
-    store = AuditLogStore(context.name)
+    store = AuditLogStore(context.schema)
     try:
         with context.engine.connect() as conn:
             size, _ = store.head(conn)

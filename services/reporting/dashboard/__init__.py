@@ -33,6 +33,6 @@ def mount(app: FastAPI) -> None:
         """A dashboard page refused: recorded like any refusal, shown as a Chinese 403 page."""
         if not request.url.path.startswith("/dashboard"):
             return await previous(request, exc)
-        record_refusal(request.app.state.engine, request.app.state.context.name, exc)
+        record_refusal(request.app.state.engine, request.app.state.context.schema, exc)
         return render("error.html", status_code=403, title="无权访问", message=exc.message, field=exc.field,
                       rule=exc.rule, who=None)

@@ -154,8 +154,8 @@ def overview(request: Request, who: Viewer) -> HTMLResponse:
     """The city and every district: baseline and the two coverages against their targets (R7)."""
     context = _context(request)
     with context.engine.connect() as conn:
-        _require_projections(conn, context.name)
-        by_department = queries.counters(conn, context.name, "department")
+        _require_projections(conn, context.schema)
+        by_department = queries.counters(conn, context.schema, "department")
     districts, departments, total, foreign = _rows(by_department)
     row = lambda r: {"unit": r.unit, "name": r.name, "code": r.unit.removeprefix("district-"),
                      "counters": r.counters, "cells": board.rate_cells(r.counters)}
@@ -180,10 +180,10 @@ def district_board(request: Request, who: Viewer, code: str, state: str | None =
     day, calendar = _on(on, context), load_calendar()
     department = f"district-{code}"
     with context.engine.connect() as conn:
-        _require_projections(conn, context.name)
-        counts = queries.task_counts(conn, context.name, department)
-        tasks = board.board_order(queries.tasks(conn, context.name, department, state), day, calendar)
-        counters = queries.counters(conn, context.name, "department").get(department, Counters())
+        _require_projections(conn, context.schema)
+        counts = queries.task_counts(conn, context.schema, department)
+        tasks = board.board_order(queries.tasks(conn, context.schema, department, state), day, calendar)
+        counters = queries.counters(conn, context.schema, "department").get(department, Counters())
     overdue = sum(1 for t in tasks if t["overdue"])
     return render("district.html", who=who, code=code, name=names[code], counts=counts, tasks=tasks,
                   overdue=overdue, limited=len(tasks) >= queries.TASK_LIMIT, on=day, state=state,
@@ -212,11 +212,11 @@ def coverage(request: Request, who: Viewer, unit: str = "city") -> HTMLResponse:
     calendar, context = load_calendar(), _context(request)
     days = board.campaign_days(calendar, until=city_date(business_now(context)))
     with context.engine.connect() as conn:
-        _require_projections(conn, context.name)
-        by_department = queries.counters(conn, context.name, "department")
-        published = queries.bulletins(conn, context.name)
+        _require_projections(conn, context.schema)
+        by_department = queries.counters(conn, context.schema, "department")
+        published = queries.bulletins(conn, context.schema)
         counters, departments = _unit_counters(by_department, department)
-        spans = queries.spans(conn, context.name, departments)
+        spans = queries.spans(conn, context.schema, departments)
     covered = board.covered_per_day(spans, days)
     title = ("全市" if department is None else names[unit]) + "组织覆盖率（按日）"
     figures = []
@@ -243,7 +243,7 @@ def coverage(request: Request, who: Viewer, unit: str = "city") -> HTMLResponse:
 def bulletin_list(request: Request, who: Viewer) -> HTMLResponse:
     context = _context(request)
     with context.engine.connect() as conn:
-        published = queries.bulletins(conn, context.name)
+        published = queries.bulletins(conn, context.schema)
     return render("bulletins.html", who=who, bulletins=published, kinds=tuple(bulletins.FILE_COLUMNS))
 
 
@@ -288,8 +288,8 @@ def entity_search(request: Request, who: Viewer, q: str = "") -> HTMLResponse:
     if q:
         context = _context(request)
         with context.engine.connect() as conn:
-            _require_projections(conn, context.name)
-            found = queries.search_entities(conn, context.name, q)
+            _require_projections(conn, context.schema)
+            found = queries.search_entities(conn, context.schema, q)
     return render("entities.html", who=who, q=q, found=found, states=board.TASK_STATES_ZH,
                   limit=queries.SEARCH_LIMIT)
 
@@ -299,10 +299,10 @@ def entity_page(request: Request, who: Viewer, entity_id: str) -> HTMLResponse:
     """The entity's derived status and its full history from the audit log, each event with its inclusion
     proof against the latest signed checkpoint (verified here too)."""
     context = _context(request)
-    store = AuditLogStore(context.name)
+    store = AuditLogStore(context.schema)
     with context.engine.connect() as conn:
-        _require_projections(conn, context.name)
-        status = queries.entity(conn, context.name, entity_id)
+        _require_projections(conn, context.schema)
+        status = queries.entity(conn, context.schema, entity_id)
         try:
             history = audit_queries.entity_history(conn, store, entity_id)
         except PlatformError:
@@ -341,7 +341,7 @@ def entity_proof(request: Request, who: Viewer, entity_id: str, event_id: str) -
     try:
         who.require("audit.read")
         with context.engine.connect() as conn:
-            found = audit_queries.inclusion_proof(conn, AuditLogStore(context.name), event, None)
+            found = audit_queries.inclusion_proof(conn, AuditLogStore(context.schema), event, None)
     except PlatformError as exc:
         raise PageError.of(exc) from exc
     return Response(InclusionProofPublic.of(found).model_dump_json(indent=2), media_type="application/json")

@@ -29,7 +29,7 @@ Caller = Annotated[Principal, Depends(authenticate)]
 
 def _store(request: Request) -> tuple[ServiceContext, AuditLogStore]:
     context: ServiceContext = request.app.state.context
-    return context, AuditLogStore(context.name)
+    return context, AuditLogStore(context.schema)
 
 
 @router.get("/checkpoints/latest", response_model=CheckpointPublic)

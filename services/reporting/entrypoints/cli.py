@@ -36,12 +36,12 @@ def replay(until: Annotated[datetime | None, typer.Option(help="only events reco
     context.migrate()
     registry = every_event_type()
     if until is None and into is None:
-        outcome = rebuild_live(context.engine, context.settings.kafka_bootstrap, context.name, registry)
-        target = context.name
+        outcome = rebuild_live(context.engine, context.settings.kafka_bootstrap, context.schema, registry)
+        target = context.schema
     else:
         if until is not None and until.tzinfo is None:
             raise typer.BadParameter("--until needs a time zone, e.g. 2016-11-20T24:00:00+08:00")
-        target = into or as_of_schema(context.name, until.astimezone(timezone.utc))
+        target = into or as_of_schema(context.schema, until.astimezone(timezone.utc))
         outcome = replay_into(context.engine, context.settings.kafka_bootstrap, target, registry,
                               window=Window(until=until.astimezone(timezone.utc) if until else None))
     typer.echo(f"replayed {outcome.records} records ({outcome.applied} applied, {outcome.duplicates} duplicates, "
@@ -146,7 +146,7 @@ def time_bulletin(context, entities: int, day: date) -> dict:
     from reporting.adapters.projection_store import create_tables
     from reporting.handlers.bulletin_figures import assemble, previous_cutoff
 
-    schema = f"{context.name}_bench_{uuid.uuid4().hex[:6]}"
+    schema = f"{context.schema}_bench_{uuid.uuid4().hex[:6]}"
     try:
         with context.engine.begin() as conn:
             migrate_core(context, schema)

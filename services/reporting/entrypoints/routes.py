@@ -76,7 +76,7 @@ def entity_status(request: Request, principal: Caller, entity_id: str) -> dict:
     """An entity's derived status: baseline, members, organizations and modes, coverage, R2/R2b/R3, task."""
     context = _context(request)
     with context.engine.connect() as conn:
-        found = queries.entity_status(conn, context.name, entity_id)
+        found = queries.entity_status(conn, context.schema, entity_id)
     if found is None:
         raise NotFound(f"no entity {entity_id} in the projections", field="entity_id")
     return dict(found)
@@ -89,7 +89,7 @@ def entity_history(request: Request, principal: Caller, entity_id: str) -> dict:
         principal.require("read.all", target=entity_id)
     context = _context(request)
     with context.engine.connect() as conn:
-        history = audit_queries.entity_history(conn, AuditLogStore(context.name), entity_id)
+        history = audit_queries.entity_history(conn, AuditLogStore(context.schema), entity_id)
     return {"entity_id": entity_id,
             "events": [{"leaf_index": p.event.leaf_index, "event": p.event.canonical.decode("utf-8")}
                        for p in history.events]}

@@ -43,24 +43,24 @@ def trail(context: ServiceContext, unit: str, now: datetime | None = None,
     calendar = load_calendar()
     if unit.startswith(reports.DEPARTMENT_UNIT_PREFIX):
         with context.engine.connect() as conn:
-            return _with_confirmations(conn, context.name, unit,
-                                       _responsibility_entries(conn, context.name, unit, now))
+            return _with_confirmations(conn, context.schema, unit,
+                                       _responsibility_entries(conn, context.schema, unit, now))
     entries: list[dict] = []
     milestones = {key: calendar.milestone(key) for key in ("survey", "formation", "required_set", "year_end_coverage")}
     as_of = {key: bulletins.as_of(context, end_of_day(m.due), topics) for key, m in milestones.items()
              if now > end_of_day(m.due)}
     with context.engine.connect() as conn:
         if "survey" in as_of:
-            entries += _survey_entries(conn, context.name, as_of["survey"], unit, milestones["survey"])
+            entries += _survey_entries(conn, context.schema, as_of["survey"], unit, milestones["survey"])
         if "formation" in as_of:
-            entries += _uncovered_entry(conn, context.name, as_of["formation"], unit, milestones["formation"],
+            entries += _uncovered_entry(conn, context.schema, as_of["formation"], unit, milestones["formation"],
                                         "应建党组织未建、或既未建党组织也无工作覆盖的两新组织")
         if "required_set" in as_of:
-            entries += _uncovered_entry(conn, context.name, as_of["required_set"], unit, milestones["required_set"],
+            entries += _uncovered_entry(conn, context.schema, as_of["required_set"], unit, milestones["required_set"],
                                         "应建党组织（R2）而未建的两新组织")
         if "year_end_coverage" in as_of:
             entries += _coverage_target_entry(conn, as_of["year_end_coverage"], unit, milestones["year_end_coverage"])
-        first_reports = queries.first_reports_of(conn, context.name, unit)
+        first_reports = queries.first_reports_of(conn, context.schema, unit)
         for deadline in calendar.report_deadlines():
             row = first_reports.get(deadline)
             status = timeliness(deadline, row.submitted_at if row else None, now)
@@ -71,18 +71,18 @@ def trail(context: ServiceContext, unit: str, now: datetime | None = None,
             elif status == "missing":
                 entries.append(_entry("report_missing", deadline.isoformat(), deadline,
                                       f"R11：{deadline}的半月报送未报送", []))
-        for report, bulletin_event_id in accountability_queries.bulletin_reports(conn, context.name):
+        for report, bulletin_event_id in accountability_queries.bulletin_reports(conn, context.schema):
             if report["unit"] == unit and report["discrepancies"]:
                 entries.append(_entry(
                     "discrepancy", report["deadline"], date.fromisoformat(report["deadline"]),
                     "R11：报送数据与核实数据不符：" + "；".join(
                         f"{d['figure']} 报{d['reported']} 核{d['derived']}" for d in report["discrepancies"]),
                     [report["event_id"], bulletin_event_id]))
-        for check in accountability_queries.failed_checks(conn, context.name, unit):
+        for check in accountability_queries.failed_checks(conn, context.schema, unit):
             entries.append(_entry("check_failed", check.check_id, check.checked_on,
                                   f"R12：{check.check_kind}未通过：" + "；".join(check.findings), [check.event_id],
                                   entity_ids=list(check.entity_ids)))
-        return _with_confirmations(conn, context.name, unit, entries)
+        return _with_confirmations(conn, context.schema, unit, entries)
 
 
 def _survey_entries(conn, live: str, as_of: str, unit: str, survey) -> list[dict]:

@@ -54,26 +54,26 @@ def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | No
     bulletin waits for its turn; an ad-hoc question (``wait_for_replay=False``: ``GET /rates?as_of=``)
     whose moment is not built yet gets ``Busy`` instead, so distinct moments asked at once cannot take
     every core."""
-    schema = as_of_schema(context.name, until)
+    schema = as_of_schema(context.schema, until)
     if not rebuild and as_of_cache.settled(context.engine, schema, until, SETTLED_AFTER):
-        as_of_cache.note_use(context.engine, context.name, schema, until)
+        as_of_cache.note_use(context.engine, context.schema, schema, until)
         return schema
     with as_of_cache.building(context.engine, schema) as take_replay_slot:
         # A request for the same time may have built it while this one waited for the lock.
         if not rebuild and as_of_cache.settled(context.engine, schema, until, SETTLED_AFTER):
-            as_of_cache.note_use(context.engine, context.name, schema, until)
+            as_of_cache.note_use(context.engine, context.schema, schema, until)
             return schema
         if not take_replay_slot(wait_for_replay):
             raise Busy("另一个历史时点的重放正在进行；请稍后重试，或选用已生成的时点（如通报截止时点）",
                        field="as_of", retry_after=REPLAY_RETRY_AFTER_S)
         kwargs = {"topics": topics} if topics else {}
         # Noted as used before the build, so a prune by a concurrent build cannot take this one (the newest).
-        as_of_cache.note_use(context.engine, context.name, schema, until)
+        as_of_cache.note_use(context.engine, context.schema, schema, until)
         outcome = replay_into(context.engine, context.settings.kafka_bootstrap, schema,
                               every_event_type(), window=Window(until=until), **kwargs)
         # business time, so a simulated campaign's as-of figures settle by its own clock
         as_of_cache.note_replayed(context.engine, schema, until, clock.now())
-    dropped = as_of_cache.prune(context.engine, context.name, protect=[schema])
+    dropped = as_of_cache.prune(context.engine, context.schema, protect=[schema])
     log.info("as-of projection built", extra={"schema": schema, "records": outcome.records,
                                                "seconds": round(outcome.seconds, 2), "dropped": dropped})
     return schema
@@ -126,12 +126,12 @@ def publish(context: ServiceContext, principal: Principal, cutoff: date, *, sign
                    "figures_sha256": digest,
                    "files_sha256": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())},
                    "checkpoint_tree_size": tree_size, "checkpoint_root_hash": root,
-                   "events_counted": SqlFigures(conn, as_of_schema(context.name, end_of_day(cutoff))).events_applied()}
+                   "events_counted": SqlFigures(conn, as_of_schema(context.schema, end_of_day(cutoff))).events_applied()}
         stream = f"bulletin-{cutoff.isoformat()}"
         result = context.store.append_in(conn, stream, context.store.stream_version(conn, stream),
                                          [NewEvent("BulletinPublished", payload)], principal.actor(), idempotency_key)
         event_id = str(result.events[0].event_id)
-        bulletin_store.insert(conn, context.name, bulletin_id, cutoff, data_bytes, digest, files, note, tree_size,
+        bulletin_store.insert(conn, context.schema, bulletin_id, cutoff, data_bytes, digest, files, note, tree_size,
                               event_id)
     context.store.count_committed(result)
     return Published(bulletin_id, cutoff, digest, tree_size, event_id)
@@ -156,7 +156,7 @@ def note_position(note: str) -> tuple[int, str]:
 
 def published(context: ServiceContext, cutoff: date) -> dict | None:
     with context.engine.connect() as conn:
-        return bulletin_store.published(conn, context.name, cutoff)
+        return bulletin_store.published(conn, context.schema, cutoff)
 
 
 FILE_COLUMNS = {"html": ("html", "text/html; charset=utf-8"), "pdf": ("pdf", "application/pdf"),
@@ -169,7 +169,7 @@ def bulletin_file(context: ServiceContext, cutoff: date, kind: str) -> tuple[byt
         raise NotFound(f"no bulletin format {kind!r}; one of {', '.join(FILE_COLUMNS)}", field="format")
     column, media = FILE_COLUMNS[kind]
     with context.engine.connect() as conn:
-        found = bulletin_store.file_bytes(conn, context.name, cutoff, column)
+        found = bulletin_store.file_bytes(conn, context.schema, cutoff, column)
     if found is None:
         raise NotFound(f"no bulletin published for {cutoff}", field="cutoff_date")
     return found, media

@@ -16,5 +16,5 @@ def business_now(context: ServiceContext) -> datetime:
     if clock.named() or not context.settings.simulated_clock:
         return clock.now()
     with context.engine.connect() as conn:
-        latest = queries.latest_recorded_at(conn, context.name)
+        latest = queries.latest_recorded_at(conn, context.schema)
     return latest or clock.now()

@@ -18,7 +18,7 @@ def rates_at(context: ServiceContext, level: str, at: datetime | None = None,
              district: str | None = None) -> dict:
     if level not in LEVELS:
         raise SchemaViolation(f"level must be one of {', '.join(LEVELS)}", field="level")
-    schema = context.name
+    schema = context.schema
     if at is not None:
         if at.tzinfo is None:
             raise SchemaViolation("as_of must carry a time zone, e.g. 2016-11-20T24:00:00+08:00", field="as_of")

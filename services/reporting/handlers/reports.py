@@ -168,7 +168,7 @@ def statuses(context: ServiceContext, deadline: date, units: list[str], now: dat
     """Each unit's semi-monthly report for a deadline, from the live projection."""
     now = now or clock.now()
     with context.engine.connect() as conn:
-        rows = queries.first_reports(conn, context.name, deadline)
+        rows = queries.first_reports(conn, context.schema, deadline)
     return [{"unit": unit, "deadline": deadline.isoformat(), **_judged(deadline, rows.get(unit), now),
              "figures": rows[unit].figures if unit in rows else None,
              "due_at": end_of_day(deadline).isoformat()} for unit in units]
@@ -178,7 +178,7 @@ def responsibility_statuses(context: ServiceContext, now: datetime | None = None
     """Every related department's responsibility report, from the live projection."""
     now, due = now or clock.now(), responsibility_due()
     with context.engine.connect() as conn:
-        rows = queries.first_responsibility_reports(conn, context.name, due)
+        rows = queries.first_responsibility_reports(conn, context.schema, due)
     return [{"department": department, "unit": f"{DEPARTMENT_UNIT_PREFIX}{department}", "due": due.isoformat(),
              **_judged(due, rows.get(department), now),
              "event_id": rows[department].event_id if department in rows else None,

@@ -25,7 +25,7 @@ def runner() -> BatchRunner:
             from prometheus_client import start_http_server
             start_http_server(processor.metrics_port)
         context = build_context()
-        if processor.schema_name == context.name:
+        if processor.schema_name == context.schema:
             context.migrate()
         else:
             migrate(context.engine, processor.schema_name)  # a scratch schema: the core tables only

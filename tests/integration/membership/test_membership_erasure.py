@@ -104,7 +104,7 @@ def test_rotation_rewraps_every_key_and_rehashes_so_the_old_master_key_can_be_re
 
 def test_identities_sealed_before_per_member_keys_are_resealed_when_the_service_starts(scratch, engine):
     first = scratch(OLD_KEY)
-    schema = first.app.state.context.name
+    schema = first.app.state.context.schema
     member_id, number, entity = f"member-{uuid.uuid4()}", new_id_number(), f"entity-{uuid.uuid4()}"
     legacy = AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=b"campaign-platform/membership/personal-data",
                          info=b"aes-256-gcm v1").derive(OLD_KEY.encode()))

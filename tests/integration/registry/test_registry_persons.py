@@ -172,7 +172,7 @@ def test_rotation_rewraps_and_rehashes_so_the_old_master_key_can_be_retired(scra
 
 def test_entities_registered_before_sealing_are_sealed_when_the_service_starts(scratch, engine):
     first = scratch(OLD)
-    schema = first.app.state.context.name
+    schema = first.app.state.context.schema
     entity = first.post("/entities", json=enterprise(), headers=OWN).json()
     person = people(uuid.uuid4().hex[:6])
     with engine.begin() as conn:  # the read row as it was written before sealing: persons in clear, no record

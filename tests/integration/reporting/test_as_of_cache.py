@@ -99,7 +99,7 @@ def slow_replays(engine, live, monkeypatch):
         return SimpleNamespace(records=0, seconds=0.5)
 
     monkeypatch.setattr(bulletins, "replay_into", replay_into)
-    yield SimpleNamespace(engine=engine, name=live, settings=SimpleNamespace(kafka_bootstrap="unused")), builds
+    yield SimpleNamespace(engine=engine, schema=live, settings=SimpleNamespace(kafka_bootstrap="unused")), builds
 
 
 @pytest.fixture
@@ -134,9 +134,9 @@ def test_an_ad_hoc_moment_is_busy_while_another_replay_runs(engine, slow_replays
         bulletins.as_of(context, UNTIL, wait_for_replay=False)
 
     assert refused.value.status == 503 and refused.value.field == "as_of" and refused.value.retry_after > 0
-    assert builds == [] and schemas(engine, f"{context.name}_asof_") == set()
+    assert builds == [] and schemas(engine, f"{context.schema}_asof_") == set()
     with engine.connect() as conn:  # not even noted as used
-        assert conn.execute(sa.text(f"SELECT count(*) FROM {context.name}.as_of_projections")).scalar() == 0
+        assert conn.execute(sa.text(f"SELECT count(*) FROM {context.schema}.as_of_projections")).scalar() == 0
 
 
 def test_a_built_moment_is_served_while_another_replay_runs(engine, slow_replays):
