@@ -25,7 +25,7 @@ def _legacy_key(secret: str) -> AESGCM:
 
 def upgrade_legacy_identities(engine: Engine, identities: Identities, master_keys: str) -> int:
     """Re-seal every identity that has no data key and was not erased; how many."""
-    i, k = identities.t.identities, identities.keys.table
+    i, k = identities.tables.identities, identities.keys.table
     legacy = _legacy_key(ring_secrets(master_keys)[0])  # the one secret before rings existed
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"legacy-identities:{i.schema}"})
