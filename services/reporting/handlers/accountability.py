@@ -11,9 +11,11 @@ the events and entities behind it. The city organization department confirms an 
 import uuid
 from datetime import date, datetime
 
+from sqlalchemy.engine import Connection
+
 from platform_core.auth import Principal
 from platform_core.errors import AlreadyExists, NotFound
-from platform_core.events import NewEvent
+from platform_core.events import Command, Decision, NewEvent
 from platform_core.event_store import request_fingerprint
 from platform_core.reference import load_calendar
 from platform_core.rules.ledgers import ledgers_holding, reporting_unit_of, survey_misses
@@ -188,17 +190,16 @@ def record(context: ServiceContext, principal: Principal, unit: str, entry_kind:
                "subject": subject, "occurred_on": occurred_on.isoformat(), "event_ids": event_ids,
                "finding": finding, "responsible": responsible}
     fingerprint = request_fingerprint(stream, {k: v for k, v in payload.items() if k != "entry_id"})
-    with context.engine.begin() as conn:
-        if idempotency_key is not None:
-            earlier = context.store.earlier_result(conn, idempotency_key, fingerprint)
-            if earlier is not None:
-                return {**earlier.events[0].payload, "event_id": str(earlier.events[0].event_id), "replayed": True}
-        for envelope in context.store.read_stream(stream, conn):
+
+    def decide(conn: Connection) -> Decision:
+        recorded = context.store.read_stream(stream, conn)
+        for envelope in recorded:
             if (envelope.payload["entry_kind"], envelope.payload["subject"]) == (entry_kind, subject):
                 raise AlreadyExists(f"{unit}: {entry_kind} {subject} was recorded already "
                                     f"({envelope.payload['entry_id']})", field="subject")
-        result = context.store.append_in(conn, stream, context.store.stream_version(conn, stream),
-                                         [NewEvent("AccountabilityRecorded", payload)], principal.actor(),
-                                         idempotency_key, fingerprint)
-    context.store.count_committed(result)
-    return {**payload, "event_id": str(result.events[0].event_id), "replayed": False}
+        return Decision([NewEvent("AccountabilityRecorded", payload)], stream_id=stream,
+                        expected_version=len(recorded))
+
+    executed = context.store.execute(Command(principal.actor(), fingerprint, idempotency_key), decide)
+    first = executed.result.events[0]
+    return {**first.payload, "event_id": str(first.event_id), "replayed": executed.replayed}

@@ -13,11 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy.engine import Connection
+
 from platform_core import clock
 from platform_core.auth import Principal
 from platform_core.contracts import every_event_type
 from platform_core.errors import AlreadyExists, Busy, NotFound, RuleViolation
-from platform_core.events import NewEvent
+from platform_core.event_store import AppendResult, request_fingerprint
+from platform_core.events import Command, Decision, NewEvent
 from platform_core.envelope import utc_timestamp
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
@@ -113,13 +116,17 @@ def publish(context: ServiceContext, principal: Principal, cutoff: date, *, sign
     as_dict = json.loads(data_bytes)
     bulletin_id = f"bulletin-{uuid.uuid4()}"
     checkpoints = signer()
-    with context.engine.begin() as conn:
+    stream = f"bulletin-{cutoff.isoformat()}"
+    signed: dict = {}
+
+    def decide(conn: Connection) -> Decision:
         # The checkpoint and its CheckpointSigned event join this transaction: the bulletin and the checkpoint
         # it carries commit together. Should it fail after the signer signed, the note is not lost: the signer
         # keeps it, and the next signing (or the schedule's next tick) stores it first.
         note = checkpoints.sign_in(conn, "bulletin", principal.actor())[0].note
         tree_size, root = note_position(note)
         files = bulletin_render.render_files(as_dict, note, digest)
+        signed.update(note=note, files=files)
         payload = {"bulletin_id": bulletin_id, "cutoff_date": cutoff.isoformat(),
                    "cutoff_at": utc_timestamp(end_of_day(cutoff)),
                    "previous_cutoff_date": data.previous_cutoff_date.isoformat() if data.previous_cutoff_date else None,
@@ -127,14 +134,20 @@ def publish(context: ServiceContext, principal: Principal, cutoff: date, *, sign
                    "files_sha256": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())},
                    "checkpoint_tree_size": tree_size, "checkpoint_root_hash": root,
                    "events_counted": SqlFigures(conn, as_of_schema(context.schema, end_of_day(cutoff))).events_applied()}
-        stream = f"bulletin-{cutoff.isoformat()}"
-        result = context.store.append_in(conn, stream, context.store.stream_version(conn, stream),
-                                         [NewEvent("BulletinPublished", payload)], principal.actor(), idempotency_key)
-        event_id = str(result.events[0].event_id)
-        bulletin_store.insert(conn, context.schema, bulletin_id, cutoff, data_bytes, digest, files, note, tree_size,
-                              event_id)
-    context.store.count_committed(result)
-    return Published(bulletin_id, cutoff, digest, tree_size, event_id)
+        return Decision([NewEvent("BulletinPublished", payload)], stream_id=stream)
+
+    def project(conn: Connection, result: AppendResult) -> None:
+        event = result.events[0]
+        bulletin_store.insert(conn, context.schema, bulletin_id, cutoff, data_bytes, digest, signed["files"],
+                              signed["note"], event.payload["checkpoint_tree_size"], str(event.event_id))
+
+    command = Command(principal.actor(), request_fingerprint(stream, {"cutoff_date": cutoff.isoformat()}),
+                      idempotency_key, conflict=f"the bulletin for {cutoff} was published concurrently",
+                      conflict_field="cutoff_date")
+    event = context.store.execute(command, decide, project).result.events[0]
+    return Published(event.payload["bulletin_id"], cutoff, event.payload["figures_sha256"],
+                     event.payload["checkpoint_tree_size"], str(event.event_id),
+                     replayed=event.payload["bulletin_id"] != bulletin_id)  # a twin with the same key won
 
 
 def check_cutoff(cutoff: date) -> None:

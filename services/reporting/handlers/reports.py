@@ -15,13 +15,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy.engine import Connection
+
 from platform_core import clock
 from platform_core.auth import Forbidden, Principal
 from platform_core.contracts.reporting import FIGURE_NAMES, RESPONSIBILITY_DEPARTMENTS
 from platform_core.envelope import EventEnvelope
 from platform_core.errors import AlreadyExists, RuleViolation, SchemaViolation
 from platform_core.event_store import request_fingerprint
-from platform_core.events import NewEvent
+from platform_core.events import Command, Decision, NewEvent
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
 from reporting.adapters import queries
@@ -137,17 +139,17 @@ def _report_once(context: ServiceContext, principal: Principal, stream: str, eve
     """Append the report as the stream's first event, or answer a retry with the first result; ``refusal``
     when the reporter has reported for that due date already. The fingerprint leaves out the new report id."""
     fingerprint = request_fingerprint(stream, {k: v for k, v in payload.items() if k != "report_id"})
-    with context.engine.begin() as conn:
-        if idempotency_key is not None:
-            earlier = context.store.earlier_result(conn, idempotency_key, fingerprint)
-            if earlier is not None:
-                return earlier.events[0], True
+
+    def decide(conn: Connection) -> Decision:
         if context.store.stream_version(conn, stream) > 0:
             raise refusal
-        result = context.store.append_in(conn, stream, 0, [NewEvent(event_type, payload)], principal.actor(),
-                                         idempotency_key, fingerprint)
-    context.store.count_committed(result)
-    return result.events[0], False
+        return Decision([NewEvent(event_type, payload)], stream_id=stream, expected_version=0)
+
+    # a second report racing the first for the stream's version 1 reads as the refusal, not a generic 409
+    command = Command(principal.actor(), fingerprint, idempotency_key, conflict=str(refusal),
+                      conflict_field=refusal.field or "due")
+    executed = context.store.execute(command, decide)
+    return executed.result.events[0], executed.replayed
 
 
 def _submitted(envelope: EventEnvelope, reporter: str, due: str, now: datetime | None, replayed: bool) -> Submitted:
