@@ -6,17 +6,20 @@ joint for three small entities) or an instructor, a profile update, confirmation
 Deterministic for a seed, so the three sizes of the growth table are the same campaign cut short.
 """
 
+import hashlib
 import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from platform_core.contracts import every_event_type
 from platform_core.envelope import Actor, EventEnvelope, canonical_json, utc_timestamp
 from platform_core.reference import load_territory
 
 START = datetime(2016, 8, 20, 1, 0, tzinfo=timezone.utc)
 SERVICE_OF = {"Entity": "registry", "Ledger": "registry", "Member": "membership"}
+CONTRACTS = every_event_type()  # each event is written at its type's latest version
 INDUSTRIES = ("internet", "manufacturing", "retail", "logistics", "finance", "construction", "catering")
 
 
@@ -46,9 +49,12 @@ def _entity(rng: random.Random, entity: str, district: str, n: int) -> dict:
             "subtype": "private", "district_code": district, "street_code": f"{district}{rng.randint(1, 12):03d}",
             "level": "district", "industry": rng.choice(INDUSTRIES), "employees": employees,
             "above_scale": employees >= 100, "formal_members": formal, "probationary_members": rng.choice((0, 0, 1)),
-            "operation_status": "operating", "party_organization": "none", "person_in_charge": f"负责人{n}",
-            "person_in_charge_is_member": formal > 0, "legal_representative": f"法人{n}",
-            "address": f"武汉市示例路{n}号"}
+            "operation_status": "operating", "party_organization": "none",
+            # the persons as the registry's events carry them: a sealed record's reference and keyed hashes
+            "personal_data": {"ref": f"persons-{_uuid(rng)}", "hash_key": "b0b0b0b0b0b0b0b0",
+                              **{f"{field}_hash": hashlib.sha256(f"{field}{n}".encode()).hexdigest()
+                                 for field in ("person_in_charge", "legal_representative", "address")}},
+            "public_sector_staffed": None}
 
 
 def campaign_events(count: int, seed: int = 2016) -> Iterator[CampaignEvent]:
@@ -115,7 +121,7 @@ def campaign_events(count: int, seed: int = 2016) -> Iterator[CampaignEvent]:
 def envelope(event: CampaignEvent, index: int) -> EventEnvelope:
     """The event as the store would record it (recorded_at spread over the campaign, 7 ms apart)."""
     moment = START + timedelta(milliseconds=index * 7)
-    return EventEnvelope(event_id=uuid.uuid4(), type=event.type, schema_version=1, stream_id=event.stream_id,
+    return EventEnvelope(event_id=uuid.uuid4(), type=event.type, schema_version=CONTRACTS.latest_version(event.type), stream_id=event.stream_id,
                          stream_version=event.stream_version, occurred_at=moment, recorded_at=moment,
                          actor=Actor(department=f"district_org:{event.payload.get('district_code', '420102')}",
                                      user="bench"),
@@ -126,7 +132,7 @@ def canonical_bytes(event: CampaignEvent, index: int) -> bytes:
     """``envelope(event, index).canonical_bytes()`` without pydantic (6x faster; the same shape)."""
     moment = utc_timestamp(START + timedelta(milliseconds=index * 7))
     return canonical_json({
-        "event_id": str(uuid.uuid4()), "type": event.type, "schema_version": 1, "stream_id": event.stream_id,
+        "event_id": str(uuid.uuid4()), "type": event.type, "schema_version": CONTRACTS.latest_version(event.type), "stream_id": event.stream_id,
         "stream_version": event.stream_version, "occurred_at": moment, "recorded_at": moment,
         "actor": {"department": f"district_org:{event.payload.get('district_code', '420102')}", "user": "bench"},
         "payload": event.payload})
