@@ -64,9 +64,13 @@ def platform(tmp_path_factory):
     folder = tmp_path_factory.mktemp("erasure")
     scratch = f"e2e_erasure_{uuid.uuid4().hex[:8]}"
     # this run's audit log is signed by a signer of its own (reporting holds no key)
-    signer = running_signer(folder / "signer", f"campaign.example/{scratch}/audit")
+    with running_signer(folder / "signer", f"campaign.example/{scratch}/audit") as signer:
+        yield from _services(folder, scratch, signer.reporting_env())
+
+
+def _services(folder, scratch: str, asks_signer: dict[str, str]):
     env = {**os.environ, "CAMPAIGN_REPORTING_SCHEMA": scratch, "CAMPAIGN_AUDIT_CHECKPOINT_INTERVAL_SECONDS": "0",
-           "CAMPAIGN_LOG_FORMAT": "json", **signer.__enter__().reporting_env()}
+           "CAMPAIGN_LOG_FORMAT": "json", **asks_signer}
     debug = {**env, "CAMPAIGN_LOG_LEVEL": "DEBUG"}
     ports = {name: free_port() for name in ("registry", "membership", "reporting")}
     commands = {f"{name}-http": ([str(BIN / "uvicorn"), f"{name}.entrypoints.http:app", "--host", "127.0.0.1",
@@ -84,7 +88,6 @@ def platform(tmp_path_factory):
                "folder": folder, "schema": scratch, "env": env, "processes": processes}
     finally:
         stop_all(processes)
-        signer.__exit__(None, None, None)
         engine = sa.create_engine(os.environ["CAMPAIGN_DATABASE_URL"])
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {scratch} CASCADE"))
