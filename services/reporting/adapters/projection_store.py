@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from platform_core.db import quoted_schema
 from reporting.domain.fold import CampaignState, CoverageSpan, FailedCheck, Member
-from reporting.domain.status import EntityStatus, Inputs, derive_status
+from reporting.domain.status import EntityStatus, derive_status
 
 TABLES_SQL = Path(__file__).with_name("projection_tables.sql")
 PROJECTION_TABLES = ("rp_entities", "rp_approvals", "rp_flags", "rp_members", "rp_coverage", "rp_work",
@@ -75,8 +75,33 @@ class ProjectionStore:
     # loading the part of the state a batch needs
     def load(self, conn: Connection, entities: set[str], members: set[str], organizations: set[str],
              federation_lists: set[str] = frozenset()) -> CampaignState:
+        """What a batch's events change, and everything the statuses of the entities they can reach rest on
+        (``CampaignState.inputs_of``), so the statuses are derived from this state and never read back.
+
+        First what the batch names beyond entities: its members, its organizations (coverage and spans),
+        its 工商联 lists. Then every entity named or reached through those: its own rows, every member
+        counted at it, every organization covering it, every list naming it."""
         state = CampaignState()
-        s, ids = self.tables, list(entities)
+        s = self.tables
+        if members:
+            self._load_members(conn, state, "member_id", list(members))
+        if organizations:
+            for row in conn.execute(sa.text(f"SELECT organization_id, entity_id, mode FROM {s}.rp_coverage"
+                                            " WHERE organization_id = ANY(:ids)"), {"ids": list(organizations)}):
+                state.coverage.setdefault(row.organization_id, {})[row.entity_id] = row.mode
+            for row in conn.execute(sa.text(
+                    f"SELECT organization_id, entity_id, mode, covered_from, formed_event_id, covered_until,"
+                    f" ended_event_id FROM {s}.rp_coverage_spans WHERE organization_id = ANY(:ids)"
+                    " ORDER BY covered_from"), {"ids": list(organizations)}):
+                state.spans.setdefault(row.organization_id, {}).setdefault(row.entity_id, []).append(CoverageSpan(
+                    row.mode, row.covered_from, row.formed_event_id, row.covered_until, row.ended_event_id))
+        if federation_lists:
+            self._load_lists(conn, state, "list_key = ANY(:ids)", list(federation_lists))
+        reached = set(entities).union(
+            (member.entity_id for member in state.members.values()),
+            (entity for covered in state.coverage.values() for entity in covered),
+            *(listed for _, listed in state.federation_lists.values()))
+        ids = list(reached)
         for row in conn.execute(sa.text(f"SELECT entity_id, facts FROM {s}.rp_entities WHERE entity_id = ANY(:ids)"),
                                 {"ids": ids}):
             state.facts[row.entity_id] = dict(row.facts)
@@ -96,25 +121,24 @@ class ProjectionStore:
             f"SELECT entity_id FROM {s}.rp_member_entities WHERE entity_id = ANY(:ids)"), {"ids": ids}))
         state.formation_named.update(row[0] for row in conn.execute(sa.text(
             f"SELECT entity_id FROM {s}.rp_formation_entities WHERE entity_id = ANY(:ids)"), {"ids": ids}))
-        if federation_lists:
-            for row in conn.execute(sa.text(f"SELECT list_key, submission, member_ids FROM {s}.rp_federation_lists"
-                                            " WHERE list_key = ANY(:keys)"), {"keys": list(federation_lists)}):
-                state.federation_lists[row.list_key] = (row.submission, frozenset(row.member_ids))
-        if members:
-            for row in conn.execute(sa.text(f"SELECT member_id, entity_id, standing, active FROM {s}.rp_members"
-                                            " WHERE member_id = ANY(:ids)"), {"ids": list(members)}):
-                state.members[row.member_id] = Member(row.entity_id, row.standing, row.active)
-        if organizations:
-            for row in conn.execute(sa.text(f"SELECT organization_id, entity_id, mode FROM {s}.rp_coverage"
-                                            " WHERE organization_id = ANY(:ids)"), {"ids": list(organizations)}):
-                state.coverage.setdefault(row.organization_id, {})[row.entity_id] = row.mode
-            for row in conn.execute(sa.text(
-                    f"SELECT organization_id, entity_id, mode, covered_from, formed_event_id, covered_until,"
-                    f" ended_event_id FROM {s}.rp_coverage_spans WHERE organization_id = ANY(:ids)"
-                    " ORDER BY covered_from"), {"ids": list(organizations)}):
-                state.spans.setdefault(row.organization_id, {}).setdefault(row.entity_id, []).append(CoverageSpan(
-                    row.mode, row.covered_from, row.formed_event_id, row.covered_until, row.ended_event_id))
+        self._load_members(conn, state, "entity_id", ids)
+        # the other organizations covering them: only these entities' rows, which the batch does not change
+        for row in conn.execute(sa.text(f"SELECT organization_id, entity_id, mode FROM {s}.rp_coverage"
+                                        " WHERE entity_id = ANY(:ids) AND NOT organization_id = ANY(:loaded)"),
+                                {"ids": ids, "loaded": list(organizations)}):
+            state.coverage.setdefault(row.organization_id, {})[row.entity_id] = row.mode
+        self._load_lists(conn, state, "member_ids && CAST(:ids AS text[])", ids)
         return state
+
+    def _load_members(self, conn: Connection, state: CampaignState, key: str, ids: list[str]) -> None:
+        for row in conn.execute(sa.text(f"SELECT member_id, entity_id, standing, active FROM {self.tables}.rp_members"
+                                        f" WHERE {key} = ANY(:ids)"), {"ids": ids}):
+            state.members.setdefault(row.member_id, Member(row.entity_id, row.standing, row.active))
+
+    def _load_lists(self, conn: Connection, state: CampaignState, condition: str, ids: list[str]) -> None:
+        for row in conn.execute(sa.text(f"SELECT list_key, submission, member_ids"
+                                        f" FROM {self.tables}.rp_federation_lists WHERE {condition}"), {"ids": ids}):
+            state.federation_lists.setdefault(row.list_key, (row.submission, frozenset(row.member_ids)))
 
     def note_applied(self, conn: Connection, count: int, latest_recorded_at) -> None:
         """Count a batch's events and keep the newest business time seen."""
@@ -171,38 +195,10 @@ class ProjectionStore:
         insert_values(conn, f"INSERT INTO {self.tables}.{table} ({', '.join(columns)}) VALUES %s"
                             f" ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}", rows, template)
 
-    # deriving statuses of the touched entities from the stored state
-    def inputs(self, conn: Connection, entities: Iterable[str]) -> dict[str, Inputs]:
-        s, ids = self.tables, list(entities)
-        state = self.load(conn, set(ids), set(), set())
-        formal, probationary = {}, {}
-        for row in conn.execute(sa.text(
-                f"SELECT entity_id, count(*) FILTER (WHERE active AND standing = 'formal') AS f,"
-                f" count(*) FILTER (WHERE active AND standing <> 'formal') AS p"
-                f" FROM {s}.rp_members WHERE entity_id = ANY(:ids) GROUP BY entity_id"), {"ids": ids}):
-            formal[row.entity_id], probationary[row.entity_id] = row.f, row.p
-        federation = {row[0] for row in conn.execute(sa.text(
-            f"SELECT DISTINCT member FROM {s}.rp_federation_lists, unnest(member_ids) AS member"
-            " WHERE member = ANY(:ids)"), {"ids": ids})}
-        organizations: dict[str, list[tuple[str, str]]] = {}
-        for row in conn.execute(sa.text(f"SELECT entity_id, organization_id, mode FROM {s}.rp_coverage"
-                                        " WHERE entity_id = ANY(:ids)"), {"ids": ids}):
-            organizations.setdefault(row.entity_id, []).append((row.organization_id, row.mode))
-        return {
-            e: Inputs(facts=facts, approved=e in state.approved, flags=frozenset(state.flags.get(e, ())),
-                      membership_named=e in state.member_named, formal_members=formal.get(e, 0),
-                      probationary_members=probationary.get(e, 0), organizations=tuple(organizations.get(e, ())),
-                      formation_named=e in state.formation_named, federation_member=e in federation,
-                      work_sources=len(state.work.get(e, ())), task_state=state.tasks.get(e))
-            for e, facts in state.facts.items()
-        }
-
-    def refresh_statuses(self, conn: Connection, entities: set[str]) -> int:
-        if not entities:
-            return 0
-        statuses = [derive_status(e, inputs) for e, inputs in self.inputs(conn, entities).items()]
-        self.write_statuses(conn, statuses)
-        return len(statuses)
+    def write_touched_statuses(self, conn: Connection, state: CampaignState) -> None:
+        """The touched entities' statuses, derived from the batch's state (``load`` brought in all they rest on)."""
+        self.write_statuses(conn, [derive_status(entity, inputs)
+                                   for entity, inputs in state.inputs_of(state.touched).items()])
 
     def write_statuses(self, conn: Connection, statuses: list[EntityStatus]) -> None:
         if not statuses:

@@ -263,26 +263,35 @@ class CampaignState:
 
     # reading
     def all_inputs(self) -> dict[str, Inputs]:
-        """Every registered entity's inputs (the in-memory path)."""
+        """Every registered entity's inputs (the in-memory path: replay, the offline re-derivation)."""
+        return self.inputs_of(self.facts)
+
+    def inputs_of(self, entities: Iterable[str]) -> dict[str, Inputs]:
+        """The status inputs of these entities (those registered). Exact for an entity when the state holds
+        everything its status rests on: its own rows, every member counted at it, every organization
+        covering it, every 工商联 list naming it. A replay holds the whole campaign; the live projection
+        loads that much for each batch (``ProjectionStore.load``)."""
+        wanted = {entity for entity in entities if entity in self.facts}
         formal: dict[str, int] = defaultdict(int)
         probationary: dict[str, int] = defaultdict(int)
         for member in self.members.values():
-            if member.active:
+            if member.active and member.entity_id in wanted:
                 (formal if member.standing == "formal" else probationary)[member.entity_id] += 1
-        federation = self.federation_members()
+        federation = self.federation_members() & wanted
         organizations: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for organization, covered in self.coverage.items():
             for entity, mode in covered.items():
-                organizations[entity].append((organization, mode))
+                if entity in wanted:
+                    organizations[entity].append((organization, mode))
         return {
             entity: Inputs(
-                facts=facts, approved=entity in self.approved,
+                facts=self.facts[entity], approved=entity in self.approved,
                 flags=frozenset(self.flags.get(entity, ())), membership_named=entity in self.member_named,
                 formal_members=formal[entity], probationary_members=probationary[entity],
                 organizations=tuple(organizations[entity]), formation_named=entity in self.formation_named,
                 work_sources=len(self.work.get(entity, ())), federation_member=entity in federation,
                 task_state=self.tasks.get(entity))
-            for entity, facts in self.facts.items()
+            for entity in sorted(wanted)
         }
 
 

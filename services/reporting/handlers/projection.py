@@ -1,7 +1,6 @@
 """The projection's batch handler: events in, projection rows out, inside the caller's transaction.
 
-Whichever runner drives it (the faust processor, the plain ProjectionConsumer, or
-replay) passes batches to ``platform_core.projection_consumer.ProjectionApplier``
+The live ProjectionConsumer passes batches to ``platform_core.projection_consumer.ProjectionApplier``
 with this handler, so offsets and rows commit together.
 """
 
@@ -49,7 +48,7 @@ def projection_handler(schema: str, window: Window | None = None):
             state.apply(envelope.type, envelope.payload, str(envelope.event_id), envelope.recorded_at)
             records.collect(envelope)
         store.save(conn, state)
-        store.refresh_statuses(conn, state.touched)
+        store.write_touched_statuses(conn, state)
         records.write(conn, schema)
         store.note_applied(conn, len(envelopes), max(e.recorded_at for e in envelopes))
 
