@@ -1,11 +1,12 @@
 """Freshness benchmark: a steady rate of campaign events appended through the event store, published
-by the relay, projected by reporting's faust processor; the time from append to projection, p50/p99.
+by the relay, projected by reporting's coverage projection; the time from append to projection, p50/p99.
 
     eval "$(python3 deploy/stack.py env)" && .venv/bin/python bench/freshness.py [--rate 1000 --seconds 30]
 
 Everything runs on scratch resources (schema, topic, consumer group; removed afterwards) with the
-production processes: the relay (own process, as ``campaign relay``) and the faust worker
-(``python -m reporting.processors worker``, its default batch 1000 / 0.1 s). Freshness of an event
+production code: the relay (own process, as ``campaign relay``) and the coverage projection on the shared
+driver (own process, as ``campaign consume reporting --projection coverage``, on the scratch topic and
+group). Freshness of an event
 = ``processed_events.seen_at`` (a bench-only column, clock_timestamp() when the projection's
 transaction marks the event, just before its commit) - ``events.recorded_at`` (the append).
 """
@@ -27,7 +28,7 @@ from kafka.admin import NewTopic
 
 from campaign_events import campaign_events
 from pipeline import RELAY_PROCESS
-from platform_core.local_processes import free_port, stop_all
+from platform_core.local_processes import stop_all
 from platform_core.contracts import event_types_for
 from platform_core.db import create_db_engine, migrate
 from platform_core.envelope import Actor
@@ -40,6 +41,20 @@ from reporting.adapters.projection_store import create_tables
 
 ACTOR = Actor(department="district_org:420102", user="bench")
 WARMUP = 30
+# `campaign consume reporting --projection coverage` on the scratch group and topic (argv 1 and 2)
+COVERAGE_PROCESS = """
+import signal, sys, threading
+from dataclasses import replace
+from platform_core.heap import freeze_startup_heap
+from platform_core.projection_consumer import run_projections
+from reporting.bootstrap import build_context, coverage_projection
+context = build_context()
+spec = replace(coverage_projection(context), group_id=sys.argv[1], topics=(sys.argv[2],))
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+freeze_startup_heap()
+run_projections(context.engine, context.settings.kafka_bootstrap, context.schema, [spec], stop)
+"""
 
 
 def wait_processed(engine, schema: str, group: str, count: int, timeout: float) -> None:
@@ -100,15 +115,13 @@ def measure(rate: int = 1000, seconds: int = 30, threads: int = 4) -> dict:
     store = EventStore(engine, schema, topic, event_types_for("registry", "membership", "formation"))
     events = list(campaign_events(WARMUP + rate * seconds, seed=int(suffix, 16) % 10_000))
     log = tempfile.NamedTemporaryFile(prefix="bench-fresh-", suffix=".log", delete=False)
-    env = dict(os.environ, CAMPAIGN_REPORTING_PROCESSOR_SCHEMA_NAME=schema,
-               CAMPAIGN_REPORTING_PROCESSOR_TOPICS=topic, CAMPAIGN_REPORTING_PROCESSOR_GROUP_ID=group,
-               CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT=str(free_port()))
+    env = dict(os.environ, CAMPAIGN_REPORTING_SCHEMA=schema)
     relay = subprocess.Popen([sys.executable, "-c", RELAY_PROCESS, settings.database_url, settings.kafka_bootstrap,
                               schema], stdout=log, stderr=subprocess.STDOUT)
-    worker = subprocess.Popen([sys.executable, "-m", "reporting.processors", "worker", "-l", "warn"], env=env,
+    worker = subprocess.Popen([sys.executable, "-c", COVERAGE_PROCESS, group, topic], env=env,
                               stdout=log, stderr=subprocess.STDOUT)
     try:
-        print("freshness: warming up (faust worker, relay) ...", file=sys.stderr)
+        print("freshness: warming up (coverage projection, relay) ...", file=sys.stderr)
         for event in events[:WARMUP]:
             store.append(event.stream_id, event.stream_version - 1, [NewEvent(event.type, event.payload)], ACTOR)
         wait_processed(engine, schema, group, WARMUP, timeout=120)

@@ -18,11 +18,14 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from sqlalchemy.engine import Engine
 
 from pipeline import ACTOR, Survey, employees_projection, payload, raw_consume
 from platform_core.db import create_db_engine, migrate
@@ -148,25 +151,33 @@ def measure_consumers(engine, schema: str, topic: str, partitions: int, n: int, 
     return n / elapsed
 
 
-def measure(events: int, partitions: int = 6, consumer_counts: tuple[int, ...] = (1, 2), rounds: int = 2) -> dict:
-    """The raw consume loop (best of 3) and, per consumer count, the best of ``rounds`` measurements."""
+@contextmanager
+def filled_topic(events: int, partitions: int, what: str) -> Iterator[tuple[Engine, str, str]]:
+    """A scratch schema and a topic of ``partitions`` partitions holding ``events`` distinct events (removed
+    afterwards): (engine, schema, topic)."""
     settings = get_settings()
     engine = create_db_engine(settings.database_url, pool_size=2)
-    schema, topic = f"bench_{uuid.uuid4().hex[:8]}", f"bench.scale.{uuid.uuid4().hex[:8]}"
+    schema, topic = f"bench_{uuid.uuid4().hex[:8]}", f"bench.{what}.{uuid.uuid4().hex[:8]}"
     admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
     migrate(engine, schema)
     registry = EventTypeRegistry()
     registry.register("EntitySurveyed", 1, Survey)
     try:
-        print(f"projection scale-out: filling {topic} with {events} events ...", file=sys.stderr)
+        print(f"{what}: filling {topic} with {events} events ...", file=sys.stderr)
         fill_topic(EventStore(engine, schema, topic, registry), topic, events)
-        raw = max(raw_consume(settings.kafka_bootstrap, topic, events) for _ in range(3))
+        yield engine, schema, topic
+    finally:
+        remove_scratch(engine, schema, admin, [topic])
+
+
+def measure(events: int, partitions: int = 6, consumer_counts: tuple[int, ...] = (1, 2), rounds: int = 2) -> dict:
+    """The raw consume loop (best of 3) and, per consumer count, the best of ``rounds`` measurements."""
+    with filled_topic(events, partitions, "scale") as (engine, schema, topic):
+        raw = max(raw_consume(get_settings().kafka_bootstrap, topic, events) for _ in range(3))
         rates = {count: max(measure_consumers(engine, schema, topic, partitions, events, count)
                             for _ in range(rounds))
                  for count in consumer_counts}
-    finally:
-        remove_scratch(engine, schema, admin, [topic])
     return {"events": events, "partitions": partitions, "raw_consume": raw, "rates": rates}
 
 

@@ -25,7 +25,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "services"))
 
-NAMES = ("pipeline", "scaleout", "http", "freshness", "replay", "bulletin", "import", "audit")
+NAMES = ("pipeline", "scaleout", "drivers", "http", "freshness", "replay", "bulletin", "import", "audit")
 SIZES = {  # small: ~2 minutes to check the harness; full: the sizes
     "small": {"raw": 5_000, "copy": 100_000, "pipeline": 3_000,
               "scaleout": 5_000, "http_seconds": 5, "fresh_seconds": 10,
@@ -181,7 +181,15 @@ def run_audit(size: dict, raw: dict) -> list[Row]:
     return rows
 
 
-RUNNERS = {"pipeline": run_pipeline, "scaleout": run_scaleout, "http": run_http,
+def run_drivers(size: dict, raw: dict) -> list[Row]:
+    from projection_drivers import DRIVERS, measure
+    m = measure(size["scaleout"], partitions=6)
+    return [Row(f"Kafka -> projection driver: {label} ({m['events']:,} events on 6 partitions, 1 process)",
+                f"{m[key]:,.0f} events/s", f"{m['raw_consume']:,.0f} (consume loop, same topic)",
+                f"{m[key] / m['raw_consume']:.0%}") for key, label in DRIVERS]
+
+
+RUNNERS = {"pipeline": run_pipeline, "scaleout": run_scaleout, "drivers": run_drivers, "http": run_http,
            "freshness": run_freshness, "replay": run_replay,
            "bulletin": run_bulletin, "import": run_import, "audit": run_audit}
 

@@ -30,10 +30,15 @@ WITNESS_STATE=${CAMPAIGN_WITNESS_STATE_DIR:-$RUN_DIR/witness}
 WITNESS_ENV=(env "CAMPAIGN_WITNESS_NAME=${CAMPAIGN_WITNESS_NAME:-campaign.example/local-witness}"
              "CAMPAIGN_WITNESS_STATE_DIR=$WITNESS_STATE" "CAMPAIGN_WITNESS_PORT=$WITNESS_PORT")
 
-# A service runs a consumer process when its bootstrap defines projections.
-has_projections() { grep -q "^def build_projections" "services/$1/bootstrap.py"; }
-# ... and a faust processor worker when it has a processors package.
-has_processor() { [ -f "services/$1/processors/__main__.py" ]; }
+# A service runs a consumer process when its bootstrap defines projections (`campaign consume SERVICE`).
+# Reporting runs two, each with its own rights: the audit log as the audit appender (reporting-consumer),
+# the coverage projections as reporting (reporting-processor). Printed as process:projection pairs.
+consumer_processes() {
+  case $1 in
+    reporting) echo "reporting-consumer:audit-log reporting-processor:coverage" ;;
+    *) if grep -q "^def build_projections" "services/$1/bootstrap.py"; then echo "$1-consumer:"; fi ;;
+  esac
+}
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -114,12 +119,11 @@ case "${1:-}" in
       start_one "$s" "$PIDS/$s.pid" "${extra[@]}" .venv/bin/uvicorn "$s.entrypoints.http:app" \
         --host 127.0.0.1 --port "${PORT[$s]}" --no-access-log
       start_one "$s-relay" "$PIDS/$s-relay.pid" .venv/bin/campaign relay "$s"
-      if has_projections "$s"; then
-        start_one "$s-consumer" "$PIDS/$s-consumer.pid" "${extra[@]}" .venv/bin/campaign consume "$s"
-      fi
-      if has_processor "$s"; then
-        start_one "$s-processor" "$PIDS/$s-processor.pid" .venv/bin/python -m "$s.processors" worker -l info
-      fi
+      for pair in $(consumer_processes "$s"); do
+        name=${pair%%:*} projection=${pair#*:}
+        start_one "$name" "$PIDS/$name.pid" "${extra[@]}" .venv/bin/campaign consume "$s" \
+          ${projection:+--projection "$projection"}
+      done
     done
     for p in audit-signer:$SIGNER_PORT audit-witness:$WITNESS_PORT; do
       for _ in $(seq 60); do
@@ -140,7 +144,7 @@ case "${1:-}" in
     ;;
   stop)
     for s in "${SERVICES[@]}"; do
-      stop_one "$PIDS/$s-processor.pid"; stop_one "$PIDS/$s-consumer.pid"
+      for pair in $(consumer_processes "$s"); do stop_one "$PIDS/${pair%%:*}.pid"; done
       stop_one "$PIDS/$s-relay.pid"; stop_one "$PIDS/$s.pid"
     done
     stop_one "$PIDS/audit-signer.pid"; stop_one "$PIDS/audit-witness.pid"
@@ -150,8 +154,8 @@ case "${1:-}" in
     rc=0
     procs=(audit-signer audit-witness)
     for s in "${SERVICES[@]}"; do
-      procs+=("$s" "$s-relay"); has_projections "$s" && procs+=("$s-consumer")
-      has_processor "$s" && procs+=("$s-processor")
+      procs+=("$s" "$s-relay")
+      for pair in $(consumer_processes "$s"); do procs+=("${pair%%:*}"); done
     done
     for p in "${procs[@]}"; do
       if alive "$PIDS/$p.pid"; then echo "$p: running (pid $(cat "$PIDS/$p.pid"))"; else echo "$p: stopped"; rc=1; fi

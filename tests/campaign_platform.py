@@ -73,12 +73,10 @@ def campaign_platform(folder: Path) -> Iterator[Platform]:
     city = renumbered_city(folder / "territory.json")
     scratch = f"e2e_reporting_{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "CAMPAIGN_TERRITORY_FILE": str(folder / "territory.json"), "CAMPAIGN_LOG_LEVEL": "WARNING",
-           "CAMPAIGN_SIMULATED_CLOCK": "true", "CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT": str(free_port()),
-           "CAMPAIGN_REPORTING_PROCESSOR_DATA_DIR": str(folder / "faust"),
+           "CAMPAIGN_SIMULATED_CLOCK": "true",
            # reporting of its own: bulletins are one per cutoff date, and the city-wide units report once per deadline
-           "CAMPAIGN_REPORTING_SCHEMA": scratch, "CAMPAIGN_REPORTING_PROCESSOR_SCHEMA_NAME": scratch,
-           # within the processor's group prefix (its Kafka ACL: deploy/stack/kafka_access.py)
-           "CAMPAIGN_REPORTING_PROCESSOR_GROUP_ID": f"reporting-projections-e2e-{scratch}"}
+           # (its projections read in groups of its own: reporting.bootstrap.instance_group)
+           "CAMPAIGN_REPORTING_SCHEMA": scratch}
     # the bulletins' checkpoints come from a signer of this campaign's own log (reporting holds no key)
     stack = ExitStack()
     processes: list[subprocess.Popen] = []
@@ -97,7 +95,7 @@ def campaign_platform(folder: Path) -> Iterator[Platform]:
                 ["--schema", scratch] if name == "reporting" else [])
         commands["membership-consumer"] = [str(BIN / "campaign"), "consume", "membership"]
         commands["formation-consumer"] = [str(BIN / "campaign"), "consume", "formation"]
-        commands["reporting-processor"] = [sys.executable, "-m", "reporting.processors", "worker", "-l", "warn"]
+        commands["reporting-processor"] = [str(BIN / "campaign"), "consume", "reporting", "--projection", "coverage"]
         for name, command in commands.items():
             environment = {**process_environment(name, env), **(asks_signer if name == "reporting" else {})}
             processes.append(subprocess.Popen(command, env=environment, cwd=ROOT,

@@ -42,8 +42,10 @@ PROCESSES = {
     "formation-consumer": Process("campaign_formation", "formation-consumer"),
     "reporting": Process("campaign_reporting", "reporting"),
     "reporting-relay": Process("campaign_reporting", "reporting-relay"),
-    # the audit appender: appends the Merkle log, stores checkpoints (INSERT only on the audit tables)
+    # the audit appender (`campaign consume reporting --projection audit-log`): appends the Merkle log,
+    # stores checkpoints (INSERT only on the audit tables)
     "reporting-consumer": Process("campaign_audit", "reporting-consumer"),
+    # the coverage projections (`campaign consume reporting --projection coverage`): reporting's own tables
     "reporting-processor": Process("campaign_reporting", "reporting-processor"),
     # the audit log's signer and its witness: keys and records of their own, no database, no broker
     # (docs/audit.md): whoever holds the database cannot make them sign a rewritten log

@@ -48,7 +48,8 @@ def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
     bound = tables(context.schema)
     return [
         ProjectionSpec(UPSTREAM_GROUP, UPSTREAM_TOPICS,
-                       registry=event_types_for("registry", "membership"), batch_handler=upstream_projection(bound)),
+                       registry=event_types_for("registry", "membership"), batch_handler=upstream_projection(bound),
+                       name="upstream"),
         ProjectionSpec(CHECKPOINT_GROUP, ("reporting.events",), registry=event_types_for("reporting"),
-                       batch_handler=checkpoint_projection(bound)),
+                       batch_handler=checkpoint_projection(bound), name="checkpoints"),
     ]

@@ -60,6 +60,7 @@ def rotate_personal_data_key(context: ServiceContext) -> dict[str, int]:
 def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
     """Where entities lie (registry.events: EntityRegistered's location keys only) and which organizations exist
     and cover which entities (formation.events: formed, restructured, dissolved)."""
-    return [ProjectionSpec(ENTITY_PROJECTION_GROUP, ("registry.events",), entity_projection(context.schema), None),
+    return [ProjectionSpec(ENTITY_PROJECTION_GROUP, ("registry.events",), entity_projection(context.schema),
+                           name="known-entities"),
             ProjectionSpec(ORGANIZATION_PROJECTION_GROUP, ("formation.events",),
-                           organization_projection(context.schema), None)]
+                           organization_projection(context.schema), name="known-organizations")]

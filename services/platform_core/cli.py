@@ -102,7 +102,9 @@ def relay(service: Annotated[str, typer.Argument(callback=_check_service)],
 
 
 @app.command()
-def consume(service: Annotated[str, typer.Argument(callback=_check_service)]) -> None:
+def consume(service: Annotated[str, typer.Argument(callback=_check_service)],
+            projection: Annotated[list[str] | None, typer.Option(
+                help="run only this projection (repeatable); default: every projection of SERVICE")] = None) -> None:
     """Run SERVICE's projection consumers (its bootstrap's ``build_projections``) until stopped."""
     from .projection_consumer import run_projections
 
@@ -115,6 +117,12 @@ def consume(service: Annotated[str, typer.Argument(callback=_check_service)]) ->
     if not specs:
         typer.echo(f"{service} has no projections to run")
         return
+    if projection:
+        unknown = sorted(set(projection) - {spec.name for spec in specs})
+        if unknown:
+            raise typer.BadParameter(f"{service} has no projection {', '.join(unknown)}; its projections: "
+                                     f"{', '.join(spec.name for spec in specs)}", param_hint="--projection")
+        specs = [spec for spec in specs if spec.name in projection]
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

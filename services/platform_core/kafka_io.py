@@ -36,8 +36,7 @@ def kafka_options(bootstrap: str | None = None, settings: PlatformSettings | Non
 
 
 def aiokafka_options(bootstrap: str | None = None, settings: PlatformSettings | None = None) -> dict[str, Any]:
-    """aiokafka keyword arguments (AIOKafkaConsumer, AIOKafkaProducer), and through ``faust_credentials``
-    faust's: the brokers and this process's login."""
+    """aiokafka keyword arguments (AIOKafkaConsumer, AIOKafkaProducer): the brokers and this process's login."""
     settings = settings or get_settings()
     options = kafka_options(bootstrap, settings)
     options.pop("ssl_cafile", None)
@@ -47,18 +46,6 @@ def aiokafka_options(bootstrap: str | None = None, settings: PlatformSettings | 
         options["ssl_context"] = create_ssl_context(
             cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
     return options
-
-
-def faust_credentials(settings: PlatformSettings | None = None):
-    """faust's ``broker_credentials`` for this process's login (None without SASL); faust hands them
-    to aiokafka as ``aiokafka_options`` would."""
-    import faust
-
-    options = aiokafka_options(settings=settings)
-    if "sasl_mechanism" not in options:
-        return None
-    return faust.SASLCredentials(username=options["sasl_plain_username"], password=options["sasl_plain_password"],
-                                 mechanism=options["sasl_mechanism"], ssl_context=options.get("ssl_context"))
 
 
 def ensure_topics(bootstrap: str, partitions: int, topics: tuple[str, ...] = EVENT_TOPICS) -> list[str]:

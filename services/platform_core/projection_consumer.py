@@ -42,7 +42,7 @@ METADATA_MAX_AGE_MS = 30_000
 
 @dataclass(frozen=True)
 class ConsumedRecord:
-    """The parts of a Kafka record a projection needs (kafka-python or faust alike)."""
+    """The parts of a Kafka record a projection needs (from kafka-python or aiokafka alike)."""
 
     topic: str
     partition: int
@@ -58,8 +58,8 @@ class BatchOutcome:
 
 
 class ProjectionApplier:
-    """Applies records to a projection inside a caller's transaction. No Kafka consumer here,
-    so a faust agent and the plain consumer below share it."""
+    """Applies records to a projection inside a caller's transaction. No Kafka consumer here
+    (tests and benchmarks drive it directly); the consumer below drives it in every projection process."""
 
     def __init__(self, schema: str, group_id: str, handler: ProjectionHandler | None,
                  registry: EventTypeRegistry | None, dead_letters: DeadLetterPublisher,
@@ -297,13 +297,21 @@ class ProjectionConsumer:
 
 @dataclass(frozen=True)
 class ProjectionSpec:
-    """One projection a service keeps: its consumer group, topics and handler."""
+    """One projection a service keeps: its consumer group, topics and handler.
+
+    ``name`` is what an operator selects it by (``campaign consume SERVICE --projection NAME``: one
+    process per projection where they run with different rights, or several processes of one).
+    ``on_start``, if any, runs once in the projection's process before it consumes: what the projection
+    needs first (its tables) or what belongs beside it (the audit log's checkpoint schedule).
+    """
 
     group_id: str
     topics: tuple[str, ...]
     handler: ProjectionHandler | None = None
     registry: EventTypeRegistry | None = None
     batch_handler: BatchHandler | None = None
+    name: str = ""
+    on_start: Callable[[], None] | None = None
 
 
 def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[ProjectionSpec],
@@ -323,6 +331,8 @@ def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[Pro
                                   f"the projection {spec.group_id}")
         if consumer is None:
             break
+        if spec.on_start is not None:
+            spec.on_start()
         thread = threading.Thread(target=consumer.run, args=(stop,), name=spec.group_id, daemon=True)
         thread.start()
         threads.append(thread)

@@ -56,8 +56,6 @@ class PlatformSettings(LogSettings):
     # Reporting over another schema: a separate instance with its own projections, reports, bulletins and
     # audit log (an isolated simulated campaign on a shared stack).
     reporting_schema: str = "reporting"
-    # Where reporting's coverage projections run: the faust worker, or ``campaign consume reporting``.
-    reporting_projection_runner: Literal["faust", "consumer"] = "faust"
     # The CJK font file bulletin charts are drawn with, tried before the known ones.
     reporting_cjk_font: Path | None = None
     # Demo and tests only: requests may name their business time (platform_core.clock). Never in production.

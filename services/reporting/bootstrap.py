@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 def build_context() -> ServiceContext:
     """Reporting over its schema, or over CAMPAIGN_REPORTING_SCHEMA: a separate instance with its own
-    projections, reports, bulletins and audit log (an isolated simulated campaign on a shared stack; set
-    CAMPAIGN_REPORTING_PROCESSOR_SCHEMA_NAME and a group of its own for its processor too)."""
+    projections, reports, bulletins and audit log (an isolated simulated campaign on a shared stack; its
+    projections read in consumer groups of its own: ``instance_group``)."""
     settings = get_settings()
     return bootstrap_service("reporting", event_types_for("reporting"), settings, schema=settings.reporting_schema)
 
@@ -72,29 +72,39 @@ def sign_checkpoint_now(context: ServiceContext, reason: str = "manual", actor: 
 
 
 def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
-    """Run by ``campaign consume reporting``: the audit log processor, and the checkpoint
-    schedule in this same process (CAMPAIGN_AUDIT_CHECKPOINT_INTERVAL_SECONDS; 0 = off).
+    """Run by ``campaign consume reporting``: the audit log (``--projection audit-log``, as the audit
+    appender's role, with the checkpoint schedule beside it: CAMPAIGN_AUDIT_CHECKPOINT_INTERVAL_SECONDS,
+    0 = off) and the coverage projections (``--projection coverage``, as reporting's role). The stack
+    runs each in a process of its own, with its own rights (deploy/stack/processes.py).
 
-    The coverage projections run in the faust worker (``python -m reporting.processors worker``);
-    with CAMPAIGN_REPORTING_PROJECTION_RUNNER=consumer they run here instead, on the plain
-    consumer, with the same batch handler (never both: they share the consumer group).
+    A second instance (CAMPAIGN_REPORTING_SCHEMA) reads in groups of its own, not sharing partitions.
     """
     audit = AuditSettings()
-    if audit.checkpoint_interval_seconds > 0:
-        start_schedule(lambda: checkpoint_signer(context, audit), audit.checkpoint_interval_seconds)
-        log.info("audit checkpoint schedule started", extra={"every_seconds": audit.checkpoint_interval_seconds})
-    # a second instance (CAMPAIGN_REPORTING_SCHEMA) reads in its own group, not sharing partitions
-    group = AUDIT_GROUP if context.schema == "reporting" else f"{AUDIT_GROUP}-{context.schema}"
-    specs = [audit_projection(context.schema, group_id=group)]
-    if context.settings.reporting_projection_runner == "consumer":
-        specs.append(coverage_projection(context))
-    return specs
+
+    def checkpoint_schedule() -> None:
+        if audit.checkpoint_interval_seconds > 0:
+            start_schedule(lambda: checkpoint_signer(context, audit), audit.checkpoint_interval_seconds)
+            log.info("audit checkpoint schedule started", extra={"every_seconds": audit.checkpoint_interval_seconds})
+
+    return [audit_projection(context.schema, group_id=instance_group(AUDIT_GROUP, context.schema),
+                             on_start=checkpoint_schedule),
+            coverage_projection(context)]
+
+
+def instance_group(group: str, schema: str) -> str:
+    """The live instance's group, or a second instance's own (its Kafka ACL allows the prefix)."""
+    return group if schema == "reporting" else f"{group}-{schema}"
 
 
 def coverage_projection(context: ServiceContext) -> ProjectionSpec:
-    """The coverage projections as a ProjectionSpec (the plain-consumer runner)."""
-    with context.engine.begin() as conn:
-        create_tables(conn, context.schema)
-    return ProjectionSpec(group_id=PROJECTION_GROUP, topics=EVENT_TOPICS,
-                          registry=every_event_type(),
-                          batch_handler=projection_handler(context.schema))
+    """Coverage, organizations, checks: every event topic through the batch handler, on the shared driver.
+    Its tables are created when the projection starts, by the role that owns them."""
+    group = instance_group(PROJECTION_GROUP, context.schema)
+
+    def create_projection_tables() -> None:
+        with context.engine.begin() as conn:
+            create_tables(conn, context.schema, group)
+
+    return ProjectionSpec(group_id=group, topics=EVENT_TOPICS, registry=every_event_type(),
+                          batch_handler=projection_handler(context.schema), name="coverage",
+                          on_start=create_projection_tables)

@@ -7,12 +7,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
 from platform_core.local_processes import stack_module
-from platform_core.services import SERVICES as PLATFORM_SERVICES
+from platform_core.services import SERVICES as PLATFORM_SERVICES, load_bootstrap
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = [s.name for s in PLATFORM_SERVICES]
@@ -96,12 +97,17 @@ def test_every_service_app_relay_and_consumer_is_there_and_exists(compose):
         assert importlib.util.find_spec(module) is not None, module
         assert services[name]["ports"][0]["target"] == DEFAULT_PORTS[name]
         assert services[f"{name}-relay"]["command"] == ["campaign", "relay", name]
-        has_projections = "def build_projections" in (ROOT / "services" / name / "bootstrap.py").read_text()
-        if has_projections:
-            assert services[f"{name}-consumer"]["command"] == ["campaign", "consume", name]
-        if (ROOT / "services" / name / "processors" / "__main__.py").is_file():
-            assert services[f"{name}-processor"]["command"] == ["python", "-m", f"{name}.processors", "worker",
-                                                               "-l", "info"]
+        # every projection the service keeps is run by some consumer process (`--projection`: that one only)
+        bootstrap = load_bootstrap(name)
+        if hasattr(bootstrap, "build_projections"):
+            kept = {spec.name for spec in bootstrap.build_projections(SimpleNamespace(schema=name))}
+            run: set[str] = set()
+            for service in services.values():
+                command = service.get("command") or []
+                if command[:3] == ["campaign", "consume", name]:
+                    options = command[3:]
+                    run |= {options[i + 1] for i, option in enumerate(options) if option == "--projection"} or kept
+            assert run == kept, name
 
 
 def test_the_default_ports_match_the_local_run_script(tmp_path):

@@ -38,8 +38,7 @@ def running(tmp_path_factory):
     ports = {name: free_port() for name in [*SERVICES, "audit-signer", "audit-witness"]}
     env = {**os.environ, "CAMPAIGN_SERVICES_DIR": str(run_dir),
            **{f"CAMPAIGN_{name.upper()}_PORT": str(ports[name]) for name in SERVICES},
-           "CAMPAIGN_SIGNER_PORT": str(ports["audit-signer"]), "CAMPAIGN_WITNESS_PORT": str(ports["audit-witness"]),
-           "CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT": str(free_port())}  # faust's own web server
+           "CAMPAIGN_SIGNER_PORT": str(ports["audit-signer"]), "CAMPAIGN_WITNESS_PORT": str(ports["audit-witness"])}
     for variable in ("CAMPAIGN_SIGNER_STATE_DIR", "CAMPAIGN_WITNESS_STATE_DIR"):
         env.pop(variable, None)  # services.sh keeps the signer's and the witness's records under this run dir
     for variable in ("CAMPAIGN_TOKEN_ISSUER_KEY_FILE", "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", "CAMPAIGN_PERSONAL_DATA_KEY",
@@ -68,8 +67,7 @@ def test_every_service_is_ready_with_its_relay_and_consumer(running):
         assert f"{name}-relay: running" in status.stdout
         if "def build_projections" in (ROOT / "services" / name / "bootstrap.py").read_text():
             assert f"{name}-consumer: running" in status.stdout
-        if (ROOT / "services" / name / "processors" / "__main__.py").is_file():
-            assert f"{name}-processor: running" in status.stdout
+    assert "reporting-processor: running" in status.stdout  # reporting's coverage projections
 
 
 def test_each_process_runs_with_its_own_credentials_only(running):

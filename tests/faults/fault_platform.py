@@ -41,7 +41,7 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.3) -> f
 
 
 class Platform:
-    """Every process of the platform (apps, relays, consumers, the faust processor), by name; each runs with
+    """Every process of the platform (apps, relays, consumers), by name; each runs with
     its own credentials (deploy/stack/processes.py), ``env`` less the operator's."""
 
     def __init__(self, folder: Path, env: dict[str, str]):
@@ -52,9 +52,11 @@ class Platform:
             self.commands[name] = [str(BIN / "uvicorn"), f"{name}.entrypoints.http:app", "--host", "127.0.0.1",
                                    "--port", str(self.ports[name]), "--no-access-log"]
             self.commands[f"{name}-relay"] = [str(BIN / "campaign"), "relay", name]
-        for name in ("membership", "formation", "reporting"):
+        for name in ("membership", "formation"):
             self.commands[f"{name}-consumer"] = [str(BIN / "campaign"), "consume", name]
-        self.commands["reporting-processor"] = [sys.executable, "-m", "reporting.processors", "worker", "-l", "warn"]
+        # reporting's two projections, each as the process the stack runs it as (its own rights)
+        self.commands["reporting-consumer"] = [str(BIN / "campaign"), "consume", "reporting", "--projection", "audit-log"]
+        self.commands["reporting-processor"] = [str(BIN / "campaign"), "consume", "reporting", "--projection", "coverage"]
         self.processes: dict[str, subprocess.Popen] = {}
 
     def url(self, app: str) -> str:

@@ -21,7 +21,7 @@ from fault_checks import (REPORTING_SCOPE, SERVICE_SCOPE, SERVICES, audit_counts
                           keyed_events, natural_counts, replay_service, run_scope, scoped_dump, stored_event_ids,
                           unprojected)
 from fault_load import Load
-from fault_platform import ROOT, Platform, Stack, free_port, own_city, ready, wait_until
+from fault_platform import ROOT, Platform, Stack, own_city, ready, wait_until
 
 from platform_core.contracts import event_types_for
 from signer_process import running_stack_signer
@@ -83,11 +83,7 @@ def platform(tmp_path_factory):
     folder = tmp_path_factory.mktemp("faults")
     city = own_city(folder / "territory.json")
     env = {**os.environ, "CAMPAIGN_TERRITORY_FILE": str(folder / "territory.json"), "CAMPAIGN_LOG_LEVEL": "WARNING",
-           "CAMPAIGN_AUDIT_CHECKPOINT_INTERVAL_SECONDS": "0",
-           "CAMPAIGN_REPORTING_PROCESSOR_SESSION_TIMEOUT_SECONDS": "6",
-           "CAMPAIGN_REPORTING_PROCESSOR_WITHIN_SECONDS": "0.2",
-           "CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT": str(free_port()),
-           "CAMPAIGN_REPORTING_PROCESSOR_DATA_DIR": str(folder / "faust")}
+           "CAMPAIGN_AUDIT_CHECKPOINT_INTERVAL_SECONDS": "0"}
     subprocess.run([str(ROOT / ".venv/bin/campaign"), "topics"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run([str(ROOT / ".venv/bin/campaign"), "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
     # the stack's own signer (the checkpoint at the end is of the stack's log, schema reporting)

@@ -2,9 +2,8 @@
 dead-letter topic with its reason, topic, partition and offset, and the good event after it is applied.
 
 Each consumer runs its real handler (from the service's bootstrap) on a scratch topic, schema and
-consumer group, driven synchronously with ProjectionConsumer.poll_once. The faust reporting processor
-runs the same ProjectionApplier with the same batch handler (reporting/processors/runner.py), so the
-reporting case below is its dead-letter path too."""
+consumer group, driven synchronously with ProjectionConsumer.poll_once, the driver every projection
+runs on (`campaign consume SERVICE`)."""
 
 import time
 import uuid
@@ -189,33 +188,3 @@ def assert_applied(consumer: str, context, good: EventEnvelope) -> None:
     with context.engine.connect() as conn:
         count = conn.execute(sa.text(query), {"id": good.stream_id, "event": str(good.event_id)}).scalar_one()
     assert count == 1, consumer
-
-
-def test_the_faust_processors_batch_runner_dead_letters_the_same_way(settings):
-    """The faust agent hands each batch to BatchRunner.apply (reporting/processors/runner.py); drive it directly."""
-    from reporting.processors.runner import BatchRunner
-
-    context = scratch_context("reporting")
-    prepare("reporting", context)
-    runner = BatchRunner(context.engine, settings.kafka_bootstrap, context.schema,
-                         event_types_for("registry", "membership", "formation", "reporting"),
-                         group_id=f"reporting-projections.hardening-{uuid.uuid4().hex[:8]}")
-    topic = f"hardening.faust.{uuid.uuid4().hex[:12]}"  # records name it; only the dead letters reach Kafka
-    try:
-        good = entity_registered()
-        bads = bad_messages(good)
-        from platform_core.projection_consumer import ConsumedRecord
-        records = [ConsumedRecord(topic, 0, offset, bad.value) for offset, bad in enumerate(bads)]
-        records.append(ConsumedRecord(topic, 0, len(bads), good.canonical_bytes()))
-        outcome = runner.apply(records)
-        assert (outcome.applied, outcome.dead_lettered) == (1, len(bads))
-        letters = {int(dict(r.headers)["dlq.offset"]): r for r in
-                   dead_letters_of(settings.kafka_bootstrap, topic, len(bads))}
-        assert sorted(letters) == list(range(len(bads)))
-        for offset, bad in enumerate(bads):
-            assert dict(letters[offset].headers)["dlq.reason"].decode().startswith(bad.reason), bad.name
-        assert_applied("reporting.projections", context, good)
-        assert runner.reload_offsets() == {(topic, 0): len(bads) + 1}
-    finally:
-        runner.producer.close()
-        drop(context)

@@ -5,7 +5,7 @@ import os
 import pytest
 from pydantic import ValidationError
 
-from platform_core.kafka_io import aiokafka_options, faust_credentials, kafka_options
+from platform_core.kafka_io import aiokafka_options, kafka_options
 from platform_core.settings import PlatformSettings
 
 
@@ -35,13 +35,6 @@ def test_sasl_options_name_the_principal_and_read_its_password_file(tmp_path):
                        "sasl_plain_password": "s3cret-from-a-file"}
     assert kafka_options("other:1", settings=sasl(tmp_path))["bootstrap_servers"] == "other:1"
     assert aiokafka_options(settings=sasl(tmp_path))["sasl_plain_password"] == "s3cret-from-a-file"
-
-
-def test_faust_gets_the_same_login(tmp_path):
-    credentials = faust_credentials(sasl(tmp_path))
-    assert (credentials.username, credentials.password) == ("registry-relay", "s3cret-from-a-file")
-    assert credentials.mechanism.value == "SCRAM-SHA-512" and credentials.protocol.value == "SASL_PLAINTEXT"
-    assert faust_credentials(PlatformSettings()) is None
 
 
 def test_sasl_without_a_principal_or_a_password_file_fails_fast(tmp_path):

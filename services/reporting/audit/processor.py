@@ -7,6 +7,8 @@ consumer skips duplicates by event_id and the log's UNIQUE(event_id) and
 as published.
 """
 
+from collections.abc import Callable
+
 from sqlalchemy.engine import Connection
 
 from platform_core.envelope import EventEnvelope
@@ -32,10 +34,11 @@ def log_order(envelopes: list[EventEnvelope]) -> list[EventEnvelope]:
 
 
 def audit_projection(schema: str, topics: tuple[str, ...] = EVENT_TOPICS,
-                     group_id: str = AUDIT_GROUP) -> ProjectionSpec:
+                     group_id: str = AUDIT_GROUP, on_start: Callable[[], None] | None = None) -> ProjectionSpec:
     store = AuditLogStore(schema)
 
     def append_batch(conn: Connection, envelopes: list[EventEnvelope]) -> None:
         store.append(conn, log_order(envelopes))
 
-    return ProjectionSpec(group_id=group_id, topics=tuple(topics), batch_handler=append_batch)
+    return ProjectionSpec(group_id=group_id, topics=tuple(topics), batch_handler=append_batch, name="audit-log",
+                          on_start=on_start)

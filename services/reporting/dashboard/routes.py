@@ -83,8 +83,8 @@ def _on(raw: str | None, context: ServiceContext) -> date:
 
 def _require_projections(conn, schema: str) -> None:
     if not queries.projections_ready(conn, schema):
-        raise PageError(503, "数据尚未就绪", "统计投影尚未建立：请先启动报告服务的处理器（python -m reporting.processors"
-                                          " worker）或执行重放（python -m reporting.entrypoints.cli replay）。")
+        raise PageError(503, "数据尚未就绪", "统计投影尚未建立：请先启动报告服务的统计投影（campaign consume reporting"
+                                          " --projection coverage）或执行重放（python -m reporting.entrypoints.cli replay）。")
 
 
 # ---------------------------------------------------------------- sign-in

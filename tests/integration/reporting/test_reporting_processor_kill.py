@@ -1,8 +1,7 @@
-"""SIGKILL the faust processor mid-stream; after a restart the projection equals a fresh replay
-and every event was applied exactly once (rp_meta.events_applied == events published)."""
+"""SIGKILL reporting's coverage projection mid-stream; after a restart the projection equals a fresh
+replay and every event was applied exactly once (rp_meta.events_applied == events published)."""
 
 import os
-import socket
 import signal
 import subprocess
 import sys
@@ -21,21 +20,12 @@ pytestmark = pytest.mark.integration
 SERVICES = Path(__file__).resolve().parents[3] / "services"
 
 
-def free_port() -> int:
-    """Another worker on this host (an operator's, another test run's) may hold faust's default 6066."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+RUNNER = Path(__file__).with_name("coverage_runner.py")
 
 
 def start_worker(schema: str, topics: dict[str, str], group: str, log: Path) -> subprocess.Popen:
-    env = dict(os.environ, CAMPAIGN_REPORTING_PROCESSOR_SCHEMA_NAME=schema,
-               CAMPAIGN_REPORTING_PROCESSOR_TOPICS=",".join(topics.values()),
-               CAMPAIGN_REPORTING_PROCESSOR_GROUP_ID=group, CAMPAIGN_REPORTING_PROCESSOR_BATCH="100",
-               CAMPAIGN_REPORTING_PROCESSOR_WITHIN_SECONDS="0.2",
-               CAMPAIGN_REPORTING_PROCESSOR_SESSION_TIMEOUT_SECONDS="6",
-               CAMPAIGN_REPORTING_PROCESSOR_WEB_PORT=str(free_port()))
-    return subprocess.Popen([sys.executable, "-m", "reporting.processors", "worker", "-l", "warn"],
+    env = dict(os.environ, CAMPAIGN_REPORTING_SCHEMA=schema, CAMPAIGN_LOG_LEVEL="WARNING")
+    return subprocess.Popen([sys.executable, str(RUNNER), group, *topics.values()],
                             cwd=SERVICES, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 

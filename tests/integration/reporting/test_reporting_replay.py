@@ -57,7 +57,7 @@ def test_replay_gives_the_hand_computed_figures_and_equals_live_processing(engin
     with engine.begin() as conn:
         create_tables(conn, live)
     producer = create_producer(settings.kafka_bootstrap, "test-reporting-dlq")
-    # its own group: a running faust worker owns PROJECTION_GROUP on this broker
+    # its own group: a running coverage projection owns PROJECTION_GROUP on this broker
     applier = ProjectionApplier(live, f"{PROJECTION_GROUP}-{live}", None, REGISTRY, DeadLetterPublisher(producer),
                                 batch_handler=projection_handler(live))
     consumer = ProjectionConsumer(engine, settings.kafka_bootstrap, list(topics.values()), applier, max_records=4)

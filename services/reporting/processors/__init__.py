@@ -1,1 +1,0 @@
-"""The reporting projections' faust-streaming processor: ``python -m reporting.processors worker``."""
