@@ -174,24 +174,17 @@ class AuditLogStore:
     # -- reading events ----------------------------------------------------------------------
     def search(self, conn: Connection, query: SearchQuery) -> list[LoggedEvent]:
         clauses, params = ["leaf_index > :after"], {"after": query.after_index, "limit": query.limit}
-        if query.entity:
-            clauses.append("entities @> ARRAY[CAST(:entity AS text)]")
-            params["entity"] = query.entity
-        if query.unit:
-            clauses.append("units @> ARRAY[CAST(:unit AS text)]")
-            params["unit"] = query.unit
-        if query.actor:
-            clauses.append("(actor_department = :actor OR split_part(actor_department, ':', 1) = :actor)")
-            params["actor"] = query.actor
-        if query.event_type:
-            clauses.append("event_type = :type")
-            params["type"] = query.event_type
-        if query.recorded_from:
-            clauses.append("recorded_at >= :rfrom")
-            params["rfrom"] = query.recorded_from
-        if query.recorded_to:
-            clauses.append("recorded_at < :rto")
-            params["rto"] = query.recorded_to
+        filters = (  # (the query's value, its parameter, the clause that uses it)
+            (query.entity, "entity", "entities @> ARRAY[CAST(:entity AS text)]"),
+            (query.unit, "unit", "units @> ARRAY[CAST(:unit AS text)]"),
+            (query.actor, "actor", "(actor_department = :actor OR split_part(actor_department, ':', 1) = :actor)"),
+            (query.event_type, "type", "event_type = :type"),
+            (query.recorded_from, "rfrom", "recorded_at >= :rfrom"),
+            (query.recorded_to, "rto", "recorded_at < :rto"))
+        for value, parameter, clause in filters:
+            if value:
+                clauses.append(clause)
+                params[parameter] = value
         rows = conn.execute(sa.text(
             f"SELECT leaf_index, event_id, leaf_hash, canonical FROM {self.schema}.audit_log"
             f" WHERE {' AND '.join(clauses)} ORDER BY leaf_index LIMIT :limit"), params)
