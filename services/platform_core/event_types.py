@@ -58,6 +58,14 @@ class EventTypeRegistry:
             raise SchemaViolation(f"{event_type}: {field}: {first['msg']}", field=field) from exc
         return version, parsed.model_dump(mode="json")
 
+    def readable(self, envelope: EventEnvelope) -> EventEnvelope:
+        """What every projection reads: the envelope upcast to its type's newest version, its payload checked
+        against that version's contract (UnknownEventType, SchemaViolation otherwise). The live projections,
+        replays and the inspectors' re-derivation apply this one rule, so they all skip the same events."""
+        envelope = self.upcast(envelope)
+        self.validate_payload(envelope.type, envelope.payload, envelope.schema_version)
+        return envelope
+
     def upcast(self, envelope: EventEnvelope) -> EventEnvelope:
         """Bring an envelope's payload to the newest schema version of its type."""
         latest = self.latest_version(envelope.type)

@@ -116,10 +116,8 @@ class ProjectionApplier:
             envelope = EventEnvelope.from_bytes(record.value)
             if self.registry is None:
                 return envelope
-            envelope = self.registry.upcast(envelope)
             # A payload breaking its contract is malformed too: dead-lettered, never half-applied.
-            self.registry.validate_payload(envelope.type, envelope.payload, envelope.schema_version)
-            return envelope
+            return self.registry.readable(envelope)
         except PlatformError as exc:
             self._dead_letter(record, f"unreadable: {exc.message}", outcome)
             return None

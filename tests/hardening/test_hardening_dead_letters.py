@@ -188,3 +188,30 @@ def assert_applied(consumer: str, context, good: EventEnvelope) -> None:
     with context.engine.connect() as conn:
         count = conn.execute(sa.text(query), {"id": good.stream_id, "event": str(good.event_id)}).scalar_one()
     assert count == 1, consumer
+
+
+def test_a_replay_skips_unusable_records_without_dead_lettering_them_again(settings, hardening_topic):
+    """The live projection dead-letters an unusable record once; replays and as-of builds read the same
+    records again and again, and each used to add another copy of each to the dead-letter topic."""
+    from reporting.adapters.replay import replay_into
+
+    context = scratch_context("reporting")
+    prepare("reporting", context)
+    producer = create_producer(settings.kafka_bootstrap, "hardening-replay")
+    try:
+        good = entity_registered()
+        bads = bad_messages(good)
+        for bad in bads:
+            producer.send(hardening_topic, key=b"hardening", value=bad.value)
+        producer.send(hardening_topic, value=good.canonical_bytes())
+        producer.flush()
+        for _ in range(2):
+            outcome = replay_into(context.engine, settings.kafka_bootstrap, context.schema,
+                                  event_types_for("registry", "membership", "formation", "reporting"),
+                                  topics=(hardening_topic,))
+            assert (outcome.applied, outcome.unusable) == (1, len(bads))
+        assert_applied("reporting.projections", context, good)
+        assert dead_letters_of(settings.kafka_bootstrap, hardening_topic, 1, timeout_s=5) == []
+    finally:
+        producer.close()
+        drop(context)

@@ -11,9 +11,11 @@ live processor then continues from those offsets (``swap_into``).
 import asyncio
 import gc
 import itertools
+import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,8 +30,7 @@ from platform_core.db import migrate, quoted_schema
 from platform_core.envelope import EventEnvelope
 from platform_core.errors import PlatformError
 from platform_core.event_types import EventTypeRegistry
-from platform_core.kafka_io import (EVENT_TOPICS, DeadLetter, DeadLetterPublisher, aiokafka_options, create_producer,
-                                   kafka_options)
+from platform_core.kafka_io import EVENT_TOPICS, aiokafka_options, kafka_options
 from platform_core.projection_consumer import REJECTIONS
 from reporting.adapters.bulk_copy import CopyTable, PlainText, copy_tables, copy_text
 from reporting.adapters.record_rows import RecordRows
@@ -41,13 +42,16 @@ from reporting.domain.status import derive_status
 from reporting.domain.window import Window
 
 
+log = logging.getLogger(__name__)
+
 @dataclass(frozen=True)
 class ReplayOutcome:
     schema: str
     records: int
     applied: int
     duplicates: int
-    dead_lettered: int
+    # records no projection can use (the live projection dead-letters them; a replay only skips them)
+    unusable: int
     seconds: float
     end_offsets: dict[str, int]
     write_seconds: float = 0.0  # of ``seconds``: the one transaction that writes the tables
@@ -61,13 +65,13 @@ class ReplayOutcome:
 class _Fold:
     """The in-memory side of a replay."""
 
-    def __init__(self, registry: EventTypeRegistry | None, window: Window, dead_letters: DeadLetterPublisher,
-                 group_id: str):
-        self.registry, self.window, self.dead_letters, self.group_id = registry, window, dead_letters, group_id
+    def __init__(self, registry: EventTypeRegistry | None, window: Window):
+        self.registry, self.window = registry, window
         self.state = CampaignState()
         self.records = RecordRows()
         self.seen: set[str] = set()
-        self.applied = self.duplicates = self.dead_lettered = 0
+        self.applied = self.duplicates = 0
+        self.unusable: Counter[str] = Counter()  # by reason
         self.latest_recorded_at: datetime | None = None
 
     def add(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
@@ -76,9 +80,9 @@ class _Fold:
                 raise PlatformError("empty message (no value)")
             envelope = EventEnvelope.from_bytes(value)
             if self.registry is not None:
-                envelope = self.registry.upcast(envelope)
+                envelope = self.registry.readable(envelope)  # what the live projection reads, no more
         except PlatformError as exc:
-            return self._dead_letter(topic, partition, offset, value, f"unreadable: {exc.message}")
+            return self._skip(topic, partition, offset, f"unreadable: {exc.message}")
         event_id = str(envelope.event_id)
         if event_id in self.seen:
             self.duplicates += 1
@@ -90,14 +94,17 @@ class _Fold:
             self.state.apply(envelope.type, envelope.payload, event_id, envelope.recorded_at)
             self.records.collect(envelope)
         except REJECTIONS as exc:
-            return self._dead_letter(topic, partition, offset, value, f"rejected: {type(exc).__name__}: {exc}")
+            return self._skip(topic, partition, offset, f"rejected: {type(exc).__name__}: {exc}")
         self.applied += 1
         if self.latest_recorded_at is None or envelope.recorded_at > self.latest_recorded_at:
             self.latest_recorded_at = envelope.recorded_at
 
-    def _dead_letter(self, topic, partition, offset, value, reason) -> None:
-        self.dead_letters.publish(DeadLetter(self.group_id, topic, partition, offset, reason, value))
-        self.dead_lettered += 1
+    def _skip(self, topic, partition, offset, reason) -> None:
+        """Not to the dead-letter topic again: the live projection put it there once; every replay and as-of
+        build reads the same records, and each used to add another copy of each."""
+        self.unusable[reason.split(":")[0]] += 1
+        log.debug("replay skips an unusable record", extra={"topic": topic, "partition": partition,
+                                                             "offset": offset, "reason": reason})
 
 
 def replay_into(engine: Engine, bootstrap: str, schema: str, registry: EventTypeRegistry | None,
@@ -105,27 +112,26 @@ def replay_into(engine: Engine, bootstrap: str, schema: str, registry: EventType
                 batch_records: int = 20000, group_id: str = PROJECTION_GROUP) -> ReplayOutcome:
     """Drop ``schema``'s projection tables, then rebuild them from the beginning of ``topics``."""
     migrate(engine, schema)  # the core tables (consumer_offsets, processed_events) when the schema is new
-    producer = create_producer(bootstrap, f"{schema}-replay-dead-letters")
-    fold = _Fold(registry, window or Window(), DeadLetterPublisher(producer), group_id)
+    fold = _Fold(registry, window or Window())
     started = time.monotonic()
-    try:
-        with _cyclic_gc_paused():
-            ends = end_offsets(bootstrap, topics)
-            records = asyncio.run(_read(bootstrap, ends, fold, batch_records))
-            writing = time.monotonic()
-            with engine.begin() as conn:
-                drop_tables(conn, schema, group_id)
-                create_tables(conn, schema)
-                indexes = _drop_indexes(conn, schema, COPIED_TABLES)
-                processed = (f"{quoted_schema(schema)}.processed_events", ("group_id", "event_id"),
-                             PlainText((copy_text(group_id), e) for e in fold.seen))  # ids: str(UUID)
-                write_state(conn, schema, fold.state, first=[processed], after=indexes)
-                fold.records.write(conn, schema)
-                _write_progress(conn, schema, group_id, fold, ends)
-    finally:
-        producer.close(timeout=10)
+    with _cyclic_gc_paused():
+        ends = end_offsets(bootstrap, topics)
+        records = asyncio.run(_read(bootstrap, ends, fold, batch_records))
+        writing = time.monotonic()
+        with engine.begin() as conn:
+            drop_tables(conn, schema, group_id)
+            create_tables(conn, schema)
+            indexes = _drop_indexes(conn, schema, COPIED_TABLES)
+            processed = (f"{quoted_schema(schema)}.processed_events", ("group_id", "event_id"),
+                         PlainText((copy_text(group_id), e) for e in fold.seen))  # ids: str(UUID)
+            write_state(conn, schema, fold.state, first=[processed], after=indexes)
+            fold.records.write(conn, schema)
+            _write_progress(conn, schema, group_id, fold, ends)
     finished = time.monotonic()
-    return ReplayOutcome(schema, records, fold.applied, fold.duplicates, fold.dead_lettered,
+    if fold.unusable:
+        log.warning("replay skipped unusable records (on the dead-letter topic from the live projection)",
+                    extra={"schema": schema, "by_reason": dict(fold.unusable)})
+    return ReplayOutcome(schema, records, fold.applied, fold.duplicates, sum(fold.unusable.values()),
                          finished - started, {f"{t}:{p}": o for (t, p), o in ends.items()}, finished - writing)
 
 

@@ -45,7 +45,7 @@ def replay(until: Annotated[datetime | None, typer.Option(help="only events reco
         outcome = replay_into(context.engine, context.settings.kafka_bootstrap, target, registry,
                               window=Window(until=until.astimezone(timezone.utc) if until else None))
     typer.echo(f"replayed {outcome.records} records ({outcome.applied} applied, {outcome.duplicates} duplicates, "
-               f"{outcome.dead_lettered} dead-lettered) into {target} in {outcome.seconds:.2f} s "
+               f"{outcome.unusable} unusable, skipped: the live projection dead-letters them) into {target} in {outcome.seconds:.2f} s "
                f"= {outcome.per_second:,.0f} records/s")
 
 
