@@ -40,6 +40,22 @@ consumer_processes() {
   esac
 }
 
+# Each worker process serves Prometheus /metrics on a port of its own (deploy/prometheus/prometheus.yml scrapes
+# these defaults); CAMPAIGN_<PROCESS>_METRICS_PORT moves one, e.g. CAMPAIGN_REGISTRY_RELAY_METRICS_PORT.
+metrics_port() {  # process name
+  local variable default
+  variable="CAMPAIGN_$(echo "${1//-/_}" | tr '[:lower:]' '[:upper:]')_METRICS_PORT"
+  case $1 in
+    registry-relay) default=9101 ;; membership-relay) default=9102 ;; formation-relay) default=9103 ;;
+    reporting-relay) default=9104 ;; membership-consumer) default=9112 ;; formation-consumer) default=9113 ;;
+    reporting-consumer) default=9114 ;; reporting-processor) default=9115 ;;
+    *) default=0 ;;
+  esac
+  echo "${!variable:-$default}"
+}
+every_process() { echo audit-signer audit-witness; for s in "${SERVICES[@]}"; do echo "$s"; done; worker_processes; }
+worker_processes() { for s in "${SERVICES[@]}"; do echo "$s-relay"; for pair in $(consumer_processes "$s"); do echo "${pair%%:*}"; done; done; }
+
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start_one() {  # name (the process, deploy/stack/processes.py) pidfile command...
@@ -112,17 +128,19 @@ case "${1:-}" in
     .venv/bin/campaign topics
     .venv/bin/campaign migrate
     prepare_signer
+    started_at=$(date +%s)
     start_one audit-witness "$PIDS/audit-witness.pid" "${WITNESS_ENV[@]}" .venv/bin/python -m audit_signer witness serve
     start_one audit-signer "$PIDS/audit-signer.pid" "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer serve
     for s in "${SERVICES[@]}"; do
       extra=(); [ "$s" = reporting ] && extra=("${REPORTING_ENV[@]}")
       start_one "$s" "$PIDS/$s.pid" "${extra[@]}" .venv/bin/uvicorn "$s.entrypoints.http:app" \
         --host 127.0.0.1 --port "${PORT[$s]}" --no-access-log
-      start_one "$s-relay" "$PIDS/$s-relay.pid" .venv/bin/campaign relay "$s"
+      start_one "$s-relay" "$PIDS/$s-relay.pid" env "CAMPAIGN_METRICS_PORT=$(metrics_port "$s-relay")" \
+        .venv/bin/campaign relay "$s"
       for pair in $(consumer_processes "$s"); do
         name=${pair%%:*} projection=${pair#*:}
-        start_one "$name" "$PIDS/$name.pid" "${extra[@]}" .venv/bin/campaign consume "$s" \
-          ${projection:+--projection "$projection"}
+        start_one "$name" "$PIDS/$name.pid" "${extra[@]}" env "CAMPAIGN_METRICS_PORT=$(metrics_port "$name")" \
+          .venv/bin/campaign consume "$s" ${projection:+--projection "$projection"}
       done
     done
     for p in audit-signer:$SIGNER_PORT audit-witness:$WITNESS_PORT; do
@@ -141,6 +159,16 @@ case "${1:-}" in
       curl -fsS "http://127.0.0.1:${PORT[$s]}/readyz" >/dev/null \
         || { echo "$s is not ready after 60 s; see $LOGS/$s.log" >&2; exit 1; }
     done
+    # A worker that dies on start (a wrong setting, a port taken) must not pass for running: look again
+    # 10 s after starting them, and fail naming it.
+    wait_s=$((started_at + 10 - $(date +%s))); [ "$wait_s" -gt 0 ] && sleep "$wait_s"
+    dead=()
+    for p in $(every_process); do alive "$PIDS/$p.pid" || dead+=("$p"); done
+    if [ ${#dead[@]} -gt 0 ]; then
+      for p in "${dead[@]}"; do echo "$p exited after starting; last log lines ($LOGS/$p.log):" >&2; tail -20 "$LOGS/$p.log" >&2; done
+      echo "not every process is running: ${dead[*]} (scripts/services.sh status)" >&2
+      exit 1
+    fi
     ;;
   stop)
     for s in "${SERVICES[@]}"; do
@@ -152,12 +180,7 @@ case "${1:-}" in
     ;;
   status)
     rc=0
-    procs=(audit-signer audit-witness)
-    for s in "${SERVICES[@]}"; do
-      procs+=("$s" "$s-relay")
-      for pair in $(consumer_processes "$s"); do procs+=("${pair%%:*}"); done
-    done
-    for p in "${procs[@]}"; do
+    for p in $(every_process); do
       if alive "$PIDS/$p.pid"; then echo "$p: running (pid $(cat "$PIDS/$p.pid"))"; else echo "$p: stopped"; rc=1; fi
     done
     exit $rc
@@ -170,6 +193,9 @@ case "${1:-}" in
       audit-signer "$SIGNER_PORT" "$SIGNER_STATE"
     printf '  %-12s http://127.0.0.1:%s/readyz (metrics /metrics; cosigns consistent checkpoints; record %s)\n' \
       audit-witness "$WITNESS_PORT" "$WITNESS_STATE"
+    for p in $(worker_processes); do
+      printf '  %-20s http://127.0.0.1:%s/metrics\n' "$p" "$(metrics_port "$p")"
+    done
     ;;
   *) echo "usage: $0 start|stop|status|urls" >&2; exit 2 ;;
 esac

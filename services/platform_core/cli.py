@@ -23,6 +23,7 @@ from .db import create_db_engine, migrate
 from .heap import freeze_startup_heap
 from .kafka_io import create_producer, ensure_topics, when_reachable
 from .logs import configure_logging
+from .metrics import serve_worker_metrics
 from .outbox_relay import OutboxRelay
 from .service import service_migrations
 from .services import SERVICE_NAMES, load_bootstrap
@@ -89,6 +90,7 @@ def relay(service: Annotated[str, typer.Argument(callback=_check_service)],
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    serve_worker_metrics(settings.metrics_port, settings.metrics_host)
     producer = when_reachable(lambda: create_producer(settings.kafka_bootstrap, client_id=f"{service}-outbox-relay"),
                               stop, f"{service}'s relay")
     if producer is None:
@@ -126,6 +128,7 @@ def consume(service: Annotated[str, typer.Argument(callback=_check_service)],
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    serve_worker_metrics(settings.metrics_port, settings.metrics_host)
     freeze_startup_heap()
     # the context's schema: a second instance (CAMPAIGN_REPORTING_SCHEMA) keeps its offsets in its own
     run_projections(context.engine, settings.kafka_bootstrap, context.schema, specs, stop)

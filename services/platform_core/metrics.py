@@ -1,6 +1,8 @@
 """Prometheus metrics shared by every process of the platform."""
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+import logging
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest, start_http_server
 
 HTTP_REQUESTS = Counter(
     "campaign_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"])
@@ -35,6 +37,19 @@ AUDIT_WITNESS_REFUSALS = Counter(
     "campaign_audit_witness_refusals_total", "Checkpoints the audit witness refused to cosign", ["reason"])
 AUDIT_SIGNER_TREE_SIZE = Gauge(
     "campaign_audit_signer_signed_tree_size", "Tree size of the last checkpoint the audit signer signed", ["origin"])
+
+
+def serve_worker_metrics(port: int, host: str = "127.0.0.1") -> bool:
+    """Serve this worker process's /metrics on ``host:port`` (0: not at all). A port already taken is logged and
+    the worker runs on without it: its work matters more than its figures, and the scrape alerts on it."""
+    if not port:
+        return False
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        logging.getLogger(__name__).error("cannot serve /metrics on %s:%d: %s", host, port, exc)
+        return False
+    return True
 
 
 def metrics_payload() -> tuple[bytes, str]:

@@ -237,6 +237,7 @@ class ProjectionConsumer:
             for tp_records in batches.values() for r in tp_records
         ]
         if not records:
+            self._report_lag()  # caught up: the gauge must say 0, not the last busy batch's lag
             return BatchOutcome()
         try:
             with self.engine.begin() as conn:

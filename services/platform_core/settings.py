@@ -17,6 +17,10 @@ class LogSettings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|text)$")
+    # A worker process (`campaign relay`, `campaign consume`) serves Prometheus /metrics here: its lag,
+    # events published and projected, dead letters, freshness. 0 = none (scripts/services.sh sets one each).
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
 
 class PlatformSettings(LogSettings):

@@ -18,6 +18,9 @@ from platform_core import metrics
 from platform_core.services import SERVICE_NAMES as SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
+# the worker processes scripts/services.sh starts, each serving its own /metrics (deploy/prometheus/prometheus.yml)
+WORKERS = ("registry-relay", "membership-relay", "formation-relay", "reporting-relay", "membership-consumer",
+           "formation-consumer", "reporting-consumer", "reporting-processor")
 
 
 def free_port() -> int:
@@ -31,19 +34,26 @@ def get_json(url: str) -> dict:
         return json.load(response)
 
 
-@pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    """The services started by scripts/services.sh on free ports, with a private pid/log folder."""
-    run_dir = tmp_path_factory.mktemp("run")
-    ports = {name: free_port() for name in [*SERVICES, "audit-signer", "audit-witness"]}
+def services_environment(run_dir: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """Free ports for every process scripts/services.sh starts, and its environment over a private run dir."""
+    ports = {name: free_port() for name in [*SERVICES, "audit-signer", "audit-witness", *WORKERS]}
     env = {**os.environ, "CAMPAIGN_SERVICES_DIR": str(run_dir),
            **{f"CAMPAIGN_{name.upper()}_PORT": str(ports[name]) for name in SERVICES},
-           "CAMPAIGN_SIGNER_PORT": str(ports["audit-signer"]), "CAMPAIGN_WITNESS_PORT": str(ports["audit-witness"])}
+           "CAMPAIGN_SIGNER_PORT": str(ports["audit-signer"]), "CAMPAIGN_WITNESS_PORT": str(ports["audit-witness"]),
+           **{f"CAMPAIGN_{name.upper().replace('-', '_')}_METRICS_PORT": str(ports[name]) for name in WORKERS}}
     for variable in ("CAMPAIGN_SIGNER_STATE_DIR", "CAMPAIGN_WITNESS_STATE_DIR"):
         env.pop(variable, None)  # services.sh keeps the signer's and the witness's records under this run dir
     for variable in ("CAMPAIGN_TOKEN_ISSUER_KEY_FILE", "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", "CAMPAIGN_PERSONAL_DATA_KEY",
                      "CAMPAIGN_AUDIT_SIGNING_KEY_FILE", "CAMPAIGN_SIGNER_CLIENT_SECRET_FILE", "CAMPAIGN_WITNESS_KEY_FILE"):
         env.pop(variable, None)  # services.sh gives each process its own, from the stack's table
+    return ports, env
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    """The services started by scripts/services.sh on free ports, with a private pid/log folder."""
+    run_dir = tmp_path_factory.mktemp("run")
+    ports, env = services_environment(run_dir)
     script = str(ROOT / "scripts" / "services.sh")
     started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=240)
     try:
@@ -125,11 +135,22 @@ def test_prometheus_scrapes_every_service_with_the_projects_config(running, tmp_
         assert healthy == set(ports), f"targets up: {sorted(healthy)}"
         result = get_json(f"http://127.0.0.1:{port}/api/v1/query?query=campaign_outbox_backlog")
         assert {r["metric"]["service"] for r in result["data"]["result"]} == set(SERVICES)
+        # the workers sample what only they know: each projection's lag, once it has its partitions
+        deadline, lagging = time.monotonic() + 60, set()
+        while time.monotonic() < deadline and not {"reporting-projections", "reporting-audit-log",
+                                                   "membership.known-entities", "formation.upstream"} <= lagging:
+            time.sleep(1)
+            lag = get_json(f"http://127.0.0.1:{port}/api/v1/query?query=campaign_consumer_lag")["data"]["result"]
+            lagging = {r["metric"]["group"] for r in lag}
+        assert {"reporting-projections", "reporting-audit-log", "membership.known-entities",
+                "formation.upstream"} <= lagging, lagging
+        assert {r["metric"]["job"] for r in lag} <= set(WORKERS)
         # the signer's refusal counter is scraped (at 0 per reason from the start) and the alerts are loaded
         refusals = get_json(f"http://127.0.0.1:{port}/api/v1/query?query=campaign_audit_signer_refusals_total")
         assert {r["metric"]["reason"] for r in refusals["data"]["result"]} >= {"inconsistent", "fork", "shrunk"}
         groups = get_json(f"http://127.0.0.1:{port}/api/v1/rules")["data"]["groups"]
-        assert "AuditLogNotConsistentWithSignedCheckpoints" in {r["name"] for g in groups for r in g["rules"]}
+        assert {"AuditLogNotConsistentWithSignedCheckpoints", "PlatformWorkerDown", "ProjectionLagging",
+                "MessagesDeadLettered"} <= {r["name"] for g in groups for r in g["rules"]}
     finally:
         prometheus.terminate()
         prometheus.wait(timeout=30)

@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from platform_core.auth import Principal
 from platform_core.errors import PlatformError
-from platform_core.http import ErrorBody, authenticate
+from platform_core.http import authenticate
 from platform_core.service import ServiceContext
 from reporting.audit import queries
 from reporting.audit.store import AuditLogStore, SearchQuery
@@ -65,11 +65,11 @@ def list_checkpoints(request: Request, principal: Caller, after_id: Annotated[in
         return [CheckpointPublic.of(c) for c in store.checkpoints(conn, after_id, limit)]
 
 
-@router.get("/keys", response_class=PlainTextResponse,
-            responses={status: {"model": ErrorBody, "content": {"application/json": {}}} for status in (401, 403)})
-def verifier_keys(request: Request, principal: Caller) -> str:
-    """The public keys that signed checkpoints, one verifier key per line (the verifier's --keys file)."""
-    principal.require("audit.read")
+@router.get("/keys", response_class=PlainTextResponse)
+def verifier_keys(request: Request) -> str:
+    """The public keys that signed checkpoints, one verifier key per line (the verifier's --keys file).
+    Public, no token: a verifier key is not a secret, and anyone holding a published bulletin's checkpoint
+    must be able to check its signature."""
     context, store = _store(request)
     with context.engine.connect() as conn:
         keys = store.verifier_keys(conn)
