@@ -129,7 +129,7 @@ def run_freshness(size: dict, raw: dict) -> list[Row]:
     from freshness import measure
     m = measure(FRESH_RATE, size["fresh_seconds"], threads=8)
     ok = m["achieved"] >= 0.95 * FRESH_RATE and m["p99"] < 1.0
-    return [Row(f"freshness: append -> reporting projection (faust worker), {FRESH_RATE:,} events/s offered "
+    return [Row(f"freshness: append -> reporting coverage projection (campaign consume), {FRESH_RATE:,} events/s offered "
                 f"for {size['fresh_seconds']} s",
                 f"p50 {m['p50'] * 1000:.0f} ms, p99 {m['p99'] * 1000:.0f} ms at {m['achieved']:,.0f} events/s "
                 f"appended", f"relay publish p99 {m['publish_p99'] * 1000:.0f} ms",
