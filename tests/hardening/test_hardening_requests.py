@@ -10,9 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
-from hardening_apps import SERVICES, build_scratch_app, drop, prepare, scratch_context
+from hardening_apps import SERVICES
 from platform_core.auth import Principal
 from platform_core.tokens import TokenIssuer, issuer_from_settings, new_issuer_key
 from platform_core.kafka_io import DeadLetterPublisher
@@ -25,23 +24,6 @@ ISSUER = issuer_from_settings()
 READS = {"registry": "/entities", "membership": "/counts/districts", "formation": "/tasks", "reporting": "/rates"}
 COMMANDS = {"registry": "/entities", "membership": "/members/found", "formation": "/organizations",
             "reporting": "/accountability"}
-
-
-@pytest.fixture(scope="module")
-def clients():
-    contexts = {service: scratch_context(service) for service in SERVICES}
-    opened = {}
-    try:
-        for service, context in contexts.items():
-            prepare(service, context)
-            opened[service] = TestClient(build_scratch_app(service, context)).__enter__()
-            opened[service].context = context
-        yield opened
-    finally:
-        for client in opened.values():
-            client.__exit__(None, None, None)
-        for context in contexts.values():
-            drop(context)
 
 
 def bearer(kind: str, territory: str | None = None, user: str = "hardening", **kw) -> dict:

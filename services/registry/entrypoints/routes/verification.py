@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from platform_core.api_types import Offset
 from platform_core.http import Caller, ErrorBody, IdempotencyKey
 from registry.adapters import verification as lists
 from registry.entrypoints.deps import Service
@@ -47,7 +48,7 @@ def list_differences(department: Literal["market_regulation", "commerce", "econo
                                          "federation_commerce"], caller: Caller, registry: Service,
                      territory: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
                      difference: Difference | None = None, limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+                     offset: Offset = 0) -> dict:
     """A department's list against the registry now: on the list but not registered, registered in its scope but
     not on the list, on the list but registered outside its scope (each a count and a page of rows)."""
     found = handlers.report(registry, department, territory)
