@@ -36,7 +36,10 @@ class PlatformSettings(LogSettings):
     kafka_password_file: Path | None = None
     kafka_ssl_cafile: Path | None = None
     topic_partitions: int = Field(default=3, ge=1, le=256)
-    max_payload_bytes: int = Field(default=64 * 1024, ge=1024)
+    # An event's payload (the event store refuses a larger one, 413): at most a quarter of the 1 MiB a
+    # producer may send and the broker accepts (platform_core.kafka_io.MAX_REQUEST_SIZE), so the envelope,
+    # its headers and a dead-letter copy's headers always fit beside it.
+    max_payload_bytes: int = Field(default=64 * 1024, ge=1024, le=256 * 1024)
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     # A file upload (multipart/form-data: the registry's imports) may be this large; every other body
     # max_request_bytes. Both are counted as the bytes arrive, chunked bodies included (platform_core.http).
