@@ -178,29 +178,43 @@ def _nul_location(body: bytes) -> str | None:
     return walk(value, "body")
 
 
+CLOCK_HEADER = "X-Campaign-Clock"
+
+
 class CampaignTimeMiddleware:
     """Runs a request at the time its ``X-Campaign-Time`` header names, when the platform plays a simulated
-    campaign (platform_core.clock); otherwise a request carrying the header is refused with 400."""
+    campaign (platform_core.clock); otherwise a request carrying the header is refused with 400. Every
+    answer says which clock answered it: ``X-Campaign-Clock: real``, or ``simulated`` (with the business
+    time the request named, if it named one)."""
 
     def __init__(self, app, enabled: bool):
         self.app, self.enabled = app, enabled
 
     async def __call__(self, scope, receive, send):
-        raw = None
-        if scope["type"] == "http":
-            raw = next((v for k, v in scope["headers"] if k == clock.HEADER.lower().encode()), None)
-        if raw is None:
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        raw = next((v for k, v in scope["headers"] if k == clock.HEADER.lower().encode()), None)
+        answered_by = b"simulated" if self.enabled else b"real"
+
+        async def naming_the_clock(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (CLOCK_HEADER.lower().encode(), answered_by)]}
+            await send(message)
+
+        if raw is None:
+            return await self.app(scope, receive, naming_the_clock)
         try:
             if not self.enabled:
                 raise PlatformError(f"{clock.HEADER} is accepted only by a platform playing a simulated campaign "
                                     "(CAMPAIGN_SIMULATED_CLOCK); business time here is the real time",
-                                    field=clock.HEADER)
+                                    field=clock.HEADER, rule="real clock")
             at = clock.parse_campaign_time(raw.decode("latin-1"))
         except PlatformError as exc:
-            return await JSONResponse(status_code=exc.status, content=exc.to_dict())(scope, receive, send)
+            return await JSONResponse(status_code=exc.status, content=exc.to_dict())(scope, receive, naming_the_clock)
+        answered_by = b"simulated; at=" + at.isoformat().encode()
         with clock.campaign_time(at):
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, naming_the_clock)
 
 
 class RequestTooLarge(Exception):

@@ -9,26 +9,22 @@ import http.client
 import io
 import json
 import re
-import subprocess
 import threading
 import time
 import uuid
 import zipfile
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
-from hardening_apps import build_scratch_app, drop, prepare, scratch_context
+from hardening_apps import build_scratch_app, drop, prepare, running_service, scratch_context
 from platform_core.auth import Principal
-from platform_core.local_processes import free_port, process_environment, stop_all, wait_ready
 from platform_core.tokens import issuer_from_settings
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 ISSUER = issuer_from_settings()
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -62,18 +58,9 @@ def far_corner_xlsx(declare_dimension: bool = True) -> bytes:
 @pytest.fixture(scope="module")
 def registry_process(tmp_path_factory):
     """The registry service as deployed (uvicorn, its own role), with uploads capped at 1 MiB."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("registry") / "registry.log"
-    env = {**process_environment("registry"), "CAMPAIGN_MAX_UPLOAD_BYTES": str(1024 * 1024),
-           "CAMPAIGN_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([str(ROOT / ".venv/bin/uvicorn"), "registry.entrypoints.http:app", "--host", "127.0.0.1",
-                                "--port", str(port), "--no-access-log"], env=env, cwd=ROOT,
-                               stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    try:
-        wait_ready(port, 120, process, what="registry")
-        yield port, log
-    finally:
-        stop_all([process])
+    with running_service("registry", tmp_path_factory.mktemp("registry"),
+                         {"CAMPAIGN_MAX_UPLOAD_BYTES": str(1024 * 1024)}) as port:
+        yield port
 
 
 def multipart(filename: str, content: bytes, content_type: str) -> tuple[bytes, str]:
@@ -100,7 +87,7 @@ def post(port: int, path: str, body: bytes, content_type: str, chunked: bool = F
 
 @pytest.mark.parametrize("declared", [True, False], ids=["dimension declared", "dimension absent"])
 def test_a_far_corner_xlsx_is_refused_within_a_second_while_the_service_answers(registry_process, declared):
-    port, _ = registry_process
+    port = registry_process
     content = far_corner_xlsx(declared)
     assert len(content) < 8 * 1024
     body, content_type = multipart("附表1.xlsx", content, XLSX_TYPE)
@@ -129,7 +116,7 @@ def test_a_far_corner_xlsx_is_refused_within_a_second_while_the_service_answers(
 
 
 def test_a_chunked_upload_past_the_cap_is_413_in_chinese(registry_process):
-    port, _ = registry_process
+    port = registry_process
     body, content_type = multipart("big.csv", b"a,b\n" * (2 * 1024 * 1024), "text/csv")  # 8 MiB
     for chunked in (True, False):
         status, answer, _ = post(port, "/imports/form1", body, content_type, chunked=chunked)
