@@ -69,14 +69,22 @@ def _unreadable(exc: Exception) -> SchemaViolation:
 
 def _read_xlsx(content: bytes, limits: SheetLimits) -> Sheet:
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            if sum(part.file_size for part in archive.infolist()) > MAX_UNPACKED_BYTES:
-                raise SchemaViolation(f"file：XLSX解压后超过{MAX_UNPACKED_BYTES // 1024 // 1024} MiB，不像调查表，"
-                                      "请用Excel另存为.xlsx后重传", field="file", rule="sheet_too_large")
-        # read_only: cells are streamed row by row, never a grid of the sheet's declared size in memory
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        return _stream_xlsx(content, limits)
+    except SchemaViolation:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to read the bytes a user sent is the file's: a 422
+        # A damaged zip or XML fails anywhere inside zipfile, zlib, the XML parser or openpyxl, with their own
+        # exception classes (zlib.error, BadZipFile, ParseError, IndexError, ...: the property tests found them).
         raise _unreadable(exc) from exc
+
+
+def _stream_xlsx(content: bytes, limits: SheetLimits) -> Sheet:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        if sum(part.file_size for part in archive.infolist()) > MAX_UNPACKED_BYTES:
+            raise SchemaViolation(f"file：XLSX解压后超过{MAX_UNPACKED_BYTES // 1024 // 1024} MiB，不像调查表，"
+                                  "请用Excel另存为.xlsx后重传", field="file", rule="sheet_too_large")
+    # read_only: cells are streamed row by row, never a grid of the sheet's declared size in memory
+    book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     try:
         sheet = book.worksheets[0]
         if (sheet.max_column or 0) > limits.max_columns:
@@ -93,12 +101,9 @@ def _read_xlsx(content: bytes, limits: SheetLimits) -> Sheet:
             if len(values) > limits.max_columns:
                 raise _too_wide(len(values), limits)
             rows.append((number, list(values)))
-        merged = _merged_ranges(book, sheet)
-    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise _unreadable(exc) from exc
+        return Sheet(rows, _merged_ranges(book, sheet))
     finally:
         book.close()
-    return Sheet(rows, merged)
 
 
 def _merged_ranges(book, sheet) -> list[tuple[int, int, int, int, str]]:
