@@ -18,7 +18,7 @@ demo=0; [ "${DEMO:-1}" != "0" ] && [ ! -f "$marker" ] && demo=1
 keep=${CAMPAIGN_KEEP_SIMULATED_CLOCK:-0}
 clock_of_running() {  # real, simulated, or nothing when the registry does not answer (X-Campaign-Clock)
   curl -fsSI "http://127.0.0.1:${CAMPAIGN_REGISTRY_PORT:-8101}/healthz" 2>/dev/null \
-    | tr -d '\r' | awk -F': ' 'tolower($1) == "x-campaign-clock" {split($2, v, ";"); print v[1]}'
+    | tr -d '\r' | awk -F': ' 'tolower($1) == "x-campaign-clock" {split($2, v, ";"); print v[1]}' || true
 }
 start_on() {  # real|simulated: (re)start the services on that clock
   local running; running=$(clock_of_running)
