@@ -387,13 +387,14 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, token
     app.state.engine = engine
     app.state.readiness = readiness
     app.state.token_verifier = token_verifier
-    app.add_middleware(CampaignTimeMiddleware, enabled=simulated_clock)
     app.add_middleware(RefuseNulMiddleware)
     if simulated_clock:
         log.warning("simulated campaign clock: requests may name their business time (X-Campaign-Time)")
 
     app.add_middleware(LimitAndMeasureMiddleware, service=service, max_body_bytes=max_request_bytes,
                        max_upload_bytes=max_upload_bytes)
+    # Outermost (added last): every answer names its clock, a 413 or a 500 of the middleware above included.
+    app.add_middleware(CampaignTimeMiddleware, enabled=simulated_clock)
 
     @app.exception_handler(PlatformError)
     async def platform_error(_: Request, exc: PlatformError):

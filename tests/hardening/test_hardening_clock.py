@@ -18,9 +18,9 @@ pytestmark = pytest.mark.integration
 CITY = {"Authorization": f"Bearer {issuer_from_settings().issue(Principal('city_org', 'city_org', 'hardening'))}"}
 
 
-def get(port: int, path: str, headers: dict) -> tuple[int, dict, bytes]:
+def get(port: int, path: str, headers: dict, method: str = "GET", body: bytes | None = None) -> tuple[int, dict, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("GET", path, headers=headers)
+    connection.request(method, path, body=body, headers=headers)
     response = connection.getresponse()
     body = response.read()
     connection.close()
@@ -33,6 +33,9 @@ def test_every_answer_names_its_clock_and_campaign_time_needs_the_simulated_one(
         for path in ("/healthz", "/entities", "/no-such-path"):
             _, headers, _ = get(port, path, CITY)
             assert headers["x-campaign-clock"] == ("simulated" if simulated else "real"), (path, headers)
+        status, headers, _ = get(port, "/entities", CITY | {"Content-Type": "application/json"}, "POST",
+                                 b"[" + b"0," * (1024 * 1024) + b"0]")  # refused by the size limit, outside the app
+        assert status == 413 and headers["x-campaign-clock"] == ("simulated" if simulated else "real"), headers
         status, headers, body = get(port, "/entities?limit=1", CITY | {"X-Campaign-Time": "2016-09-10T10:00:00+08:00"})
         if simulated:
             assert status == 200 and headers["x-campaign-clock"] == "simulated; at=2016-09-10T02:00:00+00:00"
