@@ -32,10 +32,15 @@ if [ "$demo" = 1 ] || [ "$keep" = 1 ]; then start_on simulated; else start_on re
 eval "$(python3 deploy/stack.py env)"
 if [ "$demo" = 1 ]; then
   echo "Playing the demo campaign ($entities entities, seed 2016) through the public APIs ..."
+  played=0
   .venv/bin/python -m simulator play --entities "$entities" --seed 2016 \
-    --export "$RUN_DIR/simulator-truth.json"
+    --export "$RUN_DIR/simulator-truth.json" || played=$?
+  [ "$keep" = 1 ] || start_on real  # the real clock again, whether the demo's figures agreed or not
+  if [ "$played" != 0 ]; then
+    echo "The demo campaign failed (simulator exit status $played): see above." >&2
+    exit "$played"
+  fi
   touch "$marker"
-  [ "$keep" = 1 ] || start_on real
 elif [ -f "$marker" ]; then
   echo "The demo campaign ($entities entities) was played before; its ground truth: $RUN_DIR/simulator-truth.json"
 fi
