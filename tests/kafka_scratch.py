@@ -1,5 +1,6 @@
 """A scratch Kafka topic for one test or fixture, deleted afterwards (tests/ is on sys.path via its conftest)."""
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,3 +21,17 @@ def scratch_topic(bootstrap: str, prefix: str, partitions: int) -> Iterator[str]
         admin.delete_topics([name])
     finally:
         admin.close()
+
+
+def poll_until(consumer, expected: int, seconds: float = 30) -> tuple[int, int]:
+    """Poll a ProjectionConsumer until ``expected`` records are handled (or ``seconds`` have passed), then
+    close its Kafka consumer: (applied, dead-lettered)."""
+    applied = dead = 0
+    deadline = time.monotonic() + seconds
+    try:
+        while applied + dead < expected and time.monotonic() < deadline:
+            outcome = consumer.poll_once(timeout_ms=500)
+            applied, dead = applied + outcome.applied, dead + outcome.dead_lettered
+    finally:
+        consumer.consumer.close()
+    return applied, dead

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
+from platform_core.api_types import MAX_OFFSET
 from platform_core.errors import PlatformError
 from platform_core.http import ErrorBody, LimitAndMeasureMiddleware, _validation_body
 from platform_core.metrics import metrics_payload
@@ -147,7 +148,7 @@ def create_app(signer: LogSigner, client_secret: str) -> FastAPI:
                                  verifier_key=signer.verifier_key)
 
     @app.get("/checkpoints", response_model=list[SignedCheckpointPublic], responses=errors)
-    def signed(_: Caller, after_id: Annotated[int, Query(ge=0)] = 0,
+    def signed(_: Caller, after_id: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[SignedCheckpointPublic]:
         """Every note signed (or adopted) with an id above ``after_id``, oldest first."""
         return [SignedCheckpointPublic.of(r) for r in signer.records(after_id, limit)]

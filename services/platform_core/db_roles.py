@@ -39,6 +39,8 @@ EVENT_STORE = {
     "refused_commands": "INSERT",
     "consumer_offsets": "SELECT, INSERT, UPDATE",
     "processed_events": "SELECT, INSERT",
+    # a record its consumer could not dead-letter (platform_core.projection_consumer)
+    "undelivered_dead_letters": "SELECT, INSERT",
     "schema_migrations": "SELECT",
     # personal data keys (platform_core.data_keys): made with a subject, deleted to erase it (crypto-
     # shredding); re-wrapped only by the operator's rotate command

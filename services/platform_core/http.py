@@ -4,11 +4,13 @@ import json
 import logging
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 from urllib.parse import unquote_to_bytes
 
+import anyio
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -119,8 +121,8 @@ class RefuseNulMiddleware:
     """PostgreSQL text and JSONB cannot hold U+0000, so a NUL anywhere in the path, the query or a JSON
     body is refused here with 422 naming where, instead of failing at the database as a 500."""
 
-    def __init__(self, app, max_body_bytes: int):
-        self.app, self.max_body_bytes = app, max_body_bytes
+    def __init__(self, app):
+        self.app = app
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -136,11 +138,7 @@ class RefuseNulMiddleware:
             while True:
                 message = await receive()
                 messages.append(message)
-                body += message.get("body", b"")
-                if len(body) > self.max_body_bytes:
-                    return await JSONResponse(status_code=413, content={
-                        "error": "payload_too_large", "field": "body",
-                        "message": f"request body exceeds the limit of {self.max_body_bytes} bytes"})(scope, receive, send)
+                body += message.get("body", b"")  # its size is limited as it arrives (LimitAndMeasureMiddleware)
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     break
             if b"\\u0000" in body:
@@ -180,61 +178,159 @@ def _nul_location(body: bytes) -> str | None:
     return walk(value, "body")
 
 
+CLOCK_HEADER = "X-Campaign-Clock"
+
+
 class CampaignTimeMiddleware:
     """Runs a request at the time its ``X-Campaign-Time`` header names, when the platform plays a simulated
-    campaign (platform_core.clock); otherwise a request carrying the header is refused with 400."""
+    campaign (platform_core.clock); otherwise a request carrying the header is refused with 400. Every
+    answer says which clock answered it: ``X-Campaign-Clock: real``, or ``simulated`` (with the business
+    time the request named, if it named one)."""
 
     def __init__(self, app, enabled: bool):
         self.app, self.enabled = app, enabled
 
     async def __call__(self, scope, receive, send):
-        raw = None
-        if scope["type"] == "http":
-            raw = next((v for k, v in scope["headers"] if k == clock.HEADER.lower().encode()), None)
-        if raw is None:
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        raw = next((v for k, v in scope["headers"] if k == clock.HEADER.lower().encode()), None)
+        answered_by = b"simulated" if self.enabled else b"real"
+
+        async def naming_the_clock(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (CLOCK_HEADER.lower().encode(), answered_by)]}
+            await send(message)
+
+        if raw is None:
+            return await self.app(scope, receive, naming_the_clock)
         try:
             if not self.enabled:
                 raise PlatformError(f"{clock.HEADER} is accepted only by a platform playing a simulated campaign "
                                     "(CAMPAIGN_SIMULATED_CLOCK); business time here is the real time",
-                                    field=clock.HEADER)
+                                    field=clock.HEADER, rule="real clock")
             at = clock.parse_campaign_time(raw.decode("latin-1"))
         except PlatformError as exc:
-            return await JSONResponse(status_code=exc.status, content=exc.to_dict())(scope, receive, send)
+            return await JSONResponse(status_code=exc.status, content=exc.to_dict())(scope, receive, naming_the_clock)
+        answered_by = b"simulated; at=" + at.isoformat().encode()
         with clock.campaign_time(at):
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, naming_the_clock)
+
+
+class RequestTooLarge(Exception):
+    """Raised from a request's ``receive`` once its body has gone past the limit."""
+
+
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def _request_id(scope) -> str:
+    """The caller's X-Request-Id when it is a sane one (to follow a request across logs), else a new one."""
+    given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+    return given if 8 <= len(given) <= 64 and all(c.isalnum() or c in "-_." for c in given) else uuid.uuid4().hex
 
 
 class LimitAndMeasureMiddleware:
-    """Refuses a body declared larger than the limit (413) and counts every request by route template
-    and status. Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware runs
-    each request through an extra task and memory streams, about a fifth of a command's CPU here."""
+    """Limits request bodies, names every request, counts and times it, and logs every 5xx.
 
-    def __init__(self, app, service: str, max_body_bytes: int):
+    - The body is counted as it arrives, whatever its content type and whether or not it declares a
+      Content-Length (chunked): past the limit, 413 in Chinese naming it. A file upload
+      (multipart/form-data) may be ``max_upload_bytes``, any other body ``max_body_bytes``.
+    - Every answer carries ``X-Request-Id`` (the caller's when sane); a 5xx is logged as JSON with it,
+      an unhandled exception included (answered here as a JSON 500 rather than left to the server).
+    - Requests are counted by route template and status.
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware runs each request
+    through an extra task and memory streams, about a fifth of a command's CPU here."""
+
+    def __init__(self, app, service: str, max_body_bytes: int, max_upload_bytes: int | None = None):
         self.app, self.service, self.max_body_bytes = app, service, max_body_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
+
+    def limit_for(self, scope) -> int:
+        content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+        return self.max_upload_bytes if content_type.lower().startswith(b"multipart/form-data") else self.max_body_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit, request_id = self.limit_for(scope), _request_id(scope)
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            return await JSONResponse(status_code=413, content={
-                "error": "payload_too_large", "field": "body",
-                "message": f"request body of {int(declared)} bytes exceeds the limit of {self.max_body_bytes}"})(
-                    scope, receive, send)
-        started, status = time.perf_counter(), [500]  # 500 unless the app starts a response
+        if declared.isdigit() and int(declared) > limit:
+            if int(declared) <= limit + DRAIN_BYTES:
+                await _drain(receive)
+            return await _too_large(limit, request_id)(scope, receive, send)
+        started, status, received, ended, crashed = time.perf_counter(), [None], [0], [False], False
 
-        async def noting_status(message):
+        async def counting():
+            message = await receive()
+            if message["type"] == "http.request":
+                received[0] += len(message.get("body", b""))
+                ended[0] = not message.get("more_body", False)
+                if received[0] > limit:
+                    raise RequestTooLarge()
+            return message
+
+        async def noting(message):
             if message["type"] == "http.response.start":
+                if received[0] > limit:
+                    return  # the app's answer to a truncated body is replaced by the 413 below
                 status[0] = message["status"]
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (REQUEST_ID_HEADER.lower().encode(), request_id.encode())]}
+            elif received[0] > limit:
+                return
             await send(message)
 
         try:
-            await self.app(scope, receive, noting_status)
+            await self.app(scope, counting, noting)
+        except RequestTooLarge:
+            pass
+        except Exception:
+            if received[0] <= limit:
+                log.exception("server error", extra={"request_id": request_id, "method": scope["method"],
+                                                     "path": scope.get("path"), "status": 500})
+                crashed = True
+                if status[0] is None:
+                    status[0] = 500
+                    await JSONResponse(status_code=500, headers={REQUEST_ID_HEADER: request_id}, content={
+                        "error": "internal_error", "request_id": request_id,
+                        "message": f"服务器内部错误，请稍后重试；如仍失败请提供请求编号 {request_id}"})(scope, receive, send)
+                return
         finally:
             template = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status[0])).inc()
+            if received[0] > limit and status[0] is None:
+                status[0] = 413
+                if not ended[0]:
+                    await _drain(receive)
+                await _too_large(limit, request_id)(scope, receive, send)
+            elif status[0] is not None and status[0] >= 500 and not crashed:
+                log.error("server error", extra={"request_id": request_id, "method": scope["method"],
+                                                 "path": scope.get("path"), "route": template, "status": status[0]})
+            HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status[0] or 500)).inc()
             HTTP_LATENCY.labels(self.service, scope["method"], template).observe(time.perf_counter() - started)
+
+
+# Before a 413 the rest of a body up to this size is read and dropped (for a few seconds at most): a client
+# still sending would otherwise see the connection reset instead of the answer (the server closes a
+# connection whose request was not read to its end). Beyond it, the reset.
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 10
+
+
+async def _drain(receive) -> None:
+    drained = 0
+    with anyio.move_on_after(DRAIN_SECONDS):
+        while drained <= DRAIN_BYTES:
+            message = await receive()
+            drained += len(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
+
+
+def _too_large(limit: int, request_id: str) -> JSONResponse:
+    return JSONResponse(status_code=413, headers={REQUEST_ID_HEADER: request_id, "Connection": "close"}, content={
+        "error": "payload_too_large", "field": "body", "rule": f"at most {limit} bytes",
+        "message": f"请求体超过上限 {limit} 字节（{limit / 1024 / 1024:.1f} MiB），未写入任何数据；大文件请分批导入"})
 
 
 class ErrorBody(BaseModel):
@@ -268,7 +364,8 @@ ERROR_RESPONSES: dict[int | str, dict] = {
 
 
 def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, token_verifier: TokenVerifier, *,
-                       max_request_bytes: int = 1024 * 1024, version: str = "0.1.0",
+                       max_request_bytes: int = 1024 * 1024, max_upload_bytes: int = 20 * 1024 * 1024,
+                       version: str = "0.1.0",
                        description: str = "", on_startup: Callable[[], None] | None = None,
                        simulated_clock: bool = False) -> FastAPI:
     """A FastAPI app with /healthz, /readyz, /metrics and the platform's error format."""
@@ -290,12 +387,14 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, token
     app.state.engine = engine
     app.state.readiness = readiness
     app.state.token_verifier = token_verifier
-    app.add_middleware(CampaignTimeMiddleware, enabled=simulated_clock)
-    app.add_middleware(RefuseNulMiddleware, max_body_bytes=max_request_bytes)
+    app.add_middleware(RefuseNulMiddleware)
     if simulated_clock:
         log.warning("simulated campaign clock: requests may name their business time (X-Campaign-Time)")
 
-    app.add_middleware(LimitAndMeasureMiddleware, service=service, max_body_bytes=max_request_bytes)
+    app.add_middleware(LimitAndMeasureMiddleware, service=service, max_body_bytes=max_request_bytes,
+                       max_upload_bytes=max_upload_bytes)
+    # Outermost (added last): every answer names its clock, a 413 or a 500 of the middleware above included.
+    app.add_middleware(CampaignTimeMiddleware, enabled=simulated_clock)
 
     @app.exception_handler(PlatformError)
     async def platform_error(_: Request, exc: PlatformError):
@@ -318,7 +417,9 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, token
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException):
-        return JSONResponse(status_code=exc.status_code, content={"error": "http_error", "message": str(exc.detail)})
+        # keeps the exception's headers: a 405 names the methods the path allows (Allow)
+        return JSONResponse(status_code=exc.status_code, headers=getattr(exc, "headers", None),
+                            content={"error": "http_error", "message": str(exc.detail)})
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict:

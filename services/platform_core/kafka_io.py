@@ -1,6 +1,7 @@
 """Kafka I/O: client options from settings (the only place that builds Kafka auth config), topics
 from configuration, the idempotent producer, the dead-letter topic."""
 
+import hashlib
 import json
 import logging
 import threading
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyExistsError
 
 from .metrics import DEAD_LETTERS
 from .services import EVENT_TOPICS
@@ -19,6 +20,9 @@ from .settings import PlatformSettings, get_settings
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_TOPIC = "platform.dead-letter"
+# What a producer may send in one request: the broker's default message.max.bytes (1 MiB); payloads are
+# capped at a quarter of it (PlatformSettings.max_payload_bytes).
+MAX_REQUEST_SIZE = 1024 * 1024
 
 
 def kafka_options(bootstrap: str | None = None, settings: PlatformSettings | None = None) -> dict[str, Any]:
@@ -86,13 +90,22 @@ def create_producer(bootstrap: str, client_id: str) -> KafkaProducer:
     """Idempotent producer, acks from all in-sync replicas; ordering kept per key."""
     return KafkaProducer(
         **kafka_options(bootstrap), client_id=client_id, acks="all", enable_idempotence=True,
-        max_in_flight_requests_per_connection=5, linger_ms=5, retries=2**31 - 1,
+        max_in_flight_requests_per_connection=5, linger_ms=5, retries=2**31 - 1, max_request_size=MAX_REQUEST_SIZE,
         delivery_timeout_ms=120000, request_timeout_ms=30000)
 
 
 def create_offset_probe(bootstrap: str, client_id: str) -> KafkaConsumer:
     """A consumer without a group that only reads topics' partitions and end offsets (projection lag)."""
     return KafkaConsumer(**kafka_options(bootstrap), client_id=client_id, group_id=None, enable_auto_commit=False)
+
+
+# What a produce request carries besides a record's key, value and headers (batch and record framing):
+# a dead letter's value is cut so that the whole request stays this far under the producer's limit.
+PRODUCE_REQUEST_OVERHEAD = 4096
+
+
+class DeadLetterUndeliverable(Exception):
+    """The broker refused a dead letter, however cut (its size limit is below the producer's)."""
 
 
 @dataclass(frozen=True)
@@ -113,19 +126,42 @@ class DeadLetter:
             ("dlq.reason", self.reason.encode("utf-8")[:1000]),
         ]
 
+    def key(self) -> bytes:
+        return f"{self.topic}:{self.partition}:{self.offset}".encode()
+
+    def fitted(self, max_request_size: int) -> tuple[bytes, list[tuple[str, bytes]]]:
+        """(value, headers) of the copy, never more than ``max_request_size`` in all: a value too large is
+        cut, and the headers say so (``dlq.truncated``) with the original's size and SHA-256."""
+        value = self.value if self.value is not None else json.dumps({"reason": self.reason}).encode()
+        headers = self.headers()
+        # room for the value: the limit less the framing, the key, these headers and the three added below
+        room = max(0, max_request_size - PRODUCE_REQUEST_OVERHEAD - len(self.key()) - 400
+                   - sum(len(name) + len(content) for name, content in headers))
+        if len(value) <= room:
+            return value, headers
+        headers += [("dlq.truncated", f"value cut to {room} of {len(value)} bytes to fit the producer's "
+                                      f"max_request_size {max_request_size}".encode()),
+                    ("dlq.original_size", str(len(value)).encode()),
+                    ("dlq.original_sha256", hashlib.sha256(value).hexdigest().encode())]
+        return value[:room], headers
+
 
 class DeadLetterPublisher:
-    """Sends unusable messages to the dead-letter topic, synchronously, so none is lost."""
+    """Sends unusable messages to the dead-letter topic, synchronously, so none is lost. A copy never exceeds
+    the producer's ``max_request_size`` (DeadLetter.fitted); one the broker refuses all the same (its limit
+    is lower) raises DeadLetterUndeliverable, for the consumer to record (platform_core.projection_consumer)."""
 
     def __init__(self, producer: KafkaProducer, topic: str = DEAD_LETTER_TOPIC):
         self.producer = producer
         self.topic = topic
 
     def publish(self, letter: DeadLetter) -> None:
-        value = letter.value if letter.value is not None else json.dumps({"reason": letter.reason}).encode()
-        key = f"{letter.topic}:{letter.partition}:{letter.offset}".encode()
-        self.producer.send(self.topic, key=key, value=value, headers=letter.headers()).get(timeout=60)
+        value, headers = letter.fitted(self.producer.config["max_request_size"])
+        try:
+            self.producer.send(self.topic, key=letter.key(), value=value, headers=headers).get(timeout=60)
+        except MessageSizeTooLargeError as exc:
+            raise DeadLetterUndeliverable(f"{type(exc).__name__}: {exc}") from exc
         DEAD_LETTERS.labels(group=letter.group, reason=letter.reason.split(":")[0][:60]).inc()
         log.warning("dead-lettered a message", extra={
-            "group": letter.group, "topic": letter.topic, "partition": letter.partition,
-            "offset": letter.offset, "reason": letter.reason})
+            "group": letter.group, "topic": letter.topic, "partition": letter.partition, "offset": letter.offset,
+            "reason": letter.reason, "truncated": len(headers) > len(letter.headers())})

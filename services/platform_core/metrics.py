@@ -25,6 +25,10 @@ EVENTS_PROJECTED = Counter(
     "campaign_events_projected_total", "Events applied to a projection", ["group"])
 DEAD_LETTERS = Counter(
     "campaign_dead_letters_total", "Messages sent to the dead-letter topic", ["group", "reason"])
+# A message the broker would not take even as a dead letter: kept in PostgreSQL and skipped. Alert on any.
+DEAD_LETTERS_UNDELIVERED = Counter(
+    "campaign_dead_letters_undelivered_total", "Messages that could not be dead-lettered (recorded in PostgreSQL)",
+    ["group"])
 
 # The audit signer (services/audit_signer): what it signed and what it refused, by reason.
 AUDIT_SIGNER_CHECKPOINTS = Counter(

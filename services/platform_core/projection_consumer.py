@@ -8,6 +8,7 @@ Duplicates that the at-least-once relay may publish are skipped by event_id
 the dead-letter topic with the reason, and processing continues.
 """
 
+import hashlib
 import logging
 import threading
 import time
@@ -25,8 +26,8 @@ from .db import quoted_schema
 from .envelope import EventEnvelope
 from .errors import PlatformError
 from .event_types import EventTypeRegistry
-from .kafka_io import DeadLetter, DeadLetterPublisher, kafka_options
-from .metrics import CONSUMER_LAG, EVENTS_PROJECTED, PROJECTION_FRESHNESS
+from .kafka_io import DeadLetter, DeadLetterPublisher, DeadLetterUndeliverable, kafka_options
+from .metrics import CONSUMER_LAG, DEAD_LETTERS_UNDELIVERED, EVENTS_PROJECTED, PROJECTION_FRESHNESS
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,10 @@ class ProjectionApplier:
             " SELECT :g, t, p, o FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]), CAST(:o AS bigint[])) AS n(t, p, o)"
             " ON CONFLICT (group_id, topic, partition)"
             " DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()")
+        self._undelivered = sa.text(
+            f"INSERT INTO {self.schema}.undelivered_dead_letters"
+            ' (group_id, topic, partition, "offset", reason, value_size, value_sha256, error)'
+            " VALUES (:g, :t, :p, :o, :r, :n, :h, :e)")
 
     def apply(self, conn: Connection, records: Iterable[ConsumedRecord]) -> BatchOutcome:
         """Apply a batch: dedupe by event_id in one statement, apply the new events under one
@@ -92,7 +97,7 @@ class ProjectionApplier:
         readable: list[tuple[ConsumedRecord, EventEnvelope]] = []
         for record in records:
             next_offsets[(record.topic, record.partition)] = record.offset + 1
-            envelope = self._parse(record, outcome)
+            envelope = self._parse(conn, record, outcome)
             if envelope is not None:
                 readable.append((record, envelope))
         fresh = self._first_sightings(conn, readable, outcome)
@@ -109,7 +114,7 @@ class ProjectionApplier:
                                          "o": list(next_offsets.values())})
         return outcome
 
-    def _parse(self, record: ConsumedRecord, outcome: BatchOutcome) -> EventEnvelope | None:
+    def _parse(self, conn: Connection, record: ConsumedRecord, outcome: BatchOutcome) -> EventEnvelope | None:
         try:
             if record.value is None:
                 raise PlatformError("empty message (no value)")
@@ -119,7 +124,7 @@ class ProjectionApplier:
             # A payload breaking its contract is malformed too: dead-lettered, never half-applied.
             return self.registry.readable(envelope)
         except PlatformError as exc:
-            self._dead_letter(record, f"unreadable: {exc.message}", outcome)
+            self._dead_letter(record, f"unreadable: {exc.message}", outcome, conn)
             return None
 
     def _first_sightings(self, conn: Connection, readable, outcome: BatchOutcome):
@@ -148,7 +153,7 @@ class ProjectionApplier:
             except REJECTIONS as exc:
                 # The event itself is unusable for this projection; infrastructure errors propagate.
                 savepoint.rollback()
-                self._dead_letter(record, f"rejected: {type(exc).__name__}: {exc}", outcome)
+                self._dead_letter(record, f"rejected: {type(exc).__name__}: {exc}", outcome, conn)
         return applied
 
     def _count_applied(self, envelopes: list[EventEnvelope], outcome: BatchOutcome) -> None:
@@ -159,10 +164,25 @@ class ProjectionApplier:
         for envelope in envelopes:
             freshness.observe(max(0.0, (now - envelope.recorded_at).total_seconds()))
 
-    def _dead_letter(self, record: ConsumedRecord, reason: str, outcome: BatchOutcome) -> None:
-        self.dead_letters.publish(DeadLetter(self.group_id, record.topic, record.partition,
-                                             record.offset, reason, record.value))
+    def _dead_letter(self, record: ConsumedRecord, reason: str, outcome: BatchOutcome, conn: Connection) -> None:
+        letter = DeadLetter(self.group_id, record.topic, record.partition, record.offset, reason, record.value)
+        try:
+            self.dead_letters.publish(letter)
+        except DeadLetterUndeliverable as exc:
+            # Retrying would jam the partition for good: the record is kept in PostgreSQL, in the batch's
+            # transaction (with its offsets), skipped, and counted for an alert.
+            self._record_undelivered(conn, letter, str(exc))
         outcome.dead_lettered += 1
+
+    def _record_undelivered(self, conn: Connection, letter: DeadLetter, error: str) -> None:
+        value = letter.value or b""
+        conn.execute(self._undelivered, {
+            "g": letter.group, "t": letter.topic, "p": letter.partition, "o": letter.offset,
+            "r": letter.reason[:1000], "n": len(value), "h": hashlib.sha256(value).hexdigest(), "e": error[:1000]})
+        DEAD_LETTERS_UNDELIVERED.labels(group=letter.group).inc()
+        log.error("could not dead-letter a message; recorded in undelivered_dead_letters and skipped", extra={
+            "group": letter.group, "topic": letter.topic, "partition": letter.partition, "offset": letter.offset,
+            "reason": letter.reason, "error": error})
 
     def stored_offsets(self, conn: Connection) -> dict[tuple[str, int], int]:
         rows = conn.execute(sa.text(

@@ -63,7 +63,8 @@ def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), descri
     app = create_service_app(
         context.schema, context.engine, context.settings.kafka_bootstrap,
         verifier_from_settings(context.settings),
-        max_request_bytes=context.settings.max_request_bytes, description=description,
+        max_request_bytes=context.settings.max_request_bytes, max_upload_bytes=context.settings.max_upload_bytes,
+        description=description,
         on_startup=on_startup or context.migrate, simulated_clock=context.settings.simulated_clock)
     app.state.context = context
     for router in routers:

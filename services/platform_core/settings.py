@@ -40,8 +40,17 @@ class PlatformSettings(LogSettings):
     kafka_password_file: Path | None = None
     kafka_ssl_cafile: Path | None = None
     topic_partitions: int = Field(default=3, ge=1, le=256)
-    max_payload_bytes: int = Field(default=64 * 1024, ge=1024)
+    # An event's payload (the event store refuses a larger one, 413): at most a quarter of the 1 MiB a
+    # producer may send and the broker accepts (platform_core.kafka_io.MAX_REQUEST_SIZE), so the envelope,
+    # its headers and a dead-letter copy's headers always fit beside it.
+    max_payload_bytes: int = Field(default=64 * 1024, ge=1024, le=256 * 1024)
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A file upload (multipart/form-data: the registry's imports) may be this large; every other body
+    # max_request_bytes. Both are counted as the bytes arrive, chunked bodies included (platform_core.http).
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # An imported sheet (附表1/附表2, verification lists) may have this many data rows; more is refused
+    # before its cells are read (registry.adapters.spreadsheet).
+    import_max_rows: int = Field(default=100_000, ge=1)
     # Department tokens (platform_core.tokens): services hold the issuer's PUBLIC keys (a JWK Set, by kid);
     # only the issuer (the operator's `campaign token`, the demo simulator) reads the private key file.
     # No defaults on purpose: deploy/stack.py generates both under .run/secrets/ for local use.

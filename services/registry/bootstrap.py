@@ -18,7 +18,7 @@ def build_registry(context: ServiceContext) -> RegistryContext:
     persons are sealed under the registry's own master key ring (CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE)."""
     vault = PersonalDataVault(context.settings.require_registry_personal_data_key())
     return RegistryContext(context.engine, context.store, default_vocabulary(context.settings.territory_file),
-                           EntityPersons(vault, context.schema))
+                           EntityPersons(vault, context.schema), context.settings.import_max_rows)
 
 
 def prepare(context: ServiceContext, registry: RegistryContext) -> None:

@@ -1,15 +1,21 @@
-"""Each service's real app over a scratch schema, so fuzzing writes nothing into the shared service schemas.
+"""Each service's real app over a scratch schema, so fuzzing writes nothing into the shared service schemas;
+and a service as deployed (``running_service``) for what only a real server shows.
 
 Each service's own ``create_app`` (``<service>/entrypoints/http.py``), with a ServiceContext whose
 name is the scratch schema. No relay runs for it: nothing is published."""
 
 import importlib
+import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi import FastAPI
 
 from platform_core.contracts import event_types_for
+from platform_core.local_processes import free_port, process_environment, stop_all, wait_ready
 from platform_core.service import ServiceContext, bootstrap_service
 from platform_core.services import SERVICE_NAMES as SERVICES
 
@@ -46,3 +52,22 @@ def drop(context: ServiceContext) -> None:
         for schema in [context.schema, *derived]:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     context.engine.dispose()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def running_service(service: str, folder: Path, settings: dict[str, str] | None = None) -> Iterator[int]:
+    """The service as deployed: uvicorn in its own process with its own credentials, on the service's own
+    schema, ``settings`` (CAMPAIGN_* variables) added; yields its port. Its log: ``folder/<service>.log``."""
+    port = free_port()
+    env = {**process_environment(service), "CAMPAIGN_LOG_LEVEL": "WARNING", **(settings or {})}
+    process = subprocess.Popen([str(ROOT / ".venv/bin/uvicorn"), f"{service}.entrypoints.http:app", "--host",
+                                "127.0.0.1", "--port", str(port), "--no-access-log"], env=env, cwd=ROOT,
+                               stdout=(folder / f"{service}.log").open("wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_ready(port, 120, process, what=service)
+        yield port
+    finally:
+        stop_all([process])

@@ -6,6 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Response
 
+from platform_core.api_types import IsoDate, Offset
 from platform_core.errors import NotFound
 from platform_core.http import Caller, IdempotencyKey
 
@@ -105,7 +106,7 @@ def organization(organization_id: OrgId, caller: Caller, svc: Service):
 @reads.get("/organizations")
 def organizations(caller: Caller, svc: Service, district: str | None = None,
                   mode: str | None = Query(None, pattern="^(standalone|joint|functional)$"), active: bool | None = None,
-                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)):
+                  limit: int = Query(100, ge=1, le=1000), offset: Offset = 0):
     with svc.engine.connect() as conn:
         return queries.organizations(conn, svc.tables, district, mode, active, limit, offset)
 
@@ -137,8 +138,8 @@ def entity(entity_id: EntityId, caller: Caller, svc: Service):
 @reads.get("/tasks")
 def tasks(caller: Caller, svc: Service, unit: str | None = None, district: str | None = None,
           state: str | None = Query(None, pattern="^(open|declared|organization_formed|checked|closed)$"),
-          today: date | None = Query(None, description="judge deadlines as of this day (YYYY-MM-DD)"),
-          limit: int = Query(200, ge=1, le=5000), offset: int = Query(0, ge=0)):
+          today: IsoDate | None = Query(None, description="judge deadlines as of this day (YYYY-MM-DD)"),
+          limit: int = Query(200, ge=1, le=5000), offset: Offset = 0):
     """挂图作战: baseline entities as tasks, by unit and state, overdue first (R9/R10, docs/rules.md)."""
     on = today or svc.commands.today()
     with svc.engine.connect() as conn:
@@ -174,7 +175,7 @@ def violations(caller: Caller, svc: Service, district: str | None = None):
 
 @reads.get("/reviews/joint")
 def joint_reviews(caller: Caller, svc: Service, district: str | None = Query(None, pattern=r"^\d{6}$"),
-                  today: date | None = Query(None, description="judge ages as of this day (YYYY-MM-DD)")):
+                  today: IsoDate | None = Query(None, description="judge ages as of this day (YYYY-MM-DD)")):
     """调整优化组织设置 (R3): joint organizations covering too many units or standing too long, with the units that
     could stand alone; the thresholds are the campaign calendar's, with their reasons."""
     on = today or svc.commands.today()

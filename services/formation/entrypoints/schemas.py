@@ -1,10 +1,10 @@
 """API request/response shapes (separate from the domain records and the event contract)."""
 
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from platform_core.api_types import IsoDate
 from platform_core.contracts.formation import ENTITY_ID, ORGANIZATION_ID, SPOT_CHECK_ID
 
 EntityIdField = Field(pattern=ENTITY_ID)
@@ -18,7 +18,7 @@ class FormIn(_In):
     mode: Literal["standalone", "joint", "functional"]
     name: str = Field(min_length=1, max_length=200, description="党组织名称")
     entity_ids: list[str] = Field(min_length=1, max_length=500)
-    formed_on: date
+    formed_on: IsoDate
     level: Literal["branch", "general_branch", "committee"] = "branch"
     grouping_basis: Literal["region", "industry", "park", "building", "market", "association",
                             "leading_enterprise"] | None = None
@@ -29,12 +29,12 @@ class RestructureIn(_In):
     entity_id: str = EntityIdField
     name: str = Field(min_length=1, max_length=200, description="新单独组建党组织的名称")
     reason: str = Field(default="R3: 符合单独组建条件，调整优化组织设置", min_length=1, max_length=500)
-    restructured_on: date | None = None
+    restructured_on: IsoDate | None = None
 
 
 class DissolveIn(_In):
     reason: str = Field(min_length=1, max_length=500)
-    dissolved_on: date | None = None
+    dissolved_on: IsoDate | None = None
 
 
 class AffiliationIn(_In):
@@ -47,7 +47,7 @@ class AffiliationIn(_In):
 class CheckIn(_In):
     passed: bool
     findings: list[str] = Field(default_factory=list, max_length=50)
-    checked_on: date
+    checked_on: IsoDate
     check_kind: Literal["acceptance", "look_back"] = "acceptance"
 
 
@@ -55,7 +55,7 @@ class SpotCheckResultIn(_In):
     organization_id: str = Field(pattern=ORGANIZATION_ID)
     passed: bool
     findings: list[str] = Field(default_factory=list, max_length=50)
-    checked_on: date
+    checked_on: IsoDate
 
 
 class InstructorIn(_In):
@@ -65,23 +65,23 @@ class InstructorIn(_In):
                                   description="entities without an organization it work-covers (R6)")
     organization_ids: list[Annotated[str, Field(pattern=ORGANIZATION_ID)]] = Field(
         default_factory=list, max_length=100, description="new organizations it guides (一对一/一对多, R6)")
-    assigned_on: date
+    assigned_on: IsoDate
 
 
 class AssignmentEndIn(_In):
     reason: str = Field(min_length=1, max_length=500, description="调离、任期届满等")
-    ended_on: date | None = None
+    ended_on: IsoDate | None = None
 
 
 class InvestorEducationIn(_In):
     entity_ids: list[str] = Field(min_length=1, max_length=500)
-    held_on: date
+    held_on: IsoDate
     topic: str = Field(min_length=1, max_length=200, description="教育引导的内容或形式（座谈、培训）")
 
 
 class JointDevelopmentIn(_In):
     entity_ids: list[str] = Field(min_length=1, max_length=500)
-    started_on: date
+    started_on: IsoDate
     organization_id: str | None = Field(default=None, pattern=ORGANIZATION_ID,
                                         description="the developing organization, if formed in the campaign")
     organization_name: str | None = Field(default=None, min_length=1, max_length=200,
@@ -92,7 +92,7 @@ class MassOrganizationIn(_In):
     entity_id: str = EntityIdField
     kind: Literal["trade_union", "youth_league", "womens_federation"]
     name: str = Field(min_length=1, max_length=200)
-    formed_on: date
+    formed_on: IsoDate
 
 
 class SpotCheckIn(_In):

@@ -1,9 +1,9 @@
 """Work coverage routes (R6): the four ways, the instructor roster and new organizations' guidance."""
 
-from datetime import date
 
 from fastapi import APIRouter, Query, Response
 
+from platform_core.api_types import IsoDate, Offset
 from platform_core.http import Caller, IdempotencyKey
 
 from ..adapters import queries
@@ -58,7 +58,7 @@ def mass_organization(body: schemas.MassOrganizationIn, caller: Caller, key: Ide
 @router.get("/work-coverage/instructors")
 def instructor_roster(caller: Caller, svc: Service, district: str | None = Query(None, pattern=r"^\d{6}$"),
                       active: bool | None = None, limit: int = Query(200, ge=1, le=5000),
-                      offset: int = Query(0, ge=0)):
+                      offset: Offset = 0):
     """党建工作指导员 / 第一书记 roster (R6): each assignment, its entities and organizations, and its end.
     Names only for departments that may read personal data in one of the assignment's districts."""
     with svc.engine.connect() as conn:
@@ -71,7 +71,7 @@ def instructor_roster(caller: Caller, svc: Service, district: str | None = Query
 
 @router.get("/work-coverage/unguided-organizations")
 def unguided_organizations(caller: Caller, svc: Service, district: str | None = Query(None, pattern=r"^\d{6}$"),
-                           today: date | None = Query(None, description="judge as of this day (YYYY-MM-DD)")):
+                           today: IsoDate | None = Query(None, description="judge as of this day (YYYY-MM-DD)")):
     """New organizations without an active first secretary or instructor (R6, 二(六) 一对一/一对多)."""
     on = today or svc.commands.today()
     with svc.engine.connect() as conn:

@@ -5,11 +5,11 @@ and never repeat the input: an identity number sent in the wrong shape does
 not come back in the error (tested).
 """
 
-from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from platform_core.api_types import IsoDate
 from platform_core.contracts.erasure import ERASURE_REASON_HELP, ErasureReason
 from platform_core.contracts.membership import ENTITY_ID, MEMBER_ID, ORGANIZATION_ID, RELEASE_ID
 
@@ -38,7 +38,7 @@ class MemberFoundIn(PersonIn):
     """排查: a member found in the survey; no organization_id for a hidden or pocket member."""
 
     standing: Standing
-    admitted_on: date = Field(description="入党日期")
+    admitted_on: IsoDate = Field(description="入党日期")
     entity_id: str = Field(pattern=ENTITY_ID, description="the entity where the member works")
     organization_id: str | None = Field(default=None, pattern=ORGANIZATION_ID,
                                         description="an active organization covering entity_id")
@@ -53,7 +53,7 @@ class MemberFoundIn(PersonIn):
 class MemberDevelopedIn(PersonIn):
     """发展: a new probationary member, registered with the organization that developed them."""
 
-    admitted_on: date
+    admitted_on: IsoDate
     entity_id: str = Field(pattern=ENTITY_ID)
     organization_id: str = Field(pattern=ORGANIZATION_ID)
 
@@ -166,8 +166,8 @@ class ReleaseOut(BaseModel):
     to_district_code: str
     to_organization_id: str | None
     to_outside_organization: str | None
-    released_on: date
-    expires_on: date
+    released_on: IsoDate
+    expires_on: IsoDate
     expired: bool = Field(description="past expires_on: it can no longer be accepted")
 
 
@@ -179,7 +179,7 @@ class MemberOut(BaseModel):
     standing_zh: str
     active: bool
     way: str
-    admitted_on: date
+    admitted_on: IsoDate
     entity_id: str
     organization_id: str | None
     outside_organization: str | None

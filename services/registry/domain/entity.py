@@ -12,7 +12,7 @@ from typing import Any
 from platform_core.errors import AlreadyExists, NotFound, RuleViolation, SchemaViolation
 from platform_core.events import NewEvent
 
-from .facts import FieldError, check_public_sector_staffed, check_reason_given
+from .facts import FieldError, check_members_within_employees, check_public_sector_staffed, check_reason_given
 from .vocabulary import FLAGS
 
 
@@ -90,6 +90,7 @@ def decide_update(state: EntityState, changes: Mapping[str, Any],
     errors: list[FieldError] = []
     check_reason_given(errors, after)
     check_public_sector_staffed(errors, after)
+    check_members_within_employees(errors, after)
     raise_first(errors)
     payload = {"entity_id": state.entity_id, "changed": changed, **{name: changes[name] for name in changed}}
     return [NewEvent("EntityProfileUpdated", payload)]

@@ -4,6 +4,7 @@ One validator serves the HTTP commands and the spreadsheet import, so a row
 of 附表1 and a JSON body are held to exactly the same rules.
 """
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -84,7 +85,23 @@ def _flag(errors: _Errors, field: str, value: Any, default: bool | None = False)
     return value
 
 
-def _bounded(errors: _Errors, field: str, value: Any, limit: int, required: bool = False) -> str | None:
+# Characters a name never holds: controls (Cc), invisible formatting such as zero-width and bidirectional
+# overrides (Cf), private-use code points (Co: they show differently on every machine), surrogates (Cs) and
+# unassigned ones (Cn). A name holding one looks like another name, or like nothing.
+NOT_IN_NAMES = {"Cc": "控制字符", "Cf": "不可见的格式字符", "Co": "私人使用区字符", "Cs": "代理字符", "Cn": "未分配的字符"}
+
+
+def unprintable_in_name(text: str) -> str | None:
+    """Why ``text`` cannot be a name (its first character that no name holds), or None."""
+    for position, char in enumerate(text, start=1):
+        category = unicodedata.category(char)
+        if category in NOT_IN_NAMES:
+            return f"第{position}个字符 U+{ord(char):04X} 是{NOT_IN_NAMES[category]}，名称中不能有"
+    return None
+
+
+def _bounded(errors: _Errors, field: str, value: Any, limit: int, required: bool = False,
+             name: bool = False) -> str | None:
     text = _text(value)
     if text is None:
         if required:
@@ -93,7 +110,18 @@ def _bounded(errors: _Errors, field: str, value: Any, limit: int, required: bool
     if len(text) > limit:
         errors.add(field, f"长度{len(text)}超过{limit}个字")
         return None
+    if name and (reason := unprintable_in_name(text)):
+        errors.add(field, reason, "plain_text")
+        return None
     return text
+
+
+def check_members_within_employees(errors: list, facts: Mapping[str, Any]) -> None:
+    """Formal party members are among the entity's employees (附表1 职工人数, 附表2 从业人员数): never more."""
+    formal, employees = facts.get("formal_members"), facts.get("employees")
+    if isinstance(formal, int) and isinstance(employees, int) and formal > employees:
+        errors.append(FieldError("formal_members", f"{FIELD_NAMES['formal_members']}：{formal}人多于"
+                                 f"{FIELD_NAMES['employees']}{employees}人（党员是本单位的职工）", "members_within_employees"))
 
 
 def _survey_facts(errors: _Errors, raw: Mapping[str, Any], vocabulary: Vocabulary, partial: bool) -> dict:
@@ -119,12 +147,14 @@ def _survey_facts(errors: _Errors, raw: Mapping[str, Any], vocabulary: Vocabular
                                               raw.get("party_organization", None if partial else "none"),
                                               PARTY_ORGANIZATIONS)
     if present("person_in_charge"):
-        facts["person_in_charge"] = _bounded(errors, "person_in_charge", raw.get("person_in_charge"), 50, True)
+        facts["person_in_charge"] = _bounded(errors, "person_in_charge", raw.get("person_in_charge"), 50, True,
+                                             name=True)
     if present("person_in_charge_is_member"):
         facts["person_in_charge_is_member"] = _flag(errors, "person_in_charge_is_member",
                                                     raw.get("person_in_charge_is_member"))
     if present("legal_representative"):
-        facts["legal_representative"] = _bounded(errors, "legal_representative", raw.get("legal_representative"), 50)
+        facts["legal_representative"] = _bounded(errors, "legal_representative", raw.get("legal_representative"), 50,
+                                                 name=True)
     if present("address"):
         facts["address"] = _bounded(errors, "address", raw.get("address"), 200)
     if present("no_organization_reason"):
@@ -164,7 +194,7 @@ def validate_registration(raw: Mapping[str, Any], vocabulary: Vocabulary) -> tup
         facts["uscc"] = validate_uscc(str(raw.get("uscc") or ""))
     except InvalidUscc as exc:
         errors.append(FieldError("uscc", exc.message, exc.rule))
-    name = _bounded(errors, "name", raw.get("name"), 200, required=True)
+    name = _bounded(errors, "name", raw.get("name"), 200, required=True, name=True)
     if name is not None and len(name) < 2:
         errors.add("name", "至少2个字")
         name = None
@@ -175,6 +205,7 @@ def validate_registration(raw: Mapping[str, Any], vocabulary: Vocabulary) -> tup
     if not errors:
         check_reason_given(errors, facts)
         check_public_sector_staffed(errors, facts)
+        check_members_within_employees(errors, facts)
     return facts, list(errors)
 
 

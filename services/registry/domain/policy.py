@@ -32,6 +32,17 @@ def require_register(principal: Principal, facts: Mapping[str, Any], target: str
         raise _refuse(principal, permission, target, "登记市级社会组织（由市民政局或业务主管单位负责）")
 
 
+def require_import(principal: Principal, form: str) -> None:
+    """Before a survey form's file is read: the department registers at all, and the form's kind of
+    organization (附表1 enterprises, 附表2 social organizations) is one it may register somewhere."""
+    permission = "entity.register"
+    principal.require(permission, target=form)
+    if principal.kind == "civil_affairs" and form == "form1":
+        raise _refuse(principal, permission, form, "导入附表1（民政部门只登记社会组织）")
+    if principal.kind == "street_office" and form == "form2":
+        raise _refuse(principal, permission, form, "导入附表2（社会组织由区委组织部或民政部门登记）")
+
+
 def require_survey(principal: Principal, facts: Mapping[str, Any], target: str | None) -> None:
     """Profile updates: the territory's departments, and the city organs' committee for supervised
     city-level social organizations."""

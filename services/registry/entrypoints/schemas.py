@@ -6,13 +6,24 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from platform_core.contracts.erasure import ERASURE_REASON_HELP, ErasureReason
+from registry.domain.uscc import ALPHABET
+from registry.domain.vocabulary import MAX_PEOPLE
+
+# The rules the registry's validator enforces (registry.domain.facts, with Chinese messages naming the field),
+# stated in the OpenAPI so that a client, and schemathesis, know them: declared here, not checked twice.
+USCC_PATTERN = f"^[{ALPHABET}]{{18}}$"
+STREET_CODE = {"pattern": "^[0-9]{9}$"}
+DISTRICT_CODE = {"pattern": "^[0-9]{6}$"}
+PEOPLE = {"minimum": 0, "maximum": MAX_PEOPLE}
+NAME = {"minLength": 2, "maxLength": 200}
+PERSON = {"minLength": 1, "maxLength": 50}
 
 
 class EntityCreate(BaseModel):
     """附表1/附表2 facts of one entity. Codes: see GET /reference/*."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
-        "kind": "non_public_enterprise", "subtype": "private", "uscc": "91420100MA4KL0001X",
+        "kind": "non_public_enterprise", "subtype": "private", "uscc": "91420100MA4KL0001N",
         "name": "武汉光谷示例科技有限公司", "street_code": "420191001", "industry": "internet", "employees": 120,
         "above_scale": True, "formal_members": 4, "probationary_members": 1, "operation_status": "operating",
         "party_organization": "none", "person_in_charge": "张三", "person_in_charge_is_member": False,
@@ -21,24 +32,27 @@ class EntityCreate(BaseModel):
 
     kind: Literal["non_public_enterprise", "social_organization", "rural_entity"]
     subtype: str
-    uscc: str = Field(description="统一社会信用代码 (GB 32100-2015, 18 characters, check character verified)")
-    name: str
-    district_code: str | None = Field(default=None, description="6-digit; derived from street_code when omitted")
-    street_code: str = Field(description="9-digit street/township or development zone/park code")
+    uscc: str = Field(description="统一社会信用代码 (GB 32100-2015, 18 characters, check character verified)",
+                      json_schema_extra={"pattern": USCC_PATTERN})
+    name: str = Field(description="no control, invisible or private-use characters", json_schema_extra=NAME)
+    district_code: str | None = Field(default=None, description="6-digit; derived from street_code when omitted",
+                                      json_schema_extra=DISTRICT_CODE)
+    street_code: str = Field(description="9-digit street/township or development zone/park code",
+                             json_schema_extra=STREET_CODE)
     level: Literal["city", "district"] | None = None
     supervising_department: str | None = None
     industry: str
-    employees: int
+    employees: int = Field(json_schema_extra=PEOPLE)
     above_scale: bool = False
-    formal_members: int = 0
-    probationary_members: int = 0
+    formal_members: int = Field(default=0, description="at most employees", json_schema_extra=PEOPLE)
+    probationary_members: int = Field(default=0, json_schema_extra=PEOPLE)
     operation_status: Literal["operating", "suspended", "dormant"]
     party_organization: Literal["none", "standalone", "joint", "functional"] = "none"
-    person_in_charge: str
+    person_in_charge: str = Field(json_schema_extra=PERSON)
     person_in_charge_is_member: bool = False
-    legal_representative: str | None = None
-    address: str | None = None
-    no_organization_reason: str | None = None
+    legal_representative: str | None = Field(default=None, json_schema_extra=PERSON)
+    address: str | None = Field(default=None, json_schema_extra={"maxLength": 200})
+    no_organization_reason: str | None = Field(default=None, json_schema_extra={"maxLength": 500})
     public_sector_staffed: bool | None = Field(default=None, description=(
         "社会组织是否以机关事业单位人员为主体 (R5: a functional organization needs it); null: not surveyed"))
 
@@ -48,19 +62,20 @@ class ProfileUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    expected_version: int | None = Field(default=None, ge=1)
-    employees: int | None = None
+    expected_version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    employees: int | None = Field(default=None, json_schema_extra=PEOPLE)
     above_scale: bool | None = None
-    formal_members: int | None = None
-    probationary_members: int | None = None
+    formal_members: int | None = Field(default=None, description="at most employees (after the change)",
+                                       json_schema_extra=PEOPLE)
+    probationary_members: int | None = Field(default=None, json_schema_extra=PEOPLE)
     operation_status: Literal["operating", "suspended", "dormant"] | None = None
     party_organization: Literal["none", "standalone", "joint", "functional"] | None = None
-    person_in_charge: str | None = None
+    person_in_charge: str | None = Field(default=None, json_schema_extra=PERSON)
     person_in_charge_is_member: bool | None = None
-    legal_representative: str | None = None
-    address: str | None = None
+    legal_representative: str | None = Field(default=None, json_schema_extra=PERSON)
+    address: str | None = Field(default=None, json_schema_extra={"maxLength": 200})
     industry: str | None = None
-    no_organization_reason: str | None = None
+    no_organization_reason: str | None = Field(default=None, json_schema_extra={"maxLength": 500})
     public_sector_staffed: bool | None = None
 
 

@@ -23,6 +23,7 @@ class RegistryContext:
     store: EventStore
     vocabulary: Vocabulary
     persons: EntityPersons  # the entities' persons, sealed (registry's own master key)
+    import_max_rows: int = 100_000  # data rows an imported sheet may have (CAMPAIGN_IMPORT_MAX_ROWS)
 
     @property
     def territory(self) -> Territory:

@@ -20,28 +20,35 @@ from platform_core.event_store import AppendResult
 from platform_core.events import Command, Decision
 from platform_core.http import record_refusal
 from registry.adapters import repository as repo
-from registry.adapters.spreadsheet import Sheet, read_sheet
+from registry.adapters.spreadsheet import Sheet, SheetLimits, read_sheet
 from registry.domain import entity as domain
 from registry.domain import forms, persons, policy
 from registry.domain.shadow import Candidate, match
 
 from .context import RegistryContext
 
-MAX_ROWS = 100_000
+# Blank columns a filled-in template may have besides its own and the ignored ones (序号, 备注, 编号).
+SPARE_COLUMNS = 5
+
+
+def sheet_limits(ctx: RegistryContext, columns: int, ignored: int = len(forms.IGNORED_HEADERS)) -> SheetLimits:
+    """A sheet of ``columns`` known and ``ignored`` tolerated headers: wider is refused before it is read."""
+    return SheetLimits(columns + ignored + SPARE_COLUMNS, ctx.import_max_rows)
 
 
 def run_import(ctx: RegistryContext, principal: Principal, form: str, filename: str, content: bytes,
                idempotency_key: str | None = None) -> tuple[dict, bool]:
-    """The import's outcome (status imported or rejected, counts, errors); (outcome, replayed)."""
-    if form not in forms.FORMS:
-        raise SchemaViolation(f"form：应为 form1（附表1）或 form2（附表2），不是“{form}”", field="form")
+    """The import's outcome (status imported or rejected, counts, errors); (outcome, replayed).
+
+    The department is authorized for the form before the file is read (403, recorded, nothing parsed)."""
+    authorize(principal, form)
     started = time.perf_counter()
     digest = hashlib.sha256(content).hexdigest()
     earlier = earlier_import(ctx, idempotency_key, form, digest)
     if earlier is not None:
         return outcome(earlier), True
     record = new_record(principal, idempotency_key, form, filename, digest)
-    sheet = read_sheet(filename, content)
+    sheet = read_sheet(filename, content, sheet_limits(ctx, len(forms.FORMS[form])))
     rows, errors, refused = _validate(ctx, principal, form, sheet)
     if not errors:
         errors = _against_registry(ctx, rows)
@@ -54,6 +61,13 @@ def run_import(ctx: RegistryContext, principal: Principal, form: str, filename: 
     record.update(status="imported", row_count=len(rows), imported_count=len(rows), errors=[])
     _write(ctx, principal, record, rows, started)
     return outcome(record), False
+
+
+def authorize(principal: Principal, form: str) -> None:
+    """May this department import this form at all: checked before its file is received or read."""
+    if form not in forms.FORMS:
+        raise SchemaViolation(f"form：应为 form1（附表1）或 form2（附表2），不是“{form}”", field="form")
+    policy.require_import(principal, form)
 
 
 def earlier_import(ctx: RegistryContext, key: str | None, form: str, digest: str) -> dict | None:
@@ -103,8 +117,9 @@ def _validate(ctx: RegistryContext, principal: Principal, form: str,
     if errors:
         return [], errors, 0
     data = sheet.rows[index + 1:]
-    if len(data) > MAX_ROWS:
-        return [], [forms.RowError(header_number, "", f"文件有{len(data)}行，超过每个文件{MAX_ROWS}行的上限，请分批导入")], 0
+    if len(data) > ctx.import_max_rows:
+        return [], [forms.RowError(header_number, "", f"文件有{len(data)}行，超过每个文件{ctx.import_max_rows}行的上限，"
+                                                      "请分批导入")], 0
     merged = merged_rows(sheet, header_number)
     rows, refused = [], 0
     wanted = set(headers.columns)

@@ -23,10 +23,9 @@ from registry.domain import verification as domain
 from registry.domain.forms import RowError, is_blank, normalize_header
 
 from .context import RegistryContext
-from .imports import earlier_import, merged_rows, new_record, outcome, save_rejected
+from .imports import earlier_import, merged_rows, new_record, outcome, save_rejected, sheet_limits
 
 PERMISSION = "entity.verify"
-MAX_ROWS = 100_000
 USCC_HEADERS = {normalize_header(h) for h in domain.USCC_HEADERS}
 
 
@@ -49,7 +48,8 @@ def import_list(ctx: RegistryContext, principal: Principal, filename: str, conte
     if earlier is not None:
         return earlier, True
     record = new_record(principal, idempotency_key, form, filename, digest)
-    rows, errors = _rows(read_sheet(filename, content), kind)
+    columns = len(domain.columns(kind.department == "federation_commerce"))
+    rows, errors = _rows(read_sheet(filename, content, sheet_limits(ctx, columns, len(domain.IGNORED))), kind, ctx.import_max_rows)
     matched = {}
     if not errors:
         with ctx.connect() as conn:
@@ -90,7 +90,7 @@ def _earlier_answer(ctx: RegistryContext, key: str | None, form: str, digest: st
         return _answer(earlier, lists.list_id_of_import(conn, earlier["import_id"]))
 
 
-def _rows(sheet: Sheet, kind: domain.ListKind) -> tuple[list[domain.ListRow], list[RowError]]:
+def _rows(sheet: Sheet, kind: domain.ListKind, max_rows: int) -> tuple[list[domain.ListRow], list[RowError]]:
     with_member = kind.department == "federation_commerce"
     index = next((i for i, (_, cells) in enumerate(sheet.rows[:10])
                   if any(normalize_header(c) in USCC_HEADERS for c in cells)), None)
@@ -102,8 +102,8 @@ def _rows(sheet: Sheet, kind: domain.ListKind) -> tuple[list[domain.ListRow], li
     if errors:
         return [], errors
     data = sheet.rows[index + 1:]
-    if len(data) > MAX_ROWS:
-        return [], [RowError(header_number, "", f"文件有{len(data)}行，超过每个文件{MAX_ROWS}行的上限")]
+    if len(data) > max_rows:
+        return [], [RowError(header_number, "", f"文件有{len(data)}行，超过每个文件{max_rows}行的上限")]
     merged, rows = merged_rows(sheet, header_number), []
     used = set(headers.columns)
     for number, cells in data:

@@ -6,12 +6,13 @@ Hashes are base64 like in checkpoints; proof bodies are what
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
+from platform_core.api_types import IsoDateTime, MAX_OFFSET
 from platform_core.auth import Principal
 from platform_core.errors import PlatformError
 from platform_core.http import authenticate
@@ -43,7 +44,7 @@ def latest_checkpoint(request: Request, principal: Caller) -> CheckpointPublic:
 
 @router.get("/checkpoints/in-force", response_model=CheckpointPublic)
 def checkpoint_in_force(request: Request, principal: Caller,
-                        at: Annotated[datetime, Query(description="a time with zone, e.g. 2016-11-20T08:00:00+08:00")]
+                        at: Annotated[IsoDateTime, Query(description="a time with zone, e.g. 2016-11-20T08:00:00+08:00")]
                         ) -> CheckpointPublic:
     """The checkpoint in force at a time: the last one signed at or before it."""
     principal.require("audit.read")
@@ -56,7 +57,7 @@ def checkpoint_in_force(request: Request, principal: Caller,
 
 
 @router.get("/checkpoints", response_model=list[CheckpointPublic])
-def list_checkpoints(request: Request, principal: Caller, after_id: Annotated[int, Query(ge=0)] = 0,
+def list_checkpoints(request: Request, principal: Caller, after_id: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[CheckpointPublic]:
     """Every signed checkpoint, oldest first (page with ``after_id``)."""
     principal.require("audit.read")
@@ -78,7 +79,7 @@ def verifier_keys(request: Request) -> str:
 
 @router.get("/proofs/inclusion", response_model=InclusionProofPublic)
 def inclusion_proof(request: Request, principal: Caller, event_id: uuid.UUID,
-                    tree_size: Annotated[int | None, Query(ge=1)] = None) -> InclusionProofPublic:
+                    tree_size: Annotated[int | None, Query(ge=1, le=MAX_OFFSET)] = None) -> InclusionProofPublic:
     """Inclusion proof of an event (RFC 9162 2.1.3), by default in the latest signed checkpoint."""
     principal.require("audit.read")
     context, store = _store(request)
@@ -88,8 +89,8 @@ def inclusion_proof(request: Request, principal: Caller, event_id: uuid.UUID,
 
 
 @router.get("/proofs/consistency", response_model=ConsistencyProofPublic)
-def consistency_proof(request: Request, principal: Caller, first: Annotated[int, Query(ge=0)],
-                      second: Annotated[int, Query(ge=0)]) -> ConsistencyProofPublic:
+def consistency_proof(request: Request, principal: Caller, first: Annotated[int, Query(ge=0, le=MAX_OFFSET)],
+                      second: Annotated[int, Query(ge=0, le=MAX_OFFSET)]) -> ConsistencyProofPublic:
     """Consistency proof between two tree sizes (RFC 9162 2.1.4)."""
     principal.require("audit.read")
     context, store = _store(request)
@@ -101,7 +102,7 @@ def consistency_proof(request: Request, principal: Caller, first: Annotated[int,
 
 @router.get("/entities/{entity_id}/history", response_model=EntityHistoryPublic)
 def entity_history(request: Request, principal: Caller, entity_id: str,
-                   after_index: Annotated[int, Query(ge=-1)] = -1,
+                   after_index: Annotated[int, Query(ge=-1, le=MAX_OFFSET)] = -1,
                    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = queries.MAX_PAGE) -> EntityHistoryPublic:
     """An entity's whole history: every event naming it, each with its inclusion proof."""
     principal.require("audit.read", target=entity_id)
@@ -120,8 +121,8 @@ def search_events(request: Request, principal: Caller,
                   entity: str | None = None, unit: str | None = None,
                   actor: Annotated[str | None, Query(description="department, or a department kind")] = None,
                   type: Annotated[str | None, Query(description="event type")] = None,
-                  recorded_from: datetime | None = None, recorded_to: datetime | None = None,
-                  after_index: Annotated[int, Query(ge=-1)] = -1,
+                  recorded_from: IsoDateTime | None = None, recorded_to: IsoDateTime | None = None,
+                  after_index: Annotated[int, Query(ge=-1, le=MAX_OFFSET)] = -1,
                   limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100) -> EventsPage:
     """Search the log by entity, unit, actor department, type and recorded time (page with ``after_index``)."""
     principal.require("audit.read")
@@ -140,7 +141,7 @@ def search_events(request: Request, principal: Caller,
 @router.get("/export/events", responses={200: {
     "description": "canonical JSON lines", "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}})
 def export_events(request: Request, principal: Caller,
-                  upto: Annotated[int | None, Query(ge=0, description="leaves [0, upto); default all")] = None
+                  upto: Annotated[int | None, Query(ge=0, le=MAX_OFFSET, description="leaves [0, upto); default all")] = None
                   ) -> StreamingResponse:
     """The log's events as the verifier's ``--events`` file: canonical JSON lines in log order."""
     principal.require("audit.read")

@@ -1,12 +1,12 @@
 """Reporting's HTTP API: rates, entity status and history, reports, bulletins, accountability."""
 
-from datetime import date, datetime
 from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from platform_core.api_types import IsoDate, IsoDateTime
 from platform_core.auth import Principal
 from platform_core.errors import NotFound
 from platform_core.http import authenticate, idempotency_key
@@ -31,7 +31,7 @@ def _context(request: Request) -> ServiceContext:
 
 class ReportCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    deadline: date = Field(description="the report deadline: the 10th or the 25th (R11)")
+    deadline: IsoDate = Field(description="the report deadline: the 10th or the 25th (R11)")
     figures: dict[str, int] = Field(min_length=1, description="counts over the unit's baseline as of the deadline")
     unit: str | None = Field(default=None, description="district-<code>, city-organs or civil-affairs")
     note: str | None = Field(default=None, max_length=2000)
@@ -47,7 +47,7 @@ class ResponsibilityReportCreate(BaseModel):
 
 class BulletinCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    cutoff_date: date
+    cutoff_date: IsoDate
 
 
 class AccountabilityCreate(BaseModel):
@@ -55,7 +55,7 @@ class AccountabilityCreate(BaseModel):
     unit: str
     entry_kind: Literal["deadline_missed", "report_late", "report_missing", "discrepancy", "check_failed"]
     subject: str = Field(min_length=1, max_length=200)
-    occurred_on: date
+    occurred_on: IsoDate
     finding: str = Field(min_length=1, max_length=2000)
     event_ids: list[str] = Field(default_factory=list, max_length=1000)
     responsible: str | None = Field(default=None, max_length=200)
@@ -64,7 +64,7 @@ class AccountabilityCreate(BaseModel):
 @router.get("/rates")
 def get_rates(request: Request, principal: Caller,
               level: Annotated[str, Query(description="city, district, street, kind or department")] = "city",
-              as_of: Annotated[datetime | None, Query(description="figures as of this past time (replay)")] = None,
+              as_of: Annotated[IsoDateTime | None, Query(description="figures as of this past time (replay)")] = None,
               district: str | None = None) -> dict:
     """R7 rates with numerator and denominator at a level, now or as of a past time. A past moment not
     built yet, asked while another as-of replay runs, is 503 with Retry-After (one replay at a time)."""
@@ -106,7 +106,7 @@ def submit_report(request: Request, principal: Caller, key: Key, body: ReportCre
 
 
 @router.get("/reports")
-def list_reports(request: Request, principal: Caller, deadline: date) -> list[dict]:
+def list_reports(request: Request, principal: Caller, deadline: IsoDate) -> list[dict]:
     """Every reporting unit's report for a deadline: on time, late, missing or pending (evaluated now)."""
     return reports.statuses(_context(request), deadline, reporting_units(list(district_names())))
 
@@ -145,7 +145,7 @@ def publish_bulletin(request: Request, principal: Caller, key: Key, body: Bullet
 
 
 @router.get("/bulletins/{cutoff_date}")
-def bulletin(request: Request, principal: Caller, cutoff_date: date) -> dict:
+def bulletin(request: Request, principal: Caller, cutoff_date: IsoDate) -> dict:
     """A published bulletin's record (hash, checkpoint, event) and its files' links."""
     found = bulletins.published(_context(request), cutoff_date)
     if found is None:
@@ -155,7 +155,7 @@ def bulletin(request: Request, principal: Caller, cutoff_date: date) -> dict:
 
 
 @router.get("/bulletins/{cutoff_date}/{kind}")
-def bulletin_file(request: Request, principal: Caller, cutoff_date: date, kind: str) -> Response:
+def bulletin_file(request: Request, principal: Caller, cutoff_date: IsoDate, kind: str) -> Response:
     """A bulletin's file: html, pdf, xlsx, or json (the data file whose SHA-256 BulletinPublished records)."""
     body, media = bulletins.bulletin_file(_context(request), cutoff_date, kind)
     name = f"bulletin-{cutoff_date.isoformat()}.{'json' if kind == 'json' else kind}"

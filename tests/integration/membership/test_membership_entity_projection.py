@@ -1,10 +1,10 @@
 """Membership's projections of registry.events and formation.events, through a real Kafka consumer group."""
 
-import time
 import uuid
 
 import sqlalchemy as sa
 
+from kafka_scratch import poll_until
 from membership.bootstrap import build_context, build_projections
 from membership_support import entity_registered, formation_event, organization_formed
 from platform_core.kafka_io import DeadLetterPublisher
@@ -21,16 +21,7 @@ def test_specs_read_registry_and_formation_events_without_their_contracts():
 def consume(engine, settings, topic, producer, handler, expected: int) -> tuple[int, int]:
     applier = ProjectionApplier("membership", f"membership.test-{uuid.uuid4().hex[:8]}", handler, None,
                                 DeadLetterPublisher(producer))
-    consumer = ProjectionConsumer(engine, settings.kafka_bootstrap, [topic], applier)
-    applied = dead = 0
-    deadline = time.monotonic() + 30
-    try:
-        while applied + dead < expected and time.monotonic() < deadline:
-            outcome = consumer.poll_once(timeout_ms=500)
-            applied, dead = applied + outcome.applied, dead + outcome.dead_lettered
-    finally:
-        consumer.consumer.close()
-    return applied, dead
+    return poll_until(ProjectionConsumer(engine, settings.kafka_bootstrap, [topic], applier), expected)
 
 
 def test_organizations_arrive_from_kafka_and_bad_ones_are_dead_lettered(engine, settings, topic, producer):

@@ -30,7 +30,7 @@ def form1_rows(n: int, seed: int | None = None, streets=STREETS) -> list[list]:
         members = rng.randint(0, 6)
         rows.append([i + 1, f"武汉{tag}第{i}号科技有限公司", uscc(rng), rng.choice(["私营企业", "外商投资企业"]), district, street,
                      f"{street}{tag}路{i}号", rng.choice(["制造业", "互联网和相关服务", "文化创意产业", "批发和零售业"]),
-                     rng.randint(1, 800), rng.choice(["是", "否"]), "正常经营", members, rng.randint(0, 2),
+                     rng.randint(max(1, members), 800), rng.choice(["是", "否"]), "正常经营", members, rng.randint(0, 2),
                      "单独组建" if members >= 3 else "未建", f"负责人{i}", "否", f"法人{tag}{i}",
                      "" if members >= 3 else "党员不足3名"])
     return rows

@@ -127,5 +127,8 @@ def test_a_department_limited_to_a_territory_lists_that_territory_only(client, e
     assert report["list_key"] == "verification-market_regulation-420111"
     missing = {r["entity_id"] for r in report["differences"]["missing_from_list"]}
     assert outside["entity_id"] not in missing  # another district's enterprises are not this list's
-    assert client.post("/verification-lists", headers=CITY).status_code == 422  # no file: 422, not a 500
+    no_file = client.post("/verification-lists", headers=hongshan_market)
+    assert no_file.status_code == 422 and no_file.json()["field"] == "file"  # no file: 422, not a 500
+    # the department is authorized before its body is read: one that keeps no list is refused whatever it sends
+    assert client.post("/verification-lists", headers=CITY).status_code == 403
     assert client.get("/verification-lists").status_code == 401

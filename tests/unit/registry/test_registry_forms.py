@@ -3,7 +3,7 @@
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from registry_support import VOCABULARY, make_uscc
 
@@ -122,6 +122,7 @@ def test_any_row_gives_facts_or_row_errors_never_a_crash(cells):
 @given(st.integers(0, 10**6), st.integers(0, 50), st.sampled_from(sorted(VOCABULARY.territory.district(
     "420111").streets, key=lambda s: s.code)), st.booleans())
 def test_valid_rows_round_trip(employees, members, street, full_width):
+    assume(members <= employees)  # formal members are among the employees (next test)
     text = str(employees)
     if full_width:
         text = text.translate({ord(c): ord(c) + 0xFEE0 for c in text})
@@ -130,6 +131,17 @@ def test_valid_rows_round_trip(employees, members, street, full_width):
     facts, errors = parse(cells)
     assert errors == []
     assert (facts["employees"], facts["formal_members"], facts["street_code"]) == (employees, members, street.code)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 10**6), st.integers(0, 50))
+def test_more_formal_members_than_employees_is_a_row_error_at_the_boundary(employees, members):
+    facts, errors = parse(row1(职工人数=employees, 正式党员数=members,
+                               统一社会信用代码=make_uscc(random.Random(employees * 100 + members))))
+    if members <= employees:
+        assert errors == [] and facts["formal_members"] == members
+    else:
+        assert [(e.column, "多于" in e.reason) for e in errors] == [("正式党员数", True)]
 
 
 @pytest.mark.parametrize("cell, expected", [("是", True), ("否", False), (None, None), ("", None)])

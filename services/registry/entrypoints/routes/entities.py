@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from platform_core.api_types import Offset
 from platform_core.errors import NotFound
 from platform_core.http import Caller, IdempotencyKey, mark_replayed
 from registry.adapters import repository as repo
@@ -17,7 +18,20 @@ from registry.handlers import entities as handlers
 router = APIRouter(tags=["entities"])
 
 
-@router.post("/entities", status_code=201, response_model=EntityPublic)
+# OpenAPI links from a registration to what may follow it (clients and schemathesis's stateful runs).
+_ENTITY_ID = {"entity_id": "$response.body#/entity_id"}
+REGISTERED_LINKS = {201: {"description": "registered", "links": {
+    "GetEntity": {"operationRef": "#/paths/~1entities~1{entity_id}/get", "parameters": _ENTITY_ID},
+    "UpdateEntity": {"operationRef": "#/paths/~1entities~1{entity_id}/patch", "parameters": _ENTITY_ID},
+    "EntityHistory": {"operationRef": "#/paths/~1entities~1{entity_id}~1history/get", "parameters": _ENTITY_ID},
+    "FlagEntity": {"operationRef": "#/paths/~1entities~1{entity_id}~1flags/post", "parameters": _ENTITY_ID},
+}}}
+UPDATED_LINKS = {200: {"description": "updated", "links": {
+    "GetEntity": {"operationRef": "#/paths/~1entities~1{entity_id}/get",
+                  "parameters": {"entity_id": "$request.path.entity_id"}}}}}
+
+
+@router.post("/entities", status_code=201, response_model=EntityPublic, responses=REGISTERED_LINKS)
 def register_entity(body: EntityCreate, caller: Caller, registry: Service, key: IdempotencyKey,
                     response: Response) -> dict:
     """Register an entity (409 naming the existing one when its code is registered already)."""
@@ -32,7 +46,7 @@ def search_entities(caller: Caller, registry: Service,
                     kind: Literal["non_public_enterprise", "social_organization", "rural_entity"] | None = None,
                     flag: Literal["shell", "zombie", "shadow", "any", "none"] | None = None,
                     in_baseline: bool | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                    offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+                    offset: Offset = 0) -> dict:
     """Search by name, district, street, kind, flag and baseline status."""
     with registry.connect() as conn:
         total, items = repo.search_entities(conn, name=name, district=district, street=street, kind=kind, flag=flag,
@@ -66,7 +80,7 @@ def entity_history(entity_id: str, caller: Caller, registry: Service) -> list[di
     return handlers.history(registry, entity_id)
 
 
-@router.patch("/entities/{entity_id}", response_model=EntityPublic)
+@router.patch("/entities/{entity_id}", response_model=EntityPublic, responses=UPDATED_LINKS)
 def update_profile(entity_id: str, body: ProfileUpdate, caller: Caller, registry: Service, key: IdempotencyKey,
                    response: Response) -> dict:
     """Update survey facts (only the fields sent); recorded as EntityProfileUpdated."""

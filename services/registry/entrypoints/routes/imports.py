@@ -2,13 +2,15 @@
 
 from typing import Literal
 
-from fastapi import APIRouter, File, Response, UploadFile
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from platform_core.http import Caller, ErrorBody, IdempotencyKey
 from registry.adapters.spreadsheet import error_report_csv, error_report_xlsx
 from registry.entrypoints.deps import Service
 from registry.entrypoints.schemas import ImportOutcome
+from registry.entrypoints.uploads import read_upload, upload_body
 from registry.handlers import imports as handlers
 
 router = APIRouter(tags=["imports"])
@@ -22,12 +24,16 @@ def _with_links(outcome: dict) -> dict:
 
 @router.post("/imports/{form}", status_code=201, response_model=ImportOutcome,
              responses={422: {"model": ImportOutcome | ErrorBody,
-                              "description": "rejected: nothing imported, see the errors (or the file itself is refused)"}})
+                              "description": "rejected: nothing imported, see the errors (or the file itself is refused)"}},
+             openapi_extra=upload_body("附表1 (form1) or 附表2 (form2), .xlsx or .csv"))
 async def import_form(form: Literal["form1", "form2"], caller: Caller, registry: Service, key: IdempotencyKey,
-                      file: UploadFile = File(description="附表1 (form1) or 附表2 (form2), .xlsx or .csv")):
+                      request: Request):
     """Import a survey form; all rows or none. A rejected file answers 422 with the row-level errors."""
-    content = await file.read()
-    outcome, replayed = handlers.run_import(registry, caller, form, file.filename or "", content, key)
+    handlers.authorize(caller, form)  # before the body is received, let alone read
+    filename, content = await read_upload(request)
+    # Reading a sheet and writing its rows take seconds of CPU and database: a worker thread, so the
+    # event loop goes on answering other requests meanwhile.
+    outcome, replayed = await run_in_threadpool(handlers.run_import, registry, caller, form, filename, content, key)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     status = 201 if outcome["status"] == "imported" else 422
     body = _with_links(outcome)
