@@ -162,6 +162,7 @@ class DeadLetterPublisher:
         except MessageSizeTooLargeError as exc:
             raise DeadLetterUndeliverable(f"{type(exc).__name__}: {exc}") from exc
         DEAD_LETTERS.labels(group=letter.group, reason=letter.reason.split(":")[0][:60]).inc()
-        log.warning("dead-lettered a message", extra={
+        log.warning("dead-lettered a message from %s:%s@%s: %s", letter.topic, letter.partition, letter.offset,
+                    letter.reason, extra={
             "group": letter.group, "topic": letter.topic, "partition": letter.partition, "offset": letter.offset,
             "reason": letter.reason, "truncated": len(headers) > len(letter.headers())})
