@@ -3,7 +3,7 @@
     campaign topics            create the event and dead-letter topics
     campaign migrate [SVC...]  apply each service's schema migrations and grant its roles (the owner role)
     campaign relay SVC         run a service's outbox relay until SIGTERM
-    campaign consume SVC       run a service's projection consumers until SIGTERM
+    campaign consume SVC       run a service's projection consumers (and its Kafka intake) until SIGTERM
     campaign token KIND ...    issue a department token (Ed25519, CAMPAIGN_TOKEN_ISSUER_KEY_FILE)
     campaign token-keys rotate|retire KID|list
                                a new issuer key (its public key joins the set), retire an old one
@@ -40,9 +40,13 @@ def _check_service(service: str) -> str:
 
 @app.command()
 def topics() -> None:
-    """Create the event topics and the dead-letter topic when missing."""
+    """Create the event topics, the intake's topics (docs/intake.md) and the dead-letter topic when missing."""
+    from .intake.departments import RESULTS_TOPIC, intake_topics, load_intake_departments
+    from .services import EVENT_TOPICS
+
     settings = get_settings()
-    created = ensure_topics(settings.kafka_bootstrap, settings.topic_partitions)
+    wanted = (*EVENT_TOPICS, *intake_topics(load_intake_departments(settings.intake_departments_file)), RESULTS_TOPIC)
+    created = ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, wanted)
     typer.echo(f"topics created: {', '.join(created) if created else 'none (all present)'}")
 
 

@@ -21,6 +21,16 @@ def build_registry(context: ServiceContext) -> RegistryContext:
                            EntityPersons(vault, context.schema))
 
 
+def build_projections(context: ServiceContext) -> list:
+    """What ``campaign consume registry`` runs: the registry keeps no projection of other services; its intake
+    runs the departments' commands from Kafka (docs/intake.md)."""
+    from platform_core.intake.applier import intake_spec
+    from registry.entrypoints.intake import intake_commands
+
+    registry = build_registry(context)
+    return [intake_spec("registry", context.engine, intake_commands(registry), context.settings)]
+
+
 def prepare(context: ServiceContext, registry: RegistryContext) -> None:
     """Before the first request: migrations, then the persons of entities registered before sealing sealed."""
     context.migrate()
