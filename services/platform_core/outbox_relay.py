@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def cloudevent_headers(row) -> list[tuple[str, bytes]]:
     """The CloudEvents attributes of an outbox row's event (docs/events.md has the mapping)."""
-    service = row.topic.removesuffix(".events")
+    service = row.topic.split(".")[0]  # <service>.events
     return binary_headers(CloudEvent(
         id=str(row.event_id), source=f"/campaign/{service}", type=event_ce_type(service, row.type, row.schema_version),
         subject=row.stream_id, time=row.recorded_at))
