@@ -130,3 +130,14 @@ def test_malformed_messages_go_to_the_dead_letters_with_the_reason(intake, consu
     assert any("not a CloudEvent" in r for r in reasons)
     assert any("unknown ce_type" in r for r in reasons)
     assert any("employees" in r for r in reasons)
+
+
+def test_each_command_type_s_schema_is_published_over_http(client):
+    listed = client.get("/intake/schemas").json()
+    assert {"ce_type": REGISTER, "schema": f"/intake/schemas/{REGISTER}", "http_status": 201} in listed
+    schema = client.get(f"/intake/schemas/{REGISTER}").json()
+    assert schema["title"] == REGISTER and "uscc" in schema["required"]
+    flag = client.get(f"/intake/schemas/{FLAG}").json()
+    assert {"entity_id", "flag", "reason"} <= set(flag["required"])
+    missing = client.get("/intake/schemas/cn.gov.wuhan.campaign.registry.demolish-entity.v1")
+    assert missing.status_code == 404 and missing.json()["field"] == "ce_type"
