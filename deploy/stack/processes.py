@@ -94,7 +94,7 @@ APP_SECRETS: Tuple[AppSecret, ...] = (
     AppSecret("registry-personal-data-key", "CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE", _token,
               frozenset({OPERATOR, "registry", "registry-consumer"})),
     # seals members' personal data: membership only
-    AppSecret("personal-data-key", "CAMPAIGN_PERSONAL_DATA_KEY", _token, frozenset({OPERATOR, "membership"}),
+    AppSecret("personal-data-key", "CAMPAIGN_PERSONAL_DATA_KEY", _token, frozenset({OPERATOR, "membership", "membership-consumer"}),
               as_value=True),
     # signs audit checkpoints: the signer process alone
     AppSecret("audit-signing-key", "CAMPAIGN_AUDIT_SIGNING_KEY_FILE", _ed25519_seed, frozenset({"audit-signer"})),

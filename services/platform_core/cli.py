@@ -44,12 +44,13 @@ def _check_service(service: str) -> str:
 @app.command()
 def topics() -> None:
     """Create the event topics, the intake's topics (docs/intake.md) and the dead-letter topic when missing."""
-    from .intake.departments import RESULTS_TOPIC, intake_topics, load_intake_departments
+    from .intake.departments import INTAKE_RETENTION_MS, RESULTS_TOPIC, intake_topics, load_intake_departments
     from .services import EVENT_TOPICS
 
     settings = get_settings()
-    wanted = (*EVENT_TOPICS, *intake_topics(load_intake_departments(settings.intake_departments_file)), RESULTS_TOPIC)
-    created = ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, wanted)
+    intake = (*intake_topics(load_intake_departments(settings.intake_departments_file)), RESULTS_TOPIC)
+    created = ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, (*EVENT_TOPICS, *intake),
+                            {topic: {"retention.ms": str(INTAKE_RETENTION_MS)} for topic in intake})
     typer.echo(f"topics created: {', '.join(created) if created else 'none (all present)'}")
 
 

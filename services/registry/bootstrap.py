@@ -27,8 +27,9 @@ def build_projections(context: ServiceContext) -> list:
     from platform_core.intake.applier import intake_spec
     from registry.entrypoints.intake import intake_commands
 
-    registry = build_registry(context)
-    return [intake_spec("registry", context.engine, intake_commands(registry), context.settings)]
+    settings = getattr(context, "settings", None)
+    return [intake_spec("registry", lambda: (context.engine, intake_commands(build_registry(context))),
+                        settings.intake_departments_file if settings is not None else None)]
 
 
 def prepare(context: ServiceContext, registry: RegistryContext) -> None:

@@ -7,6 +7,7 @@ transaction (``intake_outcomes``) and published to ``intake.results`` after the 
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +40,7 @@ class IntakeSpec:
     """What ``campaign consume SERVICE`` runs beside the service's projections (``run_projections``)."""
 
     service: str
-    engine: Engine
-    commands: tuple[IntakeCommand, ...]
+    build: Callable[[], tuple[Engine, list[IntakeCommand]]]  # the engine and the commands, built when run
     departments: tuple[IntakeDepartment, ...]
     services_with_intake: tuple[str, ...]
 
@@ -53,8 +53,9 @@ class IntakeSpec:
         return tuple(d.topic for d in self.departments)
 
     def applier(self, schema: str, dead_letters: DeadLetterPublisher, producer: KafkaProducer) -> "IntakeApplier":
-        return IntakeApplier(self.service, schema, self.engine, list(self.commands), self.departments,
-                             self.services_with_intake, dead_letters, producer, group_id=self.group_id)
+        engine, commands = self.build()
+        return IntakeApplier(self.service, schema, engine, commands, self.departments, self.services_with_intake,
+                             dead_letters, producer, group_id=self.group_id)
 
 
 class IntakeApplier:
@@ -217,10 +218,11 @@ def _first_error(exc: ValidationError) -> str:
     return f"{'.'.join(str(part) for part in error.get('loc', ())) or 'data'}: {error.get('msg', 'invalid')}"
 
 
-def intake_spec(service: str, engine: Engine, commands: list[IntakeCommand], settings) -> IntakeSpec:
-    """The service's intake over the configured departments (CAMPAIGN_INTAKE_DEPARTMENTS_FILE)."""
+def intake_spec(service: str, build: Callable[[], tuple[Engine, list[IntakeCommand]]],
+                departments_file=None) -> IntakeSpec:
+    """The service's intake over the configured departments (CAMPAIGN_INTAKE_DEPARTMENTS_FILE); ``build`` makes
+    the engine and the commands when the intake starts."""
     from ..services import INTAKE_SERVICES
     from .departments import load_intake_departments
 
-    return IntakeSpec(service, engine, tuple(commands), load_intake_departments(settings.intake_departments_file),
-                      INTAKE_SERVICES)
+    return IntakeSpec(service, build, load_intake_departments(departments_file), INTAKE_SERVICES)

@@ -11,6 +11,9 @@ from pathlib import Path
 
 BUNDLED = Path(__file__).resolve().parents[1] / "reference" / "data" / "intake-departments.json"
 RESULTS_TOPIC = "intake.results"
+# Commands carry personal data in clear (a person in charge, a member's name and identity number) and outcomes
+# the HTTP answers: the intake's topics keep them 3 days, enough to ride out an outage (docs/intake.md).
+INTAKE_RETENTION_MS = 3 * 24 * 3600 * 1000
 TOPIC_PREFIX = "intake."
 NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 

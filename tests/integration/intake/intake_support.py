@@ -37,9 +37,11 @@ class Intake:
 
     engine: Engine
     bootstrap: str
-    registry: object
+    registry: object  # the service object its commands run on (RegistryContext, Membership)
     schema: str
     departments: dict[str, IntakeDepartment]
+    service: str = "registry"
+    commands: object = intake_commands  # the service's intake_commands(service object)
     producer: KafkaProducer = field(init=False)
 
     def __post_init__(self):
@@ -47,9 +49,9 @@ class Intake:
         self.producer = create_producer(self.bootstrap, "intake-tests")
 
     def consumer(self, group: str | None = None) -> ProjectionConsumer:
-        applier = IntakeApplier("registry", self.schema, self.engine, intake_commands(self.registry),
-                                tuple(self.departments.values()), ("registry",), DeadLetterPublisher(self.producer),
-                                self.producer, group_id=group or f"registry.intake-{self.schema}")
+        applier = IntakeApplier(self.service, self.schema, self.engine, self.commands(self.registry),
+                                tuple(self.departments.values()), (self.service,), DeadLetterPublisher(self.producer),
+                                self.producer, group_id=group or f"{self.service}.intake-{uuid.uuid4().hex[:8]}")
         return ProjectionConsumer(self.engine, self.bootstrap, [d.topic for d in self.departments.values()], applier)
 
     def send(self, who: str, *events: CloudEvent, structured: bool = False) -> None:
@@ -99,3 +101,10 @@ def outcomes(bootstrap: str, start: dict, department: IntakeDepartment, expected
 
 def decoded(found: list) -> list[dict]:
     return [json.loads(value) for value, _ in found]
+
+
+def count_rows(engine: Engine, table: str, where: str = "TRUE") -> int:
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        return conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar_one()
