@@ -94,10 +94,11 @@ def test_each_process_runs_with_its_own_credentials_only(running):
         assert environment["CAMPAIGN_DATABASE_URL"].startswith(f"postgresql+psycopg2://{role}@"), name
         assert environment["CAMPAIGN_KAFKA_USERNAME"] == name
         assert environment["CAMPAIGN_KAFKA_PASSWORD_FILE"].endswith(f"/kafka/{name}.password")
-        # tokens are checked by the HTTP apps only; personal data is membership's alone
+        # tokens are checked by the HTTP apps only; personal data is membership's alone (its app and its Kafka
+        # intake, which runs the same routes: docs/intake.md)
         assert ("CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE" in environment) == (name in roles), name
         assert "CAMPAIGN_TOKEN_ISSUER_KEY_FILE" not in environment, name
-        assert ("CAMPAIGN_PERSONAL_DATA_KEY" in environment) == (name == "membership"), name
+        assert ("CAMPAIGN_PERSONAL_DATA_KEY" in environment) == (name in ("membership", "membership-consumer")), name
         assert ("CAMPAIGN_SIGNER_CLIENT_SECRET_FILE" in environment) == (name in ("reporting", "reporting-consumer"))
 
 
