@@ -39,6 +39,7 @@ BatchHandler = Callable[[Connection, list[EventEnvelope]], None]
 REJECTIONS = (PlatformError, ValueError, KeyError, TypeError)
 # How stale a consumer's view of the topics' partitions may get (kafka-python's default is 5 minutes).
 METADATA_MAX_AGE_MS = 30_000
+IDLE_AFTER_COMMIT_S = 1.0  # how often an idle consumer calls its applier's after_commit
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,7 @@ class ProjectionConsumer:
         self._learn_partitions(topics)
         self.consumer.subscribe(topics, listener=_SeekToStoredOffsets(self))
         self._lag_reported_at = 0.0
+        self._idle_work_at = 0.0
 
     def _learn_partitions(self, topics: list[str]) -> None:
         """Fetch the topics' partitions before joining the group.
@@ -278,6 +280,10 @@ class ProjectionConsumer:
             for tp_records in batches.values() for r in tp_records
         ]
         if not records:
+            # What a crash left between a commit and its after-commit work is done on an idle poll too.
+            if time.monotonic() - self._idle_work_at >= IDLE_AFTER_COMMIT_S:
+                self._idle_work_at = time.monotonic()
+                self.applier.after_commit()
             return BatchOutcome()
         try:
             with self.engine.begin() as conn:

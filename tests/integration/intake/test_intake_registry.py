@@ -141,3 +141,20 @@ def test_each_command_type_s_schema_is_published_over_http(client):
     assert {"entity_id", "flag", "reason"} <= set(flag["required"])
     missing = client.get("/intake/schemas/cn.gov.wuhan.campaign.registry.demolish-entity.v1")
     assert missing.status_code == 404 and missing.json()["field"] == "ce_type"
+
+
+def test_outcomes_a_crash_left_unpublished_are_published_on_an_idle_poll(intake, consumer, engine, schema, settings):
+    """A kill between the batch's commit and the publication leaves committed outcomes unpublished: an idle
+    consumer publishes them without waiting for a new command."""
+    import sqlalchemy as sa
+
+    start = results_end(settings.kafka_bootstrap)
+    department = intake.departments["district"]
+    left = json.dumps({"ce_id": "left-behind", "status": "accepted"}).encode()
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"INSERT INTO {schema}.intake_outcomes (department, ce_id, outcome) VALUES (:d, :c, :o)"),
+                     {"d": department.name, "c": f"left-{uuid.uuid4()}", "o": left})
+    intake.drain(consumer, seconds=10, until=lambda: count(engine, schema, "intake_outcomes",
+                                                           "published_at IS NULL") == 0)
+    assert count(engine, schema, "intake_outcomes", "published_at IS NULL") == 0
+    assert left in [value for value, _ in outcomes(settings.kafka_bootstrap, start, department, 1)]
