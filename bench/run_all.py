@@ -25,21 +25,24 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "services"))
 
-NAMES = ("pipeline", "scaleout", "drivers", "http", "freshness", "replay", "bulletin", "import", "audit")
+NAMES = ("pipeline", "scaleout", "drivers", "http", "freshness", "replay", "bulletin", "import", "audit", "intake")
 SIZES = {  # small: ~2 minutes to check the harness; full: the sizes
     "small": {"raw": 5_000, "copy": 100_000, "pipeline": 3_000,
               "scaleout": 5_000, "http_seconds": 5, "fresh_seconds": 10,
               "replay": 20_000, "bulletin": 20_000, "import": 1_000, "audit": 20_000, "audit_appends": 5_000,
+              "intake": 1_000,
               "growth_replay": (5_000, 10_000, 20_000), "growth_bulletin": (5_000, 10_000, 20_000),
               "growth_import": (250, 500, 1_000)},
     "medium": {"raw": 20_000, "copy": 200_000, "pipeline": 10_000,
                "scaleout": 20_000, "http_seconds": 15, "fresh_seconds": 20,
                "replay": 200_000, "bulletin": 100_000, "import": 5_000, "audit": 200_000, "audit_appends": 20_000,
+               "intake": 3_000,
                "growth_replay": (20_000, 100_000, 200_000), "growth_bulletin": (20_000, 50_000, 100_000),
                "growth_import": (1_000, 2_500, 5_000)},
     "full": {"raw": 50_000, "copy": 500_000, "pipeline": 20_000,
              "scaleout": 100_000, "http_seconds": 30, "fresh_seconds": 60,
              "replay": 1_000_000, "bulletin": 200_000, "import": 10_000, "audit": 1_000_000, "audit_appends": 20_000,
+             "intake": 5_000,
              "growth_replay": (10_000, 100_000, 1_000_000), "growth_bulletin": (20_000, 100_000, 200_000),
              "growth_import": (1_000, 5_000, 10_000)},
 }
@@ -189,9 +192,19 @@ def run_drivers(size: dict, raw: dict) -> list[Row]:
                 f"{m[key] / m['raw_consume']:.0%}") for key, label in DRIVERS]
 
 
+def run_intake(size: dict, raw: dict) -> list[Row]:
+    from intake import measure
+    m = measure(size["intake"])
+    return [Row(f"Kafka intake end to end: {m['commands']:,} register-entity CloudEvents, produce -> registry's intake "
+                "(1 process, savepoint per command, group commit) -> outcome on intake.results, events relayed",
+                f"{m['rate']:,.0f} commands/s", f"{raw['produce']:,.0f} (produce loop)",
+                f"{m['rate'] / raw['produce']:.1%}", ">= 10,000/s and >= 50% of raw",
+                verdict(m["rate"] >= 10_000 and m["rate"] >= 0.5 * raw["produce"]))]
+
+
 RUNNERS = {"pipeline": run_pipeline, "scaleout": run_scaleout, "drivers": run_drivers, "http": run_http,
            "freshness": run_freshness, "replay": run_replay,
-           "bulletin": run_bulletin, "import": run_import, "audit": run_audit}
+           "bulletin": run_bulletin, "import": run_import, "audit": run_audit, "intake": run_intake}
 
 
 def growth(size: dict, raw: dict) -> list[str]:

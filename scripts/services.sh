@@ -47,7 +47,7 @@ metrics_port() {  # process name
   variable="CAMPAIGN_$(echo "${1//-/_}" | tr '[:lower:]' '[:upper:]')_METRICS_PORT"
   case $1 in
     registry-relay) default=9101 ;; membership-relay) default=9102 ;; formation-relay) default=9103 ;;
-    reporting-relay) default=9104 ;; membership-consumer) default=9112 ;; formation-consumer) default=9113 ;;
+    reporting-relay) default=9104 ;; registry-consumer) default=9111 ;; membership-consumer) default=9112 ;; formation-consumer) default=9113 ;;
     reporting-consumer) default=9114 ;; reporting-processor) default=9115 ;;
     *) default=0 ;;
   esac

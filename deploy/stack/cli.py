@@ -13,7 +13,7 @@ from .kafka_probe import kafka_is_healthy
 from .compose import cmd_compose
 from .environment import database_url, process_environment
 from .postgres import pg_down, pg_is_healthy, pg_up, postmaster_pid
-from .processes import OPERATOR, OWNER_ROLE, PROCESSES
+from .processes import LOGINS, OPERATOR, OWNER_ROLE
 from .settings import Settings, StackError, load_settings
 from .system import StackLock, say
 
@@ -72,7 +72,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 deploy/stack.py",
                                      description="The local Kafka and PostgreSQL of the platform.")
     parser.add_argument("command", choices=list(COMMANDS))
-    parser.add_argument("--process", choices=list(PROCESSES), default=OPERATOR,
+    parser.add_argument("--process", choices=list(LOGINS), default=OPERATOR,
                         help="env: the credentials of this process only (default: the operator's)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:

@@ -12,7 +12,7 @@ import urllib.parse
 from typing import Callable, Dict, Mapping, Optional
 
 from .local_secrets import app_secret, app_secret_file, kafka_password_file, pg_passfile, pg_passfiles_dir
-from .processes import APP_SECRETS, OPERATOR, OWNER_ROLE, PROCESSES, AppSecret
+from .processes import APP_SECRETS, LOGINS, OPERATOR, OWNER_ROLE, AppSecret
 from .settings import HOST, PG_DATABASE, Settings, StackError
 
 KAFKA_SECURITY_PROTOCOL = "SASL_PLAINTEXT"  # no TLS: loopback or the compose network; production SASL_SSL
@@ -54,10 +54,10 @@ def process_environment(settings: Settings, process: str = OPERATOR, inherited: 
                         placement: Optional[Placement] = None) -> Dict[str, Optional[str]]:
     """Variable -> value (None: unset) for ``process``. A secret still exported as a value that is set in
     ``inherited`` already (an operator's own) is kept as it is, as before."""
-    if process not in PROCESSES:
-        raise StackError(f"unknown process {process!r}; one of: {', '.join(PROCESSES)}")
+    if process not in LOGINS:
+        raise StackError(f"unknown process {process!r}; one of: {', '.join(LOGINS)}")
     inherited = os.environ if inherited is None else inherited
-    credentials = PROCESSES[process]
+    credentials = LOGINS[process]
     if placement is None:
         made_by_up = pg_passfiles_dir(settings) / f"{OWNER_ROLE}.pgpass"
         if not made_by_up.is_file():

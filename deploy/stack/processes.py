@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Callable, FrozenSet, Optional, Tuple
 
-from .platform_services import SERVICE_NAMES
+from .platform_services import INTAKE_DEPARTMENTS, SERVICE_NAMES
 from .token_keys import ISSUER_KEY_FILE, PUBLIC_KEYS_FILE, new_issuer_key, public_key_set
 
 OPERATOR = "operator"  # the operator's shell and the tests: `stack.py env` without --process
@@ -34,6 +34,8 @@ PROCESSES = {
     OPERATOR: Process(OWNER_ROLE, KAFKA_ADMIN),
     "registry": Process("campaign_registry", "registry"),
     "registry-relay": Process("campaign_registry", "registry-relay"),
+    # the registry's Kafka intake (docs/intake.md): departments' commands, outcomes to intake.results
+    "registry-consumer": Process("campaign_registry", "registry-consumer"),
     "membership": Process("campaign_membership", "membership"),
     "membership-relay": Process("campaign_membership", "membership-relay"),
     "membership-consumer": Process("campaign_membership", "membership-consumer"),
@@ -52,6 +54,11 @@ PROCESSES = {
     "audit-signer": Process(None, None),
     "audit-witness": Process(None, None),
 }
+
+# Departments' systems writing commands to their own intake topic (docs/intake.md): not processes of the
+# platform, a Kafka login and nothing else (`stack.py env --process intake-<department>` prints it).
+DEPARTMENT_SYSTEMS = {d.kafka_principal: Process(None, d.kafka_principal) for d in INTAKE_DEPARTMENTS}
+LOGINS = {**PROCESSES, **DEPARTMENT_SYSTEMS}
 
 HTTP_APPS = SERVICE_NAMES  # each service's HTTP app is a process named after it
 
@@ -85,11 +92,11 @@ APP_SECRETS: Tuple[AppSecret, ...] = (
     # public keys every HTTP app checks them with
     AppSecret(ISSUER_KEY_FILE, "CAMPAIGN_TOKEN_ISSUER_KEY_FILE", new_issuer_key, frozenset({OPERATOR})),
     AppSecret(PUBLIC_KEYS_FILE, "CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE", public_key_set, frozenset({OPERATOR, *HTTP_APPS})),
-    # the registry's master key ring for entity persons (a file, one secret per line): registry only
+    # the registry's master key ring for entity persons (a file, one secret per line): the registry and its intake
     AppSecret("registry-personal-data-key", "CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE", _token,
-              frozenset({OPERATOR, "registry"})),
+              frozenset({OPERATOR, "registry", "registry-consumer"})),
     # seals members' personal data: membership only
-    AppSecret("personal-data-key", "CAMPAIGN_PERSONAL_DATA_KEY", _token, frozenset({OPERATOR, "membership"}),
+    AppSecret("personal-data-key", "CAMPAIGN_PERSONAL_DATA_KEY", _token, frozenset({OPERATOR, "membership", "membership-consumer"}),
               as_value=True),
     # signs audit checkpoints: the signer process alone
     AppSecret("audit-signing-key", "CAMPAIGN_AUDIT_SIGNING_KEY_FILE", _ed25519_seed, frozenset({"audit-signer"})),
@@ -112,4 +119,4 @@ def db_roles() -> Tuple[str, ...]:
 
 
 def kafka_principals() -> Tuple[str, ...]:
-    return tuple(process.kafka_principal for process in PROCESSES.values() if process.kafka_principal is not None)
+    return tuple(process.kafka_principal for process in LOGINS.values() if process.kafka_principal is not None)

@@ -44,12 +44,20 @@ def build_formation(context: ServiceContext, upstream_group: str = UPSTREAM_GROU
     return Formation(commands, bound, context.engine, calendar)
 
 
-def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
+def build_projections(context: ServiceContext) -> list:
+    """Formation's projections of the upstream topics and the audit checkpoints; and the Kafka intake."""
+    from formation.entrypoints.intake import intake_commands
+    from platform_core.intake.applier import intake_spec
+
     bound = tables(context.schema)
+    settings = getattr(context, "settings", None)
     return [
         ProjectionSpec(UPSTREAM_GROUP, UPSTREAM_TOPICS,
                        registry=event_types_for("registry", "membership"), batch_handler=upstream_projection(bound),
                        name="upstream"),
         ProjectionSpec(CHECKPOINT_GROUP, ("reporting.events",), registry=event_types_for("reporting"),
                        batch_handler=checkpoint_projection(bound), name="checkpoints"),
+        # the departments' formation commands from Kafka (docs/intake.md)
+        intake_spec("formation", lambda: (context.engine, intake_commands(build_formation(context))),
+                    settings.intake_departments_file if settings is not None else None),
     ]

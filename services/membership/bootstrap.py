@@ -57,10 +57,17 @@ def rotate_personal_data_key(context: ServiceContext) -> dict[str, int]:
             "identity hashes recomputed": in_key_order(context.engine, identities.rehash_batch)}
 
 
-def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
+def build_projections(context: ServiceContext) -> list:
     """Where entities lie (registry.events: EntityRegistered's location keys only) and which organizations exist
-    and cover which entities (formation.events: formed, restructured, dissolved)."""
+    and cover which entities (formation.events: formed, restructured, dissolved); and the Kafka intake."""
+    from membership.entrypoints.intake import intake_commands
+    from platform_core.intake.applier import intake_spec
+
+    settings = getattr(context, "settings", None)
     return [ProjectionSpec(ENTITY_PROJECTION_GROUP, ("registry.events",), entity_projection(context.schema),
                            name="known-entities"),
             ProjectionSpec(ORGANIZATION_PROJECTION_GROUP, ("formation.events",),
-                           organization_projection(context.schema), name="known-organizations")]
+                           organization_projection(context.schema), name="known-organizations"),
+            # the departments' membership commands from Kafka (docs/intake.md)
+            intake_spec("membership", lambda: (context.engine, intake_commands(build_membership(context))),
+                        settings.intake_departments_file if settings is not None else None)]

@@ -3,13 +3,16 @@
     campaign topics            create the event and dead-letter topics
     campaign migrate [SVC...]  apply each service's schema migrations and grant its roles (the owner role)
     campaign relay SVC         run a service's outbox relay until SIGTERM
-    campaign consume SVC       run a service's projection consumers until SIGTERM
+    campaign consume SVC       run a service's projection consumers (and its Kafka intake) until SIGTERM
+    campaign intake send FILE.jsonl --department NAME
+                               send commands to the Kafka intake as CloudEvents and wait for their outcomes
     campaign token KIND ...    issue a department token (Ed25519, CAMPAIGN_TOKEN_ISSUER_KEY_FILE)
     campaign token-keys rotate|retire KID|list
                                a new issuer key (its public key joins the set), retire an old one
     campaign rotate-personal-data-key SVC   re-wrap SVC's data keys and recompute its keyed hashes
 """
 
+import json
 import logging
 import os
 import signal
@@ -41,9 +44,14 @@ def _check_service(service: str) -> str:
 
 @app.command()
 def topics() -> None:
-    """Create the event topics and the dead-letter topic when missing."""
+    """Create the event topics, the intake's topics (docs/intake.md) and the dead-letter topic when missing."""
+    from .intake.departments import INTAKE_RETENTION_MS, RESULTS_TOPIC, intake_topics, load_intake_departments
+    from .services import EVENT_TOPICS
+
     settings = get_settings()
-    created = ensure_topics(settings.kafka_bootstrap, settings.topic_partitions)
+    intake = (*intake_topics(load_intake_departments(settings.intake_departments_file)), RESULTS_TOPIC)
+    created = ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, (*EVENT_TOPICS, *intake),
+                            {topic: {"retention.ms": str(INTAKE_RETENTION_MS)} for topic in intake})
     typer.echo(f"topics created: {', '.join(created) if created else 'none (all present)'}")
 
 
@@ -179,6 +187,53 @@ def _issuer(load):
     except RuntimeError as exc:
         typer.echo(f"campaign: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+intake_app = typer.Typer(help="The Kafka intake (docs/intake.md): send commands as a department's system.",
+                         no_args_is_help=True)
+app.add_typer(intake_app, name="intake")
+
+
+@intake_app.command("send")
+def intake_send(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines, one command a line")],
+                department: Annotated[str, typer.Option(help="the intake department, e.g. district-420102")],
+                outcomes: Annotated[Path | None, typer.Option(help="write every outcome here (JSON Lines)")] = None,
+                timeout: Annotated[float, typer.Option(min=1, help="seconds to wait for the outcomes")] = 120.0) -> None:
+    """Send FILE's commands to intake.DEPARTMENT and wait for each one's outcome on intake.results. Run it with
+    the department's Kafka login (locally: eval "$(python3 deploy/stack.py env --process intake-DEPARTMENT)")."""
+    from rich.progress import Progress
+
+    from .intake.client import CommandFileError, read_commands, send_and_wait
+    from .intake.departments import load_intake_departments
+
+    known = {d.name: d for d in load_intake_departments(get_settings().intake_departments_file)}
+    if department not in known:
+        raise typer.BadParameter(f"unknown intake department {department!r}; one of {', '.join(known)}",
+                                 param_hint="--department")
+    try:
+        commands = read_commands(file, known[department])
+    except CommandFileError as exc:
+        raise typer.BadParameter(str(exc), param_hint="FILE") from None
+    with Progress() as bar:
+        tasks = {"sent": bar.add_task("sent", total=len(commands)),
+                 "answered": bar.add_task("answered", total=len(commands))}
+        sent = send_and_wait(known[department], commands, timeout, lambda stage, n: bar.update(tasks[stage], completed=n))
+    if outcomes is not None:
+        with outcomes.open("w", encoding="utf-8") as handle:
+            for command in commands:
+                if command.id in sent.outcomes:
+                    handle.write(json.dumps(sent.outcomes[command.id], ensure_ascii=False) + "\n")
+    summary = ", ".join(f"{status} {n}" for status, n in sorted(sent.counts().items())) or "none"
+    typer.echo(f"{len(commands)} commands sent to intake.{department}; outcomes: {summary}")
+    for command in commands:
+        outcome = sent.outcomes.get(command.id)
+        if outcome is not None and outcome["status"] != "accepted":
+            typer.echo(f"  {command.id}: {outcome['status']}: "
+                       f"{outcome.get('error', {}).get('message') or outcome.get('reason')}")
+    if sent.waiting:
+        typer.echo(f"{len(sent.waiting)} commands got no outcome within {timeout:.0f} s (is `campaign consume` "
+                   "running?); send the same file again: the ce_ids make it safe", err=True)
+        raise typer.Exit(1)
 
 
 keys_app = typer.Typer(help="The issuer's Ed25519 token keys: rotate, retire, list.", no_args_is_help=True)

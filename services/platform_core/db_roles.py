@@ -45,6 +45,8 @@ EVENT_STORE = {
     # personal data keys (platform_core.data_keys): made with a subject, deleted to erase it (crypto-
     # shredding); re-wrapped only by the operator's rotate command
     "personal_data_keys": "SELECT, INSERT, DELETE",
+    # the intake's outcome outbox: written with the commands, marked once published (docs/intake.md)
+    "intake_outcomes": "SELECT, INSERT, UPDATE (published_at)",
 }
 READ_MODEL = "SELECT, INSERT, UPDATE, DELETE"
 AUDIT_TABLES = ("audit_log", "audit_nodes", "audit_heads", "audit_checkpoints")
@@ -65,7 +67,7 @@ def privileges(service: str) -> dict[str, dict[str, str]]:
         grants[AUDIT_APPENDER_ROLE] = {
             **{table: "SELECT, INSERT" for table in AUDIT_TABLES},
             # the checkpoint schedule appends CheckpointSigned to reporting's event store
-            **{table: privilege for table, privilege in EVENT_STORE.items() if table != "outbox"},
+            **{table: privilege for table, privilege in EVENT_STORE.items() if table not in ("outbox", "intake_outcomes")},
             "outbox": "SELECT, INSERT"}
     return grants
 

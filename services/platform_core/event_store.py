@@ -10,8 +10,9 @@ the decision, the append, the read model, the 409s and the metrics.
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +28,17 @@ from .event_types import EventTypeRegistry
 from .events import Command, Decision, NewEvent, by_stream, lost_race
 from .metrics import EVENTS_APPENDED
 
+
+@dataclass
+class JoinedTransaction:
+    """A caller's transaction that the commands of this thread join, each in a savepoint; ``results`` collects
+    what each command appended (or replayed), in order."""
+
+    conn: Connection
+    results: list["AppendResult"] = field(default_factory=list)
+
+
+_JOINED: ContextVar[JoinedTransaction | None] = ContextVar("joined_transaction", default=None)
 
 PREPARED_MAX_EVENTS = 8  # appends of up to this many events use a prepared statement (see _execute_append)
 Answer = TypeVar("Answer")
@@ -103,6 +115,33 @@ def _fingerprint(stream_id: str, events: Sequence[NewEvent], key: str | None, gi
     return request_fingerprint(stream_id, [(e.type, e.payload) for e in events])
 
 
+@contextmanager
+def joined_transaction(conn: Connection) -> Iterator[JoinedTransaction]:
+    """Within this block ``EventStore.execute`` runs every command in a savepoint of ``conn`` instead of a
+    transaction of its own: many commands commit together (the intake's group commit), a refused one rolls
+    back alone, and the handlers that call ``execute`` stay exactly as HTTP runs them. The caller sets the
+    connection's search_path to the service's schema, as the handlers' own transactions do."""
+    joined = JoinedTransaction(conn)
+    token = _JOINED.set(joined)
+    try:
+        yield joined
+    finally:
+        _JOINED.reset(token)
+
+
+@contextmanager
+def _savepoint(conn: Connection) -> Iterator[Connection]:
+    with conn.begin_nested():
+        yield conn
+
+
+def _joined_saw(executed: "Executed") -> "Executed":
+    joined = _JOINED.get()
+    if joined is not None:
+        joined.results.append(executed.result)
+    return executed
+
+
 class EventStore:
     """One service's event store: its schema, its topic, its event types."""
 
@@ -139,16 +178,22 @@ class EventStore:
         4. ``project(conn, result)`` updates the service's read model and returns its answer;
         5. after the commit, the appended events are counted.
 
+        Inside ``joined_transaction(conn)`` the transaction is a savepoint of ``conn`` (so step 5 counts at its
+        release, before the caller's commit).
+
         A race lost at a constraint becomes: the first result of a concurrent twin (same key), or a 409
         (``command.conflict``) for a stream version or a unique value taken, after ``explain_unique``
         (in a new transaction) had the chance to name the holder with a better 409."""
+        joined = _JOINED.get()
+        if joined is not None:
+            transaction = lambda: _savepoint(joined.conn)  # noqa: E731
         transaction = transaction or self.engine.begin
         key = command.idempotency_key
         try:
             with transaction() as conn:
                 earlier = self.earlier_result(conn, key, command.fingerprint)
                 if earlier is not None:
-                    return Executed(earlier, replay(conn, earlier) if replay is not None else None)
+                    return _joined_saw(Executed(earlier, replay(conn, earlier) if replay is not None else None))
                 result = self._append_decision(conn, decide(conn), command)
                 answer = project(conn, result) if project is not None else None
         except IntegrityError as exc:
@@ -159,7 +204,7 @@ class EventStore:
                 with transaction() as conn:
                     earlier = self.earlier_result(conn, key, command.fingerprint)
                     if earlier is not None:
-                        return Executed(earlier, replay(conn, earlier) if replay is not None else None)
+                        return _joined_saw(Executed(earlier, replay(conn, earlier) if replay is not None else None))
                 race = "version"  # the key's row is not there: the stream version was taken
             if race == "unique" and explain_unique is not None:
                 with transaction() as conn:
@@ -168,7 +213,7 @@ class EventStore:
                 raise
             raise command.conflict_error() from exc
         self.count_committed(result)
-        return Executed(result, answer)
+        return _joined_saw(Executed(result, answer))
 
     def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
                idempotency_key: str | None = None, fingerprint: str | None = None) -> AppendResult:

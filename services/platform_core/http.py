@@ -25,6 +25,7 @@ from .auth import Forbidden, Principal, Unauthenticated
 from .errors import PlatformError
 from .heap import freeze_startup_heap
 from .kafka_io import kafka_options
+from .refusals import insert_refusal
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG, metrics_payload
 from .tokens import TokenVerifier
 
@@ -62,15 +63,9 @@ def record_refusal(engine: Engine, schema: str, refusal: Forbidden) -> None:
     """Keep the refusal; a failure to record must not turn a 403 into a 500."""
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text(
-                f"INSERT INTO {schema}.refused_commands (department, user_name, permission, target, reason)"
-                " VALUES (:d, :u, :p, :t, :r)"),
-                {"d": refusal.principal.department, "u": refusal.principal.user,
-                 "p": refusal.permission, "t": refusal.target, "r": refusal.message})
+            insert_refusal(conn, schema, refusal)
     except Exception:
         log.exception("could not record a refused command")
-    log.warning("refused command", extra={"department": refusal.principal.department,
-                                          "permission": refusal.permission, "reason": refusal.message})
 
 
 async def authenticate(request: Request) -> Principal:

@@ -52,8 +52,10 @@ def aiokafka_options(bootstrap: str | None = None, settings: PlatformSettings | 
     return options
 
 
-def ensure_topics(bootstrap: str, partitions: int, topics: tuple[str, ...] = EVENT_TOPICS) -> list[str]:
-    """Create the event topics and the dead-letter topic when missing; return those created."""
+def ensure_topics(bootstrap: str, partitions: int, topics: tuple[str, ...] = EVENT_TOPICS,
+                  configs: dict[str, dict[str, str]] | None = None) -> list[str]:
+    """Create the event topics and the dead-letter topic when missing (with ``configs[topic]``, e.g. a
+    retention); return those created."""
     admin = KafkaAdminClient(**kafka_options(bootstrap), client_id="campaign-topic-admin", request_timeout_ms=30000)
     try:
         existing = set(admin.list_topics())
@@ -61,7 +63,8 @@ def ensure_topics(bootstrap: str, partitions: int, topics: tuple[str, ...] = EVE
         created = []
         for topic in wanted:
             try:
-                admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+                admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1,
+                                              topic_configs=(configs or {}).get(topic, {}))])
                 created.append(topic)
             except TopicAlreadyExistsError:
                 pass  # another process won the race; the topic is there either way

@@ -1,5 +1,8 @@
 """The outbox relay: publishes a service's outbox rows to Kafka, then marks them.
 
+Each record is a CloudEvent in binary content mode (docs/events.md): ``ce_*`` headers from the envelope,
+the value the event's canonical JSON bytes exactly as stored (audit leaves unchanged).
+
 Safe to SIGKILL at any moment: rows are marked only after Kafka acknowledged
 them (acks=all), in the transaction that locked them, so a crash republishes
 (at least once) and consumers dedupe by event_id. One relay per service is
@@ -18,9 +21,19 @@ from kafka.errors import KafkaError
 from sqlalchemy.engine import Engine
 
 from .db import quoted_schema
+from .intake.cloudevents import CloudEvent, binary_headers
+from .intake.command_types import event_ce_type
 from .metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 
 log = logging.getLogger(__name__)
+
+
+def cloudevent_headers(row) -> list[tuple[str, bytes]]:
+    """The CloudEvents attributes of an outbox row's event (docs/events.md has the mapping)."""
+    service = row.topic.split(".")[0]  # <service>.events
+    return binary_headers(CloudEvent(
+        id=str(row.event_id), source=f"/campaign/{service}", type=event_ce_type(service, row.type, row.schema_version),
+        subject=row.stream_id, time=row.recorded_at))
 
 
 class OutboxRelay:
@@ -38,7 +51,8 @@ class OutboxRelay:
         # milliseconds per event buy far fewer, fuller batches (like the producer's own linger_ms).
         self.linger = linger
         self._claim = sa.text(
-            f"SELECT o.id, o.topic, e.stream_id, e.canonical FROM {self.schema}.outbox o"
+            f"SELECT o.id, o.topic, e.stream_id, e.canonical, e.event_id, e.type, e.schema_version, e.recorded_at"
+            f" FROM {self.schema}.outbox o"
             f" JOIN {self.schema}.events e ON e.event_id = o.event_id"
             " WHERE o.published_at IS NULL ORDER BY o.id LIMIT :n FOR UPDATE OF o SKIP LOCKED")
         self._mark = sa.text(f"UPDATE {self.schema}.outbox SET published_at = now() WHERE id = ANY(:ids)")
@@ -50,7 +64,8 @@ class OutboxRelay:
             if not rows:
                 return 0
             futures = [
-                self.producer.send(row.topic, key=row.stream_id.encode("utf-8"), value=bytes(row.canonical))
+                self.producer.send(row.topic, key=row.stream_id.encode("utf-8"), value=bytes(row.canonical),
+                                   headers=cloudevent_headers(row))
                 for row in rows
             ]
             self.producer.flush()

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -39,6 +40,7 @@ BatchHandler = Callable[[Connection, list[EventEnvelope]], None]
 REJECTIONS = (PlatformError, ValueError, KeyError, TypeError)
 # How stale a consumer's view of the topics' partitions may get (kafka-python's default is 5 minutes).
 METADATA_MAX_AGE_MS = 30_000
+IDLE_AFTER_COMMIT_S = 1.0  # how often an idle consumer calls its applier's after_commit
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class ConsumedRecord:
     partition: int
     offset: int
     value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...] = ()  # the intake's CloudEvents attributes
+    key: bytes | None = None
 
 
 @dataclass
@@ -56,6 +60,52 @@ class BatchOutcome:
     applied: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+
+
+class ConsumerOffsets:
+    """A consumer group's next offsets, kept in the service's ``consumer_offsets`` table and written in the
+    transaction of the work they count (every applier of the shared driver uses this)."""
+
+    def __init__(self, schema: str, group_id: str):
+        self.schema = quoted_schema(schema)
+        self.group_id = group_id
+        # Every partition of the batch in one statement (a batch of the reporting worker spans up to
+        # 4 topics x their partitions: that many round trips before).
+        self._store = sa.text(
+            f"INSERT INTO {self.schema}.consumer_offsets (group_id, topic, partition, next_offset)"
+            " SELECT :g, t, p, o FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]), CAST(:o AS bigint[])) AS n(t, p, o)"
+            " ON CONFLICT (group_id, topic, partition)"
+            " DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()")
+
+    @staticmethod
+    def after(records: Iterable[ConsumedRecord]) -> dict[tuple[str, int], int]:
+        """Each partition's next offset after ``records``."""
+        return {(record.topic, record.partition): record.offset + 1 for record in records}
+
+    def store(self, conn: Connection, next_offsets: dict[tuple[str, int], int]) -> None:
+        if next_offsets:
+            conn.execute(self._store, {"g": self.group_id, "t": [topic for topic, _ in next_offsets],
+                                       "p": [partition for _, partition in next_offsets],
+                                       "o": list(next_offsets.values())})
+
+    def stored(self, conn: Connection) -> dict[tuple[str, int], int]:
+        rows = conn.execute(sa.text(
+            f"SELECT topic, partition, next_offset FROM {self.schema}.consumer_offsets WHERE group_id = :g"),
+            {"g": self.group_id})
+        return {(row.topic, row.partition): row.next_offset for row in rows}
+
+
+class Applier(Protocol):
+    """What a batch does inside the driver's transaction: the work and its offsets, committed together."""
+
+    group_id: str
+
+    def apply(self, conn: Connection, records: list[ConsumedRecord]) -> "BatchOutcome": ...
+
+    def stored_offsets(self, conn: Connection) -> dict[tuple[str, int], int]: ...
+
+    def after_commit(self) -> None:
+        """Work that may run only once the batch committed (the intake publishes its outcomes)."""
 
 
 class ProjectionApplier:
@@ -76,13 +126,7 @@ class ProjectionApplier:
             f"INSERT INTO {self.schema}.processed_events (group_id, event_id)"
             " SELECT :g, CAST(id AS uuid) FROM unnest(CAST(:ids AS text[])) AS id"
             " ON CONFLICT DO NOTHING RETURNING CAST(event_id AS text)")  # text: no uuid objects to build
-        # Every partition of the batch in one statement (a batch of the reporting worker spans up to
-        # 4 topics x their partitions: that many round trips before).
-        self._offsets = sa.text(
-            f"INSERT INTO {self.schema}.consumer_offsets (group_id, topic, partition, next_offset)"
-            " SELECT :g, t, p, o FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]), CAST(:o AS bigint[])) AS n(t, p, o)"
-            " ON CONFLICT (group_id, topic, partition)"
-            " DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()")
+        self.offsets = ConsumerOffsets(schema, group_id)
         self._undelivered = sa.text(
             f"INSERT INTO {self.schema}.undelivered_dead_letters"
             ' (group_id, topic, partition, "offset", reason, value_size, value_sha256, error)'
@@ -93,10 +137,9 @@ class ProjectionApplier:
         savepoint, and store the next offsets. An event the handler rejects sends the batch
         down the slow path (a savepoint per event) so only that event is dead-lettered."""
         outcome = BatchOutcome()
-        next_offsets: dict[tuple[str, int], int] = {}
+        records = list(records)
         readable: list[tuple[ConsumedRecord, EventEnvelope]] = []
         for record in records:
-            next_offsets[(record.topic, record.partition)] = record.offset + 1
             envelope = self._parse(conn, record, outcome)
             if envelope is not None:
                 readable.append((record, envelope))
@@ -108,10 +151,7 @@ class ProjectionApplier:
             except REJECTIONS:
                 fresh = self._apply_one_by_one(conn, fresh, outcome)
             self._count_applied([envelope for _, envelope in fresh], outcome)
-        if next_offsets:
-            conn.execute(self._offsets, {"g": self.group_id, "t": [topic for topic, _ in next_offsets],
-                                         "p": [partition for _, partition in next_offsets],
-                                         "o": list(next_offsets.values())})
+        self.offsets.store(conn, self.offsets.after(records))
         return outcome
 
     def _parse(self, conn: Connection, record: ConsumedRecord, outcome: BatchOutcome) -> EventEnvelope | None:
@@ -185,10 +225,10 @@ class ProjectionApplier:
             "reason": letter.reason, "error": error})
 
     def stored_offsets(self, conn: Connection) -> dict[tuple[str, int], int]:
-        rows = conn.execute(sa.text(
-            f"SELECT topic, partition, next_offset FROM {self.schema}.consumer_offsets WHERE group_id = :g"),
-            {"g": self.group_id})
-        return {(row.topic, row.partition): row.next_offset for row in rows}
+        return self.offsets.stored(conn)
+
+    def after_commit(self) -> None:
+        pass
 
 
 def _one_at_a_time(handler: ProjectionHandler) -> BatchHandler:
@@ -213,7 +253,7 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):
 class ProjectionConsumer:
     """A Kafka consumer group member that keeps one projection effectively once."""
 
-    def __init__(self, engine: Engine, bootstrap: str, topics: list[str], applier: ProjectionApplier,
+    def __init__(self, engine: Engine, bootstrap: str, topics: list[str], applier: Applier,
                  max_records: int = 500):
         self.engine = engine
         self.applier = applier
@@ -226,6 +266,7 @@ class ProjectionConsumer:
         self._learn_partitions(topics)
         self.consumer.subscribe(topics, listener=_SeekToStoredOffsets(self))
         self._lag_reported_at = 0.0
+        self._idle_work_at = 0.0
 
     def _learn_partitions(self, topics: list[str]) -> None:
         """Fetch the topics' partitions before joining the group.
@@ -253,11 +294,15 @@ class ProjectionConsumer:
     def poll_once(self, timeout_ms: int = 500) -> BatchOutcome:
         batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
         records = [
-            ConsumedRecord(r.topic, r.partition, r.offset, r.value)
+            ConsumedRecord(r.topic, r.partition, r.offset, r.value, tuple(r.headers or ()), r.key)
             for tp_records in batches.values() for r in tp_records
         ]
         if not records:
             self._report_lag()  # caught up: the gauge must say 0, not the last busy batch's lag
+            # What a crash left between a commit and its after-commit work is done on an idle poll too.
+            if time.monotonic() - self._idle_work_at >= IDLE_AFTER_COMMIT_S:
+                self._idle_work_at = time.monotonic()
+                self.applier.after_commit()
             return BatchOutcome()
         try:
             with self.engine.begin() as conn:
@@ -268,6 +313,7 @@ class ProjectionConsumer:
             # failed seek would leave the position past the batch (its events silently skipped).
             self.rewind(records)
             raise
+        self.applier.after_commit()
         self._report_lag()
         return outcome
 
@@ -332,10 +378,26 @@ class ProjectionSpec:
     name: str = ""
     on_start: Callable[[], None] | None = None
 
+    def applier(self, schema: str, dead_letters: DeadLetterPublisher, producer) -> ProjectionApplier:
+        return ProjectionApplier(schema, self.group_id, self.handler, self.registry, dead_letters,
+                                 batch_handler=self.batch_handler)
 
-def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[ProjectionSpec],
+
+class ConsumerSpec(Protocol):
+    """What ``run_projections`` runs: a group, its topics, and the applier it builds (ProjectionSpec, the
+    intake's IntakeSpec)."""
+
+    group_id: str
+    topics: tuple[str, ...]
+    name: str  # what `campaign consume SERVICE --projection NAME` selects
+    on_start: Callable[[], None] | None
+
+    def applier(self, schema: str, dead_letters: DeadLetterPublisher, producer) -> Applier: ...
+
+
+def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[ConsumerSpec],
                     stop: threading.Event) -> None:
-    """Run each projection in its own thread until ``stop`` is set."""
+    """Run each projection (and the service's intake) in its own thread until ``stop`` is set."""
     from .kafka_io import create_producer, when_reachable
 
     producer = when_reachable(lambda: create_producer(bootstrap, f"{schema}-dead-letters"), stop,
@@ -344,8 +406,7 @@ def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[Pro
         return
     threads = []
     for spec in specs:
-        applier = ProjectionApplier(schema, spec.group_id, spec.handler, spec.registry,
-                                    DeadLetterPublisher(producer), batch_handler=spec.batch_handler)
+        applier = spec.applier(schema, DeadLetterPublisher(producer), producer)
         consumer = when_reachable(lambda: ProjectionConsumer(engine, bootstrap, list(spec.topics), applier), stop,
                                   f"the projection {spec.group_id}")
         if consumer is None:
@@ -360,4 +421,4 @@ def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[Pro
     producer.close(timeout=10)
 
 
-__all__ = ["ProjectionSpec", "run_projections", "BatchOutcome", "ConsumedRecord", "ProjectionApplier", "ProjectionConsumer", "TopicPartition"]
+__all__ = ["Applier", "ConsumerOffsets", "ConsumerSpec", "ProjectionSpec", "run_projections", "BatchOutcome", "ConsumedRecord", "ProjectionApplier", "ProjectionConsumer", "TopicPartition"]

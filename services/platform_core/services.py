@@ -39,6 +39,10 @@ SERVICES: tuple[Service, ...] = (
     Service("reporting", 8104, "reporting.bootstrap"),
 )
 SERVICE_NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)
+# Services that run commands from the Kafka intake (docs/intake.md), in this order: the first also
+# dead-letters what names no service. Each consumes every department's intake topic in the group
+# ``<service>.intake``, as the Kafka principal ``<service>-consumer``.
+INTAKE_SERVICES: tuple[str, ...] = ("registry", "membership", "formation")
 EVENT_TOPICS: tuple[str, ...] = tuple(s.topic for s in SERVICES)
 
 

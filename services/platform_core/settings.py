@@ -66,6 +66,8 @@ class PlatformSettings(LogSettings):
     # (No audit signing key: only the signer process holds it, services/audit_signer.)
     # Another city's territory JSON (platform_core.reference), every service alike; default: the 2016 city.
     territory_file: Path | None = None
+    # The departments' systems on the Kafka intake (docs/intake.md); default: the bundled table.
+    intake_departments_file: Path | None = None
     # Reporting over another schema: a separate instance with its own projections, reports, bulletins and
     # audit log (an isolated simulated campaign on a shared stack).
     reporting_schema: str = "reporting"
@@ -104,7 +106,7 @@ class PlatformSettings(LogSettings):
             raise RuntimeError(f"CAMPAIGN_KAFKA_PASSWORD_FILE={self.kafka_password_file} is empty")
         return password
 
-    @field_validator("territory_file", "reporting_cjk_font", "reporting_schema", mode="before")
+    @field_validator("territory_file", "intake_departments_file", "reporting_cjk_font", "reporting_schema", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object, info) -> object:
         return cls.model_fields[info.field_name].default if value == "" else value

@@ -21,6 +21,17 @@ def build_registry(context: ServiceContext) -> RegistryContext:
                            EntityPersons(vault, context.schema), context.settings.import_max_rows)
 
 
+def build_projections(context: ServiceContext) -> list:
+    """What ``campaign consume registry`` runs: the registry keeps no projection of other services; its intake
+    runs the departments' commands from Kafka (docs/intake.md)."""
+    from platform_core.intake.applier import intake_spec
+    from registry.entrypoints.intake import intake_commands
+
+    settings = getattr(context, "settings", None)
+    return [intake_spec("registry", lambda: (context.engine, intake_commands(build_registry(context))),
+                        settings.intake_departments_file if settings is not None else None)]
+
+
 def prepare(context: ServiceContext, registry: RegistryContext) -> None:
     """Before the first request: migrations, then the persons of entities registered before sealing sealed."""
     context.migrate()

@@ -141,11 +141,13 @@ def test_http_services_get_the_token_public_keys_and_no_container_the_issuers_ke
 
 
 def test_the_registry_alone_gets_its_personal_data_key_ring_as_a_file(compose):
+    """The registry's app and its intake (which runs the same handlers, docs/intake.md)."""
     for name, service in compose["services"].items():
         mounted = {s["source"] if isinstance(s, dict) else s for s in service.get("secrets", [])}
-        assert ("registry-personal-data-key" in mounted) == (name == "registry"), name
-    environment = (ROOT / ".run" / "compose" / "env" / "registry.env").read_text()
-    assert "CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE=/run/secrets/registry-personal-data-key\n" in environment
+        assert ("registry-personal-data-key" in mounted) == (name in ("registry", "registry-consumer")), name
+    for process in ("registry", "registry-consumer"):
+        environment = (ROOT / ".run" / "compose" / "env" / f"{process}.env").read_text()
+        assert "CAMPAIGN_REGISTRY_PERSONAL_DATA_KEY_FILE=/run/secrets/registry-personal-data-key\n" in environment
 
 
 

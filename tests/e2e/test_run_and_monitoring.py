@@ -19,7 +19,8 @@ from platform_core.services import SERVICE_NAMES as SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 # the worker processes scripts/services.sh starts, each serving its own /metrics (deploy/prometheus/prometheus.yml)
-WORKERS = ("registry-relay", "membership-relay", "formation-relay", "reporting-relay", "membership-consumer",
+WORKERS = ("registry-relay", "membership-relay", "formation-relay", "reporting-relay", "registry-consumer",
+           "membership-consumer",
            "formation-consumer", "reporting-consumer", "reporting-processor")
 
 
@@ -102,10 +103,11 @@ def test_each_process_runs_with_its_own_credentials_only(running):
         assert environment["CAMPAIGN_DATABASE_URL"].startswith(f"postgresql+psycopg2://{role}@"), name
         assert environment["CAMPAIGN_KAFKA_USERNAME"] == name
         assert environment["CAMPAIGN_KAFKA_PASSWORD_FILE"].endswith(f"/kafka/{name}.password")
-        # tokens are checked by the HTTP apps only; personal data is membership's alone
+        # tokens are checked by the HTTP apps only; personal data is membership's alone (its app and its Kafka
+        # intake, which runs the same routes: docs/intake.md)
         assert ("CAMPAIGN_TOKEN_PUBLIC_KEYS_FILE" in environment) == (name in roles), name
         assert "CAMPAIGN_TOKEN_ISSUER_KEY_FILE" not in environment, name
-        assert ("CAMPAIGN_PERSONAL_DATA_KEY" in environment) == (name == "membership"), name
+        assert ("CAMPAIGN_PERSONAL_DATA_KEY" in environment) == (name in ("membership", "membership-consumer")), name
         assert ("CAMPAIGN_SIGNER_CLIENT_SECRET_FILE" in environment) == (name in ("reporting", "reporting-consumer"))
 
 

@@ -1,5 +1,6 @@
 """append -> outbox -> Kafka: byte-identical envelopes, at least once across a SIGKILL."""
 
+import json
 import os
 import signal
 import subprocess
@@ -118,3 +119,27 @@ def test_relay_process_publishes_new_appends_promptly(store, engine, schema, top
     finally:
         relay.send_signal(signal.SIGTERM)
         assert relay.wait(timeout=30) == 0
+
+
+def test_published_events_are_cloudevents_in_binary_mode(store, engine, schema, topic, settings):
+    """Any CloudEvents consumer reads them (docs/events.md): ce_* headers from the envelope, the value the
+    canonical bytes unchanged."""
+    from platform_core.intake.cloudevents import decode
+
+    appended = append_many(store, streams=1, per_stream=2)
+    producer = create_producer(settings.kafka_bootstrap, "test-relay")
+    try:
+        assert OutboxRelay(engine, schema, producer).publish_batch() == 2
+    finally:
+        producer.close()
+    records = read_topic(settings.kafka_bootstrap, topic, expected=2)
+    by_id = {str(e.event_id): e for e in appended}
+    for record in records:
+        event = decode(record.headers, record.value)
+        envelope = by_id[event.id]
+        assert record.value == envelope.canonical_bytes()
+        assert event.type == "cn.gov.wuhan.campaign.test.EntityProfileUpdated.v1"
+        assert (event.source, event.subject, event.time) == ("/campaign/test", envelope.stream_id,
+                                                             envelope.recorded_at)
+        assert event.data == json.loads(envelope.canonical_bytes())
+        assert dict(record.headers)["content-type"] == b"application/json"

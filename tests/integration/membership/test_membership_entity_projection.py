@@ -12,7 +12,7 @@ from platform_core.projection_consumer import ProjectionApplier, ProjectionConsu
 
 
 def test_specs_read_registry_and_formation_events_without_their_contracts():
-    entities, organizations = build_projections(build_context())
+    entities, organizations, _intake = build_projections(build_context())
     assert entities.topics == ("registry.events",) and entities.registry is None
     assert organizations.topics == ("formation.events",) and organizations.registry is None
     assert entities.group_id != organizations.group_id
@@ -25,7 +25,7 @@ def consume(engine, settings, topic, producer, handler, expected: int) -> tuple[
 
 
 def test_organizations_arrive_from_kafka_and_bad_ones_are_dead_lettered(engine, settings, topic, producer):
-    _, spec = build_projections(build_context())
+    _, spec, _intake = build_projections(build_context())
     joint, single, bad = (f"organization-{uuid.uuid4()}" for _ in range(3))
     e1, e2, e3 = (f"entity-{uuid.uuid4()}" for _ in range(3))
     envelopes = [organization_formed(joint, [e1, e2], "joint"), organization_formed(single, [e3]),
@@ -46,7 +46,7 @@ def test_organizations_arrive_from_kafka_and_bad_ones_are_dead_lettered(engine, 
 
 
 def test_entity_locations_arrive_from_kafka_and_bad_ones_are_dead_lettered(engine, settings, topic, producer):
-    spec, _ = build_projections(build_context())
+    spec, _, _intake = build_projections(build_context())
     good, moved = f"entity-{uuid.uuid4()}", f"entity-{uuid.uuid4()}"
     bad = entity_registered(f"entity-{uuid.uuid4()}", "420102")
     bad = bad.model_copy(update={"payload": {**bad.payload, "district_code": "4201"}})

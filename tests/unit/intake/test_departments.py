@@ -1,0 +1,29 @@
+"""The intake's departments table: names, topics, principals; a bad table fails at load."""
+
+import json
+
+import pytest
+
+from platform_core.auth import PERMISSIONS
+from platform_core.intake.departments import load_intake_departments
+
+
+def test_the_bundled_table_names_known_kinds_and_one_topic_each():
+    departments = load_intake_departments()
+    assert {d.kind for d in departments} <= set(PERMISSIONS)
+    district = next(d for d in departments if d.name == "district-420102")
+    assert (district.topic, district.kafka_principal, district.department) == (
+        "intake.district-420102", "intake-district-420102", "district_org:420102")
+
+
+@pytest.mark.parametrize("rows, problem", [
+    ([{"name": "Market Regulation", "kind": "market_regulation"}], "lower-case"),
+    ([{"name": "results", "kind": "market_regulation"}], "lower-case"),
+    ([{"name": "tax"}], "no kind"),
+    ([{"name": "tax", "kind": "tax"}, {"name": "tax", "kind": "tax"}], "twice"),
+])
+def test_a_bad_table_is_refused(tmp_path, rows, problem):
+    path = tmp_path / "departments.json"
+    path.write_text(json.dumps({"departments": rows}))
+    with pytest.raises(ValueError, match=problem):
+        load_intake_departments(path)
