@@ -1,6 +1,6 @@
 """Intake benchmark: commands/s end to end through the Kafka intake, beside the raw produce loop.
 
-From the first produce to the last outcome published on intake.results, with every command's event appended
+From the first produce to the last outcome published on intake.<department>.results, with every command's event appended
 and relayed: N ``register-entity`` CloudEvents on a scratch department's intake topic, the registry's intake
 (IntakeApplier on the shared ProjectionConsumer, one process) and the outbox relay running meanwhile, on a
 scratch registry schema and scratch topics (removed afterwards).
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services"))
 from platform_core.contracts import event_types_for  # noqa: E402
 from platform_core.intake.applier import IntakeApplier  # noqa: E402
 from platform_core.intake.cloudevents import CloudEvent, encode_binary  # noqa: E402
-from platform_core.intake.departments import RESULTS_TOPIC, IntakeDepartment  # noqa: E402
+from platform_core.intake.departments import IntakeDepartment  # noqa: E402
 from platform_core.kafka_io import DeadLetterPublisher, create_producer, ensure_topics, kafka_options  # noqa: E402
 from platform_core.outbox_relay import OutboxRelay  # noqa: E402
 from platform_core.projection_consumer import ProjectionConsumer  # noqa: E402
@@ -64,7 +64,7 @@ def measure(commands: int, partitions: int = 3) -> dict:
     admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1)
                          for t in (events_topic, department.topic)])
-    ensure_topics(settings.kafka_bootstrap, partitions, (RESULTS_TOPIC,))
+    ensure_topics(settings.kafka_bootstrap, partitions, (department.results_topic,))
     context.migrate()
     producer = create_producer(settings.kafka_bootstrap, "bench-intake")
     stop = threading.Event()

@@ -196,7 +196,7 @@ def run_intake(size: dict, raw: dict) -> list[Row]:
     from intake import measure
     m = measure(size["intake"])
     return [Row(f"Kafka intake end to end: {m['commands']:,} register-entity CloudEvents, produce -> registry's intake "
-                "(1 process, savepoint per command, group commit) -> outcome on intake.results, events relayed",
+                "(1 process, savepoint per command, group commit) -> outcome on intake.<department>.results, events relayed",
                 f"{m['rate']:,.0f} commands/s", f"{raw['produce']:,.0f} (produce loop)",
                 f"{m['rate'] / raw['produce']:.1%}", ">= 10,000/s and >= 50% of raw",
                 verdict(m["rate"] >= 10_000 and m["rate"] >= 0.5 * raw["produce"]))]

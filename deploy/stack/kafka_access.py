@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Set, Tuple
 
 from .kafka_auth import client_properties
-from .platform_services import EVENT_TOPICS, INTAKE_DEPARTMENTS, INTAKE_SERVICES, RESULTS_TOPIC, SERVICES
+from .platform_services import EVENT_TOPICS, INTAKE_DEPARTMENTS, INTAKE_SERVICES, SERVICES
 from .processes import KAFKA_ADMIN
 from .settings import HOST, Settings, StackError
 from .system import say, tail_text
@@ -50,15 +50,18 @@ KAFKA_ACCESS = {
     # formation's app: before refusing on projected facts it compares its projection with the topics' ends
     "formation": Access(describes=("registry.events", "membership.events")),
 }
-# The Kafka intake (docs/intake.md): a department's system writes its own intake topic only, and reads the
-# outcomes; each service with an intake reads every intake topic in its group and publishes the outcomes.
+# The Kafka intake (docs/intake.md): a department's system writes its own intake topic only, and reads its own
+# outcomes only (they carry the answers, persons included); each service with an intake reads every intake
+# topic in its group and publishes each outcome to its department's results topic.
 INTAKE_TOPICS = tuple(d.topic for d in INTAKE_DEPARTMENTS)
+RESULTS_TOPICS = tuple(d.results_topic for d in INTAKE_DEPARTMENTS)
 for _department in INTAKE_DEPARTMENTS:
-    KAFKA_ACCESS[_department.kafka_principal] = Access(writes=(_department.topic,), reads=(RESULTS_TOPIC,))
+    KAFKA_ACCESS[_department.kafka_principal] = Access(writes=(_department.topic,),
+                                                       reads=(_department.results_topic,))
 for _service in INTAKE_SERVICES:
     _consumer = KAFKA_ACCESS.get(f"{_service}-consumer", Access())
     KAFKA_ACCESS[f"{_service}-consumer"] = dataclasses.replace(
-        _consumer, reads=(*_consumer.reads, *INTAKE_TOPICS), writes=(*_consumer.writes, RESULTS_TOPIC),
+        _consumer, reads=(*_consumer.reads, *INTAKE_TOPICS), writes=(*_consumer.writes, *RESULTS_TOPICS),
         group_prefixes=(*_consumer.group_prefixes, f"{_service}."), dead_letters=True)
 
 # (principal, resource type, resource name, pattern type, operation)

@@ -8,13 +8,12 @@ SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 if str(SERVICES_DIR) not in sys.path:
     sys.path.append(str(SERVICES_DIR))
 
-from platform_core.intake.departments import (RESULTS_TOPIC, IntakeDepartment,  # noqa: E402
-                                              load_intake_departments)
+from platform_core.intake.departments import IntakeDepartment, load_intake_departments  # noqa: E402
 from platform_core.services import EVENT_TOPICS, INTAKE_SERVICES, SERVICE_NAMES, SERVICES  # noqa: E402
 
 # The departments' systems on the Kafka intake: the bundled table (deploy/stack gives their principals
 # their credentials and ACLs; another table is another deployment's configuration).
 INTAKE_DEPARTMENTS = load_intake_departments()
 
-__all__ = ["EVENT_TOPICS", "INTAKE_DEPARTMENTS", "INTAKE_SERVICES", "IntakeDepartment", "RESULTS_TOPIC",
-           "SERVICE_NAMES", "SERVICES"]
+__all__ = ["EVENT_TOPICS", "INTAKE_DEPARTMENTS", "INTAKE_SERVICES", "IntakeDepartment", "SERVICE_NAMES",
+           "SERVICES"]

@@ -34,7 +34,7 @@ PROCESSES = {
     OPERATOR: Process(OWNER_ROLE, KAFKA_ADMIN),
     "registry": Process("campaign_registry", "registry"),
     "registry-relay": Process("campaign_registry", "registry-relay"),
-    # the registry's Kafka intake (docs/intake.md): departments' commands, outcomes to intake.results
+    # the registry's Kafka intake (docs/intake.md): departments' commands, outcomes to intake.<department>.results
     "registry-consumer": Process("campaign_registry", "registry-consumer"),
     "membership": Process("campaign_membership", "membership"),
     "membership-relay": Process("campaign_membership", "membership-relay"),

@@ -45,11 +45,11 @@ def _check_service(service: str) -> str:
 @app.command()
 def topics() -> None:
     """Create the event topics, the intake's topics (docs/intake.md) and the dead-letter topic when missing."""
-    from .intake.departments import INTAKE_RETENTION_MS, RESULTS_TOPIC, intake_topics, load_intake_departments
+    from .intake.departments import INTAKE_RETENTION_MS, intake_topics, load_intake_departments
     from .services import EVENT_TOPICS
 
     settings = get_settings()
-    intake = (*intake_topics(load_intake_departments(settings.intake_departments_file)), RESULTS_TOPIC)
+    intake = intake_topics(load_intake_departments(settings.intake_departments_file))
     created = ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, (*EVENT_TOPICS, *intake),
                             {topic: {"retention.ms": str(INTAKE_RETENTION_MS)} for topic in intake})
     typer.echo(f"topics created: {', '.join(created) if created else 'none (all present)'}")
@@ -199,7 +199,7 @@ def intake_send(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False
                 department: Annotated[str, typer.Option(help="the intake department, e.g. district-420102")],
                 outcomes: Annotated[Path | None, typer.Option(help="write every outcome here (JSON Lines)")] = None,
                 timeout: Annotated[float, typer.Option(min=1, help="seconds to wait for the outcomes")] = 120.0) -> None:
-    """Send FILE's commands to intake.DEPARTMENT and wait for each one's outcome on intake.results. Run it with
+    """Send FILE's commands to intake.DEPARTMENT and wait for each one's outcome on intake.<department>.results. Run it with
     the department's Kafka login (locally: eval "$(python3 deploy/stack.py env --process intake-DEPARTMENT)")."""
     from rich.progress import Progress
 

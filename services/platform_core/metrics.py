@@ -60,9 +60,9 @@ def metrics_payload() -> tuple[bytes, str]:
     """The exposition text and its content type, for a /metrics endpoint."""
     return generate_latest(), CONTENT_TYPE_LATEST
 
-# The Kafka intake (platform_core.intake): commands by outcome, and outcomes published to intake.results.
+# The Kafka intake (platform_core.intake): commands by outcome, and outcomes published to intake.<department>.results.
 INTAKE_COMMANDS = Counter(
     "campaign_intake_commands_total", "Intake commands by outcome (accepted, refused, malformed, failed)",
     ["service", "status"])
 INTAKE_OUTCOMES_PUBLISHED = Counter(
-    "campaign_intake_outcomes_published_total", "Intake outcomes published to intake.results", ["service"])
+    "campaign_intake_outcomes_published_total", "Intake outcomes published to intake.<department>.results", ["service"])

@@ -2,7 +2,7 @@
 from the departments' ``intake.<department>`` topics runs in ONE PostgreSQL transaction with the batch's
 offsets (group commit); each command in a savepoint, through the same handlers as the HTTP routes
 (``joined_transaction``), so a refused one rolls back alone. Each command's outcome is written in that
-transaction (``intake_outcomes``) and published to ``intake.results`` after the commit (docs/intake.md).
+transaction (``intake_outcomes``) and published to ``intake.<department>.results`` after the commit (docs/intake.md).
 """
 
 import json
@@ -28,7 +28,7 @@ from ..refusals import insert_refusal
 from .cloudevents import CloudEvent, MalformedCloudEvent, decode
 from .command_types import responsible_service
 from .commands import IntakeCommand, command_table
-from .departments import RESULTS_TOPIC, IntakeDepartment
+from .departments import IntakeDepartment
 from .outcomes import outcome_record
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class IntakeApplier:
         self.group_id = group_id or f"{service}.intake"
         self.commands = command_table(commands)
         self.departments = {d.topic: d for d in departments}
+        self.results_topics = {d.name: d.results_topic for d in departments}
         self.services_with_intake = services_with_intake
         self.dead_letters = dead_letters
         self.producer = producer
@@ -194,8 +195,9 @@ class IntakeApplier:
                 rows = conn.execute(self._claim, {"n": PUBLISH_BATCH}).all()
                 if not rows:
                     return
-                futures = [self.producer.send(RESULTS_TOPIC, *outcome_record(self.service, row.id, row.department,
-                                                                             row.ce_id, bytes(row.outcome)))
+                futures = [self.producer.send(self.results_topics[row.department],
+                                              *outcome_record(self.service, row.id, row.department, row.ce_id,
+                                                              bytes(row.outcome)))
                            for row in rows]
                 self.producer.flush()
                 for future in futures:

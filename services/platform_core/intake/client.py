@@ -1,6 +1,6 @@
 """The reference client of the Kafka intake (``campaign intake send``): reads commands from a JSON Lines file,
 sends them to the department's intake topic as CloudEvents in binary mode, and waits for their outcomes on
-intake.results (docs/intake.md). The CLI only parses arguments and draws the progress."""
+intake.<department>.results (docs/intake.md). The CLI only parses arguments and draws the progress."""
 
 import json
 import time
@@ -14,7 +14,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from ..kafka_io import kafka_options
 from .cloudevents import CloudEvent, encode_binary
 from .command_types import NAMESPACE, parse_command_type
-from .departments import RESULTS_TOPIC, IntakeDepartment
+from .departments import IntakeDepartment
 
 
 FILE_IDS = uuid.UUID("6f1c1f0e-52b8-4bde-9a34-0c6b3d1e2a10")  # the namespace of ids derived from a file's lines
@@ -70,7 +70,8 @@ def send_and_wait(department: IntakeDepartment, commands: list[CloudEvent], time
     sent = Sent(waiting={c.id for c in commands})
     try:
         # The results' ends before sending: every outcome of these commands comes after them.
-        partitions = [TopicPartition(RESULTS_TOPIC, p) for p in results.partitions_for_topic(RESULTS_TOPIC) or ()]
+        topic = department.results_topic
+        partitions = [TopicPartition(topic, p) for p in results.partitions_for_topic(topic) or ()]
         results.assign(partitions)
         results.seek_to_end()
         for partition in partitions:

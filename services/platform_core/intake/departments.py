@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BUNDLED = Path(__file__).resolve().parents[1] / "reference" / "data" / "intake-departments.json"
-RESULTS_TOPIC = "intake.results"
 # Commands carry personal data in clear (a person in charge, a member's name and identity number) and outcomes
-# the HTTP answers: the intake's topics keep them 3 days, enough to ride out an outage (docs/intake.md).
+# the HTTP answers: the intake's topics keep them 3 days, enough to ride out an outage (docs/intake.md). Each
+# department reads its outcomes on a topic of its own: an ACL cannot tell one key of a shared topic from another.
 INTAKE_RETENTION_MS = 3 * 24 * 3600 * 1000
 TOPIC_PREFIX = "intake."
 NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -33,6 +33,11 @@ class IntakeDepartment:
         return f"{TOPIC_PREFIX}{self.name}"
 
     @property
+    def results_topic(self) -> str:
+        """Where its commands' outcomes go; only its own principal may read it (a name has no dots: no clash)."""
+        return f"{TOPIC_PREFIX}{self.name}.results"
+
+    @property
     def kafka_principal(self) -> str:
         return f"intake-{self.name}"
 
@@ -49,7 +54,7 @@ def load_intake_departments(path: Path | str | None = None) -> tuple[IntakeDepar
     departments = []
     for row in document.get("departments", []):
         name = row.get("name", "")
-        if not isinstance(name, str) or not NAME.fullmatch(name) or name == "results":
+        if not isinstance(name, str) or not NAME.fullmatch(name):
             raise ValueError(f"{source}: department name {name!r} must be lower-case words joined by '-'")
         if not isinstance(row.get("kind"), str):
             raise ValueError(f"{source}: department {name} has no kind")
@@ -61,4 +66,5 @@ def load_intake_departments(path: Path | str | None = None) -> tuple[IntakeDepar
 
 
 def intake_topics(departments: tuple[IntakeDepartment, ...]) -> tuple[str, ...]:
-    return tuple(d.topic for d in departments)
+    """Every department's command topic and its results topic."""
+    return tuple(topic for d in departments for topic in (d.topic, d.results_topic))

@@ -1,4 +1,4 @@
-"""An outcome on ``intake.results``: keyed by the department, CloudEvents binary mode, the stored JSON as value."""
+"""An outcome on ``intake.<department>.results``: keyed by the department, CloudEvents binary mode, the stored JSON as value."""
 
 from .cloudevents import CloudEvent, binary_headers
 from .command_types import NAMESPACE

@@ -24,7 +24,7 @@ def intake(settings, engine, client):
 
 
 def test_formation_commands_from_the_intake_answer_as_http(intake, client, district, engine, make_entity, settings):
-    start = results_end(settings.kafka_bootstrap)
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
     three, two, other = make_entity(3), make_entity(2), make_entity(3)
     form = {"mode": "standalone", "name": "测试党支部", "formed_on": "2016-09-01"}
     sent = [command(FORM, {**form, "entity_ids": [three]}), command(FORM, {**form, "entity_ids": [two]}),

@@ -1,5 +1,5 @@
 """An isolated registry with its intake on the shared driver: scratch schema, scratch event topic, scratch intake
-departments (their own intake topics); outcomes on the real intake.results, told apart by department."""
+departments (their own intake topics); outcomes on the departments' real results topics."""
 
 import json
 import time
@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from platform_core.intake.applier import IntakeApplier
 from platform_core.intake.cloudevents import CloudEvent, encode_binary
-from platform_core.intake.departments import RESULTS_TOPIC, IntakeDepartment
+from platform_core.intake.departments import IntakeDepartment, intake_topics
 from platform_core.kafka_io import DeadLetterPublisher, create_producer, ensure_topics, kafka_options
 from platform_core.projection_consumer import ProjectionConsumer
 from registry.entrypoints.intake import intake_commands
@@ -45,7 +45,7 @@ class Intake:
     producer: KafkaProducer = field(init=False)
 
     def __post_init__(self):
-        ensure_topics(self.bootstrap, 3, (*(d.topic for d in self.departments.values()), RESULTS_TOPIC))
+        ensure_topics(self.bootstrap, 3, intake_topics(tuple(self.departments.values())))
         self.producer = create_producer(self.bootstrap, "intake-tests")
 
     def consumer(self, group: str | None = None) -> ProjectionConsumer:
@@ -74,22 +74,25 @@ class Intake:
                 return
 
 
-def results_end(bootstrap: str) -> dict:
+def results_end(bootstrap: str, departments) -> dict:
+    """The ends of these departments' results topics now: their next outcomes come after."""
     consumer = KafkaConsumer(**kafka_options(bootstrap), group_id=None, enable_auto_commit=False)
     try:
-        partitions = [TopicPartition(RESULTS_TOPIC, p) for p in consumer.partitions_for_topic(RESULTS_TOPIC)]
+        partitions = [TopicPartition(d.results_topic, p) for d in departments
+                      for p in consumer.partitions_for_topic(d.results_topic)]
         return consumer.end_offsets(partitions)
     finally:
         consumer.close()
 
 
 def outcomes(bootstrap: str, start: dict, department: IntakeDepartment, expected: int, timeout: float = 30.0) -> list:
-    """The outcomes for ``department`` published on intake.results since ``start``: (value bytes, headers)."""
+    """The outcomes published on ``department``'s results topic since ``start``: (value bytes, headers)."""
     consumer = KafkaConsumer(**kafka_options(bootstrap), group_id=None, enable_auto_commit=False)
     found, deadline = [], time.monotonic() + timeout
+    own = {partition: offset for partition, offset in start.items() if partition.topic == department.results_topic}
     try:
-        consumer.assign(list(start))
-        for partition, offset in start.items():
+        consumer.assign(list(own))
+        for partition, offset in own.items():
             consumer.seek(partition, offset)
         while len(found) < expected and time.monotonic() < deadline:
             for batch in consumer.poll(timeout_ms=300).values():

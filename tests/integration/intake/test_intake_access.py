@@ -57,3 +57,32 @@ def test_a_department_writes_its_own_intake_topic_and_no_other(settings):
     assert produce(options, "registry.events", foreign) == "TopicAuthorizationFailedError"
     assert holds(settings.kafka_bootstrap, market.topic, own)
     assert not holds(settings.kafka_bootstrap, civil.topic, foreign)
+
+
+def read(options: dict, topic: str) -> str:
+    """Whether this login may read ``topic``'s first partition: "read", or the broker's refusal."""
+    consumer = KafkaConsumer(**options, group_id=None, enable_auto_commit=False, request_timeout_ms=10000)
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        consumer.seek_to_beginning()
+        for _ in range(6):
+            consumer.poll(timeout_ms=500)
+        return "read"
+    except KafkaError as exc:
+        return type(exc).__name__
+    finally:
+        consumer.close()
+
+
+def test_a_department_reads_its_own_outcomes_and_no_others(settings):
+    """Outcomes carry the answers, an entity's persons included: each department's are on a topic only its
+    own principal may read (an ACL cannot tell one key of a shared topic from another)."""
+    from platform_core.kafka_io import ensure_topics
+    from platform_core.intake.departments import intake_topics
+
+    departments = {d.name: d for d in load_intake_departments()}
+    market, civil = departments["market-regulation"], departments["civil-affairs"]
+    ensure_topics(settings.kafka_bootstrap, 3, intake_topics((market, civil)))
+    options = login_of(market.kafka_principal)
+    assert read(options, market.results_topic) == "read"
+    assert read(options, civil.results_topic) == "TopicAuthorizationFailedError"

@@ -35,7 +35,7 @@ def wait_for(predicate, seconds: float) -> bool:
 
 
 def test_kill_9_mid_batch_loses_and_duplicates_nothing(intake, engine, schema, settings):
-    start_offsets = results_end(settings.kafka_bootstrap)
+    start_offsets = results_end(settings.kafka_bootstrap, intake.departments.values())
     department = intake.departments["district"]
     sent = [command(REGISTER, enterprise()) for _ in range(COMMANDS)]
     ids = "', '".join(e.id for e in sent)

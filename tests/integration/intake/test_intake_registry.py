@@ -1,5 +1,5 @@
 """The registry's Kafka intake on the real broker and database: commands in CloudEvents run through the same
-handlers as HTTP, many per transaction, each in a savepoint; outcomes on intake.results; malformed messages
+handlers as HTTP, many per transaction, each in a savepoint; outcomes on intake.<department>.results; malformed messages
 dead-lettered (docs/intake.md)."""
 
 import json
@@ -21,7 +21,7 @@ def consumer(intake):
 
 
 def test_a_batch_with_a_refused_command_in_the_middle_commits_the_others(intake, consumer, engine, schema, settings):
-    start = results_end(settings.kafka_bootstrap)
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
     first, outside, last = enterprise(), enterprise(street_code="420103001"), enterprise()
     sent = [command(REGISTER, first), command(REGISTER, outside), command(REGISTER, last)]
     intake.send("district", *sent)
@@ -41,7 +41,7 @@ def test_a_batch_with_a_refused_command_in_the_middle_commits_the_others(intake,
 
 
 def test_the_same_ce_id_twice_gives_one_event_and_two_identical_outcomes(intake, consumer, engine, schema, settings):
-    start = results_end(settings.kafka_bootstrap)
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
     body = enterprise()
     twice = command(REGISTER, body)
     intake.send("district", twice)
@@ -58,7 +58,7 @@ def test_the_same_ce_id_twice_gives_one_event_and_two_identical_outcomes(intake,
 
 
 def test_outcomes_are_what_http_answers_for_the_same_commands(intake, consumer, client, engine, schema, settings):
-    start = results_end(settings.kafka_bootstrap)
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
     body = enterprise()
     registered, out_of_scope = command(REGISTER, body), command(REGISTER, enterprise(street_code="420103001"))
     intake.send("district", registered, out_of_scope)
@@ -78,7 +78,7 @@ def test_outcomes_are_what_http_answers_for_the_same_commands(intake, consumer, 
 
 def test_a_command_outside_the_department_s_permissions_is_refused(intake, consumer, client, engine, schema, settings):
     """Market regulation may flag but not register; a district may register but not flag: as with its token."""
-    start = results_end(settings.kafka_bootstrap)
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
     registering = command(REGISTER, enterprise())
     intake.send("market", registering)
     entity = client.post("/entities", json=enterprise(), headers=token("district_org", "420102")).json()
@@ -99,7 +99,7 @@ def test_a_command_outside_the_department_s_permissions_is_refused(intake, consu
 
 
 def test_malformed_messages_go_to_the_dead_letters_with_the_reason(intake, consumer, engine, schema, settings):
-    start = results_end(settings.kafka_bootstrap)
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
     probe = KafkaConsumer(**kafka_options(settings.kafka_bootstrap), group_id=None, enable_auto_commit=False)
     letters = [TopicPartition(DEAD_LETTER_TOPIC, p) for p in probe.partitions_for_topic(DEAD_LETTER_TOPIC)]
     letters_start = probe.end_offsets(letters)
@@ -148,7 +148,7 @@ def test_outcomes_a_crash_left_unpublished_are_published_on_an_idle_poll(intake,
     consumer publishes them without waiting for a new command."""
     import sqlalchemy as sa
 
-    start = results_end(settings.kafka_bootstrap)
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
     department = intake.departments["district"]
     left = json.dumps({"ce_id": "left-behind", "status": "accepted"}).encode()
     with engine.begin() as conn:

@@ -26,7 +26,7 @@ def intake(settings, engine, client):
 
 
 def test_membership_commands_from_the_intake_answer_as_http(intake, client, engine, place, organization, settings):
-    start = results_end(settings.kafka_bootstrap)
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
     entity, elsewhere = place("420102"), place("420103")
     body = {"name": "李四", "id_number": new_id_number(), "standing": "formal", "admitted_on": "2005-07-01",
             "entity_id": entity, "organization_id": organization(entity)}
