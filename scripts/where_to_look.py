@@ -1,4 +1,5 @@
-"""Print where to look after scripts/run.sh: the dashboard's login link, the bulletins (downloaded
+"""Print where to look after scripts/run.sh: the dashboard's login page and how to get a token for it
+(never a token in a URL: it would land in logs and browser history), the bulletins (downloaded
 under .run/bulletins/), and the latest signed audit checkpoint. Reads the running reporting service
 with an inspector's token; run with the venv's Python after `eval "$(python3 deploy/stack.py env)"`."""
 
@@ -24,8 +25,9 @@ def fetch(path: str, token: str) -> bytes:
 
 
 def main(run_dir: Path) -> None:
-    token = issuer_from_settings().issue(Principal("inspector", "inspector", "demo"), timedelta(hours=12))
-    print(f"  dashboard (inspector, link valid 12 h):\n    {REPORTING}/dashboard/login?token={token}&next=/dashboard/")
+    token = issuer_from_settings().issue(Principal("inspector", "inspector", "demo"), timedelta(minutes=10))  # for the downloads only
+    print(f"  dashboard: {REPORTING}/dashboard/login\n    sign in by pasting a token from"
+          f" `.venv/bin/campaign token inspector --user NAME` (or city_org) into the form")
     truth = run_dir / "simulator-truth.json"
     cutoffs = [b["cutoff_date"] for b in json.loads(truth.read_text(encoding="utf-8")).get("bulletins", [])] \
         if truth.exists() else []
