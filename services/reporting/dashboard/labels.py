@@ -80,6 +80,6 @@ def accountability_subject(subject: str) -> str:
     milestones = {m.key: m.name for m in load_calendar().milestones}
     if key in milestones:
         return milestones[key] + (f"（{unit(ledger)}）" if ledger else "")
-    if UUID_PATTERN.fullmatch(subject):
+    if UUID_PATTERN.search(subject):  # a check (check-<uuid>): the finding names its kind
         return "检查"
     return subject

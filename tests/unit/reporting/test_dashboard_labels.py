@@ -38,6 +38,7 @@ def test_accountability_subjects():
     assert labels.accountability_subject("survey:district-420102-social").endswith("（江岸区社会组织台帐）")
     assert labels.accountability_subject("2016-09-10") == "2016-09-10"
     assert labels.accountability_subject("0f8fad5b-d9cb-469f-a165-70867728950e") == "检查"
+    assert labels.accountability_subject("check-4b7e688c-c352-461e-8871-24c240143b4b") == "检查"
 
 
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)))
