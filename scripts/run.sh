@@ -18,7 +18,7 @@ marker="$RUN_DIR/demo-played-$entities"
 if [ "${DEMO:-1}" != "0" ] && [ ! -f "$marker" ]; then
   echo "Playing the demo campaign ($entities entities, seed 2016) through the public APIs ..."
   .venv/bin/python -m simulator play --entities "$entities" --seed 2016 \
-    --export "$RUN_DIR/simulator-truth.json"
+    --export "$RUN_DIR/simulator-truth.json" --table "$RUN_DIR/simulator-by-district.txt"
   touch "$marker"
 elif [ -f "$marker" ]; then
   echo "The demo campaign ($entities entities) was played before; its ground truth: $RUN_DIR/simulator-truth.json"
@@ -26,7 +26,9 @@ fi
 echo
 echo "The platform is running:"
 scripts/services.sh urls
-echo "  ground truth of the demo:  $RUN_DIR/simulator-truth.json"
+echo "  ground truth of the demo: $RUN_DIR/simulator-truth.json"
+if [ -f "$RUN_DIR/simulator-by-district.txt" ]; then echo "    per district: $RUN_DIR/simulator-by-district.txt"; fi
 .venv/bin/python scripts/where_to_look.py "$RUN_DIR"
-echo "  a department token:        .venv/bin/campaign token city_org --user demo   (after: eval \"\$(python3 deploy/stack.py env)\")"
-echo "Stop it with: make stop   (services)   and   make down   (Kafka and PostgreSQL)"
+echo "  a department token (after: eval \"\$(python3 deploy/stack.py env)\"):"
+echo "    .venv/bin/campaign token city_org --user demo"
+echo "Stop it with: make stop (services) and make down (Kafka and PostgreSQL)"
