@@ -34,7 +34,7 @@ if [ "$demo" = 1 ]; then
   echo "Playing the demo campaign ($entities entities, seed 2016) through the public APIs ..."
   played=0
   .venv/bin/python -m simulator play --entities "$entities" --seed 2016 \
-    --export "$RUN_DIR/simulator-truth.json" || played=$?
+    --export "$RUN_DIR/simulator-truth.json" --table "$RUN_DIR/simulator-by-district.txt" || played=$?
   [ "$keep" = 1 ] || start_on real  # the real clock again, whether the demo's figures agreed or not
   if [ "$played" != 0 ]; then
     echo "The demo campaign failed (simulator exit status $played): see above." >&2
@@ -47,16 +47,19 @@ fi
 echo
 echo "The platform is running:"
 scripts/services.sh urls
-echo "  ground truth of the demo:  $RUN_DIR/simulator-truth.json"
+echo "  ground truth of the demo: $RUN_DIR/simulator-truth.json"
+if [ -f "$RUN_DIR/simulator-by-district.txt" ]; then echo "    per district: $RUN_DIR/simulator-by-district.txt"; fi
 .venv/bin/python scripts/where_to_look.py "$RUN_DIR"
-echo "  a department token:        .venv/bin/campaign token city_org --user demo   (after: eval \"\$(python3 deploy/stack.py env)\")"
-echo "Stop it with: make stop   (services)   and   make down   (Kafka and PostgreSQL)"
+echo "  a department token (after: eval \"\$(python3 deploy/stack.py env)\"):"
+echo "    .venv/bin/campaign token city_org --user demo"
+echo "Stop it with: make stop (services) and make down (Kafka and PostgreSQL)"
 if [ "$keep" = 1 ]; then
   echo
-  echo "WARNING: the services still run on the SIMULATED campaign clock (CAMPAIGN_KEEP_SIMULATED_CLOCK=1)."
-  echo "  Any client may set the business time of its requests with the X-Campaign-Time header, so dates"
-  echo "  and deadlines can be faked. Fine for playing with the demo; never like this with real data."
+  echo "WARNING: the services still run on the SIMULATED campaign clock"
+  echo "  (CAMPAIGN_KEEP_SIMULATED_CLOCK=1). Any client may set the business time of"
+  echo "  its requests with the X-Campaign-Time header, so dates and deadlines can be"
+  echo "  faked. Fine for playing with the demo; never like this with real data."
   echo "  Back to the real clock: scripts/run.sh without CAMPAIGN_KEEP_SIMULATED_CLOCK."
 else
-  echo "  clock:                     real (the demo's simulated clock is off; X-Campaign-Time is refused)"
+  echo "  clock: real (the demo's simulated clock is off; X-Campaign-Time is refused)"
 fi

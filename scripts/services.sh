@@ -186,15 +186,17 @@ case "${1:-}" in
     exit $rc
     ;;
   urls)
+    # short lines: the summary of scripts/run.sh is read in an 80-column terminal
+    echo "  API docs (each service also answers /healthz, /readyz, /metrics):"
     for s in "${SERVICES[@]}"; do
-      printf '  %-12s http://127.0.0.1:%s/docs   (health /healthz, readiness /readyz, metrics /metrics)\n' "$s" "${PORT[$s]}"
+      printf '    %-13s http://127.0.0.1:%s/docs\n' "$s" "${PORT[$s]}"
     done
-    printf '  %-12s http://127.0.0.1:%s/readyz (metrics /metrics; signs for reporting only; record %s)\n' \
-      audit-signer "$SIGNER_PORT" "$SIGNER_STATE"
-    printf '  %-12s http://127.0.0.1:%s/readyz (metrics /metrics; cosigns consistent checkpoints; record %s)\n' \
-      audit-witness "$WITNESS_PORT" "$WITNESS_STATE"
+    printf '    %-13s http://127.0.0.1:%s/readyz  signs for reporting only\n' audit-signer "$SIGNER_PORT"
+    printf '    %-13s http://127.0.0.1:%s/readyz  cosigns consistent checkpoints\n' audit-witness "$WITNESS_PORT"
+    printf '    their records: %s, %s\n' "$SIGNER_STATE" "$WITNESS_STATE"
+    echo "  Metrics of the relays and consumers (Prometheus: deploy/prometheus/):"
     for p in $(worker_processes); do
-      printf '  %-20s http://127.0.0.1:%s/metrics\n' "$p" "$(metrics_port "$p")"
+      printf '    %-20s http://127.0.0.1:%s/metrics\n' "$p" "$(metrics_port "$p")"
     done
     ;;
   *) echo "usage: $0 start|stop|status|urls" >&2; exit 2 ;;

@@ -14,13 +14,12 @@ import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from platform_core.reference import load_territory
 from platform_core.settings import local_service_urls
 from platform_core.tokens import issuer_from_settings
 
-from . import compare
+from . import compare, summary
 from .plan import build_campaign
 from .runner import CAMPAIGN_TIME_HEADER, Runner
 from .tokens import Tokens
@@ -63,6 +62,8 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
          territory: Annotated[Path | None, typer.Option(help="another city's territory JSON (default: the 2016 city)")] = None,
          run_tag: Annotated[str | None, typer.Option(help="salts codes and identity numbers (default: random)")] = None,
          export: Annotated[Path | None, typer.Option(help="write the ground truth and the comparison as JSON")] = None,
+         table: Annotated[Path | None, typer.Option(
+             help="write the wide per-district table here (default: beside --export; without either, print it)")] = None,
          settle_seconds: Annotated[float, typer.Option(help="how long to wait for projections to agree")] = 120.0,
          real_clock: Annotated[bool, typer.Option(
              "--real-clock", help="the platform runs on the real clock: no reports or bulletins")] = False) -> None:
@@ -85,9 +86,10 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
     started = time.perf_counter()
     campaign = build_campaign(seed, entities, city, tag, available=services, simulated_clock=not real_clock)
     plan = campaign.plan
-    console.print(f"campaign {city.name} seed={seed} run-tag={tag}: {len(campaign.entities)} entities, "
-                  f"{len(campaign.members)} members, {plan.command_count} commands planned "
-                  f"in {time.perf_counter() - started:.1f} s")
+    for line in summary.wrapped(f"campaign {city.name} seed={seed} run-tag={tag}: {len(campaign.entities)} entities, "
+                                f"{len(campaign.members)} members, {plan.command_count} commands planned "
+                                f"in {time.perf_counter() - started:.1f} s"):
+        console.print(line, markup=False, highlight=False)
     truth = GroundTruth({e.key: e for e in campaign.entities})
     runner = Runner(urls, Tokens(issuer_from_settings()), truth, workers=workers, rate=rate,
                     simulated_clock=not real_clock)
@@ -95,20 +97,29 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
         before = compare.snapshot(runner, set(plan.phases))
         shared = compare.units_in_use(runner) if "bulletins" in plan.phases else set()
         runner.units_not_reporting = shared  # their reports for these deadlines may exist already
-        with Progress(TextColumn("{task.description:<46}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[rate]:>7} cmd/s"), TimeElapsedColumn(), console=console) as bar:
+        # one bar that updates in place, within 80 columns (the step's label is cut to fit)
+        with Progress(TextColumn("{task.description:<30}"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                      TextColumn("{task.fields[rate]:>5} cmd/s"), TimeElapsedColumn(), console=console,
+                      disable=not console.is_terminal) as bar:
             task = bar.add_task("campaign", total=plan.command_count, rate="")
             clock = time.perf_counter()
 
+            logged = {"mark": -1, "step": None}
+
             def on_step(step) -> None:
-                bar.update(task, description=f"{step.on:%m-%d} {step.label}"[:46])
-                if not console.is_terminal:  # a log file (CI, run.sh piped): one line per step instead of a bar
-                    console.print(f"{time.perf_counter() - clock:7.1f} s  {step.on}  {step.label}  "
-                                  f"({runner.stats.ok} commands done)")
+                logged["step"] = step
+                bar.update(task, description=f"{step.on:%m-%d} {step.label}"[:30])
 
             def on_done(n: int) -> None:
                 elapsed = time.perf_counter() - clock
                 bar.update(task, advance=n, rate=f"{runner.stats.sent / elapsed:.0f}" if elapsed > 0 else "")
+                if console.is_terminal:  # the bar updates in place
+                    return
+                # a log file (CI, run.sh piped): a line per 10% of the commands instead of a bar
+                mark = summary.progress_mark(int(bar.tasks[0].completed), plan.command_count, logged["mark"])
+                if mark is not None:
+                    logged["mark"], step = mark, logged["step"]
+                    console.print(f"{mark:3d}%  {elapsed:6.1f} s  " + (f"{step.on}  {step.label}"[:60] if step else ""))
 
             stats = runner.play(plan, on_step, on_done)
         after, found = compare.settle(runner, truth, before, set(plan.phases), {d.code for d in city.districts},
@@ -119,7 +130,9 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
     finally:
         runner.close()
     report = _report(campaign, truth, stats, found, tag, services, after, bulletins)
-    _print(report)
+    if table is None and export is not None:
+        table = export.with_name(export.stem + "-by-district.txt")
+    _print(report, table)
     if export is not None:
         export.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
         console.print(f"ground truth and comparison written to {export}")
@@ -162,40 +175,21 @@ def _report(campaign, truth: GroundTruth, stats, found, tag: str, services, afte
     }
 
 
-def _print(report: dict) -> None:
-    c = report["commands"]
-    console.print(f"phases ran: {', '.join(report['phases_ran'])}")
-    for phase, why in report["phases_left_out"].items():
-        console.print(f"[yellow]phase left out: {phase} ({why})")
-    console.print(f"{c['sent']} commands in {c['seconds']} s = {c['per_second']} commands/s "
-                  f"(p50 {c['p50_ms']} ms, p99 {c['p99_ms']} ms, {c['retries']} retries, {c['failed']} failed)")
-    if report.get("spot_check_seed"):
-        used = "refused (a signed checkpoint seeds the draw)" if c["fallbacks"] else "used"
-        console.print(f"spot-check seed fixed in advance: {report['spot_check_seed']} ({used})")
-    if report.get("bulletins"):
-        console.print(f"bulletins published: {', '.join(b['cutoff_date'] for b in report['bulletins'])}"
-                      + (f" (not compared, held entities before the run: {', '.join(report['bulletin_units_not_compared'])})"
-                         if report.get("bulletin_units_not_compared") else ""))
-    for failure in c["failures"][:10]:
-        console.print(f"[red]failed: {failure}")
-    table = Table(title="基数与覆盖（模拟真值） ground truth per district")
-    for column in ("单位", "登记", "已审核", "已标记", "党建基数", "组织覆盖", "覆盖率", "单独组建", "两个覆盖",
-                   "应建(R2)覆盖", "已销号", "正式党员", "预备党员"):
-        table.add_column(column, justify="right")
-    members = report["truth"]["members_by_district"]
-    for unit, row in report["truth"]["registry_by_district"].items():
-        bulletin = report["truth"]["bulletin"].get(unit, {})
-        rate = bulletin.get("organization_coverage")
-        table.add_row(unit, str(row["registered"]), str(row["approved"]), str(row["flagged"]), str(row["in_baseline"]),
-                      str(bulletin.get("organization_covered", 0)), f"{rate:.1%}" if rate is not None else "-",
-                      str(bulletin.get("standalone_covered", 0)), str(bulletin.get("two_covered", 0)),
-                      f"{bulletin.get('required_covered', 0)}/{bulletin.get('required', 0)}", str(bulletin.get("closed", 0)),
-                      str(members.get(unit, {}).get("formal", 0)), str(members.get(unit, {}).get("probationary", 0)))
-    Console().print(table)
+def _print(report: dict, table_file: Path | None) -> None:
+    """The summary in short lines; the wide per-district table to ``table_file`` (or here, without one)."""
+    for line in summary.summary_lines(report):
+        console.print(line, markup=False, highlight=False, style="red" if line.startswith("failed:") else None)
+    if table_file is None:
+        Console().print(summary.district_table(report))
+    else:
+        with table_file.open("w", encoding="utf-8") as out:
+            Console(file=out, width=200, color_system=None).print(summary.district_table(report))
+        console.print(f"per-district figures (ground truth):\n  {table_file}", markup=False, highlight=False)
     if report["differences"]:
         console.print(f"[red]{len(report['differences'])} figures differ from the ground truth, e.g.:")
         for d in report["differences"][:15]:
-            console.print(f"[red]  {d['source']} {d['unit']} {d['figure']}: platform {d['platform']}, truth {d['truth']}")
+            console.print(f"  {d['source']} {d['unit']} {d['figure']}: platform {d['platform']}, truth {d['truth']}",
+                          style="red", markup=False, highlight=False)
     else:
         console.print("[green]the platform's figures agree with the ground truth")
 

@@ -1,8 +1,9 @@
-"""Browser sign-in for the dashboard: the department token in an HttpOnly, SameSite=Strict cookie.
+"""Browser sign-in for the dashboard: a short server-side session behind an HttpOnly, SameSite=Strict cookie.
 
-A browser cannot send ``Authorization: Bearer``; the login page verifies the same token
-(the service's token verifier, the issuer's public keys) and keeps it in a cookie scoped to
-/dashboard. Pages accept the cookie or the header. Only departments that may read
+A browser cannot send ``Authorization: Bearer``; the login form (POST) verifies the same token
+(the service's token verifier, the issuer's public keys) and exchanges it for a session
+(``sessions``): the cookie, scoped to /dashboard, holds only a random session id. A token never
+travels in a URL. Pages accept the session cookie or the header. Only departments that may read
 everything (read.all or audit.read: the city task force, inspectors) see the dashboard.
 """
 
@@ -13,9 +14,10 @@ from fastapi import Request
 from platform_core.auth import Forbidden, Principal, Unauthenticated
 from platform_core.tokens import TokenVerifier
 
-COOKIE = "campaign_dashboard"
+from . import sessions
+
+COOKIE = "campaign_dashboard_session"
 PREFIX = "/dashboard"
-COOKIE_MAX_AGE = 8 * 3600  # a working day; the token's own expiry still applies
 
 
 class LoginRequired(Exception):
@@ -54,29 +56,36 @@ def current_path(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def token_of(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.cookies.get(COOKIE) or None
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def check_token(verifier: TokenVerifier, token: str) -> Principal:
-    """The principal of a token that may use the dashboard; Unauthenticated or Forbidden otherwise."""
-    principal = verifier.verify(token)
+def may_use_dashboard(principal: Principal) -> Principal:
+    """The principal, when it may use the dashboard; Forbidden otherwise."""
     if not (principal.may("read.all") or principal.may("audit.read")):
         raise Forbidden(f"{principal.department} 无权查看全市看板（需要 read.all 或 audit.read 权限）",
                         principal=principal, permission="read.all", target="dashboard")
     return principal
 
 
+def check_token(verifier: TokenVerifier, token: str) -> Principal:
+    """The principal of a token that may use the dashboard; Unauthenticated or Forbidden otherwise."""
+    return may_use_dashboard(verifier.verify(token))
+
+
 def viewer(request: Request) -> Principal:
-    """FastAPI dependency for every dashboard page."""
-    token = token_of(request)
-    if token is None:
+    """FastAPI dependency for every dashboard page: the Bearer header, else the session cookie."""
+    token = bearer_token(request)
+    if token is not None:
+        try:
+            return check_token(request.app.state.token_verifier, token)
+        except Unauthenticated as exc:
+            raise LoginRequired(current_path(request), exc.message) from exc
+    session_id = request.cookies.get(COOKIE)
+    principal = sessions.principal_of(request.app.state.context.engine, request.app.state.context.schema, session_id) \
+        if session_id else None
+    if principal is None:
         raise LoginRequired(current_path(request))
-    try:
-        return check_token(request.app.state.token_verifier, token)
-    except Unauthenticated as exc:
-        raise LoginRequired(current_path(request), exc.message) from exc
+    return may_use_dashboard(principal)

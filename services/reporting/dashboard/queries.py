@@ -22,23 +22,31 @@ def counters(conn: Connection, schema: str, dimension: str) -> dict[str, Counter
     return queries.counters_by(conn, schema, dimension)
 
 
-def task_counts(conn: Connection, schema: str, department: str) -> dict[str, int]:
+def task_counts(conn: Connection, schema: str, department: str, street: str | None = None) -> dict[str, int]:
     rows = conn.execute(sa.text(
         f"SELECT task_state, count(*) AS n FROM {quoted_schema(schema)}.rp_entity_status"
-        " WHERE in_baseline AND department = :d GROUP BY task_state"), {"d": department})
+        " WHERE in_baseline AND department = :d AND (CAST(:street AS TEXT) IS NULL OR street_code = :street)"
+        " GROUP BY task_state"), {"d": department, "street": street})
     return {row.task_state: int(row.n) for row in rows}
 
 
 def tasks(conn: Connection, schema: str, department: str, state: str | None = None,
-          limit: int = TASK_LIMIT) -> list[dict]:
-    """The unit's baseline tasks, not-closed first (the board orders them; the limit keeps the open ones)."""
+          limit: int = TASK_LIMIT, street: str | None = None) -> list[dict]:
+    """The unit's baseline tasks (of one street, if given), not-closed first (the board orders them; the
+    limit keeps the open ones)."""
     rows = conn.execute(sa.text(
         f"SELECT entity_id, name, street_code, kind, task_state, organization_covered, work_covered,"
         f" required_reason, formal_members FROM {quoted_schema(schema)}.rp_entity_status"
         " WHERE in_baseline AND department = :d AND (CAST(:s AS TEXT) IS NULL OR task_state = :s)"
+        " AND (CAST(:street AS TEXT) IS NULL OR street_code = :street)"
         " ORDER BY task_state = 'closed', NOT organization_covered DESC, name, entity_id LIMIT :limit"),
-        {"d": department, "s": state, "limit": limit}).mappings()
+        {"d": department, "s": state, "street": street, "limit": limit}).mappings()
     return [dict(row) for row in rows]
+
+
+def counters_by_street(conn: Connection, schema: str, department: str) -> dict[str | None, Counters]:
+    """The unit's counters per street (street_code; None for entities without one)."""
+    return queries.counters_by(conn, schema, "street", "department = :d", {"d": department})
 
 
 def spans(conn: Connection, schema: str, departments: list[str]) -> list[tuple]:

@@ -25,20 +25,24 @@ from reporting.audit import queries as audit_queries
 from reporting.audit.store import AuditLogStore
 from reporting.domain.bulletin import build_rows
 from reporting.domain.rates import TARGET_COVERAGE, Counters
-from reporting.domain.reports import CITY_TIME, city_date
+from reporting.domain.reports import city_date
 from reporting.entrypoints.audit_schemas import InclusionProofPublic
 from reporting.handlers import accountability, bulletins
 from reporting.handlers.bulletin_figures import district_names, supervisor_names, unit_name
 from reporting.handlers.business_time import business_now
 
-from . import board, charts, queries
-from .auth import COOKIE, COOKIE_MAX_AGE, PREFIX, BadNext, check_token, safe_next, viewer
+from . import board, charts, labels, queries, sessions
+from .auth import COOKIE, PREFIX, BadNext, check_token, safe_next, viewer
 
 HERE = Path(__file__).parent
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 templates.filters["b64"] = lambda data: base64.b64encode(data).decode()
 templates.globals["departments_zh"] = lambda kind: DEPARTMENT_NAMES_ZH.get(kind, kind)
-templates.filters["city_time"] = lambda moment: moment.astimezone(CITY_TIME).strftime("%Y-%m-%d %H:%M") if moment else ""
+templates.filters["city_time"] = labels.city_time
+templates.globals.update(event_type=labels.event_type, district_name=labels.district, street_name=labels.street,
+                         unit_name=labels.unit,
+                         accountability_subject=labels.accountability_subject)
+templates.filters["flag_name"] = labels.flag
 
 router = APIRouter(prefix=PREFIX, tags=["dashboard"], include_in_schema=False)
 Viewer = Annotated[Principal, Depends(viewer)]
@@ -101,38 +105,43 @@ def _next_or_error(raw: str | None) -> str:
         raise PageError(400, "跳转地址无效", "参数 next 只能是 /dashboard 下的站内相对路径", field="next") from None
 
 
-def _signed_in(request: Request, token: str, next_path: str) -> Response:
-    try:
-        check_token(request.app.state.token_verifier, token.strip())
-    except Unauthenticated as exc:
-        return render("login.html", status_code=401, next=next_path, error=f"令牌无效：{exc.message}")
-    response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(COOKIE, token.strip(), max_age=COOKIE_MAX_AGE, path=PREFIX, httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https")
-    return response
+def _cookie_secure(request: Request) -> bool:
+    return request.url.scheme == "https"
 
 
 @router.get("/login")
-def login_page(request: Request, next: str | None = None, token: str | None = None) -> Response:
-    """With ``token``: verify it, set the cookie, go to ``next``; without: the sign-in form."""
-    next_path = _next_or_error(next)
-    if token:
-        return _signed_in(request, token, next_path)
-    return render("login.html", next=next_path, error=None)
+def login_page(next: str | None = None) -> Response:
+    """The sign-in form (a token is never accepted in the URL: it would land in logs and history)."""
+    return render("login.html", next=_next_or_error(next), error=None)
 
 
 @router.post("/login")
 def login_form(request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "") -> Response:
+    """Verify the token and exchange it for a server-side session; the cookie holds only the session id."""
     next_path = _next_or_error(next or None)
     if not token.strip():
         return render("login.html", status_code=401, next=next_path, error="请填写令牌")
-    return _signed_in(request, token, next_path)
+    try:
+        principal = check_token(request.app.state.token_verifier, token.strip())
+    except Unauthenticated as exc:
+        return render("login.html", status_code=401, next=next_path, error=f"令牌无效：{exc.message}")
+    context = _context(request)
+    session_id = sessions.start(context.engine, context.schema, principal)
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(COOKIE, session_id, max_age=int(sessions.SESSION_TTL.total_seconds()), path=PREFIX,
+                        httponly=True, samesite="strict", secure=_cookie_secure(request))
+    return response
 
 
-@router.get("/logout")
-def logout() -> Response:
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """End the session on the server and clear the cookie."""
+    session_id = request.cookies.get(COOKIE)
+    if session_id:
+        context = _context(request)
+        sessions.end(context.engine, context.schema, session_id)
     response = RedirectResponse(f"{PREFIX}/login", status_code=303)
-    response.delete_cookie(COOKIE, path=PREFIX)
+    response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict", secure=_cookie_secure(request))
     return response
 
 
@@ -167,29 +176,59 @@ def overview(request: Request, who: Viewer) -> HTMLResponse:
                                                      float(cell.target) if cell.target is not None else None)))
 
 
+def _state_or_error(state: str | None) -> None:
+    if state is not None and state not in board.TASK_STATES_ZH:
+        raise PageError(400, "请求有误", f"state 只能是 {', '.join(board.TASK_STATES_ZH)}", field="state")
+
+
+def _task_board(request: Request, department: str, state: str | None, on: str | None,
+                street: str | None = None) -> dict:
+    """What a 挂图作战 page shows for a district (or one of its streets): counters, tasks by state, overdue first."""
+    context = _context(request)
+    day, calendar = _on(on, context), load_calendar()
+    with context.engine.connect() as conn:
+        _require_projections(conn, context.schema)
+        counts = queries.task_counts(conn, context.schema, department, street)
+        tasks = board.board_order(queries.tasks(conn, context.schema, department, state, street=street), day, calendar)
+        if street is None:
+            counters = queries.counters(conn, context.schema, "department").get(department, Counters())
+            by_street = queries.counters_by_street(conn, context.schema, department)
+        else:
+            counters = queries.counters_by_street(conn, context.schema, department).get(street, Counters())
+            by_street = {}
+    return dict(counts=counts, tasks=tasks, overdue=sum(1 for t in tasks if t["overdue"]),
+                limited=len(tasks) >= queries.TASK_LIMIT, on=day, state=state, states=board.TASK_STATES_ZH,
+                milestones=board.MILESTONES_ZH, cells=board.rate_cells(counters), counters=counters,
+                formation=calendar.milestone("formation"), acceptance=calendar.milestone("acceptance"), kinds=KINDS_ZH,
+                streets=[{"code": code, "name": labels.street(code), "counters": c, "cells": board.rate_cells(c)}
+                         for code, c in sorted(by_street.items(), key=lambda item: item[0] or "")])
+
+
 @router.get("/districts/{code}")
 def district_board(request: Request, who: Viewer, code: str, state: str | None = None,
                    on: str | None = None) -> HTMLResponse:
-    """挂图作战: the district's tasks by state, overdue first (R9, R10)."""
+    """挂图作战: the district's streets, its tasks by state, overdue first (R9, R10)."""
     names = district_names()
     if code not in names:
         raise PageError(404, "未找到", f"没有代码为 {code} 的区（功能区）", field="code")
-    if state is not None and state not in board.TASK_STATES_ZH:
-        raise PageError(400, "请求有误", f"state 只能是 {', '.join(board.TASK_STATES_ZH)}", field="state")
-    context = _context(request)
-    day, calendar = _on(on, context), load_calendar()
-    department = f"district-{code}"
-    with context.engine.connect() as conn:
-        _require_projections(conn, context.schema)
-        counts = queries.task_counts(conn, context.schema, department)
-        tasks = board.board_order(queries.tasks(conn, context.schema, department, state), day, calendar)
-        counters = queries.counters(conn, context.schema, "department").get(department, Counters())
-    overdue = sum(1 for t in tasks if t["overdue"])
-    return render("district.html", who=who, code=code, name=names[code], counts=counts, tasks=tasks,
-                  overdue=overdue, limited=len(tasks) >= queries.TASK_LIMIT, on=day, state=state,
-                  states=board.TASK_STATES_ZH, milestones=board.MILESTONES_ZH, cells=board.rate_cells(counters),
-                  counters=counters, formation=calendar.milestone("formation"),
-                  acceptance=calendar.milestone("acceptance"), kinds=KINDS_ZH)
+    _state_or_error(state)
+    shown = _task_board(request, f"district-{code}", state, on)
+    return render("district.html", who=who, code=code, name=names[code], street=None, **shown)
+
+
+@router.get("/streets/{street_code}")
+def street_board(request: Request, who: Viewer, street_code: str, state: str | None = None,
+                 on: str | None = None) -> HTMLResponse:
+    """A street's (township's, park's) part of its district's board: the entities the district answers for
+    there (R8), by state, overdue first."""
+    district = street_code[:6]
+    if not (len(street_code) == 9 and street_code.isdigit() and district in district_names()):
+        raise PageError(404, "未找到", f"没有代码为 {street_code[:20]} 的街道（乡镇、园区）", field="street_code")
+    _state_or_error(state)
+    # a code the territory lacks but entities carry (an older division) still gets its board
+    shown = _task_board(request, f"district-{district}", state, on, street=street_code)
+    return render("district.html", who=who, code=district, name=district_names()[district],
+                  street={"code": street_code, "name": labels.street(street_code)}, **shown)
 
 
 def _unit_counters(by_department: dict[str, Counters], department: str | None) -> tuple[Counters, list[str]]:

@@ -22,6 +22,7 @@ FIGURE_NAMES_ZH = {
     "work_covered": "工作覆盖（未建党组织）", "two_covered": "两个覆盖", "required": "应建党组织",
     "required_covered": "应建已建", "formal_members": "正式党员", "probationary_members": "预备党员",
 }
+CHECK_KINDS_ZH = {"acceptance": "检查验收", "spot_check": "随机抽查", "look_back": "回头看"}  # R12
 
 
 def end_of_day(day: date) -> datetime:

@@ -22,9 +22,9 @@ from platform_core.rules.ledgers import ledgers_holding, reporting_unit_of, surv
 from platform_core.service import ServiceContext
 from reporting.adapters import accountability_queries, queries
 from reporting.domain.rates import TARGET_COVERAGE, Rate
-from reporting.domain.reports import city_date, end_of_day, reporting_units, timeliness
+from reporting.domain.reports import CHECK_KINDS_ZH, FIGURE_NAMES_ZH, city_date, end_of_day, reporting_units, timeliness
 from reporting.handlers import bulletins, reports
-from reporting.handlers.bulletin_figures import district_names
+from reporting.handlers.bulletin_figures import district_names, unit_name
 from reporting.handlers.business_time import business_now
 
 EVENT_IDS_LISTED = 1000  # AccountabilityRecorded.event_ids holds at most this many
@@ -78,11 +78,11 @@ def trail(context: ServiceContext, unit: str, now: datetime | None = None,
                 entries.append(_entry(
                     "discrepancy", report["deadline"], date.fromisoformat(report["deadline"]),
                     "R11：报送数据与核实数据不符：" + "；".join(
-                        f"{d['figure']} 报{d['reported']} 核{d['derived']}" for d in report["discrepancies"]),
+                        f"{FIGURE_NAMES_ZH.get(d['figure'], d['figure'])} 报{d['reported']} 核{d['derived']}" for d in report["discrepancies"]),
                     [report["event_id"], bulletin_event_id]))
         for check in accountability_queries.failed_checks(conn, context.schema, unit):
             entries.append(_entry("check_failed", check.check_id, check.checked_on,
-                                  f"R12：{check.check_kind}未通过：" + "；".join(check.findings), [check.event_id],
+                                  f"R12：{CHECK_KINDS_ZH.get(check.check_kind, check.check_kind)}未通过：" + "；".join(check.findings), [check.event_id],
                                   entity_ids=list(check.entity_ids)))
         return _with_confirmations(conn, context.schema, unit, entries)
 
@@ -105,7 +105,7 @@ def _survey_entries(conn, live: str, as_of: str, unit: str, survey) -> list[dict
         first = min((later[u] for u in holding if u in later), key=lambda r: r.first_submitted_at, default=None)
         when = f"，{city_date(first.first_submitted_at)}才报送" if first is not None else "，至今未报送"
         entries.append(_entry("deadline_missed", f"{survey.key}:{ledger}", survey.due,
-                              f"{heading}：台帐{ledger}截止时未报送（{len(entity_ids)}个两新组织未列入任何已报送台帐）{when}",
+                              f"{heading}：台帐（{unit_name(ledger)}）截止时未报送（{len(entity_ids)}个两新组织未列入任何已报送台帐）{when}",
                               [first.event_id] if first is not None else [], entity_ids=entity_ids))
     return entries
 

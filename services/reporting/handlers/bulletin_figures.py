@@ -48,8 +48,19 @@ def supervisor_names() -> dict[str, str]:
     return dict(load_departments().supervising_departments)
 
 
+LEDGER_AGGREGATES_ZH = {"social": "社会组织台帐", "enterprise": "非公企业汇总台帐"}
+
+
 def unit_name(unit: str) -> str:
-    """The Chinese name of a reporting or responsible unit."""
+    """The Chinese name of a reporting, responsible or ledger unit (platform_core.rules.ledgers)."""
+    if unit.startswith("street-"):
+        street = load_territory().street(unit.removeprefix("street-"))
+        if street is not None:
+            return district_names().get(street.district_code, "") + street.name
+        return unit
+    district, _, aggregate = unit.removeprefix("district-").partition("-")
+    if unit.startswith("district-") and aggregate in LEDGER_AGGREGATES_ZH:
+        return district_names().get(district, district) + LEDGER_AGGREGATES_ZH[aggregate]
     if unit.startswith("district-"):
         return district_names().get(unit.removeprefix("district-"), unit) + "委组织部"
     if unit.startswith("supervisor-"):

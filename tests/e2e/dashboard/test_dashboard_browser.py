@@ -1,16 +1,16 @@
 """The dashboard in headless Chromium: the reporting app (uvicorn, free port) over a scratch schema whose
 projections, audit log, checkpoint and bulletin were made by reporting's own code from the hand-computed
 scenario of tests/unit/reporting/reporting_scenario.py (events also published to fresh Kafka topics, which
-the bulletin's as-of replay reads). Checks the DOM's Chinese headings and exact figures, and that a
+the bulletin's as-of replay reads). The browser signs in through the login form (a server-side session),
+then the tests check the DOM's Chinese headings and exact figures, every page at 1400 px and 390 px (no
+document wider than the phone's screen, no internal identifiers in the visible text), and that a
 screenshot is a real rendering (no golden images: fonts differ per machine)."""
 
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
-import urllib.request
 import uuid
 import zlib
 from datetime import date
@@ -27,19 +27,13 @@ from platform_core.auth import Principal  # noqa: E402
 from platform_core.tokens import issuer_from_settings  # noqa: E402
 from platform_core.local_processes import free_port, process_environment, stop_all, wait_ready  # noqa: E402
 from reporting_scenario import DISTRICT_A, campaign, ent  # noqa: E402
+from cdp_browser import Browser  # noqa: E402
 from reporting_support import create_topics, delete_topics, drop_schemas_like, make_context, publish  # noqa: E402
 from signer_process import reporting_asks, running_signer  # noqa: E402
 
 BIN = Path(sys.executable).parent
-WINDOW = (1280, 2000)
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail("headless Chromium is missing: install it with `scripts/os-packages.sh chromium`")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+UTC_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
 @pytest.fixture(scope="module")
@@ -105,32 +99,26 @@ def server(seeded, tmp_path_factory):
         stop_all([process])
 
 
-def login_link(base: str, next_path: str) -> str:
-    token = issuer_from_settings().issue(Principal("inspector", "inspector", "e2e"))
-    return f"{base}/dashboard/login?token={token}&next={urllib.request.quote(next_path, safe='')}"
+@pytest.fixture(scope="module")
+def browser(server, tmp_path_factory):
+    """One signed-in Chromium for the module: the login form exchanged an inspector's token for a session."""
+    with Browser(tmp_path_factory.mktemp("chromium")) as b:
+        token = issuer_from_settings().issue(Principal("inspector", "inspector", "e2e"))
+        signed_in = b.sign_in(server, token)
+        assert signed_in["url"] == f"{server}/dashboard/", signed_in
+        yield b
 
 
-def browse(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
-    profile = tmp_path / f"profile-{uuid.uuid4().hex[:6]}"
-    return subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-dev-shm-usage", "--hide-scrollbars", f"--window-size={WINDOW[0]},{WINDOW[1]}",
-         f"--user-data-dir={profile}", *extra, url],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path)
-
-
-def dom(base: str, path: str, tmp_path: Path) -> str:
-    result = browse(login_link(base, path), tmp_path, "--dump-dom")
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
+def dom(browser: Browser, base: str, path: str, width: int = 1400) -> str:
+    return browser.load(base + path, width)["html"]
 
 
 def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_overview_shows_every_district_against_the_targets(server, tmp_path):
-    html = dom(server, "/dashboard/", tmp_path)
+def test_overview_shows_every_district_against_the_targets(server, browser):
+    html = dom(browser, server, "/dashboard/")
     text = text_of(html)
     assert "两新组织“两个覆盖”总览" in html and "组织覆盖率" in text and "两个覆盖率" in text and "工作覆盖率" in text
     # district A (江岸区): baseline 9 (E7 shadow-flagged out); organized E1, E3-E6, E13 -> 6/9; E2 work-covered
@@ -142,8 +130,8 @@ def test_overview_shows_every_district_against_the_targets(server, tmp_path):
     assert "66.67% 8/12" in total and "83.33% 10/12" in total and "目标 ≥80%" in text
 
 
-def test_district_board_lists_tasks_by_state_overdue_first(server, tmp_path):
-    html = dom(server, f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25", tmp_path)
+def test_district_board_lists_tasks_by_state_overdue_first(server, browser):
+    html = dom(browser, server, f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25")
     assert "江岸区 挂图作战" in html
     counts = dict(re.findall(r'data-state="(\w+)">(\d+)<', html))
     assert counts == {"open": "3", "declared": "0", "organization_formed": "5", "checked": "0", "closed": "1"}
@@ -155,45 +143,106 @@ def test_district_board_lists_tasks_by_state_overdue_first(server, tmp_path):
     assert "逾期（集中组建截止）" in html
 
 
-def test_coverage_chart_renders_in_the_browser(server, tmp_path):
-    html = dom(server, "/dashboard/coverage?unit=420102", tmp_path)
+def test_coverage_chart_renders_in_the_browser(server, browser, tmp_path):
+    html = dom(browser, server, "/dashboard/coverage?unit=420102")
     assert "江岸区组织覆盖率（按日）" in html and "<svg" in html and "目标 80%" in html
     assert re.search(r'class="covered-now">6<', html)
     assert "2016-09-10" in html  # the published bulletin's figures beside the series
-    shot = tmp_path / "coverage.png"
-    result = browse(login_link(server, "/dashboard/coverage?unit=420102"), tmp_path, f"--screenshot={shot}")
-    assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
+    shot = browser.screenshot(tmp_path / "coverage.png")
     width, height, pixels = decode_png(shot.read_bytes())
-    assert (width, height) == WINDOW
+    assert width == 1400 and height >= 900
     colors = set(pixels)
     assert len(colors) > 200, "the screenshot looks blank"
     assert any(close(p, (0x1f, 0x5f, 0xa8)) for p in colors), "the chart's series stroke is not on screen"
     assert any(close(p, (0xc0, 0x39, 0x2b)) for p in colors), "the target line is not on screen"
 
 
-def test_bulletins_and_accountability(server, tmp_path):
-    html = dom(server, "/dashboard/bulletins", tmp_path)
+def test_bulletins_and_accountability(server, browser):
+    html = dom(browser, server, "/dashboard/bulletins")
     assert "已发布通报" in html and 'href="/dashboard/bulletins/2016-09-10/pdf"' in html
-    trail = text_of(dom(server, f"/dashboard/accountability/district-{DISTRICT_A}", tmp_path))
+    trail = text_of(dom(browser, server, f"/dashboard/accountability/district-{DISTRICT_A}"))
     assert "江岸区委组织部 问责记录" in trail
-    assert "organization_covered 报7 核6" in trail  # the 09-10 report's discrepancy found by the bulletin
+    assert "已建党组织（组织覆盖） 报7 核6" in trail  # the 09-10 report's discrepancy found by the bulletin
 
 
-def test_entity_search_and_history_with_inclusion_proofs(server, seeded, tmp_path):
-    found = dom(server, "/dashboard/entities?q=测试单位1", tmp_path)
+def test_entity_search_and_history_with_inclusion_proofs(server, seeded, browser):
+    found = dom(browser, server, "/dashboard/entities?q=测试单位1")
     assert f'/dashboard/entities/{ent(1)}"' in found and "测试单位13" in found
-    html = dom(server, f"/dashboard/entities/{ent(1)}", tmp_path)
+    html = dom(browser, server, f"/dashboard/entities/{ent(1)}")
     assert "全部历史（审计日志）" in html and "测试单位1" in html
     from reporting.audit.store import AuditLogStore
     with seeded["context"].engine.connect() as conn:
         size = AuditLogStore(seeded["schema"]).latest_checkpoint(conn).tree_size
     assert re.search(r'class="tree-size">(\d+)<', html).group(1) == str(size)
     # E1: registered, approved, organization formed, checked, closed: each event verified against the checkpoint
-    types = re.findall(r"<strong>(\w+)</strong> · 叶序号", html)
+    types = re.findall(r'<strong data-type="(\w+)">[^<]+</strong> · 叶序号', html)
     assert types[:2] == ["EntityRegistered", "LedgerApproved"] and "OrganizationClosed" in types
     assert html.count("包含证明已验证") == len(types)
     proof_link = re.search(r'href="(/dashboard/entities/[^"]+/proofs/[0-9a-f-]+)"', html).group(1)
     assert proof_link.startswith(f"/dashboard/entities/{ent(1)}/proofs/")
+
+
+def test_the_street_view_drills_from_district_to_entity(server, browser):
+    district = browser.load(f"{server}/dashboard/districts/{DISTRICT_A}?on=2016-11-25", 1400)
+    # the scenario's entities carry street 420102001, a code the territory lacks: named as such, still drilled
+    assert f'href="/dashboard/streets/{DISTRICT_A}001"' in district["html"] and "各街道（乡镇、园区）" in district["text"]
+    street = browser.load(f"{server}/dashboard/streets/{DISTRICT_A}001?on=2016-11-25", 1400)
+    assert "全市 › 江岸区 › " in street["text"] and "挂图作战" in street["title"]
+    counts = dict(re.findall(r'data-state="(\w+)">(\d+)<', street["html"]))
+    assert counts == {"open": "3", "declared": "0", "organization_formed": "5", "checked": "0", "closed": "1"}
+    assert f'/dashboard/entities/{ent(1)}"' in street["html"]
+    missing = browser.load(f"{server}/dashboard/streets/999999001", 1400)
+    assert "没有代码为 999999001 的街道" in missing["text"]
+
+
+def test_entity_page_names_instead_of_identifiers(server, browser):
+    page = browser.load(f"{server}/dashboard/entities/{ent(1)}", 1400)
+    text = page["text"]
+    assert "单位登记" in text and "台帐审核通过" in text and "江岸区" in text
+    assert "EntityRegistered" not in text and "查看证明" in text
+    assert "北京时间" in text and not UTC_STAMP.search(text)
+    # the hashes are in the page, behind the closed toggles
+    assert page["html"].count('<details class="proof">') >= 2 and "叶哈希" not in text
+    opened = browser.evaluate("document.querySelectorAll('details.proof').forEach(d => d.open = true);"
+                              " document.body.innerText")
+    assert "叶哈希" in opened and "根哈希" in opened
+
+
+def every_page() -> list[str]:
+    return ["/dashboard/", f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25", f"/dashboard/streets/{DISTRICT_A}001",
+            "/dashboard/coverage", f"/dashboard/coverage?unit={DISTRICT_A}", "/dashboard/bulletins",
+            "/dashboard/accountability", f"/dashboard/accountability/district-{DISTRICT_A}",
+            "/dashboard/accountability/civil-affairs", "/dashboard/entities", "/dashboard/entities?q=测试单位",
+            f"/dashboard/entities/{ent(1)}", f"/dashboard/entities/{ent(13)}", "/dashboard/login",
+            "/dashboard/districts/999999"]
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_every_page_fits_the_screen_and_shows_no_identifiers(server, browser, width, tmp_path):
+    for path in every_page():
+        page = browser.load(server + path, width)
+        shot = browser.screenshot(tmp_path / f"{width}{re.sub(r'[^a-z0-9]+', '-', path)}.png")
+        where = f"{path} at {width} px (screenshot {shot})"
+        if width < 600:
+            assert page["scrollWidth"] <= page["innerWidth"], f"{where}: document {page['scrollWidth']} px wide"
+        assert "district-" not in page["text"], where
+        assert not UUID.search(page["text"]), f"{where}: {UUID.search(page['text']).group()}"
+        assert not UTC_STAMP.search(page["text"]), f"{where}: a UTC timestamp"
+        assert decode_png(shot.read_bytes())[0] == width, where
+
+
+@pytest.mark.parametrize("path", [f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25", "/dashboard/bulletins",
+                                  f"/dashboard/accountability/district-{DISTRICT_A}"])
+def test_at_phone_width_tables_scroll_in_their_box_without_one_character_columns(server, browser, path):
+    browser.load(server + path, 390)
+    # every table sits in a box that scrolls sideways, and no cell is squeezed narrower than two characters
+    found = browser.evaluate(
+        "({loose: [...document.querySelectorAll('table')].filter(t => !t.parentElement.matches('div.scroll')).length,"
+        " narrow: [...document.querySelectorAll('td, th')].filter(c => { const s = getComputedStyle(c);"
+        "   const inner = c.getBoundingClientRect().width - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);"
+        "   return c.innerText.trim().length > 1 && inner < 2 * parseFloat(s.fontSize); }).map(c => c.innerText),"
+        " boxes: [...document.querySelectorAll('div.scroll')].map(d => getComputedStyle(d).overflowX)})")
+    assert found["loose"] == 0 and found["narrow"] == [] and set(found["boxes"]) == {"auto"}, found
 
 
 def close(pixel: tuple, color: tuple, tolerance: int = 12) -> bool:
