@@ -116,7 +116,7 @@ def consume(service: Annotated[str, typer.Argument(callback=_check_service)],
             projection: Annotated[list[str] | None, typer.Option(
                 help="run only this projection (repeatable); default: every projection of SERVICE")] = None) -> None:
     """Run SERVICE's projection consumers (its bootstrap's ``build_projections``) until stopped."""
-    from .projection_consumer import run_projections
+    from .projection_consumer import ProjectionFailed, run_projections
 
     settings = get_settings()
     configure_logging(f"{service}-consumer", settings.log_level, settings.log_format)
@@ -139,7 +139,11 @@ def consume(service: Annotated[str, typer.Argument(callback=_check_service)],
     serve_worker_metrics(settings.metrics_port, settings.metrics_host)
     freeze_startup_heap()
     # the context's schema: a second instance (CAMPAIGN_REPORTING_SCHEMA) keeps its offsets in its own
-    run_projections(context.engine, settings.kafka_bootstrap, context.schema, specs, stop)
+    try:
+        run_projections(context.engine, settings.kafka_bootstrap, context.schema, specs, stop)
+    except ProjectionFailed as exc:
+        typer.echo(f"{service}: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command("rotate-personal-data-key")

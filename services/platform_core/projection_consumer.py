@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from datetime import datetime, timezone
 
+import psycopg2
 import sqlalchemy as sa
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
@@ -263,6 +264,7 @@ class ProjectionConsumer:
             **kafka_options(bootstrap), group_id=applier.group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", client_id=f"projection-{applier.group_id}",
             max_poll_records=max_records, metadata_max_age_ms=METADATA_MAX_AGE_MS)
+        self.failed = False  # set when run() met an error it does not retry (then the process stops)
         self._learn_partitions(topics)
         self.consumer.subscribe(topics, listener=_SeekToStoredOffsets(self))
         self._lag_reported_at = 0.0
@@ -347,7 +349,9 @@ class ProjectionConsumer:
             while not stop.is_set():
                 try:
                     self.poll_once()
-                except sa.exc.DBAPIError:  # OperationalError, InterfaceError, ...: the database went away
+                # the database went away: SQLAlchemy's wrappers, or psycopg2's own from the batched COPY-like
+                # inserts that run on the raw DBAPI cursor (adapters' insert_values)
+                except (sa.exc.DBAPIError, psycopg2.OperationalError, psycopg2.InterfaceError):
                     log.exception("database unavailable; retrying the batch")
                     stop.wait(1.0)
                 except KafkaError as exc:
@@ -356,6 +360,15 @@ class ProjectionConsumer:
                     # it out ended the thread, and the process with it (fault suite, broker kill).
                     log.warning("Kafka unavailable; polling again: %s", exc)
                     stop.wait(1.0)
+                except Exception:
+                    # Anything else is a defect of this process (a handler's bug, a broken invariant): retried,
+                    # it would fail the same way for good; swallowed with the thread, the process would look
+                    # alive while this projection stood still. So every thread of the process stops, and the
+                    # process exits non-zero (run_projections): its supervisor sees it and restarts it, and
+                    # PlatformWorkerDown fires meanwhile. The failed batch committed nothing.
+                    log.exception("projection failed; stopping the process", extra={"group": self.applier.group_id})
+                    self.failed = True
+                    stop.set()
         finally:
             self.consumer.close()
 
@@ -395,16 +408,21 @@ class ConsumerSpec(Protocol):
     def applier(self, schema: str, dead_letters: DeadLetterPublisher, producer) -> Applier: ...
 
 
+class ProjectionFailed(Exception):
+    """A projection met an error it does not retry; the process running it must exit non-zero."""
+
+
 def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[ConsumerSpec],
                     stop: threading.Event) -> None:
-    """Run each projection (and the service's intake) in its own thread until ``stop`` is set."""
+    """Run each projection (and the service's intake) in its own thread until ``stop`` is set; raise
+    ``ProjectionFailed`` when one of them stopped them all (``ProjectionConsumer.run``)."""
     from .kafka_io import create_producer, when_reachable
 
     producer = when_reachable(lambda: create_producer(bootstrap, f"{schema}-dead-letters"), stop,
                               f"{schema}'s dead letters")
     if producer is None:
         return
-    threads = []
+    threads, consumers = [], []
     for spec in specs:
         applier = spec.applier(schema, DeadLetterPublisher(producer), producer)
         consumer = when_reachable(lambda: ProjectionConsumer(engine, bootstrap, list(spec.topics), applier), stop,
@@ -416,9 +434,13 @@ def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[Con
         thread = threading.Thread(target=consumer.run, args=(stop,), name=spec.group_id, daemon=True)
         thread.start()
         threads.append(thread)
+        consumers.append(consumer)
     for thread in threads:
         thread.join()
     producer.close(timeout=10)
+    failed = [consumer.applier.group_id for consumer in consumers if consumer.failed]
+    if failed:
+        raise ProjectionFailed(f"stopped by a failure of {', '.join(failed)} (see the log above)")
 
 
-__all__ = ["Applier", "ConsumerOffsets", "ConsumerSpec", "ProjectionSpec", "run_projections", "BatchOutcome", "ConsumedRecord", "ProjectionApplier", "ProjectionConsumer", "TopicPartition"]
+__all__ = ["Applier", "ConsumerOffsets", "ConsumerSpec", "ProjectionFailed", "ProjectionSpec", "run_projections", "BatchOutcome", "ConsumedRecord", "ProjectionApplier", "ProjectionConsumer", "TopicPartition"]

@@ -191,3 +191,45 @@ def test_consumers_started_on_a_busy_machine_all_get_their_partitions(engine, sc
             burner.wait()
         producer.close()
     assert without_partitions == [], f"consumers {without_partitions} of 20 got no partitions within 10 s"
+
+
+def test_a_failure_it_does_not_retry_stops_every_projection_of_the_process(store, engine, schema, topic, settings):
+    """A handler's defect (not a rejection, not the database or the broker going away) must not leave the
+    process alive with one projection standing still: every thread stops, nothing of the failed batch is
+    committed, and run_projections raises, so `campaign consume` exits non-zero for its supervisor."""
+    import threading
+
+    from platform_core.projection_consumer import ProjectionFailed, ProjectionSpec, run_projections
+
+    fill_and_publish(store, engine, schema, settings, streams=2, per_stream=3)
+    table = make_table(engine, schema)
+    healthy, broken = f"g-healthy-{uuid.uuid4().hex[:8]}", f"g-broken-{uuid.uuid4().hex[:8]}"
+
+    def count(conn, envelopes):
+        for envelope in envelopes:
+            conn.execute(sa.text(f"INSERT INTO {schema}.{table} VALUES (:s, 1, 0) ON CONFLICT (stream_id)"
+                                 f" DO UPDATE SET events = {table}.events + 1"), {"s": envelope.stream_id})
+
+    def defect(conn, envelopes):
+        raise RuntimeError("a bug in the handler")
+
+    specs = [ProjectionSpec(healthy, (topic,), batch_handler=count, name="healthy"),
+             ProjectionSpec(broken, (topic,), batch_handler=defect, name="broken")]
+    stop, outcome = threading.Event(), {}
+
+    def run():
+        try:
+            run_projections(engine, settings.kafka_bootstrap, schema, specs, stop)
+        except ProjectionFailed as exc:
+            outcome["failed"] = str(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=120)
+    stop.set()
+    assert not thread.is_alive(), "the process's projections kept running after one failed"
+    assert broken in outcome.get("failed", ""), outcome
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text(f"SELECT count(*) FROM {schema}.consumer_offsets WHERE group_id = :g"),
+                              {"g": broken}).scalar_one()
+    assert stored == 0  # the failed batch committed nothing: a restart starts it again

@@ -9,18 +9,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "intake"))
 
 from formation.entrypoints.intake import intake_commands  # noqa: E402
-from intake_support import (Intake, command, count_rows, decoded, outcomes, results_end,  # noqa: E402
-                            scratch_departments)
+from intake_support import command, count_rows, decoded, outcomes, results_end, service_intake  # noqa: E402
 
 FORM = "cn.gov.wuhan.campaign.formation.form-organization.v1"
 
 
 @pytest.fixture(scope="module")
 def intake(settings, engine, client):
-    found = Intake(engine, settings.kafka_bootstrap, client.app.state.formation, "formation", scratch_departments(),
-                   service="formation", commands=intake_commands)
-    yield found
-    found.producer.close(timeout=5)
+    with service_intake(settings, engine, client, "formation", intake_commands) as found:
+        yield found
 
 
 def test_formation_commands_from_the_intake_answer_as_http(intake, client, district, engine, make_entity, settings):

@@ -4,6 +4,7 @@ departments (their own intake topics); outcomes on the departments' real results
 import json
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -111,3 +112,14 @@ def count_rows(engine: Engine, table: str, where: str = "TRUE") -> int:
 
     with engine.connect() as conn:
         return conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar_one()
+
+
+@contextmanager
+def service_intake(settings, engine, client, service: str, commands):
+    """``service``'s intake over the schema of its test app (``client``), for three scratch departments."""
+    found = Intake(engine, settings.kafka_bootstrap, getattr(client.app.state, service), service, scratch_departments(),
+                   service=service, commands=commands)
+    try:
+        yield found
+    finally:
+        found.producer.close(timeout=5)

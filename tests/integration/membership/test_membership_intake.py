@@ -8,8 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "intake"))
 
-from intake_support import (Intake, command, count_rows, decoded, outcomes, results_end,  # noqa: E402
-                            scratch_departments)
+from intake_support import command, count_rows, decoded, outcomes, results_end, service_intake  # noqa: E402
 from membership.entrypoints.intake import intake_commands  # noqa: E402
 from membership_support import new_id_number, token  # noqa: E402
 
@@ -19,10 +18,8 @@ CONFIRM = "cn.gov.wuhan.campaign.membership.confirm-member.v1"
 
 @pytest.fixture(scope="module")
 def intake(settings, engine, client):
-    found = Intake(engine, settings.kafka_bootstrap, client.app.state.membership, "membership", scratch_departments(),
-                   service="membership", commands=intake_commands)
-    yield found
-    found.producer.close(timeout=5)
+    with service_intake(settings, engine, client, "membership", intake_commands) as found:
+        yield found
 
 
 def test_membership_commands_from_the_intake_answer_as_http(intake, client, engine, place, organization, settings):
