@@ -12,13 +12,15 @@ def test_the_bundled_table_names_known_kinds_and_one_topic_each():
     departments = load_intake_departments()
     assert {d.kind for d in departments} <= set(PERMISSIONS)
     district = next(d for d in departments if d.name == "district-420102")
-    assert (district.topic, district.kafka_principal, district.department) == (
-        "intake.district-420102", "intake-district-420102", "district_org:420102")
+    assert (district.topic, district.results_topic, district.kafka_principal, district.department) == (
+        "intake.district-420102", "intake.district-420102.results", "intake-district-420102", "district_org:420102")
+    topics = [topic for d in departments for topic in (d.topic, d.results_topic)]
+    assert len(topics) == len(set(topics))  # names have no dots: no command topic is another's results topic
 
 
 @pytest.mark.parametrize("rows, problem", [
     ([{"name": "Market Regulation", "kind": "market_regulation"}], "lower-case"),
-    ([{"name": "results", "kind": "market_regulation"}], "lower-case"),
+    ([{"name": "market.results", "kind": "market_regulation"}], "lower-case"),  # a dot could clash with a topic
     ([{"name": "tax"}], "no kind"),
     ([{"name": "tax", "kind": "tax"}, {"name": "tax", "kind": "tax"}], "twice"),
 ])
