@@ -12,7 +12,7 @@ import urllib.parse
 from typing import Callable, Dict, Mapping, Optional
 
 from .local_secrets import app_secret, app_secret_file, kafka_password_file, pg_passfile, pg_passfiles_dir
-from .processes import APP_SECRETS, LOGINS, OPERATOR, OWNER_ROLE, AppSecret
+from .processes import APP_SECRETS, LOGINS, OPERATOR, OWNER_ROLE, WORKER_PROCESSES, AppSecret
 from .settings import HOST, PG_DATABASE, Settings, StackError
 
 KAFKA_SECURITY_PROTOCOL = "SASL_PLAINTEXT"  # no TLS: loopback or the compose network; production SASL_SSL
@@ -23,6 +23,8 @@ CREDENTIAL_VARIABLES = (
     "CAMPAIGN_DATABASE_URL", "CAMPAIGN_DATABASE_PASSWORD_FILE", "CAMPAIGN_KAFKA_BOOTSTRAP",
     "CAMPAIGN_KAFKA_SECURITY_PROTOCOL", "CAMPAIGN_KAFKA_SASL_MECHANISM", "CAMPAIGN_KAFKA_USERNAME",
     "CAMPAIGN_KAFKA_PASSWORD_FILE", *(secret.variable for secret in APP_SECRETS))
+# What names a worker (its heartbeat row): set for that worker only, unset for every other process.
+WORKER_NAME_VARIABLE = "CAMPAIGN_WORKER_NAME"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +67,7 @@ def process_environment(settings: Settings, process: str = OPERATOR, inherited: 
                              "them (is CAMPAIGN_RUN_DIR the stack's run folder?)")
         placement = local_placement(settings)
     environment: Dict[str, Optional[str]] = {name: None for name in CREDENTIAL_VARIABLES}
+    environment[WORKER_NAME_VARIABLE] = process if process in WORKER_PROCESSES else None
     if credentials.db_role is not None:
         environment.update({
             "CAMPAIGN_DATABASE_URL": placement.database_url(credentials.db_role),

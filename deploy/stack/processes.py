@@ -55,6 +55,10 @@ PROCESSES = {
     "audit-witness": Process(None, None),
 }
 
+# The long-running workers (relays, consumers): each is named by CAMPAIGN_WORKER_NAME, so that it keeps a
+# heartbeat its service's /readyz watches (services/platform_core/workers.py).
+WORKER_PROCESSES = frozenset(name for name in PROCESSES if name.rsplit("-", 1)[-1] in ("relay", "consumer", "processor"))
+
 # Departments' systems writing commands to their own intake topic (docs/intake.md): not processes of the
 # platform, a Kafka login and nothing else (`stack.py env --process intake-<department>` prints it).
 DEPARTMENT_SYSTEMS = {d.kafka_principal: Process(None, d.kafka_principal) for d in INTAKE_DEPARTMENTS}

@@ -12,6 +12,7 @@
     campaign rotate-personal-data-key SVC   re-wrap SVC's data keys and recompute its keyed hashes
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from .kafka_io import create_producer, ensure_topics, when_reachable
 from .logs import configure_logging
 from .metrics import serve_worker_metrics
 from .outbox_relay import OutboxRelay
+from .workers import WorkerHeartbeat
 from .service import service_migrations
 from .services import SERVICE_NAMES, load_bootstrap
 from .settings import get_settings
@@ -83,6 +85,14 @@ def migrate_command(services: Annotated[list[str] | None, typer.Argument()] = No
         typer.echo(f"{service}: {len(applied)} migration(s) applied to {target}, roles granted")
 
 
+def named_worker(engine, schema: str):
+    """The worker's heartbeat when the deployment named it (platform_core.workers), else nothing."""
+    settings = get_settings()
+    if not settings.worker_name:
+        return contextlib.nullcontext()
+    return WorkerHeartbeat(engine, schema, settings.worker_name, every=settings.worker_heartbeat_s)
+
+
 @app.command()
 def relay(service: Annotated[str, typer.Argument(callback=_check_service)],
           schema: Annotated[str | None, typer.Option(
@@ -105,7 +115,8 @@ def relay(service: Annotated[str, typer.Argument(callback=_check_service)],
         return
     freeze_startup_heap()
     try:
-        OutboxRelay(engine, schema, producer).run(stop)
+        with named_worker(engine, schema):
+            OutboxRelay(engine, schema, producer).run(stop)
     finally:
         producer.close(timeout=10)
         engine.dispose()
@@ -140,7 +151,8 @@ def consume(service: Annotated[str, typer.Argument(callback=_check_service)],
     freeze_startup_heap()
     # the context's schema: a second instance (CAMPAIGN_REPORTING_SCHEMA) keeps its offsets in its own
     try:
-        run_projections(context.engine, settings.kafka_bootstrap, context.schema, specs, stop)
+        with named_worker(context.engine, context.schema):
+            run_projections(context.engine, settings.kafka_bootstrap, context.schema, specs, stop)
     except ProjectionFailed as exc:
         typer.echo(f"{service}: {exc}", err=True)
         raise typer.Exit(1) from exc

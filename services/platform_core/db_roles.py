@@ -47,6 +47,8 @@ EVENT_STORE = {
     "personal_data_keys": "SELECT, INSERT, DELETE",
     # the intake's outcome outbox: written with the commands, marked once published (docs/intake.md)
     "intake_outcomes": "SELECT, INSERT, UPDATE (published_at)",
+    # named workers' heartbeats (platform_core.workers): each worker writes its own row, /readyz reads them
+    "workers": "SELECT, INSERT, UPDATE",
 }
 READ_MODEL = "SELECT, INSERT, UPDATE, DELETE"
 AUDIT_TABLES = ("audit_log", "audit_nodes", "audit_heads", "audit_checkpoints")

@@ -28,6 +28,7 @@ from .kafka_io import kafka_options
 from .refusals import insert_refusal
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG, metrics_payload
 from .tokens import TokenVerifier
+from .workers import STALE_AFTER_SECONDS, read_dead_workers
 
 log = logging.getLogger(__name__)
 
@@ -362,7 +363,7 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, token
                        max_request_bytes: int = 1024 * 1024, max_upload_bytes: int = 20 * 1024 * 1024,
                        version: str = "0.1.0",
                        description: str = "", on_startup: Callable[[], None] | None = None,
-                       simulated_clock: bool = False) -> FastAPI:
+                       simulated_clock: bool = False, worker_stale_after_s: float = STALE_AFTER_SECONDS) -> FastAPI:
     """A FastAPI app with /healthz, /readyz, /metrics and the platform's error format."""
     readiness = KafkaReadiness(kafka_bootstrap)
     # A command makes several database round trips from a worker thread; after each one the thread
@@ -423,14 +424,19 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, token
 
     @app.get("/readyz", tags=["operations"])
     def readyz() -> JSONResponse:
-        """The database and Kafka are reachable."""
+        """The database and Kafka are reachable, and none of the service's named workers is dead."""
         checks = {}
         try:
             with engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
-            checks["database"] = "ok"
+                checks["database"] = "ok"
+                dead = read_dead_workers(conn, service, worker_stale_after_s)
+            checks["workers"] = "ok" if not dead else "; ".join(f"{name} {why}" for name, why in sorted(dead.items()))
         except Exception as exc:  # readiness reports, it does not raise
-            checks["database"] = f"unreachable: {type(exc).__name__}"
+            if checks:  # the database answered; the workers' table did not (migrations pending?)
+                checks["workers"] = f"unreadable: {type(exc).__name__}"
+            else:
+                checks["database"] = f"unreachable: {type(exc).__name__}"
         try:
             readiness.check()
             checks["kafka"] = "ok"

@@ -65,7 +65,8 @@ def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), descri
         verifier_from_settings(context.settings),
         max_request_bytes=context.settings.max_request_bytes, max_upload_bytes=context.settings.max_upload_bytes,
         description=description,
-        on_startup=on_startup or context.migrate, simulated_clock=context.settings.simulated_clock)
+        on_startup=on_startup or context.migrate, simulated_clock=context.settings.simulated_clock,
+        worker_stale_after_s=context.settings.worker_stale_after_s)
     app.state.context = context
     for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)

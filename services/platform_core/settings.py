@@ -21,6 +21,12 @@ class LogSettings(BaseSettings):
     # events published and projected, dead letters, freshness. 0 = none (scripts/services.sh sets one each).
     metrics_port: int = Field(default=0, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
+    # The name a worker process keeps its heartbeat under (deploy/stack/processes.py sets one per relay and
+    # consumer); unnamed workers keep none. A named worker beats this often; its service's /readyz calls it dead after
+    # worker_stale_after_s of silence (platform_core.workers).
+    worker_name: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9.:_-]*$")
+    worker_heartbeat_s: float = Field(default=5.0, gt=0, le=300)
+    worker_stale_after_s: float = Field(default=30.0, gt=0, le=3600)
 
 
 class PlatformSettings(LogSettings):

@@ -21,7 +21,7 @@ def test_healthz(client):
 def test_readyz_reaches_database_and_kafka(client):
     response = client.get("/readyz")
     assert response.status_code == 200, response.text
-    assert response.json()["checks"] == {"database": "ok", "kafka": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "workers": "ok", "kafka": "ok"}
 
 
 def test_metrics_expose_request_and_outbox_series(client):
