@@ -103,7 +103,8 @@ def require_ledger_submit(principal: Principal, unit: LedgerUnit) -> None:
 
 def require_ledger_export(principal: Principal, unit: LedgerUnit) -> None:
     """Who may download a unit's ledger as its form (附表1/附表2): the departments that submit that ledger (a
-    department sees only its own ledger units), and the city organization department, which reads all."""
+    department sees only its own ledger units), and those that read everything (``read.all``: the city
+    organization department, inspectors)."""
     if principal.may("read.all"):
         return
     try:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from registry_api_support import client, count, enterprise, isolated, schema, token  # noqa: F401 (fixtures)
-from registry_sheets import form1_rows, xlsx
+from registry_sheets import csv_bytes, form1_rows, xlsx
 
 from platform_core.contracts import event_types_for
 from platform_core.event_store import EventStore
@@ -165,3 +165,17 @@ def test_a_blank_template_is_public_and_refused_when_imported_empty(client, form
 def test_the_routes_are_in_the_openapi(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert "/ledgers/{unit}/forms/{form}.xlsx" in paths and "/forms/{form}/template.xlsx" in paths
+
+
+def test_the_error_reports_keep_row_numbers_numeric_and_formula_like_text_inert(client):
+    headers = ["企业名称", "统一社会信用代码", "=HYPERLINK(\"http://evil.example\",\"x\")"]
+    content = csv_bytes([["武汉某公司", "91420100MA4KXXXXX0", "1"]], headers)  # a CSV holds the header as text
+    body = client.post("/imports/form1", files={"file": ("f.csv", content, "text/csv")}, headers=CITY).json()
+    assert body["status"] == "rejected", body
+    report = load_workbook(io.BytesIO(client.get(f"/imports/{body['import_id']}/errors.xlsx", headers=CITY).content))
+    rows = list(report.active.iter_rows(min_row=2))
+    assert rows and all(row[0].data_type == "n" and isinstance(row[0].value, int) for row in rows)
+    formula_like = [row[1] for row in rows if row[1].value.startswith("=")]
+    assert formula_like and all(cell.data_type == "s" for cell in formula_like)  # text, never a formula
+    csv_text = client.get(f"/imports/{body['import_id']}/errors.csv", headers=CITY).content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in csv_text and ",=HYPERLINK" not in csv_text

@@ -8,10 +8,11 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from registry_support import VOCABULARY, enterprise, make_uscc
 
+from platform_core.auth import Forbidden, Principal
 from platform_core.errors import RuleViolation
 from registry.adapters.form_sheets import NOTES_SHEET, form_workbook
 from registry.adapters.spreadsheet import SheetLimits, read_sheet
-from registry.domain import forms, forms_out
+from registry.domain import forms, forms_out, policy
 from registry.domain.facts import validate_registration
 from registry.domain.ledger import parse_unit
 
@@ -108,3 +109,28 @@ def test_a_row_stating_the_registered_facts_has_no_differences():
     assert forms.differences(facts, facts, stated) == []
     assert forms.differences({**facts, "employees": 7}, facts, stated) == ["employees"]
     assert forms.differences({**facts, "address": "别处"}, facts, ["name"]) == []  # a column the file lacks states nothing
+
+
+def principal(kind: str, territory: str | None = None) -> Principal:
+    return Principal(department=f"{kind}:{territory}" if territory else kind, kind=kind, user="t", territory=territory)
+
+
+@pytest.mark.parametrize("kind,territory,unit", [
+    ("street_office", "420102002", "street-420102002"), ("district_org", "420102", "street-420102002"),
+    ("district_org", "420102", "district-420102-social"), ("civil_affairs", None, "civil-affairs"),
+    ("city_organs_committee", None, "city-organs"), ("city_org", None, "district-420111-enterprise"),
+    ("inspector", None, "civil-affairs")])
+def test_the_departments_that_submit_a_ledger_and_the_city_may_export_it(kind, territory, unit):
+    policy.require_ledger_export(principal(kind, territory), parse_unit(unit, VOCABULARY.territory,
+                                                                         VOCABULARY.departments))
+
+
+@pytest.mark.parametrize("kind,territory,unit", [
+    ("district_org", "420111", "street-420102002"), ("street_office", "420102001", "street-420102002"),
+    ("civil_affairs", None, "district-420102-social"), ("market_regulation", None, "street-420102002"),
+    ("education", None, "civil-affairs")])
+def test_another_department_is_refused_naming_the_rule(kind, territory, unit):
+    with pytest.raises(Forbidden) as refused:
+        policy.require_ledger_export(principal(kind, territory), parse_unit(unit, VOCABULARY.territory,
+                                                                             VOCABULARY.departments))
+    assert "只能导出本部门报送的台帐" in refused.value.message and refused.value.permission == "ledger.export"
