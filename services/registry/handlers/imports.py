@@ -273,7 +273,8 @@ def outcome(record: dict) -> dict:
     unchanged = record["row_count"] - record["imported_count"] if record["status"] == "imported" else 0
     return {"import_id": record["import_id"], "status": record["status"], "form": record["form"],
             "filename": record["filename"], "rows": record["row_count"], "imported": record["imported_count"],
-            "unchanged": unchanged, "error_count": len(record["errors"]), "errors": record["errors"][:100], "seconds": record["seconds"]}
+            "unchanged": unchanged, "error_count": len(record["errors"]), "errors": record["errors"][:100],
+            "seconds": record["seconds"]}
 
 
 def error_report(ctx: RegistryContext, import_id: str) -> tuple[dict, list[dict]]:
