@@ -6,6 +6,7 @@ A ledger unit's kind decides its form: street and district enterprise ledgers ar
 rural entities), the social-organization ledgers 附表2.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,7 +42,7 @@ RULES = {
     "district_code": "必填：区或功能区名称（或6位代码）",
     "street_code": "必填：该区的街道（乡镇）或开发区（园区）名称（或9位代码）",
     "address": "选填，至多200个字",
-    "industry": "必填：行业名称（见“行业”说明）",
+    "industry": "必填：行业名称（见本表末行“行业（可选值）”）",
     "employees": "必填：0或正整数",
     "above_scale": "选填：是/否（留空为否）",
     "operation_status": "必填：正常经营、停业歇业 或 长期未经营",
@@ -55,6 +56,7 @@ RULES = {
     "no_organization_reason": "党组织情况为“未建”时必填，至多500个字",
 }
 YES, NO = "是", "否"
+_NEED = re.compile(r"^(必填|选填)[，：]")
 
 
 def form_of(unit: LedgerUnit, form: str) -> None:
@@ -82,9 +84,9 @@ def notes(form: str, vocabulary: Vocabulary) -> list[tuple[str, str, str]]:
     subtypes = "；".join(f"{KINDS[kind]}：{'、'.join(SUBTYPES[kind].values())}" for kind in kinds)
     found = [(SERIAL, "选填", "导入时忽略")]
     for column in columns(form):
-        rule = RULES[column.field].format(subtypes=subtypes)
+        rule = _NEED.sub("", RULES[column.field].format(subtypes=subtypes))  # the second column says it
         found.append((column.headers[0], "必填" if column.required else "选填", rule))
-    found.append(("行业", "", "、".join(item.name for item in vocabulary.industries.values())))
+    found.append(("行业（可选值）", "", "、".join(item.name for item in vocabulary.industries.values())))
     return found
 
 
