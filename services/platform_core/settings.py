@@ -79,6 +79,9 @@ class PlatformSettings(LogSettings):
     reporting_schema: str = "reporting"
     # The CJK font file bulletin charts are drawn with, tried before the known ones.
     reporting_cjk_font: Path | None = None
+    # Where browsers reach the registry's API: the dashboard's 表格下载 page links to its blank forms there.
+    # Default: the host the dashboard was reached on, at the registry's port (CAMPAIGN_REGISTRY_PORT).
+    registry_public_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     # Demo and tests only: requests may name their business time (platform_core.clock). Never in production.
     simulated_clock: bool = False
 

@@ -154,6 +154,23 @@ def unit_entity_ids(conn: Connection, unit: LedgerUnit) -> list[str]:
                              params).scalars())
 
 
+def unit_entities(conn: Connection, unit: LedgerUnit) -> list[dict]:
+    """The entities a ledger unit currently holds, as ``get_entity`` reads them, in the order registered."""
+    where, params = _unit_filter(unit)
+    rows = conn.execute(sa.text(f"SELECT e.*, {PERSONS_COLUMNS} FROM (SELECT {', '.join(ENTITY_COLUMNS)}"
+                                f" FROM entities WHERE {where}) e {PERSONS_JOIN}"
+                                " ORDER BY e.registered_at, e.entity_id"), params).mappings().all()
+    return [_entity_dict(row) for row in rows]
+
+
+def registered_by_code(conn: Connection, codes: Sequence[str]) -> dict[str, dict]:
+    """uscc -> the entity as ``get_entity`` reads it, for the codes already registered."""
+    rows = conn.execute(sa.text(f"SELECT e.*, {PERSONS_COLUMNS} FROM (SELECT {', '.join(ENTITY_COLUMNS)}"
+                                f" FROM entities WHERE uscc = ANY(:codes)) e {PERSONS_JOIN}"),
+                        {"codes": list(codes)}).mappings().all()
+    return {row["uscc"]: _entity_dict(row) for row in rows}
+
+
 def _unit_filter(unit: LedgerUnit) -> tuple[str, dict]:
     enterprise = "kind = ANY(:kinds)"
     if unit.kind == "street":

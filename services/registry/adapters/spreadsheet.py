@@ -1,5 +1,6 @@
 """Reading an uploaded XLSX or CSV into rows of cell values (with merged ranges), and writing
-the error report. The form logic lives in ``domain.forms``; this only knows file formats."""
+the error report (cells by platform_core.spreadsheets). The form logic lives in ``domain.forms``; this only
+knows file formats."""
 
 import csv
 import io
@@ -12,6 +13,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.xml.functions import iterparse
 
 from platform_core.errors import SchemaViolation
+from platform_core.spreadsheets import append_row, csv_text
 
 MAX_HEADER_SEARCH = 10
 # An XLSX is a zip: its parts unpacked may be this large at most (a 20 MiB upload of a real form unpacks to
@@ -149,8 +151,8 @@ def error_report_csv(errors: list[dict]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["行号", "列", "原因"])
-    for error in errors:
-        writer.writerow([error["row"], error["column"], error["reason"]])
+    for error in errors:  # a column header as the file wrote it may start like a formula
+        writer.writerow([error["row"], csv_text(error["column"]), csv_text(error["reason"])])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -158,9 +160,9 @@ def error_report_xlsx(errors: list[dict]) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "错误报告"
-    sheet.append(["行号", "列", "原因"])
+    append_row(sheet, ["行号", "列", "原因"])
     for error in errors:
-        sheet.append([error["row"], error["column"], error["reason"]])
+        append_row(sheet, [error["row"], error["column"], error["reason"]])
     for index, width in enumerate((8, 24, 80), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     buffer = io.BytesIO()

@@ -9,7 +9,7 @@ normalization, so “（）” and “()”, full-width digits and stray spaces 
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -270,6 +270,13 @@ def _place(raw: dict, out: dict, vocabulary: Vocabulary, errors: list[RowError],
                                f"“{street_text}”不是{district.name}的街道（乡镇）或开发区（园区）"))
         return
     out["street_code"], out["district_code"] = street.code, district.code
+
+
+def differences(facts: Mapping[str, Any], registered: Mapping[str, Any], stated: Iterable[str]) -> list[str]:
+    """The fields a row states (its file's columns, and the kind and district every row implies) whose value
+    differs from the registered entity's: none means the row is the registry's own data, unchanged."""
+    implied = ("kind", "district_code")
+    return [name for name in dict.fromkeys([*implied, *stated]) if facts.get(name) != registered.get(name)]
 
 
 def duplicate_codes(rows: Sequence[tuple[int, dict]], label: str) -> list[RowError]:

@@ -101,6 +101,19 @@ def require_ledger_submit(principal: Principal, unit: LedgerUnit) -> None:
         principal.require(permission, target=target)
 
 
+def require_ledger_export(principal: Principal, unit: LedgerUnit) -> None:
+    """Who may download a unit's ledger as its form (附表1/附表2): the departments that submit that ledger (a
+    department sees only its own ledger units), and those that read everything (``read.all``: the city
+    organization department, inspectors)."""
+    if principal.may("read.all"):
+        return
+    try:
+        require_ledger_submit(principal, unit)
+    except Forbidden as refusal:
+        raise _refuse(principal, "ledger.export", f"ledger-{unit.code}",
+                      f"导出{unit.name}：只能导出本部门报送的台帐（{refusal.message}）") from None
+
+
 def require_ledger_review(principal: Principal, unit: LedgerUnit, permission: str) -> None:
     """Only the city task force (市级工作专班, in the city organization department) reviews ledgers."""
     principal.require(permission, target=f"ledger-{unit.code}")

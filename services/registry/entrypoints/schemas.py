@@ -183,6 +183,7 @@ class ImportOutcome(BaseModel):
     filename: str
     rows: int
     imported: int
+    unchanged: int = Field(0, description="rows that are registered already with the same facts: nothing written")
     error_count: int
     errors: list[dict] = Field(description="the first 100 errors; the full report is at errors_url")
     seconds: float

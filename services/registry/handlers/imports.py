@@ -2,7 +2,12 @@
 
 A rejected file writes no entity and no event; its error report (row, column,
 reason) is kept under the import id for download. An accepted file becomes one
-EntityRegistered stream per row, appended in one transaction with the read rows.
+EntityRegistered stream per new row, appended in one transaction with the read rows.
+
+A row whose code is registered already is the registry's own data when every fact it states equals the
+registered one (an exported ledger imported back, docs/registry.md "Forms out"): it is counted as
+unchanged and writes nothing. Stating any fact differently is a row error naming the columns: a change
+is a profile update (PATCH /entities/{id}), never a second registration.
 """
 
 import hashlib
@@ -24,6 +29,7 @@ from registry.adapters.spreadsheet import Sheet, SheetLimits, read_sheet
 from registry.domain import entity as domain
 from registry.domain import forms, persons, policy
 from registry.domain.shadow import Candidate, match
+from registry.domain.vocabulary import FIELD_NAMES
 
 from .context import RegistryContext
 
@@ -49,17 +55,24 @@ def run_import(ctx: RegistryContext, principal: Principal, form: str, filename: 
         return outcome(earlier), True
     record = new_record(principal, idempotency_key, form, filename, digest)
     sheet = read_sheet(filename, content, sheet_limits(ctx, len(forms.FORMS[form])))
-    rows, errors, refused = _validate(ctx, principal, form, sheet)
+    rows, errors, refused, headers = _validate(ctx, principal, form, sheet)
+    unchanged: set[int] = set()
     if not errors:
-        errors = _against_registry(ctx, rows)
+        errors, unchanged = _against_registry(ctx, rows, headers)
     if refused:
         record_refusal(ctx.engine, ctx.store.schema, Forbidden(
             f"{principal.department} 导入的文件中有{refused}行超出本部门权限（{record['import_id']}）",
             principal=principal, permission="entity.register", target=record["import_id"]))
     if errors:
         return outcome(save_rejected(ctx, record, len(rows), errors, started)), False
-    record.update(status="imported", row_count=len(rows), imported_count=len(rows), errors=[])
-    _write(ctx, principal, record, rows, started)
+    new_rows = [(number, facts) for number, facts in rows if number not in unchanged]
+    record.update(status="imported", row_count=len(rows), imported_count=len(new_rows), errors=[])
+    if new_rows:
+        _write(ctx, principal, record, new_rows, started)
+    else:  # every row is the registry's data already: the import is recorded, no event is written
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        with ctx.begin() as conn:
+            repo.save_import(conn, record)
     return outcome(record), False
 
 
@@ -107,19 +120,20 @@ def _header_row(form: str, sheet: Sheet) -> int | None:
 
 
 def _validate(ctx: RegistryContext, principal: Principal, form: str,
-              sheet: Sheet) -> tuple[list[tuple[int, dict]], list[forms.RowError], int]:
+              sheet: Sheet) -> tuple[list[tuple[int, dict]], list[forms.RowError], int, forms.HeaderMap]:
     index = _header_row(form, sheet)
     if index is None:
         first = forms.FORMS[form][0].headers[0]
-        return [], [forms.RowError(1, first, f"前10行中找不到表头（应有“{first}”等列），请使用{forms.FORM_NAMES[form]}模板")], 0
+        return [], [forms.RowError(1, first, f"前10行中找不到表头（应有“{first}”等列），请使用{forms.FORM_NAMES[form]}模板")], \
+            0, forms.HeaderMap()
     header_number, header_cells = sheet.rows[index]
     headers, errors = forms.map_headers(form, header_cells, header_number)
     if errors:
-        return [], errors, 0
+        return [], errors, 0, headers
     data = sheet.rows[index + 1:]
     if len(data) > ctx.import_max_rows:
         return [], [forms.RowError(header_number, "", f"文件有{len(data)}行，超过每个文件{ctx.import_max_rows}行的上限，"
-                                                      "请分批导入")], 0
+                                                      "请分批导入")], 0, headers
     merged = merged_rows(sheet, header_number)
     rows, refused = [], 0
     wanted = set(headers.columns)
@@ -142,7 +156,10 @@ def _validate(ctx: RegistryContext, principal: Principal, form: str,
             continue
         rows.append((number, facts))
     errors.extend(forms.duplicate_codes(rows, headers.labels.get("uscc", "统一社会信用代码")))
-    return rows, errors, refused
+    if not rows and not errors:  # a blank template: nothing to import is a mistake worth saying
+        errors.append(forms.RowError(header_number, headers.labels.get("name", forms.FORMS[form][0].headers[0]),
+                                     "表头下没有任何数据行：空表不导入，请每行填写一个组织后重传"))
+    return rows, errors, refused, headers
 
 
 def merged_rows(sheet: Sheet, header_number: int) -> dict[int, str]:
@@ -155,12 +172,32 @@ def merged_rows(sheet: Sheet, header_number: int) -> dict[int, str]:
     return found
 
 
-def _against_registry(ctx: RegistryContext, rows: list[tuple[int, dict]]) -> list[forms.RowError]:
+def _against_registry(ctx: RegistryContext, rows: list[tuple[int, dict]],
+                      headers: forms.HeaderMap) -> tuple[list[forms.RowError], set[int]]:
+    """(errors, unchanged rows): a registered code is an unchanged row when the row states its registered
+    facts (persons included), else an error naming the columns that differ."""
     with ctx.connect() as conn:
-        existing = repo.existing_codes(conn, [facts["uscc"] for _, facts in rows])
-    return [forms.RowError(number, "统一社会信用代码",
-                           f"{facts['uscc']}已登记为 {existing[facts['uscc']][0]}（{existing[facts['uscc']][1]}）")
-            for number, facts in rows if facts["uscc"] in existing]
+        existing = repo.registered_by_code(conn, [facts["uscc"] for _, facts in rows])
+    errors, unchanged = [], set()
+    for number, facts in rows:
+        entity = existing.get(facts["uscc"])
+        if entity is None:
+            continue
+        differing = forms.differences(facts, _registered_facts(ctx, entity), headers.labels)
+        if not differing:
+            unchanged.add(number)
+            continue
+        columns = "、".join(headers.labels.get(name) or FIELD_NAMES.get(name, name) for name in differing)
+        errors.append(forms.RowError(number, headers.labels.get("uscc", "统一社会信用代码"),
+                                     f"{facts['uscc']}已登记为 {entity['entity_id']}（{entity['name']}），本行的"
+                                     f"{columns}与登记的不同：修改资料请用资料更新，不能重复登记"))
+    return errors, unchanged
+
+
+def _registered_facts(ctx: RegistryContext, entity: dict) -> dict:
+    """The entity's facts with its persons opened (none when erased: then every person differs)."""
+    opened = ctx.persons.open(entity.pop("persons", None))
+    return {**entity, **({**persons.EMPTY, **opened} if opened is not None else dict.fromkeys(persons.EMPTY))}
 
 
 def _write(ctx: RegistryContext, principal: Principal, record: dict, rows: list[tuple[int, dict]],
@@ -233,9 +270,11 @@ def _index(by_key: dict, entity: dict) -> None:
 
 def outcome(record: dict) -> dict:
     """What an import answers: its status, counts and the first 100 row errors."""
+    unchanged = record["row_count"] - record["imported_count"] if record["status"] == "imported" else 0
     return {"import_id": record["import_id"], "status": record["status"], "form": record["form"],
             "filename": record["filename"], "rows": record["row_count"], "imported": record["imported_count"],
-            "error_count": len(record["errors"]), "errors": record["errors"][:100], "seconds": record["seconds"]}
+            "unchanged": unchanged, "error_count": len(record["errors"]), "errors": record["errors"][:100],
+            "seconds": record["seconds"]}
 
 
 def error_report(ctx: RegistryContext, import_id: str) -> tuple[dict, list[dict]]:

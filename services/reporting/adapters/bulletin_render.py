@@ -6,6 +6,7 @@ the signed audit checkpoint printed on them.
 """
 
 import io
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from matplotlib import pyplot as plt  # noqa: E402
 import jinja2  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 from openpyxl.styles import Alignment, Font  # noqa: E402
+from openpyxl.utils import get_column_letter  # noqa: E402
 from reportlab.lib import colors  # noqa: E402
 from reportlab.lib.pagesizes import A4, landscape  # noqa: E402
 from reportlab.lib.styles import ParagraphStyle  # noqa: E402
@@ -26,6 +28,7 @@ from reportlab.platypus import (Image, PageBreak, Paragraph, SimpleDocTemplate, 
                                 TableStyle, XPreformatted)
 from xml.sax.saxutils import escape  # noqa: E402
 
+from platform_core.spreadsheets import Percent, Points, append_row  # noqa: E402
 from reporting.domain.reports import FIGURE_NAMES_ZH  # noqa: E402
 
 CJK_FONT_CANDIDATES = (
@@ -125,43 +128,70 @@ def render_html(data: dict, checkpoint_note: str, figures_sha256: str, chart: by
     return html.encode("utf-8")
 
 
+# The XLSX's figure columns: every rate a percent-formatted number followed by its numerator and denominator
+# (R7), every count an integer, the change in percentage points a number (platform_core.spreadsheets).
+XLSX_RATES = (("organization_coverage", "组织覆盖率"), ("standalone_rate", "单独组建率"), ("two_coverage", "两个覆盖率"),
+              ("required_coverage", "应建尽建覆盖率"))
+XLSX_COLUMNS = ("名次", "单位", "党建基数", "已建党组织",
+                *(f"{name}{part}" for _, name in XLSX_RATES for part in ("", "（分子）", "（分母）")),
+                "正式党员", "预备党员", "覆盖率较上期")
+
+
+def xlsx_row(row: dict) -> list:
+    """A bulletin row as cells: numbers as numbers (a rate without a denominator is a blank cell)."""
+    c = row["counters"]
+    rates = [cell for key, _ in XLSX_RATES for cell in (Percent(row["rates"][key]["percent"]),
+                                                        row["rates"][key]["numerator"],
+                                                        row["rates"][key]["denominator"])]
+    return [row["rank"], row["name"], c["baseline"], c["organization_covered"], *rates, c["formal_members"],
+            c["probationary_members"], Points(row["change"]["organization_coverage_points"])]
+
+
 def render_xlsx(data: dict, checkpoint_note: str, figures_sha256: str) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "各区"
-    sheet.append([title(data)])
+    append_row(sheet, [title(data)])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(list(COLUMNS))
-    for row in table_rows(data["districts"]) + [table_rows([data["total"]])[0]]:
-        sheet.append(row)
+    append_row(sheet, list(XLSX_COLUMNS))
+    for row in data["districts"]:
+        append_row(sheet, xlsx_row(row))
+    append_row(sheet, ["", "全市合计", *xlsx_row(data["total"])[2:]])
     departments = book.create_sheet("市直部门")
-    departments.append(list(COLUMNS))
-    for row in table_rows(data["departments"]):
-        departments.append(row)
+    append_row(departments, list(XLSX_COLUMNS))
+    for row in data["departments"]:
+        append_row(departments, xlsx_row(row))
     reports = book.create_sheet("半月报送")
-    reports.append(["单位", "截止日期", "状态", "报送日期", "数据差异"])
+    append_row(reports, ["单位", "截止日期", "状态", "报送日期", "数据差异"])
     for entry in data["reports"]:
-        reports.append([entry["unit_name"], entry["deadline"], STATUS_ZH[entry["status"]], entry["submitted_on"] or "",
-                        "；".join(f"{FIGURE_NAMES_ZH.get(d['figure'], d['figure'])}：报{d['reported']}，核{d['derived']}"
-                                 for d in entry["discrepancies"])])
+        submitted = entry["submitted_on"]
+        append_row(reports, [entry["unit_name"], date.fromisoformat(entry["deadline"]), STATUS_ZH[entry["status"]],
+                             date.fromisoformat(submitted) if submitted else None,
+                             "；".join(f"{FIGURE_NAMES_ZH.get(d['figure'], d['figure'])}：报{d['reported']}，核{d['derived']}"
+                                      for d in entry["discrepancies"])])
     lists = book.create_sheet("问题清单")
-    lists.append(["类别", "单位", "两新组织", "说明"])
+    append_row(lists, ["类别", "单位", "两新组织", "正式党员", "说明"])
     for item in data["r3_violations"]:
-        lists.append(["应单独组建未单独组建（R3）", item["department"], item["name"], f"正式党员{item['formal_members']}名"])
+        append_row(lists, ["应单独组建未单独组建（R3）", item["department"], item["name"], item["formal_members"],
+                           "正式党员3名以上，未单独组建党组织"])
     for item in data["overdue_tasks"]:
-        lists.append(["逾期未销号", item["department"], item["name"], item["task_state"]])
+        append_row(lists, ["逾期未销号", item["department"], item["name"], None, item["task_state"]])
     for item in data["failed_checks"]:
-        lists.append(["检查未通过", item["unit"] or "", item["organization_id"], "；".join(item["findings"])])
+        append_row(lists, ["检查未通过", item["unit"] or "", item["organization_id"], None, "；".join(item["findings"])])
     proof = book.create_sheet("审计检查点")
-    proof.append(["数据文件SHA-256", figures_sha256])
+    append_row(proof, ["数据文件SHA-256", figures_sha256])
     for line in checkpoint_note.splitlines():
-        proof.append([line])
+        append_row(proof, [line])
     for ws in (sheet, departments):
-        for column in "BCDEFGHIJK":
-            ws.column_dimensions[column].width = 18
+        for index in range(3, len(XLSX_COLUMNS) + 1):
+            ws.column_dimensions[get_column_letter(index)].width = 14
+        ws.column_dimensions["B"].width = 20
         for cells in ws.iter_rows(min_row=2):
             for cell in cells:
                 cell.alignment = Alignment(horizontal="center")
+    for ws, widths in ((reports, (24, 12, 14, 12, 40)), (lists, (26, 20, 30, 10, 40)), (proof, (70, 70))):
+        for index, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(index)].width = width
     book.properties.creator = "campaign reporting"
     out = io.BytesIO()
     book.save(out)

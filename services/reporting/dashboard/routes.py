@@ -20,6 +20,7 @@ from platform_core.auth import DEPARTMENT_NAMES_ZH, Principal, Unauthenticated
 from platform_core.errors import PlatformError
 from platform_core.reference import load_calendar, load_territory
 from platform_core.service import ServiceContext
+from platform_core.settings import ServicePorts
 from platform_core import merkle
 from reporting.audit import queries as audit_queries
 from reporting.audit.store import AuditLogStore
@@ -284,6 +285,19 @@ def bulletin_list(request: Request, who: Viewer) -> HTMLResponse:
     with context.engine.connect() as conn:
         published = queries.bulletins(conn, context.schema)
     return render("bulletins.html", who=who, bulletins=published, kinds=tuple(bulletins.FILE_COLUMNS))
+
+
+FORMS_ZH = (("form1", "附表1", "非公有制经济组织（含农村新型经营主体）调查摸底表"), ("form2", "附表2", "社会组织调查摸底表"))
+
+
+@router.get("/forms")
+def form_downloads(request: Request, who: Viewer) -> HTMLResponse:
+    """表格下载: the blank 附表1/附表2, served by the registry (its public templates; this service holds no form)."""
+    base = (_context(request).settings.registry_public_url
+            or f"{request.url.scheme}://{request.url.hostname}:{ServicePorts().registry_port}")
+    return render("forms.html", who=who, forms=[{"code": code, "name": name, "title": title,
+                                                  "url": f"{base.rstrip('/')}/forms/{code}/template.xlsx"}
+                                                 for code, name, title in FORMS_ZH])
 
 
 @router.get("/bulletins/{cutoff_date}/{kind}")

@@ -208,13 +208,20 @@ def test_entity_page_names_instead_of_identifiers(server, browser):
     assert "叶哈希" in opened and "根哈希" in opened
 
 
+def test_the_forms_page_links_the_registry_blank_templates(server, browser):
+    html = dom(browser, server, "/dashboard/forms")
+    assert 'href="/dashboard/forms">表格下载</a>' in html and "填表说明" in html
+    for form in ("form1", "form2"):
+        assert re.search(rf'href="http://[^"/]+:\d+/forms/{form}/template\.xlsx"', html), form
+
+
 def every_page() -> list[str]:
     return ["/dashboard/", f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25", f"/dashboard/streets/{DISTRICT_A}001",
             "/dashboard/coverage", f"/dashboard/coverage?unit={DISTRICT_A}", "/dashboard/bulletins",
             "/dashboard/accountability", f"/dashboard/accountability/district-{DISTRICT_A}",
             "/dashboard/accountability/civil-affairs", "/dashboard/entities", "/dashboard/entities?q=测试单位",
             f"/dashboard/entities/{ent(1)}", f"/dashboard/entities/{ent(13)}", "/dashboard/login",
-            "/dashboard/districts/999999"]
+            "/dashboard/districts/999999", "/dashboard/forms"]
 
 
 @pytest.mark.parametrize("width", [1400, 390])
@@ -232,7 +239,7 @@ def test_every_page_fits_the_screen_and_shows_no_identifiers(server, browser, wi
 
 
 @pytest.mark.parametrize("path", [f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25", "/dashboard/bulletins",
-                                  f"/dashboard/accountability/district-{DISTRICT_A}"])
+                                  f"/dashboard/accountability/district-{DISTRICT_A}", "/dashboard/forms"])
 def test_at_phone_width_tables_scroll_in_their_box_without_one_character_columns(server, browser, path):
     browser.load(server + path, 390)
     # every table sits in a box that scrolls sideways, and no cell is squeezed narrower than two characters

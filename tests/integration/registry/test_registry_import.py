@@ -102,11 +102,28 @@ def test_rows_outside_the_territory_are_refused_and_recorded(client, engine, sch
     assert count(engine, schema, "refused_commands", f"target = '{body['import_id']}'") == 1
 
 
-def test_codes_registered_before_are_row_errors(client):
+def test_registered_codes_with_the_same_facts_are_unchanged_and_with_other_facts_row_errors(client, engine, schema):
     rows = form1_rows(3)
     assert upload(client, xlsx(rows)).status_code == 201
-    body = upload(client, xlsx(rows)).json()
-    assert body["error_count"] == 3 and all("已登记为 entity-" in e["reason"] for e in body["errors"])
+    events = count(engine, schema, "events")
+    again = upload(client, xlsx(rows))
+    assert again.status_code == 201, again.text
+    assert again.json()["imported"] == 0 and again.json()["unchanged"] == 3 and again.json()["rows"] == 3
+    assert count(engine, schema, "events") == events  # the registry's own data: nothing written
+    changed = [row[:8] + [row[8] + 1] + row[9:] for row in rows]  # 职工人数 differs
+    changed[1][14] = "另一位负责人"  # and a person differs: compared in clear, never shown
+    body = upload(client, xlsx(changed)).json()
+    assert body["status"] == "rejected" and body["error_count"] == 3
+    assert all("已登记为 entity-" in e["reason"] and "职工人数" in e["reason"] for e in body["errors"])
+    assert "出资人（负责人）" in body["errors"][1]["reason"] and "另一位负责人" not in body["errors"][1]["reason"]
+    mixed = upload(client, xlsx(rows + form1_rows(2))).json()
+    assert mixed["status"] == "imported" and (mixed["imported"], mixed["unchanged"]) == (2, 3)
+
+
+def test_a_file_without_data_rows_is_refused_naming_the_rule(client):
+    body = upload(client, xlsx([])).json()
+    assert body["status"] == "rejected" and body["imported"] == 0
+    assert "没有任何数据行" in body["errors"][0]["reason"]
 
 
 def test_the_same_upload_with_the_same_key_is_replayed(client, engine, schema):
