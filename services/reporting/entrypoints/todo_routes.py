@@ -29,7 +29,9 @@ def todo_index(request: Request, caller: Caller, district: District = None, stre
             "lists": [{"key": key, "title": t.title, "rule": t.rule, "total": counts[key]} for key, t in LISTS.items()]}
 
 
-@router.get("/todo/{key}.xlsx")
+@router.get("/todo/{key}.xlsx", response_class=Response, responses={200: {
+    "description": "the list as an XLSX workbook",
+    "content": {todo.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
 def todo_xlsx(request: Request, caller: Caller, key: ListKey, district: District = None, street: Street = None,
               ledger_unit: LedgerUnit = None, today: Today = None) -> Response:
     """The list as an XLSX workbook: numbers and dates as typed cells, names always text."""

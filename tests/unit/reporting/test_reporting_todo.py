@@ -123,3 +123,18 @@ def test_scope_by_district_street_and_ledger_unit():
 ])
 def test_who_reads_which_scope(principal, scope, allowed):
     assert (todo.refusal(principal, *scope) is None) is allowed
+
+
+def test_the_dashboard_board_marks_a_plan_past_its_target_date():
+    from platform_core.reference import load_calendar
+    from reporting.dashboard import board
+
+    def task(target, covered):
+        return {"entity_id": "entity-1", "name": "单位", "task_state": "organization_formed" if covered else "open",
+                "organization_covered": covered, "work_covered": False, "required_reason": None,
+                "plan_target_date": target}
+
+    marks = [t["plan_overdue"] for t in board.board_order(
+        [task(date(2016, 10, 9), False), task(date(2016, 10, 10), False), task(date(2016, 10, 9), True),
+         task(None, False)], TODAY, load_calendar())]
+    assert sorted(marks) == [False, False, False, True]
