@@ -12,6 +12,7 @@ from platform_core.service import ServiceContext, bootstrap_service
 
 from formation.adapters.tables import Tables, tables
 from formation.handlers.commands import FormationCommands
+from formation.handlers.plans import PlanCommands
 from formation.handlers.projections import checkpoint_projection, upstream_projection
 
 UPSTREAM_GROUP = "formation.upstream"  # registry.events + membership.events: baseline, kinds, member counts
@@ -27,6 +28,7 @@ class Formation:
     tables: Tables
     engine: Engine
     calendar: CampaignCalendar
+    plans: PlanCommands
 
 
 def build_context() -> ServiceContext:
@@ -41,7 +43,7 @@ def build_formation(context: ServiceContext, upstream_group: str = UPSTREAM_GROU
     upstream = ProjectionLag(context.engine, context.schema, upstream_group, upstream_topics,
                              context.settings.kafka_bootstrap)
     commands = FormationCommands(context.store, bound, calendar=calendar, upstream=upstream)
-    return Formation(commands, bound, context.engine, calendar)
+    return Formation(commands, bound, context.engine, calendar, PlanCommands(commands))
 
 
 def build_projections(context: ServiceContext) -> list:

@@ -115,6 +115,7 @@ REPORTING_SCOPE = {
     "rp_ledger_submissions": "event_id = ANY(:events)",
     "rp_coverage_spans": "entity_id = ANY(:entities)",
     "rp_responsibility_reports": "event_id = ANY(:events)",
+    "rp_plans": "entity_id = ANY(:entities)",
 }
 SERVICE_SCOPE = {
     "membership": {"known_entities": "entity_id = ANY(:entities)"},

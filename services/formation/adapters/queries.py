@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..domain.model import Coverage, EntityFacts, Organization, TaskStatus
+from ..domain.plans import Plan, PlanContent
 from ..domain.work_coverage import Assignment
 from .tables import Tables
 
@@ -146,9 +147,13 @@ def board(conn: Connection, t: Tables, unit: str | None, district: str | None) -
                k.state, k.organization_id AS task_organization_id, k.check_id, k.reopened, k.last_reason,
                (SELECT min(v.organization_id) FROM {s}.coverage v WHERE v.entity_id = e.entity_id AND v.active)
                  AS covering,
-               EXISTS (SELECT 1 FROM {s}.work_coverage w WHERE w.entity_id = e.entity_id) AS work_covered"""
-    rows = conn.execute(_facts_sql(s, " AND ".join(clauses), also, f"LEFT JOIN {s}.tasks k ON k.entity_id = e.entity_id"),
-                        params)
+               EXISTS (SELECT 1 FROM {s}.work_coverage w WHERE w.entity_id = e.entity_id) AS work_covered,
+               pl.plan_id, pl.label AS plan_label, pl.target_date AS plan_target_date,
+               pl.responsible_role AS plan_responsible_role, r.name AS plan_responsible_name,
+               pl.last_note AS plan_last_note, pl.last_noted_on AS plan_last_noted_on"""
+    joins = (f"LEFT JOIN {s}.tasks k ON k.entity_id = e.entity_id LEFT JOIN {s}.plans pl ON pl.entity_id = e.entity_id"
+             f" LEFT JOIN {s}.plan_responsibles r ON r.responsible_id = pl.responsible_id")
+    rows = conn.execute(_facts_sql(s, " AND ".join(clauses), also, joins), params)
     return [(_facts(row), dict(row._mapping)) for row in rows]
 
 
@@ -235,3 +240,45 @@ def organization_state(row: dict) -> Organization:
                         tuple(row["entity_ids"]), dict(row["affiliation"]), row["formed_on"], row["dissolved_on"],
                         row["version"])
 
+
+
+def plan(conn: Connection, t: Tables, entity_id: str, lock: bool = False) -> Plan | None:
+    """The entity's plan (R9), locked for a revision or a note when ``lock``."""
+    query = sa.select(t.plans).where(t.plans.c.entity_id == entity_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        return None
+    content = PlanContent(tuple(row.measures), row.target_date, row.responsible_id, row.responsible_role)
+    return Plan(row.plan_id, row.entity_id, content, row.revision, row.created_on)
+
+
+def plans(conn: Connection, t: Tables, *, plan_id: str | None = None, district: str | None = None,
+          street: str | None = None, ledger_unit: str | None = None,
+          territory_prefix: str | None = None) -> list[tuple[EntityFacts, dict]]:
+    """Plans with their entity's facts (coverage: ``covered`` by an active organization) and the responsible
+    person's name, ordered by target date."""
+    s = t.entities.schema
+    clauses, params = ["TRUE"], {}
+    for column, value in (("pl.plan_id", plan_id), ("pl.district_code", district), ("pl.street_code", street),
+                          ("pl.ledger_unit", ledger_unit)):
+        if value:
+            clauses.append(f"{column} = :p{len(params)}")
+            params[f"p{len(params)}"] = value
+    if territory_prefix:
+        clauses.append("(pl.district_code LIKE :tp OR pl.street_code LIKE :tp)")
+        params["tp"] = territory_prefix + "%"
+    also = f""", pl.plan_id, pl.label, pl.measures, pl.target_date, pl.responsible_id, pl.responsible_role,
+               pl.revision, pl.created_on, pl.revised_on, pl.last_note, pl.last_noted_on, pl.notes,
+               pl.ledger_unit AS plan_ledger_unit, r.name AS responsible_name,
+               EXISTS (SELECT 1 FROM {s}.coverage v WHERE v.entity_id = e.entity_id AND v.active) AS covered"""
+    joins = (f"JOIN {s}.plans pl ON pl.entity_id = e.entity_id"
+             f" LEFT JOIN {s}.plan_responsibles r ON r.responsible_id = pl.responsible_id")
+    rows = conn.execute(_facts_sql(s, " AND ".join(clauses), also, joins), params)
+    found = [(_facts(row), dict(row._mapping)) for row in rows]
+    return sorted(found, key=lambda pair: (pair[1]["target_date"], pair[0].entity_id))
+
+
+def plan_notes(conn: Connection, t: Tables, plan_id: str) -> list[dict]:
+    n = t.plan_notes
+    return [dict(r._mapping) for r in conn.execute(
+        sa.select(n.c.seq, n.c.note, n.c.noted_on).where(n.c.plan_id == plan_id).order_by(n.c.seq))]

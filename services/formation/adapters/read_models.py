@@ -68,10 +68,28 @@ def apply_formation_event(conn: Connection, t: Tables, envelope: EventEnvelope) 
         _work(conn, t, p["arrangement_id"], p["entity_ids"], "joint_member_development", p["started_on"])
     elif kind == "MassOrganizationFormed":
         _work(conn, t, p["mass_organization_id"], p["entity_ids"], p["kind"], p["formed_on"])
+    elif kind in ("PlanCreated", "PlanRevised"):
+        _plan(conn, t, p)
+    elif kind == "PlanProgressNoted":
+        plans = t.plans
+        seq = conn.execute(sa.update(plans).where(plans.c.plan_id == p["plan_id"]).values(
+            notes=plans.c.notes + 1, last_note=p["note"], last_noted_on=p["noted_on"]).returning(plans.c.notes)).scalar()
+        conn.execute(t.plan_notes.insert().values(plan_id=p["plan_id"], seq=seq, note=p["note"], noted_on=p["noted_on"]))
     elif kind == "SpotCheckDrawn" and p["part"] == 1:
         conn.execute(t.samples.insert(), [{"spot_check_id": p["spot_check_id"], "district_code": p["district_code"],
                                            "entity_id": e, "rank": i} for i, e in enumerate(p["sample"], start=1)]
                      ) if p["sample"] else None
+
+
+def _plan(conn: Connection, t: Tables, p: dict) -> None:
+    """A plan as created or revised (the whole plan; its notes stay)."""
+    row = {k: p[k] for k in ("plan_id", "entity_id", "label", "district_code", "street_code", "ledger_unit",
+                             "measures", "target_date", "responsible_id", "responsible_role")}
+    if "created_on" in p:
+        conn.execute(t.plans.insert().values(**row, revision=0, created_on=p["created_on"], notes=0))
+    else:
+        conn.execute(sa.update(t.plans).where(t.plans.c.plan_id == p["plan_id"]).values(
+            **row, revision=p["revision"], revised_on=p["revised_on"]))
 
 
 def _work(conn: Connection, t: Tables, source_id: str, entity_ids, kind: str, since) -> None:

@@ -23,6 +23,9 @@ class Tables:
     instructors: sa.Table
     samples: sa.Table
     assignments: sa.Table
+    plans: sa.Table
+    plan_notes: sa.Table
+    plan_responsibles: sa.Table
 
 
 def tables(schema: str) -> Tables:
@@ -66,4 +69,12 @@ def tables(schema: str) -> Tables:
                              C("organization_ids", ARRAY(T)), C("district_codes", ARRAY(T)),
                              C("assigned_on", sa.Date), C("assigned_by", T), C("ended_on", sa.Date),
                              C("end_reason", T)),
+        plans=sa.Table("plans", md, C("plan_id", T, primary_key=True), C("entity_id", T), C("label", T),
+                       C("district_code", T), C("street_code", T), C("ledger_unit", T), C("measures", JSONB),
+                       C("target_date", sa.Date), C("responsible_id", T), C("responsible_role", T),
+                       C("revision", sa.Integer), C("created_on", sa.Date), C("revised_on", sa.Date),
+                       C("last_note", T), C("last_noted_on", sa.Date), C("notes", sa.Integer)),
+        plan_notes=sa.Table("plan_notes", md, C("plan_id", T, primary_key=True), C("seq", sa.Integer, primary_key=True),
+                            C("note", T), C("noted_on", sa.Date)),
+        plan_responsibles=sa.Table("plan_responsibles", md, C("responsible_id", T, primary_key=True), C("name", T)),
     )

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request, Response
 
-from platform_core.contracts.formation import ASSIGNMENT_ID, ENTITY_ID, ORGANIZATION_ID, SPOT_CHECK_ID
+from platform_core.contracts.formation import ASSIGNMENT_ID, ENTITY_ID, ORGANIZATION_ID, PLAN_ID, SPOT_CHECK_ID
 from platform_core.http import mark_replayed
 
 from ..bootstrap import Formation
@@ -22,6 +22,7 @@ OrgId = Annotated[str, Path(pattern=ORGANIZATION_ID)]
 EntityId = Annotated[str, Path(pattern=ENTITY_ID)]
 SpotId = Annotated[str, Path(pattern=SPOT_CHECK_ID)]
 AssignmentId = Annotated[str, Path(pattern=ASSIGNMENT_ID)]
+PlanId = Annotated[str, Path(pattern=PLAN_ID)]
 
 
 def command_result(outcome: Outcome, response: Response) -> schemas.CommandResult:

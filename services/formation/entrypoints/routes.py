@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from platform_core.api_types import IsoDate, Offset
 from platform_core.errors import NotFound
 from platform_core.http import Caller, IdempotencyKey
+from platform_core.rules.plans import plan_overdue
 
 from ..adapters import queries
 from ..domain import board as board_rules
@@ -159,9 +160,23 @@ def tasks(caller: Caller, svc: Service, unit: str | None = None, district: str |
                       "work_covered": current == "open" and bool(row["work_covered"]),
                       "deadline": board_rules.deadline(svc.calendar, current), "overdue": overdue is not None,
                       "overdue_milestone": overdue, "reopened": row["reopened"] or 0,
-                      "last_reason": row["last_reason"]})
+                      "last_reason": row["last_reason"], "plan": _board_plan(row, on, current, caller.may("read.personal") and caller.covers(
+                          facts.street_code or facts.district_code))})
     found.sort(key=lambda r: (not r["overdue"], r["deadline"] or date.max, r["entity_id"]))
     return {"today": on, "total": len(found), "tasks": found[offset:offset + limit]}
+
+
+def _board_plan(row: dict, on: date, state: str, name_visible: bool) -> dict | None:
+    """The entity's 一企一策 / 一社一策 plan on its board row (R9): target date, responsible person (the name only to
+    ``read.personal`` in the territory), last progress."""
+    if row["plan_id"] is None:
+        return None
+    return {"plan_id": row["plan_id"], "label": row["plan_label"], "target_date": row["plan_target_date"],
+            "responsible_role": row["plan_responsible_role"],
+            "responsible_name": row["plan_responsible_name"] if name_visible else None,
+            "last_progress": ({"note": row["plan_last_note"], "noted_on": row["plan_last_noted_on"]}
+                              if row["plan_last_noted_on"] else None),
+            "overdue": plan_overdue(row["plan_target_date"], on, state != "open")}
 
 
 @reads.get("/violations/r3")

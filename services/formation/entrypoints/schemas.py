@@ -1,11 +1,15 @@
 """API request/response shapes (separate from the domain records and the event contract)."""
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from platform_core.api_types import IsoDate
-from platform_core.contracts.formation import ENTITY_ID, ORGANIZATION_ID, SPOT_CHECK_ID
+from platform_core.contracts.formation import (ENTITY_ID, MEASURE_MAX, MEASURES_MAX, NOTE_MAX, ORGANIZATION_ID,
+                                               REASON_MAX, ROLE_MAX, SPOT_CHECK_ID)
+
+from ..domain.plans import unprintable
 
 EntityIdField = Field(pattern=ENTITY_ID)
 
@@ -114,3 +118,50 @@ class CommandResult(BaseModel):
 
 
 SpotCheckId = Field(pattern=SPOT_CHECK_ID)
+
+
+# -- 一企一策 / 一社一策 plans (R9) ---------------------------------------------------------------------------
+def _plain(newlines: bool):
+    def check(text: str) -> str:
+        if not text.strip():
+            raise ValueError("不能只有空白")
+        if (reason := unprintable(text, newlines=newlines)) is not None:
+            raise ValueError(reason)
+        return text
+    return AfterValidator(check)
+
+
+def _person_name(text: str) -> str:
+    if re.search(r"\d", text):
+        raise ValueError("姓名中不能有数字（不收集身份证号等证件号码）")
+    return text
+
+
+Line = Annotated[str, Field(min_length=1, max_length=MEASURE_MAX), _plain(False)]
+Measures = Annotated[list[Line], Field(min_length=1, max_length=MEASURES_MAX, description="工作措施，每条一项")]
+Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX), _plain(True)]
+
+
+class ResponsibleIn(_In):
+    name: Annotated[str, Field(min_length=1, max_length=50, description="责任人姓名（不进入事件）"), _plain(False),
+                    AfterValidator(_person_name)]
+    role: Annotated[str, Field(min_length=1, max_length=ROLE_MAX, description="职务，如 街道党工委副书记"), _plain(False)]
+
+
+class PlanIn(_In):
+    entity_id: str = EntityIdField
+    measures: Measures
+    target_date: IsoDate = Field(description="inside the campaign calendar, not before today (R10)")
+    responsible: ResponsibleIn
+
+
+class PlanReviseIn(_In):
+    reason: Reason
+    measures: Measures | None = None
+    target_date: IsoDate | None = None
+    responsible: ResponsibleIn | None = None
+
+
+class PlanNoteIn(_In):
+    note: Annotated[str, Field(min_length=1, max_length=NOTE_MAX, description="工作进展"), _plain(True)]
+    noted_on: IsoDate | None = None

@@ -379,7 +379,7 @@ class FormationCommands:
 def _main_id(result: AppendResult, fallback: str) -> str:
     """The id a replayed command answers with: taken from its first event's payload."""
     payload = result.events[0].payload if result.events else {}
-    for field in ("new_organization_id", "entity_id", "check_id", "assignment_id", "mass_organization_id",
+    for field in ("plan_id", "new_organization_id", "entity_id", "check_id", "assignment_id", "mass_organization_id",
                   "spot_check_id", "education_id", "arrangement_id", "organization_id"):
         if payload.get(field):
             return payload[field]

@@ -18,6 +18,9 @@ Streams
   InstructorAssignmentEnded (on its assignment's stream), MassOrganizationFormed,
   InvestorEducationHeld and JointMemberDevelopmentStarted (R6 work coverage, the
   four ways; the latter two on the stream of their first entity).
+- ``plan-<entity uuid>``: the entity's 一企一策 / 一社一策 plan (R9): PlanCreated, PlanRevised,
+  PlanProgressNoted. One plan per entity; it is fulfilled (not closed by an event) while the entity is
+  organization-covered, and applies again if that organization is dissolved.
 - ``spotcheck-<uuid>``: SpotCheckDrawn, one event per district (and per part of a
   large district) of one draw, all appended together.
 
@@ -60,6 +63,12 @@ Events
 - TaskReopened: the entity's task went back (failed check or spot check, the
   organization dissolved, or the entity was restructured into an organization not
   yet checked). ``state`` is the task's state after reopening.
+- PlanCreated: the entity's plan: ``measures``, ``target_date``, the responsible person's ``responsible_role``
+  and pseudonymous ``responsible_id`` (the name stays in formation's own table), ``label`` 一企一策 or
+  一社一策 by the entity's kind, and the entity's scope (``district_code``, ``street_code``,
+  ``ledger_unit``) so projections need no lookups.
+- PlanRevised: the plan as revised (the whole plan, ``revision`` counting from 1) with the ``reason``.
+- PlanProgressNoted: a progress note (``note``, ``noted_on``) appended to the plan.
 - SpotCheckDrawn: the city's random spot check. For each district: the seed, its
   source (``checkpoint_root`` with the checkpoint id, or ``fixed_value`` recorded
   in advance), the algorithm name/version, the population (ordered entity ids of
@@ -80,6 +89,8 @@ UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 ENTITY_ID = f"^entity-{UUID_PATTERN}$"
 ORGANIZATION_ID = f"^organization-{UUID_PATTERN}$"
 CHECK_ID = f"^check-{UUID_PATTERN}$"
+PLAN_ID = f"^plan-{UUID_PATTERN}$"
+PERSON_ID = f"^person-{UUID_PATTERN}$"
 SPOT_CHECK_ID = f"^spotcheck-{UUID_PATTERN}$"
 
 Mode = Literal["standalone", "joint", "functional"]
@@ -245,6 +256,43 @@ class TaskReopened(_Coverage):
     reopened_on: date
 
 
+MEASURE_MAX, MEASURES_MAX, ROLE_MAX, NOTE_MAX, REASON_MAX = 200, 20, 50, 500, 500
+
+
+class _PlanScope(_Payload):
+    """What every plan event carries: the plan, its entity and the entity's scope (district, street, ledger unit)."""
+
+    plan_id: str = Field(pattern=PLAN_ID)
+    entity_id: str = Field(pattern=ENTITY_ID)
+    entity_kind: Literal["non_public_enterprise", "social_organization", "rural_entity"]
+    district_code: str = Code6
+    street_code: str | None = Field(default=None, pattern=r"^\d{9}$")
+    ledger_unit: str | None = Field(default=None, max_length=80)
+
+
+class _PlanContent(_PlanScope):
+    label: Literal["一企一策", "一社一策"]
+    measures: list[str] = Field(min_length=1, max_length=MEASURES_MAX)
+    target_date: date
+    responsible_id: str = Field(pattern=PERSON_ID)
+    responsible_role: str = Field(min_length=1, max_length=ROLE_MAX)
+
+
+class PlanCreated(_PlanContent):
+    created_on: date
+
+
+class PlanRevised(_PlanContent):
+    revision: int = Field(ge=1)
+    reason: str = Field(min_length=1, max_length=REASON_MAX)
+    revised_on: date
+
+
+class PlanProgressNoted(_PlanScope):
+    note: str = Field(min_length=1, max_length=NOTE_MAX)
+    noted_on: date
+
+
 class SpotCheckDrawn(_Payload):
     spot_check_id: str = Field(pattern=SPOT_CHECK_ID)
     district_code: str = Code6
@@ -272,6 +320,7 @@ EVENTS = {
     "JointMemberDevelopmentStarted": JointMemberDevelopmentStarted,
     "OrganizationChecked": OrganizationChecked, "OrganizationClosed": OrganizationClosed,
     "TaskReopened": TaskReopened, "SpotCheckDrawn": SpotCheckDrawn,
+    "PlanCreated": PlanCreated, "PlanRevised": PlanRevised, "PlanProgressNoted": PlanProgressNoted,
 }
 
 

@@ -14,7 +14,7 @@ from psycopg2.extras import execute_values
 from sqlalchemy.engine import Connection
 
 from platform_core.db import quoted_schema
-from reporting.domain.fold import CampaignState, CoverageSpan, FailedCheck, Member
+from reporting.domain.fold import CampaignState, CoverageSpan, FailedCheck, Member, PlanState
 from reporting.domain.status import EntityStatus, derive_status
 
 TABLES_SQL = Path(__file__).with_name("projection_tables.sql")
@@ -22,13 +22,14 @@ PROJECTION_TABLES = ("rp_entities", "rp_approvals", "rp_flags", "rp_members", "r
                      "rp_tasks", "rp_failed_checks", "rp_entity_status", "rp_reports", "rp_bulletins",
                      "rp_accountability", "rp_meta", "rp_ledger_submissions", "rp_coverage_spans",
                      "rp_responsibility_reports", "rp_member_entities", "rp_formation_entities",
-                     "rp_federation_lists")
+                     "rp_federation_lists", "rp_plans")
 PROJECTION_GROUP = "reporting-projections"
 # The shape of the tables and of what derive_status puts in them. Raise it whenever either changes:
 # tables of an older version are dropped with their offsets, so the projection rebuilds from the topics.
 # 2: membership-authoritative counts, survey-declared organizations, R2/R3/R9 of docs/rules.md.
 # 3: 工商联's member enterprises (rp_federation_lists, rp_entity_status.federation_member).
-PROJECTION_VERSION = 3
+# 4: 一企一策 / 一社一策 plans (rp_plans).
+PROJECTION_VERSION = 4
 
 
 def create_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:
@@ -117,6 +118,11 @@ class ProjectionStore:
         for row in conn.execute(sa.text(f"SELECT entity_id, state FROM {s}.rp_tasks WHERE entity_id = ANY(:ids)"),
                                 {"ids": ids}):
             state.tasks[row.entity_id] = row.state
+        for row in conn.execute(sa.text(f"SELECT entity_id, plan_id, label, target_date, responsible_role,"
+                                        f" last_noted_on FROM {s}.rp_plans WHERE entity_id = ANY(:ids)"), {"ids": ids}):
+            state.plans[row.entity_id] = PlanState(row.plan_id, row.label, row.target_date.isoformat(),
+                                                   row.responsible_role,
+                                                   row.last_noted_on.isoformat() if row.last_noted_on else None)
         state.member_named.update(row[0] for row in conn.execute(sa.text(
             f"SELECT entity_id FROM {s}.rp_member_entities WHERE entity_id = ANY(:ids)"), {"ids": ids}))
         state.formation_named.update(row[0] for row in conn.execute(sa.text(
@@ -161,6 +167,7 @@ class ProjectionStore:
                      [{"entity_id": e, "sources": sorted(state.work[e])} for e in dirty["work"]])
         self._upsert(conn, "rp_tasks", ("entity_id", "state"),
                      [{"entity_id": e, "state": state.tasks[e]} for e in dirty["tasks"]])
+        self._upsert(conn, "rp_plans", PLAN_COLUMNS, [plan_row(e, state.plans[e]) for e in dirty["plans"]])
         for table, key in (("rp_member_entities", "member_named"), ("rp_formation_entities", "formation_named")):
             insert_values(conn, f"INSERT INTO {s}.{table} (entity_id) VALUES %s ON CONFLICT DO NOTHING",
                           [(e,) for e in dirty[key]])
@@ -231,6 +238,14 @@ def status_values(status: EntityStatus) -> tuple:
     """A status as a row of STATUS_COLUMNS' values (the COPY of a replay)."""
     row = status_row(status)
     return tuple(row[c] for c in STATUS_COLUMNS)
+
+
+PLAN_COLUMNS = ("entity_id", "plan_id", "label", "target_date", "responsible_role", "last_noted_on")
+
+
+def plan_row(entity_id: str, plan: PlanState) -> dict:
+    return {"entity_id": entity_id, "plan_id": plan.plan_id, "label": plan.label, "target_date": plan.target_date,
+            "responsible_role": plan.responsible_role, "last_noted_on": plan.last_noted_on}
 
 
 SPAN_COLUMNS = ("organization_id", "entity_id", "covered_from", "mode", "formed_event_id", "covered_until",

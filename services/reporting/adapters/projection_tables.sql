@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS rp_federation_lists (list_key TEXT PRIMARY KEY, submi
                                                 member_ids TEXT[] NOT NULL);
 CREATE TABLE IF NOT EXISTS rp_work (entity_id TEXT PRIMARY KEY, sources TEXT[] NOT NULL);
 CREATE TABLE IF NOT EXISTS rp_tasks (entity_id TEXT PRIMARY KEY, state TEXT NOT NULL);
+-- 一企一策 / 一社一策 plans (plan streams): what the to-do list of plans past their target date needs.
+CREATE TABLE IF NOT EXISTS rp_plans (entity_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, label TEXT NOT NULL,
+                                     target_date DATE NOT NULL, responsible_role TEXT NOT NULL, last_noted_on DATE);
 CREATE TABLE IF NOT EXISTS rp_failed_checks (
     check_id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, check_kind TEXT NOT NULL, checked_on DATE NOT NULL,
     entity_ids TEXT[] NOT NULL, findings TEXT[] NOT NULL, event_id TEXT NOT NULL);

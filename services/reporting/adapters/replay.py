@@ -35,8 +35,8 @@ from platform_core.projection_consumer import REJECTIONS
 from reporting.adapters.bulk_copy import CopyTable, PlainText, copy_tables, copy_text
 from reporting.adapters.record_rows import RecordRows
 from reporting.adapters.projection_store import (
-    PROJECTION_GROUP, PROJECTION_TABLES, SPAN_COLUMNS, STATUS_COLUMNS, create_tables, drop_tables, insert_values,
-    span_rows, status_values)
+    PLAN_COLUMNS, PROJECTION_GROUP, PROJECTION_TABLES, SPAN_COLUMNS, STATUS_COLUMNS, create_tables, drop_tables,
+    insert_values, span_rows, status_values)
 from reporting.domain.fold import CampaignState
 from reporting.domain.status import derive_status
 from reporting.domain.window import Window
@@ -138,7 +138,7 @@ def replay_into(engine: Engine, bootstrap: str, schema: str, registry: EventType
 # The tables a replay fills with COPY (processed_events only while it holds no other group's rows).
 COPIED_TABLES = ("rp_entities", "rp_approvals", "rp_flags", "rp_members", "rp_coverage", "rp_coverage_spans",
                  "rp_work", "rp_tasks", "rp_failed_checks", "rp_entity_status", "rp_member_entities",
-                 "rp_formation_entities", "rp_federation_lists")
+                 "rp_formation_entities", "rp_federation_lists", "rp_plans")
 
 
 def _drop_indexes(conn: Connection, schema: str, tables: tuple[str, ...]) -> dict[str, list[str]]:
@@ -270,6 +270,8 @@ def _state_tables(schema: str, state: CampaignState) -> Iterator[CopyTable]:
     yield f"{s}.rp_formation_entities", ("entity_id",), ((e,) for e in state.formation_named)
     yield f"{s}.rp_work", ("entity_id", "sources"), ((e, sorted(w)) for e, w in state.work.items())
     yield f"{s}.rp_tasks", ("entity_id", "state"), state.tasks.items()
+    yield (f"{s}.rp_plans", PLAN_COLUMNS,
+           ((e, p.plan_id, p.label, p.target_date, p.responsible_role, p.last_noted_on) for e, p in state.plans.items()))
     first_checks = {}
     for check in state.failed_checks:
         first_checks.setdefault(check.check_id, check)

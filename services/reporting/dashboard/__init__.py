@@ -11,6 +11,7 @@ from platform_core.auth import Forbidden
 from platform_core.http import record_refusal
 
 from .auth import LoginRequired, login_url
+from . import todo_pages  # noqa: F401  (its pages join the dashboard's router)
 from .routes import PageError, render, router
 
 

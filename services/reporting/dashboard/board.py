@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from platform_core.reference import CampaignCalendar
 from platform_core.rules import closing
+from platform_core.rules.plans import plan_overdue
 from reporting.domain.rates import TARGET_COVERAGE, TARGET_REQUIRED, Counters, Rate, rates
 from reporting.domain.reports import end_of_day
 
@@ -59,9 +60,11 @@ def overdue_milestone(task: Mapping, on: date, calendar: CampaignCalendar) -> st
 
 
 def board_order(tasks: Iterable[Mapping], on: date, calendar: CampaignCalendar) -> list[dict]:
-    """Tasks with their overdue milestone, overdue first, then open before formed before closed, then name."""
+    """Tasks with their overdue milestone and whether their plan is past its target date (R9), overdue first, then open before formed before closed, then name."""
     rank = {"open": 0, "declared": 1, "organization_formed": 2, "checked": 3, "closed": 4}
-    out = [{**t, "overdue": overdue_milestone(t, on, calendar)} for t in tasks]
+    out = [{**t, "overdue": overdue_milestone(t, on, calendar),
+            "plan_overdue": t.get("plan_target_date") is not None
+            and plan_overdue(t["plan_target_date"], on, t["organization_covered"])} for t in tasks]
     return sorted(out, key=lambda t: (t["overdue"] is None, rank.get(t["task_state"], 3), t["name"], t["entity_id"]))
 
 

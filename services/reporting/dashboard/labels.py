@@ -27,6 +27,7 @@ EVENT_TYPES_ZH = {
     "MemberRevealed": "党员亮明身份", "MemberTransferred": "党员组织关系转接", "MemberWorkplaceChanged": "党员工作单位变更",
     "OrganizationChecked": "检查验收", "OrganizationClosed": "销号", "OrganizationDissolved": "党组织撤销",
     "OrganizationFormed": "党组织组建", "OrganizationRestructured": "党组织调整", "PersonalDataAccessed": "个人信息查阅",
+    "PlanCreated": "制定一企一策（一社一策）", "PlanProgressNoted": "一企一策（一社一策）进展", "PlanRevised": "修订一企一策（一社一策）",
     "ReportSubmitted": "半月报送", "ResponsibilityReportSubmitted": "责任报告报送", "SpotCheckDrawn": "随机抽查抽取",
     "TaskReopened": "任务重新打开", "VerificationListImported": "核实名单导入",
 }

@@ -32,14 +32,16 @@ def task_counts(conn: Connection, schema: str, department: str, street: str | No
 
 def tasks(conn: Connection, schema: str, department: str, state: str | None = None,
           limit: int = TASK_LIMIT, street: str | None = None) -> list[dict]:
-    """The unit's baseline tasks (of one street, if given), not-closed first (the board orders them; the
-    limit keeps the open ones)."""
+    """The unit's baseline tasks (of one street, if given) with their 一企一策 / 一社一策 plan's label and target date,
+    not-closed first (the board orders them; the limit keeps the open ones)."""
+    s = quoted_schema(schema)
     rows = conn.execute(sa.text(
-        f"SELECT entity_id, name, street_code, kind, task_state, organization_covered, work_covered,"
-        f" required_reason, formal_members FROM {quoted_schema(schema)}.rp_entity_status"
+        f"SELECT st.entity_id, name, street_code, kind, task_state, organization_covered, work_covered,"
+        f" required_reason, formal_members, p.label AS plan_label, p.target_date AS plan_target_date"
+        f" FROM {s}.rp_entity_status st LEFT JOIN {s}.rp_plans p ON p.entity_id = st.entity_id"
         " WHERE in_baseline AND department = :d AND (CAST(:s AS TEXT) IS NULL OR task_state = :s)"
         " AND (CAST(:street AS TEXT) IS NULL OR street_code = :street)"
-        " ORDER BY task_state = 'closed', NOT organization_covered DESC, name, entity_id LIMIT :limit"),
+        " ORDER BY task_state = 'closed', NOT organization_covered DESC, name, st.entity_id LIMIT :limit"),
         {"d": department, "s": state, "street": street, "limit": limit}).mappings()
     return [dict(row) for row in rows]
 

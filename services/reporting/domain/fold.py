@@ -59,6 +59,15 @@ class CoverageSpan:
 
 
 @dataclass
+class PlanState:
+    plan_id: str
+    label: str
+    target_date: str  # ISO date, as in the event
+    responsible_role: str
+    last_noted_on: str | None = None
+
+
+@dataclass
 class CampaignState:
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # entity stream
     approved: dict[str, str] = field(default_factory=dict)  # entity -> ledger unit (ledger streams)
@@ -77,6 +86,9 @@ class CampaignState:
     # verification stream) its latest submission and the members its parts named (the union of the parts)
     federation_lists: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)
     failed_checks: list[FailedCheck] = field(default_factory=list)
+    # 一企一策 / 一社一策 plans (R9), entity -> its plan's current state (plan streams); the to-do list of plans past
+    # their target date reads them, no entity status rests on them
+    plans: dict[str, "PlanState"] = field(default_factory=dict)
     # organization -> entity -> spans, oldest first (only when events come with their recorded_at)
     spans: dict[str, dict[str, list[CoverageSpan]]] = field(default_factory=dict)
     # What changed since the last flush (the PostgreSQL projection writes only these back).
@@ -235,6 +247,22 @@ class CampaignState:
                 p["check_id"], p["organization_id"], p.get("check_kind", "acceptance"), str(p["checked_on"]),
                 tuple(p["entity_ids"]), tuple(p.get("findings", ())), event_id))
             self.dirty["failed_checks"].add(p["check_id"])
+
+    def _on_PlanCreated(self, p, _):
+        previous = self.plans.get(p["entity_id"])
+        self.plans[p["entity_id"]] = PlanState(p["plan_id"], p["label"], str(p["target_date"]), p["responsible_role"],
+                                               previous.last_noted_on if previous else None)
+        self.dirty["plans"].add(p["entity_id"])
+
+    _on_PlanRevised = _on_PlanCreated  # the whole plan as revised; its notes stay
+
+    def _on_PlanProgressNoted(self, p, _):
+        plan = self.plans.get(p["entity_id"])
+        if plan is None:
+            raise KeyError(f"progress note of unknown plan {p['plan_id']}")
+        noted_on = str(p["noted_on"])
+        plan.last_noted_on = max(noted_on, plan.last_noted_on or noted_on)
+        self.dirty["plans"].add(p["entity_id"])
 
     # helpers
     def _mark(self, table: str, entity: str) -> None:

@@ -195,6 +195,21 @@ def test_the_street_view_drills_from_district_to_entity(server, browser):
     assert "没有代码为 999999001 的街道" in missing["text"]
 
 
+def test_the_todo_lists_per_district_and_street(server, browser):
+    """待办清单: the city's lists per district, a district's per street, one list's entities by name (R3: E6 has 3
+    formal members only in a joint organization); the XLSX link of each list."""
+    city = browser.load(f"{server}/dashboard/todo", 1400)
+    assert "全市 待办清单" in city["title"] and "江岸区" in city["text"] and "有3名及以上正式党员" in city["text"]
+    page = browser.load(f"{server}/dashboard/todo?district={DISTRICT_A}&list=standalone", 1400)
+    totals = dict(re.findall(r'data-list="(\w+)">(\d+)<', page["html"]))
+    assert set(totals) == {"standalone", "member", "uncovered", "plans_overdue", "unlisted", "declared"}
+    assert int(totals["standalone"]) >= 1 and "测试单位6" in page["text"]
+    assert f'href="/dashboard/todo/standalone.xlsx?district={DISTRICT_A}"' in page["html"]
+    assert "各街道（园区）" in page["text"] and f"?street={DISTRICT_A}001" in page["html"]
+    missing = browser.load(f"{server}/dashboard/todo?list=nothing", 1400)
+    assert "没有名为 nothing 的待办清单" in missing["text"]
+
+
 def test_entity_page_names_instead_of_identifiers(server, browser):
     page = browser.load(f"{server}/dashboard/entities/{ent(1)}", 1400)
     text = page["text"]
@@ -221,7 +236,8 @@ def every_page() -> list[str]:
             "/dashboard/accountability", f"/dashboard/accountability/district-{DISTRICT_A}",
             "/dashboard/accountability/civil-affairs", "/dashboard/entities", "/dashboard/entities?q=测试单位",
             f"/dashboard/entities/{ent(1)}", f"/dashboard/entities/{ent(13)}", "/dashboard/login",
-            "/dashboard/districts/999999", "/dashboard/forms"]
+            "/dashboard/districts/999999", "/dashboard/forms", "/dashboard/todo",
+            f"/dashboard/todo?district={DISTRICT_A}&list=uncovered", f"/dashboard/todo?street={DISTRICT_A}001&list=standalone"]
 
 
 @pytest.mark.parametrize("width", [1400, 390])
@@ -239,7 +255,8 @@ def test_every_page_fits_the_screen_and_shows_no_identifiers(server, browser, wi
 
 
 @pytest.mark.parametrize("path", [f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25", "/dashboard/bulletins",
-                                  f"/dashboard/accountability/district-{DISTRICT_A}", "/dashboard/forms"])
+                                  f"/dashboard/accountability/district-{DISTRICT_A}", "/dashboard/forms",
+                                  f"/dashboard/todo?district={DISTRICT_A}&list=standalone"])
 def test_at_phone_width_tables_scroll_in_their_box_without_one_character_columns(server, browser, path):
     browser.load(server + path, 390)
     # every table sits in a box that scrolls sideways, and no cell is squeezed narrower than two characters

@@ -44,3 +44,25 @@ def test_formation_commands_from_the_intake_answer_as_http(intake, client, distr
     refused = client.post("/organizations", json=sent[1].data, headers=district)
     assert refused.status_code == by_id[sent[1].id]["http_status"] == 422
     assert refused.json() == by_id[sent[1].id]["error"]
+
+
+def test_plan_commands_from_the_intake_are_judged_on_the_real_business_date(intake, client, district, engine,
+                                                                            make_entity, settings):
+    """create-plan runs POST /plans' own function; the intake has no simulated clock, so a 2016 target date lies
+    before the real business date and is refused as over HTTP (R10, field target_date)."""
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
+    body = {"entity_id": make_entity(0), "measures": ["排查党员"], "target_date": "2016-10-31",
+            "responsible": {"name": "王建国", "role": "街道党工委副书记"}}
+    sent = command("cn.gov.wuhan.campaign.formation.create-plan.v1", body)
+    intake.send("district", sent)
+    consumer = intake.consumer()
+    try:
+        intake.drain(consumer, until=lambda: count_rows(engine, "formation.intake_outcomes", f"ce_id = '{sent.id}'") >= 1)
+    finally:
+        consumer.consumer.close()
+    by_id = {o["ce_id"]: o for o in decoded(outcomes(settings.kafka_bootstrap, start,
+                                                     intake.departments["district"], 1))}
+    outcome = by_id[sent.id]
+    assert outcome["status"] == "refused" and outcome["error"]["field"] == "target_date"
+    refused = client.post("/plans", json=body, headers=district)
+    assert refused.status_code == outcome["http_status"] == 422 and refused.json() == outcome["error"]
