@@ -73,6 +73,12 @@ class PlatformSettings(LogSettings):
     reporting_schema: str = "reporting"
     # The CJK font file bulletin charts are drawn with, tried before the known ones.
     reporting_cjk_font: Path | None = None
+    # The 通报's red header (its issuer), its 文号's prefix (武组通〔year〕N号) and its 主送 line (recipients
+    # separated by "，" or ","): docs/reporting.md, "The 通报".
+    reporting_bulletin_issuer: str = Field(default="中共武汉市委组织部", min_length=1, max_length=40)
+    reporting_bulletin_number_prefix: str = Field(default="武组通", min_length=1, max_length=12)
+    reporting_bulletin_recipients: str = Field(
+        default="各区委组织部，市直机关工委，市民政局，市工商联，各有关市直部门党组（党委）", min_length=1, max_length=400)
     # Demo and tests only: requests may name their business time (platform_core.clock). Never in production.
     simulated_clock: bool = False
 
