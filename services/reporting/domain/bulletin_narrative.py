@@ -47,7 +47,10 @@ def _rate_text(rate: dict | None) -> str:
 def _points_text(points: str | None) -> str:
     if points is None:
         return "—"
-    return f"{'提高' if Decimal(points) >= 0 else '下降'}{abs(Decimal(points))}个百分点"
+    change = Decimal(points)
+    if change == 0:
+        return "持平"
+    return f"{'提高' if change > 0 else '下降'}{abs(change)}个百分点"
 
 
 def lagging_districts(data: dict) -> list[Lagging]:
@@ -99,9 +102,11 @@ def draft(data: dict) -> str:
         f"{_rate_text(rates.get('work_coverage'))}；单独组建率{_rate_text(rates['standalone_rate'])}")
         + (f"（较摸底排查时{_points_text(since['standalone_rate_points'])}）。"
            if since.get("standalone_rate_points") is not None else "（摸底排查时无可比的单独组建率）。"))
-    ranked = sorted((r for r in data["districts"] if r["rank"] is not None and r["counters"]["baseline"]),
-                    key=lambda r: r["rank"])
-    if ranked:
+    city = _percent(rates["organization_coverage"])
+    ranked = sorted((r for r in data["districts"] if r["rank"] is not None and city is not None
+                     and _percent(r["rates"]["organization_coverage"]) is not None
+                     and _percent(r["rates"]["organization_coverage"]) >= city), key=lambda r: r["rank"])
+    if ranked:  # the first three at or above the city's rate
         leaders = "、".join(f"{r['name']}（{_rate_text(r['rates']['organization_coverage'])}）" for r in ranked[:3])
         progress += f"组织覆盖率居前的是{leaders}。"
     problems = []

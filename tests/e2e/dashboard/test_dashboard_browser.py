@@ -66,7 +66,8 @@ def seeded(settings_env, tmp_path_factory):
             city = Principal("city_org", "city_org", "e2e")
             bulletins.publish(context, city, date(2016, 9, 10), signer=partial(checkpoint_signer, context),
                               topics=tuple(topics.values()))
-        yield {"schema": schema, "topics": topics, "context": context}
+            # the signer keeps running for the module: the app's dashboard publishes a 通报 too
+            yield {"schema": schema, "topics": topics, "context": context}
     finally:
         context.engine.dispose()
         drop_schemas_like(context.engine, schema)
@@ -208,13 +209,39 @@ def test_entity_page_names_instead_of_identifiers(server, browser):
     assert "叶哈希" in opened and "根哈希" in opened
 
 
+def test_city_drafts_edits_and_publishes_a_tongbao(server, browser, tmp_path_factory):
+    """The city department's 通报 desk at phone width: the drafted narrative in a textarea, edited and published
+    through the form; the list shows the 文号 and the published HTML carries the edited text. An inspector may
+    not open the desk."""
+    refused = browser.load(f"{server}/dashboard/bulletins/draft", 1400)
+    assert "只有市委组织部可以起草和发布通报" in refused["text"]
+    with Browser(tmp_path_factory.mktemp("chromium-city")) as city:
+        city.sign_in(server, issuer_from_settings().issue(Principal("city_org", "city_org", "e2e")))
+        desk = city.load(f"{server}/dashboard/bulletins/draft?cutoff_date=2016-09-25", 390)
+        assert desk["scrollWidth"] <= desk["innerWidth"], desk["scrollWidth"]
+        drafted = city.evaluate("document.querySelector('textarea[name=narrative]').value")
+        assert drafted.startswith("一、进展") and "二、存在问题" in drafted and "三、下步要求" in drafted
+        city.evaluate("const t = document.querySelector('textarea[name=narrative]');"
+                      " t.value = t.value + '\\n5. 请各区于10月10日前报送整改情况。';"
+                      " document.querySelector('form.narrative').submit()", "Page.loadEventFired")
+        listed = city.evaluate("({url: location.href, text: document.body.innerText})")
+        assert listed["url"] == f"{server}/dashboard/bulletins", listed
+        assert re.search(r"武组通〔\d{4}〕2号", listed["text"]), listed["text"]
+        published = city.load(f"{server}/dashboard/bulletins/2016-09-25/html", 390)
+        assert "5. 请各区于10月10日前报送整改情况。" in published["text"]
+        assert "各区委组织部，市直机关工委" in published["text"]
+        assert published["scrollWidth"] <= published["innerWidth"], published["scrollWidth"]
+        again = city.load(f"{server}/dashboard/bulletins/draft", 390)
+        assert "2016-09-25" not in again["html"].split("<select")[1].split("</select>")[0]  # published: not offered
+
+
 def every_page() -> list[str]:
     return ["/dashboard/", f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25", f"/dashboard/streets/{DISTRICT_A}001",
             "/dashboard/coverage", f"/dashboard/coverage?unit={DISTRICT_A}", "/dashboard/bulletins",
             "/dashboard/accountability", f"/dashboard/accountability/district-{DISTRICT_A}",
             "/dashboard/accountability/civil-affairs", "/dashboard/entities", "/dashboard/entities?q=测试单位",
             f"/dashboard/entities/{ent(1)}", f"/dashboard/entities/{ent(13)}", "/dashboard/login",
-            "/dashboard/districts/999999"]
+            "/dashboard/districts/999999", "/dashboard/bulletins/draft"]
 
 
 @pytest.mark.parametrize("width", [1400, 390])
