@@ -66,8 +66,11 @@ def seeded(settings_env, tmp_path_factory):
             city = Principal("city_org", "city_org", "e2e")
             bulletins.publish(context, city, date(2016, 9, 10), signer=partial(checkpoint_signer, context),
                               topics=tuple(topics.values()))
+            # The as-of projections this process (the owner's role) built for the bulletin: the app (the service's
+            # role) builds its own when a page needs one (the survey's day, a previous cutoff).
+            drop_schemas_like(context.engine, f"{schema}_asof_")
             # the signer keeps running for the module: the app's dashboard publishes a 通报 too
-            yield {"schema": schema, "topics": topics, "context": context}
+            yield {"schema": schema, "topics": topics, "context": context, "signer_env": signer.reporting_env()}
     finally:
         context.engine.dispose()
         drop_schemas_like(context.engine, schema)
@@ -84,7 +87,8 @@ def settings_env():
 def server(seeded, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("dashboard") / "uvicorn.log"
-    env = {**process_environment("reporting"), "DASHBOARD_E2E_SCHEMA": seeded["schema"],
+    # the scratch signer's address and client secret, not the stack's (the app publishes a 通报 in a test)
+    env = {**process_environment("reporting"), **seeded["signer_env"], "DASHBOARD_E2E_SCHEMA": seeded["schema"],
            "DASHBOARD_E2E_TOPIC": seeded["topics"]["reporting"], "CAMPAIGN_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
         [str(BIN / "uvicorn"), "--factory", "dashboard_e2e_app:app", "--app-dir", str(Path(__file__).parent),
