@@ -117,8 +117,7 @@ def verification(data: dict, checkpoint_note: str, figures_sha256: str) -> dict:
             "figures_prefix": figures_sha256[:16], "origin": lines[0] if lines else "",
             "text": (f"核验：审计日志树规模 {lines[1] if len(lines) > 1 else ''}，根哈希前8字节 {root_hex[:16]}，"
                      f"数据文件SHA-256前8字节 {figures_sha256[:16]}。取得 GET /bulletins/{cutoff}/json 与 "
-                     f"GET /audit/checkpoints、GET /audit/export/events，离线运行 {VERIFY_COMMAND}"
-                     "（签名检查点原文见附件）。")}
+                     f"GET /audit/checkpoints、GET /audit/export/events，离线运行 {VERIFY_COMMAND}。")}
 
 
 def document_of(data: dict) -> dict:
@@ -272,7 +271,9 @@ def render_pdf(data: dict, checkpoint_note: str, figures_sha256: str, chart: byt
         story.append(Paragraph(escape("，".join(document["recipients"])) + "：", styles["recipients"]))
     story += [Paragraph(escape(text), styles[kind]) for kind, text in narrative_paragraphs(document["narrative"])]
     story += [Spacer(0, 18), Paragraph(escape(document["issuer"]), styles["signature"]),
-              Paragraph(escape(_date_zh(document["published_on"])), styles["signature"]),
+              Paragraph(escape(_date_zh(document["published_on"])), styles["signature"]), Spacer(0, 18),
+              Paragraph("本通报数字可由审计日志独立核验：" + escape(check["text"].removeprefix("核验："))
+                        + "签名检查点原文见附件。", styles["small"]),
               NextPageTemplate("landscape"), PageBreak()]
     columns = [_two_lines(c) for c in COLUMNS + EXTRA_COLUMNS]
     widths = [22, 76, 38, 40, 58, 58, 58, 58, 34, 34, 54, 58, 58, 54, 54]
