@@ -19,6 +19,9 @@ COVERAGE_GAP_POINTS = Decimal("10")
 STANDALONE_RISE_POINTS = Decimal("5")
 NARRATIVE_MAX_CHARS = 6000
 ALLOWED_CONTROLS = {"\n"}
+# control, invisible format, surrogate, private-use and unassigned characters, and the Unicode line and paragraph
+# separators (a newline is the only line break the 通报 knows)
+REFUSED_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 STATUS_ZH = {"late": "逾期报送", "missing": "未报送"}
 
 
@@ -147,7 +150,7 @@ def check_text(text: str) -> str:
         raise SchemaViolation(f"narrative 超过{NARRATIVE_MAX_CHARS}字（{len(text)}字）", field="narrative",
                               rule="narrative_max_chars")
     for position, char in enumerate(text):
-        if char not in ALLOWED_CONTROLS and unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+        if char not in ALLOWED_CONTROLS and unicodedata.category(char) in REFUSED_CATEGORIES:
             raise SchemaViolation(f"narrative 第{position + 1}个字符是控制或不可见字符 U+{ord(char):04X}",
                                   field="narrative", rule="narrative_characters")
     return text

@@ -100,7 +100,7 @@ def test_check_text_limits():
     assert blank.value.rule == "narrative_not_blank"
 
 
-@given(st.characters(categories=["Cc", "Cf"]).filter(lambda c: c not in "\n\r"))
+@given(st.characters(categories=["Cc", "Cf", "Co", "Zl", "Zp"]).filter(lambda c: c not in "\n\r"))
 def test_control_and_invisible_characters_are_refused(char):
     with pytest.raises(SchemaViolation) as refused:
         narrative.check_text(f"一、进展{char}好")
