@@ -150,6 +150,12 @@ def test_edited_narrative_is_published_signed_and_verified(engine, settings, tmp
     year = city_date(datetime.now(timezone.utc)).year
     assert first.document_number == f"武组通〔{year}〕1号" and done.document_number == f"武组通〔{year}〕2号"
 
+    retried = bulletins.publish(context, CITY, later, signer=signs, topics=tuple(topics.values()), narrative=edited,
+                                idempotency_key="retry")
+    assert retried.replayed and retried.document_number == done.document_number
+    with pytest.raises(AlreadyExists):  # a retry with another text does not pass for the published one
+        bulletins.publish(context, CITY, later, signer=signs, topics=tuple(topics.values()), narrative="一、进展\n另一稿",
+                          idempotency_key="retry")
     data = json.loads(bulletins.bulletin_file(context, later, "json")[0])
     assert data["document"]["narrative"] == edited and data["document"]["narrative_edited"] is True
     assert data["document"]["number"] == done.document_number
