@@ -82,6 +82,12 @@ class PlatformSettings(LogSettings):
     # Where browsers reach the registry's API: the dashboard's 表格下载 page links to its blank forms there.
     # Default: the host the dashboard was reached on, at the registry's port (CAMPAIGN_REGISTRY_PORT).
     registry_public_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    # The 通报's red header (its issuer), its 文号's prefix (武组通〔year〕N号) and its 主送 line (recipients
+    # separated by "，" or ","): docs/reporting.md, "The 通报".
+    reporting_bulletin_issuer: str = Field(default="中共武汉市委组织部", min_length=1, max_length=40)
+    reporting_bulletin_number_prefix: str = Field(default="武组通", min_length=1, max_length=12)
+    reporting_bulletin_recipients: str = Field(
+        default="各区委组织部，市直机关工委，市民政局，市工商联，各有关市直部门党组（党委）", min_length=1, max_length=400)
     # Demo and tests only: requests may name their business time (platform_core.clock). Never in production.
     simulated_clock: bool = False
 

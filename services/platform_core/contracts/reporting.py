@@ -82,6 +82,8 @@ class BulletinPublished(_Payload):
     checkpoint_tree_size: int = Field(ge=0, description="the audit log position the figures rest on")
     checkpoint_root_hash: str = Field(min_length=44, max_length=44)
     events_counted: int = Field(ge=0, description="events with recorded_at <= cutoff that were applied")
+    # Absent on bulletins published before the 通报 layout (figures format 1).
+    document_number: str | None = Field(default=None, max_length=60, description="the 通报's 文号, e.g. 武组通〔2016〕3号")
 
 
 class AccountabilityRecorded(_Payload):

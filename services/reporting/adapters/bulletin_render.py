@@ -5,8 +5,9 @@ The data file (figures.json) is the bulletin's truth; these files are views of i
 the signed audit checkpoint printed on them.
 """
 
+import base64
 import io
-from datetime import date
+from datetime import date, datetime, time, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from reportlab.lib.pagesizes import A4, landscape  # noqa: E402
 from reportlab.lib.styles import ParagraphStyle  # noqa: E402
 from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFError, TTFont  # noqa: E402
-from reportlab.platypus import (Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table,  # noqa: E402
-                                TableStyle, XPreformatted)
+from reportlab.lib.utils import TimeStamp  # noqa: E402
+from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, Image, NextPageTemplate, PageBreak,  # noqa: E402
+                                PageTemplate, Paragraph, Spacer, Table, TableStyle, XPreformatted)
 from xml.sax.saxutils import escape  # noqa: E402
 
 from platform_core.spreadsheets import Percent, Points, append_row  # noqa: E402
@@ -41,6 +43,11 @@ TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).wit
                                autoescape=True)
 COLUMNS = ("名次", "单位", "党建基数", "已建党组织", "组织覆盖率", "单独组建率", "两个覆盖率", "应建尽建覆盖率",
            "正式党员", "预备党员", "覆盖率较上期")
+
+# The 通报's extra columns (format 2): R2b, work coverage, the standalone rate's changes (HTML and PDF).
+EXTRA_COLUMNS = ("50人以上企业有党员率", "工作覆盖率", "单独组建率较上期", "单独组建率较摸底排查时")
+RED = "#c00000"
+VERIFY_COMMAND = "python -m reporting.audit.verify --keys audit-keys.vkey --checkpoints CHECKPOINTS --events EVENTS --bulletin DIR"
 
 
 class FontMissing(RuntimeError):
@@ -83,6 +90,44 @@ def table_rows(rows: list[dict]) -> list[list[str]]:
     return found
 
 
+def _points(points: str | None) -> str:
+    return "—" if points is None else f"{'+' if not points.startswith('-') else ''}{points}个百分点"
+
+
+def extra_rows(rows: list[dict]) -> list[list[str]]:
+    """EXTRA_COLUMNS of each row ("—" where the data file has no such figure: format 1)."""
+    found = []
+    for row in rows:
+        since = row.get("since_start") or {}
+        found.append([_rate(row, "member_required_coverage"),
+                      _rate(row, "work_coverage") if "work_coverage" in row["rates"] else "—",
+                      _points(row["change"].get("standalone_rate_points")),
+                      _points(since.get("standalone_rate_points"))])
+    return found
+
+
+def full_rows(rows: list[dict]) -> list[list[str]]:
+    return [a + b for a, b in zip(table_rows(rows), extra_rows(rows))]
+
+
+def verification(data: dict, checkpoint_note: str, figures_sha256: str) -> dict:
+    """The short verification footer: the log position the figures rest on and how to check them."""
+    lines = checkpoint_note.splitlines()
+    root_hex = base64.b64decode(lines[2]).hex() if len(lines) > 2 else ""
+    cutoff = data["cutoff_date"]
+    return {"tree_size": lines[1] if len(lines) > 1 else "", "root_prefix": root_hex[:16],
+            "figures_prefix": figures_sha256[:16], "origin": lines[0] if lines else "",
+            "text": (f"核验：审计日志树规模 {lines[1] if len(lines) > 1 else ''}，根哈希前8字节 {root_hex[:16]}，"
+                     f"数据文件SHA-256前8字节 {figures_sha256[:16]}。取得 GET /bulletins/{cutoff}/json 与 "
+                     f"GET /audit/checkpoints、GET /audit/export/events，离线运行 {VERIFY_COMMAND}。")}
+
+
+def document_of(data: dict) -> dict:
+    """The published document (文号, 主送, narrative); a data file without one (format 1) has empty fields."""
+    return data.get("document") or {"issuer": "市委组织部", "number": "", "recipients": [], "narrative": "",
+                                    "published_on": data["cutoff_date"]}
+
+
 def title(data: dict) -> str:
     return f"{data['city_name']}两新组织党组织集中组建工作情况通报（截至{_date_zh(data['cutoff_date'])}）"
 
@@ -117,34 +162,51 @@ def chart_png(data: dict) -> bytes:
 
 
 def render_html(data: dict, checkpoint_note: str, figures_sha256: str, chart: bytes | None = None) -> bytes:
-    import base64
     chart = chart if chart is not None else chart_png(data)
+    document = document_of(data)
     html = TEMPLATES.get_template("bulletin.html.j2").render(
-        data=data, title=title(data), columns=COLUMNS, districts=table_rows(data["districts"]),
-        departments=table_rows(data["departments"]), total=table_rows([data["total"]])[0],
+        data=data, title=title(data), columns=COLUMNS + EXTRA_COLUMNS, districts=full_rows(data["districts"]),
+        departments=full_rows(data["departments"]), total=full_rows([data["total"]])[0],
         status_zh=STATUS_ZH, figure_names=FIGURE_NAMES_ZH, checkpoint=checkpoint_note,
-        figures_sha256=figures_sha256, chart=base64.b64encode(chart).decode(),
-        date_zh=_date_zh)
+        figures_sha256=figures_sha256, chart=base64.b64encode(chart).decode(), date_zh=_date_zh,
+        document=document, paragraphs=narrative_paragraphs(document["narrative"]),
+        verification=verification(data, checkpoint_note, figures_sha256))
     return html.encode("utf-8")
 
 
 # The XLSX's figure columns: every rate a percent-formatted number followed by its numerator and denominator
 # (R7), every count an integer, the change in percentage points a number (platform_core.spreadsheets).
 XLSX_RATES = (("organization_coverage", "组织覆盖率"), ("standalone_rate", "单独组建率"), ("two_coverage", "两个覆盖率"),
-              ("required_coverage", "应建尽建覆盖率"))
+              ("required_coverage", "应建尽建覆盖率"), ("member_required_coverage", "50人以上企业有党员率"),
+              ("work_coverage", "工作覆盖率"))
 XLSX_COLUMNS = ("名次", "单位", "党建基数", "已建党组织",
                 *(f"{name}{part}" for _, name in XLSX_RATES for part in ("", "（分子）", "（分母）")),
-                "正式党员", "预备党员", "覆盖率较上期")
+                "正式党员", "预备党员", "覆盖率较上期", "单独组建率较上期", "单独组建率较摸底排查时")
 
 
 def xlsx_row(row: dict) -> list:
-    """A bulletin row as cells: numbers as numbers (a rate without a denominator is a blank cell)."""
+    """A bulletin row as cells: numbers as numbers (a rate without a denominator is a blank cell; a figure the
+    bulletin's data format does not hold, e.g. the work coverage of a format-1 bulletin, three blank cells)."""
     c = row["counters"]
-    rates = [cell for key, _ in XLSX_RATES for cell in (Percent(row["rates"][key]["percent"]),
-                                                        row["rates"][key]["numerator"],
-                                                        row["rates"][key]["denominator"])]
+    rates = []
+    for key, _ in XLSX_RATES:
+        rate = row["rates"].get(key)
+        rates += [None, None, None] if rate is None else [Percent(rate["percent"]), rate["numerator"],
+                                                          rate["denominator"]]
+    since = row.get("since_start") or {}
     return [row["rank"], row["name"], c["baseline"], c["organization_covered"], *rates, c["formal_members"],
-            c["probationary_members"], Points(row["change"]["organization_coverage_points"])]
+            c["probationary_members"], Points(row["change"]["organization_coverage_points"]),
+            Points(row["change"].get("standalone_rate_points")), Points(since.get("standalone_rate_points"))]
+
+
+def narrative_paragraphs(text: str) -> list[tuple[str, str]]:
+    """(kind, text) per line: "heading" for 一、二、三、 lines, "para" otherwise; blank lines dropped."""
+    found = []
+    for line in text.splitlines():
+        if line.strip():
+            found.append(("heading" if line.strip()[:2] in ("一、", "二、", "三、", "四、", "五、") else "para",
+                          line.strip()))
+    return found
 
 
 def render_xlsx(data: dict, checkpoint_note: str, figures_sha256: str) -> bytes:
@@ -198,26 +260,67 @@ def render_xlsx(data: dict, checkpoint_note: str, figures_sha256: str) -> bytes:
     return out.getvalue()
 
 
-def render_pdf(data: dict, checkpoint_note: str, figures_sha256: str, chart: bytes | None = None) -> bytes:
-    """Page 1: title, the district table, the city total; then the chart, departments, reports, checkpoint.
+def _pdf_cells(rows: list[list[str]]) -> list[list[str]]:
+    """A rate's fraction on its own line, so the wide tables fit the page."""
+    return [[cell.replace("%（", "%\n（") for cell in row] for row in rows]
 
-    reportlab lays the table out in milliseconds (matplotlib's table took 0.8 s of the 2 s budget at
-    200,000 entities); text stays text, in the embedded CJK font subset."""
+
+def _two_lines(header: str) -> str:
+    """A long column header broken in the middle, so it stays inside its narrow column."""
+    return header if len(header) <= 5 else header[:(len(header) + 1) // 2] + "\n" + header[(len(header) + 1) // 2:]
+
+
+def publication_stamp(published_on: str) -> TimeStamp:
+    """reportlab's document time stamp at 00:00 city time (UTC+8) of the publication date: the PDF's
+    CreationDate and ModDate say when it was published, and the same data still gives the same bytes."""
+    stamp = TimeStamp(invariant=1)
+    day = date.fromisoformat(published_on)
+    moment = datetime.combine(day, time(0), timezone.utc)
+    stamp.t = moment.timestamp() - 8 * 3600
+    stamp.YMDhms = (day.year, day.month, day.day, 0, 0, 0)
+    stamp.dhh, stamp.dmm, stamp.tzname = 8, 0, "CST"
+    return stamp
+
+
+def render_pdf(data: dict, checkpoint_note: str, figures_sha256: str, chart: bytes | None = None) -> bytes:
+    """The 通报: A4 portrait pages with the red header (issuer, 文号, red rule), title, 主送, narrative and the
+    issuer's signature and date; A4 landscape pages with the figures tables, the chart and the lists; an
+    appendix with the raw signed checkpoint. Every page carries the short verification footer.
+
+    reportlab lays the tables out in milliseconds; text stays text, in the embedded CJK font subset."""
     font = pdf_cjk_font()
-    styles = {name: ParagraphStyle(name, fontName=font, fontSize=size, leading=size * 1.35, alignment=align,
-                                   wordWrap="CJK")
-              for name, size, align in (("title", 16, 1), ("subtitle", 11, 1), ("body", 8, 0), ("small", 7, 0))}
-    rows = [list(COLUMNS)] + table_rows(data["districts"]) + [["", "全市合计", *table_rows([data["total"]])[0][2:]]]
-    table = Table(rows, colWidths=[26, 92, 50, 52, 82, 82, 82, 82, 46, 46, 80], repeatRows=1)
-    table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), font, 7), ("ALIGN", (0, 0), (-1, -1), "CENTER"),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-        ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f4f4f4"))]))
+    document = document_of(data)
+    check = verification(data, checkpoint_note, figures_sha256)
+    styles = {name: ParagraphStyle(name, fontName=font, fontSize=size, leading=size * leading, alignment=align,
+                                   wordWrap="CJK", textColor=colors.HexColor(color), firstLineIndent=indent)
+              for name, size, leading, align, color, indent in (
+                  ("issuer", 26, 1.3, 1, RED, 0), ("number", 11, 1.4, 1, "#000000", 0),
+                  ("title", 16, 1.4, 1, "#000000", 0), ("recipients", 11, 1.6, 0, "#000000", 0),
+                  ("heading", 11.5, 1.7, 0, "#000000", 23), ("para", 11, 1.7, 0, "#000000", 22),
+                  ("signature", 11, 1.6, 2, "#000000", 0), ("section", 12, 1.5, 0, "#000000", 0),
+                  ("body", 8, 1.35, 0, "#000000", 0), ("small", 7, 1.35, 0, "#000000", 0))}
+    story = [Paragraph(escape(document["issuer"]), styles["issuer"]), Spacer(0, 8),
+             Paragraph(escape(document["number"]) or "&nbsp;", styles["number"]), Spacer(0, 4),
+             RedRule(), Spacer(0, 14), Paragraph(escape(title(data)), styles["title"]), Spacer(0, 12)]
+    if document["recipients"]:
+        story.append(Paragraph(escape("，".join(document["recipients"])) + "：", styles["recipients"]))
+    story += [Paragraph(escape(text), styles[kind]) for kind, text in narrative_paragraphs(document["narrative"])]
+    story += [Spacer(0, 18), Paragraph(escape(document["issuer"]), styles["signature"]),
+              Paragraph(escape(_date_zh(document["published_on"])), styles["signature"]), Spacer(0, 18),
+              Paragraph("本通报数字可由审计日志独立核验：" + escape(check["text"].removeprefix("核验："))
+                        + "签名检查点原文见附件。", styles["small"]),
+              NextPageTemplate("landscape"), PageBreak()]
+    columns = [_two_lines(c) for c in COLUMNS + EXTRA_COLUMNS]
+    widths = [22, 76, 38, 40, 58, 58, 58, 58, 34, 34, 54, 58, 58, 54, 54]
+    rows = [columns] + _pdf_cells(full_rows(data["districts"])) + [
+        ["", "全市合计", *_pdf_cells(full_rows([data["total"]]))[0][2:]]]
+    story += [Paragraph("附表：各区两新组织党组织覆盖情况（截至" + _date_zh(data["cutoff_date"]) + "）", styles["section"]),
+              Spacer(0, 6), _figures_table(rows, widths, font, total_row=True), Spacer(0, 10),
+              Paragraph("市直部门", styles["section"]), Spacer(0, 6),
+              _figures_table([columns] + _pdf_cells(full_rows(data["departments"])), widths, font), PageBreak()]
     late = [e for e in data["reports"] if e["status"] in ("late", "missing")]
     flagged = [e for e in data["reports"] if e["discrepancies"]]
-    lines = (["市直部门："] + [f"{r[1]}：组织覆盖率 {r[4]}，应建尽建 {r[7]}" for r in table_rows(data["departments"])]
-             + ["", "半月报送逾期、未报送："]
+    lines = (["半月报送逾期、未报送："]
              + ([f"{e['unit_name']}（{e['deadline']}）：{STATUS_ZH[e['status']]}" for e in late] or ["无"])
              + ["", "报送数据与核实数据不符："]
              + ([f"{e['unit_name']}（{e['deadline']}）：" + "；".join(
@@ -227,19 +330,64 @@ def render_pdf(data: dict, checkpoint_note: str, figures_sha256: str, chart: byt
                     f"{len(data['overdue_tasks'])}个；检查未通过：{len(data['failed_checks'])}次"])
     chart = chart if chart is not None else chart_png(data)
     chart_width = 520
-    story = [Paragraph(escape(title(data)), styles["title"]), Spacer(0, 4),
-             Paragraph("市委组织部", styles["subtitle"]), Spacer(0, 12), table, Spacer(0, 10),
-             Paragraph(f"数据文件SHA-256：{figures_sha256}", styles["small"]), PageBreak(),
-             Image(io.BytesIO(chart), width=chart_width, height=chart_width * 0.42), Spacer(0, 8)]
+    story += [Image(io.BytesIO(chart), width=chart_width, height=chart_width * 0.42), Spacer(0, 8)]
     story += [Paragraph(escape(line) or "&nbsp;", styles["body"]) for line in lines]
-    story += [Spacer(0, 10), Paragraph("审计检查点（签名）：", styles["small"]),
-              XPreformatted(escape(checkpoint_note), styles["small"])]
+    story += [PageBreak(), Paragraph("附件：审计检查点（签名原文）与数据文件", styles["section"]), Spacer(0, 6),
+              Paragraph(f"数据文件 figures.json 的 SHA-256：{figures_sha256}", styles["small"]), Spacer(0, 4),
+              XPreformatted(escape(checkpoint_note), styles["small"]), Spacer(0, 8),
+              Paragraph(escape(check["text"]), styles["small"])]
+
+    def footer(canvas, doc) -> None:
+        canvas.saveState()
+        canvas._doc._timeStamp = stamp  # the info dictionary's dates, written when the file is finished
+        canvas.setFont(font, 6.5)
+        canvas.setFillColor(colors.HexColor("#444444"))
+        width = canvas._pagesize[0]  # this page's template (portrait or landscape), not the document's default
+        short = (f"核验：日志树规模 {check['tree_size']} · 根哈希 {check['root_prefix']}… · "
+                 f"数据文件 {check['figures_prefix']}… · 方法见附件；python -m reporting.audit.verify")
+        canvas.drawString(28, 16, short)
+        canvas.drawRightString(width - 28, 16, f"第{doc.page}页")
+        canvas.restoreState()
+
+    stamp = publication_stamp(document["published_on"])
     out = io.BytesIO()
-    document = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=28, rightMargin=28, topMargin=28,
-                                 bottomMargin=28, title=title(data), creator="campaign reporting",
-                                 author="市委组织部", invariant=1)
-    document.build(story)
+    doc = BaseDocTemplate(out, pagesize=A4, title=title(data), author=document["issuer"],
+                          subject=document["number"], creator="campaign reporting", invariant=1)
+    portrait, wide = A4, landscape(A4)
+    doc.addPageTemplates([
+        PageTemplate("portrait", [Frame(56, 40, portrait[0] - 112, portrait[1] - 96, id="portrait")],
+                     onPage=footer, pagesize=portrait),
+        PageTemplate("landscape", [Frame(28, 30, wide[0] - 56, wide[1] - 58, id="landscape")],
+                     onPage=footer, pagesize=wide)])
+    doc.build(story)
     return out.getvalue()
+
+
+def _figures_table(rows: list[list[str]], widths: list[int], font: str, total_row: bool = False) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    style = [("FONT", (0, 0), (-1, -1), font, 6.5), ("LEADING", (0, 0), (-1, -1), 8),
+             ("ALIGN", (0, 0), (-1, -1), "CENTER"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+             ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8"))]
+    if total_row:
+        style.append(("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f4f4f4")))
+    table.setStyle(TableStyle(style))
+    return table
+
+
+class RedRule(Flowable):
+    """The red rule under a red-header document's 文号 (a thick line over a thin one)."""
+
+    def wrap(self, available_width, available_height):
+        self.width = available_width
+        return available_width, 6
+
+    def draw(self):
+        self.canv.setStrokeColor(colors.HexColor(RED))
+        self.canv.setLineWidth(2.2)
+        self.canv.line(0, 4, self.width, 4)
+        self.canv.setLineWidth(0.6)
+        self.canv.line(0, 0.5, self.width, 0.5)
 
 
 @lru_cache(maxsize=1)

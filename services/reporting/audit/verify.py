@@ -14,8 +14,10 @@ equals the signed root, which also proves every checkpoint consistent with every
 earlier one; every CheckpointSigned note recorded inside the log is among the
 checkpoints given and its root is reproduced too; every published bulletin's
 checkpoint is signed, among the checkpoints and reproduced by the same events
-(so consistent with the latest), and the bulletin's figures are re-derived from
-the events it covers and compared byte for byte with its data file; inclusion
+(so consistent with the latest), its data file (with the narrative, 文号 and 主送)
+has the SHA-256 its BulletinPublished event recorded once a checkpoint covers that
+event, and the bulletin's figures are re-derived from the events it covers and
+compared byte for byte with its data file; inclusion
 and consistency proofs saved from the inspector API verify (RFC 9162) against
 the signed roots; with witness keys, every checkpoint (from an id on) also
 carries each witness's cosignature. Exit status 0 when everything verifies, 1 with the reasons
@@ -24,6 +26,7 @@ otherwise, 2 for unusable input. docs/audit.md lists what is and is not checked.
 
 import argparse
 import base64
+import hashlib
 import json
 import re
 import sys
@@ -38,6 +41,7 @@ from platform_core.merkle import EMPTY_ROOT, CompactRange, ProofError, leaf_hash
 from platform_core.signed_note import Checkpoint, NoteError, VerifierKey, open_checkpoint
 
 CHECKPOINT_EVENT = "CheckpointSigned"
+BULLETIN_EVENT = "BulletinPublished"
 FILE_ID = re.compile(r"^(\d+)-size-\d+\.txt$")  # the export's file names: 00000007-size-41.txt
 
 
@@ -87,6 +91,7 @@ class PublishedBulletin:
     folder: Path
     note: str
     manifest_size: int | None = None
+    figures: bytes | None = None  # figures.json, checked against its BulletinPublished event
 
     @property
     def name(self) -> str:
@@ -219,6 +224,8 @@ class _Scan:
     roots: bytearray = field(default_factory=bytearray)  # 32 bytes per size, from size 0
     kept: list[bytes] = field(default_factory=list)
     recorded: list[tuple[int, str]] = field(default_factory=list)  # (line, note) of CheckpointSigned events
+    # cutoff date -> (line, figures_sha256) of each BulletinPublished event
+    bulletins_published: dict[str, tuple[int, str]] = field(default_factory=dict)
     size: int = 0
     bad_lines: int = 0
 
@@ -247,6 +254,10 @@ def _scan(lines: Iterable[bytes], report: Report, keep: bool) -> _Scan:
             note = (event.get("payload") or {}).get("note")
             if isinstance(note, str):
                 scan.recorded.append((number, note))
+        if isinstance(event, dict) and event.get("type") == BULLETIN_EVENT:
+            payload = event.get("payload") or {}
+            if isinstance(payload.get("cutoff_date"), str) and isinstance(payload.get("figures_sha256"), str):
+                scan.bulletins_published.setdefault(payload["cutoff_date"], (number, payload["figures_sha256"]))
         tree.append(leaf_hash(line))
         scan.roots += tree.root()
         if keep:
@@ -306,6 +317,9 @@ def check_events(lines: Iterable[bytes], checkpoints: list[SignedCheckpoint], re
     if keys:
         _check_recorded(scan, checkpoints, list(keys), report)
         reproduced.update(_check_bulletins(scan, checkpoints, list(keys), bulletins, report, witnesses))
+        _check_bulletin_data(scan, max((c.checkpoint.size for c in checkpoints
+                                        if reproduced.get(c.checkpoint.size) == c.checkpoint), default=0),
+                             bulletins, report)
     _rederive(scan, reproduced, rederivers, report)
     if scan.size and not scan.bad_lines:
         report.passed.append(f"{scan.size} events are canonical and none is repeated")
@@ -379,6 +393,35 @@ def _check_bulletins(scan: _Scan, checkpoints: Sequence[SignedCheckpoint], keys:
     return reproduced
 
 
+def _check_bulletin_data(scan: _Scan, signed_size: int, bulletins: Sequence[PublishedBulletin],
+                         report: Report) -> None:
+    """Each bulletin's data file (figures, and from format 2 its 文号, 主送 and narrative, which are written, not
+    derived) against the SHA-256 its BulletinPublished event recorded, once a checkpoint reproduced from the
+    events (``signed_size``) covers that event."""
+    for bulletin in bulletins:
+        if bulletin.figures is None:
+            continue
+        try:
+            cutoff = str(json.loads(bulletin.figures)["cutoff_date"])
+        except (ValueError, KeyError, TypeError):
+            report.findings.append(f"{bulletin.name}: figures.json is not a bulletin's data file")
+            continue
+        line, recorded = scan.bulletins_published.get(cutoff, (0, ""))
+        if not line or line > signed_size:
+            report.skipped.append(f"{bulletin.name}: its BulletinPublished event is not under a checkpoint given "
+                                  "yet; its data file's SHA-256 was not checked against it")
+            continue
+        digest = hashlib.sha256(bulletin.figures).hexdigest()
+        if digest != recorded:
+            report.findings.append(
+                f"{bulletin.name}: figures.json has SHA-256 {digest}, its BulletinPublished event (events line {line}, "
+                f"signed) recorded {recorded}: the data file (figures, 文号, 主送 or narrative) was altered after "
+                "publication")
+        else:
+            report.passed.append(f"{bulletin.name}: figures.json (with its narrative) is the file BulletinPublished "
+                                 f"recorded at events line {line}")
+
+
 def check_proof(source: str, proof: dict, checkpoints: list[SignedCheckpoint], report: Report) -> None:
     """An inclusion or consistency proof as the inspector API returns it, against signed roots."""
     roots = {c.checkpoint.size: c.checkpoint.root_hash for c in checkpoints}
@@ -446,7 +489,8 @@ def read_bulletins(folders: Sequence[Path]) -> list[PublishedBulletin]:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ValueError(f"bulletin folder {folder} needs checkpoint.txt and manifest.json: {exc}") from exc
-        found.append(PublishedBulletin(folder, note, manifest.get("checkpoint_tree_size")))
+        figures = (folder / "figures.json").read_bytes() if (folder / "figures.json").is_file() else None
+        found.append(PublishedBulletin(folder, note, manifest.get("checkpoint_tree_size"), figures))
     return found
 
 

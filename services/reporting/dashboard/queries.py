@@ -65,7 +65,7 @@ def bulletins(conn: Connection, schema: str) -> list[dict]:
     """Published bulletins, newest first, with the city's figures from each data file."""
     rows = conn.execute(sa.text(
         f"SELECT bulletin_id, cutoff_date, published_at, figures_json, figures_sha256, checkpoint_tree_size,"
-        f" event_id FROM {quoted_schema(schema)}.bulletins ORDER BY cutoff_date DESC")).mappings()
+        f" event_id, document_number FROM {quoted_schema(schema)}.bulletins ORDER BY cutoff_date DESC")).mappings()
     found = []
     for row in rows:
         data = json.loads(bytes(row["figures_json"]))

@@ -8,6 +8,7 @@ import base64
 import json
 import uuid
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -24,9 +25,10 @@ from platform_core.settings import ServicePorts
 from platform_core import merkle
 from reporting.audit import queries as audit_queries
 from reporting.audit.store import AuditLogStore
+from reporting.bootstrap import checkpoint_signer
 from reporting.domain.bulletin import build_rows
 from reporting.domain.rates import TARGET_COVERAGE, Counters
-from reporting.domain.reports import city_date
+from reporting.domain.reports import city_date, end_of_day
 from reporting.entrypoints.audit_schemas import InclusionProofPublic
 from reporting.handlers import accountability, bulletins
 from reporting.handlers.bulletin_figures import district_names, supervisor_names, unit_name
@@ -298,6 +300,56 @@ def form_downloads(request: Request, who: Viewer) -> HTMLResponse:
     return render("forms.html", who=who, forms=[{"code": code, "name": name, "title": title,
                                                   "url": f"{base.rstrip('/')}/forms/{code}/template.xlsx"}
                                                  for code, name, title in FORMS_ZH])
+
+
+@router.get("/bulletins/draft")
+def bulletin_draft(request: Request, who: Viewer, cutoff_date: str | None = None) -> HTMLResponse:
+    """The city department's 通报 desk: pick a cutoff, read the narrative drafted from its figures, edit it."""
+    _may_publish(who)
+    context = _context(request)
+    now = business_now(context)
+    with context.engine.connect() as conn:
+        done = {str(b["cutoff_date"]) for b in queries.bulletins(conn, context.schema)}
+    open_days = [d for d in load_calendar().bulletin_cutoffs() if str(d) not in done and end_of_day(d) < now]
+    drafted = None
+    if cutoff_date:
+        try:
+            drafted = bulletins.draft(context, who, date.fromisoformat(cutoff_date), now=now)
+        except ValueError:
+            raise PageError(400, "请求有误", "截止日期应为 YYYY-MM-DD", field="cutoff_date") from None
+        except PlatformError as exc:
+            raise PageError.of(exc) from exc
+    return render("bulletin_draft.html", who=who, open_days=open_days, chosen=cutoff_date, drafted=drafted,
+                  error=None)
+
+
+@router.post("/bulletins/publish")
+def bulletin_publish(request: Request, who: Viewer, cutoff_date: Annotated[str, Form()] = "",
+                     narrative: Annotated[str, Form()] = "") -> Response:
+    """Publish with the edited narrative (the session cookie is SameSite=Strict: no cross-site form posts)."""
+    _may_publish(who)
+    context = _context(request)
+    try:
+        day = date.fromisoformat(cutoff_date)
+    except ValueError:
+        raise PageError(422, "不符合规则", "截止日期应为 YYYY-MM-DD", field="cutoff_date") from None
+    try:
+        bulletins.publish(context, who, day, signer=partial(checkpoint_signer, context), now=business_now(context),
+                          narrative=narrative)
+    except PlatformError as exc:
+        if exc.field != "narrative":
+            raise PageError.of(exc) from exc
+        drafted = {"cutoff_date": cutoff_date, "narrative": narrative,
+                   "issuer": context.settings.reporting_bulletin_issuer,
+                   "recipients": bulletins.recipients(context.settings.reporting_bulletin_recipients)}
+        return render("bulletin_draft.html", status_code=exc.status, who=who, open_days=[], chosen=cutoff_date,
+                      drafted=drafted, error=exc)
+    return RedirectResponse(f"{PREFIX}/bulletins", status_code=303)
+
+
+def _may_publish(who: Principal) -> None:
+    if not who.may("bulletin.publish"):
+        raise PageError(403, "无权访问", "只有市委组织部可以起草和发布通报", rule="bulletin.publish")
 
 
 @router.get("/bulletins/{cutoff_date}/{kind}")

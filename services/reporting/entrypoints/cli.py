@@ -2,7 +2,7 @@
 
     python -m reporting.entrypoints.cli replay [--until 2016-11-20T24:00:00+08:00] [--into SCHEMA]
     python -m reporting.entrypoints.cli rates [--level district] [--as-of ...]
-    python -m reporting.entrypoints.cli publish-bulletin 2016-11-25 [--user NAME]
+    python -m reporting.entrypoints.cli publish-bulletin 2016-11-25 [--user NAME] [--narrative-file FILE]
     python -m reporting.entrypoints.cli export-bulletin 2016-11-25 --out bulletin-2016-11-25/
 """
 
@@ -59,17 +59,22 @@ def rates(level: str = "city", as_of: Annotated[datetime | None, typer.Option("-
 
 @app.command("publish-bulletin")
 def publish_bulletin(cutoff: Annotated[str, typer.Argument(help="cutoff date, YYYY-MM-DD (a past day)")],
-                     user: str = "operator") -> None:
+                     user: str = "operator",
+                     narrative_file: Annotated[Path | None, typer.Option(
+                         help="the 通报's edited text (UTF-8); default: the text drafted from the figures")] = None
+                     ) -> None:
     """Publish the city's bulletin for a date as the city organization department."""
     from reporting.handlers import bulletins
     context = build_context()
     configure_logging("reporting-bulletin", context.settings.log_level, context.settings.log_format)
     context.migrate()
     done = bulletins.publish(context, Principal(department="city_org", kind="city_org", user=user),
-                             date.fromisoformat(cutoff), signer=partial(checkpoint_signer, context))
+                             date.fromisoformat(cutoff), signer=partial(checkpoint_signer, context),
+                             narrative=narrative_file.read_text(encoding="utf-8") if narrative_file else None)
     typer.echo(json.dumps({"bulletin_id": done.bulletin_id, "cutoff_date": cutoff,
                            "figures_sha256": done.figures_sha256, "checkpoint_tree_size": done.checkpoint_tree_size,
-                           "event_id": done.event_id}, ensure_ascii=False, indent=2))
+                           "event_id": done.event_id, "document_number": done.document_number},
+                          ensure_ascii=False, indent=2))
 
 
 @app.command("export-bulletin")
@@ -100,7 +105,8 @@ def regenerate_check(cutoff: str) -> None:
     record = bulletins.published(context, date.fromisoformat(cutoff))
     if record is None:
         raise typer.BadParameter(f"no bulletin published for {cutoff}")
-    data = bulletins.figures(context, date.fromisoformat(cutoff), rebuild=True).data_bytes()
+    published = bulletins.bulletin_file(context, date.fromisoformat(cutoff), "json")[0]
+    data = bulletins.regenerate(context, date.fromisoformat(cutoff), published)
     same = hashlib.sha256(data).hexdigest() == record["figures_sha256"]
     typer.echo(f"{'identical' if same else 'DIFFERENT'}: regenerated {hashlib.sha256(data).hexdigest()}, "
                f"published {record['figures_sha256']}")

@@ -48,6 +48,9 @@ class ResponsibilityReportCreate(BaseModel):
 class BulletinCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cutoff_date: IsoDate
+    narrative: str | None = Field(default=None, description="the 通报's text as edited from GET /bulletin-drafts/"
+                                  "{date}; omitted: the drafted text. Checked: not blank, at most 6000 characters, "
+                                  "no control characters but newlines (422 naming the rule)")
 
 
 class AccountabilityCreate(BaseModel):
@@ -135,13 +138,20 @@ def publish_bulletin(request: Request, principal: Caller, key: Key, body: Bullet
     """Publish the city's bulletin for a past cutoff date (bulletin.publish, city organization department)."""
     context = _context(request)
     done = bulletins.publish(context, principal, body.cutoff_date, signer=partial(checkpoint_signer, context),
-                             idempotency_key=key)
+                             idempotency_key=key, narrative=body.narrative)
     if done.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return {"bulletin_id": done.bulletin_id, "cutoff_date": done.cutoff_date.isoformat(),
             "figures_sha256": done.figures_sha256, "checkpoint_tree_size": done.checkpoint_tree_size,
-            "event_id": done.event_id,
+            "event_id": done.event_id, "document_number": done.document_number,
             "files": {k: f"/bulletins/{done.cutoff_date.isoformat()}/{k}" for k in bulletins.FILE_COLUMNS}}
+
+
+@router.get("/bulletin-drafts/{cutoff_date}")
+def bulletin_draft(request: Request, principal: Caller, cutoff_date: IsoDate) -> dict:
+    """The narrative drafted from the figures a bulletin for this date would publish, with its issuer and
+    recipients (bulletin.publish, city organization department): edit it and send it as ``narrative``."""
+    return bulletins.draft(_context(request), principal, cutoff_date)
 
 
 @router.get("/bulletins/{cutoff_date}")

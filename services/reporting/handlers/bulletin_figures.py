@@ -7,7 +7,7 @@ from datetime import date
 from typing import Protocol
 
 from platform_core.reference import load_calendar, load_departments, load_territory
-from reporting.domain.bulletin import BulletinData, build_rows
+from reporting.domain.bulletin import FIGURES_FORMAT, BulletinData, build_rows
 from reporting.domain.rates import Counters
 from reporting.domain.reports import (
     city_date, discrepancies, end_of_day, reporting_units, timeliness, unit_counters, unit_departments)
@@ -32,6 +32,14 @@ class FiguresSource(Protocol):
     def failed_checks(self) -> list[dict]:
         """check_id, organization_id, check_kind, checked_on (date), entity_ids, findings, event_id,
         unit (the smallest responsible unit among its entities); by checked_on, check_id."""
+
+
+def standalone_start(cutoff: date) -> date | None:
+    """The campaign's starting point of the standalone rate's change (二(四)2: "明显提升"): the end of the survey
+    milestone's day (二(三), 8-26), when the baseline and the organizations it already had were reported. A
+    cutoff on or before it has no starting point yet (None)."""
+    survey = load_calendar().milestone("survey").due
+    return survey if cutoff > survey else None
 
 
 def previous_cutoff(cutoff: date) -> date | None:
@@ -136,12 +144,17 @@ def failed_checks(source: FiguresSource, cutoff: date) -> list[dict]:
 
 
 def assemble(source: FiguresSource, previous_source: FiguresSource | None, cutoff: date,
-             previous: date | None) -> BulletinData:
+             previous: date | None, start_source: FiguresSource | None = None, start: date | None = None,
+             figures_format: int = FIGURES_FORMAT) -> BulletinData:
+    """``start_source``: the state at ``start`` (``standalone_start``), for the standalone rate's change since
+    the campaign's starting point (format 2)."""
     now = source.counters_by_department()
     before = previous_source.counters_by_department() if previous_source is not None else {}
-    districts, departments, total = build_rows(now, before, district_names(), supervisor_names())
+    at_start = start_source.counters_by_department() if start_source is not None else None
+    districts, departments, total = build_rows(now, before, district_names(), supervisor_names(), at_start)
     territory = load_territory()
     return BulletinData(
+        start_date=start if start_source is not None else None, figures_format=figures_format,
         city=territory.code, city_name=territory.name, cutoff_date=cutoff, previous_cutoff_date=previous,
         districts=districts, departments=departments, total=total,
         reports=report_section(source, cutoff, previous, now, before, previous_source),

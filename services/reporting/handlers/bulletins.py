@@ -10,7 +10,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.engine import Connection
@@ -28,10 +28,11 @@ from reporting.adapters import as_of_cache, bulletin_render, bulletin_store
 from reporting.adapters.figures_sql import SqlFigures
 from reporting.adapters.replay import as_of_schema, replay_into
 from reporting.audit.checkpoints import CheckpointSigner
+from reporting.domain import bulletin_narrative
 from reporting.domain.bulletin import BulletinData
-from reporting.domain.reports import end_of_day
+from reporting.domain.reports import city_date, end_of_day
 from reporting.domain.window import Window
-from reporting.handlers.bulletin_figures import assemble, previous_cutoff
+from reporting.handlers.bulletin_figures import assemble, previous_cutoff, standalone_start
 
 log = logging.getLogger(__name__)
 # An as-of projection is reused when it was built this long after its cutoff (the relay's lag is seconds).
@@ -47,6 +48,7 @@ class Published:
     checkpoint_tree_size: int
     event_id: str
     replayed: bool = False
+    document_number: str | None = None  # the 通报's 文号
 
 
 def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | None = None,
@@ -84,70 +86,132 @@ def as_of(context: ServiceContext, until: datetime, topics: tuple[str, ...] | No
 
 def figures(context: ServiceContext, cutoff: date, topics: tuple[str, ...] | None = None,
             rebuild: bool = False) -> BulletinData:
+    """The figures as of the cutoff, the previous deadline and the campaign's starting point (the survey)."""
     previous = previous_cutoff(cutoff)
+    start = standalone_start(cutoff)
     schema = as_of(context, end_of_day(cutoff), topics, rebuild)
     previous_schema = as_of(context, end_of_day(previous), topics, rebuild) if previous else None
+    start_schema = as_of(context, end_of_day(start), topics, rebuild) if start else None
     with context.engine.connect() as conn:
         return assemble(SqlFigures(conn, schema), SqlFigures(conn, previous_schema) if previous_schema else None,
-                        cutoff, previous)
+                        cutoff, previous, SqlFigures(conn, start_schema) if start_schema else None, start)
+
+
+def regenerate(context: ServiceContext, cutoff: date, published_figures: bytes,
+               topics: tuple[str, ...] | None = None) -> bytes:
+    """A published data file rebuilt from a full replay, in the format it was published in and with the
+    document it carries (written, not derived): equal bytes when the figures are reproduced."""
+    published_data = json.loads(published_figures)
+    data = figures(context, cutoff, topics, rebuild=True)
+    return replace(data, figures_format=published_data.get("figures_format", 1),
+                   document=published_data.get("document")).data_bytes()
+
+
+def check_publishable(principal: Principal, cutoff: date, now: datetime) -> None:
+    principal.require("bulletin.publish", target=f"bulletin-{cutoff}")
+    check_cutoff(cutoff)
+    if end_of_day(cutoff) >= now:
+        raise RuleViolation(f"cutoff_date {cutoff} has not ended yet (city time, UTC+8): a bulletin shows the "
+                            "figures as of the end of a past day", field="cutoff_date", rule="R11")
+
+
+def draft(context: ServiceContext, principal: Principal, cutoff: date, now: datetime | None = None,
+          topics: tuple[str, ...] | None = None) -> dict:
+    """The narrative drafted from the figures the bulletin would publish (for the city department to edit)."""
+    check_publishable(principal, cutoff, now or clock.now())
+    data = figures(context, cutoff, topics).as_dict()
+    settings = context.settings
+    return {"cutoff_date": cutoff.isoformat(), "issuer": settings.reporting_bulletin_issuer,
+            "recipients": recipients(settings.reporting_bulletin_recipients), "narrative": bulletin_narrative.draft(data),
+            "narrative_max_chars": bulletin_narrative.NARRATIVE_MAX_CHARS}
+
+
+def recipients(configured: str) -> list[str]:
+    """The 主送 line's recipients from the setting (separated by "，" or ",")."""
+    return [name.strip() for name in configured.replace(",", "，").split("，") if name.strip()]
 
 
 def publish(context: ServiceContext, principal: Principal, cutoff: date, *, signer: Callable[[], CheckpointSigner],
             idempotency_key: str | None = None, now: datetime | None = None,
-            topics: tuple[str, ...] | None = None) -> Published:
+            topics: tuple[str, ...] | None = None, narrative: str | None = None) -> Published:
     """``signer`` builds the log's checkpoint signer (bootstrap's ``checkpoint_signer``) once the checks have
-    passed and the figures are assembled, so a refused request never needs the signer's configuration."""
-    principal.require("bulletin.publish", target=f"bulletin-{cutoff}")
-    check_cutoff(cutoff)
+    passed and the figures are assembled, so a refused request never needs the signer's configuration.
+    ``narrative``: the city department's (edited) text; None publishes the drafted one. Either way it goes
+    into the data file, so the figures' SHA-256 in BulletinPublished covers it."""
     now = now or clock.now()
-    if end_of_day(cutoff) >= now:
-        raise RuleViolation(f"cutoff_date {cutoff} has not ended yet (city time, UTC+8): a bulletin shows the "
-                            "figures as of the end of a past day", field="cutoff_date", rule="R11")
+    check_publishable(principal, cutoff, now)
+    if narrative is not None:
+        narrative = bulletin_narrative.check_text(narrative)
     earlier = published(context, cutoff)
     if earlier is not None:
-        if idempotency_key is not None:
+        # A retry (any key) gets the bulletin back, unless it brings another text than the one published.
+        if idempotency_key is not None and (narrative is None
+                                            or published_narrative(context, cutoff) in (None, narrative)):
             return Published(earlier["bulletin_id"], cutoff, earlier["figures_sha256"],
-                             earlier["checkpoint_tree_size"], str(earlier["event_id"]), replayed=True)
+                             earlier["checkpoint_tree_size"], str(earlier["event_id"]), replayed=True,
+                             document_number=earlier["document_number"])
         raise AlreadyExists(f"the bulletin for {cutoff} was published already ({earlier['bulletin_id']})",
                             field="cutoff_date")
     data = figures(context, cutoff, topics)
-    data_bytes = data.data_bytes()
-    digest = hashlib.sha256(data_bytes).hexdigest()
-    as_dict = json.loads(data_bytes)
+    drafted = bulletin_narrative.draft(data.as_dict())
+    published_on = city_date(now)
+    settings = context.settings
     bulletin_id = f"bulletin-{uuid.uuid4()}"
     checkpoints = signer()
     stream = f"bulletin-{cutoff.isoformat()}"
     signed: dict = {}
 
     def decide(conn: Connection) -> Decision:
+        number_in_year = bulletin_store.next_number(conn, context.schema, published_on.year)
+        document = {"issuer": settings.reporting_bulletin_issuer,
+                    "number": f"{settings.reporting_bulletin_number_prefix}〔{published_on.year}〕{number_in_year}号",
+                    "recipients": recipients(settings.reporting_bulletin_recipients),
+                    "published_on": published_on.isoformat(), "narrative": narrative if narrative is not None else drafted,
+                    "narrative_edited": narrative is not None and narrative != drafted}
+        data_bytes = replace(data, document=document).data_bytes()
+        digest = hashlib.sha256(data_bytes).hexdigest()
         # The checkpoint and its CheckpointSigned event join this transaction: the bulletin and the checkpoint
         # it carries commit together. Should it fail after the signer signed, the note is not lost: the signer
         # keeps it, and the next signing (or the schedule's next tick) stores it first.
         note = checkpoints.sign_in(conn, "bulletin", principal.actor())[0].note
         tree_size, root = note_position(note)
-        files = bulletin_render.render_files(as_dict, note, digest)
-        signed.update(note=note, files=files)
+        files = bulletin_render.render_files(json.loads(data_bytes), note, digest)
+        signed.update(note=note, files=files, data_bytes=data_bytes, digest=digest,
+                      number=(published_on.year, number_in_year, document["number"]))
         payload = {"bulletin_id": bulletin_id, "cutoff_date": cutoff.isoformat(),
                    "cutoff_at": utc_timestamp(end_of_day(cutoff)),
                    "previous_cutoff_date": data.previous_cutoff_date.isoformat() if data.previous_cutoff_date else None,
                    "figures_sha256": digest,
                    "files_sha256": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())},
                    "checkpoint_tree_size": tree_size, "checkpoint_root_hash": root,
-                   "events_counted": SqlFigures(conn, as_of_schema(context.schema, end_of_day(cutoff))).events_applied()}
+                   "events_counted": SqlFigures(conn, as_of_schema(context.schema, end_of_day(cutoff))).events_applied(),
+                   "document_number": document["number"]}
         return Decision([NewEvent("BulletinPublished", payload)], stream_id=stream)
 
     def project(conn: Connection, result: AppendResult) -> None:
         event = result.events[0]
-        bulletin_store.insert(conn, context.schema, bulletin_id, cutoff, data_bytes, digest, signed["files"],
-                              signed["note"], event.payload["checkpoint_tree_size"], str(event.event_id))
+        bulletin_store.insert(conn, context.schema, bulletin_id, cutoff, signed["data_bytes"], signed["digest"],
+                              signed["files"], signed["note"], event.payload["checkpoint_tree_size"],
+                              str(event.event_id), signed["number"])
 
-    command = Command(principal.actor(), request_fingerprint(stream, {"cutoff_date": cutoff.isoformat()}),
+    fingerprinted = {"cutoff_date": cutoff.isoformat()}
+    if narrative is not None:  # the same key with another text is another request (409)
+        fingerprinted["narrative"] = narrative
+    command = Command(principal.actor(), request_fingerprint(stream, fingerprinted),
                       idempotency_key, conflict=f"the bulletin for {cutoff} was published concurrently",
                       conflict_field="cutoff_date")
     event = context.store.execute(command, decide, project).result.events[0]
     return Published(event.payload["bulletin_id"], cutoff, event.payload["figures_sha256"],
                      event.payload["checkpoint_tree_size"], str(event.event_id),
-                     replayed=event.payload["bulletin_id"] != bulletin_id)  # a twin with the same key won
+                     replayed=event.payload["bulletin_id"] != bulletin_id,  # a twin with the same key won
+                     document_number=event.payload.get("document_number"))
+
+
+def published_narrative(context: ServiceContext, cutoff: date) -> str | None:
+    """The narrative of the bulletin published for ``cutoff`` (None before the 通报 layout, or none published)."""
+    with context.engine.connect() as conn:
+        found = bulletin_store.file_bytes(conn, context.schema, cutoff, "figures_json")
+    return None if found is None else (json.loads(found).get("document") or {}).get("narrative")
 
 
 def check_cutoff(cutoff: date) -> None:

@@ -7,16 +7,17 @@ Uses the same fold, status derivation, rate functions and assembly as the projec
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 from platform_core.contracts import every_event_type
 from platform_core.envelope import EventEnvelope
 from platform_core.errors import PlatformError
-from reporting.domain.bulletin import RULES_VERSION
+from reporting.domain.bulletin import FIGURES_FORMAT, RULES_VERSION
 from reporting.domain.rederive import fold_events
 from reporting.domain.reports import end_of_day
-from reporting.handlers.bulletin_figures import assemble
+from reporting.handlers.bulletin_figures import assemble, standalone_start
 
 REGISTRY = every_event_type()
 
@@ -59,12 +60,21 @@ class BulletinRederiver:
         if published_rules != RULES_VERSION:
             return [f"published under counting rules version {published_rules}; this verifier derives version "
                     f"{RULES_VERSION} (docs/rules.md): run the verifier of the release that published it"]
+        figures_format = self.data.get("figures_format", 1)
+        if figures_format > FIGURES_FORMAT:
+            return [f"data file format {figures_format} is newer than this verifier's ({FIGURES_FORMAT}): "
+                    "run the verifier of the release that published it"]
         cutoff = date.fromisoformat(self.data["cutoff_date"])
         previous = self.data["previous_cutoff_date"]
         previous = date.fromisoformat(previous) if previous else None
         now = fold_events(envelopes, end_of_day(cutoff))
         before = fold_events(envelopes, end_of_day(previous)) if previous else None
-        derived = assemble(now, before, cutoff, previous)
+        start = standalone_start(cutoff) if figures_format >= 2 else None
+        at_start = fold_events(envelopes, end_of_day(start)) if start else None
+        # The document (文号, 主送, narrative) is written, not derived: taken as published here; the verifier checks
+        # the whole data file's SHA-256 against the BulletinPublished event in the log (docs/audit.md).
+        derived = replace(assemble(now, before, cutoff, previous, at_start, start, figures_format),
+                          document=self.data.get("document"))
         if derived.data_bytes() == self.figures:
             return []
         return differences(derived.as_dict(), self.data) or ["the data file differs from the re-derived figures"]

@@ -66,7 +66,11 @@ def seeded(settings_env, tmp_path_factory):
             city = Principal("city_org", "city_org", "e2e")
             bulletins.publish(context, city, date(2016, 9, 10), signer=partial(checkpoint_signer, context),
                               topics=tuple(topics.values()))
-        yield {"schema": schema, "topics": topics, "context": context}
+            # The as-of projections this process (the owner's role) built for the bulletin: the app (the service's
+            # role) builds its own when a page needs one (the survey's day, a previous cutoff).
+            drop_schemas_like(context.engine, f"{schema}_asof_")
+            # the signer keeps running for the module: the app's dashboard publishes a 通报 too
+            yield {"schema": schema, "topics": topics, "context": context, "signer_env": signer.reporting_env()}
     finally:
         context.engine.dispose()
         drop_schemas_like(context.engine, schema)
@@ -83,7 +87,8 @@ def settings_env():
 def server(seeded, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("dashboard") / "uvicorn.log"
-    env = {**process_environment("reporting"), "DASHBOARD_E2E_SCHEMA": seeded["schema"],
+    # the scratch signer's address and client secret, not the stack's (the app publishes a 通报 in a test)
+    env = {**process_environment("reporting"), **seeded["signer_env"], "DASHBOARD_E2E_SCHEMA": seeded["schema"],
            "DASHBOARD_E2E_TOPIC": seeded["topics"]["reporting"], "CAMPAIGN_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
         [str(BIN / "uvicorn"), "--factory", "dashboard_e2e_app:app", "--app-dir", str(Path(__file__).parent),
@@ -230,6 +235,32 @@ def test_the_forms_page_links_the_registry_blank_templates(server, browser):
         assert re.search(rf'href="http://[^"/]+:\d+/forms/{form}/template\.xlsx"', html), form
 
 
+def test_city_drafts_edits_and_publishes_a_tongbao(server, browser, tmp_path_factory):
+    """The city department's 通报 desk at phone width: the drafted narrative in a textarea, edited and published
+    through the form; the list shows the 文号 and the published HTML carries the edited text. An inspector may
+    not open the desk."""
+    refused = browser.load(f"{server}/dashboard/bulletins/draft", 1400)
+    assert "只有市委组织部可以起草和发布通报" in refused["text"]
+    with Browser(tmp_path_factory.mktemp("chromium-city")) as city:
+        city.sign_in(server, issuer_from_settings().issue(Principal("city_org", "city_org", "e2e")))
+        desk = city.load(f"{server}/dashboard/bulletins/draft?cutoff_date=2016-09-25", 390)
+        assert desk["scrollWidth"] <= desk["innerWidth"], desk["scrollWidth"]
+        drafted = city.evaluate("document.querySelector('textarea[name=narrative]').value")
+        assert drafted.startswith("一、进展") and "二、存在问题" in drafted and "三、下步要求" in drafted
+        city.evaluate("const t = document.querySelector('textarea[name=narrative]');"
+                      " t.value = t.value + '\\n5. 请各区于10月10日前报送整改情况。';"
+                      " document.querySelector('form.narrative').submit()", "Page.loadEventFired")
+        listed = city.evaluate("({url: location.href, text: document.body.innerText})")
+        assert listed["url"] == f"{server}/dashboard/bulletins", listed
+        assert re.search(r"武组通〔\d{4}〕2号", listed["text"]), listed["text"]
+        published = city.load(f"{server}/dashboard/bulletins/2016-09-25/html", 390)
+        assert "5. 请各区于10月10日前报送整改情况。" in published["text"]
+        assert "各区委组织部，市直机关工委" in published["text"]
+        assert published["scrollWidth"] <= published["innerWidth"], published["scrollWidth"]
+        again = city.load(f"{server}/dashboard/bulletins/draft", 390)
+        assert "2016-09-25" not in again["html"].split("<select")[1].split("</select>")[0]  # published: not offered
+
+
 def every_page() -> list[str]:
     return ["/dashboard/", f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25", f"/dashboard/streets/{DISTRICT_A}001",
             "/dashboard/coverage", f"/dashboard/coverage?unit={DISTRICT_A}", "/dashboard/bulletins",
@@ -237,7 +268,8 @@ def every_page() -> list[str]:
             "/dashboard/accountability/civil-affairs", "/dashboard/entities", "/dashboard/entities?q=测试单位",
             f"/dashboard/entities/{ent(1)}", f"/dashboard/entities/{ent(13)}", "/dashboard/login",
             "/dashboard/districts/999999", "/dashboard/forms", "/dashboard/todo",
-            f"/dashboard/todo?district={DISTRICT_A}&list=uncovered", f"/dashboard/todo?street={DISTRICT_A}001&list=standalone"]
+            f"/dashboard/todo?district={DISTRICT_A}&list=uncovered", f"/dashboard/todo?street={DISTRICT_A}001&list=standalone",
+            "/dashboard/bulletins/draft"]
 
 
 @pytest.mark.parametrize("width", [1400, 390])

@@ -92,3 +92,4 @@ def drop_schemas_like(engine, prefix: str) -> None:
         for (name,) in conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
                                     {"p": prefix + "%"}).all():
             conn.execute(sa.text(f"DROP SCHEMA {name} CASCADE"))
+

@@ -147,3 +147,27 @@ def test_an_as_of_question_while_another_replay_runs_is_503_with_retry_after(cli
     with engine.connect() as conn:  # nothing built, nothing noted
         assert conn.execute(sa.text("SELECT count(*) FROM pg_namespace WHERE starts_with(nspname, :p)"),
                             {"p": f"{client.schema}_asof_"}).scalar() == 0
+
+
+def test_bulletin_draft_and_narrative_are_checked_before_anything_is_signed(client, engine):
+    """Only the city department drafts and publishes; a bad narrative is a 422 naming the field and the rule,
+    before any replay, signing or storing (no signer is even configured here)."""
+    reader, district, city = token("education"), token("district_org", "420102"), token("city_org")
+    assert client.get("/bulletin-drafts/2016-09-25", headers=reader).status_code == 403
+    assert client.get("/bulletin-drafts/2016-09-25", headers=district).status_code == 403
+    assert client.get("/bulletin-drafts/2016-09-25").status_code == 401
+    not_a_day = client.get("/bulletin-drafts/2016-09-26", headers=city)
+    assert not_a_day.status_code == 422 and not_a_day.json()["rule"] == "R11"
+    assert client.get("/bulletin-drafts/2016-13-45", headers=city).status_code == 422
+    cases = {"一、进展\u0007": "narrative_characters", "一、进展\u202e反": "narrative_characters",
+             "字" * 6001: "narrative_max_chars", "  \n ": "narrative_not_blank"}
+    for text, rule in cases.items():
+        refused = client.post("/bulletins", json={"cutoff_date": "2016-09-25", "narrative": text}, headers=city)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "narrative" and refused.json()["rule"] == rule, refused.text
+    not_text = client.post("/bulletins", json={"cutoff_date": "2016-09-25", "narrative": 5}, headers=city)
+    assert not_text.status_code == 422
+    forbidden = client.post("/bulletins", json={"cutoff_date": "2016-09-25", "narrative": "一、进展"}, headers=district)
+    assert forbidden.status_code == 403
+    with engine.connect() as conn:
+        assert conn.execute(sa.text(f"SELECT count(*) FROM {client.schema}.bulletins")).scalar() == 0
