@@ -53,3 +53,24 @@ def test_other_sheets_keep_dates_and_counts_as_numbers():
     departments = book["市直部门"]
     assert all(cell.data_type == "n" for row in departments.iter_rows(min_row=2) for cell in row[2:]
                if cell.value is not None)
+
+
+def test_the_tongbao_figures_are_numbers_too():
+    """The R2b rate, the work coverage and the standalone rate's changes (since the last cutoff and since the
+    campaign's starting point) are cells of their own, numeric, as the data file states them."""
+    data, book = workbook()
+    sheet = book["各区"]
+    headers = [c.value for c in sheet[2]]
+    row = next(r for r in sheet.iter_rows(min_row=3) if r[1].value == "江岸区")
+    cells = dict(zip(headers, row))
+    stated = next(d for d in data["districts"] if d["name"] == "江岸区")
+    for key, name in (("member_required_coverage", "50人以上企业有党员率"), ("work_coverage", "工作覆盖率")):
+        rate = stated["rates"][key]
+        assert cells[f"{name}（分子）"].value == rate["numerator"] and cells[f"{name}（分母）"].data_type == "n"
+        assert cells[f"{name}（分母）"].value == rate["denominator"]
+        if rate["percent"] is not None:
+            assert cells[name].data_type == "n" and cells[name].number_format == "0.00%"
+    change = stated["change"]["standalone_rate_points"]
+    assert (cells["单独组建率较上期"].value is None) == (change is None)
+    if change is not None:
+        assert cells["单独组建率较上期"].value == pytest.approx(float(change))
