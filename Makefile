@@ -5,8 +5,8 @@ run:          ## start the stack and the services
 	scripts/run.sh
 test:         ## run every test against the real stack
 	scripts/test.sh
-up:           ## start Kafka and PostgreSQL only
-	python3 deploy/stack.py up
+up:           ## start Kafka and PostgreSQL only (BROKERS=3: a replicated 3-node Kafka cluster)
+	python3 deploy/stack.py up $(if $(BROKERS),--brokers $(BROKERS))
 down: stop    ## stop everything
 	python3 deploy/stack.py down
 status:

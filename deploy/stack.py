@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Local stack manager: a private Kafka broker and a private PostgreSQL cluster.
+"""Local stack manager: a private Kafka broker (or a cluster of them) and a private PostgreSQL cluster.
 
-Usage: python3 deploy/stack.py up|down|status|env
+Usage: python3 deploy/stack.py up [--brokers N]|down|status|env [--process NAME]|compose
 
 The parts live in the ``deploy/stack/`` package (settings, Kafka, PostgreSQL, secrets, the CLI); this
 file is the entry point. Standard library only: it runs before any virtualenv exists.
@@ -15,14 +15,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Re-exported for tools that load this file by path (platform_core.local_processes.stack_module).
 from stack.cli import main  # noqa: E402
 from stack.compose import service_secrets  # noqa: E402,F401
-from stack.environment import CREDENTIAL_VARIABLES, process_environment  # noqa: E402,F401
+from stack.environment import CREDENTIAL_VARIABLES, local_placement, process_environment  # noqa: E402,F401
 from stack.kafka_access import KAFKA_ACCESS  # noqa: E402,F401
 from stack.kafka_auth import admin_login  # noqa: E402,F401
 from stack.kafka import kafka_pid  # noqa: E402,F401
+from stack.kafka_config import server_properties  # noqa: E402,F401
 from stack.kafka_probe import kafka_api_versions, kafka_is_healthy, kafka_metadata_brokers  # noqa: E402,F401
 from stack.postgres import pg_is_healthy, postmaster_pid  # noqa: E402,F401
 from stack.processes import PROCESSES, db_roles  # noqa: E402,F401
-from stack.settings import Settings, StackError, load_settings  # noqa: E402,F401
+from stack.settings import NODE_PORT_STEP, Settings, StackError, load_settings  # noqa: E402,F401
 from stack.system import process_cmdline  # noqa: E402,F401
 from stack.token_keys import token_key_files  # noqa: E402,F401
 

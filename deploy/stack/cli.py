@@ -14,7 +14,7 @@ from .compose import cmd_compose
 from .environment import database_url, process_environment
 from .postgres import pg_down, pg_is_healthy, pg_up, postmaster_pid
 from .processes import LOGINS, OPERATOR, OWNER_ROLE
-from .settings import Settings, StackError, load_settings
+from .settings import Settings, StackError, load_settings, parse_brokers
 from .system import StackLock, say
 
 
@@ -42,16 +42,18 @@ def cmd_down(settings: Settings) -> int:
 
 
 def cmd_status(settings: Settings) -> int:
-    kpid = kafka_pid(settings)
-    k_ok = kpid is not None and kafka_is_healthy(settings.kafka_port, admin_login(settings))
+    rows = []
+    for node in settings.nodes():
+        pid = kafka_pid(node)
+        rows.append(("kafka" if settings.kafka_brokers == 1 else f"kafka-{node.kafka_node}", pid, node.node_port,
+                     pid is not None and kafka_is_healthy(node.node_port, admin_login(settings))))
     ppid = postmaster_pid(settings)
-    p_ok = ppid is not None and pg_is_healthy(settings)
-    for name, pid, port, ok in (("kafka", kpid, settings.kafka_port, k_ok),
-                                ("postgres", ppid, settings.pg_port, p_ok)):
+    rows.append(("postgres", ppid, settings.pg_port, ppid is not None and pg_is_healthy(settings)))
+    for name, pid, port, ok in rows:
         state = "running" if pid else "stopped"
         say(f"{name:<9} {state:<8} pid={pid or '-':<8} port={port:<6} "
             f"{'healthy' if ok else 'unhealthy'}")
-    return 0 if k_ok and p_ok else 1
+    return 0 if all(row[3] for row in rows) else 1
 
 
 def cmd_env(settings: Settings, process: str = OPERATOR) -> int:
@@ -74,8 +76,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("command", choices=list(COMMANDS))
     parser.add_argument("--process", choices=list(LOGINS), default=OPERATOR,
                         help="env: the credentials of this process only (default: the operator's)")
+    parser.add_argument("--brokers", metavar="N",
+                        help="up: run N Kafka nodes (3: a replicated cluster, docs/scaling.md); the run folder "
+                             "remembers it (default: what it was made with, else 1; or CAMPAIGN_KAFKA_BROKERS)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        if args.brokers is not None:
+            if args.command != "up":
+                raise StackError("--brokers is for `up` (the other commands read what the run folder was made with)")
+            os.environ["CAMPAIGN_KAFKA_BROKERS"] = str(parse_brokers(args.brokers, "--brokers"))
         settings = load_settings()
         if args.command == "env":
             return cmd_env(settings, args.process)

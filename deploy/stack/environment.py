@@ -25,6 +25,7 @@ CREDENTIAL_VARIABLES = (
     "CAMPAIGN_KAFKA_PASSWORD_FILE", *(secret.variable for secret in APP_SECRETS))
 # What names a worker (its heartbeat row): set for that worker only, unset for every other process.
 WORKER_NAME_VARIABLE = "CAMPAIGN_WORKER_NAME"
+TOPIC_REPLICATION_VARIABLE = "CAMPAIGN_TOPIC_REPLICATION_FACTOR"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Placement:
     kafka_password_file: Callable[[str], str]  # principal -> path
     app_secret_file: Callable[[AppSecret], str]
     app_secret_value: Callable[[AppSecret], str]
+    # how many copies of each event topic the operator's `campaign topics` makes (3 on a cluster)
+    topic_replication_factor: int = 1
 
 
 def database_url(settings: Settings, role: str) -> str:
@@ -49,7 +52,8 @@ def local_placement(settings: Settings) -> Placement:
         kafka_bootstrap=settings.kafka_bootstrap,
         kafka_password_file=lambda principal: str(kafka_password_file(settings, principal)),
         app_secret_file=lambda secret: str(app_secret_file(settings, secret)),
-        app_secret_value=lambda secret: app_secret(settings, secret))
+        app_secret_value=lambda secret: app_secret(settings, secret),
+        topic_replication_factor=settings.replication_factor)
 
 
 def process_environment(settings: Settings, process: str = OPERATOR, inherited: Optional[Mapping[str, str]] = None,
@@ -68,6 +72,8 @@ def process_environment(settings: Settings, process: str = OPERATOR, inherited: 
         placement = local_placement(settings)
     environment: Dict[str, Optional[str]] = {name: None for name in CREDENTIAL_VARIABLES}
     environment[WORKER_NAME_VARIABLE] = process if process in WORKER_PROCESSES else None
+    # the operator makes the topics: as many copies as the cluster has nodes, up to 3
+    environment[TOPIC_REPLICATION_VARIABLE] = str(placement.topic_replication_factor) if process == OPERATOR else None
     if credentials.db_role is not None:
         environment.update({
             "CAMPAIGN_DATABASE_URL": placement.database_url(credentials.db_role),

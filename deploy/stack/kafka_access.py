@@ -19,7 +19,7 @@ from typing import Dict, List, Set, Tuple
 from .kafka_auth import client_properties
 from .platform_services import EVENT_TOPICS, INTAKE_DEPARTMENTS, INTAKE_SERVICES, SERVICES
 from .processes import KAFKA_ADMIN
-from .settings import HOST, Settings, StackError
+from .settings import Settings, StackError
 from .system import say, tail_text
 
 DEAD_LETTER_TOPIC = "platform.dead-letter"
@@ -136,7 +136,7 @@ def ensure_acls(settings: Settings, java_tool, cluster_id: str) -> None:
     if not add and not remove:
         return
     config = client_properties(settings, KAFKA_ADMIN)
-    base = ["--bootstrap-server", f"{HOST}:{settings.kafka_port}", "--command-config", str(config)]
+    base = ["--bootstrap-server", settings.kafka_bootstrap, "--command-config", str(config)]
     runs = [[*base, action, *(["--force"] if action == "--remove" else []), *arguments]
             for action, selected in (("--add", add), ("--remove", remove))
             for arguments in acl_command_batches(selected)]

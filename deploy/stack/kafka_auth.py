@@ -20,7 +20,7 @@ from typing import Dict, List
 from .kafka_probe import Login
 from .local_secrets import kafka_password, write_private
 from .processes import KAFKA_ADMIN, kafka_principals
-from .settings import HOST, REPO_ROOT, Settings, StackError
+from .settings import REPO_ROOT, Settings, StackError
 from .system import say, tail_text
 
 BROKER = "broker"  # the broker's own inter-broker login
@@ -133,7 +133,7 @@ def ensure_principals(settings: Settings, java_tool, cluster_id: str) -> None:
         credential = settings.run_dir / "secrets" / "kafka" / f"{principal}.scram.properties"
         write_private(credential, f"{MECHANISM}=password={kafka_password(settings, principal)}\n")
         try:
-            result = java_tool("kafka.admin.ConfigCommand", "--bootstrap-server", f"{HOST}:{settings.kafka_port}",
+            result = java_tool("kafka.admin.ConfigCommand", "--bootstrap-server", settings.kafka_bootstrap,
                                "--command-config", str(config), "--alter", "--add-config-file", str(credential),
                                "--entity-type", "users", "--entity-name", principal)
         finally:

@@ -1,8 +1,10 @@
-"""Kafka's configuration: the broker's server.properties (single-node KRaft with SASL and ACLs), its
-cluster id, and the storage formatted once with every principal's SCRAM credential."""
+"""Kafka's configuration: each node's server.properties (KRaft with SASL and ACLs: one combined
+broker+controller node, or a cluster of them), the cluster id, and each node's storage formatted once
+with every principal's SCRAM credential."""
 
 import re
 import subprocess
+from typing import Optional
 
 from .kafka_auth import auth_properties, formatted_principals, remember_principals, scram_format_arguments
 from .kafka_jars import java_classpath
@@ -13,19 +15,24 @@ KAFKA_NODE_ID = 1
 
 
 def kafka_server_properties(settings: Settings) -> str:
-    """Single-node KRaft configuration (broker and controller in one process) on 127.0.0.1, with SASL
-    on both listeners and ACLs (kafka_auth, kafka_access)."""
-    return server_properties(HOST, HOST, settings.kafka_port, settings.kafka_controller_port, str(settings.kafka_data),
-                             auth_properties(settings))
+    """The KRaft configuration of ``settings``' node (broker and controller in one process) on 127.0.0.1,
+    with SASL on both listeners and ACLs (kafka_auth, kafka_access)."""
+    return server_properties(HOST, HOST, settings.node_port, settings.node_controller_port, str(settings.kafka_data),
+                             auth_properties(settings), node_id=settings.kafka_node,
+                             voters=settings.controller_quorum_voters, replication_factor=settings.replication_factor,
+                             min_insync_replicas=settings.min_insync_replicas)
 
 
 def server_properties(listen: str, advertised: str, port: int, controller_port: int, log_dirs: str,
-                      auth: dict) -> str:
-    """The broker's configuration; the local stack's on 127.0.0.1, docker-compose's in its container."""
+                      auth: dict, node_id: int = KAFKA_NODE_ID, voters: Optional[str] = None,
+                      replication_factor: int = 1, min_insync_replicas: int = 1) -> str:
+    """A node's configuration; the local stack's on 127.0.0.1, docker-compose's in its container. In a
+    cluster every internal topic and every topic created without a factor is replicated
+    ``replication_factor`` times, and a write needs ``min_insync_replicas`` copies (producers use acks=all)."""
     lines = {
         "process.roles": "broker,controller",
-        "node.id": str(KAFKA_NODE_ID),
-        "controller.quorum.voters": f"{KAFKA_NODE_ID}@{advertised}:{controller_port}",
+        "node.id": str(node_id),
+        "controller.quorum.voters": voters or f"{node_id}@{advertised}:{controller_port}",
         "listeners": f"SASL_PLAINTEXT://{listen}:{port},CONTROLLER://{listen}:{controller_port}",
         "advertised.listeners": f"SASL_PLAINTEXT://{advertised}:{port}",
         "inter.broker.listener.name": "SASL_PLAINTEXT",
@@ -33,11 +40,13 @@ def server_properties(listen: str, advertised: str, port: int, controller_port: 
         "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
         **auth,
         "log.dirs": log_dirs,
-        # Without these a single broker cannot create the internal topics and
-        # consumer groups / transactions hang silently.
-        "offsets.topic.replication.factor": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        # A single broker needs 1 here, or it cannot create the internal topics and consumer groups /
+        # transactions hang silently.
+        "offsets.topic.replication.factor": str(replication_factor),
+        "transaction.state.log.replication.factor": str(replication_factor),
+        "transaction.state.log.min.isr": str(min_insync_replicas),
+        "default.replication.factor": str(replication_factor),
+        "min.insync.replicas": str(min_insync_replicas),
         "group.initial.rebalance.delay.ms": "0",
         "num.partitions": "3",
         "auto.create.topics.enable": "false",

@@ -8,6 +8,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 HOST = "127.0.0.1"
 PG_SUPERUSER = "campaign"
 PG_DATABASE = "campaign"
+# A cluster's node k (1-based) listens on the first node's ports + NODE_PORT_STEP·(k-1).
+NODE_PORT_STEP = 10
+MAX_BROKERS = 5
 
 
 class StackError(Exception):
@@ -19,9 +22,39 @@ class Settings:
     """All knobs of the stack; built from the environment so tests/CI can relocate everything."""
 
     run_dir: Path
-    kafka_port: int
+    kafka_port: int  # the first node's; node k's is ``node_port``
     kafka_controller_port: int
     pg_port: int
+    # Kafka nodes (KRaft, each broker and controller in one process): 1, or 3 for a replicated cluster
+    # (`stack.py up --brokers 3`). ``kafka_node`` is which one a per-node view (``nodes()``) speaks of.
+    kafka_brokers: int = 1
+    kafka_node: int = 1
+
+    def nodes(self) -> "list[Settings]":
+        """One view per Kafka node: its ports, storage, configuration, pid and log files."""
+        return [dataclasses.replace(self, kafka_node=k) for k in range(1, self.kafka_brokers + 1)]
+
+    @property
+    def node_port(self) -> int:
+        return self.kafka_port + NODE_PORT_STEP * (self.kafka_node - 1)
+
+    @property
+    def node_controller_port(self) -> int:
+        return self.kafka_controller_port + NODE_PORT_STEP * (self.kafka_node - 1)
+
+    def _node_name(self, base: str, suffix: str = "") -> str:
+        """Node 1 keeps the single broker's names (a run folder from before clusters still works)."""
+        return f"{base}{suffix}" if self.kafka_node == 1 else f"{base}-{self.kafka_node}{suffix}"
+
+    @property
+    def replication_factor(self) -> int:
+        """Of the event topics and the internal ones: every node holds each partition, up to 3."""
+        return min(3, self.kafka_brokers)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """2 of 3: a write survives one broker's loss; with one broker left, produces are refused."""
+        return 2 if self.replication_factor >= 3 else 1
 
     # -- derived locations (everything below run_dir) --
     @property
@@ -42,11 +75,16 @@ class Settings:
 
     @property
     def kafka_data(self) -> Path:
-        return self.kafka_dir / "data"
+        return self.kafka_dir / self._node_name("data")
 
     @property
     def kafka_props(self) -> Path:
-        return self.kafka_dir / "server.properties"
+        return self.kafka_dir / self._node_name("server", ".properties")
+
+    @property
+    def kafka_brokers_file(self) -> Path:
+        """How many nodes the stack's Kafka was made with (`up --brokers N`)."""
+        return self.kafka_dir / "brokers"
 
     @property
     def kafka_cluster_id_file(self) -> Path:
@@ -74,15 +112,20 @@ class Settings:
 
     @property
     def kafka_pid_file(self) -> Path:
-        return self.pids_dir / "kafka.pid"
+        return self.pids_dir / self._node_name("kafka", ".pid")
 
     @property
     def kafka_out(self) -> Path:
-        return self.logs_dir / "kafka.out"
+        return self.logs_dir / self._node_name("kafka", ".out")
+
+    @property
+    def kafka_logs_dir(self) -> Path:
+        """Where the node's log4j writes kafka-server.log."""
+        return self.logs_dir if self.kafka_node == 1 else self.logs_dir / self._node_name("kafka")
 
     @property
     def kafka_server_log(self) -> Path:
-        return self.logs_dir / "kafka-server.log"
+        return self.kafka_logs_dir / "kafka-server.log"
 
     @property
     def pg_log(self) -> Path:
@@ -99,7 +142,11 @@ class Settings:
     # -- connection settings handed to the application --
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{HOST}:{self.kafka_port}"
+        return ",".join(f"{HOST}:{node.node_port}" for node in self.nodes())
+
+    @property
+    def controller_quorum_voters(self) -> str:
+        return ",".join(f"{node.kafka_node}@{HOST}:{node.node_controller_port}" for node in self.nodes())
 
 
 
@@ -127,7 +174,32 @@ def load_settings(environ=None) -> Settings:
         kafka_controller_port=_port_from_env(environ, "CAMPAIGN_KAFKA_CONTROLLER_PORT", 39093),
         pg_port=_port_from_env(environ, "CAMPAIGN_PG_PORT", 55432),
     )
-    ports = [settings.kafka_port, settings.kafka_controller_port, settings.pg_port]
+    settings = dataclasses.replace(settings, kafka_brokers=_brokers(environ, settings.kafka_brokers_file))
+    ports = [port for node in settings.nodes() for port in (node.node_port, node.node_controller_port)]
+    ports.append(settings.pg_port)
     if len(set(ports)) != len(ports):
-        raise StackError(f"the Kafka, Kafka controller and PostgreSQL ports must differ: {ports}")
+        raise StackError(f"the Kafka nodes' broker and controller ports and the PostgreSQL port must differ: {ports}"
+                         f" (node k listens on CAMPAIGN_KAFKA_PORT/CAMPAIGN_KAFKA_CONTROLLER_PORT + {NODE_PORT_STEP}·(k-1))")
+    if max(ports) > 65535:
+        raise StackError(f"a Kafka node's port would be {max(ports)}: choose lower CAMPAIGN_KAFKA_* ports")
     return settings
+
+
+def parse_brokers(raw: str, where: str) -> int:
+    try:
+        brokers = int(raw)
+    except ValueError:
+        raise StackError(f"{where}={raw!r} is not a number of brokers") from None
+    if not 1 <= brokers <= MAX_BROKERS:
+        raise StackError(f"{where}={brokers}: the local stack runs 1 to {MAX_BROKERS} Kafka brokers (3 for a cluster)")
+    return brokers
+
+
+def _brokers(environ, remembered: Path) -> int:
+    """CAMPAIGN_KAFKA_BROKERS, else what `up --brokers N` remembered in the run folder, else 1."""
+    raw = environ.get("CAMPAIGN_KAFKA_BROKERS", "").strip()
+    if raw:
+        return parse_brokers(raw, "CAMPAIGN_KAFKA_BROKERS")
+    if remembered.is_file():
+        return parse_brokers(remembered.read_text().strip(), str(remembered))
+    return 1

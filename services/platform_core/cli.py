@@ -53,7 +53,8 @@ def topics() -> None:
     settings = get_settings()
     intake = intake_topics(load_intake_departments(settings.intake_departments_file))
     created = ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, (*EVENT_TOPICS, *intake),
-                            {topic: {"retention.ms": str(INTAKE_RETENTION_MS)} for topic in intake})
+                            {topic: {"retention.ms": str(INTAKE_RETENTION_MS)} for topic in intake},
+                            replication_factor=settings.topic_replication_factor)
     typer.echo(f"topics created: {', '.join(created) if created else 'none (all present)'}")
 
 

@@ -52,10 +52,16 @@ def aiokafka_options(bootstrap: str | None = None, settings: PlatformSettings | 
     return options
 
 
+def min_insync_replicas(replication_factor: int) -> int:
+    """2 of 3 copies: a write survives the loss of one broker, and with one broker left produces are refused
+    (acks=all) rather than kept in a single copy."""
+    return 2 if replication_factor >= 3 else 1
+
+
 def ensure_topics(bootstrap: str, partitions: int, topics: tuple[str, ...] = EVENT_TOPICS,
-                  configs: dict[str, dict[str, str]] | None = None) -> list[str]:
+                  configs: dict[str, dict[str, str]] | None = None, replication_factor: int = 1) -> list[str]:
     """Create the event topics and the dead-letter topic when missing (with ``configs[topic]``, e.g. a
-    retention); return those created."""
+    retention), ``replication_factor`` copies each; return those created."""
     admin = KafkaAdminClient(**kafka_options(bootstrap), client_id="campaign-topic-admin", request_timeout_ms=30000)
     try:
         existing = set(admin.list_topics())
@@ -63,8 +69,10 @@ def ensure_topics(bootstrap: str, partitions: int, topics: tuple[str, ...] = EVE
         created = []
         for topic in wanted:
             try:
-                admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1,
-                                              topic_configs=(configs or {}).get(topic, {}))])
+                topic_configs = {"min.insync.replicas": str(min_insync_replicas(replication_factor)),
+                                 **(configs or {}).get(topic, {})}
+                admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=replication_factor,
+                                              topic_configs=topic_configs)])
                 created.append(topic)
             except TopicAlreadyExistsError:
                 pass  # another process won the race; the topic is there either way

@@ -58,7 +58,7 @@ def process_environment(process: str, base: dict[str, str] | None = None) -> dic
 
     stack = stack_module()
     environment = dict(os.environ if base is None else base)
-    for variable, value in stack.process_environment(stack.load_settings(), process, environment).items():
+    for variable, value in stack.process_environment(stack.load_settings(environment), process, environment).items():
         if value is None:
             environment.pop(variable, None)
         else:

@@ -46,6 +46,9 @@ class PlatformSettings(LogSettings):
     kafka_password_file: Path | None = None
     kafka_ssl_cafile: Path | None = None
     topic_partitions: int = Field(default=3, ge=1, le=256)
+    # Copies of each topic `campaign topics` makes: 1 on one broker, 3 on a cluster (`stack.py up --brokers 3`
+    # sets it); from 3 on, a write needs 2 in-sync copies (min.insync.replicas) and producers wait for all.
+    topic_replication_factor: int = Field(default=1, ge=1, le=5)
     # An event's payload (the event store refuses a larger one, 413): at most a quarter of the 1 MiB a
     # producer may send and the broker accepts (platform_core.kafka_io.MAX_REQUEST_SIZE), so the envelope,
     # its headers and a dead-letter copy's headers always fit beside it.
