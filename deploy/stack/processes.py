@@ -49,6 +49,8 @@ PROCESSES = {
     "reporting-consumer": Process("campaign_audit", "reporting-consumer"),
     # the coverage projections (`campaign consume reporting --projection coverage`): reporting's own tables
     "reporting-processor": Process("campaign_reporting", "reporting-processor"),
+    # the detectors' signals (`campaign consume reporting --projection signals`): reporting's own tables
+    "reporting-signals": Process("campaign_reporting", "reporting-signals"),
     # the audit log's signer and its witness: keys and records of their own, no database, no broker
     # (docs/audit.md): whoever holds the database cannot make them sign a rewritten log
     "audit-signer": Process(None, None),

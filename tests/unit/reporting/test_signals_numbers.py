@@ -7,7 +7,9 @@ from hypothesis import given, strategies as st
 
 from platform_core.reference import load_calendar
 
-from signals_events import DISTRICT_A, DISTRICT_B, formed, registered, reported, kinds
+from reporting.domain.signals import fold
+from reporting_scenario import Scenario
+from signals_events import DISTRICT_A, DISTRICT_B, at, kinds, registered, reported
 
 CALENDAR = load_calendar()
 POLICY = CALENDAR.detectors
@@ -15,10 +17,22 @@ FIRST, SECOND = date(2016, 10, 10), date(2016, 10, 25)
 
 
 def jump_case(previous: int, rise: int, formed_between: int):
-    events = [registered(n) for n in range(previous + formed_between)]
-    events += [formed(n, [n], date(2016, 9, 1)) for n in range(previous)]
-    events += [formed(previous + n, [previous + n], date(2016, 10, 20)) for n in range(formed_between)]
-    return events + [reported(DISTRICT_A, FIRST, previous), reported(DISTRICT_A, SECOND, previous + rise)]
+    """A district whose baseline entities got ``previous`` organizations before the first report and
+    ``formed_between`` between the two; its second report rises by ``rise``."""
+    s = Scenario()
+    entities = list(range(1, previous + formed_between + 1))
+    for n in entities:
+        s.register(n, formal=3)
+    s.approve(f"street-{DISTRICT_A}001", entities)
+    for n in entities[:previous]:
+        s.form(n, "standalone", [n])
+    s.report(1, f"district-{DISTRICT_A}", FIRST.isoformat(), {"organization_covered": previous}, at=at(FIRST))
+    s.clock = at(date(2016, 10, 15))
+    for n in entities[previous:]:
+        s.form(n, "standalone", [n])
+    s.report(2, f"district-{DISTRICT_A}", SECOND.isoformat(), {"organization_covered": previous + rise},
+             at=at(SECOND))
+    return [envelope for _, envelope in s.events]
 
 
 def test_a_rise_the_events_do_not_show_is_a_jump_from_the_threshold():
@@ -40,19 +54,28 @@ def test_the_share_threshold_scales_with_the_previous_figure(previous, excess):
     assert flagged is (excess >= max(POLICY.jump_min_figure, POLICY.jump_min_share * previous))
 
 
-def test_units_other_than_districts_are_left_out():
+def test_the_derived_figure_is_the_reporting_projections_own():
+    """Entities covered by an organization but outside the baseline move no reported figure."""
+    events = jump_case(10, 0, 0)
+    derived = fold(events).derived
+    assert derived == {(f"district-{DISTRICT_A}", FIRST): 10, (f"district-{DISTRICT_A}", SECOND): 10}
+
+
+def test_units_other_than_districts_are_compared_too_and_concern_no_district():
     events = [e.model_copy(update={"payload": {**e.payload, "unit": "civil-affairs"}})
               for e in (reported(DISTRICT_A, FIRST, 0), reported(DISTRICT_A, SECOND, 50))]
-    assert kinds(events, "report_jump") == []
+    found = kinds(events, "report_jump")
+    assert len(found) == 1 and found[0].districts == () and dict(found[0].detail)["unit"] == "civil-affairs"
 
 
 @pytest.mark.parametrize("what", ["person", "address"])
-def test_one_person_or_address_over_many_entities(what):
+def test_one_person_or_address_over_many_entities_of_a_district(what):
     most = POLICY.shadow_min_entities
     below = [registered(n, **{what: "a" * 64}) for n in range(most - 1)]
     assert kinds(below, "shadow_pattern") == []
-    found = kinds(below + [registered(99, district=DISTRICT_B, **{what: "a" * 64})], "shadow_pattern")
-    assert len(found) == 1 and len(found[0].entity_ids) == most and found[0].districts == (DISTRICT_A, DISTRICT_B)
+    assert kinds(below + [registered(99, district=DISTRICT_B, **{what: "a" * 64})], "shadow_pattern") == []
+    found = kinds(below + [registered(99, **{what: "a" * 64})], "shadow_pattern")
+    assert len(found) == 1 and len(found[0].entity_ids) == most and found[0].districts == (DISTRICT_A,)
 
 
 def test_hashes_under_different_keys_do_not_compare():

@@ -51,7 +51,7 @@ def _signal(inputs: SignalInputs, checker: str, burst: list[Check], thresholds: 
         "bulk_checks", f"{burst[0].event_id}", districts, entities, [c.event_id for c in burst],
         f"检查人{user}（{department}）在{minutes}分钟内通过了{len(burst)}次检查（{burst[0].checked_on:%m月%d日}起），"
         f"超过每{policy.checks_window_minutes}分钟{policy.checks_max_per_window}次的合理上限，实地检查难以完成，疑似走过场。",
-        thresholds, [c.organization_id for c in burst], burst[0].checked_on)
+        thresholds, [c.organization_id for c in burst], burst[0].checked_on, checker=checker)
 
 
 def _district(inputs: SignalInputs, check: Check, entity_id: str) -> str | None:

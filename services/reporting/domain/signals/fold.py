@@ -12,12 +12,16 @@ from datetime import date
 from platform_core.envelope import EventEnvelope
 from platform_core.reference.city_time import local_date
 
+from ..figures_memory import MemoryFigures
+from ..fold import CampaignState
+from ..reports import end_of_day, unit_counters
 from .records import Check, Formation, Move, Place, Report, SignalInputs, Undoing
 
 MEMBER_ARRIVALS = {"MemberRegistered": "found", "MemberDeveloped": "developed", "MemberRecruited": "recruited"}
 
 
 def fold(events: Iterable[EventEnvelope]) -> SignalInputs:
+    events = sorted(events, key=lambda e: (e.recorded_at, str(e.event_id)))
     inputs = SignalInputs()
     for event in events:
         handler = _HANDLERS.get(event.type)
@@ -26,7 +30,28 @@ def fold(events: Iterable[EventEnvelope]) -> SignalInputs:
     inputs.moves.sort(key=lambda m: (m.at, m.event_id))
     inputs.checks.sort(key=lambda c: (c.recorded_at, c.event_id))
     inputs.reports.sort(key=lambda r: (r.unit, r.deadline, r.event_id))
+    inputs.derived = derived_coverage(events, inputs.reports)
     return inputs
+
+
+def derived_coverage(events: list[EventEnvelope], reports: list[Report]) -> dict[tuple[str, date], int]:
+    """Each reporting unit's organization coverage as of the end of each deadline it reported for, from the
+    reporting projection's own fold (the figure its discrepancies are judged against). ``events`` in recorded
+    order; each deadline's state is the prefix recorded by the end of that day."""
+    wanted: dict[date, set[str]] = {}
+    for report in reports:
+        wanted.setdefault(report.deadline, set()).add(report.unit)
+    state, derived, applied = CampaignState(), {}, 0
+    for deadline in sorted(wanted):
+        cutoff = end_of_day(deadline)
+        while applied < len(events) and events[applied].recorded_at <= cutoff:
+            event = events[applied]
+            state.apply(event.type, event.payload, str(event.event_id), event.recorded_at)
+            applied += 1
+        by_department = MemoryFigures(state, []).counters_by_department()
+        for unit in wanted[deadline]:
+            derived[(unit, deadline)] = unit_counters(unit, by_department).organization_covered
+    return derived
 
 
 def _entity_registered(inputs: SignalInputs, event: EventEnvelope, p: dict) -> None:
@@ -103,3 +128,6 @@ _HANDLERS = {
     "OrganizationChecked": _checked,
     "ReportSubmitted": _reported,
 }
+
+
+READ_TYPES = frozenset(_HANDLERS)  # the event types the detectors read

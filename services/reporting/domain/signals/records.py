@@ -7,8 +7,8 @@ events behind it (each one has an audit proof: docs/audit.md).
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-SIGNAL_KINDS = ("borrowed_members", "late_paper_organization", "same_day_members", "distant_joint",
-                "bulk_checks", "check_mismatch", "report_jump", "shadow_pattern")
+from platform_core.contracts.reporting import SIGNAL_KINDS
+
 SIGNAL_KINDS_ZH = {
     "borrowed_members": "借调党员凑数", "late_paper_organization": "突击组建、验收后即撤销或调整",
     "same_day_members": "党员同日集中转入", "distant_joint": "联合组建单位地域不相邻",
@@ -106,6 +106,9 @@ class SignalInputs:
     undoings: list[Undoing] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
+    # (reporting unit, deadline) -> its organization coverage derived from the events as of the end of that day:
+    # the figure a report is compared with (docs/reporting.md, "Semi-monthly reports")
+    derived: dict[tuple[str, date], int] = field(default_factory=dict)
 
     def district_of(self, entity_id: str) -> str | None:
         place = self.places.get(entity_id)
@@ -132,6 +135,7 @@ class Signal:
     thresholds: tuple[tuple[str, int | float], ...]
     organization_ids: tuple[str, ...] = ()
     observed_on: date | None = None
+    detail: tuple[tuple[str, str], ...] = ()  # what names the case besides its entities (checker, deadline...)
 
     @property
     def signal_id(self) -> str:
@@ -139,8 +143,8 @@ class Signal:
 
 
 def make_signal(kind: str, key: str, districts, entity_ids, event_ids, explanation: str, thresholds: dict,
-                organization_ids=(), observed_on: date | None = None) -> Signal:
+                organization_ids=(), observed_on: date | None = None, **detail: str) -> Signal:
     """A Signal with its collections sorted and without repeats, so equal findings are equal records."""
     return Signal(kind, key, tuple(sorted(set(d for d in districts if d))), tuple(sorted(set(entity_ids))),
                   tuple(sorted(set(event_ids))), explanation, tuple(sorted(thresholds.items())),
-                  tuple(sorted(set(organization_ids))), observed_on)
+                  tuple(sorted(set(organization_ids))), observed_on, tuple(sorted(detail.items())))

@@ -1,0 +1,110 @@
+"""The signals projection's tables (``campaign consume reporting --projection signals``, docs/detectors.md).
+
+``rp_signal_events`` keeps the events the detectors read (their canonical envelopes, one row each: a
+redelivered event is a no-op), ``rp_signals`` the signals they find with their evidence; each batch's rows and
+offsets commit together (the shared driver). Reporting's role owns both, like the other projection tables.
+"""
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from platform_core.db import quoted_schema
+from platform_core.envelope import EventEnvelope
+from reporting.domain.signals import Signal
+
+SIGNALS_GROUP = "reporting-signals"
+SIGNAL_TABLES = ("rp_signal_events", "rp_signals")
+
+TABLES_SQL = """
+CREATE TABLE IF NOT EXISTS {s}.rp_signal_events (
+    event_id text PRIMARY KEY,
+    recorded_at timestamptz NOT NULL,
+    envelope jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {s}.rp_signals (
+    signal_id text PRIMARY KEY,
+    kind text NOT NULL,
+    districts text[] NOT NULL,
+    entity_ids text[] NOT NULL,
+    organization_ids text[] NOT NULL,
+    event_ids text[] NOT NULL,
+    explanation text NOT NULL,
+    thresholds jsonb NOT NULL,
+    detail jsonb NOT NULL,
+    observed_on date,
+    first_seen_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rp_signals_districts ON {s}.rp_signals USING gin (districts);
+"""
+
+
+def create_signal_tables(conn: Connection, schema: str) -> None:
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"signal-tables:{schema}"})
+    conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted_schema(schema)}"))
+    conn.exec_driver_sql(TABLES_SQL.format(s=quoted_schema(schema)))
+
+
+def add_events(conn: Connection, schema: str, envelopes: Iterable[EventEnvelope]) -> int:
+    rows = [{"id": str(e.event_id), "at": e.recorded_at, "envelope": json.dumps(e.as_canonical_dict(), ensure_ascii=False)}
+            for e in envelopes]
+    if not rows:
+        return 0
+    result = conn.execute(sa.text(
+        f"INSERT INTO {quoted_schema(schema)}.rp_signal_events (event_id, recorded_at, envelope)"
+        " VALUES (:id, :at, CAST(:envelope AS jsonb)) ON CONFLICT DO NOTHING"), rows)
+    return result.rowcount
+
+
+def load_events(conn: Connection, schema: str) -> list[EventEnvelope]:
+    rows = conn.execute(sa.text(
+        f"SELECT envelope FROM {quoted_schema(schema)}.rp_signal_events ORDER BY recorded_at, event_id")).scalars()
+    return [EventEnvelope.model_validate(row) for row in rows]
+
+
+def replace_signals(conn: Connection, schema: str, signals: list[Signal], now: datetime) -> None:
+    """The signals the events now show; one found before keeps the time it was first seen."""
+    table = f"{quoted_schema(schema)}.rp_signals"
+    ids = [s.signal_id for s in signals]
+    conn.execute(sa.text(f"DELETE FROM {table} WHERE NOT (signal_id = ANY(:ids))"), {"ids": ids})
+    if not signals:
+        return
+    conn.execute(sa.text(
+        f"INSERT INTO {table} (signal_id, kind, districts, entity_ids, organization_ids, event_ids, explanation,"
+        " thresholds, detail, observed_on, first_seen_at) VALUES (:signal_id, :kind, :districts, :entity_ids,"
+        " :organization_ids, :event_ids, :explanation, CAST(:thresholds AS jsonb), CAST(:detail AS jsonb),"
+        " :observed_on, :now) ON CONFLICT (signal_id) DO UPDATE SET districts = EXCLUDED.districts,"
+        " entity_ids = EXCLUDED.entity_ids, organization_ids = EXCLUDED.organization_ids,"
+        " event_ids = EXCLUDED.event_ids, explanation = EXCLUDED.explanation, thresholds = EXCLUDED.thresholds,"
+        " detail = EXCLUDED.detail, observed_on = EXCLUDED.observed_on"),
+        [{"signal_id": s.signal_id, "kind": s.kind, "districts": list(s.districts), "entity_ids": list(s.entity_ids),
+          "organization_ids": list(s.organization_ids), "event_ids": list(s.event_ids),
+          "explanation": s.explanation, "thresholds": json.dumps(dict(s.thresholds)),
+          "detail": json.dumps(dict(s.detail), ensure_ascii=False), "observed_on": s.observed_on, "now": now}
+         for s in signals])
+
+
+def list_signals(conn: Connection, schema: str, districts: list[str] | None, kind: str | None = None,
+                 limit: int = 200, offset: int = 0) -> tuple[int, list[dict]]:
+    """Signals touching any of ``districts`` (None: all), newest observation first."""
+    where, params = [], {"limit": limit, "offset": offset}
+    if districts is not None:
+        where.append("districts && CAST(:districts AS text[])")
+        params["districts"] = districts
+    if kind is not None:
+        where.append("kind = :kind")
+        params["kind"] = kind
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    table = f"{quoted_schema(schema)}.rp_signals"
+    exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": table}).scalar()
+    if exists is None:
+        return 0, []
+    total = conn.execute(sa.text(f"SELECT count(*) FROM {table} {clause}"), params).scalar()
+    rows = conn.execute(sa.text(
+        f"SELECT signal_id, kind, districts, entity_ids, organization_ids, event_ids, explanation, thresholds, detail,"
+        f" observed_on, first_seen_at FROM {table} {clause} ORDER BY observed_on DESC NULLS LAST, signal_id"
+        " LIMIT :limit OFFSET :offset"), params).mappings()
+    return total, [dict(r) for r in rows]
