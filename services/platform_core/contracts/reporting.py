@@ -97,7 +97,7 @@ class SignalMarked(_Payload):
 
     signal_id: str = Field(pattern=SIGNAL_ID)
     kind: Literal[SIGNAL_KINDS]  # type: ignore[valid-type]
-    districts: list[str] = Field(min_length=1, max_length=20)
+    districts: list[str] = Field(default_factory=list, max_length=20)  # none: a unit of the whole city
     verdict: Literal["confirmed", "dismissed"]
     reason: str = Field(min_length=2, max_length=2000, description="why: what the check of the signal found")
     marked_on: date

@@ -17,7 +17,7 @@ from platform_core.envelope import EventEnvelope
 from reporting.domain.signals import Signal
 
 SIGNALS_GROUP = "reporting-signals"
-SIGNAL_TABLES = ("rp_signal_events", "rp_signals")
+SIGNAL_TABLES = ("rp_signal_events", "rp_signals", "rp_signal_marks")
 
 TABLES_SQL = """
 CREATE TABLE IF NOT EXISTS {s}.rp_signal_events (
@@ -39,6 +39,15 @@ CREATE TABLE IF NOT EXISTS {s}.rp_signals (
     first_seen_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rp_signals_districts ON {s}.rp_signals USING gin (districts);
+CREATE TABLE IF NOT EXISTS {s}.rp_signal_marks (
+    signal_id text PRIMARY KEY,
+    verdict text NOT NULL,
+    reason text NOT NULL,
+    marked_on date NOT NULL,
+    marked_by text NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    event_id text NOT NULL
+);
 """
 
 
@@ -57,6 +66,32 @@ def add_events(conn: Connection, schema: str, envelopes: Iterable[EventEnvelope]
         f"INSERT INTO {quoted_schema(schema)}.rp_signal_events (event_id, recorded_at, envelope)"
         " VALUES (:id, :at, CAST(:envelope AS jsonb)) ON CONFLICT DO NOTHING"), rows)
     return result.rowcount
+
+
+def add_marks(conn: Connection, schema: str, marks: Iterable[EventEnvelope]) -> None:
+    """SignalMarked events: the latest mark of each signal (by recorded_at) stands."""
+    rows = [{"id": m.payload["signal_id"], "verdict": m.payload["verdict"], "reason": m.payload["reason"],
+             "on": m.payload["marked_on"], "by": f"{m.actor.department}/{m.actor.user}", "at": m.recorded_at,
+             "event": str(m.event_id)} for m in marks]
+    if rows:
+        conn.execute(sa.text(
+            f"INSERT INTO {quoted_schema(schema)}.rp_signal_marks AS m (signal_id, verdict, reason, marked_on,"
+            " marked_by, recorded_at, event_id) VALUES (:id, :verdict, :reason, :on, :by, :at, :event)"
+            " ON CONFLICT (signal_id) DO UPDATE SET verdict = EXCLUDED.verdict, reason = EXCLUDED.reason,"
+            " marked_on = EXCLUDED.marked_on, marked_by = EXCLUDED.marked_by, recorded_at = EXCLUDED.recorded_at,"
+            " event_id = EXCLUDED.event_id WHERE m.recorded_at <= EXCLUDED.recorded_at"), rows)
+
+
+def known_signals(conn: Connection, schema: str, signal_ids: list[str]) -> dict[str, tuple[str, list[str]]]:
+    rows = conn.execute(sa.text(f"SELECT signal_id, kind, districts FROM {quoted_schema(schema)}.rp_signals"
+                                " WHERE signal_id = ANY(:ids)"), {"ids": list(signal_ids)})
+    return {r.signal_id: (r.kind, list(r.districts)) for r in rows}
+
+
+def marks_of(conn: Connection, schema: str) -> dict[str, str]:
+    """signal id -> confirmed / dismissed (the bulletin's lines leave dismissed signals out)."""
+    rows = conn.execute(sa.text(f"SELECT signal_id, verdict FROM {quoted_schema(schema)}.rp_signal_marks"))
+    return {r.signal_id: r.verdict for r in rows}
 
 
 def load_events(conn: Connection, schema: str) -> list[EventEnvelope]:
@@ -104,7 +139,9 @@ def list_signals(conn: Connection, schema: str, districts: list[str] | None, kin
         return 0, []
     total = conn.execute(sa.text(f"SELECT count(*) FROM {table} {clause}"), params).scalar()
     rows = conn.execute(sa.text(
-        f"SELECT signal_id, kind, districts, entity_ids, organization_ids, event_ids, explanation, thresholds, detail,"
-        f" observed_on, first_seen_at FROM {table} {clause} ORDER BY observed_on DESC NULLS LAST, signal_id"
+        f"SELECT s.signal_id, kind, districts, entity_ids, organization_ids, event_ids, explanation, thresholds,"
+        f" detail, observed_on, first_seen_at, m.verdict, m.reason AS mark_reason, m.marked_on, m.marked_by,"
+        f" m.event_id AS mark_event_id FROM {table} s LEFT JOIN {quoted_schema(schema)}.rp_signal_marks m"
+        f" USING (signal_id) {clause} ORDER BY observed_on DESC NULLS LAST, s.signal_id"
         " LIMIT :limit OFFSET :offset"), params).mappings()
     return total, [dict(r) for r in rows]

@@ -7,8 +7,10 @@ events behind it (each one has an audit proof: docs/audit.md).
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from platform_core.contracts.reporting import SIGNAL_KINDS
+from platform_core.contracts.reporting import SIGNAL_KINDS  # the kinds are the contract's (SignalMarked)
 
+__all__ = ["SIGNAL_KINDS", "SIGNAL_KINDS_ZH", "Check", "Formation", "Move", "Place", "Report", "Signal",
+           "SignalInputs", "Undoing", "make_signal"]
 SIGNAL_KINDS_ZH = {
     "borrowed_members": "借调党员凑数", "late_paper_organization": "突击组建、验收后即撤销或调整",
     "same_day_members": "党员同日集中转入", "distant_joint": "联合组建单位地域不相邻",
