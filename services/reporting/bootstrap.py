@@ -40,7 +40,7 @@ def prepare_schema(context: ServiceContext) -> None:
     context.migrate()
     with context.engine.begin() as conn:
         create_tables(conn, context.schema)
-        create_signal_tables(conn, context.schema)
+        create_signal_tables(conn, context.schema, instance_group(SIGNALS_GROUP, context.schema))
 
 
 def role_tables(conn: Connection, schema: str, role: str) -> None:
@@ -59,7 +59,7 @@ def role_tables(conn: Connection, schema: str, role: str) -> None:
         conn.execute(sa.text(f"ALTER SCHEMA {quoted_schema(name)} OWNER TO {role}"))
     conn.execute(sa.text(f"SET LOCAL ROLE {role}"))
     create_tables(conn, schema)
-    create_signal_tables(conn, schema)
+    create_signal_tables(conn, schema, instance_group(SIGNALS_GROUP, schema))
     conn.execute(sa.text("RESET ROLE"))
 
 
@@ -109,7 +109,7 @@ def signals_projection(context: ServiceContext) -> ProjectionSpec:
 
     def create() -> None:
         with context.engine.begin() as conn:
-            create_signal_tables(conn, context.schema)
+            create_signal_tables(conn, context.schema, group)
 
     return ProjectionSpec(group_id=group, topics=EVENT_TOPICS, registry=every_event_type(),
                           batch_handler=signals_handler(context.schema, load_calendar()), name="signals",

@@ -17,7 +17,10 @@ from platform_core.envelope import EventEnvelope
 from reporting.domain.signals import Signal
 
 SIGNALS_GROUP = "reporting-signals"
-SIGNAL_TABLES = ("rp_signal_events", "rp_signals", "rp_signal_marks")
+SIGNAL_TABLES = ("rp_signal_events", "rp_signals", "rp_signal_marks", "rp_signal_meta")
+# Raised when the kept events or the tables change (e.g. the detectors read another event type): tables of
+# another version are dropped with the group's offsets, and the projection rebuilds from the topics.
+SIGNALS_VERSION = 2
 
 TABLES_SQL = """
 CREATE TABLE IF NOT EXISTS {s}.rp_signal_events (
@@ -39,6 +42,7 @@ CREATE TABLE IF NOT EXISTS {s}.rp_signals (
     first_seen_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rp_signals_districts ON {s}.rp_signals USING gin (districts);
+CREATE TABLE IF NOT EXISTS {s}.rp_signal_meta (id int PRIMARY KEY CHECK (id = 1), version int NOT NULL);
 CREATE TABLE IF NOT EXISTS {s}.rp_signal_marks (
     signal_id text PRIMARY KEY,
     verdict text NOT NULL,
@@ -51,10 +55,21 @@ CREATE TABLE IF NOT EXISTS {s}.rp_signal_marks (
 """
 
 
-def create_signal_tables(conn: Connection, schema: str) -> None:
+def create_signal_tables(conn: Connection, schema: str, group_id: str = SIGNALS_GROUP) -> None:
+    s = quoted_schema(schema)
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"signal-tables:{schema}"})
-    conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted_schema(schema)}"))
-    conn.exec_driver_sql(TABLES_SQL.format(s=quoted_schema(schema)))
+    conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {s}"))
+    stored = None
+    if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"{s}.rp_signal_meta"}).scalar() is not None:
+        stored = conn.execute(sa.text(f"SELECT version FROM {s}.rp_signal_meta")).scalar()
+    if stored != SIGNALS_VERSION:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {', '.join(f'{s}.{t}' for t in SIGNAL_TABLES if t != 'rp_signal_marks')}"))
+        for table in ("consumer_offsets", "processed_events"):
+            if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"{s}.{table}"}).scalar() is not None:
+                conn.execute(sa.text(f"DELETE FROM {s}.{table} WHERE group_id = :g"), {"g": group_id})
+    conn.exec_driver_sql(TABLES_SQL.format(s=s))
+    conn.execute(sa.text(f"INSERT INTO {s}.rp_signal_meta (id, version) VALUES (1, :v) ON CONFLICT (id) DO UPDATE"
+                         " SET version = EXCLUDED.version"), {"v": SIGNALS_VERSION})
 
 
 def add_events(conn: Connection, schema: str, envelopes: Iterable[EventEnvelope]) -> int:

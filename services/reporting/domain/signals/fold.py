@@ -130,4 +130,5 @@ _HANDLERS = {
 }
 
 
-READ_TYPES = frozenset(_HANDLERS)  # the event types the detectors read
+# the event types the detectors read: their own, and those the reporting fold derives the reported figures from
+READ_TYPES = frozenset(_HANDLERS) | frozenset(name[len("_on_"):] for name in dir(CampaignState) if name.startswith("_on_"))
