@@ -31,11 +31,12 @@ WITNESS_ENV=(env "CAMPAIGN_WITNESS_NAME=${CAMPAIGN_WITNESS_NAME:-campaign.exampl
              "CAMPAIGN_WITNESS_STATE_DIR=$WITNESS_STATE" "CAMPAIGN_WITNESS_PORT=$WITNESS_PORT")
 
 # A service runs a consumer process when its bootstrap defines projections (`campaign consume SERVICE`).
-# Reporting runs two, each with its own rights: the audit log as the audit appender (reporting-consumer),
-# the coverage projections as reporting (reporting-processor). Printed as process:projection pairs.
+# Reporting runs three, each with its own rights: the audit log as the audit appender (reporting-consumer),
+# the coverage projections as reporting (reporting-processor), the detectors' signals as reporting
+# (reporting-signals, docs/detectors.md). Printed as process:projection pairs.
 consumer_processes() {
   case $1 in
-    reporting) echo "reporting-consumer:audit-log reporting-processor:coverage" ;;
+    reporting) echo "reporting-consumer:audit-log reporting-processor:coverage reporting-signals:signals" ;;
     *) if grep -q "^def build_projections" "services/$1/bootstrap.py"; then echo "$1-consumer:"; fi ;;
   esac
 }
@@ -48,7 +49,7 @@ metrics_port() {  # process name
   case $1 in
     registry-relay) default=9101 ;; membership-relay) default=9102 ;; formation-relay) default=9103 ;;
     reporting-relay) default=9104 ;; registry-consumer) default=9111 ;; membership-consumer) default=9112 ;; formation-consumer) default=9113 ;;
-    reporting-consumer) default=9114 ;; reporting-processor) default=9115 ;;
+    reporting-consumer) default=9114 ;; reporting-processor) default=9115 ;; reporting-signals) default=9116 ;;
     *) default=0 ;;
   esac
   echo "${!variable:-$default}"

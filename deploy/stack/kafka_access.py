@@ -46,6 +46,8 @@ KAFKA_ACCESS = {
     "reporting-consumer": Access(reads=EVENT_TOPICS, group_prefixes=("reporting-audit-log",), dead_letters=True),
     "reporting-processor": Access(reads=EVENT_TOPICS, group_prefixes=("reporting-projections",),
                                   dead_letters=True),
+    # the detectors' signals (docs/detectors.md)
+    "reporting-signals": Access(reads=EVENT_TOPICS, group_prefixes=("reporting-signals",), dead_letters=True),
     "reporting": Access(reads=EVENT_TOPICS, dead_letters=True),
     # formation's app: before refusing on projected facts it compares its projection with the topics' ends
     "formation": Access(describes=("registry.events", "membership.events")),

@@ -49,6 +49,8 @@ PROCESSES = {
     "reporting-consumer": Process("campaign_audit", "reporting-consumer"),
     # the coverage projections (`campaign consume reporting --projection coverage`): reporting's own tables
     "reporting-processor": Process("campaign_reporting", "reporting-processor"),
+    # the detectors' signals (`campaign consume reporting --projection signals`): reporting's own tables
+    "reporting-signals": Process("campaign_reporting", "reporting-signals"),
     # the audit log's signer and its witness: keys and records of their own, no database, no broker
     # (docs/audit.md): whoever holds the database cannot make them sign a rewritten log
     "audit-signer": Process(None, None),
@@ -57,7 +59,8 @@ PROCESSES = {
 
 # The long-running workers (relays, consumers): each is named by CAMPAIGN_WORKER_NAME, so that it keeps a
 # heartbeat its service's /readyz watches (services/platform_core/workers.py).
-WORKER_PROCESSES = frozenset(name for name in PROCESSES if name.rsplit("-", 1)[-1] in ("relay", "consumer", "processor"))
+WORKER_PROCESSES = frozenset(name for name in PROCESSES
+                             if name.rsplit("-", 1)[-1] in ("relay", "consumer", "processor", "signals"))
 
 # Departments' systems writing commands to their own intake topic (docs/intake.md): not processes of the
 # platform, a Kafka login and nothing else (`stack.py env --process intake-<department>` prints it).

@@ -10,6 +10,7 @@ from platform_core.db import quoted_schema
 from platform_core.envelope import Actor
 from platform_core.kafka_io import EVENT_TOPICS
 from platform_core.projection_consumer import ProjectionSpec
+from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext, bootstrap_service
 from platform_core.settings import get_settings
 from reporting.audit.checkpoints import SIGNER_ACTOR, CheckpointSigner, start_schedule
@@ -18,7 +19,9 @@ from reporting.audit.processor import AUDIT_GROUP, audit_projection
 from reporting.audit.store import AuditLogStore
 from reporting.adapters.projection_store import PROJECTION_GROUP, PROJECTION_TABLES, create_tables
 from reporting.adapters.replay import as_of_prefix
+from reporting.adapters.signals_store import SIGNAL_TABLES, SIGNALS_GROUP, create_signal_tables
 from reporting.handlers.projection import projection_handler
+from reporting.handlers.signals_projection import signals_handler
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ def prepare_schema(context: ServiceContext) -> None:
     context.migrate()
     with context.engine.begin() as conn:
         create_tables(conn, context.schema)
+        create_signal_tables(conn, context.schema, instance_group(SIGNALS_GROUP, context.schema))
 
 
 def role_tables(conn: Connection, schema: str, role: str) -> None:
@@ -44,7 +48,7 @@ def role_tables(conn: Connection, schema: str, role: str) -> None:
     replay drops and re-creates them). Tables and as-of schemas another role made (a stack from before
     the roles) are handed over first."""
     s = quoted_schema(schema)
-    for table in PROJECTION_TABLES:
+    for table in (*PROJECTION_TABLES, *SIGNAL_TABLES):
         owner = conn.execute(sa.text("SELECT tableowner FROM pg_tables WHERE schemaname = :s AND tablename = :t"),
                              {"s": schema, "t": table}).scalar()
         if owner is not None and owner != role:
@@ -55,6 +59,7 @@ def role_tables(conn: Connection, schema: str, role: str) -> None:
         conn.execute(sa.text(f"ALTER SCHEMA {quoted_schema(name)} OWNER TO {role}"))
     conn.execute(sa.text(f"SET LOCAL ROLE {role}"))
     create_tables(conn, schema)
+    create_signal_tables(conn, schema, instance_group(SIGNALS_GROUP, schema))
     conn.execute(sa.text("RESET ROLE"))
 
 
@@ -74,8 +79,9 @@ def sign_checkpoint_now(context: ServiceContext, reason: str = "manual", actor: 
 def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
     """Run by ``campaign consume reporting``: the audit log (``--projection audit-log``, as the audit
     appender's role, with the checkpoint schedule beside it: CAMPAIGN_AUDIT_CHECKPOINT_INTERVAL_SECONDS,
-    0 = off) and the coverage projections (``--projection coverage``, as reporting's role). The stack
-    runs each in a process of its own, with its own rights (deploy/stack/processes.py).
+    0 = off), the coverage projections (``--projection coverage``, as reporting's role) and the detectors'
+    signals (``--projection signals``, as reporting's role). The stack runs each in a process of its own,
+    with its own rights (deploy/stack/processes.py).
 
     A second instance (CAMPAIGN_REPORTING_SCHEMA) reads in groups of its own, not sharing partitions.
     """
@@ -88,12 +94,26 @@ def build_projections(context: ServiceContext) -> list[ProjectionSpec]:
 
     return [audit_projection(context.schema, group_id=instance_group(AUDIT_GROUP, context.schema),
                              on_start=checkpoint_schedule),
-            coverage_projection(context)]
+            coverage_projection(context), signals_projection(context)]
 
 
 def instance_group(group: str, schema: str) -> str:
     """The live instance's group, or a second instance's own (its Kafka ACL allows the prefix)."""
     return group if schema == "reporting" else f"{group}-{schema}"
+
+
+def signals_projection(context: ServiceContext) -> ProjectionSpec:
+    """The detectors' signals (``--projection signals``, as reporting's role, docs/detectors.md): every event
+    topic through the signals handler, on the shared driver; its tables are created when it starts."""
+    group = instance_group(SIGNALS_GROUP, context.schema)
+
+    def create() -> None:
+        with context.engine.begin() as conn:
+            create_signal_tables(conn, context.schema, group)
+
+    return ProjectionSpec(group_id=group, topics=EVENT_TOPICS, registry=every_event_type(),
+                          batch_handler=signals_handler(context.schema, load_calendar()), name="signals",
+                          on_start=create)
 
 
 def coverage_projection(context: ServiceContext) -> ProjectionSpec:

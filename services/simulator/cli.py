@@ -66,7 +66,12 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
              help="write the wide per-district table here (default: beside --export; without either, print it)")] = None,
          settle_seconds: Annotated[float, typer.Option(help="how long to wait for projections to agree")] = 120.0,
          real_clock: Annotated[bool, typer.Option(
-             "--real-clock", help="the platform runs on the real clock: no reports or bulletins")] = False) -> None:
+             "--real-clock", help="the platform runs on the real clock: no reports or bulletins")] = False,
+         cheat_districts: Annotated[str, typer.Option(
+             help="cheating mode: comma-separated district codes that plant the detectors' patterns "
+                  "(docs/detectors.md)")] = "",
+         cheat_truth: Annotated[Path | None, typer.Option(
+             help="cheating mode: write the planted cases (their ground truth) as JSON here")] = None) -> None:
     """Play a whole campaign, then compare the platform's figures with the ground truth (exit 1 on a difference)."""
     urls = {"registry": registry_url, "membership": membership_url, "formation": formation_url,
             "reporting": reporting_url}
@@ -83,8 +88,14 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
                           "CAMPAIGN_SIMULATED_CLOCK=true (scripts/run.sh does), or pass --real-clock")
             raise typer.Exit(2)
     city = load_territory(territory)
+    cheating = tuple(code for code in cheat_districts.split(",") if code)
+    unknown = sorted(set(cheating) - {d.code for d in city.districts})
+    if unknown:
+        console.print(f"[red]--cheat-districts: {', '.join(unknown)} are not districts of {city.name}")
+        raise typer.Exit(2)
     started = time.perf_counter()
-    campaign = build_campaign(seed, entities, city, tag, available=services, simulated_clock=not real_clock)
+    campaign = build_campaign(seed, entities, city, tag, available=services, simulated_clock=not real_clock,
+                              cheat_districts=cheating)
     plan = campaign.plan
     for line in summary.wrapped(f"campaign {city.name} seed={seed} run-tag={tag}: {len(campaign.entities)} entities, "
                                 f"{len(campaign.members)} members, {plan.command_count} commands planned "
@@ -136,6 +147,11 @@ def play(entities: Annotated[int, typer.Option(min=20, max=200_000, help="entiti
     if export is not None:
         export.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
         console.print(f"ground truth and comparison written to {export}")
+    if plan.cheating is not None and cheat_truth is not None:
+        planted = {"seed": seed, "run_tag": tag, "districts": list(plan.cheating.districts),
+                   "planted": plan.cheating.resolved(runner.ids)}
+        cheat_truth.write_text(json.dumps(planted, ensure_ascii=False, indent=1), encoding="utf-8")
+        console.print(f"planted cases ({len(planted['planted'])}) written to {cheat_truth}")
     if stats.failed or found:
         raise typer.Exit(1)
 

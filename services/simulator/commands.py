@@ -52,6 +52,8 @@ class Command:
     retry_rules: tuple[str, ...] = ()  # extra 422 rules to retry (R3/R4 while formation's member counts catch up)
     fallback_body: Any = None  # sent instead once when a 422 names ``fallback_rule`` (e.g. a refused fixed seed)
     fallback_rule: str | None = None
+    user: str | None = None  # the token's user (default: the simulator's one user per department)
+    minute: int | None = None  # business time: minutes after 09:00 of the step's day (default: the step's time)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Plan:
     left_out: dict[str, str] = field(default_factory=dict)  # phase -> why
     spot_check_seed: str | None = None  # the value fixed in advance (used only while no checkpoint is known)
     reports: list = field(default_factory=list)  # reporting_plan.ReportIntent: who reports when, and how
+    cheating: Any = None  # cheating.Cheating: the districts that cheat and what was planted there
 
     def add(self, step: Step) -> None:
         if step.commands or step.resolve:

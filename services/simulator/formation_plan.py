@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from . import names
+from . import cheating, names
 from .commands import Command, Plan, Step, fact
 from .members import found_command, member_department
 from .people import MemberFactory
@@ -91,6 +91,7 @@ class Org:
 
 
 def plan_formation(rng: random.Random, campaign, plan: Plan, key, factory: MemberFactory) -> None:
+    """The formation phases; in cheating mode (``plan.cheating``) with the planted cases (cheating.py)."""
     builder = _Builder(rng, campaign, plan, key, factory)
     builder.standalone()
     builder.joint()
@@ -101,8 +102,12 @@ def plan_formation(rng: random.Random, campaign, plan: Plan, key, factory: Membe
     builder.work_coverage()
     builder.guidance()
     builder.assignment_ends()
+    if plan.cheating is not None:
+        cheating.plant_organizations(plan.cheating, builder)
     builder.checks()
     builder.flush()
+    if plan.cheating is not None:
+        cheating.pace_checks(plan)
 
 
 class _Builder:
@@ -532,12 +537,14 @@ class _Builder:
             return "city_organs_committee" if city_level[0].supervising_department else "civil_affairs"
         return f"district_org:{org.district}"
 
-    def check(self, org: Org, on: date, passed: bool, kind: str, phase: str, label: str, tag: str) -> None:
+    def check(self, org: Org, on: date, passed: bool, kind: str, phase: str, label: str, tag: str,
+              user: str | None = None, minute: int | None = None) -> None:
         body = {"passed": passed, "findings": [] if passed else [self.rng.choice(FINDINGS)],
                 "checked_on": on.isoformat(), "check_kind": kind}
         self.add(on, phase, label, Command(
             "formation", self.checker(org), "POST", f"/organizations/@{org.key}/checks",
-            self.key(f"{tag}-{org.key}"), body=body, facts=(fact("org_checked", [org.key], passed=passed),)))
+            self.key(f"{tag}-{org.key}"), body=body, facts=(fact("org_checked", [org.key], passed=passed),),
+            user=user, minute=minute))
 
     def held_out_of_baseline(self, active: list[Org]) -> set[str]:
         """A few enterprises with their own organization are flagged as zombies by mistake on 11-10 and cleared on
@@ -567,6 +574,7 @@ class _Builder:
         each by the department R12 names."""
         active = [o for o in self.orgs.values() if o.dissolved_on is None and o.entities]
         held = self.held_out_of_baseline(active)
+        cheat, rushes = self.plan.cheating, {}
         for org in active:
             on = self.day(ACCEPTANCE_FROM, date(2016, 12, 1))
             if org.key in held:
@@ -576,10 +584,14 @@ class _Builder:
                 self.add(date(2016, 11, 29), "acceptance", "checked tasks closed once back in the baseline (销号)", Command(
                     "formation", self.checker(org), "POST", f"/tasks/@{entity_key}/close", self.key(f"close-{entity_key}"),
                     retry_statuses=(422,), retry_rules=("R1",)))
-            elif self.rng.random() < CHECK_FAIL_RATE:
+            # a cheating district's checks never fail (the rng is drawn all the same: honest districts keep theirs)
+            elif self.rng.random() < CHECK_FAIL_RATE and not (cheat and cheat.cheats(org.district)):
                 self.check(org, on, False, "acceptance", "acceptance", "acceptance checks (failed)", "check")
                 again = self.day(on + timedelta(days=2), ACCEPTANCE_TO)
                 self.check(org, again, True, "acceptance", "acceptance", "acceptance re-checks", "recheck")
+            elif cheat and cheating.rushed(cheat, org, True, rushes):
+                self.check(org, cheating.RUSH_DAY, True, "acceptance", "acceptance", "acceptance checks (检查验收)",
+                           "check", user=cheating.RUSH_CHECKER, minute=(rushes[org.district] - 1) * cheating.RUSH_MINUTES)
             else:
                 self.check(org, on, True, "acceptance", "acceptance", "acceptance checks (检查验收)", "check")
         seed = f"sim-spot-check-{self.plan.seed}-{self.plan.run_tag}"

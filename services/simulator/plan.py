@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from platform_core.reference import Territory
 
 from . import forms
+from .cheating import Cheating, plant_jumps, plant_shadows
 from .commands import Command, Plan, Step, Upload, fact
 from .formation_plan import plan_formation
 from .members import found_command, member_department
@@ -61,11 +62,15 @@ def department_of(entity: Entity) -> str:
 
 def build_campaign(seed: int, entities: int, territory: Territory, run_tag: str,
                    available: frozenset[str] = frozenset({"registry", "membership"}),
-                   simulated_clock: bool = True) -> Campaign:
+                   simulated_clock: bool = True, cheat_districts: tuple[str, ...] = ()) -> Campaign:
+    """The campaign for a seed; ``cheat_districts`` plant the cheating patterns there (cheating.py)."""
     rng = random.Random(seed)
     campaign = Campaign(territory, generate_entities(rng, territory, entities, run_tag))
     plan = Plan(seed, run_tag)
     campaign.plan = plan
+    if cheat_districts:
+        plan.cheating = Cheating(tuple(cheat_districts), seed)
+        campaign.entities = plant_shadows(plan.cheating, campaign.entities)
     key = _keys(run_tag)
     _survey(rng, campaign, plan, key)
     _verification(rng, campaign, plan, key)
@@ -84,6 +89,8 @@ def build_campaign(seed: int, entities: int, territory: Territory, run_tag: str,
             plan.left_out[phase] = REAL_CLOCK_LEFT_OUT
     if "reporting" in available and simulated_clock:
         plan_reporting(rng, [d.code for d in territory.districts], plan, key)
+        if plan.cheating is not None:
+            plant_jumps(plan.cheating, plan, campaign.entities)
     return campaign
 
 

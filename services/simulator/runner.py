@@ -26,6 +26,7 @@ import httpx
 from platform_core.clock import HEADER as CAMPAIGN_TIME_HEADER
 from platform_core.reference.city_time import CITY_TIME
 
+from .cheating import cheating_mismatches, spot_result
 from .commands import Command, Plan, Step, fact
 from .reporting_plan import REPORT_FIGURES, report_command
 from .truth import GroundTruth
@@ -213,8 +214,9 @@ class Runner:
         return rule in RETRY_RULES or rule in command.retry_rules
 
     def _http(self, command: Command, path: str, body: Any) -> httpx.Response | None:
-        headers = {"Authorization": f"Bearer {self.tokens(command.department)}", "Idempotency-Key": command.key,
-                   **self._clock_header()}
+        token = self.tokens(command.department, command.user) if command.user else self.tokens(command.department)
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": command.key,
+                   **self._clock_header(command.minute)}
         url = self.urls[command.service] + path
         self.throttle.wait()
         started = time.perf_counter()
@@ -240,8 +242,13 @@ class Runner:
         if response is None or response.status_code >= 500:
             time.sleep(0.5)
 
-    def _clock_header(self) -> dict[str, str]:
-        return {CAMPAIGN_TIME_HEADER: self.campaign_time} if self.campaign_time else {}
+    def _clock_header(self, minute: int | None = None) -> dict[str, str]:
+        if not self.campaign_time:
+            return {}
+        if minute is None:
+            return {CAMPAIGN_TIME_HEADER: self.campaign_time}
+        day = datetime.fromisoformat(self.campaign_time).date()
+        return {CAMPAIGN_TIME_HEADER: (datetime.combine(day, clock_time(9), CITY_TIME) + timedelta(minutes=minute)).isoformat()}
 
     # -- reads --------------------------------------------------------------------------------------------------
     def get(self, service: str, path: str, params: dict | None = None, department: str = "city_org") -> Any:
@@ -309,13 +316,24 @@ class Runner:
             return ()
         by_id = {v: k for k, v in self.ids.items() if k.startswith("E")}
         covering = self.truth.covering()
-        orgs = sorted({covering[by_id[row["entity_id"]]] for row in self.get("formation", f"/spot-checks/{spot_id}")["sample"]
-                       if row["entity_id"] in by_id and by_id[row["entity_id"]] in covering})
-        commands = tuple(Command(
-            "formation", SPOT_CHECKERS[n % len(SPOT_CHECKERS)], "POST", f"/spot-checks/{spot_id}/results",
-            f"{spot_key}-{org}-{spot_id}",
-            body={"organization_id": f"@{org}", "passed": True, "findings": [], "checked_on": step.on.isoformat()},
-            facts=(fact("org_checked", [org], passed=True),)) for n, org in enumerate(orgs))
+        districts = {}
+        for row in self.get("formation", f"/spot-checks/{spot_id}")["sample"]:
+            if row["entity_id"] in by_id and by_id[row["entity_id"]] in covering:
+                entity_key = by_id[row["entity_id"]]
+                districts[covering[entity_key]] = self.truth.entities[entity_key].district_code
+        cheating = self.plan.cheating if self.plan else None
+        commands = []
+        for n, org in enumerate(sorted(districts)):
+            result = spot_result(cheating, districts[org], n // len(SPOT_CHECKERS))
+            pace = {k: result.pop(k) for k in ("user", "minute") if k in result}
+            commands.append(Command(
+                "formation", SPOT_CHECKERS[n % len(SPOT_CHECKERS)], "POST", f"/spot-checks/{spot_id}/results",
+                f"{spot_key}-{org}-{spot_id}", body={"organization_id": f"@{org}", **result,
+                                                     "checked_on": step.on.isoformat()},
+                facts=(fact("org_checked", [org], passed=result["passed"]),), **pace))
+        commands = tuple(commands)
+        if cheating is not None:
+            cheating_mismatches(cheating, districts)
         with self.lock:
             self.stats.dynamic += len(commands)
         return commands

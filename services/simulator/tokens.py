@@ -18,8 +18,8 @@ class Tokens:
         self.issuer = issuer
 
     @cache
-    def __call__(self, department: str) -> str:
+    def __call__(self, department: str, user: str | None = None) -> str:
         kind, _, territory = department.partition(":")
-        principal = Principal(department=department, kind=kind, user="campaign-simulator",
+        principal = Principal(department=department, kind=kind, user=user or "campaign-simulator",
                               territory=territory or None, sectors=SECTORS.get(kind, ()))
         return self.issuer.issue(principal)

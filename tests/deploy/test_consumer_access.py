@@ -10,7 +10,8 @@ from platform_core.services import load_bootstrap
 
 # principal -> (service, the projections its process runs: scripts/services.sh, docker-compose.yml)
 CONSUMERS = {"membership-consumer": ("membership", None), "formation-consumer": ("formation", None),
-             "reporting-consumer": ("reporting", {"audit-log"}), "reporting-processor": ("reporting", {"coverage"})}
+             "reporting-consumer": ("reporting", {"audit-log"}), "reporting-processor": ("reporting", {"coverage"}),
+             "reporting-signals": ("reporting", {"signals"})}
 
 
 @pytest.mark.parametrize("principal", sorted(CONSUMERS))

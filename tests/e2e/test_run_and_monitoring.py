@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # the worker processes scripts/services.sh starts, each serving its own /metrics (deploy/prometheus/prometheus.yml)
 WORKERS = ("registry-relay", "membership-relay", "formation-relay", "reporting-relay", "registry-consumer",
            "membership-consumer",
-           "formation-consumer", "reporting-consumer", "reporting-processor")
+           "formation-consumer", "reporting-consumer", "reporting-processor", "reporting-signals")
 
 
 def free_port() -> int:
@@ -79,6 +79,7 @@ def test_every_service_is_ready_with_its_relay_and_consumer(running):
         if "def build_projections" in (ROOT / "services" / name / "bootstrap.py").read_text():
             assert f"{name}-consumer: running" in status.stdout
     assert "reporting-processor: running" in status.stdout  # reporting's coverage projections
+    assert "reporting-signals: running" in status.stdout  # the detectors' signals (docs/detectors.md)
 
 
 def test_each_process_runs_with_its_own_credentials_only(running):

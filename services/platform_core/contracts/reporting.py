@@ -2,7 +2,8 @@
 
 The audit log's CheckpointSigned; the semi-monthly reports (ReportSubmitted,
 R11), the city's bulletins (BulletinPublished) and the accountability trail
-(AccountabilityRecorded). docs/reporting.md is the contract text.
+(AccountabilityRecorded, which may cite the detectors' signals) and the officials' marks of those signals
+(SignalMarked). docs/reporting.md is the contract text.
 """
 
 from datetime import date
@@ -86,6 +87,24 @@ class BulletinPublished(_Payload):
     document_number: str | None = Field(default=None, max_length=60, description="the 通报's 文号, e.g. 武组通〔2016〕3号")
 
 
+# The detectors' signals (docs/detectors.md): reporting/domain/signals names them by these kinds.
+SIGNAL_KINDS = ("borrowed_members", "late_paper_organization", "same_day_members", "distant_joint",
+                "bulk_checks", "check_mismatch", "report_jump", "shadow_pattern")
+SIGNAL_ID = r"^signal-[a-z_]+-[0-9A-Za-z_-]{1,120}$"
+
+
+class SignalMarked(_Payload):
+    """An official confirmed or dismissed a detector's signal (疑点核实), with the reason; stream ``<signal_id>``.
+    A signal is never a verdict: this event is. A later mark of the same signal replaces the earlier one."""
+
+    signal_id: str = Field(pattern=SIGNAL_ID)
+    kind: Literal[SIGNAL_KINDS]  # type: ignore[valid-type]
+    districts: list[str] = Field(default_factory=list, max_length=20)  # none: a unit of the whole city
+    verdict: Literal["confirmed", "dismissed"]
+    reason: str = Field(min_length=2, max_length=2000, description="why: what the check of the signal found")
+    marked_on: date
+
+
 class AccountabilityRecorded(_Payload):
     """The city confirmed an entry of a unit's accountability trail (问责), stream ``accountability-<unit>``."""
 
@@ -97,6 +116,8 @@ class AccountabilityRecorded(_Payload):
     event_ids: list[str] = Field(default_factory=list, max_length=1000, description="the events behind the entry")
     finding: str = Field(min_length=1, max_length=2000)
     responsible: str | None = Field(default=None, max_length=200, description="who answers for it")
+    signal_ids: list[str] = Field(default_factory=list, max_length=100,
+                                  description="the detectors' signals the entry cites (docs/detectors.md)")
 
 
 def register(registry: EventTypeRegistry) -> None:
@@ -105,3 +126,4 @@ def register(registry: EventTypeRegistry) -> None:
     registry.register("BulletinPublished", 1, BulletinPublished)
     registry.register("AccountabilityRecorded", 1, AccountabilityRecorded)
     registry.register("ResponsibilityReportSubmitted", 1, ResponsibilityReportSubmitted)
+    registry.register("SignalMarked", 1, SignalMarked)

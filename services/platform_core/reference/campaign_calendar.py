@@ -40,6 +40,40 @@ class JointReviewPolicy:
 
 
 @dataclass(frozen=True)
+class DetectorPolicy:
+    """The thresholds of the detectors of formalism and false numbers (docs/detectors.md; the plan's 三(四):
+    不得做假账，不得报假数, and its warning against 形式主义). The plan names no figures: each default carries its
+    reason in the campaign file (``detectors.<name>_reason``), and ``reason(name)`` returns it."""
+
+    borrowed_in_days: int = 14
+    borrowed_out_days: int = 30
+    late_formation_days: int = 10
+    undone_after_check_days: int = 30
+    same_day_min_members: int = 3
+    joint_max_streets: int = 2
+    checks_window_minutes: int = 60
+    checks_max_per_window: int = 6
+    mismatch_alpha: float = 0.01
+    mismatch_min_spot_checks: int = 2
+    jump_min_figure: int = 5
+    jump_min_share: float = 0.05
+    shadow_min_entities: int = 4
+    reasons: tuple[tuple[str, str], ...] = ()
+
+    def reason(self, name: str) -> str:
+        return dict(self.reasons).get(name, "")
+
+    def values(self) -> dict[str, int | float]:
+        return {name: getattr(self, name) for name in DETECTOR_THRESHOLDS}
+
+
+DETECTOR_THRESHOLDS = ("borrowed_in_days", "borrowed_out_days", "late_formation_days", "undone_after_check_days",
+                       "same_day_min_members", "joint_max_streets", "checks_window_minutes", "checks_max_per_window",
+                       "mismatch_alpha", "mismatch_min_spot_checks", "jump_min_figure", "jump_min_share",
+                       "shadow_min_entities")
+
+
+@dataclass(frozen=True)
 class CampaignCalendar:
     campaign: str
     name: str
@@ -50,6 +84,7 @@ class CampaignCalendar:
     report_days: tuple[int, ...]  # R11: days of the month by which units report
     timezone: str = "Asia/Shanghai"
     joint_review: JointReviewPolicy = JointReviewPolicy()
+    detectors: DetectorPolicy = DetectorPolicy()
 
     def milestone(self, key: str) -> Milestone:
         for milestone in self.milestones:
@@ -94,7 +129,7 @@ def _parse(raw: dict, overrides: tuple[tuple[str, str], ...]) -> CampaignCalenda
     return CampaignCalendar(raw["campaign"], raw["name"], raw["city"], date.fromisoformat(raw["starts"]),
                             date.fromisoformat(raw["ends"]), tuple(milestones), report_days,
                             raw.get("timezone", "Asia/Shanghai"),
-                            _joint_review(raw.get("joint_review", {})))
+                            _joint_review(raw.get("joint_review", {})), _detectors(raw.get("detectors", {})))
 
 
 def _joint_review(raw: dict) -> JointReviewPolicy:
@@ -104,6 +139,19 @@ def _joint_review(raw: dict) -> JointReviewPolicy:
         raise ValueError("joint_review: max_units must be at least 2 (a joint organization has two units) and "
                          "max_age_days at least 1")
     return policy
+
+
+def _detectors(raw: dict) -> DetectorPolicy:
+    defaults = DetectorPolicy()
+    unknown = sorted(set(raw) - set(DETECTOR_THRESHOLDS) - {f"{n}_reason" for n in DETECTOR_THRESHOLDS} - {"section"})
+    if unknown:
+        raise ValueError(f"detectors: unknown settings {', '.join(unknown)}")
+    values = {name: type(getattr(defaults, name))(raw.get(name, getattr(defaults, name)))
+              for name in DETECTOR_THRESHOLDS}
+    if any(value <= 0 for value in values.values()) or values["mismatch_alpha"] >= 1:
+        raise ValueError("detectors: every threshold must be positive, and mismatch_alpha below 1")
+    reasons = tuple((name, raw[f"{name}_reason"]) for name in DETECTOR_THRESHOLDS if raw.get(f"{name}_reason"))
+    return DetectorPolicy(**values, reasons=reasons)
 
 
 @lru_cache(maxsize=8)

@@ -209,6 +209,12 @@ def end_offsets(bootstrap: str, topics: tuple[str, ...]) -> dict[tuple[str, int]
         consumer.close()
 
 
+def read_topics(bootstrap: str, sink, topics: tuple[str, ...] = EVENT_TOPICS, batch_records: int = 20000) -> int:
+    """Every record of ``topics`` up to their end offsets now, handed to ``sink.add(topic, partition, offset,
+    value)`` (the detectors' measurement reads the topics so, like a replay)."""
+    return asyncio.run(_read(bootstrap, end_offsets(bootstrap, topics), sink, batch_records))
+
+
 async def _read(bootstrap: str, ends: dict[tuple[str, int], int], fold: "_Fold", batch_records: int) -> int:
     """Fetch with aiokafka (its record decoding is compiled: ~5x kafka-python's on this machine)."""
     from aiokafka import AIOKafkaConsumer

@@ -13,10 +13,12 @@ from platform_core.http import record_refusal
 from .auth import LoginRequired, login_url
 from . import todo_pages  # noqa: F401  (its pages join the dashboard's router)
 from .routes import PageError, render, router
+from .signals_pages import router as signals_router
 
 
 def mount(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(signals_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(_: Request, exc: LoginRequired):

@@ -14,7 +14,7 @@ from reporting.handlers.bulletin_figures import unit_name
 
 UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 EVENT_TYPES_ZH = {
-    "AccountabilityRecorded": "问责确认", "AffiliationChanged": "隶属关系调整", "BulletinPublished": "通报发布",
+    "AccountabilityRecorded": "问责确认", "SignalMarked": "疑点核实", "AffiliationChanged": "隶属关系调整", "BulletinPublished": "通报发布",
     "CheckpointSigned": "检查点签名", "EntityFlagCleared": "取消标记", "EntityFlagged": "标记（空壳/僵尸/影子）",
     "EntityPersonalDataErased": "单位个人信息删除", "EntityProfileUpdated": "单位信息更新", "EntityRegistered": "单位登记",
     "FunctionalMembershipAdded": "纳入功能型党组织", "FunctionalMembershipRemoved": "移出功能型党组织",

@@ -4,6 +4,7 @@
     python -m reporting.entrypoints.cli rates [--level district] [--as-of ...]
     python -m reporting.entrypoints.cli publish-bulletin 2016-11-25 [--user NAME] [--narrative-file FILE]
     python -m reporting.entrypoints.cli export-bulletin 2016-11-25 --out bulletin-2016-11-25/
+    python -m reporting.entrypoints.cli detectors [--truth planted.json] [--out signals.json]
 """
 
 import json
@@ -75,6 +76,36 @@ def publish_bulletin(cutoff: Annotated[str, typer.Argument(help="cutoff date, YY
                            "figures_sha256": done.figures_sha256, "checkpoint_tree_size": done.checkpoint_tree_size,
                            "event_id": done.event_id, "document_number": done.document_number},
                           ensure_ascii=False, indent=2))
+
+
+@app.command()
+def detectors(truth: Annotated[Path | None, typer.Option(
+                  help="the simulator's planted cases (--cheat-truth): print precision and recall per signal")] = None,
+              out: Annotated[Path | None, typer.Option(help="write the signals as JSON here")] = None) -> None:
+    """Run the detectors over every event on the topics; with --truth, measure them (docs/detectors.md)."""
+    from dataclasses import asdict
+
+    from platform_core.reference import load_calendar
+    from platform_core.settings import get_settings
+    from reporting.domain.signals.measure import measure
+    from reporting.handlers.signals_scan import scan_topics
+
+    configure_logging("reporting")
+    signals, events = scan_topics(get_settings().kafka_bootstrap, every_event_type(), load_calendar())
+    typer.echo(f"{len(events.envelopes)} events read ({events.unusable} unusable), {len(signals)} signals")
+    if out is not None:
+        out.write_text(json.dumps([asdict(s) | {"signal_id": s.signal_id} for s in signals], ensure_ascii=False,
+                                  indent=1, default=str), encoding="utf-8")
+    if truth is None:
+        return
+    planted = json.loads(truth.read_text(encoding="utf-8"))
+    typer.echo(f"{'signal':<26}{'planted':>8}{'found':>7}{'recall':>8}{'flagged':>9}{'false':>7}{'share':>7}"
+               f"{'honest':>8}")
+    for row in measure(signals, planted["planted"], planted["districts"]):
+        recall = f"{row.recall:.0%}" if row.recall is not None else "-"
+        share = f"{row.false_alarm_share:.1%}" if row.false_alarm_share is not None else "-"
+        typer.echo(f"{row.kind:<26}{row.planted:>8}{row.found:>7}{recall:>8}{row.flagged:>9}{row.false_alarms:>7}"
+                   f"{share:>7}{row.honest_false_alarms:>8}")
 
 
 @app.command("export-bulletin")

@@ -62,6 +62,8 @@ class AccountabilityCreate(BaseModel):
     finding: str = Field(min_length=1, max_length=2000)
     event_ids: list[str] = Field(default_factory=list, max_length=1000)
     responsible: str | None = Field(default=None, max_length=200)
+    signal_ids: list[str] = Field(default_factory=list, max_length=100,
+                                  description="the detectors' signals the entry cites (GET /signals)")
 
 
 @router.get("/rates")
@@ -183,7 +185,8 @@ def record_accountability(request: Request, principal: Caller, key: Key, body: A
                           response: Response) -> dict:
     """The city confirms an accountability entry (accountability.record)."""
     done = accountability.record(_context(request), principal, body.unit, body.entry_kind, body.subject,
-                                 body.occurred_on, body.finding, body.event_ids, body.responsible, key)
+                                 body.occurred_on, body.finding, body.event_ids, body.responsible, key,
+                                 body.signal_ids)
     if done.get("replayed"):
         response.headers["Idempotent-Replayed"] = "true"
     return done

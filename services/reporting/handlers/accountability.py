@@ -23,7 +23,7 @@ from platform_core.service import ServiceContext
 from reporting.adapters import accountability_queries, queries
 from reporting.domain.rates import TARGET_COVERAGE, Rate
 from reporting.domain.reports import CHECK_KINDS_ZH, FIGURE_NAMES_ZH, city_date, end_of_day, reporting_units, timeliness
-from reporting.handlers import bulletins, reports
+from reporting.handlers import bulletins, reports, signal_marks
 from reporting.handlers.bulletin_figures import district_names, unit_name
 from reporting.handlers.business_time import business_now
 
@@ -181,14 +181,17 @@ def _entry(kind: str, subject: str, occurred_on: date, finding: str, event_ids: 
 
 def record(context: ServiceContext, principal: Principal, unit: str, entry_kind: str, subject: str,
            occurred_on: date, finding: str, event_ids: list[str], responsible: str | None = None,
-           idempotency_key: str | None = None) -> dict:
+           idempotency_key: str | None = None, signal_ids: list[str] = ()) -> dict:
+    """``signal_ids``: the detectors' signals the entry cites (docs/detectors.md); each must be one GET /signals
+    shows."""
     principal.require("accountability.record", target=unit)
     if unit not in known_units():
         raise NotFound(f"unknown reporting unit {unit!r}", field="unit")
+    signal_marks.require_known(context, list(signal_ids))
     stream = f"accountability-{unit}"
     payload = {"entry_id": f"accountability-{uuid.uuid4()}", "unit": unit, "entry_kind": entry_kind,
                "subject": subject, "occurred_on": occurred_on.isoformat(), "event_ids": event_ids,
-               "finding": finding, "responsible": responsible}
+               "finding": finding, "responsible": responsible, "signal_ids": list(signal_ids)}
     fingerprint = request_fingerprint(stream, {k: v for k, v in payload.items() if k != "entry_id"})
 
     def decide(conn: Connection) -> Decision:

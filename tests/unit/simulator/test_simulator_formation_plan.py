@@ -16,9 +16,13 @@ CITY = load_territory()
 ALL = frozenset({"registry", "membership", "formation"})
 
 
-@pytest.fixture(scope="module")
-def campaign():
-    return build_campaign(2016, 3000, CITY, "unit-test", available=ALL)
+CHEATING = ("420104", "420111", "420115")
+
+
+@pytest.fixture(scope="module", params=[(), CHEATING], ids=["honest", "cheating"])
+def campaign(request):
+    """The honest campaign, and the same city with the cheating mode's planted cases (cheating.py)."""
+    return build_campaign(2016, 3000, CITY, "unit-test", available=ALL, cheat_districts=request.param)
 
 
 def _formation_commands(c):
@@ -82,6 +86,8 @@ def test_dates_follow_the_campaign_calendar(campaign):
     for step, command in _formation_commands(campaign):
         if command.path.endswith("/end"):  # an assignment ends after it started, before the look-back's end
             assert step.on <= date(2016, 12, 20) and command.body["ended_on"] == step.on.isoformat()
+        elif step.label.startswith("cheating:"):  # a rushed paper organization dissolved after its check
+            assert command.path.endswith("/dissolve") and date(2016, 11, 24) <= step.on <= date(2016, 12, 13)
         elif command.path == "/organizations" or command.path.endswith(("/restructure", "/dissolve")) \
                 or command.path.startswith("/work-coverage"):
             assert date(2016, 8, 27) <= step.on <= date(2016, 11, 20), (step.on, command.path)
