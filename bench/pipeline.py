@@ -57,15 +57,22 @@ def raw_produce_consume(bootstrap: str, topic: str, n: int, value: bytes, rounds
     varies by half from one try to the next, and the limit is what the client can do at best."""
     produce_rates, consume_rates = [], []
     for _ in range(rounds):
-        producer = create_producer(bootstrap, "bench-raw")
+        produce_rates.append(raw_produce(bootstrap, topic, n, value))
+        consume_rates.append(raw_consume(bootstrap, topic, n))
+    return max(produce_rates), max(consume_rates)
+
+
+def raw_produce(bootstrap: str, topic: str, n: int, value: bytes) -> float:
+    """One plain kafka-python produce loop (the pipeline's producer settings), in messages/s."""
+    producer = create_producer(bootstrap, "bench-raw")
+    try:
         started = time.perf_counter()
         for i in range(n):
             producer.send(topic, key=f"entity-{i % 1000}".encode(), value=value)
         producer.flush()
-        produce_rates.append(n / (time.perf_counter() - started))
+        return n / (time.perf_counter() - started)
+    finally:
         producer.close()
-        consume_rates.append(raw_consume(bootstrap, topic, n))
-    return max(produce_rates), max(consume_rates)
 
 
 def raw_consume(bootstrap: str, topic: str, n: int) -> float:
@@ -100,6 +107,31 @@ def raw_copy(engine, schema: str, n: int, value: bytes) -> float:
             return n / (time.perf_counter() - started)
     finally:
         raw.close()
+
+
+def raw_single_inserts(engine, schema: str, n: int, value: bytes, threads: int = 8) -> float:
+    """PostgreSQL's floor for one-row commands: ``threads`` bare psycopg2 connections, each committing one
+    INSERT of an event-sized row per transaction (a logged table with a primary key, as the event store's),
+    in rows/s. The commands' rate is read against it."""
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE TABLE {schema}.single_insert_limit (id bigserial PRIMARY KEY, body bytea)"))
+    connections = [engine.raw_connection() for _ in range(threads)]
+    statement = f"INSERT INTO {schema}.single_insert_limit (body) VALUES (%s)"
+
+    def loop(raw) -> None:
+        with raw.cursor() as cursor:
+            for _ in range(n // threads):
+                cursor.execute(statement, (value,))
+                raw.commit()
+
+    try:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(loop, connections))
+        return n // threads * threads / (time.perf_counter() - started)
+    finally:
+        for raw in connections:
+            raw.close()
 
 
 RELAY_PROCESS = """
@@ -259,7 +291,8 @@ def measure(events: int, per_command: int = 1, threads: int = 8, raw: dict | Non
         print(f"pipeline: {events} events of {len(value)} bytes ...", file=sys.stderr)
         if raw is None:
             raw_produce, raw_consume = raw_produce_consume(settings.kafka_bootstrap, raw_topic, events, value)
-            raw = {"produce": raw_produce, "consume": raw_consume, "copy": raw_copy(engine, schema, events, value)}
+            raw = {"produce": raw_produce, "consume": raw_consume, "copy": raw_copy(engine, schema, events, value),
+                   "single_insert": raw_single_inserts(engine, schema, events, value, threads)}
         pipeline_in = append_and_relay(engine, store, schema, events, per_command, threads)
         append_only, relay_drain = append_then_drain(engine, store, schema, events, per_command, threads)
         per_event_out = project(engine, schema, topic, events, batched=False)
@@ -271,6 +304,28 @@ def measure(events: int, per_command: int = 1, threads: int = 8, raw: dict | Non
             "projection_per_event": per_event_out, "projection_batched": batched_out}
 
 
+def measure_commands(events: int, threads: int = 8) -> dict:
+    """The commands alone (``EventStore.append``, 1 event each, new streams, ``threads`` threads) beside the
+    single-insert loop, in one scratch schema: the pair issue 24 compares, without Kafka."""
+    settings = get_settings()
+    engine = create_db_engine(settings.database_url, pool_size=threads + 2)
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    migrate(engine, schema)
+    registry = EventTypeRegistry()
+    registry.register("EntitySurveyed", 1, Survey)
+    store = EventStore(engine, schema, f"bench.events.{uuid.uuid4().hex[:8]}", registry)
+    value = sample_value(store)
+    try:
+        single = raw_single_inserts(engine, schema, events, value, threads)
+        append_commands(store, threads * 10, 1, threads)  # every connection prepared, as in a running service
+        commands = events / append_commands(store, events, 1, threads)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()
+    return {"events": events, "bytes": len(value), "single_insert": single, "commands": commands}
+
+
 def sample_value(store: EventStore) -> bytes:
     """One event's canonical bytes, the message the raw loops send."""
     return store._envelopes("entity-sample", 0, [NewEvent("EntitySurveyed", payload(1))], ACTOR)[0][1]
@@ -280,7 +335,7 @@ def raw_limits(events: int, copy_rows: int | None = None) -> dict:
     """The raw limits on their own (scratch topic and schema, removed): kafka-python produce and consume
     loops with the pipeline's message size and producer settings, COPY into an unlogged table."""
     settings = get_settings()
-    engine = create_db_engine(settings.database_url, pool_size=2)
+    engine = create_db_engine(settings.database_url, pool_size=8)  # the single-insert loop's 8 connections
     schema, topic = f"bench_{uuid.uuid4().hex[:8]}", f"bench.raw.{uuid.uuid4().hex[:8]}"
     admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=settings.topic_partitions, replication_factor=1)])
@@ -292,6 +347,7 @@ def raw_limits(events: int, copy_rows: int | None = None) -> dict:
             conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
         produce, consume = raw_produce_consume(settings.kafka_bootstrap, topic, events, value)
         return {"produce": produce, "consume": consume, "copy": raw_copy(engine, schema, copy_rows or events, value),
+                "single_insert": raw_single_inserts(engine, schema, min(events, 20_000), value),
                 "events": events, "copy_rows": copy_rows or events, "bytes": len(value)}
     finally:
         remove_scratch(engine, schema, admin, [topic])
@@ -302,7 +358,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--per-command", type=int, default=1, help="events per append (command)")
     parser.add_argument("--threads", type=int, default=8, help="concurrent command threads")
+    parser.add_argument("--commands-only", action="store_true",
+                        help="only the commands (relay paused) beside the single-insert loop of the same run")
     args = parser.parse_args()
+    if args.commands_only:
+        m = measure_commands(args.events, args.threads)
+        print(f"commands alone: {m['commands']:,.0f} events/s; single-insert loop ({m['bytes']} B rows, "
+              f"{args.threads} threads): {m['single_insert']:,.0f} rows/s; "
+              f"ratio {m['commands'] / m['single_insert']:.0%}")
+        return
     m = measure(args.events, args.per_command, args.threads)
     raw = m["raw"]
     print(f"\n### Pipeline throughput ({args.events} events, {m['bytes']} bytes each, "
@@ -314,7 +378,9 @@ def main() -> None:
           f"| {m['append_to_kafka'] / raw['produce']:.0%} |")
     print(f"| outbox -> Kafka: the relay alone on a backlog | {m['relay_drain']:,.0f} | kafka-python produce loop "
           f"| {raw['produce']:,.0f} | {m['relay_drain'] / raw['produce']:.0%} |")
-    print(f"| append only: the commands, relay paused | {m['append_only']:,.0f} | | | |")
+    print(f"| append only: the commands, relay paused | {m['append_only']:,.0f} | PostgreSQL single-insert loop "
+          f"(8 threads, 1 INSERT per transaction) | {raw['single_insert']:,.0f} "
+          f"| {m['append_only'] / raw['single_insert']:.0%} |")
     for label, rate in (("per-event handler", m["projection_per_event"]), ("batch handler", m["projection_batched"])):
         print(f"| Kafka -> projection, {label} (offsets in the same tx) | {rate:,.0f} "
               f"| kafka-python consume loop | {raw['consume']:,.0f} | {rate / raw['consume']:.0%} |")

@@ -10,14 +10,17 @@ the decision, the append, the read model, the 409s and the metrics.
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.exc import IntegrityError
 
 from . import clock
@@ -32,10 +35,35 @@ from .metrics import EVENTS_APPENDED
 @dataclass
 class JoinedTransaction:
     """A caller's transaction that the commands of this thread join, each in a savepoint; ``results`` collects
-    what each command appended (or replayed), in order."""
+    what each command appended (or replayed), in order.
+
+    ``batch_keys``: the idempotency keys the caller's commands will carry (the intake's ce_ids). The first
+    command of a store looks them all up in one query; a command whose key was unclaimed then skips its own
+    look-up (a key claimed meanwhile still fails at the claim's unique index, and is then looked up)."""
 
     conn: Connection
     results: list["AppendResult"] = field(default_factory=list)
+    batch_keys: frozenset[str] = frozenset()
+    unclaimed: dict[str, set[str]] = field(default_factory=dict)  # store schema -> batch keys found unclaimed
+    # Set by a caller whose own savepoint wraps just the next command (the intake's): it rolls back to that
+    # savepoint. The command's first ``execute`` then opens no savepoint of its own (two round trips fewer)
+    # and calls it when a lost race must be read in a clean transaction.
+    command_savepoint: Callable[[], None] | None = None
+
+    def take_command_savepoint(self) -> Callable[[], None] | None:
+        rollback, self.command_savepoint = self.command_savepoint, None
+        return rollback
+
+    def needs_look_up(self, store: "EventStore", conn: Connection, key: str) -> bool:
+        if key not in self.batch_keys:
+            return True
+        unclaimed = self.unclaimed.get(store.schema)
+        if unclaimed is None:
+            unclaimed = self.unclaimed[store.schema] = store.unclaimed_keys(conn, self.batch_keys)
+        if key in unclaimed:
+            unclaimed.discard(key)  # a second command with this key in the batch looks it up
+            return False
+        return True
 
 
 _JOINED: ContextVar[JoinedTransaction | None] = ContextVar("joined_transaction", default=None)
@@ -116,12 +144,13 @@ def _fingerprint(stream_id: str, events: Sequence[NewEvent], key: str | None, gi
 
 
 @contextmanager
-def joined_transaction(conn: Connection) -> Iterator[JoinedTransaction]:
+def joined_transaction(conn: Connection, batch_keys: Iterable[str] = ()) -> Iterator[JoinedTransaction]:
     """Within this block ``EventStore.execute`` runs every command in a savepoint of ``conn`` instead of a
     transaction of its own: many commands commit together (the intake's group commit), a refused one rolls
     back alone, and the handlers that call ``execute`` stay exactly as HTTP runs them. The caller sets the
-    connection's search_path to the service's schema, as the handlers' own transactions do."""
-    joined = JoinedTransaction(conn)
+    connection's search_path to the service's schema, as the handlers' own transactions do. ``batch_keys``:
+    see ``JoinedTransaction``."""
+    joined = JoinedTransaction(conn, batch_keys=frozenset(batch_keys))
     token = _JOINED.set(joined)
     try:
         yield joined
@@ -133,6 +162,73 @@ def joined_transaction(conn: Connection) -> Iterator[JoinedTransaction]:
 def _savepoint(conn: Connection) -> Iterator[Connection]:
     with conn.begin_nested():
         yield conn
+
+
+# The store's own statements run on the DBAPI (psycopg2) connection under either: a SQLAlchemy Connection (the
+# handlers' transaction, which decide/project share) or a bare pooled connection (``append``, no SQLAlchemy
+# layer per transaction). Measured: SQLAlchemy's execute and result layer cost ~60 us of client CPU a statement.
+StoreConnection = Connection | PoolProxiedConnection
+
+
+def _dbapi(conn: StoreConnection) -> PoolProxiedConnection:
+    return conn.connection if isinstance(conn, Connection) else conn
+
+
+def _run(conn: StoreConnection, statement: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+    """Execute on the DBAPI cursor and fetch every row; psycopg2's errors become SQLAlchemy's (IntegrityError,
+    OperationalError, ...) as from ``conn.execute``, so callers map races and outages in one way."""
+    with _dbapi(conn).cursor() as cursor:
+        try:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description is not None else []
+        except psycopg2.Error as exc:
+            raise _translated(conn, statement, exc, cursor) from exc
+
+
+_DIALECT = PGDialect_psycopg2(dbapi=psycopg2)  # only its is_disconnect: which errors mean a lost connection
+
+
+def _translated(conn: StoreConnection, statement: str, exc: psycopg2.Error, cursor=None) -> sa.exc.DBAPIError:
+    """SQLAlchemy's exception for a psycopg2 error, after doing what SQLAlchemy does on a lost connection:
+    invalidate it, so that the pool opens a new one instead of handing the dead one out again."""
+    fairy = _dbapi(conn)
+    lost = _DIALECT.is_disconnect(exc, fairy.dbapi_connection, cursor)
+    if lost and fairy.is_valid:
+        # SQLAlchemy's own reaction (Connection._handle_dbapi_exception): every connection the pool opened
+        # before now is replaced at its next checkout (a restarted server closed them all), then this one goes.
+        pool = getattr(fairy, "_pool", None)
+        if pool is not None:
+            pool._invalidate(fairy, exc, _checkin=False)
+        conn.invalidate(exc)
+    return sa.exc.DBAPIError.instance(statement, None, exc, psycopg2.Error, hide_parameters=True,
+                                      connection_invalidated=lost)
+
+
+@contextmanager
+def _pooled_transaction(engine: Engine) -> Iterator[PoolProxiedConnection]:
+    """A transaction on a pooled DBAPI connection, committed on success, rolled back on failure."""
+    raw = engine.raw_connection()
+    try:
+        try:
+            yield raw
+            raw.commit()
+        except psycopg2.Error as exc:
+            _rollback_quietly(raw)
+            raise _translated(raw, "COMMIT", exc) from exc
+        except BaseException:
+            _rollback_quietly(raw)
+            raise
+    finally:
+        raw.close()  # back to the pool (or dropped, when invalidated)
+
+
+def _rollback_quietly(raw: PoolProxiedConnection) -> None:
+    if not raw.is_valid:
+        return
+    try:
+        raw.rollback()
+    except psycopg2.Error as exc:
+        raw.invalidate(exc)  # the connection is gone: the pool must not hand it out again
 
 
 def _joined_saw(executed: "Executed") -> "Executed":
@@ -157,8 +253,6 @@ class EventStore:
         self._statement_suffix = hashlib.sha1(self.schema.encode()).hexdigest()[:12]
         # Built once: a select built per call cost as much client CPU as its round trip.
         events = self.tables.events
-        self._stream_version = sa.select(sa.func.max(events.c.stream_version)).where(
-            events.c.stream_id == sa.bindparam("stream_id"))
         self._read_stream = sa.select(events.c.canonical).where(
             events.c.stream_id == sa.bindparam("stream_id")).order_by(events.c.stream_version)
 
@@ -185,18 +279,24 @@ class EventStore:
         (``command.conflict``) for a stream version or a unique value taken, after ``explain_unique``
         (in a new transaction) had the chance to name the holder with a better 409."""
         joined = _JOINED.get()
+        back_to_callers_savepoint = None
         if joined is not None:
             transaction = lambda: _savepoint(joined.conn)  # noqa: E731
+            back_to_callers_savepoint = joined.take_command_savepoint()
         transaction = transaction or self.engine.begin
+        first = transaction if back_to_callers_savepoint is None else (lambda: nullcontext(joined.conn))
         key = command.idempotency_key
         try:
-            with transaction() as conn:
-                earlier = self.earlier_result(conn, key, command.fingerprint)
-                if earlier is not None:
-                    return _joined_saw(Executed(earlier, replay(conn, earlier) if replay is not None else None))
+            with first() as conn:
+                if joined is None or key is None or joined.needs_look_up(self, conn, key):
+                    earlier = self.earlier_result(conn, key, command.fingerprint)
+                    if earlier is not None:
+                        return _joined_saw(Executed(earlier, replay(conn, earlier) if replay is not None else None))
                 result = self._append_decision(conn, decide(conn), command)
                 answer = project(conn, result) if project is not None else None
         except IntegrityError as exc:
+            if back_to_callers_savepoint is not None:
+                back_to_callers_savepoint()  # the aborted transaction, clean again for the reads below
             diag = getattr(exc.orig, "diag", None)
             race = lost_race(getattr(diag, "constraint_name", "") or "", getattr(exc.orig, "pgcode", "") or "",
                              key is not None)
@@ -217,10 +317,12 @@ class EventStore:
 
     def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
                idempotency_key: str | None = None, fingerprint: str | None = None) -> AppendResult:
-        """Append in a transaction of its own (see ``append_in`` to join a caller's)."""
+        """Append in a transaction of its own on a pooled DBAPI connection (see ``append_in`` to join a
+        caller's)."""
         command = Command(actor, _fingerprint(stream_id, events, idempotency_key, fingerprint), idempotency_key,
                           f"stream {stream_id} changed concurrently; version {expected_version + 1} is taken")
-        return self.execute(command, lambda _: Decision(events, stream_id, expected_version)).result
+        return self.execute(command, lambda _: Decision(events, stream_id, expected_version),
+                            transaction=lambda: _pooled_transaction(self.engine)).result
 
     def count_committed(self, result: AppendResult) -> None:
         """Metrics after the commit (callers of ``append_in`` call it after theirs)."""
@@ -248,9 +350,13 @@ class EventStore:
             raise ValueError("append needs at least one event")
         runs = by_stream(decision.events, decision.stream_id)
         ids = [e.event_id or uuid.uuid4() for _, run in runs for e in run]
+        claim: tuple[str, str] | None = None
         if command.idempotency_key is not None:
-            # The key before the version check: a concurrent twin waits on it, then finds this result.
-            self.claim_idempotency_key(conn, command.idempotency_key, command.fingerprint, runs[0][0], ids)
+            if len(runs) == 1 and not decision.new_streams:
+                claim = (command.idempotency_key, command.fingerprint)  # in the append's own statement
+            else:
+                # The key before the version check: a concurrent twin waits on it, then finds this result.
+                self.claim_idempotency_key(conn, command.idempotency_key, command.fingerprint, runs[0][0], ids)
         if decision.new_streams:
             return AppendResult(self._append_new_streams(conn, runs, ids, command.actor))
         written, at = [], 0
@@ -261,20 +367,20 @@ class EventStore:
             at += len(run)
             # One round trip: the version check, the events and their outbox rows. No NOTIFY for the
             # relay: PostgreSQL serializes the commits of notifying transactions; the relay polls.
-            found = self._execute_append(conn, stream_id, version, built)
-            if found.queued != len(built):
+            current_version, queued = self._execute_append(conn, stream_id, version, built, claim)
+            if queued != len(built):
                 raise ConcurrencyConflict(
-                    f"stream {stream_id} is at version {found.current_version}, the command expected {version}",
+                    f"stream {stream_id} is at version {current_version}, the command expected {version}",
                     field="expected_version")
             written += [envelope for envelope, _ in built]
         return AppendResult(written)
 
-    def claim_idempotency_key(self, conn: Connection, key: str, fingerprint: str, stream_id: str,
+    def claim_idempotency_key(self, conn: StoreConnection, key: str, fingerprint: str, stream_id: str,
                               event_ids: Sequence[uuid.UUID]) -> None:
         """Record a command's key with every event id it writes: once, never updated (the service's
-        role may only INSERT keys)."""
-        conn.execute(self.tables.idempotency_keys.insert().values(
-            idempotency_key=key, request_hash=fingerprint, stream_id=stream_id, event_ids=list(event_ids)))
+        role may only INSERT keys). A single-stream append claims its key in its own statement instead."""
+        _run(conn, f"INSERT INTO {self.schema}.idempotency_keys (idempotency_key, request_hash, stream_id, event_ids)"
+                   " VALUES (%s, %s, %s, CAST(%s AS uuid[]))", (key, fingerprint, stream_id, [str(i) for i in event_ids]))
 
     def _append_new_streams(self, conn: Connection, runs: Sequence[tuple[str, Sequence[NewEvent]]],
                             event_ids: Sequence[uuid.UUID], actor: Actor) -> list[EventEnvelope]:
@@ -318,16 +424,17 @@ class EventStore:
             envelopes.append((envelope, canonical))
         return envelopes
 
-    def _execute_append(self, conn: Connection, stream_id: str, expected_version: int,
-                        built: list[tuple[EventEnvelope, bytes]]):
-        """The append statement, prepared once per database connection and per event count.
+    def _execute_append(self, conn: StoreConnection, stream_id: str, expected_version: int,
+                        built: list[tuple[EventEnvelope, bytes]], claim: tuple[str, str] | None) -> tuple[int, int]:
+        """The append statement (with the key's claim when ``claim`` gives the key and fingerprint), prepared
+        once per database connection, per event count and per kind; (the stream's version, events queued).
 
         Parsing and planning the statement cost about a third of PostgreSQL's CPU per command
         (measured: 0.87 -> 0.55-0.70 ms per append). A prepared statement lives as long as its
         connection and survives rollbacks; the pool clears ``info`` when it reconnects, so a new
         connection prepares again. (A transaction-mode pooler in front would break this.) Appends of
         more than PREPARED_MAX_EVENTS events are rare and run unprepared, so a connection holds at
-        most that many statements per store and no statement nears PostgreSQL's parameter limit.
+        most twice that many statements per store and no statement nears PostgreSQL's parameter limit.
         """
         values: list[Any] = [stream_id, expected_version, self.topic]
         for envelope, canonical in built:
@@ -335,33 +442,51 @@ class EventStore:
                        envelope.occurred_at, envelope.recorded_at,
                        json.dumps({"department": envelope.actor.department, "user": envelope.actor.user}),
                        json.dumps(envelope.payload), canonical]
+        if claim is not None:
+            values += list(claim)
         if len(built) > PREPARED_MAX_EVENTS:
-            statement = self._append_sql(len(built), lambda n: f"%(p{n})s")
-            return conn.exec_driver_sql(statement, {f"p{n}": v for n, v in enumerate(values, start=1)}).one()
-        name = f"event_store_append_{len(built)}_{self._statement_suffix}"
-        prepared = conn.connection.info.setdefault("event_store_prepared", set())
+            statement = self._append_sql(len(built), claim is not None, lambda n: f"%(p{n})s")
+            (row,) = _run(conn, statement, {f"p{n}": v for n, v in enumerate(values, start=1)})
+            return row
+        name = f"event_store_append_{len(built)}{'k' if claim else ''}_{self._statement_suffix}"
+        dbapi = _dbapi(conn)
+        prepared = dbapi.info.setdefault("event_store_prepared", set())
         if name not in prepared:
-            conn.exec_driver_sql(f"PREPARE {name} AS {self._append_sql(len(built), lambda n: f'${n}')}")
+            _run(dbapi, f"PREPARE {name} AS {self._append_sql(len(built), claim is not None, lambda n: f'${n}')}")
             prepared.add(name)
-        return conn.exec_driver_sql(f"EXECUTE {name} ({', '.join(['%s'] * len(values))})", tuple(values)).one()
+        (row,) = _run(dbapi, f"EXECUTE {name} ({', '.join(['%s'] * len(values))})", values)
+        return row
 
-    def _append_sql(self, count: int, placeholder) -> str:
-        """The append: $1 stream id, $2 expected version, $3 topic, then 9 per event (typed by casts)."""
+    def _append_sql(self, count: int, claims: bool, placeholder) -> str:
+        """The append: $1 stream id, $2 expected version, $3 topic, then 9 per event (typed by casts), then the
+        key and the fingerprint when it ``claims`` the key. The events' insert reads the claim's row, so the key
+        is claimed before any version is taken: a concurrent twin waits on the key, then finds this result."""
         types = ("uuid", "int", "text", "int", "timestamptz", "timestamptz", "jsonb", "jsonb", "bytea")
-        rows = []
+        rows, ids = [], []
         for i in range(count):
             first = 4 + 9 * i
             cells = [f"CAST({placeholder(first + k)} AS {t})" for k, t in enumerate(types)]
             rows.append(f"({cells[0]}, CAST({placeholder(1)} AS text), {', '.join(cells[1:])})")
+            ids.append(cells[0])
         s = self.schema
+        claimed, from_claimed = "", ""
+        if claims:
+            key, fingerprint = 4 + 9 * count, 5 + 9 * count
+            claimed = f"""claimed AS (
+                INSERT INTO {s}.idempotency_keys (idempotency_key, request_hash, stream_id, event_ids)
+                VALUES (CAST({placeholder(key)} AS text), CAST({placeholder(fingerprint)} AS text),
+                        CAST({placeholder(1)} AS text), ARRAY[{", ".join(ids)}])
+                RETURNING 1 AS claimed
+            ), """
+            from_claimed = ", claimed"
         return f"""
-            WITH current AS (
+            WITH {claimed}current AS (
                 SELECT coalesce(max(stream_version), 0) AS version FROM {s}.events
                 WHERE stream_id = CAST({placeholder(1)} AS text)
             ), inserted AS (
                 INSERT INTO {s}.events (event_id, stream_id, stream_version, type, schema_version,
                                         occurred_at, recorded_at, actor, payload, canonical)
-                SELECT new.* FROM (VALUES {", ".join(rows)}) AS new, current
+                SELECT new.* FROM (VALUES {", ".join(rows)}) AS new, current{from_claimed}
                 WHERE current.version = CAST({placeholder(2)} AS int)
                 RETURNING event_id, stream_version
             ), queued AS (
@@ -370,26 +495,36 @@ class EventStore:
             )
             SELECT (SELECT version FROM current) AS current_version, (SELECT count(*) FROM queued) AS queued"""
 
-    def earlier_result(self, conn: Connection, key: str | None, fingerprint: str) -> AppendResult | None:
+    def earlier_result(self, conn: StoreConnection, key: str | None, fingerprint: str) -> AppendResult | None:
         """The first result of a command with this idempotency key, in the order it was written (its
-        events may span streams), or None when the key is new."""
+        events may span streams), or None when the key is new. One statement: the key and its events."""
         if key is None:
             return None
-        t = self.tables
-        row = conn.execute(sa.select(t.idempotency_keys).where(t.idempotency_keys.c.idempotency_key == key)).first()
-        if row is None:
+        rows = _run(conn, f"SELECT k.request_hash, e.canonical FROM {self.schema}.idempotency_keys k"
+                          f" LEFT JOIN {self.schema}.events e ON e.event_id = ANY(k.event_ids)"
+                          " WHERE k.idempotency_key = %s ORDER BY e.global_position", (key,))
+        if not rows:
             return None
-        if row.request_hash != fingerprint:
+        if rows[0][0] != fingerprint:
             raise IdempotencyKeyReused(
                 f"idempotency key {key!r} was already used for a different request", field="Idempotency-Key")
-        rows = conn.execute(sa.select(t.events.c.canonical).where(t.events.c.event_id.in_(row.event_ids))
-                            .order_by(t.events.c.global_position)).all()
-        return AppendResult([EventEnvelope.from_bytes(r.canonical) for r in rows], replayed=True)
+        return AppendResult([EventEnvelope.from_bytes(bytes(canonical)) for _, canonical in rows
+                             if canonical is not None], replayed=True)
+
+    def unclaimed_keys(self, conn: Connection, keys: Iterable[str]) -> set[str]:
+        """Which of these idempotency keys no command has claimed yet (one query for many)."""
+        keys = set(keys)
+        if not keys:
+            return keys
+        claimed = _run(conn, f"SELECT idempotency_key FROM {self.schema}.idempotency_keys"
+                             " WHERE idempotency_key = ANY(%s)", (list(keys),))
+        return keys - {row[0] for row in claimed}
 
     # -- reading -----------------------------------------------------------------
-    def stream_version(self, conn: Connection, stream_id: str) -> int:
-        found = conn.execute(self._stream_version, {"stream_id": stream_id}).scalar()
-        return found or 0
+    def stream_version(self, conn: StoreConnection, stream_id: str) -> int:
+        (found,) = _run(conn, f"SELECT max(stream_version) FROM {self.schema}.events WHERE stream_id = %s",
+                        (stream_id,))
+        return found[0] or 0
 
     def read_stream(self, stream_id: str, conn: Connection | None = None) -> list[EventEnvelope]:
         """A stream's events in order, upcast to their newest schema versions."""

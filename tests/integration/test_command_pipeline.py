@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg2.extensions
 import pytest
 import sqlalchemy as sa
 
@@ -52,18 +53,29 @@ def counts(engine, schema, table: str | None = None) -> tuple[int, ...]:
 
 @contextmanager
 def key_look_ups(engine) -> Iterator[list[str]]:
-    """The statements that read the idempotency keys, as the engine sends them while inside."""
+    """The statements that read the idempotency keys, as psycopg2's cursors send them while inside: the store
+    runs its statements on the DBAPI cursor, under SQLAlchemy's execution events, so the cursors are watched."""
     seen: list[str] = []
 
-    def note(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and "idempotency_keys" in statement:
-            seen.append(statement)
+    class Watched(psycopg2.extensions.cursor):
+        def execute(self, statement, parameters=None):
+            if statement.lstrip().upper().startswith("SELECT") and "idempotency_keys" in statement:
+                seen.append(statement)
+            return super().execute(statement, parameters)
 
-    sa.event.listen(engine, "before_cursor_execute", note)
+    def watch(dbapi_connection, record, proxy):
+        dbapi_connection.cursor_factory = Watched
+
+    def unwatch(dbapi_connection, record):
+        dbapi_connection.cursor_factory = psycopg2.extensions.cursor
+
+    sa.event.listen(engine, "checkout", watch)
+    sa.event.listen(engine, "checkin", unwatch)
     try:
         yield seen
     finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
+        sa.event.remove(engine, "checkout", watch)
+        sa.event.remove(engine, "checkin", unwatch)
 
 
 def appended(store) -> float:

@@ -162,3 +162,39 @@ def test_a_long_append_runs_unprepared_with_the_same_checks(store, engine, schem
     with pytest.raises(ConcurrencyConflict, match=f"at version {len(many)}"):
         store.append("entity-1", 0, many, ACTOR)
     assert counts(engine, schema) == (len(many), len(many), 0)
+
+
+@pytest.mark.parametrize("how", ["append", "execute"])
+def test_a_connection_lost_under_the_store_s_statements_is_replaced_for_the_next_command(settings, engine, schema,
+                                                                                          topic, how):
+    """The store runs its statements on the DBAPI connection; a lost one must leave the pool as it would under
+    SQLAlchemy's own statements, or every later command on it fails (a 500 per dead pooled connection)."""
+    from platform_core.db import create_db_engine
+    from platform_core.event_store import EventStore
+    from platform_core.events import Command, Decision
+    from support import make_event_types
+
+    own = create_db_engine(settings.database_url, pool_size=1)
+    store = EventStore(own, schema, topic, make_event_types())
+
+    def command(stream: str):
+        if how == "append":
+            return store.append(stream, 0, [profile(1)], ACTOR, idempotency_key=f"key-{stream}")
+        return store.execute(Command(ACTOR, f"print-{stream}", f"key-{stream}"),
+                             lambda conn: Decision([profile(1)], stream, 0))
+
+    try:
+        command("entity-1")
+        raw = own.raw_connection()
+        backend = raw.dbapi_connection.get_backend_pid()
+        raw.close()
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": backend})
+        with pytest.raises(sa.exc.DBAPIError) as lost:
+            command("entity-2")
+        assert lost.value.connection_invalidated
+        assert isinstance(lost.value, sa.exc.OperationalError)  # the HTTP apps answer it 503, not 500
+        command("entity-3")  # a new connection
+        assert counts(engine, schema) == (2, 2, 2)
+    finally:
+        own.dispose()

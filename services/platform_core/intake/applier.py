@@ -8,9 +8,10 @@ transaction (``intake_outcomes``) and published to ``intake.<department>.results
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg2
 import sqlalchemy as sa
 from fastapi.encoders import jsonable_encoder
 from kafka import KafkaProducer
@@ -33,6 +34,9 @@ from .outcomes import outcome_record
 
 log = logging.getLogger(__name__)
 PUBLISH_BATCH = 5000
+# One savepoint name for every command of a batch: released and set again in one round trip after a command
+# whose writes stay, rolled back to (and so ready again) after a refused one.
+COMMAND_SAVEPOINT = "intake_command"
 
 
 @dataclass(frozen=True)
@@ -79,10 +83,12 @@ class IntakeApplier:
         self.producer = producer
         self.offsets = ConsumerOffsets(schema, self.group_id)
         self._search_path = f"SET LOCAL search_path TO {self.schema}, public"
-        self._first = sa.text(f"SELECT outcome FROM {self.schema}.intake_outcomes"
-                              " WHERE department = :d AND ce_id = :c ORDER BY id LIMIT 1")
+        self._firsts = sa.text(f"SELECT o.department, o.ce_id, o.outcome FROM {self.schema}.intake_outcomes o"
+                               " JOIN unnest(CAST(:d AS text[]), CAST(:c AS text[])) AS b (department, ce_id)"
+                               " USING (department, ce_id) ORDER BY o.id")
+        # unnest keeps the rows' order: ids (and so the results topic's order) follow the batch's
         self._insert = sa.text(f"INSERT INTO {self.schema}.intake_outcomes (department, ce_id, outcome)"
-                               " VALUES (:d, :c, :o)")
+                               " SELECT * FROM unnest(CAST(:d AS text[]), CAST(:c AS text[]), CAST(:o AS bytea[]))")
         self._claim = sa.text(f"SELECT id, department, ce_id, outcome FROM {self.schema}.intake_outcomes"
                               " WHERE published_at IS NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED")
         self._mark = sa.text(f"UPDATE {self.schema}.intake_outcomes SET published_at = now() WHERE id = ANY(:ids)")
@@ -92,11 +98,31 @@ class IntakeApplier:
         outcome = BatchOutcome()
         # The handlers' unqualified table names are the service's schema, as in their own transactions.
         conn.exec_driver_sql(self._search_path)
-        with joined_transaction(conn) as joined:
-            for record in records:
-                self._one(conn, joined, record, outcome)
+        decoded = [(record, _decoded(record)) for record in records]
+        commands = {(self.departments[record.topic].name, event.id) for record, event in decoded
+                    if isinstance(event, CloudEvent) and record.topic in self.departments}
+        ce_ids = {ce_id for _, ce_id in commands}
+        batch = _Batch(self._first_outcomes(conn, commands))
+        # The batch's ce_ids are the commands' idempotency keys: the store looks them up in one query too.
+        with joined_transaction(conn, batch_keys=ce_ids) as joined:
+            conn.exec_driver_sql(f"SAVEPOINT {COMMAND_SAVEPOINT}")
+            for record, event in decoded:
+                self._one(conn, joined, batch, record, event, outcome)
+        if batch.rows:
+            conn.execute(self._insert, {"d": [r[0] for r in batch.rows], "c": [r[1] for r in batch.rows],
+                                        "o": [r[2] for r in batch.rows]})
         self.offsets.store(conn, self.offsets.after(records))
         return outcome
+
+    def _first_outcomes(self, conn: Connection, commands: set[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        """The first outcome stored for each (department, ce_id) of the batch: one query, not one per command."""
+        if not commands:
+            return {}
+        firsts: dict[tuple[str, str], bytes] = {}
+        rows = conn.execute(self._firsts, {"d": [d for d, _ in commands], "c": [c for _, c in commands]})
+        for department, ce_id, stored in rows:
+            firsts.setdefault((department, ce_id), bytes(stored))
+        return firsts
 
     def stored_offsets(self, conn: Connection) -> dict[tuple[str, int], int]:
         return self.offsets.stored(conn)
@@ -104,59 +130,73 @@ class IntakeApplier:
     def _answers_for(self, ce_type: str | None) -> bool:
         return responsible_service(ce_type, self.services_with_intake) == self.service
 
-    def _one(self, conn: Connection, joined: JoinedTransaction, record: ConsumedRecord, outcome: BatchOutcome) -> None:
+    def _one(self, conn: Connection, joined: JoinedTransaction, batch: "_Batch", record: ConsumedRecord,
+             event: "CloudEvent | MalformedCloudEvent", outcome: BatchOutcome) -> None:
         department = self.departments.get(record.topic)
-        try:
-            event = decode(record.headers, record.value)
-        except MalformedCloudEvent as exc:
+        if isinstance(event, MalformedCloudEvent):
             if self._answers_for(None):
-                self._malformed(conn, record, department, _header(record, "ce_id"), exc.reason, outcome)
+                self._malformed(batch, record, department, _header(record, "ce_id"), event.reason, outcome)
             return
         if not self._answers_for(event.type):
             return  # another service's command: its intake runs it
         command = self.commands.get(event.type)
         if department is None:
-            self._malformed(conn, record, None, event.id, f"topic {record.topic} belongs to no intake department",
-                            outcome)
+            self._malformed(batch, record, None, event.id,
+                            f"topic {record.topic} belongs to no intake department", outcome)
         elif command is None:
-            self._malformed(conn, record, department, event.id, f"unknown ce_type {event.type}", outcome)
+            self._malformed(batch, record, department, event.id, f"unknown ce_type {event.type}", outcome)
         else:
             try:
                 data = command.model.model_validate(event.data)
             except ValidationError as exc:
-                self._malformed(conn, record, department, event.id,
+                self._malformed(batch, record, department, event.id,
                                 f"data does not match {event.type}: {_first_error(exc)}", outcome)
                 return
-            self._run(conn, joined, record, department, command, event, data, outcome)
+            self._run(conn, joined, batch, record, department, command, event, data, outcome)
 
-    def _run(self, conn: Connection, joined: JoinedTransaction, record: ConsumedRecord, department: IntakeDepartment,
-             command: IntakeCommand, event: CloudEvent, data: Any, outcome: BatchOutcome) -> None:
-        first = conn.execute(self._first, {"d": department.name, "c": event.id}).scalar()
+    def _run(self, conn: Connection, joined: JoinedTransaction, batch: "_Batch", record: ConsumedRecord,
+             department: IntakeDepartment, command: IntakeCommand, event: CloudEvent, data: Any,
+             outcome: BatchOutcome) -> None:
+        first = batch.firsts.get((department.name, event.id))
         if first is not None:  # the same ce_id again: the first outcome again, nothing run
-            conn.execute(self._insert, {"d": department.name, "c": event.id, "o": bytes(first)})
+            batch.rows.append((department.name, event.id, first))
             outcome.duplicates += 1
             INTAKE_COMMANDS.labels(service=self.service, status="repeated").inc()
             return
         principal = Principal(department=department.department, kind=department.kind, user=department.user,
                               territory=department.territory, sectors=department.sectors)
         seen = len(joined.results)
-        savepoint = conn.begin_nested()
+        if batch.kept:  # the previous command's writes are kept; this one gets a savepoint of its own
+            conn.exec_driver_sql(f"RELEASE SAVEPOINT {COMMAND_SAVEPOINT}; SAVEPOINT {COMMAND_SAVEPOINT}")
+            batch.kept = False
+
+        def rollback() -> None:
+            conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {COMMAND_SAVEPOINT}")  # the savepoint stays, clean
+
+        joined.command_savepoint = rollback
         try:
             answer = command.answer(principal, data, event.id)
-            savepoint.commit()
+            batch.kept = True
         except PlatformError as exc:
-            savepoint.rollback()
+            rollback()
             del joined.results[seen:]
             if isinstance(exc, Forbidden):
                 insert_refusal(conn, self.schema, exc)
+                batch.kept = True
             body = {"status": "refused", "http_status": exc.status, "error": exc.to_dict()}
+        except sa.exc.DBAPIError as exc:
+            if _connection_lost(exc):
+                raise  # the database went away: the whole batch is retried (nothing of it committed)
+            # PostgreSQL refused this command's statements (a constraint, a value out of range): a fault of this
+            # command alone, the same every time it runs; retrying the batch would stop the intake for good.
+            rollback()
+            del joined.results[seen:]
+            body = self._failed(record, event, _database_reason(exc), outcome)
         except REJECTIONS as exc:
             # A fault of this command alone (HTTP would answer 500): the sender hears it, the batch goes on.
-            savepoint.rollback()
+            rollback()
             del joined.results[seen:]
-            log.exception("intake command failed", extra={"ce_id": event.id, "ce_type": event.type})
-            self._dead_letter(record, f"failed: {type(exc).__name__}: {exc}", outcome)
-            body = {"status": "failed", "reason": f"{type(exc).__name__}"}
+            body = self._failed(record, event, f"{type(exc).__name__}: {exc}", outcome)
         else:
             results = joined.results[seen:]
             body = {"status": "accepted", "http_status": command.status_code,
@@ -164,22 +204,31 @@ class IntakeApplier:
                     "replayed": any(result.replayed for result in results),
                     "answer": jsonable_encoder(answer)}
             outcome.applied += 1
-        self._write(conn, department.name, event, body)
+        finally:
+            joined.command_savepoint = None  # a command that never reached ``execute`` leaves it unused
+        self._write(batch, department.name, event, body)
 
-    def _malformed(self, conn: Connection, record: ConsumedRecord, department: IntakeDepartment | None,
-                   ce_id: str | None, reason: str, outcome: BatchOutcome) -> None:
+    def _failed(self, record: ConsumedRecord, event: CloudEvent, reason: str, outcome: BatchOutcome) -> dict:
+        log.error("intake command failed: %s", reason, exc_info=True, extra={"ce_id": event.id, "ce_type": event.type})
+        self._dead_letter(record, f"failed: {reason}", outcome)
+        return {"status": "failed", "reason": reason.split(":", 1)[0]}
+
+    def _malformed(self, batch: "_Batch", record: ConsumedRecord,
+                   department: IntakeDepartment | None, ce_id: str | None, reason: str, outcome: BatchOutcome) -> None:
         """Dead-lettered with the reason; the sender hears it too when its department and ce_id are known."""
         self._dead_letter(record, f"malformed: {reason}", outcome)
         if department is not None and ce_id:
-            self._write(conn, department.name, CloudEvent(ce_id, "", _header(record, "ce_type") or ""),
+            self._write(batch, department.name, CloudEvent(ce_id, "", _header(record, "ce_type") or ""),
                         {"status": "malformed", "reason": reason})
 
-    def _write(self, conn: Connection, department: str, event: CloudEvent, body: dict) -> None:
+    def _write(self, batch: "_Batch", department: str, event: CloudEvent, body: dict) -> None:
+        """The outcome's row, inserted with the batch's others (one statement) before the offsets."""
         INTAKE_COMMANDS.labels(service=self.service, status=body["status"]).inc()
         document = {"ce_id": event.id, "ce_type": event.type, "department": department, "service": self.service,
                     **body}
         encoded = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-        conn.execute(self._insert, {"d": department, "c": event.id, "o": encoded})
+        batch.rows.append((department, event.id, encoded))
+        batch.firsts.setdefault((department, event.id), encoded)  # the same ce_id later in the batch: a repeat
 
     def _dead_letter(self, record: ConsumedRecord, reason: str, outcome: BatchOutcome) -> None:
         self.dead_letters.publish(DeadLetter(self.group_id, record.topic, record.partition, record.offset,
@@ -206,6 +255,35 @@ class IntakeApplier:
             INTAKE_OUTCOMES_PUBLISHED.labels(service=self.service).inc(len(rows))
             if len(rows) < PUBLISH_BATCH:
                 return
+
+
+@dataclass
+class _Batch:
+    """One batch's outcomes: the first stored per (department, ce_id), and the rows to insert at its end."""
+
+    firsts: dict[tuple[str, str], bytes]
+    rows: list[tuple[str, str, bytes]] = field(default_factory=list)
+    kept: bool = False  # the command savepoint holds writes to keep: release it before the next command
+
+
+def _decoded(record: ConsumedRecord) -> "CloudEvent | MalformedCloudEvent":
+    try:
+        return decode(record.headers, record.value)
+    except MalformedCloudEvent as exc:
+        return exc
+
+
+def _connection_lost(exc: sa.exc.DBAPIError) -> bool:
+    """The database or the connection failed (retry the batch), as opposed to PostgreSQL refusing a statement.
+    OperationalError covers a lost server, a deadlock and a cancelled statement: all worth a retry."""
+    return exc.connection_invalidated or isinstance(exc.orig, (psycopg2.OperationalError, psycopg2.InterfaceError))
+
+
+def _database_reason(exc: sa.exc.DBAPIError) -> str:
+    """The PostgreSQL error class and SQLSTATE, and its primary message (no statement, no parameters)."""
+    diag = getattr(exc.orig, "diag", None)
+    primary = getattr(diag, "message_primary", None) or type(exc.orig).__name__
+    return f"{type(exc.orig).__name__} (SQLSTATE {getattr(exc.orig, 'pgcode', None)}): {primary}"
 
 
 def _header(record: ConsumedRecord, name: str) -> str | None:

@@ -158,3 +158,103 @@ def test_outcomes_a_crash_left_unpublished_are_published_on_an_idle_poll(intake,
                                                            "published_at IS NULL") == 0)
     assert count(engine, schema, "intake_outcomes", "published_at IS NULL") == 0
     assert left in [value for value, _ in outcomes(settings.kafka_bootstrap, start, department, 1)]
+
+
+def dead_letter_reasons(settings, topic: str, start: dict, expected: int) -> list[str]:
+    probe = KafkaConsumer(**kafka_options(settings.kafka_bootstrap), group_id=None, enable_auto_commit=False)
+    probe.assign(list(start))
+    for partition, offset in start.items():
+        probe.seek(partition, offset)
+    dead = []
+    for _ in range(20):
+        for batch in probe.poll(timeout_ms=300).values():
+            dead += [dict(r.headers)["dlq.reason"].decode() for r in batch
+                     if dict(r.headers).get("dlq.topic") == topic.encode()]
+        if len(dead) >= expected:
+            break
+    probe.close()
+    return dead
+
+
+def dead_letters_end(settings) -> dict:
+    probe = KafkaConsumer(**kafka_options(settings.kafka_bootstrap), group_id=None, enable_auto_commit=False)
+    try:
+        return probe.end_offsets([TopicPartition(DEAD_LETTER_TOPIC, p)
+                                  for p in probe.partitions_for_topic(DEAD_LETTER_TOPIC)])
+    finally:
+        probe.close()
+
+
+def test_a_command_postgresql_refuses_fails_alone_with_its_reason_and_the_batch_goes_on(intake, consumer, engine,
+                                                                                         schema, settings):
+    """A statement refused by the database (here a CHECK the rules do not know of) is no reason to retry the batch:
+    retried, it would fail the same way for good and stop the intake. The command fails alone, in its savepoint."""
+    import sqlalchemy as sa
+
+    poison = f"武汉{uuid.uuid4().hex[:6]}拒收有限公司"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"ALTER TABLE {schema}.entities ADD CONSTRAINT test_refused_name"
+                             f" CHECK (name <> '{poison}') NOT VALID"))
+    try:
+        start = results_end(settings.kafka_bootstrap, intake.departments.values())
+        letters_start = dead_letters_end(settings)
+        first, refused, last = enterprise(), enterprise(name=poison), enterprise()
+        sent = [command(REGISTER, first), command(REGISTER, refused), command(REGISTER, last)]
+        intake.send("district", *sent)
+        intake.drain(consumer, until=lambda: count(engine, schema, "intake_outcomes",
+                                                   f"ce_id IN {tuple(e.id for e in sent)}") >= 3)
+        by_id = {o["ce_id"]: o for o in decoded(outcomes(settings.kafka_bootstrap, start,
+                                                         intake.departments["district"], 3))}
+        assert [by_id[e.id]["status"] for e in sent] == ["accepted", "failed", "accepted"]
+        assert "23514" in by_id[sent[1].id]["reason"]  # check_violation, named to the sender
+        assert count(engine, schema, "entities", f"uscc IN ('{first['uscc']}', '{last['uscc']}')") == 2
+        assert count(engine, schema, "entities", f"uscc = '{refused['uscc']}'") == 0
+        assert count(engine, schema, "idempotency_keys", f"idempotency_key = '{sent[1].id}'") == 0
+        reasons = dead_letter_reasons(settings, intake.departments["district"].topic, letters_start, 1)
+        assert any("test_refused_name" in r and "23514" in r for r in reasons)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"ALTER TABLE {schema}.entities DROP CONSTRAINT test_refused_name"))
+
+
+def test_a_ce_id_repeated_in_one_batch_or_by_another_department_runs_once(intake, consumer, engine, schema, settings):
+    """The batch's outcomes and idempotency keys are looked up once per batch; a ce_id seen earlier in the same
+    batch is still a repeat (same department), and its key is taken for another department's other command."""
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
+    body, other = enterprise(), enterprise(street_code="420103001")
+    twice = command(REGISTER, body)
+    intake.send("district", twice, twice)
+    intake.drain(consumer, until=lambda: count(engine, schema, "intake_outcomes", f"ce_id = '{twice.id}'") >= 2)
+    intake.send("other_district", command(REGISTER, other, ce_id=twice.id))  # the same key, another command
+    intake.drain(consumer, until=lambda: count(engine, schema, "intake_outcomes", f"ce_id = '{twice.id}'") >= 3)
+    found = [value for value, _ in outcomes(settings.kafka_bootstrap, start, intake.departments["district"], 2)
+             if json.loads(value)["ce_id"] == twice.id]
+    assert len(found) == 2 and found[0] == found[1]  # the repeat answers the first outcome, byte for byte
+    assert json.loads(found[0])["status"] == "accepted"
+    (taken,) = decoded(outcomes(settings.kafka_bootstrap, start, intake.departments["other_district"], 1))
+    assert taken["status"] == "refused" and taken["error"]["field"] == "Idempotency-Key"
+    assert count(engine, schema, "entities", f"uscc = '{body['uscc']}'") == 1
+    assert count(engine, schema, "entities", f"uscc = '{other['uscc']}'") == 0
+
+
+def test_a_code_registered_already_is_the_409_http_gives_and_the_batch_around_it_commits(intake, consumer, client,
+                                                                                         engine, schema, settings):
+    """The unique code fails at the read model's constraint inside the command: the store rolls back to the
+    command's savepoint and names the holder (explain_unique), as over HTTP; the commands around it commit."""
+    district = token("district_org", "420102")
+    holder = client.post("/entities", json=enterprise(), headers=district).json()
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
+    first, taken, last = enterprise(), enterprise(uscc=holder["uscc"]), enterprise()
+    sent = [command(REGISTER, first), command(REGISTER, taken), command(REGISTER, last)]
+    intake.send("district", *sent)
+    intake.drain(consumer, until=lambda: count(engine, schema, "intake_outcomes",
+                                               f"ce_id IN {tuple(e.id for e in sent)}") >= 3)
+    by_id = {o["ce_id"]: o for o in decoded(outcomes(settings.kafka_bootstrap, start,
+                                                     intake.departments["district"], 3))}
+    assert [by_id[e.id]["status"] for e in sent] == ["accepted", "refused", "accepted"]
+    over_http = client.post("/entities", json=taken, headers=district)
+    assert over_http.status_code == by_id[sent[1].id]["http_status"] == 409
+    assert over_http.json() == by_id[sent[1].id]["error"]
+    assert holder["entity_id"] in by_id[sent[1].id]["error"]["message"]
+    assert count(engine, schema, "entities", f"uscc IN ('{first['uscc']}', '{last['uscc']}')") == 2
+    assert count(engine, schema, "idempotency_keys", f"idempotency_key = '{sent[1].id}'") == 0
