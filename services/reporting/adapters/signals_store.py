@@ -7,7 +7,8 @@ offsets commit together (the shared driver). Reporting's role owns both, like th
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -107,6 +108,25 @@ def marks_of(conn: Connection, schema: str) -> dict[str, str]:
     """signal id -> confirmed / dismissed (the bulletin's lines leave dismissed signals out)."""
     rows = conn.execute(sa.text(f"SELECT signal_id, verdict FROM {quoted_schema(schema)}.rp_signal_marks"))
     return {r.signal_id: r.verdict for r in rows}
+
+
+@dataclass(frozen=True)
+class SignalSummary:
+    """What a bulletin's 存在问题 lines need of a signal (reporting.domain.signals.bulletin_lines)."""
+
+    signal_id: str
+    kind: str
+    districts: tuple[str, ...]
+
+
+def signals_until(conn: Connection, schema: str, until: date) -> list[SignalSummary]:
+    """The signals observed on or before ``until`` (a bulletin's cutoff): none when the projection has no table."""
+    table = f"{quoted_schema(schema)}.rp_signals"
+    if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": table}).scalar() is None:
+        return []
+    rows = conn.execute(sa.text(f"SELECT signal_id, kind, districts FROM {table} WHERE observed_on <= :until"
+                                " ORDER BY signal_id"), {"until": until})
+    return [SignalSummary(r.signal_id, r.kind, tuple(r.districts)) for r in rows]
 
 
 def load_events(conn: Connection, schema: str) -> list[EventEnvelope]:

@@ -303,7 +303,7 @@ def form_downloads(request: Request, who: Viewer) -> HTMLResponse:
 
 
 @router.get("/bulletins/draft")
-def bulletin_draft(request: Request, who: Viewer, cutoff_date: str | None = None) -> HTMLResponse:
+def bulletin_draft(request: Request, who: Viewer, cutoff_date: str | None = None, signals: bool = False) -> HTMLResponse:
     """The city department's 通报 desk: pick a cutoff, read the narrative drafted from its figures, edit it."""
     _may_publish(who)
     context = _context(request)
@@ -314,13 +314,13 @@ def bulletin_draft(request: Request, who: Viewer, cutoff_date: str | None = None
     drafted = None
     if cutoff_date:
         try:
-            drafted = bulletins.draft(context, who, date.fromisoformat(cutoff_date), now=now)
+            drafted = bulletins.draft(context, who, date.fromisoformat(cutoff_date), now=now, with_signals=signals)
         except ValueError:
             raise PageError(400, "请求有误", "截止日期应为 YYYY-MM-DD", field="cutoff_date") from None
         except PlatformError as exc:
             raise PageError.of(exc) from exc
     return render("bulletin_draft.html", who=who, open_days=open_days, chosen=cutoff_date, drafted=drafted,
-                  error=None)
+                  error=None, with_signals=signals)
 
 
 @router.post("/bulletins/publish")
@@ -343,7 +343,7 @@ def bulletin_publish(request: Request, who: Viewer, cutoff_date: Annotated[str, 
                    "issuer": context.settings.reporting_bulletin_issuer,
                    "recipients": bulletins.recipients(context.settings.reporting_bulletin_recipients)}
         return render("bulletin_draft.html", status_code=exc.status, who=who, open_days=[], chosen=cutoff_date,
-                      drafted=drafted, error=exc)
+                      drafted=drafted, error=exc, with_signals=False)
     return RedirectResponse(f"{PREFIX}/bulletins", status_code=303)
 
 

@@ -7,6 +7,7 @@ them, so they are this platform's defaults, kept in one place.
 """
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -91,8 +92,10 @@ def lagging_units(data: dict) -> list[tuple[str, str]]:
     return found
 
 
-def draft(data: dict) -> str:
-    """The narrative's three parts from the figures; the city department may edit it before publishing."""
+def draft(data: dict, signal_lines: Sequence[str] = ()) -> str:
+    """The narrative's three parts from the figures; the city department may edit it before publishing.
+    ``signal_lines``: the detectors' signals per district (reporting.domain.signals.bulletin_lines), in
+    存在问题 when the city chooses to show them."""
     total = data["total"]
     rates, counters = total["rates"], total["counters"]
     since = total.get("since_start") or {}
@@ -126,6 +129,8 @@ def draft(data: dict) -> str:
         problems.append(f"有{len(data['r3_violations'])}个两新组织正式党员3名以上仍未单独组建党组织。")
     if data["overdue_tasks"]:
         problems.append(f"有{len(data['overdue_tasks'])}个组建任务逾期未完成。")
+    if signal_lines:
+        problems.append("数据分析发现的疑点（尚待核实的不作结论）：" + "".join(signal_lines))
     if not problems:
         problems.append(f"各区组织覆盖率均不低于全市{COVERAGE_GAP_POINTS}个百分点以上，半月报送按时。")
     requirements = ["各区、各有关单位要对照通报查找差距，组织覆盖率排名靠后的区要制定针对性措施，确保年底组织覆盖率"

@@ -150,10 +150,12 @@ def publish_bulletin(request: Request, principal: Caller, key: Key, body: Bullet
 
 
 @router.get("/bulletin-drafts/{cutoff_date}")
-def bulletin_draft(request: Request, principal: Caller, cutoff_date: IsoDate) -> dict:
+def bulletin_draft(request: Request, principal: Caller, cutoff_date: IsoDate, signals: bool = False) -> dict:
     """The narrative drafted from the figures a bulletin for this date would publish, with its issuer and
-    recipients (bulletin.publish, city organization department): edit it and send it as ``narrative``."""
-    return bulletins.draft(_context(request), principal, cutoff_date)
+    recipients (bulletin.publish, city organization department): edit it and send it as ``narrative``.
+    ``signals=true``: 存在问题 also names the detectors' signals observed by the cutoff, per district (a signal is
+    never a verdict: unmarked ones are said to await verification, dismissed ones are left out)."""
+    return bulletins.draft(_context(request), principal, cutoff_date, with_signals=signals)
 
 
 @router.get("/bulletins/{cutoff_date}")

@@ -24,13 +24,14 @@ from platform_core.events import Command, Decision, NewEvent
 from platform_core.envelope import utc_timestamp
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
-from reporting.adapters import as_of_cache, bulletin_render, bulletin_store
+from reporting.adapters import as_of_cache, bulletin_render, bulletin_store, signals_store
 from reporting.adapters.figures_sql import SqlFigures
 from reporting.adapters.replay import as_of_schema, replay_into
 from reporting.audit.checkpoints import CheckpointSigner
 from reporting.domain import bulletin_narrative
 from reporting.domain.bulletin import BulletinData
 from reporting.domain.reports import city_date, end_of_day
+from reporting.domain.signals.bulletin_lines import problem_lines
 from reporting.domain.window import Window
 from reporting.handlers.bulletin_figures import assemble, previous_cutoff, standalone_start
 
@@ -116,13 +117,23 @@ def check_publishable(principal: Principal, cutoff: date, now: datetime) -> None
 
 
 def draft(context: ServiceContext, principal: Principal, cutoff: date, now: datetime | None = None,
-          topics: tuple[str, ...] | None = None) -> dict:
-    """The narrative drafted from the figures the bulletin would publish (for the city department to edit)."""
+          topics: tuple[str, ...] | None = None, with_signals: bool = False) -> dict:
+    """The narrative drafted from the figures the bulletin would publish (for the city department to edit);
+    ``with_signals``: the city chooses to name the detectors' signals observed by the cutoff in 存在问题
+    (counts per district and kind, dismissed ones left out; docs/detectors.md)."""
     check_publishable(principal, cutoff, now or clock.now())
     data = figures(context, cutoff, topics).as_dict()
+    lines: list[str] = []
+    if with_signals:
+        with context.engine.connect() as conn:
+            cited = signals_store.signals_until(conn, context.schema, cutoff)
+            marks = signals_store.marks_of(conn, context.schema) if cited else {}
+        districts = {row["unit"].removeprefix("district-"): row["name"] for row in data["districts"]}
+        lines = problem_lines(cited, districts, marks)
     settings = context.settings
     return {"cutoff_date": cutoff.isoformat(), "issuer": settings.reporting_bulletin_issuer,
-            "recipients": recipients(settings.reporting_bulletin_recipients), "narrative": bulletin_narrative.draft(data),
+            "recipients": recipients(settings.reporting_bulletin_recipients),
+            "narrative": bulletin_narrative.draft(data, lines), "signal_lines": lines,
             "narrative_max_chars": bulletin_narrative.NARRATIVE_MAX_CHARS}
 
 

@@ -105,3 +105,14 @@ def test_control_and_invisible_characters_are_refused(char):
     with pytest.raises(SchemaViolation) as refused:
         narrative.check_text(f"一、进展{char}好")
     assert (refused.value.field, refused.value.rule) == ("narrative", "narrative_characters")
+
+
+def test_the_signals_are_named_in_the_problems_only_when_the_city_chooses():
+    """The detectors' lines (reporting.domain.signals.bulletin_lines) go into 二、存在问题 when given; the plain
+    draft says nothing of signals."""
+    data = figures(district("420102", "江岸区", 100, 60), district("420103", "江汉区", 100, 62))
+    plain = narrative.draft(data)
+    cited = narrative.draft(data, ["江岸区：数据分析发现疑点1条（借调党员凑数1条），待核实。"])
+    assert "疑点" not in plain
+    problems = cited.split("二、存在问题")[1].split("三、下步要求")[0]
+    assert "数据分析发现的疑点（尚待核实的不作结论）：江岸区：数据分析发现疑点1条（借调党员凑数1条），待核实。" in problems

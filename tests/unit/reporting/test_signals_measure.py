@@ -48,3 +48,4 @@ def test_the_bulletin_lines_count_signals_per_district_and_leave_out_dismissed_o
     lines = problem_lines(signals, {"420102": "江岸区", "420103": "江汉区", "420105": "汉阳区"}, marks)
     assert lines == ["江岸区：数据分析发现疑点3条（借调党员凑数2条、检查验收过快过密1条），其中1条经核实确认。"]
     assert problem_lines(signals[:1], {"420102": "江岸区"}) == ["江岸区：数据分析发现疑点1条（借调党员凑数1条），待核实。"]
+
