@@ -17,10 +17,10 @@ its own ground truth (``Cheating.planted``, written by ``--cheat-truth``):
 - report jumps: the district's report of 10-25 raises its organization coverage by a tenth of its entities;
 - shadow patterns: 4 entities with one legal representative, 4 others at one address.
 
-The honest campaign's rng is never drawn from here (a rng of its own), and nothing changes without
-``--cheat-districts``. In cheating mode every check is also paced like real visits: each checker of a
+The honest campaign's rng is never drawn from here (a rng of its own), and no fact changes without
+``--cheat-districts``. In every mode checks are paced like real visits (``pace_checks``): each checker of a
 department does at most 4 a day, 90 minutes apart, as ``checker-<n>``, so that honest checks do not look
-like bulk checks (without the mode, all of a day's checks are recorded within seconds by one user).
+like bulk checks; only the checker and the hour of a check change, never its day.
 """
 
 import random
@@ -297,8 +297,7 @@ def rush_command(command: Command, index: int) -> Command:
 
 def spot_result(cheating: Cheating | None, district: str, index: int) -> dict:
     """A spot check's result and the visit's pacing: a cheating district's organizations fail it."""
-    paced = {"user": f"checker-{index // CHECKS_PER_CHECKER + 1}",
-             "minute": (index % CHECKS_PER_CHECKER) * VISIT_MINUTES} if cheating else {}
+    paced = {"user": f"checker-{index // CHECKS_PER_CHECKER + 1}", "minute": (index % CHECKS_PER_CHECKER) * VISIT_MINUTES}
     if cheating is not None and cheating.cheats(district):
         return {"passed": False, "findings": SPOT_FINDINGS, **paced}
     return {"passed": True, "findings": [], **paced}

@@ -106,8 +106,10 @@ def plan_formation(rng: random.Random, campaign, plan: Plan, key, factory: Membe
         cheating.plant_organizations(plan.cheating, builder)
     builder.checks()
     builder.flush()
-    if plan.cheating is not None:
-        cheating.pace_checks(plan)
+    # Checks are paced like real visits in every mode: one checker does a few a day, hours apart. An honest
+    # district whose day of checks came in within seconds under one user would look like a rush of rubber
+    # stamps to the bulk-checks detector (docs/detectors.md). Only the checker and the hour change, not the day.
+    cheating.pace_checks(plan)
 
 
 class _Builder:

@@ -29,12 +29,23 @@ def test_every_pattern_is_planted_in_the_cheating_districts_only(campaign):
         assert all(campaign.entity(k).district_code == case.district for k in case.entities)
 
 
-def test_the_plan_without_the_mode_has_no_cheating():
+def test_the_plan_without_the_mode_has_no_cheating_and_paces_its_checks_like_visits():
     honest = build_campaign(2016, 600, CITY, "unit-test", available=ALL)
     commands = [c for s in honest.plan.steps for c in s.commands]
     assert honest.plan.cheating is None
-    assert not any(c.user or c.minute is not None for c in commands)
     assert not any(s.label.startswith("cheating:") for s in honest.plan.steps)
+    # only checks name a checker and an hour: a few a checker a day, hours apart (never a rush)
+    assert not any(c.user or c.minute is not None for c in commands if not c.path.endswith("/checks"))
+    per_checker = defaultdict(list)
+    for step in honest.plan.steps:
+        for command in step.commands:
+            if command.path.endswith("/checks"):
+                assert command.user.startswith("checker-") and command.minute is not None
+                per_checker[(step.on, command.department, command.user)].append(command.minute)
+    assert per_checker
+    for minutes in per_checker.values():
+        assert sorted(minutes) == [n * cheating.VISIT_MINUTES for n in range(len(minutes))]
+        assert len(minutes) <= cheating.CHECKS_PER_CHECKER
 
 
 def test_checks_are_paced_like_visits_except_the_rush(campaign):
@@ -63,7 +74,8 @@ def test_a_cheating_district_never_fails_an_acceptance_check_and_fails_its_spot_
                 assert command.body["passed"] or district not in DISTRICTS
     assert cheating.spot_result(campaign.plan.cheating, DISTRICTS[0], 0)["passed"] is False
     assert cheating.spot_result(campaign.plan.cheating, "420102", 0)["passed"] is True
-    assert cheating.spot_result(None, "420102", 5) == {"passed": True, "findings": []}
+    assert cheating.spot_result(None, "420102", 5) == {"passed": True, "findings": [], "user": "checker-2",
+                                                       "minute": cheating.VISIT_MINUTES}
     planted = cheating.Cheating(DISTRICTS, 1)
     cheating.cheating_mismatches(planted, {"O1": DISTRICTS[0], "O2": DISTRICTS[0], "O3": DISTRICTS[1],
                                            "O4": "420102", "O5": "420102"})
