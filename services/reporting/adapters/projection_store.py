@@ -28,7 +28,8 @@ PROJECTION_GROUP = "reporting-projections"
 # tables of an older version are dropped with their offsets, so the projection rebuilds from the topics.
 # 2: membership-authoritative counts, survey-declared organizations, R2/R3/R9 of docs/rules.md.
 # 3: 工商联's member enterprises (rp_federation_lists, rp_entity_status.federation_member).
-PROJECTION_VERSION = 3
+# 4: segments (rp_entity_status.required_reasons, industry, above_scale).
+PROJECTION_VERSION = 4
 
 
 def create_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:
@@ -217,12 +218,13 @@ STATUS_COLUMNS = ("entity_id", "name", "kind", "subtype", "district_code", "stre
                   "organization_covered", "standalone_covered", "work_covered", "two_covered", "required_reason",
                   "member_required_reason", "member_requirement_met", "r3_violation", "task_state",
                   "declared_organization", "overdue_after_formation", "overdue_after_acceptance",
-                  "federation_member")
+                  "federation_member", "required_reasons", "industry", "above_scale")
 
 
 def status_row(status: EntityStatus) -> dict:
     row = {c: getattr(status, c) for c in STATUS_COLUMNS}
     row["flags"] = list(status.flags)
+    row["required_reasons"] = list(status.required_reasons)
     row["organizations"] = to_json([list(o) for o in status.organizations]).decode()  # JSONB column
     return row
 
