@@ -12,10 +12,12 @@ from platform_core.http import record_refusal
 
 from .auth import LoginRequired, login_url
 from .routes import PageError, render, router
+from .segments_page import router as segments_router
 
 
 def mount(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(segments_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(_: Request, exc: LoginRequired):
