@@ -218,6 +218,8 @@ def test_entity_page_names_instead_of_identifiers(server, browser):
     page = browser.load(f"{server}/dashboard/entities/{ent(1)}", 1400)
     text = page["text"]
     assert "单位登记" in text and "台帐审核通过" in text and "江岸区" in text
+    # E1: ≥100 employees and 3 formal members, every R2 reason it meets
+    assert "R2：职工100人以上的非公企业；R2：有3名及以上正式党员" in text
     assert "EntityRegistered" not in text and "查看证明" in text
     assert "北京时间" in text and not UTC_STAMP.search(text)
     # the hashes are in the page, behind the closed toggles
