@@ -15,7 +15,7 @@ SCHOOL_HOSPITAL_STAFF = 30  # 一: 从业人员30人以上的民办学校、民�
 LARGE_INDUSTRIES = ("internet", "cultural_creative")  # 一: 规模较大、具备组建条件的互联网、文化创意等企业
 FIRMS = ("law_firm", "accounting_firm", "tax_firm")
 
-# Why an entity is in the required set, first match wins (segments group by it).
+# Why an entity is in the required set. The status shows the first that applies; segments count every one.
 REASONS = {
     "enterprise_100": "R2：职工100人以上的非公企业",
     "large_internet_cultural": "R2：规模较大、具备组建条件的互联网、文化创意企业",
@@ -32,27 +32,36 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
-def required_reason_code(facts: Mapping[str, Any]) -> str | None:
-    """The R2 reason (a key of REASONS) the entity must have a Party organization, or None."""
+def required_reason_codes(facts: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every R2 reason (keys of REASONS, in REASONS' order of precedence) the entity must have a Party
+    organization for; empty when none applies. An entity may meet several (a 120-employee enterprise
+    with 3 formal members); segments count it under each."""
     kind, subtype = facts.get("kind"), facts.get("subtype")
     employees, formal = _int(facts.get("employees")), _int(facts.get("formal_members"))
+    reasons: list[str] = []
     if kind == "non_public_enterprise":
         if employees >= ENTERPRISE_EMPLOYEES_FOR_ORGANIZATION:
-            return "enterprise_100"
+            reasons.append("enterprise_100")
         if facts.get("industry") in LARGE_INDUSTRIES and facts.get("above_scale") and formal >= MUST_STAND_ALONE:
-            return "large_internet_cultural"
+            reasons.append("large_internet_cultural")
     elif kind == "social_organization":
         if facts.get("level") == "city":  # 三(二): 确保到11月底，市级社会组织建有党的组织
-            return "city_social_organization"
+            reasons.append("city_social_organization")
         if subtype in ("private_school", "private_hospital") and employees >= SCHOOL_HOSPITAL_STAFF:
-            return "school_hospital_30"
+            reasons.append("school_hospital_30")
         if subtype in FIRMS:
-            return "professional_firm"
+            reasons.append("professional_firm")
     elif kind == "rural_entity" and formal >= MUST_STAND_ALONE:
-        return "rural_ready"
+        reasons.append("rural_ready")
     if formal >= MUST_STAND_ALONE:
-        return "formal_members_3"
-    return None
+        reasons.append("formal_members_3")
+    return tuple(reasons)
+
+
+def required_reason_code(facts: Mapping[str, Any]) -> str | None:
+    """The first R2 reason (a key of REASONS) the entity must have a Party organization for, or None."""
+    reasons = required_reason_codes(facts)
+    return reasons[0] if reasons else None
 
 
 def organization_required(facts: Mapping[str, Any]) -> str | None:

@@ -29,7 +29,9 @@ PROJECTION_GROUP = "reporting-projections"
 # 2: membership-authoritative counts, survey-declared organizations, R2/R3/R9 of docs/rules.md.
 # 3: 工商联's member enterprises (rp_federation_lists, rp_entity_status.federation_member).
 # 4: 一企一策 / 一社一策 plans (rp_plans).
-PROJECTION_VERSION = 4
+# 5: segments (rp_entity_status.required_reasons, industry, above_scale).
+#    (a store at 4 is one or the other of the two: either way rebuilt)
+PROJECTION_VERSION = 5
 
 
 def create_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:
@@ -224,12 +226,13 @@ STATUS_COLUMNS = ("entity_id", "name", "kind", "subtype", "district_code", "stre
                   "organization_covered", "standalone_covered", "work_covered", "two_covered", "required_reason",
                   "member_required_reason", "member_requirement_met", "r3_violation", "task_state",
                   "declared_organization", "overdue_after_formation", "overdue_after_acceptance",
-                  "federation_member")
+                  "federation_member", "required_reasons", "industry", "above_scale")
 
 
 def status_row(status: EntityStatus) -> dict:
     row = {c: getattr(status, c) for c in STATUS_COLUMNS}
     row["flags"] = list(status.flags)
+    row["required_reasons"] = list(status.required_reasons)
     row["organizations"] = to_json([list(o) for o in status.organizations]).decode()  # JSONB column
     return row
 

@@ -43,7 +43,9 @@ CREATE TABLE IF NOT EXISTS rp_entity_status (
     work_covered BOOLEAN NOT NULL, two_covered BOOLEAN NOT NULL, required_reason TEXT,
     member_required_reason TEXT, member_requirement_met BOOLEAN NOT NULL, r3_violation BOOLEAN NOT NULL,
     task_state TEXT NOT NULL, declared_organization TEXT, overdue_after_formation BOOLEAN NOT NULL,
-    overdue_after_acceptance BOOLEAN NOT NULL, federation_member BOOLEAN NOT NULL);
+    overdue_after_acceptance BOOLEAN NOT NULL, federation_member BOOLEAN NOT NULL,
+    -- segments: every R2 reason (required_reason shows the first), the industry, above scale (规上)
+    required_reasons TEXT[] NOT NULL, industry TEXT, above_scale BOOLEAN NOT NULL);
 CREATE INDEX IF NOT EXISTS rp_entity_status_district_idx ON rp_entity_status (district_code) WHERE in_baseline;
 -- Reporting's own events (reports, bulletins, accountability), projected for the read API.
 CREATE TABLE IF NOT EXISTS rp_reports (

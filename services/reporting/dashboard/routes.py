@@ -23,6 +23,7 @@ from platform_core.reference import load_calendar, load_territory
 from platform_core.service import ServiceContext
 from platform_core.settings import ServicePorts
 from platform_core import merkle
+from platform_core.rules.requirements import REASONS
 from reporting.audit import queries as audit_queries
 from reporting.audit.store import AuditLogStore
 from reporting.bootstrap import checkpoint_signer
@@ -46,6 +47,7 @@ templates.globals.update(event_type=labels.event_type, district_name=labels.dist
                          unit_name=labels.unit,
                          accountability_subject=labels.accountability_subject)
 templates.filters["flag_name"] = labels.flag
+templates.globals["reason_name"] = lambda code: REASONS.get(code, code)  # every R2 reason on the entity page
 
 router = APIRouter(prefix=PREFIX, tags=["dashboard"], include_in_schema=False)
 Viewer = Annotated[Principal, Depends(viewer)]

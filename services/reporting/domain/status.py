@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from platform_core.rules.closing import overdue_after_acceptance, overdue_after_formation
-from platform_core.rules.requirements import member_required, organization_required
+from platform_core.rules.requirements import REASONS, member_required, required_reason_codes
 from platform_core.rules.standalone import r3_violation
 
 ORGANIZATION_MODES = ("standalone", "joint", "functional")
@@ -62,6 +62,10 @@ class EntityStatus:
     overdue_after_acceptance: bool = False  # R9: overdue once the acceptance checks (12-05) have ended
     federation_member: bool = False  # a member enterprise of the federation of industry & commerce (工商联)
     modes: tuple[str, ...] = field(default=())
+    # for segments: every R2 reason (keys of REASONS; required_reason is the first's text), and two facts
+    required_reasons: tuple[str, ...] = field(default=())
+    industry: str | None = None
+    above_scale: bool = False
 
 
 def responsible_unit(facts: Mapping[str, Any]) -> str:
@@ -89,7 +93,8 @@ def derive_status(entity_id: str, inputs: Inputs) -> EntityStatus:
     covered = bool(modes)  # the survey's declared organization counts until formation records one
     standalone = "standalone" in modes
     work = not covered and inputs.work_sources > 0  # R6: work coverage counts where no organization exists
-    required_reason = organization_required(counted)
+    required_reasons = required_reason_codes(counted)
+    required_reason = REASONS[required_reasons[0]] if required_reasons else None  # the first reason, in words
     member_reason = member_required(counted)
     task_state = inputs.task_state or ("organization_formed" if organizations else "declared" if declared
                                        else "open")
@@ -110,4 +115,5 @@ def derive_status(entity_id: str, inputs: Inputs) -> EntityStatus:
         overdue_after_formation=overdue_after_formation(required, covered, work),
         overdue_after_acceptance=overdue_after_acceptance(required, covered, work, task_state == "closed"),
         federation_member=inputs.federation_member,
-        modes=modes)
+        modes=modes, required_reasons=required_reasons, industry=facts.get("industry") or None,
+        above_scale=bool(facts.get("above_scale")))

@@ -165,7 +165,8 @@ def fill_synthetic_statuses(conn, schema: str, entities: int) -> None:
         " CASE WHEN i % 50 = 0 THEN 'civil-affairs' ELSE 'district-' || d END, i % 40 <> 0, '{}',"
         " i % 300, i % 7, i % 2, '[]', i % 5 <> 0, i % 3 = 0, i % 5 = 0, i % 5 <> 0 OR i % 10 = 0,"
         " CASE WHEN i % 300 >= 100 THEN 'R2' END, NULL, true, i % 5 <> 0 AND i % 3 <> 0 AND i % 7 >= 3,"
-        " CASE WHEN i % 4 = 0 THEN 'closed' ELSE 'open' END, NULL, i % 5 = 0, i % 4 <> 0, i % 11 = 0"
+        " CASE WHEN i % 4 = 0 THEN 'closed' ELSE 'open' END, NULL, i % 5 = 0, i % 4 <> 0, i % 11 = 0,"
+        " CASE WHEN i % 300 >= 100 THEN ARRAY['enterprise_100'] ELSE ARRAY[]::text[] END, NULL, i % 6 = 0"
         " FROM generate_series(1, :n) AS i, LATERAL (SELECT (:districts)[1 + i % :k] AS d) AS x"),
         {"n": entities, "districts": districts, "k": len(districts)})
     conn.execute(sa.text(f"ANALYZE {schema}.rp_entity_status"))

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from platform_core.api_types import IsoDate, IsoDateTime
 from platform_core.auth import Principal
-from platform_core.errors import NotFound
+from platform_core.errors import NotFound, SchemaViolation
 from platform_core.http import authenticate, idempotency_key
 from platform_core.service import ServiceContext
 from reporting.adapters import queries
@@ -19,6 +19,7 @@ from reporting.domain.reports import reporting_units
 from reporting.handlers import accountability, bulletins, reports
 from reporting.handlers.bulletin_figures import district_names
 from reporting.handlers.rates import rates_at
+from reporting.handlers.segments import default_scope, segments_at
 
 router = APIRouter(tags=["reporting"])
 Caller = Annotated[Principal, Depends(authenticate)]
@@ -70,10 +71,22 @@ class AccountabilityCreate(BaseModel):
 def get_rates(request: Request, principal: Caller,
               level: Annotated[str, Query(description="city, district, street, kind or department")] = "city",
               as_of: Annotated[IsoDateTime | None, Query(description="figures as of this past time (replay)")] = None,
-              district: str | None = None) -> dict:
+              district: str | None = None,
+              by: Annotated[str | None, Query(description="segments: reason, attribute, industry or street")] = None,
+              scope: Annotated[str | None, Query(description="with by: city, a district or a street code;"
+                                                              " by default the caller's own territory")] = None) -> dict:
     """R7 rates with numerator and denominator at a level, now or as of a past time. A past moment not
-    built yet, asked while another as-of replay runs, is 503 with Retry-After (one replay at a time)."""
-    return rates_at(_context(request), level, as_of, district)
+    built yet, asked while another as-of replay runs, is 503 with Retry-After (one replay at a time).
+    With ``by``, the scope's rates broken down into segments, with the scope's total (docs/reporting.md)."""
+    if by is None:
+        if scope is not None:
+            raise SchemaViolation("scope goes with by; without by use level and district", field="scope")
+        return rates_at(_context(request), level, as_of, district)
+    if level != "city":
+        raise SchemaViolation("by breaks down one scope: leave level at city and name the scope", field="level")
+    if district is not None and scope is not None and district != scope:
+        raise SchemaViolation("name the scope once: district or scope", field="district")
+    return segments_at(_context(request), by, scope or district or default_scope(principal), as_of)
 
 
 @router.get("/entities/{entity_id}/status")

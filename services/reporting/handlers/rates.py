@@ -18,13 +18,7 @@ def rates_at(context: ServiceContext, level: str, at: datetime | None = None,
              district: str | None = None) -> dict:
     if level not in LEVELS:
         raise SchemaViolation(f"level must be one of {', '.join(LEVELS)}", field="level")
-    schema = context.schema
-    if at is not None:
-        if at.tzinfo is None:
-            raise SchemaViolation("as_of must carry a time zone, e.g. 2016-11-20T24:00:00+08:00", field="as_of")
-        if at >= clock.now():
-            raise RuleViolation("as_of must lie in the past", field="as_of", rule="R7")
-        schema = as_of(context, at.astimezone(timezone.utc), wait_for_replay=False)
+    schema = figures_schema(context, at)
     where, params = ("district_code = :district", {"district": district}) if district else ("", {})
     # One snapshot for the version and the counters, so a cached answer is exactly that version's figures.
     with context.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
@@ -36,6 +30,17 @@ def rates_at(context: ServiceContext, level: str, at: datetime | None = None,
                      for unit, c in queries.counters_by(conn, schema, level, where, params).items()]
             _RATES.put(key, units)
     return {"level": level, "as_of": at.isoformat() if at else None, "units": units}
+
+
+def figures_schema(context: ServiceContext, at: datetime | None) -> str:
+    """The live projection's schema, or for a past moment its as-of replay's (R7: figures as of a time)."""
+    if at is None:
+        return context.schema
+    if at.tzinfo is None:
+        raise SchemaViolation("as_of must carry a time zone, e.g. 2016-11-20T24:00:00+08:00", field="as_of")
+    if at >= clock.now():
+        raise RuleViolation("as_of must lie in the past", field="as_of", rule="R7")
+    return as_of(context, at.astimezone(timezone.utc), wait_for_replay=False)
 
 
 class _RatesByVersion:

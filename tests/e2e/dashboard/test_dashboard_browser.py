@@ -215,10 +215,31 @@ def test_the_todo_lists_per_district_and_street(server, browser):
     assert "没有名为 nothing 的待办清单" in missing["text"]
 
 
+def test_segments_drill_from_city_to_district_to_street_to_its_entities(server, browser):
+    city = browser.load(f"{server}/dashboard/segments", 1400)
+    assert "全市 分类统计" in city["title"] and "按应建理由" in city["text"] and "按行业" in city["text"]
+    # E1 (≥100 employees, 3 formal members) counts under both reasons; the total counts each entity once
+    reasons = dict(re.findall(r'data-segment="(\w+)"><th>[^<]*</th>\s*<td class="num">(\d+)</td>', city["html"]))
+    assert reasons["enterprise_100"] == "2" and reasons["formal_members_3"] == "4"
+    assert "在每一项中各计一次，合计只计一次" in city["text"]
+    assert f'href="/dashboard/segments?scope={DISTRICT_A}"' in dom(browser, server, "/dashboard/")
+    district = browser.load(f"{server}/dashboard/segments?scope={DISTRICT_A}", 1400)
+    assert "全市 › 江岸区" in district["text"] and "按街道（乡镇、园区）" in district["text"]
+    assert f'href="/dashboard/segments?scope={DISTRICT_A}001"' in district["html"]
+    street = browser.load(f"{server}/dashboard/segments?scope={DISTRICT_A}001", 1400)
+    assert "全市 › 江岸区 › " in street["text"] and "按街道（乡镇、园区）" not in street["text"]
+    assert f'href="/dashboard/streets/{DISTRICT_A}001"' in street["html"]  # the street's board lists its entities
+    assert "外资、规上、工商联会员" in street["text"] and "2/2" in street["text"]  # 工商联's two members, both covered
+    missing = browser.load(f"{server}/dashboard/segments?scope=999999", 1400)
+    assert "scope 应为 city" in missing["text"]
+
+
 def test_entity_page_names_instead_of_identifiers(server, browser):
     page = browser.load(f"{server}/dashboard/entities/{ent(1)}", 1400)
     text = page["text"]
     assert "单位登记" in text and "台帐审核通过" in text and "江岸区" in text
+    # E1: ≥100 employees and 3 formal members, every R2 reason it meets
+    assert "R2：职工100人以上的非公企业；R2：有3名及以上正式党员" in text
     assert "EntityRegistered" not in text and "查看证明" in text
     assert "北京时间" in text and not UTC_STAMP.search(text)
     # the hashes are in the page, behind the closed toggles
@@ -269,7 +290,8 @@ def every_page() -> list[str]:
             f"/dashboard/entities/{ent(1)}", f"/dashboard/entities/{ent(13)}", "/dashboard/login",
             "/dashboard/districts/999999", "/dashboard/forms", "/dashboard/todo",
             f"/dashboard/todo?district={DISTRICT_A}&list=uncovered", f"/dashboard/todo?street={DISTRICT_A}001&list=standalone",
-            "/dashboard/bulletins/draft"]
+            "/dashboard/bulletins/draft", "/dashboard/segments", f"/dashboard/segments?scope={DISTRICT_A}",
+            f"/dashboard/segments?scope={DISTRICT_A}001", "/dashboard/segments?scope=999999"]
 
 
 @pytest.mark.parametrize("width", [1400, 390])
@@ -288,7 +310,8 @@ def test_every_page_fits_the_screen_and_shows_no_identifiers(server, browser, wi
 
 @pytest.mark.parametrize("path", [f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25", "/dashboard/bulletins",
                                   f"/dashboard/accountability/district-{DISTRICT_A}", "/dashboard/forms",
-                                  f"/dashboard/todo?district={DISTRICT_A}&list=standalone"])
+                                  f"/dashboard/todo?district={DISTRICT_A}&list=standalone",
+                                  "/dashboard/segments", f"/dashboard/segments?scope={DISTRICT_A}"])
 def test_at_phone_width_tables_scroll_in_their_box_without_one_character_columns(server, browser, path):
     browser.load(server + path, 390)
     # every table sits in a box that scrolls sideways, and no cell is squeezed narrower than two characters

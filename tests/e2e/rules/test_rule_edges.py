@@ -374,6 +374,23 @@ def test_rates_now_equal_the_oracle(walked):
     assert (coverage["numerator"], coverage["denominator"]) == (expected["organization_covered"], expected["baseline"])
 
 
+def test_segments_of_the_districts_rates_add_up_to_the_same_oracle(walked):
+    """GET /rates?by= on the running platform: each breakdown's total is the district's /rates (the oracle's
+    row); industries and streets partition it; an entity counts under each of its R2 reasons."""
+    expected = district_row(walked.record, list(SPEC), moment("12-31"))
+    for by in ("reason", "attribute", "industry", "street"):
+        status, found, _ = call(walked.platform, "reporting", "GET", f"/rates?by={by}&scope={walked.district}",
+                                walked.tokens["inspector"], at=moment("12-31").isoformat())
+        assert status == 200, found
+        assert found["total"]["counters"] == expected, by
+        rows = [s["counters"] for s in found["segments"]]
+        if by in ("industry", "street"):
+            assert {k: sum(r[k] for r in rows) for k in expected} == expected, by
+        if by == "reason":  # the required set once in the total, each entity under every reason it meets
+            assert sum(r["required"] for r in rows) >= expected["required"]
+            assert sum(r["baseline"] for r in rows) >= expected["baseline"]
+
+
 def test_formations_board_and_r3_list_follow_the_same_rules(walked):
     status, board, _ = call(walked.platform, "formation", "GET",
                             f"/tasks?district={walked.district}&today={CUTOFF}&limit=5000", walked.tokens["inspector"])

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from platform_core.rules.closing import overdue_after_formation, overdue_milestone
 from platform_core.rules.requirements import (REASONS, member_required, organization_required,
-                                              required_reason_code)
+                                              required_reason_code, required_reason_codes)
 from platform_core.rules.standalone import must_stand_alone, r3_violation
 
 SUBTYPES = {
@@ -129,3 +129,39 @@ def test_survey_deadline_is_judged_per_ledger_unit():
                                     "civil-affairs"}) == {}
     assert [reporting_unit_of(f) for _, f in entities] == [
         "district-420102", "district-420102", "district-420102", "city-organs", "civil-affairs"]
+
+
+def reasons_oracle(f: dict) -> set[str]:
+    """Every R2 reason, each written apart from the implementation (segments count an entity under each)."""
+    found = set()
+    enterprise, social = f["kind"] == "non_public_enterprise", f["kind"] == "social_organization"
+    if enterprise and f["employees"] >= 100:
+        found.add("enterprise_100")
+    if enterprise and f["industry"] in ("internet", "cultural_creative") and f["above_scale"] \
+            and f["formal_members"] >= 3:
+        found.add("large_internet_cultural")
+    if social and f["level"] == "city":
+        found.add("city_social_organization")
+    if social and f["subtype"] in ("private_school", "private_hospital") and f["employees"] >= 30:
+        found.add("school_hospital_30")
+    if social and f["subtype"] in ("law_firm", "accounting_firm", "tax_firm"):
+        found.add("professional_firm")
+    if f["kind"] == "rural_entity" and f["formal_members"] >= 3:
+        found.add("rural_ready")
+    if f["formal_members"] >= 3:
+        found.add("formal_members_3")
+    return found
+
+
+@given(entity_facts())
+def test_every_reason_is_listed_once_and_the_status_shows_the_first(f):
+    codes = required_reason_codes(f)
+    assert set(codes) == reasons_oracle(f) and len(set(codes)) == len(codes)
+    assert list(codes) == [code for code in REASONS if code in codes]  # REASONS' order of precedence
+    assert required_reason_code(f) == (codes[0] if codes else None)
+
+
+def test_a_large_enterprise_with_three_formal_members_has_two_reasons():
+    f = {"kind": "non_public_enterprise", "subtype": "private", "employees": 120, "formal_members": 3,
+         "industry": "manufacturing", "above_scale": False}
+    assert required_reason_codes(f) == ("enterprise_100", "formal_members_3")
