@@ -11,16 +11,17 @@ from platform_core.auth import Forbidden
 from platform_core.http import record_refusal
 
 from .auth import LoginRequired, login_url
-from . import todo_pages  # noqa: F401  (its pages join the dashboard's router)
 from .routes import PageError, render, router
 from .signals_pages import router as signals_router
 from .segments_page import router as segments_router
+from .todo_pages import router as todo_router
 
 
 def mount(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(signals_router)
     app.include_router(segments_router)
+    app.include_router(todo_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(_: Request, exc: LoginRequired):

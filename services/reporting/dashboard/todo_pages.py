@@ -3,7 +3,7 @@
 
 from datetime import date
 
-from fastapi import Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from reporting.domain.todo import LISTS
@@ -11,7 +11,10 @@ from reporting.handlers import todo
 from reporting.handlers.bulletin_figures import district_names
 
 from . import labels
-from .routes import PageError, Viewer, render, router
+from .auth import PREFIX
+from .routes import PageError, Viewer, render
+
+router = APIRouter(prefix=PREFIX, tags=["dashboard"], include_in_schema=False)
 
 SHOWN_ROWS = 500  # a page shows this many entries; the XLSX holds them all
 
