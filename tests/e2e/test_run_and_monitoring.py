@@ -198,3 +198,25 @@ def test_the_signer_and_its_witness_listen_on_loopback_only(running):
                 if state == "0A" and int(port, 16) == ports[name]:  # 0A: LISTEN
                     listening.add(address)
         assert listening == {"0100007F"}, (name, listening)  # 127.0.0.1, and on no other address
+
+
+def test_a_worker_that_dies_on_start_fails_the_start_and_is_named(running):
+    """scripts/services.sh start (and with it scripts/run.sh) fails, naming the process, when a process it
+    started is not running 10 s later: a worker that dies on start must not pass for a running platform.
+    Run on the module's platform (the others are "already running"), last: the module's teardown stops the rest."""
+    _, env, run_dir = running
+    script = str(ROOT / "scripts" / "services.sh")
+    pidfile = run_dir / "pids" / "reporting-processor.pid"
+    pid = int(pidfile.read_text())
+    os.kill(pid, 15)
+    for _ in range(100):
+        if not Path(f"/proc/{pid}").exists():
+            break
+        time.sleep(0.1)
+    wrong = {**env, "CAMPAIGN_REPORTING_PROCESSOR_METRICS_PORT": "not-a-port"}  # its settings refuse it: it exits
+    started = subprocess.run([script, "start"], env=wrong, capture_output=True, text=True, timeout=300)
+    assert started.returncode != 0, started.stdout[-2000:]
+    assert "reporting-processor exited after starting" in started.stderr, started.stderr[-3000:]
+    assert "metrics_port" in started.stderr  # its last log lines say why
+    status = subprocess.run([script, "status"], env=env, capture_output=True, text=True, timeout=60)
+    assert "reporting-processor: stopped" in status.stdout and "reporting: running" in status.stdout
