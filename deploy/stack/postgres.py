@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 from .postgres_standby import (SLOT, base_backup, ensure_replication_role, forget_standby, promote,
-                               replication_settings, wait_for_streaming)
+                               replication_settings, standby_streams, wait_for_streaming)
 from .postgres_access import apply_roles, reload_config, role_can_log_in, superuser_args, write_access_config
 from .processes import OWNER_ROLE
 from .settings import HOST, PG_DATABASE, PG_SUPERUSER, Settings, StackError
@@ -195,7 +195,7 @@ def _empty_dir(folder: Path) -> None:
             child.unlink()
 
 
-def write_pg_config(settings: Settings) -> bool:
+def write_pg_config(settings: Settings, standby_streaming: bool = False) -> bool:
     """Our settings in campaign.conf, included from postgresql.conf (rewritten on every up; True when it
     changed: a running server reloads). The same file for the standby (its own port and socket, copied
     into its data by the base backup and rewritten here), with the replication settings of each side."""
@@ -207,7 +207,7 @@ def write_pg_config(settings: Settings) -> bool:
             "max_connections = 200\n"
             f"shared_buffers = {'128MB' if settings.pg_server == 'standby' else '256MB'}\n"
             "password_encryption = 'scram-sha-256'\n"
-            + replication_settings(settings))
+            + replication_settings(settings, standby_streaming))
     changed = not conf.is_file() or conf.read_text() != text
     conf.write_text(text)
     main_conf = settings.pg_data / "postgresql.conf"
@@ -323,7 +323,8 @@ def serve(settings: Settings, bindir: Path, runner: PgRunner, port_variable: str
     pid = postmaster_pid(settings)
     if pid is not None and pg_is_healthy(settings, bindir):
         say(f"postgres: already running and healthy (pid {pid}), reusing it")
-        if write_pg_config(settings):  # e.g. the standby became synchronous
+        # e.g. the standby became synchronous (waited for while it streams; standby_up names it once it does)
+        if write_pg_config(settings, standby_streams(settings, bindir / "psql")):
             reload_config(settings, bindir / "psql", "campaign.conf")
     elif pid is None:
         clear_stale_pg_state(settings)
@@ -382,6 +383,8 @@ def standby_up(settings: Settings, bindir: Path, runner: PgRunner) -> None:
     if not wait_for_streaming(settings, psql):
         raise StackError(f"postgres standby: not streaming from the primary.\n"
                          f"--- last lines of {standby.pg_log} ---\n{tail(standby.pg_log, 20)}")
+    if write_pg_config(settings, standby_streaming=True):  # a synchronous standby is waited for from now on
+        reload_config(settings, psql, "campaign.conf")
     settings.pg_standby_file.write_text(f"{settings.pg_standby}\n")
     say(f"postgres standby: streaming from the primary ({settings.pg_standby}hronous), "
         f"slot {SLOT}, port {standby.pg_server_port}")

@@ -24,19 +24,33 @@ from .system import say, tail, tail_text, wait_until
 SLOT = "campaign_standby"
 
 
-def replication_settings(settings: Settings) -> str:
+def replication_settings(settings: Settings, standby_streaming: bool = False) -> str:
     """campaign.conf's replication lines: on a primary with a standby, whom commits wait for and how much WAL
     the slot may hold; on the standby, read-only queries that tell the primary what they still read.
-    (PostgreSQL 15's defaults already have wal_level=replica and WAL senders/slots to spare.)"""
+    (PostgreSQL 15's defaults already have wal_level=replica and WAL senders/slots to spare.)
+
+    A synchronous standby is waited for only once it streams (``standby_streaming``): before the first base
+    backup, or while `up` starts a stopped standby, the stack manager's own commits (the database, the roles)
+    would otherwise wait for a standby that is not there yet. `up` names it once the standby streams."""
     if settings.pg_server == "standby":
         if settings.pg_promoted:
             return ""
-        return "hot_standby = on\nhot_standby_feedback = on\n"
+        # (and a vanished primary is noticed within 10 s: the read path then stops trusting the standby's lag)
+        return "hot_standby = on\nhot_standby_feedback = on\nwal_receiver_timeout = 10s\n"
     if not settings.pg_standby or settings.pg_promoted:
         return ""
-    wait_for = STANDBY_APPLICATION_NAME if settings.pg_standby == "sync" else ""
+    wait_for = STANDBY_APPLICATION_NAME if settings.pg_standby == "sync" and standby_streaming else ""
     # a standby down for long must not fill the disk with the WAL its slot holds: past this it needs a new base backup
     return f"max_slot_wal_keep_size = 4GB\nsynchronous_standby_names = '{wait_for}'\n"
+
+
+def standby_streams(settings: Settings, psql: Path) -> bool:
+    """The primary (running) has its standby streaming."""
+    try:
+        return _query(settings, psql, "SELECT count(*) FROM pg_stat_replication WHERE application_name = "
+                                      f"'{STANDBY_APPLICATION_NAME}' AND state = 'streaming'") == "1"
+    except (StackError, subprocess.TimeoutExpired):
+        return False
 
 
 def ensure_replication_role(settings: Settings, psql: Path, os_user: Optional[str]) -> None:

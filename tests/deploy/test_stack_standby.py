@@ -62,11 +62,13 @@ def test_only_the_query_endpoints_and_the_operator_get_the_standbys_url(tmp_path
         assert environment_of(settings, worker)["CAMPAIGN_READ_DATABASE_URL"] is None, worker
 
 
-def test_the_primary_waits_for_a_synchronous_standby_only(tmp_path):
+def test_the_primary_waits_for_a_synchronous_standby_only_once_it_streams(tmp_path):
     sync = settings_for(tmp_path, CAMPAIGN_PG_STANDBY="sync")
     asynchronous = settings_for(tmp_path, CAMPAIGN_PG_STANDBY="async")
-    assert "synchronous_standby_names = 'campaign_standby'" in stack.replication_settings(sync)
-    assert "synchronous_standby_names = ''" in stack.replication_settings(asynchronous)
+    assert "synchronous_standby_names = 'campaign_standby'" in stack.replication_settings(sync, standby_streaming=True)
+    assert "synchronous_standby_names = ''" in stack.replication_settings(asynchronous, standby_streaming=True)
+    # not before it streams: the stack manager's own commits would wait for a standby not made yet
+    assert "synchronous_standby_names = ''" in stack.replication_settings(sync, standby_streaming=False)
     assert "max_slot_wal_keep_size" in stack.replication_settings(asynchronous)
     standby_lines = stack.replication_settings(sync.pg_view("standby"))
     assert "hot_standby_feedback = on" in standby_lines and "synchronous_standby_names" not in standby_lines
