@@ -23,7 +23,7 @@ from stack.kafka_auth import admin_login  # noqa: E402,F401
 from stack.kafka import kafka_pid  # noqa: E402,F401
 from stack.kafka_config import server_properties  # noqa: E402,F401
 from stack.kafka_probe import kafka_api_versions, kafka_is_healthy, kafka_metadata_brokers  # noqa: E402,F401
-from stack.postgres import find_pg_bindir, pg_is_healthy, pg_up, postmaster_pid  # noqa: E402,F401
+from stack.postgres import find_pg_bindir, pg_down, pg_is_healthy, pg_up, postmaster_pid  # noqa: E402,F401
 from stack.postgres_access import hba_conf  # noqa: E402,F401
 from stack.postgres_standby import promote, replication_settings, replication_state  # noqa: E402,F401
 from stack.processes import PROCESSES, db_roles  # noqa: E402,F401
