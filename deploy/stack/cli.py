@@ -107,7 +107,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="env: the credentials of this process only (default: the operator's)")
     parser.add_argument("--brokers", metavar="N",
                         help="up: run N Kafka nodes (3: a replicated cluster, docs/scaling.md); the run folder "
-                             "remembers it (default: what it was made with, else 1; or CAMPAIGN_KAFKA_BROKERS)")
+                             "remembers it (default: what it was made with, else 1; or CAMPAIGN_KAFKA_BROKERS). "
+                             "compose: 3 writes docker-compose.yml's cluster profile")
     standby = parser.add_mutually_exclusive_group()
     standby.add_argument("--pg-standby", action="store_true",
                          help="up: a streaming-replication standby of PostgreSQL on CAMPAIGN_PG_STANDBY_PORT (default the "
@@ -117,8 +118,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if args.brokers is not None:
+            if args.command == "compose":  # docker-compose's own folder, not the local stack's run folder
+                return cmd_compose(load_settings(), parse_brokers(args.brokers, "--brokers"))
             if args.command != "up":
-                raise StackError("--brokers is for `up` (the other commands read what the run folder was made with)")
+                raise StackError("--brokers is for `up` and `compose` (the other commands read what the run folder "
+                                 "was made with)")
             os.environ["CAMPAIGN_KAFKA_BROKERS"] = str(parse_brokers(args.brokers, "--brokers"))
         if args.pg_standby or args.pg_sync_standby:
             if args.command != "up":
