@@ -83,8 +83,8 @@ def _query(settings: Settings, psql: Path, sql: str, database: str = "postgres")
 
 
 def _drop_slot(settings: Settings, psql: Path) -> bool:
-    return _query(settings, psql, f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                                  f"WHERE slot_name = '{SLOT}' AND NOT active") != ""
+    return _query(settings, psql, f"SELECT slot_name, pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                                  f"WHERE slot_name = '{SLOT}' AND NOT active") != ""  # the name: one was dropped
 
 
 def primary_conninfo(settings: Settings) -> str:
