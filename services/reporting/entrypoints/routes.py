@@ -27,7 +27,7 @@ Caller = Annotated[Principal, Depends(authenticate)]
 Key = Annotated[str | None, Depends(idempotency_key)]
 # The query endpoints read the live projections through this: from the standby while it is within
 # CAMPAIGN_READ_MAX_LAG_S, else from the primary; X-Read-Source says which (platform_core.read_replica).
-Reads = Annotated[Reader, Depends(reader)]
+Reading = Annotated[Reader, Depends(reader)]
 
 
 def _context(request: Request) -> ServiceContext:
@@ -72,7 +72,7 @@ class AccountabilityCreate(BaseModel):
 
 
 @router.get("/rates")
-def get_rates(request: Request, principal: Caller, reads: Reads,
+def get_rates(request: Request, principal: Caller, reads: Reading,
               level: Annotated[str, Query(description="city, district, street, kind or department")] = "city",
               as_of: Annotated[IsoDateTime | None, Query(description="figures as of this past time (replay)")] = None,
               district: str | None = None,
@@ -94,7 +94,7 @@ def get_rates(request: Request, principal: Caller, reads: Reads,
 
 
 @router.get("/entities/{entity_id}/status")
-def entity_status(request: Request, principal: Caller, reads: Reads, entity_id: str) -> dict:
+def entity_status(request: Request, principal: Caller, reads: Reading, entity_id: str) -> dict:
     """An entity's derived status: baseline, members, organizations and modes, coverage, R2/R2b/R3, task."""
     context = _context(request)
     with reads.connect() as conn:
@@ -105,7 +105,7 @@ def entity_status(request: Request, principal: Caller, reads: Reads, entity_id: 
 
 
 @router.get("/entities/{entity_id}/history")
-def entity_history(request: Request, principal: Caller, reads: Reads, entity_id: str) -> dict:
+def entity_history(request: Request, principal: Caller, reads: Reading, entity_id: str) -> dict:
     """Every event naming the entity, from the audit log (read.all or audit.read)."""
     if not principal.may("audit.read"):
         principal.require("read.all", target=entity_id)
@@ -176,7 +176,7 @@ def bulletin_draft(request: Request, principal: Caller, cutoff_date: IsoDate, si
 
 
 @router.get("/bulletins/{cutoff_date}")
-def bulletin(request: Request, principal: Caller, reads: Reads, cutoff_date: IsoDate) -> dict:
+def bulletin(request: Request, principal: Caller, reads: Reading, cutoff_date: IsoDate) -> dict:
     """A published bulletin's record (hash, checkpoint, event) and its files' links."""
     found = bulletins.published(_context(request), cutoff_date, reads.connect)
     if found is None:
@@ -186,7 +186,7 @@ def bulletin(request: Request, principal: Caller, reads: Reads, cutoff_date: Iso
 
 
 @router.get("/bulletins/{cutoff_date}/{kind}")
-def bulletin_file(request: Request, principal: Caller, reads: Reads, cutoff_date: IsoDate, kind: str) -> Response:
+def bulletin_file(request: Request, principal: Caller, reads: Reading, cutoff_date: IsoDate, kind: str) -> Response:
     """A bulletin's file: html, pdf, xlsx, or json (the data file whose SHA-256 BulletinPublished records)."""
     body, media = bulletins.bulletin_file(_context(request), cutoff_date, kind, reads.connect)
     name = f"bulletin-{cutoff_date.isoformat()}.{'json' if kind == 'json' else kind}"
