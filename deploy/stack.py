@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Local stack manager: a private Kafka broker (or a cluster of them) and a private PostgreSQL cluster.
+"""Local stack manager: a private Kafka broker (or a cluster of them) and a private PostgreSQL cluster (and its
+streaming-replication standby).
 
-Usage: python3 deploy/stack.py up [--brokers N]|down|status|env [--process NAME]|compose
+Usage: python3 deploy/stack.py up [--brokers N] [--pg-standby|--pg-sync-standby]|down|status|env [--process NAME]|
+       compose|promote
 
 The parts live in the ``deploy/stack/`` package (settings, Kafka, PostgreSQL, secrets, the CLI); this
 file is the entry point. Standard library only: it runs before any virtualenv exists.
@@ -21,7 +23,9 @@ from stack.kafka_auth import admin_login  # noqa: E402,F401
 from stack.kafka import kafka_pid  # noqa: E402,F401
 from stack.kafka_config import server_properties  # noqa: E402,F401
 from stack.kafka_probe import kafka_api_versions, kafka_is_healthy, kafka_metadata_brokers  # noqa: E402,F401
-from stack.postgres import pg_is_healthy, postmaster_pid  # noqa: E402,F401
+from stack.postgres import find_pg_bindir, pg_down, pg_is_healthy, pg_up, postmaster_pid  # noqa: E402,F401
+from stack.postgres_access import hba_conf  # noqa: E402,F401
+from stack.postgres_standby import promote, replication_settings, replication_state  # noqa: E402,F401
 from stack.processes import PROCESSES, db_roles  # noqa: E402,F401
 from stack.settings import NODE_PORT_STEP, Settings, StackError, load_settings  # noqa: E402,F401
 from stack.system import process_cmdline  # noqa: E402,F401

@@ -12,7 +12,7 @@ import urllib.parse
 from typing import Callable, Dict, Mapping, Optional
 
 from .local_secrets import app_secret, app_secret_file, kafka_password_file, pg_passfile, pg_passfiles_dir
-from .processes import APP_SECRETS, LOGINS, OPERATOR, OWNER_ROLE, WORKER_PROCESSES, AppSecret
+from .processes import APP_SECRETS, HTTP_APPS, LOGINS, OPERATOR, OWNER_ROLE, WORKER_PROCESSES, AppSecret
 from .settings import HOST, PG_DATABASE, Settings, StackError
 
 KAFKA_SECURITY_PROTOCOL = "SASL_PLAINTEXT"  # no TLS: loopback or the compose network; production SASL_SSL
@@ -20,7 +20,7 @@ KAFKA_SASL_MECHANISM = "SCRAM-SHA-512"
 
 # Every credential variable some process gets: the others' are unset.
 CREDENTIAL_VARIABLES = (
-    "CAMPAIGN_DATABASE_URL", "CAMPAIGN_DATABASE_PASSWORD_FILE", "CAMPAIGN_KAFKA_BOOTSTRAP",
+    "CAMPAIGN_DATABASE_URL", "CAMPAIGN_DATABASE_PASSWORD_FILE", "CAMPAIGN_READ_DATABASE_URL", "CAMPAIGN_KAFKA_BOOTSTRAP",
     "CAMPAIGN_KAFKA_SECURITY_PROTOCOL", "CAMPAIGN_KAFKA_SASL_MECHANISM", "CAMPAIGN_KAFKA_USERNAME",
     "CAMPAIGN_KAFKA_PASSWORD_FILE", *(secret.variable for secret in APP_SECRETS))
 # What names a worker (its heartbeat row): set for that worker only, unset for every other process.
@@ -38,12 +38,24 @@ class Placement:
     app_secret_value: Callable[[AppSecret], str]
     # how many copies of each event topic the operator's `campaign topics` makes (3 on a cluster)
     topic_replication_factor: int = 1
+    # role -> URL of the PostgreSQL standby the query endpoints may read from (None: no standby)
+    read_database_url: Callable[[str], Optional[str]] = lambda role: None
 
 
-def database_url(settings: Settings, role: str) -> str:
-    """A SQLAlchemy URL for ``role`` whose password libpq reads from the role's password file."""
+def database_url(settings: Settings, role: str, port: Optional[int] = None) -> str:
+    """A SQLAlchemy URL for ``role`` whose password libpq reads from the role's password file: the primary's
+    (the promoted standby's after `stack.py promote`), or the server on ``port``."""
     passfile = urllib.parse.quote(str(pg_passfile(settings, role)), safe="/")
-    return f"postgresql+psycopg2://{role}@{HOST}:{settings.pg_port}/{PG_DATABASE}?passfile={passfile}"
+    return (f"postgresql+psycopg2://{role}@{HOST}:{port or settings.pg_serving_port}/{PG_DATABASE}"
+            f"?passfile={passfile}")
+
+
+def read_database_url(settings: Settings, role: str) -> Optional[str]:
+    """The standby's URL for ``role`` (the roles and passwords are the primary's, replicated), while there is
+    one that is not the primary itself."""
+    if not settings.pg_standby or settings.pg_promoted:
+        return None
+    return database_url(settings, role, settings.pg_standby_port)
 
 
 def local_placement(settings: Settings) -> Placement:
@@ -53,7 +65,8 @@ def local_placement(settings: Settings) -> Placement:
         kafka_password_file=lambda principal: str(kafka_password_file(settings, principal)),
         app_secret_file=lambda secret: str(app_secret_file(settings, secret)),
         app_secret_value=lambda secret: app_secret(settings, secret),
-        topic_replication_factor=settings.replication_factor)
+        topic_replication_factor=settings.replication_factor,
+        read_database_url=lambda role: read_database_url(settings, role))
 
 
 def process_environment(settings: Settings, process: str = OPERATOR, inherited: Optional[Mapping[str, str]] = None,
@@ -78,6 +91,8 @@ def process_environment(settings: Settings, process: str = OPERATOR, inherited: 
         environment.update({
             "CAMPAIGN_DATABASE_URL": placement.database_url(credentials.db_role),
             "CAMPAIGN_DATABASE_PASSWORD_FILE": placement.database_password_file(credentials.db_role)})
+        if process in HTTP_APPS or process == OPERATOR:  # the query endpoints; writers and workers: the primary only
+            environment["CAMPAIGN_READ_DATABASE_URL"] = placement.read_database_url(credentials.db_role)
     if credentials.kafka_principal is not None:
         environment.update({
             "CAMPAIGN_KAFKA_BOOTSTRAP": placement.kafka_bootstrap,

@@ -22,11 +22,12 @@ from .system import say, tail_text
 
 ROLES_SCRIPT = REPO_ROOT / "deploy" / "postgres" / "roles.sh"
 PEER_MAP = "stack"
+REPLICATION_ROLE = "campaign_replicator"  # the standby's login to the primary: REPLICATION, nothing else
 
 
 def superuser_args(settings: Settings) -> List[str]:
     """psql/createdb arguments for the stack manager's own connection (the Unix socket, peer)."""
-    return ["-h", str(settings.pg_socket_dir), "-p", str(settings.pg_port), "-U", PG_SUPERUSER, "-w"]
+    return ["-h", str(settings.pg_socket_dir), "-p", str(settings.pg_server_port), "-U", PG_SUPERUSER, "-w"]
 
 
 def hba_conf() -> str:
@@ -38,7 +39,9 @@ def hba_conf() -> str:
         f"local   all       {PG_SUPERUSER:<19} peer map={PEER_MAP}\n"
         "# Never the superuser over TCP; every other role with its password.\n"
         f"host    all       {PG_SUPERUSER:<19} {HOST}/32   reject\n"
-        f"host    all       all                 {HOST}/32   scram-sha-256\n")
+        f"host    all       all                 {HOST}/32   scram-sha-256\n"
+        "# The standby's copy of the WAL (`stack.py up --pg-standby`): its replication role only.\n"
+        f"host    replication {REPLICATION_ROLE:<17} {HOST}/32   scram-sha-256\n")
 
 
 def ident_conf() -> str:
@@ -66,12 +69,13 @@ def write_access_config(settings: Settings) -> bool:
     return changed
 
 
-def reload_config(settings: Settings, psql: Path) -> None:
+def reload_config(settings: Settings, psql: Path, changed: str = "pg_hba.conf") -> None:
     result = subprocess.run([str(psql), *superuser_args(settings), "-d", "postgres", "-tAc",
                              "SELECT pg_reload_conf()"], capture_output=True, text=True)
     if result.returncode != 0:
-        raise StackError(f"postgres: reloading pg_hba.conf failed:\n{tail_text(result.stdout + result.stderr)}")
-    say("postgres: logins now need a password over TCP (pg_hba.conf reloaded)")
+        raise StackError(f"postgres: reloading {changed} failed:\n{tail_text(result.stdout + result.stderr)}")
+    say("postgres: logins now need a password over TCP (pg_hba.conf reloaded)" if changed == "pg_hba.conf"
+        else f"postgres: {changed} changed, configuration reloaded")
 
 
 def apply_roles(settings: Settings, psql: Path) -> None:
@@ -79,7 +83,7 @@ def apply_roles(settings: Settings, psql: Path) -> None:
     for role in db_roles():
         pg_passfile(settings, role)
     env = dict(os.environ, CAMPAIGN_PG_PASSFILES=str(pg_passfiles_dir(settings)), PSQL=str(psql),
-               PGHOST=str(settings.pg_socket_dir), PGPORT=str(settings.pg_port), PGUSER=PG_SUPERUSER,
+               PGHOST=str(settings.pg_socket_dir), PGPORT=str(settings.pg_server_port), PGUSER=PG_SUPERUSER,
                PGDATABASE=PG_DATABASE)
     result = subprocess.run(["bash", str(ROLES_SCRIPT)], capture_output=True, text=True, env=env,
                             stdin=subprocess.DEVNULL)
@@ -90,6 +94,6 @@ def apply_roles(settings: Settings, psql: Path) -> None:
 def role_can_log_in(settings: Settings, psql: Path, role: str = OWNER_ROLE) -> bool:
     """The role logs in over TCP with the password in its password file (scram-sha-256)."""
     env = dict(os.environ, PGPASSFILE=str(pg_passfile(settings, role)), PGCONNECT_TIMEOUT="5")
-    result = subprocess.run([str(psql), "-h", HOST, "-p", str(settings.pg_port), "-U", role, "-d", PG_DATABASE,
+    result = subprocess.run([str(psql), "-h", HOST, "-p", str(settings.pg_server_port), "-U", role, "-d", PG_DATABASE,
                              "-w", "-tAc", "SELECT current_user"], capture_output=True, text=True, env=env)
     return result.returncode == 0 and result.stdout.strip() == role

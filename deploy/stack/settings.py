@@ -11,6 +11,10 @@ PG_DATABASE = "campaign"
 # A cluster's node k (1-based) listens on the first node's ports + NODE_PORT_STEP·(k-1).
 NODE_PORT_STEP = 10
 MAX_BROKERS = 5
+# The PostgreSQL standby (`stack.py up --pg-standby`): how the primary waits for it, or that it was promoted.
+STANDBY_MODES = ("async", "sync")
+PROMOTED = "promoted"
+STANDBY_APPLICATION_NAME = "campaign_standby"  # its name in pg_stat_replication and synchronous_standby_names
 
 
 class StackError(Exception):
@@ -29,6 +33,26 @@ class Settings:
     # (`stack.py up --brokers 3`). ``kafka_node`` is which one a per-node view (``nodes()``) speaks of.
     kafka_brokers: int = 1
     kafka_node: int = 1
+    # A streaming-replication standby of the PostgreSQL (`up --pg-standby`, docs/operations.md): "" none,
+    # "async" or "sync" (the primary's commits wait for it), "promoted" (it replaced the primary: `stack.py promote`).
+    pg_standby: str = ""
+    pg_standby_port: int = 0  # CAMPAIGN_PG_STANDBY_PORT, else the primary's port + 1
+    # Which PostgreSQL server a per-server view (``pg_servers()``) speaks of: "primary" or "standby".
+    pg_server: str = "primary"
+
+    def pg_servers(self) -> "list[Settings]":
+        """One view per PostgreSQL server of the stack (the primary, and the standby if it has one): its
+        port, data, socket and log."""
+        servers = ["primary", "standby"] if self.pg_standby else ["primary"]
+        return [dataclasses.replace(self, pg_server=server) for server in servers]
+
+    def pg_view(self, server: str) -> "Settings":
+        return dataclasses.replace(self, pg_server=server)
+
+    @property
+    def pg_server_port(self) -> int:
+        """The port of this view's server (``pg_port`` is always the primary's)."""
+        return self.pg_standby_port if self.pg_server == "standby" else self.pg_port
 
     def nodes(self) -> "list[Settings]":
         """One view per Kafka node: its ports, storage, configuration, pid and log files."""
@@ -96,11 +120,31 @@ class Settings:
 
     @property
     def pg_data(self) -> Path:
-        return self.pg_dir / "data"
+        return self.pg_dir / ("standby-data" if self.pg_server == "standby" else "data")
 
     @property
     def pg_socket_dir(self) -> Path:
-        return self.pg_dir / "socket"
+        return self.pg_dir / ("standby-socket" if self.pg_server == "standby" else "socket")
+
+    @property
+    def pg_standby_file(self) -> Path:
+        """Whether the stack's PostgreSQL has a standby, like ``kafka/brokers``: async, sync or promoted."""
+        return self.pg_dir / "standby"
+
+    @property
+    def pg_replication_passfile(self) -> Path:
+        """The standby's login to the primary (replication role), owned by the servers' OS user: next to their
+        data, not among the services' password files (roles.sh makes a login role of each of those)."""
+        return self.pg_dir / "replication.pgpass"
+
+    @property
+    def pg_promoted(self) -> bool:
+        return self.pg_standby == PROMOTED
+
+    @property
+    def pg_serving_port(self) -> int:
+        """Where the platform's database is: the primary's port, or the promoted standby's after a failover."""
+        return self.pg_standby_port if self.pg_promoted else self.pg_port
 
     @property
     def logs_dir(self) -> Path:
@@ -129,7 +173,7 @@ class Settings:
 
     @property
     def pg_log(self) -> Path:
-        return self.logs_dir / "postgres.log"
+        return self.logs_dir / ("postgres-standby.log" if self.pg_server == "standby" else "postgres.log")
 
     @property
     def maven_log(self) -> Path:
@@ -174,11 +218,17 @@ def load_settings(environ=None) -> Settings:
         kafka_controller_port=_port_from_env(environ, "CAMPAIGN_KAFKA_CONTROLLER_PORT", 39093),
         pg_port=_port_from_env(environ, "CAMPAIGN_PG_PORT", 55432),
     )
-    settings = dataclasses.replace(settings, kafka_brokers=_brokers(environ, settings.kafka_brokers_file))
+    settings = dataclasses.replace(settings, kafka_brokers=_brokers(environ, settings.kafka_brokers_file),
+                                   pg_standby=_standby(environ, settings.pg_standby_file),
+                                   pg_standby_port=_port_from_env(environ, "CAMPAIGN_PG_STANDBY_PORT",
+                                                                  min(settings.pg_port + 1, 65535)))
     ports = [port for node in settings.nodes() for port in (node.node_port, node.node_controller_port)]
     ports.append(settings.pg_port)
+    if settings.pg_standby:
+        ports.append(settings.pg_standby_port)
     if len(set(ports)) != len(ports):
-        raise StackError(f"the Kafka nodes' broker and controller ports and the PostgreSQL port must differ: {ports}"
+        raise StackError(f"the Kafka nodes' broker and controller ports and the PostgreSQL ports (primary, standby: "
+                         f"CAMPAIGN_PG_PORT, CAMPAIGN_PG_STANDBY_PORT) must differ: {ports}"
                          f" (node k listens on CAMPAIGN_KAFKA_PORT/CAMPAIGN_KAFKA_CONTROLLER_PORT + {NODE_PORT_STEP}·(k-1))")
     if max(ports) > 65535:
         raise StackError(f"a Kafka node's port would be {max(ports)}: choose lower CAMPAIGN_KAFKA_* ports")
@@ -203,3 +253,29 @@ def _brokers(environ, remembered: Path) -> int:
     if remembered.is_file():
         return parse_brokers(remembered.read_text().strip(), str(remembered))
     return 1
+
+
+def parse_standby(raw: str, where: str) -> str:
+    value = raw.strip().lower()
+    if value in ("", "0", "no", "none"):
+        return ""
+    if value in ("1", "yes"):
+        return "async"
+    if value not in (*STANDBY_MODES, PROMOTED):
+        raise StackError(f"{where}={raw!r}: a PostgreSQL standby is one of {', '.join(STANDBY_MODES)} (or none)")
+    return value
+
+
+def _standby(environ, remembered: Path) -> str:
+    """What the run folder remembers (``promoted`` always wins: the old primary's data is behind it), else
+    CAMPAIGN_PG_STANDBY (`up --pg-standby` / `--pg-sync-standby` set it), else none."""
+    kept = parse_standby(remembered.read_text(), str(remembered)) if remembered.is_file() else ""
+    if kept == PROMOTED:
+        return kept
+    raw = environ.get("CAMPAIGN_PG_STANDBY", "")
+    if raw.strip():
+        value = parse_standby(raw, "CAMPAIGN_PG_STANDBY")
+        if value == PROMOTED:
+            raise StackError("CAMPAIGN_PG_STANDBY=promoted: only `stack.py promote` promotes the standby")
+        return value
+    return kept

@@ -18,14 +18,16 @@ CORE_MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
 
 
-def create_db_engine(database_url: str, pool_size: int = 10, password_file: Path | None = None) -> Engine:
+def create_db_engine(database_url: str, pool_size: int = 10, password_file: Path | None = None,
+                     connect_timeout_s: int | None = None) -> Engine:
     """Optimistic disconnect handling: no ping per checkout (a round trip on every command);
     a connection that fails as disconnected invalidates the pool, and the caller gets a 503.
 
     The password comes from the URL's libpq ``passfile`` (the local stack) or from ``password_file``
     (CAMPAIGN_DATABASE_PASSWORD_FILE: containers, where a mounted file cannot be made private to the
-    process's user, which libpq requires of a passfile); never from the environment."""
-    connect_args = {}
+    process's user, which libpq requires of a passfile); never from the environment. ``connect_timeout_s``: a
+    server that may be away (a standby) fails a connection that fast instead of waiting for the OS."""
+    connect_args = {} if connect_timeout_s is None else {"connect_timeout": connect_timeout_s}
     if password_file is not None:
         try:
             connect_args["password"] = password_file.read_text(encoding="utf-8").strip()

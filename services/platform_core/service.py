@@ -13,6 +13,7 @@ from .db import create_db_engine, migrate
 from .event_store import EventStore
 from .event_types import EventTypeRegistry
 from .http import ERROR_RESPONSES, create_service_app
+from .read_replica import Reads
 from .logs import configure_logging
 from .services import service_topic
 from .settings import PlatformSettings, get_settings
@@ -37,6 +38,13 @@ class ServiceContext:
     engine: Engine
     store: EventStore
     migrations: Path | None
+    # the query endpoints' connections: the standby's while fresh enough (platform_core.read_replica); by
+    # default (no standby) the primary's
+    reads: Reads | None = None
+
+    def __post_init__(self) -> None:
+        if self.reads is None:
+            self.reads = Reads(self.engine, None, self.settings.read_max_lag_s)
 
     def migrate(self) -> list[str]:
         return migrate(self.engine, self.schema, self.migrations)
@@ -50,7 +58,11 @@ def bootstrap_service(name: str, registry: EventTypeRegistry, settings: Platform
     engine = create_db_engine(settings.database_url, pool_size=pool_size, password_file=settings.database_password_file)
     schema = schema or name
     store = EventStore(engine, schema, topic or service_topic(name), registry, settings.max_payload_bytes)
-    return ServiceContext(schema, settings, engine, store, service_migrations(name))
+    standby = None if settings.read_database_url is None else create_db_engine(
+        settings.read_database_url, pool_size=pool_size, password_file=settings.database_password_file,
+        connect_timeout_s=2)
+    return ServiceContext(schema, settings, engine, store, service_migrations(name),
+                          Reads(engine, standby, settings.read_max_lag_s))
 
 
 def build_app(context: ServiceContext, routers: Iterable[APIRouter] = (), description: str = "",

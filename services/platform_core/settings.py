@@ -37,6 +37,11 @@ class PlatformSettings(LogSettings):
     database_url: str = "postgresql+psycopg2://campaign@127.0.0.1:55432/campaign"
     # ... or in this file (containers: platform_core.db.create_db_engine says why)
     database_password_file: Path | None = None
+    # A streaming-replication standby the query endpoints may read from (the same role and password), while
+    # its replay is at most read_max_lag_s behind the primary; else they read from the primary
+    # (platform_core.read_replica, docs/operations.md). Unset: every read goes to the primary.
+    read_database_url: str | None = None
+    read_max_lag_s: float = Field(default=5.0, gt=0, le=3600)
     kafka_bootstrap: str = "127.0.0.1:39092"
     # Kafka login (docs/security.md): the process's own principal, its password in a file. The local
     # stack speaks SASL_PLAINTEXT on loopback; production SASL_SSL (CA file for the broker's certificate).
@@ -124,7 +129,8 @@ class PlatformSettings(LogSettings):
             raise RuntimeError(f"CAMPAIGN_KAFKA_PASSWORD_FILE={self.kafka_password_file} is empty")
         return password
 
-    @field_validator("territory_file", "intake_departments_file", "reporting_cjk_font", "reporting_schema", mode="before")
+    @field_validator("territory_file", "intake_departments_file", "reporting_cjk_font", "reporting_schema",
+                     "read_database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object, info) -> object:
         return cls.model_fields[info.field_name].default if value == "" else value
@@ -136,11 +142,11 @@ class PlatformSettings(LogSettings):
             raise ValueError(f"CAMPAIGN_REPORTING_SCHEMA must be a lower-case identifier, got {value!r}")
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "read_database_url")
     @classmethod
-    def _postgres_only(cls, value: str) -> str:
-        if not value.startswith("postgresql"):
-            raise ValueError("CAMPAIGN_DATABASE_URL must be a postgresql:// URL")
+    def _postgres_only(cls, value: str | None, info) -> str | None:
+        if value is not None and not value.startswith("postgresql"):
+            raise ValueError(f"CAMPAIGN_{info.field_name.upper()} must be a postgresql:// URL")
         return value
 
     @field_validator("kafka_bootstrap")

@@ -176,3 +176,53 @@ def test_only_the_signer_holds_the_signing_key_and_only_reporting_may_ask_it(com
     assert witness["command"] == ["python", "-m", "audit_signer", "witness", "serve"] and "ports" not in witness
     assert [v.split(":")[0] if isinstance(v, str) else v["source"] for v in witness["volumes"]] == ["witness-state"]
     assert signer["environment"]["CAMPAIGN_SIGNER_WITNESS_URL"] == "http://audit-witness:8106"
+
+
+def compose_files(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "deploy" / "stack.py"), "compose", *arguments],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+
+def test_the_cluster_profile_runs_three_nodes_and_every_process_names_them(compose):
+    """`compose --brokers 3` + `docker-compose --profile cluster`: three KRaft nodes of the official image, topics
+    with 3 copies and min.insync.replicas 2, every process's bootstrap naming all three; then back to one broker."""
+    folder = ROOT / ".run" / "compose"
+    (folder / "kafka" / "brokers").unlink()
+    try:
+        made = compose_files("--brokers", "3")
+        assert made.returncode == 0, made.stderr
+        assert "--profile cluster up" in made.stdout
+        result = subprocess.run([shutil.which("docker-compose"), "-f", str(ROOT / "docker-compose.yml"), "--profile",
+                                 "cluster", "config"], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                                env={"PATH": "/usr/bin:/bin", "CAMPAIGN_WITNESS_LOG_KEY": "log+00000000+AQ==",
+                                     "CAMPAIGN_SIGNER_WITNESS_KEY": "witness+00000000+BA=="})
+        assert result.returncode == 0, result.stderr
+        services = yaml.safe_load(result.stdout)["services"]
+        voters = "1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093"
+        for node, name in enumerate(("kafka", "kafka-2", "kafka-3"), start=1):
+            service = services[name]
+            assert service["image"] == "apache/kafka:3.9.1"
+            properties_file = "server.properties" if node == 1 else f"server-{node}.properties"
+            assert service["entrypoint"][1:] == ([] if node == 1 else [properties_file])
+            assert (name == "kafka") != (service.get("profiles") == ["cluster"])
+            named = {v.split(":")[0] for v in service["volumes"] if not v.startswith(("/", "."))}
+            assert named == {"kafka-data" if node == 1 else f"kafka-{node}-data"}, service["volumes"]
+            properties = dict(line.split("=", 1) for line in (folder / "kafka" / properties_file).read_text().splitlines()
+                              if line and not line.startswith("#"))
+            assert properties["node.id"] == str(node) and properties["controller.quorum.voters"] == voters
+            assert properties["advertised.listeners"] == f"SASL_PLAINTEXT://{name}:9092"
+            assert properties["default.replication.factor"] == properties["offsets.topic.replication.factor"] == "3"
+            assert properties["min.insync.replicas"] == properties["transaction.state.log.min.isr"] == "2"
+        for process in ("registry", "registry-relay", "reporting-processor", "operator"):
+            environment = (folder / "env" / f"{process}.env").read_text()
+            assert "CAMPAIGN_KAFKA_BOOTSTRAP=kafka:9092,kafka-2:9092,kafka-3:9092\n" in environment, process
+        assert "CAMPAIGN_TOPIC_REPLICATION_FACTOR=3\n" in (folder / "env" / "operator.env").read_text()
+        # a written cluster keeps its controllers: another number is refused, saying how to start over
+        refused = compose_files("--brokers", "1")
+        assert refused.returncode == 1 and "written for 3 broker(s)" in refused.stderr and "down -v" in refused.stderr
+        assert compose_files().returncode == 0  # without --brokers: what the folder was written for
+        assert (folder / "kafka" / "brokers").read_text().strip() == "3"
+    finally:
+        (folder / "kafka" / "brokers").unlink(missing_ok=True)
+        assert compose_files().returncode == 0  # the single broker, as the other tests expect
+    assert "CAMPAIGN_KAFKA_BOOTSTRAP=kafka:9092\n" in (folder / "env" / "registry.env").read_text()

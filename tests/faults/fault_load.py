@@ -38,6 +38,16 @@ def make_id_number(index: int, region: int) -> str:
     return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS)) % 11]
 
 
+def registration(n: int, tag: str, streets: list[str], label: str = "故障") -> dict:
+    """The ``n``-th enterprise's registration of a run tagged ``tag``: a USCC and a name of its own."""
+    uscc = make_uscc(n, tag)
+    return {"kind": "non_public_enterprise", "subtype": "private", "uscc": uscc, "name": f"{label}测试{tag[:6]}第{n}号有限公司",
+            "street_code": streets[n % len(streets)], "industry": "internet", "employees": 50,
+            "formal_members": 1, "probationary_members": 0, "operation_status": "operating",
+            "party_organization": "none", "person_in_charge": "张三", "legal_representative": "李四",
+            "address": f"{label}路{n}号", "no_organization_reason": "正在筹建"}
+
+
 @dataclass
 class Outcome:
     """One command: its service, key, natural key, answer."""
@@ -118,14 +128,9 @@ class Load:
                 return Outcome("formation", f"fault-{self.tag}-f{n}", entity, {
                     "entity_id": entity, "kind": "trade_union", "name": f"工会{n}", "formed_on": "2016-09-01"},
                     "/work-coverage/mass-organizations", self.tokens["formation"], time.monotonic())
-        uscc = make_uscc(n, self.tag)
-        return Outcome("registry", f"fault-{self.tag}-r{n}", uscc, {
-            "kind": "non_public_enterprise", "subtype": "private", "uscc": uscc, "name": f"故障测试{self.tag[:6]}第{n}号有限公司",
-            "street_code": self.streets[n % len(self.streets)], "industry": "internet", "employees": 50,
-            "formal_members": 1, "probationary_members": 0, "operation_status": "operating",
-            "party_organization": "none", "person_in_charge": "张三", "legal_representative": "李四",
-            "address": f"故障路{n}号", "no_organization_reason": "正在筹建"}, "/entities", self.tokens["registry"],
-            time.monotonic())
+        body = registration(n, self.tag, self.streets)
+        return Outcome("registry", f"fault-{self.tag}-r{n}", body["uscc"], body, "/entities", self.tokens["registry"],
+                       time.monotonic())
 
     def send(self, client: httpx.Client, outcome: Outcome) -> Outcome:
         try:

@@ -10,6 +10,7 @@ from platform_core.api_types import IsoDate, IsoDateTime
 from platform_core.auth import Principal
 from platform_core.errors import NotFound, SchemaViolation
 from platform_core.http import authenticate, idempotency_key
+from platform_core.read_replica import READ_SOURCE_HEADER, Reader, reader
 from platform_core.service import ServiceContext
 from reporting.adapters import queries
 from reporting.audit import queries as audit_queries
@@ -24,6 +25,9 @@ from reporting.handlers.segments import default_scope, segments_at
 router = APIRouter(tags=["reporting"])
 Caller = Annotated[Principal, Depends(authenticate)]
 Key = Annotated[str | None, Depends(idempotency_key)]
+# The query endpoints read the live projections through this: from the standby while it is within
+# CAMPAIGN_READ_MAX_LAG_S, else from the primary; X-Read-Source says which (platform_core.read_replica).
+Reading = Annotated[Reader, Depends(reader)]
 
 
 def _context(request: Request) -> ServiceContext:
@@ -68,7 +72,7 @@ class AccountabilityCreate(BaseModel):
 
 
 @router.get("/rates")
-def get_rates(request: Request, principal: Caller,
+def get_rates(request: Request, principal: Caller, reads: Reading,
               level: Annotated[str, Query(description="city, district, street, kind or department")] = "city",
               as_of: Annotated[IsoDateTime | None, Query(description="figures as of this past time (replay)")] = None,
               district: str | None = None,
@@ -81,19 +85,19 @@ def get_rates(request: Request, principal: Caller,
     if by is None:
         if scope is not None:
             raise SchemaViolation("scope goes with by; without by use level and district", field="scope")
-        return rates_at(_context(request), level, as_of, district)
+        return rates_at(_context(request), level, as_of, district, reads.connect)
     if level != "city":
         raise SchemaViolation("by breaks down one scope: leave level at city and name the scope", field="level")
     if district is not None and scope is not None and district != scope:
         raise SchemaViolation("name the scope once: district or scope", field="district")
-    return segments_at(_context(request), by, scope or district or default_scope(principal), as_of)
+    return segments_at(_context(request), by, scope or district or default_scope(principal), as_of, reads.connect)
 
 
 @router.get("/entities/{entity_id}/status")
-def entity_status(request: Request, principal: Caller, entity_id: str) -> dict:
+def entity_status(request: Request, principal: Caller, reads: Reading, entity_id: str) -> dict:
     """An entity's derived status: baseline, members, organizations and modes, coverage, R2/R2b/R3, task."""
     context = _context(request)
-    with context.engine.connect() as conn:
+    with reads.connect() as conn:
         found = queries.entity_status(conn, context.schema, entity_id)
     if found is None:
         raise NotFound(f"no entity {entity_id} in the projections", field="entity_id")
@@ -101,12 +105,12 @@ def entity_status(request: Request, principal: Caller, entity_id: str) -> dict:
 
 
 @router.get("/entities/{entity_id}/history")
-def entity_history(request: Request, principal: Caller, entity_id: str) -> dict:
+def entity_history(request: Request, principal: Caller, reads: Reading, entity_id: str) -> dict:
     """Every event naming the entity, from the audit log (read.all or audit.read)."""
     if not principal.may("audit.read"):
         principal.require("read.all", target=entity_id)
     context = _context(request)
-    with context.engine.connect() as conn:
+    with reads.connect() as conn:
         history = audit_queries.entity_history(conn, AuditLogStore(context.schema), entity_id)
     return {"entity_id": entity_id,
             "events": [{"leaf_index": p.event.leaf_index, "event": p.event.canonical.decode("utf-8")}
@@ -172,9 +176,9 @@ def bulletin_draft(request: Request, principal: Caller, cutoff_date: IsoDate, si
 
 
 @router.get("/bulletins/{cutoff_date}")
-def bulletin(request: Request, principal: Caller, cutoff_date: IsoDate) -> dict:
+def bulletin(request: Request, principal: Caller, reads: Reading, cutoff_date: IsoDate) -> dict:
     """A published bulletin's record (hash, checkpoint, event) and its files' links."""
-    found = bulletins.published(_context(request), cutoff_date)
+    found = bulletins.published(_context(request), cutoff_date, reads.connect)
     if found is None:
         raise NotFound(f"no bulletin published for {cutoff_date}", field="cutoff_date")
     return {**{k: (str(v) if k == "event_id" else v) for k, v in found.items()},
@@ -182,11 +186,12 @@ def bulletin(request: Request, principal: Caller, cutoff_date: IsoDate) -> dict:
 
 
 @router.get("/bulletins/{cutoff_date}/{kind}")
-def bulletin_file(request: Request, principal: Caller, cutoff_date: IsoDate, kind: str) -> Response:
+def bulletin_file(request: Request, principal: Caller, reads: Reading, cutoff_date: IsoDate, kind: str) -> Response:
     """A bulletin's file: html, pdf, xlsx, or json (the data file whose SHA-256 BulletinPublished records)."""
-    body, media = bulletins.bulletin_file(_context(request), cutoff_date, kind)
+    body, media = bulletins.bulletin_file(_context(request), cutoff_date, kind, reads.connect)
     name = f"bulletin-{cutoff_date.isoformat()}.{'json' if kind == 'json' else kind}"
-    return Response(body, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})
+    return Response(body, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"',
+                                                     READ_SOURCE_HEADER: reads.response.headers[READ_SOURCE_HEADER]})
 
 
 @router.get("/accountability/{unit}")

@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.engine import Connection
@@ -22,6 +23,7 @@ from platform_core.errors import AlreadyExists, Busy, NotFound, RuleViolation
 from platform_core.event_store import AppendResult, request_fingerprint
 from platform_core.events import Command, Decision, NewEvent
 from platform_core.envelope import utc_timestamp
+from platform_core.read_replica import ReadConnection, primary_connection
 from platform_core.reference import load_calendar
 from platform_core.service import ServiceContext
 from reporting.adapters import as_of_cache, bulletin_render, bulletin_store, signals_store
@@ -242,8 +244,9 @@ def note_position(note: str) -> tuple[int, str]:
     return int(lines[1]), lines[2]
 
 
-def published(context: ServiceContext, cutoff: date) -> dict | None:
-    with context.engine.connect() as conn:
+def published(context: ServiceContext, cutoff: date, read: ReadConnection | None = None) -> dict | None:
+    """``read``: a query endpoint's reader (the standby may answer); by default the primary (publishing asks too)."""
+    with (read or partial(primary_connection, context.engine))() as conn:
         return bulletin_store.published(conn, context.schema, cutoff)
 
 
@@ -252,11 +255,12 @@ FILE_COLUMNS = {"html": ("html", "text/html; charset=utf-8"), "pdf": ("pdf", "ap
                 "json": ("figures_json", "application/json")}
 
 
-def bulletin_file(context: ServiceContext, cutoff: date, kind: str) -> tuple[bytes, str]:
+def bulletin_file(context: ServiceContext, cutoff: date, kind: str,
+                  read: ReadConnection | None = None) -> tuple[bytes, str]:
     if kind not in FILE_COLUMNS:
         raise NotFound(f"no bulletin format {kind!r}; one of {', '.join(FILE_COLUMNS)}", field="format")
     column, media = FILE_COLUMNS[kind]
-    with context.engine.connect() as conn:
+    with (read or partial(primary_connection, context.engine))() as conn:
         found = bulletin_store.file_bytes(conn, context.schema, cutoff, column)
     if found is None:
         raise NotFound(f"no bulletin published for {cutoff}", field="cutoff_date")

@@ -1,11 +1,13 @@
 """R7 rates at a level, now (the live projection) or as of a past time (a replay to that cutoff)."""
 
 import threading
+from functools import partial
 from collections import OrderedDict
 from datetime import datetime, timezone
 
 from platform_core import clock
 from platform_core.errors import RuleViolation, SchemaViolation
+from platform_core.read_replica import ReadConnection, primary_connection
 from platform_core.service import ServiceContext
 from reporting.adapters import queries
 from reporting.domain.rates import rates
@@ -15,13 +17,14 @@ LEVELS = tuple(queries.DIMENSION_SQL)
 
 
 def rates_at(context: ServiceContext, level: str, at: datetime | None = None,
-             district: str | None = None) -> dict:
+             district: str | None = None, read: ReadConnection | None = None) -> dict:
+    """``read``: how the live projection is read (a query endpoint's reader: the standby while fresh enough)."""
     if level not in LEVELS:
         raise SchemaViolation(f"level must be one of {', '.join(LEVELS)}", field="level")
     schema = figures_schema(context, at)
     where, params = ("district_code = :district", {"district": district}) if district else ("", {})
     # One snapshot for the version and the counters, so a cached answer is exactly that version's figures.
-    with context.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+    with live_or_replayed(context, at, read)(isolation_level="REPEATABLE READ") as conn:
         version = queries.projection_version(conn, schema)
         key = (schema, level, district, version)
         units = _RATES.get(key)
@@ -30,6 +33,14 @@ def rates_at(context: ServiceContext, level: str, at: datetime | None = None,
                      for unit, c in queries.counters_by(conn, schema, level, where, params).items()]
             _RATES.put(key, units)
     return {"level": level, "as_of": at.isoformat() if at else None, "units": units}
+
+
+def live_or_replayed(context: ServiceContext, at: datetime | None, read: ReadConnection | None) -> ReadConnection:
+    """The live projection through ``read`` (a query endpoint's reader: the standby may answer; by default the
+    primary); an as-of replay from the primary, where it was just built."""
+    if at is not None or read is None:
+        return partial(primary_connection, context.engine)
+    return read
 
 
 def figures_schema(context: ServiceContext, at: datetime | None) -> str:

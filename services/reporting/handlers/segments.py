@@ -6,11 +6,12 @@ from datetime import datetime
 
 from platform_core.auth import Principal
 from platform_core.errors import SchemaViolation
+from platform_core.read_replica import ReadConnection
 from platform_core.reference import load_industries, load_territory
 from platform_core.service import ServiceContext
 from reporting.adapters import segments_sql
 from reporting.domain import segments
-from reporting.handlers.rates import figures_schema
+from reporting.handlers.rates import figures_schema, live_or_replayed
 
 SCOPE_SHAPE = re.compile(r"city|[0-9]{6}|[0-9]{9}")
 
@@ -27,19 +28,21 @@ def scope_level(scope: str) -> str:
     return {4: "city", 6: "district", 9: "street"}[len(scope)]
 
 
-def segments_at(context: ServiceContext, by: str, scope: str, at: datetime | None = None) -> dict:
-    """``GET /rates?by=``: one breakdown of the scope, with the scope's total."""
+def segments_at(context: ServiceContext, by: str, scope: str, at: datetime | None = None,
+                read: ReadConnection | None = None) -> dict:
+    """``GET /rates?by=``: one breakdown of the scope, with the scope's total (``read``: as rates_at's)."""
     if by not in segments.BREAKDOWNS:
         raise SchemaViolation(f"by must be one of {', '.join(segments.BREAKDOWNS)}", field="by")
     return {"scope": scope, "scope_name": scope_name(scope), "as_of": at.isoformat() if at else None,
-            **segments.as_dict(*breakdowns(context, scope, (by,), at)[by])}
+            **segments.as_dict(*breakdowns(context, scope, (by,), at, read)[by])}
 
 
-def breakdowns(context: ServiceContext, scope: str, bys=segments.BREAKDOWNS, at: datetime | None = None) -> dict:
+def breakdowns(context: ServiceContext, scope: str, bys=segments.BREAKDOWNS, at: datetime | None = None,
+               read: ReadConnection | None = None) -> dict:
     """Several breakdowns of one scope from one grouping of the projection: by -> (breakdown, segment names)."""
     level = scope_level(scope)
     schema = figures_schema(context, at)
-    with context.engine.connect() as conn:
+    with live_or_replayed(context, at, read)() as conn:
         cells = segments_sql.cells(conn, schema, level, None if level == "city" else scope)
     industries = {code: item.name for code, item in load_industries().items()}
     shown = {}
