@@ -215,12 +215,33 @@ class ServiceUnderLoad:
         requests = prepare(self.service, self.engine, self.schema, rate * seconds)
         print(f"http: {self.service} at {rate} req/s for {seconds} s ({clients} clients, {self.workers} "
               f"worker(s)) ...", file=sys.stderr)
+        cpu_before = process_tree_cpu(self.processes[0].pid)
         result = offered_load(self.port, self.token, requests, rate, clients)
+        result["cpu_per_request"] = (process_tree_cpu(self.processes[0].pid) - cpu_before) / max(1, result["requests"])
         if result["errors"]:
             print(f"  {self.service}: {result['errors']} errors {result['error_statuses']}; see {self.log.name}",
                   file=sys.stderr)
         return result | {"service": self.service, "rate": rate, "clients": clients, "workers": self.workers,
                          "command": COMMANDS[self.service]}
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its descendants (uvicorn's worker processes), from /proc."""
+    parents, cpu = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier and child not in tree]
+        tree.update(frontier)
+    return sum(cpu.get(member, 0.0) for member in tree)
 
 
 def measure_service(service: str, rate: int, seconds: int, clients: int, workers: int = 1) -> dict:
@@ -275,10 +296,11 @@ def single_insert_limit(rows: int = 10_000) -> float:
 def print_saturation(found: dict, raw_inserts: float) -> None:
     print(f"\n{found['service']} {found['command']}: {found['workers']} worker process(es), {found['clients']} "
           f"kept-alive connections; raw PostgreSQL single-insert loop in this run: {raw_inserts:,.0f} rows/s\n\n"
-          "| offered req/s | achieved req/s | p50 ms | p99 ms | errors | kept up |\n|---:|---:|---:|---:|---:|---|")
+          "| offered req/s | achieved req/s | p50 ms | p99 ms | errors | service CPU ms per request | kept up |\n"
+          "|---:|---:|---:|---:|---:|---:|---|")
     for s in found["steps"]:
         print(f"| {s['rate']} | {s['achieved']:,.0f} | {s['p50'] * 1000:.1f} | {s['p99'] * 1000:.1f} | {s['errors']} "
-              f"| {'yes' if sustained(s) else 'no'} |")
+              f"| {s['cpu_per_request'] * 1000:.2f} | {'yes' if sustained(s) else 'no'} |")
     best, most = found["best"], max(found["steps"], key=lambda s: s["achieved"])
     print(f"\nmost achieved: {most['achieved']:,.0f} req/s in total, {most['achieved'] / found['workers']:,.0f} per "
           f"worker process (offered {most['rate']}, p99 {most['p99'] * 1000:.1f} ms)")

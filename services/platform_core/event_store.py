@@ -191,7 +191,8 @@ def insert_values(conn: StoreConnection, statement: str, rows: Sequence[Sequence
                 page_size: int = 1000) -> None:
     """A multi-row INSERT (``VALUES %s``) of ``rows`` on the DBAPI cursor, ``page_size`` rows a statement, inside
     the connection's transaction; psycopg2's errors become SQLAlchemy's, as ``_run``'s. For bulk writes:
-    SQLAlchemy's insertmanyvalues binds and processes every row apart (docs/performance.md, "Import")."""
+    SQLAlchemy's insertmanyvalues binds and processes every row apart (docs/performance.md, "Figures behind
+    the code")."""
     with _dbapi(conn).cursor() as cursor:
         try:
             psycopg2.extras.execute_values(cursor, statement, rows, template, page_size)
@@ -410,7 +411,7 @@ class EventStore:
         1..n); a stream that exists already fails the whole batch at ``UNIQUE(stream_id, stream_version)``.
         Rows go in as multi-row VALUES on the DBAPI cursor (1,000 a statement), one outbox row per event, in
         the events' order: SQLAlchemy's insertmanyvalues encoded each JSONB value and bound each row apart,
-        most of a 10,000-row import's client time (docs/performance.md, "Import")."""
+        a large part of a 10,000-row import's time (docs/performance.md, "Figures behind the code")."""
         built, at = [], 0
         for stream_id, run in runs:
             built += self._envelopes(stream_id, 0, run, actor, event_ids[at:at + len(run)])
@@ -420,8 +421,8 @@ class EventStore:
         rows = [(str(e.event_id), e.stream_id, e.stream_version, e.type, e.schema_version, e.occurred_at,
                  e.recorded_at, actor_json if e.actor is actor else jsonb_text(e.actor.model_dump(mode="json")),
                  jsonb_text(e.payload), canonical) for e, canonical in built]
-        insert_values(conn, f"INSERT INTO {self.schema}.events (event_id, stream_id, stream_version, type, schema_version,"
-                          " occurred_at, recorded_at, actor, payload, canonical) VALUES %s", rows,
+        insert_values(conn, f"INSERT INTO {self.schema}.events (event_id, stream_id, stream_version, type,"
+                          " schema_version, occurred_at, recorded_at, actor, payload, canonical) VALUES %s", rows,
                     "(%s::uuid, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)")
         insert_values(conn, f"INSERT INTO {self.schema}.outbox (event_id, topic) VALUES %s",
                     [(str(e.event_id), self.topic) for e in envelopes], "(%s::uuid, %s)")

@@ -114,7 +114,7 @@ def in_one_thread(endpoint: Callable) -> Callable:
 
     FastAPI runs a plain ``def`` route in its thread pool, and then, when the route has a response model,
     validates the answer in a second hop there; a hop costs ~0.3 ms of CPU on this machine, about a command's
-    whole framework cost (docs/performance.md, "HTTP commands"). Wrapped, the route makes one hop. Its
+    whole framework cost (docs/performance.md, "Figures behind the code"). Wrapped, the route makes one hop. Its
     signature is the endpoint's (``functools.wraps``); the intake runs the endpoint itself (``__wrapped__``)."""
 
     @functools.wraps(endpoint)

@@ -39,6 +39,7 @@ PUBLISH_BATCH = 5000
 COMMAND_SAVEPOINT = "intake_command"
 # The rule a command naming another department's ce_source breaks (its refusal's ``rule``).
 SOURCE_RULE = "ce_source_department"
+SHOWN = 200  # at most this much of a sender's attribute is quoted back in a reason
 
 
 @dataclass(frozen=True)
@@ -166,9 +167,9 @@ class IntakeApplier:
                       event: CloudEvent) -> None:
         """A command on a department's topic naming another producer: refused and recorded, as a 403 is."""
         principal = _principal(department)
-        refusal = Forbidden(f"ce_source“{event.source}”不是{department.name}的来源（应为“{department.source}”）："
-                            "部门系统只能以本部门的名义发送命令", principal=principal, permission="intake.source",
-                            target=event.id)
+        refusal = Forbidden(f"ce_source“{event.source[:SHOWN]}”不是{department.name}的来源"
+                            f"（应为“{department.source}”）：部门系统只能以本部门的名义发送命令",
+                            principal=principal, permission="intake.source", target=event.id)
         refusal.field, refusal.rule = "ce_source", SOURCE_RULE
         insert_refusal(conn, self.schema, refusal)
         batch.kept = True  # the refusal's row is kept: the next command gets a savepoint of its own
@@ -298,11 +299,12 @@ def _subject_mismatch(command: IntakeCommand, event: CloudEvent, data: Any) -> s
     """Why the event's ``subject`` does not name what the command acts on (None when absent or equal)."""
     if event.subject is None:
         return None
+    shown = event.subject[:SHOWN]
     if command.subject_field is None:
-        return f"subject {event.subject!r} given, but {event.type} acts on no entity or stream: leave subject out"
+        return f"subject {shown!r} given, but {event.type} acts on no entity or stream: leave subject out"
     named = getattr(data, command.subject_field, None)
     if event.subject != str(named):
-        return f"subject {event.subject!r} is not the command's {command.subject_field} {named!r}"
+        return f"subject {shown!r} is not the command's {command.subject_field} {named!r}"
     return None
 
 

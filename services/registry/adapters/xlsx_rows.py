@@ -1,7 +1,7 @@
 """The rows of an XLSX worksheet as openpyxl's ``iter_rows(values_only=True)`` gives them, read by expat.
 
 openpyxl's read-only reader builds an element tree and a dict per cell (and objects per inline string): about
-90% of a 10,000-row import's parse time (docs/performance.md, "Import"). Here the worksheet's XML is
+90% of a 10,000-row import's parse time (docs/performance.md, "Figures behind the code"). Here the worksheet's XML is
 streamed once through expat's C parser with handlers only for the few elements a value needs (row, c, v,
 is/t) and the merged ranges, which openpyxl's read-only sheet does not list. The workbook-level parts
 (shared strings, which styles are dates, the 1900/1904 epoch) still come from openpyxl's loader, so a
@@ -38,7 +38,8 @@ class _Cells:
         self.merged: list[tuple[int, int, int, int, str]] = []
         self.next_row, self.row_number, self.column = 1, 0, 0
         self.cells: dict[int, Any] | None = None
-        self.cell_type, self.style, self.text, self.collecting, self.in_inline, self.in_phonetic = "n", 0, [], False, False, False
+        self.cell_type, self.style, self.text = "n", 0, []
+        self.collecting = self.in_inline = self.in_phonetic = False
 
     def start(self, name: str, attrs: dict) -> None:
         if name == _CELL:
@@ -136,9 +137,11 @@ def _no_doctype(*_) -> None:
     raise ValueError("a DOCTYPE in a worksheet")
 
 
-def read_rows(source: IO[bytes], book, sheet, on_row: Callable[[int, list[Any]], None]) -> list[tuple[int, int, int, int, str]]:
-    """Stream the worksheet XML ``source`` of the read-only openpyxl ``book``: ``on_row`` gets each row's
-    number and values (``sheet``: the book's read-only worksheet this XML is); returns the merged ranges (min_row, max_row, min_col, max_col, ref)."""
+def read_rows(source: IO[bytes], book, sheet,
+              on_row: Callable[[int, list[Any]], None]) -> list[tuple[int, int, int, int, str]]:
+    """Stream the worksheet XML ``source`` of the read-only openpyxl ``book`` (``sheet``: its worksheet this
+    XML is): ``on_row`` gets each row's number and values; returns the merged ranges (min_row, max_row,
+    min_col, max_col, ref)."""
     cells = _Cells(sheet._shared_strings, book._date_formats, book._timedelta_formats, book.epoch,  # noqa: SLF001
                    on_row)
     parser = expat.ParserCreate(namespace_separator=" ")
