@@ -44,7 +44,10 @@ class FastJSONResponse(JSONResponse):
     bytes. Like the standard one it writes UTF-8 (Chinese as is) and non-string keys as strings."""
 
     def render(self, content) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:  # what orjson refuses (an integer past 64 bits) the standard encoder writes
+            return super().render(content)
 
 
 class KafkaReadiness:
