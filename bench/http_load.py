@@ -25,6 +25,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+import sqlalchemy as sa
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
@@ -167,37 +168,147 @@ def offered_load(port: int, token: str, requests, rate: float, clients: int) -> 
             "error_statuses": sorted(set(errors)), "late": late[0]}
 
 
-def measure_service(service: str, rate: int, seconds: int, clients: int) -> dict:
-    settings = get_settings()
-    engine = create_db_engine(settings.database_url, pool_size=2)
-    suffix = uuid.uuid4().hex[:8]
-    schema, topic = f"bench_http_{service}_{suffix}", f"bench.http.{service}.{suffix}"
-    admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
-    admin.create_topics([NewTopic(topic, num_partitions=settings.topic_partitions, replication_factor=1)])
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix=f"bench-http-{service}-", suffix=".log", delete=False)
-    env = dict(os.environ, BENCH_SERVICE=service, BENCH_SCHEMA=schema, BENCH_TOPIC=topic,
-               CAMPAIGN_LOG_LEVEL="WARNING", PYTHONPATH=f"{BENCH}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-    app = subprocess.Popen([str(Path(sys.executable).parent / "uvicorn"), "http_apps:app", "--host", "127.0.0.1",
-                            "--port", str(port), "--no-access-log"], env=env, cwd=ROOT, stdout=log,
-                           stderr=subprocess.STDOUT)
-    processes = [app]
-    try:
-        wait_ready(port, 90, app, f"the bench app (log {log.name})")
-        if service != "reporting":
-            processes.append(subprocess.Popen([sys.executable, "-c", RELAY_PROCESS, settings.database_url,
-                                               settings.kafka_bootstrap, schema], stdout=log, stderr=subprocess.STDOUT))
-        requests = prepare(service, engine, schema, rate * seconds)
-        token = issuer_from_settings(settings).issue(Principal(department="city_org", kind="city_org", user="bench"))
-        print(f"http: {service} at {rate} req/s for {seconds} s ({clients} clients) ...", file=sys.stderr)
-        result = offered_load(port, token, requests, rate, clients)
+class ServiceUnderLoad:
+    """One service's bench app under uvicorn (``workers`` processes) on a scratch schema and topic, its relay
+    running, for as many runs of offered load as wanted; removes its scratch on exit."""
+
+    def __init__(self, service: str, workers: int = 1):
+        self.service, self.workers, self.settings = service, workers, get_settings()
+        self.engine = create_db_engine(self.settings.database_url, pool_size=8)
+        suffix = uuid.uuid4().hex[:8]
+        self.schema, self.topic = f"bench_http_{service}_{suffix}", f"bench.http.{service}.{suffix}"
+        self.admin = KafkaAdminClient(**kafka_options(self.settings.kafka_bootstrap))
+        self.port, self.processes = free_port(), []
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-http-{service}-", suffix=".log", delete=False)
+        self.token = issuer_from_settings(self.settings).issue(
+            Principal(department="city_org", kind="city_org", user="bench"))
+
+    def __enter__(self) -> "ServiceUnderLoad":
+        self.admin.create_topics([NewTopic(self.topic, num_partitions=self.settings.topic_partitions,
+                                           replication_factor=1)])
+        env = dict(os.environ, BENCH_SERVICE=self.service, BENCH_SCHEMA=self.schema, BENCH_TOPIC=self.topic,
+                   CAMPAIGN_LOG_LEVEL="WARNING",
+                   PYTHONPATH=f"{BENCH}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+        try:
+            app = subprocess.Popen([str(Path(sys.executable).parent / "uvicorn"), "http_apps:app", "--host",
+                                    "127.0.0.1", "--port", str(self.port), "--no-access-log",
+                                    "--workers", str(self.workers)],
+                                   env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+            self.processes.append(app)
+            wait_ready(self.port, 90, app, f"the bench app (log {self.log.name})")
+            if self.workers > 1:  # every worker has run its startup (migrations of the scratch schema) once
+                time.sleep(3)
+            if self.service != "reporting":
+                self.processes.append(subprocess.Popen(
+                    [sys.executable, "-c", RELAY_PROCESS, self.settings.database_url, self.settings.kafka_bootstrap,
+                     self.schema], stdout=self.log, stderr=subprocess.STDOUT))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_) -> None:
+        stop_all(self.processes)
+        remove_scratch(self.engine, self.schema, self.admin, [self.topic])
+
+    def run(self, rate: int, seconds: int, clients: int) -> dict:
+        requests = prepare(self.service, self.engine, self.schema, rate * seconds)
+        print(f"http: {self.service} at {rate} req/s for {seconds} s ({clients} clients, {self.workers} "
+              f"worker(s)) ...", file=sys.stderr)
+        cpu_before = process_tree_cpu(self.processes[0].pid)
+        result = offered_load(self.port, self.token, requests, rate, clients)
+        result["cpu_per_request"] = (process_tree_cpu(self.processes[0].pid) - cpu_before) / max(1, result["requests"])
         if result["errors"]:
-            print(f"  {service}: {result['errors']} errors {result['error_statuses']}; see {log.name}",
+            print(f"  {self.service}: {result['errors']} errors {result['error_statuses']}; see {self.log.name}",
                   file=sys.stderr)
+        return result | {"service": self.service, "rate": rate, "clients": clients, "workers": self.workers,
+                         "command": COMMANDS[self.service]}
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its descendants (uvicorn's worker processes), from /proc."""
+    parents, cpu = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier and child not in tree]
+        tree.update(frontier)
+    return sum(cpu.get(member, 0.0) for member in tree)
+
+
+def measure_service(service: str, rate: int, seconds: int, clients: int, workers: int = 1) -> dict:
+    with ServiceUnderLoad(service, workers) as under_load:
+        return under_load.run(rate, seconds, clients)
+
+
+P99_LIMIT_S = 0.050
+
+
+def sustained(step: dict) -> bool:
+    """A step the service kept up with: (nearly) all the offered rate, p99 under the line, no error."""
+    return step["achieved"] >= 0.95 * step["rate"] and step["p99"] < P99_LIMIT_S and not step["errors"]
+
+
+def saturation(service: str, start: int, factor: float, seconds: int, clients: int, workers: int = 1,
+               past: int = 0, ceiling: int = 5_000) -> dict:
+    """Raise the offered rate by ``factor`` from ``start`` until the service stops keeping up (p99 over 50 ms,
+    an error, or under 95% of the offer), and ``past`` steps more (on a shared machine one stall fails a
+    step; the steps after it show the throughput plateau): every step, and the highest rate sustained. One
+    app for all steps."""
+    steps, rate, failed = [], start, 0
+    with ServiceUnderLoad(service, workers) as under_load:
+        under_load.run(start, 3, clients)  # warm-up, not counted: first connections, caches, prepared statements
+        while rate <= ceiling:
+            steps.append(under_load.run(rate, seconds, clients))
+            if not sustained(steps[-1]):
+                failed += 1
+                if failed > past or steps[-1]["achieved"] < 0.8 * rate:
+                    break
+            rate = int(rate * factor)
+    best = max((s for s in steps if sustained(s)), key=lambda s: s["achieved"], default=None)
+    return {"service": service, "workers": workers, "clients": clients, "steps": steps, "best": best,
+            "command": COMMANDS[service]}
+
+
+def single_insert_limit(rows: int = 10_000) -> float:
+    """PostgreSQL's one-row-transaction floor (8 threads) in this run: the raw limit a command is read against."""
+    from pipeline import raw_single_inserts
+    engine = create_db_engine(get_settings().database_url, pool_size=8)
+    schema = f"bench_raw_{uuid.uuid4().hex[:8]}"
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        return raw_single_inserts(engine, schema, rows, b"x" * 600)
     finally:
-        stop_all(processes)
-        remove_scratch(engine, schema, admin, [topic])
-    return result | {"service": service, "rate": rate, "clients": clients, "command": COMMANDS[service]}
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()
+
+
+def print_saturation(found: dict, raw_inserts: float) -> None:
+    print(f"\n{found['service']} {found['command']}: {found['workers']} worker process(es), {found['clients']} "
+          f"kept-alive connections; raw PostgreSQL single-insert loop in this run: {raw_inserts:,.0f} rows/s\n\n"
+          "| offered req/s | achieved req/s | p50 ms | p99 ms | errors | service CPU ms per request | kept up |\n"
+          "|---:|---:|---:|---:|---:|---:|---|")
+    for s in found["steps"]:
+        print(f"| {s['rate']} | {s['achieved']:,.0f} | {s['p50'] * 1000:.1f} | {s['p99'] * 1000:.1f} | {s['errors']} "
+              f"| {s['cpu_per_request'] * 1000:.2f} | {'yes' if sustained(s) else 'no'} |")
+    best, most = found["best"], max(found["steps"], key=lambda s: s["achieved"])
+    print(f"\nmost achieved: {most['achieved']:,.0f} req/s in total, {most['achieved'] / found['workers']:,.0f} per "
+          f"worker process (offered {most['rate']}, p99 {most['p99'] * 1000:.1f} ms)")
+    if best is None:
+        print("\nnot sustained even at the first step", flush=True)
+    else:
+        print(f"\nsustained: {best['achieved']:,.0f} req/s in total, {best['achieved'] / found['workers']:,.0f} "
+              f"per worker process (p99 {best['p99'] * 1000:.1f} ms)", flush=True)
 
 
 COMMANDS = {"registry": "POST /entities", "membership": "POST /members/found",
@@ -206,17 +317,28 @@ COMMANDS = {"registry": "POST /entities", "membership": "POST /members/found",
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=int, default=200)
-    parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rate", type=int, default=200, help="offered req/s (the first step with --saturate)")
+    parser.add_argument("--seconds", type=int, default=20, help="per rate")
+    parser.add_argument("--clients", type=int, default=8, help="kept-alive connections")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the service")
+    parser.add_argument("--saturate", action="store_true",
+                        help="raise the rate by --factor until p99 > 50 ms, an error, or under 95%% of the offer")
+    parser.add_argument("--factor", type=float, default=1.25)
+    parser.add_argument("--past", type=int, default=0, help="steps to go on after the first one not kept up")
     parser.add_argument("--service", choices=SERVICES, action="append")
     args = parser.parse_args()
-    print("\n| service | command | offered | achieved req/s | p50 ms | p99 ms | errors |\n"
-          "|---|---|---:|---:|---:|---:|---:|")
+    if args.saturate:
+        raw_inserts = single_insert_limit()
+        for service in args.service or ["registry"]:
+            print_saturation(saturation(service, args.rate, args.factor, args.seconds, args.clients, args.workers,
+                                        args.past), raw_inserts)
+        return
+    print("\n| service | command | workers | offered | achieved req/s | p50 ms | p99 ms | errors |\n"
+          "|---|---|---:|---:|---:|---:|---:|---:|")
     for service in args.service or SERVICES:
-        m = measure_service(service, args.rate, args.seconds, args.clients)
-        print(f"| {service} | {m['command']} | {m['rate']} | {m['achieved']:,.0f} | {m['p50'] * 1000:.1f} "
-              f"| {m['p99'] * 1000:.1f} | {m['errors']} |", flush=True)
+        m = measure_service(service, args.rate, args.seconds, args.clients, args.workers)
+        print(f"| {service} | {m['command']} | {m['workers']} | {m['rate']} | {m['achieved']:,.0f} "
+              f"| {m['p50'] * 1000:.1f} | {m['p99'] * 1000:.1f} | {m['errors']} |", flush=True)
 
 
 if __name__ == "__main__":

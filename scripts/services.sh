@@ -134,8 +134,9 @@ case "${1:-}" in
     start_one audit-signer "$PIDS/audit-signer.pid" "${SIGNER_ENV[@]}" .venv/bin/python -m audit_signer serve
     for s in "${SERVICES[@]}"; do
       extra=(); [ "$s" = reporting ] && extra=("${REPORTING_ENV[@]}")
+      # CAMPAIGN_HTTP_WORKERS (default 1): worker processes per HTTP service, one per core at most (docs/performance.md)
       start_one "$s" "$PIDS/$s.pid" "${extra[@]}" .venv/bin/uvicorn "$s.entrypoints.http:app" \
-        --host 127.0.0.1 --port "${PORT[$s]}" --no-access-log
+        --host 127.0.0.1 --port "${PORT[$s]}" --no-access-log --workers "${CAMPAIGN_HTTP_WORKERS:-1}"
       start_one "$s-relay" "$PIDS/$s-relay.pid" env "CAMPAIGN_METRICS_PORT=$(metrics_port "$s-relay")" \
         .venv/bin/campaign relay "$s"
       for pair in $(consumer_processes "$s"); do

@@ -16,7 +16,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import orjson
 import psycopg2
+import psycopg2.extras
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
@@ -183,6 +185,27 @@ def _run(conn: StoreConnection, statement: str, params: Sequence[Any] | dict[str
             return cursor.fetchall() if cursor.description is not None else []
         except psycopg2.Error as exc:
             raise _translated(conn, statement, exc, cursor) from exc
+
+
+def insert_values(conn: StoreConnection, statement: str, rows: Sequence[Sequence[Any]], template: str,
+                page_size: int = 1000) -> None:
+    """A multi-row INSERT (``VALUES %s``) of ``rows`` on the DBAPI cursor, ``page_size`` rows a statement, inside
+    the connection's transaction; psycopg2's errors become SQLAlchemy's, as ``_run``'s. For bulk writes:
+    SQLAlchemy's insertmanyvalues binds and processes every row apart (docs/performance.md, "Figures behind
+    the code")."""
+    with _dbapi(conn).cursor() as cursor:
+        try:
+            psycopg2.extras.execute_values(cursor, statement, rows, template, page_size)
+        except psycopg2.Error as exc:
+            raise _translated(conn, statement, exc, cursor) from exc
+
+
+def jsonb_text(value: Any) -> str:
+    """JSON text for a JSONB parameter (PostgreSQL normalizes it: any valid encoding stores the same value)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # what orjson refuses (an integer past 64 bits) the standard encoder writes
+        return json.dumps(value)
 
 
 _DIALECT = PGDialect_psycopg2(dbapi=psycopg2)  # only its is_disconnect: which errors mean a lost connection
@@ -386,22 +409,23 @@ class EventStore:
                             event_ids: Sequence[uuid.UUID], actor: Actor) -> list[EventEnvelope]:
         """Start many new streams at once (bulk imports): every stream must be new (its events get versions
         1..n); a stream that exists already fails the whole batch at ``UNIQUE(stream_id, stream_version)``.
-        Rows go in with executemany, one outbox row per event."""
+        Rows go in as multi-row VALUES on the DBAPI cursor (1,000 a statement), one outbox row per event, in
+        the events' order: SQLAlchemy's insertmanyvalues encoded each JSONB value and bound each row apart,
+        a large part of a 10,000-row import's time (docs/performance.md, "Figures behind the code")."""
         built, at = [], 0
         for stream_id, run in runs:
             built += self._envelopes(stream_id, 0, run, actor, event_ids[at:at + len(run)])
             at += len(run)
         envelopes = [envelope for envelope, _ in built]
-        t = self.tables
-        rows = []
-        for envelope, canonical in built:
-            rows.append({"event_id": envelope.event_id, "stream_id": envelope.stream_id,
-                         "stream_version": envelope.stream_version, "type": envelope.type,
-                         "schema_version": envelope.schema_version, "occurred_at": envelope.occurred_at,
-                         "recorded_at": envelope.recorded_at, "actor": envelope.actor.model_dump(),
-                         "payload": envelope.payload, "canonical": canonical})
-        conn.execute(t.events.insert(), rows)
-        conn.execute(t.outbox.insert(), [{"event_id": e.event_id, "topic": self.topic} for e in envelopes])
+        actor_json = jsonb_text(actor.model_dump(mode="json"))
+        rows = [(str(e.event_id), e.stream_id, e.stream_version, e.type, e.schema_version, e.occurred_at,
+                 e.recorded_at, actor_json if e.actor is actor else jsonb_text(e.actor.model_dump(mode="json")),
+                 jsonb_text(e.payload), canonical) for e, canonical in built]
+        insert_values(conn, f"INSERT INTO {self.schema}.events (event_id, stream_id, stream_version, type,"
+                          " schema_version, occurred_at, recorded_at, actor, payload, canonical) VALUES %s", rows,
+                    "(%s::uuid, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)")
+        insert_values(conn, f"INSERT INTO {self.schema}.outbox (event_id, topic) VALUES %s",
+                    [(str(e.event_id), self.topic) for e in envelopes], "(%s::uuid, %s)")
         return envelopes
 
     def _envelopes(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,

@@ -1,5 +1,6 @@
 """HTTP scaffolding every service shares: health, readiness, metrics, errors, limits."""
 
+import functools
 import json
 import logging
 import sys
@@ -11,6 +12,7 @@ from typing import Annotated
 from urllib.parse import unquote_to_bytes
 
 import anyio
+import orjson
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from kafka import KafkaAdminClient
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import clock
@@ -33,6 +36,18 @@ from .workers import STALE_AFTER_SECONDS, read_dead_workers
 log = logging.getLogger(__name__)
 
 GIL_SWITCH_INTERVAL_S = 0.0005
+
+
+class FastJSONResponse(JSONResponse):
+    """JSON rendered by orjson: the apps' default response class (routes without a response model, error
+    bodies). Routes with a response model keep FastAPI's own path, which pydantic serializes straight to
+    bytes. Like the standard one it writes UTF-8 (Chinese as is) and non-string keys as strings."""
+
+    def render(self, content) -> bytes:
+        try:
+            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:  # what orjson refuses (an integer past 64 bits) the standard encoder writes
+            return super().render(content)
 
 
 class KafkaReadiness:
@@ -97,6 +112,22 @@ Caller = Annotated[Principal, Depends(authenticate)]
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 
 
+def in_one_thread(endpoint: Callable) -> Callable:
+    """A route doing blocking work (a plain ``def``) as an ``async`` route running it in the thread pool.
+
+    FastAPI runs a plain ``def`` route in its thread pool, and then, when the route has a response model,
+    validates the answer in a second hop there; a hop costs ~0.3 ms of CPU on this machine, about a command's
+    whole framework cost (docs/performance.md, "Figures behind the code"). Wrapped, the route makes one hop. Its
+    signature is the endpoint's (``functools.wraps``); the intake runs the endpoint itself (``__wrapped__``)."""
+
+    @functools.wraps(endpoint)
+    async def route(**arguments):
+        return await run_in_threadpool(endpoint, **arguments)
+
+    route.runs_in_one_thread = True
+    return route
+
+
 def mark_replayed(response: Response, replayed: bool) -> None:
     """A command answered with the result of its first run (same Idempotency-Key) says so in a header."""
     if replayed:
@@ -128,7 +159,7 @@ class RefuseNulMiddleware:
             where = "path"
         elif b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
             where = "query"
-        content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+        content_type = _header(scope, b"content-type")
         if where is None and b"json" in content_type.lower():
             messages, body = [], b""
             while True:
@@ -146,10 +177,18 @@ class RefuseNulMiddleware:
 
             receive = replay
         if where is not None:
-            return await JSONResponse(status_code=422, content={
+            return await FastJSONResponse(status_code=422, content={
                 "error": "validation_failed", "field": where,
                 "message": f"{where}: U+0000 (NUL) characters are not accepted"})(scope, receive, send)
         await self.app(scope, receive, send)
+
+
+def _header(scope, name: bytes) -> bytes:
+    """A request header's raw value (b"" when absent); ``name`` lower-case, as ASGI servers give them."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return b""
 
 
 def _nul_location(body: bytes) -> str | None:
@@ -175,6 +214,7 @@ def _nul_location(body: bytes) -> str | None:
 
 
 CLOCK_HEADER = "X-Campaign-Clock"
+_CLOCK_KEY, _CAMPAIGN_TIME_KEY = CLOCK_HEADER.lower().encode(), clock.HEADER.lower().encode()
 
 
 class CampaignTimeMiddleware:
@@ -185,17 +225,17 @@ class CampaignTimeMiddleware:
 
     def __init__(self, app, enabled: bool):
         self.app, self.enabled = app, enabled
+        self.answered_by = b"simulated" if enabled else b"real"
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        raw = next((v for k, v in scope["headers"] if k == clock.HEADER.lower().encode()), None)
-        answered_by = b"simulated" if self.enabled else b"real"
+        raw = _header(scope, _CAMPAIGN_TIME_KEY) or None
+        answered_by = self.answered_by
 
         async def naming_the_clock(message):
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (CLOCK_HEADER.lower().encode(), answered_by)]}
+                message = {**message, "headers": [*message.get("headers", []), (_CLOCK_KEY, answered_by)]}
             await send(message)
 
         if raw is None:
@@ -207,7 +247,8 @@ class CampaignTimeMiddleware:
                                     field=clock.HEADER, rule="real clock")
             at = clock.parse_campaign_time(raw.decode("latin-1"))
         except PlatformError as exc:
-            return await JSONResponse(status_code=exc.status, content=exc.to_dict())(scope, receive, naming_the_clock)
+            return await FastJSONResponse(status_code=exc.status, content=exc.to_dict())(scope, receive,
+                                                                                        naming_the_clock)
         answered_by = b"simulated; at=" + at.isoformat().encode()
         with clock.campaign_time(at):
             await self.app(scope, receive, naming_the_clock)
@@ -218,12 +259,13 @@ class RequestTooLarge(Exception):
 
 
 REQUEST_ID_HEADER = "X-Request-Id"
+_REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
 
 
-def _request_id(scope) -> str:
+def _request_id(given: bytes) -> str:
     """The caller's X-Request-Id when it is a sane one (to follow a request across logs), else a new one."""
-    given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
-    return given if 8 <= len(given) <= 64 and all(c.isalnum() or c in "-_." for c in given) else uuid.uuid4().hex
+    text = given.decode("latin-1")
+    return text if 8 <= len(text) <= 64 and all(c.isalnum() or c in "-_." for c in text) else uuid.uuid4().hex
 
 
 class LimitAndMeasureMiddleware:
@@ -241,16 +283,32 @@ class LimitAndMeasureMiddleware:
     def __init__(self, app, service: str, max_body_bytes: int, max_upload_bytes: int | None = None):
         self.app, self.service, self.max_body_bytes = app, service, max_body_bytes
         self.max_upload_bytes = max_upload_bytes or max_body_bytes
+        self._measures: dict[tuple[str, str, str], tuple] = {}
 
-    def limit_for(self, scope) -> int:
-        content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
-        return self.max_upload_bytes if content_type.lower().startswith(b"multipart/form-data") else self.max_body_bytes
+    def measures(self, method: str, template: str, status: str) -> tuple:
+        """The request counter and latency histogram of a route and status: prometheus_client's ``labels``
+        looks them up under a lock on every call; here once per (method, route, status)."""
+        key = (method, template, status)
+        found = self._measures.get(key)
+        if found is None:
+            found = self._measures[key] = (HTTP_REQUESTS.labels(self.service, method, template, status),
+                                           HTTP_LATENCY.labels(self.service, method, template))
+        return found
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit, request_id = self.limit_for(scope), _request_id(scope)
-        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        content_type = declared = given_id = b""
+        for key, value in scope["headers"]:  # one pass for the three headers this needs
+            if key == b"content-type":
+                content_type = value
+            elif key == b"content-length":
+                declared = value
+            elif key == _REQUEST_ID_KEY:
+                given_id = value
+        upload = content_type.lower().startswith(b"multipart/form-data")
+        limit, request_id = self.max_upload_bytes if upload else self.max_body_bytes, _request_id(given_id)
+        request_id_header = (_REQUEST_ID_KEY, request_id.encode())
         if declared.isdigit() and int(declared) > limit:
             if int(declared) <= limit + DRAIN_BYTES:
                 await _drain(receive)
@@ -271,8 +329,7 @@ class LimitAndMeasureMiddleware:
                 if received[0] > limit:
                     return  # the app's answer to a truncated body is replaced by the 413 below
                 status[0] = message["status"]
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (REQUEST_ID_HEADER.lower().encode(), request_id.encode())]}
+                message = {**message, "headers": [*message.get("headers", []), request_id_header]}
             elif received[0] > limit:
                 return
             await send(message)
@@ -288,7 +345,7 @@ class LimitAndMeasureMiddleware:
                 crashed = True
                 if status[0] is None:
                     status[0] = 500
-                    await JSONResponse(status_code=500, headers={REQUEST_ID_HEADER: request_id}, content={
+                    await FastJSONResponse(status_code=500, headers={REQUEST_ID_HEADER: request_id}, content={
                         "error": "internal_error", "request_id": request_id,
                         "message": f"服务器内部错误，请稍后重试；如仍失败请提供请求编号 {request_id}"})(scope, receive, send)
                 return
@@ -302,8 +359,9 @@ class LimitAndMeasureMiddleware:
             elif status[0] is not None and status[0] >= 500 and not crashed:
                 log.error("server error", extra={"request_id": request_id, "method": scope["method"],
                                                  "path": scope.get("path"), "route": template, "status": status[0]})
-            HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status[0] or 500)).inc()
-            HTTP_LATENCY.labels(self.service, scope["method"], template).observe(time.perf_counter() - started)
+            requests, latency = self.measures(scope["method"], template, str(status[0] or 500))
+            requests.inc()
+            latency.observe(time.perf_counter() - started)
 
 
 # Before a 413 the rest of a body up to this size is read and dropped (for a few seconds at most): a client
@@ -324,7 +382,7 @@ async def _drain(receive) -> None:
 
 
 def _too_large(limit: int, request_id: str) -> JSONResponse:
-    return JSONResponse(status_code=413, headers={REQUEST_ID_HEADER: request_id, "Connection": "close"}, content={
+    return FastJSONResponse(status_code=413, headers={REQUEST_ID_HEADER: request_id, "Connection": "close"}, content={
         "error": "payload_too_large", "field": "body", "rule": f"at most {limit} bytes",
         "message": f"请求体超过上限 {limit} 字节（{limit / 1024 / 1024:.1f} MiB），未写入任何数据；大文件请分批导入"})
 
@@ -379,7 +437,8 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, token
         yield
         readiness.close()
 
-    app = FastAPI(title=f"{service} service", version=version, description=description, lifespan=lifespan)
+    app = FastAPI(title=f"{service} service", version=version, description=description, lifespan=lifespan,
+                  default_response_class=FastJSONResponse)
     app.state.engine = engine
     app.state.readiness = readiness
     app.state.token_verifier = token_verifier
@@ -394,32 +453,32 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, token
 
     @app.exception_handler(PlatformError)
     async def platform_error(_: Request, exc: PlatformError):
-        if isinstance(exc, Forbidden):
-            record_refusal(engine, service, exc)
+        if isinstance(exc, Forbidden):  # its database write in a worker thread: never on the event loop
+            await run_in_threadpool(record_refusal, engine, service, exc)
         retry_after = getattr(exc, "retry_after", None)  # Busy (503), NotYetProjected, ProjectionBehind (409)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-        return JSONResponse(status_code=exc.status, content=exc.to_dict(), headers=headers)
+        return FastJSONResponse(status_code=exc.status, content=exc.to_dict(), headers=headers)
 
     @app.exception_handler(sa.exc.OperationalError)
     async def database_unavailable(_: Request, exc: sa.exc.OperationalError):
         # Nothing was committed; the client may retry (with the same Idempotency-Key).
         log.warning("database unavailable", extra={"error": str(exc.orig)[:200]})
-        return JSONResponse(status_code=503, headers={"Retry-After": "1"}, content={
+        return FastJSONResponse(status_code=503, headers={"Retry-After": "1"}, content={
             "error": "database_unavailable", "message": "the database is unavailable; nothing was written, retry"})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError):
-        return JSONResponse(status_code=422, content=_validation_body(exc))
+        return FastJSONResponse(status_code=422, content=_validation_body(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException):
         # keeps the exception's headers: a 405 names the methods the path allows (Allow)
-        return JSONResponse(status_code=exc.status_code, headers=getattr(exc, "headers", None),
-                            content={"error": "http_error", "message": str(exc.detail)})
+        return FastJSONResponse(status_code=exc.status_code, headers=getattr(exc, "headers", None),
+                                content={"error": "http_error", "message": str(exc.detail)})
 
     @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict:
-        """The process is up."""
+    async def healthz() -> dict:
+        """The process is up."""  # async: no thread-pool hop for a probe that touches nothing
         return {"status": "ok", "service": service}
 
     @app.get("/readyz", tags=["operations"])
@@ -443,7 +502,7 @@ def create_service_app(service: str, engine: Engine, kafka_bootstrap: str, token
         except Exception as exc:
             checks["kafka"] = f"unreachable: {type(exc).__name__}"
         ready = all(value == "ok" for value in checks.values())
-        return JSONResponse(status_code=200 if ready else 503,
+        return FastJSONResponse(status_code=200 if ready else 503,
                             content={"status": "ready" if ready else "not_ready", "checks": checks})
 
     @app.get("/metrics", tags=["operations"], response_class=Response,

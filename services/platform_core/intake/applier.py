@@ -26,7 +26,7 @@ from ..kafka_io import DeadLetter, DeadLetterPublisher
 from ..metrics import INTAKE_COMMANDS, INTAKE_OUTCOMES_PUBLISHED
 from ..projection_consumer import REJECTIONS, BatchOutcome, ConsumedRecord, ConsumerOffsets
 from ..refusals import insert_refusal
-from .cloudevents import CloudEvent, MalformedCloudEvent, decode
+from .cloudevents import CloudEvent, MalformedCloudEvent, decode, format_time
 from .command_types import responsible_service
 from .commands import IntakeCommand, command_table
 from .departments import IntakeDepartment
@@ -37,6 +37,9 @@ PUBLISH_BATCH = 5000
 # One savepoint name for every command of a batch: released and set again in one round trip after a command
 # whose writes stay, rolled back to (and so ready again) after a refused one.
 COMMAND_SAVEPOINT = "intake_command"
+# The rule a command naming another department's ce_source breaks (its refusal's ``rule``).
+SOURCE_RULE = "ce_source_department"
+SHOWN = 200  # at most this much of a sender's attribute is quoted back in a reason
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,8 @@ class IntakeApplier:
                             f"topic {record.topic} belongs to no intake department", outcome)
         elif command is None:
             self._malformed(batch, record, department, event.id, f"unknown ce_type {event.type}", outcome)
+        elif event.source != department.source:
+            self._wrong_source(conn, batch, department, event)
         else:
             try:
                 data = command.model.model_validate(event.data)
@@ -152,7 +157,24 @@ class IntakeApplier:
                 self._malformed(batch, record, department, event.id,
                                 f"data does not match {event.type}: {_first_error(exc)}", outcome)
                 return
+            wrong_subject = _subject_mismatch(command, event, data)
+            if wrong_subject is not None:
+                self._malformed(batch, record, department, event.id, wrong_subject, outcome)
+                return
             self._run(conn, joined, batch, record, department, command, event, data, outcome)
+
+    def _wrong_source(self, conn: Connection, batch: "_Batch", department: IntakeDepartment,
+                      event: CloudEvent) -> None:
+        """A command on a department's topic naming another producer: refused and recorded, as a 403 is."""
+        principal = _principal(department)
+        refusal = Forbidden(f"ce_source“{event.source[:SHOWN]}”不是{department.name}的来源"
+                            f"（应为“{department.source}”）：部门系统只能以本部门的名义发送命令",
+                            principal=principal, permission="intake.source", target=event.id)
+        refusal.field, refusal.rule = "ce_source", SOURCE_RULE
+        insert_refusal(conn, self.schema, refusal)
+        batch.kept = True  # the refusal's row is kept: the next command gets a savepoint of its own
+        self._write(batch, department.name, event, {"status": "refused", "http_status": refusal.status,
+                                                    "error": refusal.to_dict()})
 
     def _run(self, conn: Connection, joined: JoinedTransaction, batch: "_Batch", record: ConsumedRecord,
              department: IntakeDepartment, command: IntakeCommand, event: CloudEvent, data: Any,
@@ -163,8 +185,7 @@ class IntakeApplier:
             outcome.duplicates += 1
             INTAKE_COMMANDS.labels(service=self.service, status="repeated").inc()
             return
-        principal = Principal(department=department.department, kind=department.kind, user=department.user,
-                              territory=department.territory, sectors=department.sectors)
+        principal = _principal(department)
         seen = len(joined.results)
         if batch.kept:  # the previous command's writes are kept; this one gets a savepoint of its own
             conn.exec_driver_sql(f"RELEASE SAVEPOINT {COMMAND_SAVEPOINT}; SAVEPOINT {COMMAND_SAVEPOINT}")
@@ -226,6 +247,8 @@ class IntakeApplier:
         INTAKE_COMMANDS.labels(service=self.service, status=body["status"]).inc()
         document = {"ce_id": event.id, "ce_type": event.type, "department": department, "service": self.service,
                     **body}
+        if event.time is not None:  # the sender's claim, kept as such: never an event's time
+            document["department_time"] = format_time(event.time)
         encoded = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
         batch.rows.append((department, event.id, encoded))
         batch.firsts.setdefault((department, event.id), encoded)  # the same ce_id later in the batch: a repeat
@@ -264,6 +287,25 @@ class _Batch:
     firsts: dict[tuple[str, str], bytes]
     rows: list[tuple[str, str, bytes]] = field(default_factory=list)
     kept: bool = False  # the command savepoint holds writes to keep: release it before the next command
+
+
+def _principal(department: IntakeDepartment) -> Principal:
+    """The department's commands run as this principal: taken from the topic, never from the message."""
+    return Principal(department=department.department, kind=department.kind, user=department.user,
+                     territory=department.territory, sectors=department.sectors)
+
+
+def _subject_mismatch(command: IntakeCommand, event: CloudEvent, data: Any) -> str | None:
+    """Why the event's ``subject`` does not name what the command acts on (None when absent or equal)."""
+    if event.subject is None:
+        return None
+    shown = event.subject[:SHOWN]
+    if command.subject_field is None:
+        return f"subject {shown!r} given, but {event.type} acts on no entity or stream: leave subject out"
+    named = getattr(data, command.subject_field, None)
+    if event.subject != str(named):
+        return f"subject {shown!r} is not the command's {command.subject_field} {named!r}"
+    return None
 
 
 def _decoded(record: ConsumedRecord) -> "CloudEvent | MalformedCloudEvent":

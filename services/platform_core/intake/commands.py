@@ -22,6 +22,9 @@ class IntakeCommand:
     version: int = 1
     response_model: type[BaseModel] | None = None  # the route's response_model: the answer is shaped as HTTP's
     status_code: int = 200  # the route's status on success (201 for a registration)
+    # The data field naming what the command acts on, which a ce_subject must equal (docs/intake.md): the route's
+    # first path parameter (the entity, member, unit...), else the entity or code its body names; None: nothing.
+    subject_field: str | None = None
 
     @property
     def ce_type(self) -> str:

@@ -27,6 +27,13 @@ class IntakeDepartment:
     territory: str | None = None
     sectors: tuple[str, ...] = ()
     user: str = "intake"
+    ce_source: str | None = None  # the table's "source"; by default /departments/<name>
+
+    @property
+    def source(self) -> str:
+        """The ``ce_source`` its commands must carry (CloudEvents' producer context): a command on its topic
+        naming another source is refused (docs/intake.md, "Attributes checked")."""
+        return self.ce_source or f"/departments/{self.name}"
 
     @property
     def topic(self) -> str:
@@ -58,8 +65,11 @@ def load_intake_departments(path: Path | str | None = None) -> tuple[IntakeDepar
             raise ValueError(f"{source}: department name {name!r} must be lower-case words joined by '-'")
         if not isinstance(row.get("kind"), str):
             raise ValueError(f"{source}: department {name} has no kind")
+        source = row.get("source")
+        if source is not None and (not isinstance(source, str) or not source.strip()):
+            raise ValueError(f"{source!r}: department {name}'s source must be a non-empty string (a URI-reference)")
         departments.append(IntakeDepartment(name, row["kind"], row.get("territory"), tuple(row.get("sectors", ())),
-                                            row.get("user", "intake")))
+                                            row.get("user", "intake"), source))
     if len({d.name for d in departments}) != len(departments):
         raise ValueError(f"{source}: a department name is listed twice")
     return tuple(departments)

@@ -35,14 +35,16 @@ def _model_in(annotation) -> type[BaseModel] | None:
 
 
 def route_command(service: str, command: str, route: APIRoute, service_object: Any) -> IntakeCommand:
-    """The intake command that runs ``route`` (a synchronous route answering a model)."""
-    if inspect.iscoroutinefunction(route.endpoint):
+    """The intake command that runs ``route`` (a synchronous route answering a model, or one made async by
+    ``platform_core.http.in_one_thread``: its endpoint runs)."""
+    endpoint = route.endpoint.__wrapped__ if getattr(route.endpoint, "runs_in_one_thread", False) else route.endpoint
+    if inspect.iscoroutinefunction(endpoint):
         raise ValueError(f"{route.path}: an async route (an upload) is no intake command")
-    hints = typing.get_type_hints(route.endpoint, include_extras=True)
+    hints = typing.get_type_hints(endpoint, include_extras=True)
     path = {p.name: (p.field_info.annotation, p.field_info) for p in route.dependant.path_params}
     fillers: dict[str, Any] = {}
     body_name, body_model = None, None
-    for name, parameter in inspect.signature(route.endpoint).parameters.items():
+    for name, parameter in inspect.signature(endpoint).parameters.items():
         hint = hints.get(name)
         depends = next((m for m in typing.get_args(hint)[1:] if isinstance(m, Depends)), None)
         if depends is not None:
@@ -63,10 +65,21 @@ def route_command(service: str, command: str, route: APIRoute, service_object: A
         if body_name is not None and body_model is not None:
             arguments[body_name] = body_model.model_validate(
                 data.model_dump(include=data.model_fields_set - set(path)))
-        return route.endpoint(**arguments)
+        return endpoint(**arguments)
 
     return IntakeCommand(service, command, data_model, run, response_model=route.response_model,
-                         status_code=route.status_code or 200)
+                         status_code=route.status_code or 200, subject_field=_subject_field(list(path), data_model))
+
+
+# A command without a path parameter acts on the entity its body names, or on the code a registration gives
+# the entity it makes (the entity has no id yet).
+SUBJECT_BODY_FIELDS = ("entity_id", "uscc")
+
+
+def _subject_field(path: list[str], data_model: type[BaseModel]) -> str | None:
+    if path:
+        return path[0]
+    return next((name for name in SUBJECT_BODY_FIELDS if name in data_model.model_fields), None)
 
 
 def route_commands(service: str, router, service_object: Any, names: dict[str, str]) -> list[IntakeCommand]:

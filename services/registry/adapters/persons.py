@@ -27,7 +27,11 @@ PERSONS_COLUMNS = ("p.sealed AS persons_sealed, p.erased_at AS persons_erased_at
 PERSONS_JOIN = ("LEFT JOIN entity_persons p ON p.persons_ref = e.persons_ref"
                 " LEFT JOIN personal_data_keys k ON k.subject_id = e.persons_ref")
 
-_INSERT = sa.text("INSERT INTO entity_persons (persons_ref, entity_id, sealed) VALUES (:ref, :entity_id, :sealed)")
+# A table, not text: many rows go in as multi-row VALUES (insertmanyvalues), not one statement per row
+# (an import's 10,000 records took 10,000 round trips).
+_PERSONS = sa.table("entity_persons", sa.column("persons_ref"), sa.column("entity_id"),
+                    sa.column("sealed", sa.LargeBinary))
+_INSERT = _PERSONS.insert()
 _RESEAL = sa.text("UPDATE entity_persons SET sealed = :sealed, updated_at = now() WHERE persons_ref = :ref")
 _ERASE = sa.text("UPDATE entity_persons SET sealed = NULL, erased_at = :at, erasure_reason = :reason"
                  " WHERE persons_ref = :ref")
@@ -70,7 +74,7 @@ class EntityPersons:
         rows, payloads = [], {}
         for entity_id, persons in entities:
             ref = refs[entity_id]
-            rows.append({"ref": ref, "entity_id": entity_id, "sealed": self._seal(keys[ref], ref, persons)})
+            rows.append({"persons_ref": ref, "entity_id": entity_id, "sealed": self._seal(keys[ref], ref, persons)})
             payloads[entity_id] = self.sealed_payload(ref, persons)
         if rows:
             conn.execute(_INSERT, rows)

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
+from platform_core.event_store import insert_values, jsonb_text
 from platform_core.rules.ledgers import ENTERPRISE_KINDS
 from platform_core.rules.requirements import member_required, organization_required
 from registry.adapters.persons import PERSONS_COLUMNS, PERSONS_JOIN, PersonsRecord
@@ -47,15 +47,16 @@ def entity_row(entity_id: str, facts: Mapping[str, Any], version: int, at: datet
     }
 
 
-_ENTITIES = sa.Table(
-    "entities", sa.MetaData(),  # unqualified: the handler's transaction sets the search_path
-    *(sa.Column(name) for name in _WRITTEN_COLUMNS), sa.Column("facts", JSONB))
+# unqualified: the handler's transaction sets the search_path
+_INSERT_MANY = f"INSERT INTO entities ({', '.join(_WRITTEN_COLUMNS)}, facts) VALUES %s"
+_INSERT_MANY_ROW = f"({', '.join(['%s'] * len(_WRITTEN_COLUMNS))}, %s::jsonb)"
 
 
 def insert_entities(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Batched (insertmanyvalues): 10,000 rows of an import in a handful of round trips."""
+    """Multi-row VALUES, 1,000 rows a statement: 10,000 rows of an import in ten round trips."""
     if rows:
-        conn.execute(_ENTITIES.insert(), list(rows))
+        insert_values(conn, _INSERT_MANY, [(*(row[name] for name in _WRITTEN_COLUMNS), jsonb_text(row["facts"]))
+                                           for row in rows], _INSERT_MANY_ROW)
 
 
 # Built once (a statement built per call cost more client CPU than its round trip). The entity comes back

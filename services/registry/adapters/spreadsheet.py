@@ -9,17 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.utils import get_column_letter, range_boundaries
-from openpyxl.xml.functions import iterparse
+from openpyxl.utils import get_column_letter
 
 from platform_core.errors import SchemaViolation
 from platform_core.spreadsheets import append_row, csv_text
+from registry.adapters.xlsx_rows import read_rows
 
 MAX_HEADER_SEARCH = 10
 # An XLSX is a zip: its parts unpacked may be this large at most (a 20 MiB upload of a real form unpacks to
 # well under it; a zip bomb would not).
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
-_MERGE_CELL = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}mergeCell"
 
 
 @dataclass
@@ -85,7 +84,7 @@ def _stream_xlsx(content: bytes, limits: SheetLimits) -> Sheet:
         if sum(part.file_size for part in archive.infolist()) > MAX_UNPACKED_BYTES:
             raise SchemaViolation(f"file：XLSX解压后超过{MAX_UNPACKED_BYTES // 1024 // 1024} MiB，不像调查表，"
                                   "请用Excel另存为.xlsx后重传", field="file", rule="sheet_too_large")
-    # read_only: cells are streamed row by row, never a grid of the sheet's declared size in memory
+    # read_only: the workbook-level parts only (shared strings, styles); the cells are streamed by xlsx_rows
     book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     try:
         sheet = book.worksheets[0]
@@ -95,30 +94,20 @@ def _stream_xlsx(content: bytes, limits: SheetLimits) -> Sheet:
             raise _too_long(limits)
         # The declared size may be absent or false: read each row as long as its last cell, and stop at
         # the first row wider or further down than the limits.
-        sheet.reset_dimensions()
         rows = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+
+        def keep(number: int, values: list) -> None:
             if number > limits.max_rows:
                 raise _too_long(limits)
             if len(values) > limits.max_columns:
                 raise _too_wide(len(values), limits)
-            rows.append((number, list(values)))
-        return Sheet(rows, _merged_ranges(book, sheet))
+            rows.append((number, values))
+
+        with book._archive.open(sheet._worksheet_path) as source:  # noqa: SLF001 (openpyxl keeps the part's path)
+            merged = read_rows(source, book, sheet, keep)
+        return Sheet(rows, merged)
     finally:
         book.close()
-
-
-def _merged_ranges(book, sheet) -> list[tuple[int, int, int, int, str]]:
-    """The sheet's merged ranges (a read-only worksheet does not list them): its XML streamed once more."""
-    merged = []
-    with book._archive.open(sheet._worksheet_path) as source:  # noqa: SLF001 (openpyxl keeps the part's path)
-        for _, element in iterparse(source):
-            if element.tag == _MERGE_CELL:
-                ref = element.get("ref", "")
-                min_col, min_row, max_col, max_row = range_boundaries(ref)
-                merged.append((min_row, max_row, min_col, max_col, ref))
-            element.clear()
-    return merged
 
 
 def _read_csv(content: bytes, limits: SheetLimits) -> Sheet:

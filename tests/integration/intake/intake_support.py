@@ -5,7 +5,7 @@ import json
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy.engine import Engine
@@ -28,8 +28,12 @@ def scratch_departments() -> dict[str, IntakeDepartment]:
             "market": IntakeDepartment(f"t{tag}-market-regulation", "market_regulation")}
 
 
-def command(ce_type: str, data, ce_id: str | None = None) -> CloudEvent:
-    return CloudEvent(ce_id or str(uuid.uuid4()), "/tests/intake", ce_type, data)
+# A command's ce_source before it is sent: ``Intake.send`` gives it the sending department's own source.
+SENDER = ""
+
+
+def command(ce_type: str, data, ce_id: str | None = None, **attributes) -> CloudEvent:
+    return CloudEvent(ce_id or str(uuid.uuid4()), attributes.pop("source", SENDER), ce_type, data, **attributes)
 
 
 @dataclass
@@ -59,6 +63,8 @@ class Intake:
         from platform_core.intake.cloudevents import encode_structured
 
         for event in events:
+            if event.source == SENDER:
+                event = replace(event, source=self.departments[who].source)
             headers, value = (encode_structured if structured else encode_binary)(event)
             self.producer.send(self.departments[who].topic, key=b"k", value=value, headers=headers)
         self.producer.flush()

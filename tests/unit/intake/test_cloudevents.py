@@ -2,7 +2,7 @@
 is refused with the reason the dead letters carry."""
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -54,7 +54,14 @@ def _binary(**override):
     (_binary(ce_id=None), b"{}", "required attribute id"),
     (_binary(ce_type=""), b"{}", "required attribute type"),
     (_binary(ce_time="yesterday"), b"{}", "not an RFC 3339 timestamp"),
-    (_binary(ce_time="2016-08-20T08:00:00"), b"{}", "no UTC offset"),
+    (_binary(ce_time="2016-08-20T08:00:00"), b"{}", "not an RFC 3339 timestamp"),  # no offset
+    (_binary(ce_time="2016-08-20"), b"{}", "not an RFC 3339 timestamp"),  # a date alone
+    (_binary(ce_time="2016-08-20T08:00+08:00"), b"{}", "not an RFC 3339 timestamp"),  # no seconds
+    (_binary(ce_time="2016-08-20 08:00:00Z"), b"{}", "not an RFC 3339 timestamp"),  # a space for the T
+    (_binary(ce_time="2016-W33-6T08:00:00Z"), b"{}", "not an RFC 3339 timestamp"),  # an ISO week date
+    (_binary(ce_time="２０16-08-20T08:00:00Z"), b"{}", "not an RFC 3339 timestamp"),  # full-width digits
+    (_binary(ce_time="2016-02-30T08:00:00Z"), b"{}", "not a valid date and time"),
+    (_binary(ce_time="2016-08-20T08:00:00+24:00"), b"{}", "not a valid date and time"),
     (_binary(), b"{not json", "data is not JSON"),
     (_binary() + [("content-type", b"text/csv")], b"a,b", "data must be JSON"),
     ([("content-type", STRUCTURED.encode())], b"[1]", "must be a JSON object"),
@@ -67,3 +74,15 @@ def test_what_is_no_cloudevent_is_refused_with_the_reason(headers, value, reason
     with pytest.raises(MalformedCloudEvent) as refused:
         decode(headers, value)
     assert reason in refused.value.reason
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                    timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30))])),
+       st.sampled_from(["T", "t"]), st.booleans())
+def test_any_rfc_3339_time_is_read_as_the_moment_it_names(moment, separator, zulu):
+    """Every RFC 3339 form (T or t, Z or an offset, with or without a fraction) names the same instant."""
+    text = moment.isoformat().replace("T", separator)
+    if zulu:
+        text = moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat().replace("T", separator) + "Z"
+    event = decode(_binary(ce_time=text), b"{}")
+    assert event.time == moment

@@ -29,3 +29,14 @@ def test_a_bad_table_is_refused(tmp_path, rows, problem):
     path.write_text(json.dumps({"departments": rows}))
     with pytest.raises(ValueError, match=problem):
         load_intake_departments(path)
+
+
+def test_a_department_s_source_is_its_own_unless_the_table_names_one(tmp_path):
+    path = tmp_path / "departments.json"
+    path.write_text(json.dumps({"departments": [{"name": "tax", "kind": "market_regulation"},
+                                                {"name": "civil", "kind": "civil_affairs", "source": "urn:civil:ledger"}]}))
+    tax, civil = load_intake_departments(path)
+    assert (tax.source, civil.source) == ("/departments/tax", "urn:civil:ledger")
+    path.write_text(json.dumps({"departments": [{"name": "tax", "kind": "market_regulation", "source": " "}]}))
+    with pytest.raises(ValueError, match="source"):
+        load_intake_departments(path)

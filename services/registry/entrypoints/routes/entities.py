@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from platform_core.api_types import Offset
 from platform_core.errors import NotFound
-from platform_core.http import Caller, IdempotencyKey, mark_replayed
+from platform_core.http import Caller, IdempotencyKey, in_one_thread, mark_replayed
 from registry.adapters import repository as repo
 from registry.domain.uscc import normalize_uscc
 from registry.entrypoints.deps import Service
@@ -32,6 +32,7 @@ UPDATED_LINKS = {200: {"description": "updated", "links": {
 
 
 @router.post("/entities", status_code=201, response_model=EntityPublic, responses=REGISTERED_LINKS)
+@in_one_thread
 def register_entity(body: EntityCreate, caller: Caller, registry: Service, key: IdempotencyKey,
                     response: Response) -> dict:
     """Register an entity (409 naming the existing one when its code is registered already)."""
