@@ -257,6 +257,12 @@ def _refresh(engine, bootstrap, live, registry, every, settled_before, cutoffs, 
     starts = previous.resume if previous else {}
     index = _RecordedAt()
     read_ranges(bootstrap, index, starts, ends)
+    # Never past the newest event the log holds: a moment beyond it may still receive events (a simulated
+    # campaign's business clock runs ahead of the wall clock the caller settled by).
+    newest = max((max(recorded) for _, recorded in index.by_partition.values() if recorded), default=None)
+    if newest is None:
+        return []
+    settled_before = min(settled_before, newest)
     moments = sorted(m for _, recorded in index.by_partition.values() for m in recorded
                      if (since is None or m > since) and m <= settled_before)
     cuts = set(moments[every - 1::every]) | {c for c in cutoffs if (since is None or c > since) and c <= settled_before}
