@@ -71,12 +71,16 @@ class Folded:
     """A fold at a moment: the state, each baseline entity's contribution, and what it covers."""
 
     state: CampaignState = field(default_factory=CampaignState)
-    contributions: dict[str, list] = field(default_factory=dict)
+    contributions: dict[str, list] = field(default_factory=fold_snapshot.Deferred)
+    totals: fold_snapshot.Totals = field(default_factory=dict)  # per level, the sum of the contributions
     events_applied: int = 0
     events_digest: int = 0
     records_read: int = 0  # records read from the log to get here (from the snapshot it started at)
+    load_seconds: float = 0.0  # of which reading and decoding the snapshot it started at
 
     def counters_by(self, level: str, district: str | None = None) -> dict[str, Counters]:
+        if district is None:
+            return fold_snapshot.counters_from(self.totals, level)
         return fold_snapshot.counters_by(self.contributions, level, district)
 
 
@@ -101,7 +105,8 @@ def _row_snapshot(row, with_blob: bool = False) -> Snapshot:
                     [(datetime.fromisoformat(m), _offsets(stops)) for m, stops in row.marks])
 
 
-def around(engine: Engine, live: str, topics: Iterable[str], moment: datetime) -> tuple[Snapshot | None, Snapshot | None]:
+def around(engine: Engine, live: str, topics: Iterable[str],
+           moment: datetime) -> tuple[Snapshot | None, Snapshot | None]:
     """The newest snapshot at or before ``moment`` (with its state) and the oldest after it (without)."""
     s, key = quoted_schema(live), topics_key(topics)
     with engine.connect() as conn:
@@ -131,8 +136,8 @@ def loaded(snapshot: Snapshot | None) -> Folded:
     if hashlib.sha256(data).hexdigest() != snapshot.state_sha256:
         raise SnapshotDamaged(f"as-of snapshot at {snapshot.covers_until.isoformat()} does not match its SHA-256")
     decoded = fold_snapshot.loads(data)
-    return Folded(fold_snapshot.decode_state(decoded["state"]), decoded["contributions"], snapshot.events_applied,
-                  snapshot.events_digest)
+    return Folded(fold_snapshot.decode_state(decoded["state"]), fold_snapshot.Deferred(decoded["contributions"]),
+                  fold_snapshot.decode_totals(decoded["totals"]), snapshot.events_applied, snapshot.events_digest)
 
 
 class SnapshotDamaged(RuntimeError):
@@ -149,8 +154,13 @@ def advance(bootstrap: str, registry: EventTypeRegistry | None, folded: Folded, 
     folded.records_read = read_ranges(bootstrap, fold, starts, stops)
     touched = set(folded.state.touched)
     for entity in touched:
-        folded.contributions.pop(entity, None)
-    folded.contributions.update(fold_snapshot.contributions_of(folded.state, touched))
+        old = folded.contributions.pop(entity, None)
+        if old is not None:
+            fold_snapshot.adjust(folded.totals, old, -1)
+    derived = fold_snapshot.contributions_of(folded.state, touched)
+    for row in derived.values():
+        fold_snapshot.adjust(folded.totals, row, 1)
+    folded.contributions.update(derived)
     folded.state.touched.clear()
     folded.state.dirty.clear()
     folded.events_applied += fold.applied
@@ -162,8 +172,10 @@ def fold_at(engine: Engine, bootstrap: str, live: str, registry: EventTypeRegist
             topics: tuple[str, ...] = EVENT_TOPICS) -> Folded:
     """The fold of every event recorded at or before ``moment``: the nearest snapshot at or before it, and the
     events after it up to the moment."""
+    started = time.monotonic()
     base, following = around(engine, live, topics, moment)
     folded = loaded(base)
+    folded.load_seconds = time.monotonic() - started
     if base is not None and base.covers_until == moment:
         return folded
     ends = end_offsets(bootstrap, topics)
@@ -292,7 +304,9 @@ def _with_blob(engine: Engine, live: str, topics, snapshot: Snapshot) -> Snapsho
 
 def _encoded(folded: Folded) -> bytes:
     return fold_snapshot.dumps({"state": fold_snapshot.encode_state(folded.state),
-                                "contributions": {e: folded.contributions[e] for e in sorted(folded.contributions)}})
+                                "contributions": {e: fold_snapshot.as_text(folded.contributions, e)
+                                                  for e in sorted(folded.contributions)},
+                                "totals": fold_snapshot.encode_totals(folded.totals)})
 
 
 def _store(engine: Engine, live: str, topics, moment: datetime, resume, stop, marks, folded: Folded) -> Snapshot:

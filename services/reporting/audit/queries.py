@@ -81,7 +81,8 @@ def inclusion_proof(conn: Connection, store: AuditLogStore, event_id: uuid.UUID,
                 f"event {event_id} is leaf {event.leaf_index}, after the latest checkpoint (size {tree_size}); "
                 "ask again after the next checkpoint", field="event_id")
     elif not 0 <= tree_size <= start.head_size:
-        raise PlatformError(f"tree_size {tree_size} is outside the log (size {start.head_size})", field="tree_size")
+        raise PlatformError(f"tree_size {tree_size} is outside the log (size {start.head_size})",
+                            field="tree_size")
     elif event.leaf_index >= tree_size:
         raise PlatformError(f"leaf {event.leaf_index} was appended after size {tree_size}; ask for a later "
                             "checkpoint", field="tree_size")
