@@ -99,8 +99,8 @@ class AuditLogStore:
         tree = CompactRange(size, [border[node] for node in root_nodes(size)])
         nodes: list[str] = []
         # COPY (in this same transaction) rather than INSERT: the append rate is the log's bottleneck. The leaf
-        # rows are built while they stream, so PostgreSQL parses and indexes a chunk while Python hashes the next
-        # (two cores instead of one after the other: docs/performance.md, "Audit append").
+        # rows are built while they stream, so PostgreSQL parses and indexes a chunk while Python hashes the
+        # next: two cores instead of one after the other (docs/performance.md, changes of 2026-12-04).
         with conn.connection.cursor() as cursor:
             cursor.copy_expert(f"COPY {self.schema}.audit_log (leaf_index, event_id, leaf_hash, canonical, event_type,"
                                " stream_id, recorded_at, actor_department, entities, units) FROM STDIN",
@@ -166,7 +166,7 @@ class AuditLogStore:
     def proof_start(self, conn: Connection, event_id: uuid.UUID, tree_size: int | None) -> "ProofStart":
         """In one statement: the event's leaf, the log's size, and the checkpoint of ``tree_size`` (the latest
         one when None). An inclusion proof is that and one node fetch: each round trip is a good share of
-        the request's time (docs/performance.md, "Audit proofs over HTTP")."""
+        the request's time (docs/performance.md, changes of 2026-12-04)."""
         row = conn.execute(sa.text(
             "SELECT l.leaf_index, l.event_id, l.leaf_hash, l.canonical,"
             f" (SELECT tree_size FROM {self.schema}.audit_heads ORDER BY tree_size DESC LIMIT 1) AS head_size,"

@@ -86,7 +86,7 @@ def inclusion_proof(request: Request, principal: Caller, event_id: uuid.UUID,
     with context.engine.connect() as conn:
         found = queries.inclusion_proof(conn, store, event_id, tree_size)
     # Built here and returned as bytes: FastAPI would validate the model it was just built from again and
-    # encode it through jsonable_encoder (docs/performance.md, "Audit proofs over HTTP"). Same JSON.
+    # encode it through jsonable_encoder (docs/performance.md, changes of 2026-12-04). Same JSON.
     return Response(InclusionProofPublic.of(found).model_dump_json(), media_type="application/json")
 
 
