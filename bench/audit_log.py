@@ -11,9 +11,12 @@ The raw limit beside them: a plain PostgreSQL COPY of the same rows.
 """
 
 import argparse
+import os
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -21,9 +24,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services"))
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent / "services"))
 
+import httpx  # noqa: E402
+
+from platform_core.auth import Principal  # noqa: E402
 from platform_core.db import create_db_engine, migrate  # noqa: E402
+from platform_core.local_processes import free_port, stop_all, wait_ready  # noqa: E402
+from platform_core.tokens import issuer_from_settings  # noqa: E402
 from platform_core.envelope import Actor, EventEnvelope  # noqa: E402
 from platform_core.kafka_io import DeadLetterPublisher  # noqa: E402
 from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier  # noqa: E402
@@ -143,6 +152,34 @@ def proof_latency(engine, store: AuditLogStore, size: int, samples: int, rng: ra
             "consistency proof (random first size)": percentiles(consistency)}
 
 
+def http_proof_latency(schema: str, event_ids: list, size: int) -> tuple[float, float]:
+    """``GET /audit/proofs/inclusion`` on reporting's real app under uvicorn (one worker, as scripts/services.sh
+    runs it) over this schema, one request at a time on a kept-alive connection: p50 and p99 in ms."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="bench-audit-http-", suffix=".log", delete=False)
+    env = dict(os.environ, BENCH_SERVICE="reporting", BENCH_SCHEMA=schema, BENCH_TOPIC=f"bench.audit.{schema}",
+               CAMPAIGN_LOG_LEVEL="WARNING", PYTHONPATH=f"{BENCH}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    app = subprocess.Popen([str(Path(sys.executable).parent / "uvicorn"), "http_apps:app", "--host", "127.0.0.1",
+                            "--port", str(port), "--no-access-log"], env=env, cwd=BENCH.parent, stdout=log,
+                           stderr=subprocess.STDOUT)
+    token = issuer_from_settings(get_settings()).issue(Principal(department="inspector", kind="inspector", user="bench"))
+    latencies = []
+    try:
+        wait_ready(port, 90, app, f"the bench app (log {log.name})")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}) as client:
+            for n, event_id in enumerate(event_ids * 2):
+                started = time.perf_counter()
+                response = client.get("/audit/proofs/inclusion", params={"event_id": str(event_id), "tree_size": size})
+                elapsed = (time.perf_counter() - started) * 1000
+                if response.status_code != 200:
+                    raise RuntimeError(f"inclusion proof over HTTP: {response.status_code} {response.text[:200]}")
+                if n >= len(event_ids):  # the first round warms the app, the pool and the caches
+                    latencies.append(elapsed)
+    finally:
+        stop_all([app])
+    return percentiles(latencies)
+
+
 def measure(leaves: int, samples: int = 500, appends: int = 20_000) -> dict:
     """Bulk-load ``leaves`` leaves into a scratch schema (dropped after), then time appends and proofs."""
     engine = create_db_engine(get_settings().database_url, pool_size=2)
@@ -166,6 +203,13 @@ def measure(leaves: int, samples: int = 500, appends: int = 20_000) -> dict:
         with engine.connect() as conn:
             size = store.head(conn)[0]
         proofs = proof_latency(engine, store, size, samples, random.Random(1))
+        picker = random.Random(2)
+        with engine.connect() as conn:
+            ids = [r[0] for r in conn.execute(sa.text(
+                f"SELECT event_id FROM {schema}.audit_log WHERE leaf_index = ANY(:i)"),
+                {"i": [picker.randrange(size) for _ in range(samples)]})]
+        proofs["inclusion proof over HTTP (GET /audit/proofs/inclusion, uvicorn, one at a time)"] = \
+            http_proof_latency(schema, ids, size)
         for name, (p50, p99) in proofs.items():
             rows.append((f"{name} at {size:,} leaves, p50 / p99", f"{p50:.2f} ms / {p99:.2f} ms"))
     finally:

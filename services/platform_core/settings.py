@@ -96,6 +96,9 @@ class PlatformSettings(LogSettings):
     reporting_bulletin_number_prefix: str = Field(default="武组通", min_length=1, max_length=12)
     reporting_bulletin_recipients: str = Field(
         default="各区委组织部，市直机关工委，市民政局，市工商联，各有关市直部门党组（党委）", min_length=1, max_length=400)
+    # As-of snapshots (docs/reporting.md, "As-of figures"): one every this many events, besides each bulletin
+    # cutoff and report deadline; an as-of question folds at most about this many events after its snapshot.
+    reporting_as_of_snapshot_every: int = Field(default=20000, ge=100, le=10_000_000)
     # Demo and tests only: requests may name their business time (platform_core.clock). Never in production.
     simulated_clock: bool = False
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from platform_core.errors import NotFound, PlatformError
+from platform_core.merkle import inclusion_plan, root_plan
 
 from .store import AuditLogStore, LoggedEvent, SearchQuery, StoredCheckpoint
 
@@ -65,20 +66,29 @@ def checkpoint_in_force(conn: Connection, store: AuditLogStore, moment: datetime
 
 def inclusion_proof(conn: Connection, store: AuditLogStore, event_id: uuid.UUID,
                     tree_size: int | None = None) -> InclusionProof:
-    """Against ``tree_size``, by default the latest signed checkpoint."""
-    event = store.leaf(conn, event_id)
-    checkpoint = None
+    """Against ``tree_size``, by default the latest signed checkpoint. Two statements: the leaf, the log's
+    size and the checkpoint together, then every node of the proof and of the root together."""
+    start = store.proof_start(conn, event_id, tree_size)
+    event, checkpoint = start.event, start.checkpoint
+    if event is None:
+        raise NotFound(f"event {event_id} is not in the audit log (yet)", field="event_id")
     if tree_size is None:
-        checkpoint = latest_checkpoint(conn, store)
+        if checkpoint is None:
+            raise NotFound("no checkpoint has been signed yet", field="checkpoint")
         tree_size = checkpoint.tree_size
         if event.leaf_index >= tree_size:
             raise NotYetCheckpointed(
                 f"event {event_id} is leaf {event.leaf_index}, after the latest checkpoint (size {tree_size}); "
                 "ask again after the next checkpoint", field="event_id")
-    else:
-        checkpoint = store.checkpoint_of_size(conn, tree_size)
-    proof = store.inclusion_proof(conn, event.leaf_index, tree_size)
-    return InclusionProof(event, tree_size, proof, store.root_at(conn, tree_size), checkpoint)
+    elif not 0 <= tree_size <= start.head_size:
+        raise PlatformError(f"tree_size {tree_size} is outside the log (size {start.head_size})",
+                            field="tree_size")
+    elif event.leaf_index >= tree_size:
+        raise PlatformError(f"leaf {event.leaf_index} was appended after size {tree_size}; ask for a later "
+                            "checkpoint", field="tree_size")
+    proof_plan, root = inclusion_plan(event.leaf_index, tree_size), root_plan(tree_size)
+    nodes = store.fetch_nodes(conn, proof_plan.nodes() | root.nodes())
+    return InclusionProof(event, tree_size, proof_plan.hashes(nodes), root.hashes(nodes)[0], checkpoint)
 
 
 def consistency_proof(conn: Connection, store: AuditLogStore, first: int, second: int) -> ConsistencyProof:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from platform_core.db import quoted_schema
-from platform_core.envelope import EventEnvelope
+from platform_core.envelope import EventEnvelope, canonical_json
 from platform_core.errors import NotFound, PlatformError
 
 from .index_terms import index_terms
@@ -69,6 +69,13 @@ class StoredCheckpoint:
     note: str
 
 
+@dataclass(frozen=True)
+class ProofStart:
+    event: LoggedEvent | None  # None: not in the log
+    head_size: int
+    checkpoint: StoredCheckpoint | None
+
+
 class AuditLogStore:
     def __init__(self, schema: str):
         self.schema = quoted_schema(schema)
@@ -90,12 +97,16 @@ class AuditLogStore:
             return AppendOutcome(0, len(entries), size, root)
         border = self.fetch_nodes(conn, set(root_nodes(size)))
         tree = CompactRange(size, [border[node] for node in root_nodes(size)])
-        leaves, nodes = copy_rows(fresh, tree)
-        # COPY (in this same transaction) rather than INSERT: the append rate is the log's bottleneck.
+        nodes: list[str] = []
+        # COPY (in this same transaction) rather than INSERT: the append rate is the log's bottleneck. The leaf
+        # rows are built while they stream, so PostgreSQL parses and indexes a chunk while Python hashes the
+        # next: two cores instead of one after the other (docs/performance.md, changes of 2026-12-04).
         with conn.connection.cursor() as cursor:
             cursor.copy_expert(f"COPY {self.schema}.audit_log (leaf_index, event_id, leaf_hash, canonical, event_type,"
-                               " stream_id, recorded_at, actor_department, entities, units) FROM STDIN", leaves)
-            cursor.copy_expert(f"COPY {self.schema}.audit_nodes (level, idx, hash) FROM STDIN", nodes)
+                               " stream_id, recorded_at, actor_department, entities, units) FROM STDIN",
+                               _Streamed(leaf_lines(fresh, tree, nodes)), size=_COPY_CHUNK)
+            cursor.copy_expert(f"COPY {self.schema}.audit_nodes (level, idx, hash) FROM STDIN",
+                               io.StringIO("".join(nodes)), size=_COPY_CHUNK)
         root = tree.root()
         conn.execute(sa.text(f"INSERT INTO {self.schema}.audit_heads (tree_size, root_hash) VALUES (:s, :r)"),
                      {"s": tree.size, "r": root})
@@ -151,6 +162,24 @@ class AuditLogStore:
         if row is None:
             raise NotFound(f"event {event_id} is not in the audit log (yet)", field="event_id")
         return _logged(row)
+
+    def proof_start(self, conn: Connection, event_id: uuid.UUID, tree_size: int | None) -> "ProofStart":
+        """In one statement: the event's leaf, the log's size, and the checkpoint of ``tree_size`` (the latest
+        one when None). An inclusion proof is that and one node fetch: each round trip is a good share of
+        the request's time (docs/performance.md, changes of 2026-12-04)."""
+        row = conn.execute(sa.text(
+            "SELECT l.leaf_index, l.event_id, l.leaf_hash, l.canonical,"
+            f" (SELECT tree_size FROM {self.schema}.audit_heads ORDER BY tree_size DESC LIMIT 1) AS head_size,"
+            " c.id AS c_id, c.origin AS c_origin, c.tree_size AS c_tree_size, c.root_hash AS c_root_hash,"
+            " c.signed_at AS c_signed_at, c.verifier_key AS c_verifier_key, c.reason AS c_reason, c.note AS c_note"
+            f" FROM (SELECT 1) AS one LEFT JOIN {self.schema}.audit_log l ON l.event_id = :e"
+            f" LEFT JOIN LATERAL (SELECT * FROM {self.schema}.audit_checkpoints"
+            "  WHERE CAST(:size AS bigint) IS NULL OR tree_size = :size ORDER BY id DESC LIMIT 1) c ON true"),
+            {"e": event_id, "size": tree_size}).one()
+        checkpoint = None if row.c_id is None else StoredCheckpoint(
+            row.c_id, row.c_origin, row.c_tree_size, bytes(row.c_root_hash), row.c_signed_at, row.c_verifier_key,
+            row.c_reason, row.c_note)
+        return ProofStart(None if row.leaf_index is None else _logged(row), row.head_size, checkpoint)
 
     def inclusion_proof(self, conn: Connection, leaf_index: int, tree_size: int) -> list[bytes]:
         self._check_size(conn, tree_size, "tree_size")
@@ -255,20 +284,47 @@ class AuditLogStore:
 
 def copy_rows(envelopes: Sequence[EventEnvelope], tree: CompactRange) -> tuple[io.StringIO, io.StringIO]:
     """COPY text for the log's leaf rows and the new subtree nodes; appends each leaf to ``tree``."""
-    leaves, nodes = io.StringIO(), io.StringIO()
+    nodes: list[str] = []
+    leaves = io.StringIO("".join(leaf_lines(envelopes, tree, nodes)))
+    return leaves, io.StringIO("".join(nodes))
+
+
+def leaf_lines(envelopes: Sequence[EventEnvelope], tree: CompactRange, nodes: list[str]) -> Iterator[str]:
+    """COPY text lines of the log's leaf rows, one per envelope as it is appended to ``tree``; the new subtree
+    nodes' lines go to ``nodes``."""
     for envelope in envelopes:
-        canonical = envelope.canonical_bytes()
+        fields = envelope.as_canonical_dict()
+        canonical = canonical_json(fields)
         hashed = leaf_hash(canonical)
         terms = index_terms(envelope)
-        leaves.write(f"{tree.size}\t{envelope.event_id}\t\\\\x{hashed.hex()}\t\\\\x{canonical.hex()}\t"
-                     f"{_copy_text(envelope.type)}\t{_copy_text(envelope.stream_id)}\t"
-                     f"{envelope.recorded_at.isoformat()}\t{_copy_text(terms.actor_department)}\t"
-                     f"{_copy_array(terms.entities)}\t{_copy_array(terms.units)}\n")
+        yield (f"{tree.size}\t{fields['event_id']}\t\\\\x{hashed.hex()}\t\\\\x{canonical.hex()}\t"
+               f"{_copy_text(envelope.type)}\t{_copy_text(envelope.stream_id)}\t"
+               f"{fields['recorded_at'] if envelope.recorded_at.year >= 1000 else envelope.recorded_at.isoformat()}\t"
+               f"{_copy_text(terms.actor_department)}\t"
+               f"{_copy_array(terms.entities)}\t{_copy_array(terms.units)}\n")
         for level, index, value in tree.append(hashed):
-            nodes.write(f"{level}\t{index}\t\\\\x{value.hex()}\n")
-    leaves.seek(0)
-    nodes.seek(0)
-    return leaves, nodes
+            nodes.append(f"{level}\t{index}\t\\\\x{value.hex()}\n")
+
+
+_COPY_CHUNK = 64 * 1024
+
+
+class _Streamed:
+    """A file COPY reads from, filled from lines as it reads (``read(size)`` returns about ``size`` chars)."""
+
+    def __init__(self, lines: Iterator[str]):
+        self.lines = lines
+
+    def read(self, size: int = -1) -> str:
+        parts, length = [], 0
+        for line in self.lines:
+            parts.append(line)
+            length += len(line)
+            if 0 <= size <= length:
+                break
+        return "".join(parts)
+
+    readline = read
 
 
 def _copy_text(value: str) -> str:

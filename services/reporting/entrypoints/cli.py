@@ -2,6 +2,7 @@
 
     python -m reporting.entrypoints.cli replay [--until 2016-11-20T24:00:00+08:00] [--into SCHEMA]
     python -m reporting.entrypoints.cli rates [--level district] [--as-of ...]
+    python -m reporting.entrypoints.cli as-of-snapshots [--verify]
     python -m reporting.entrypoints.cli publish-bulletin 2016-11-25 [--user NAME] [--narrative-file FILE]
     python -m reporting.entrypoints.cli export-bulletin 2016-11-25 --out bulletin-2016-11-25/
     python -m reporting.entrypoints.cli detectors [--truth planted.json] [--out signals.json]
@@ -56,6 +57,34 @@ def rates(level: str = "city", as_of: Annotated[datetime | None, typer.Option("-
     """Print R7 rates (numerator/denominator) at a level, now or as of a past time."""
     from reporting.handlers.rates import rates_at
     typer.echo(json.dumps(rates_at(build_context(), level, as_of, district), ensure_ascii=False, indent=2))
+
+
+@app.command("as-of-snapshots")
+def as_of_snapshots_command(verify: Annotated[bool, typer.Option(
+        help="rebuild every snapshot from the log alone and compare (exit 1 on a difference)")] = False) -> None:
+    """Cut the as-of snapshots missing (every reporting_as_of_snapshot_every events and at each bulletin cutoff
+    and report deadline, up to 10 minutes ago), or with --verify check each stored one against the log."""
+    from platform_core import clock
+    from reporting.adapters import as_of_snapshots
+    from reporting.handlers.bulletins import SETTLED_AFTER
+    from reporting.handlers.rates import snapshot_cutoffs
+    context = build_context()
+    configure_logging("reporting-as-of-snapshots", context.settings.log_level, context.settings.log_format)
+    context.migrate()
+    settings = context.settings
+    if verify:
+        checked = as_of_snapshots.verify(context.engine, settings.kafka_bootstrap, context.schema, every_event_type())
+        for v in checked:
+            typer.echo(f"{v.covers_until.isoformat()}  {v.events_applied} events  "
+                       f"state {'ok' if v.state_matches else 'DIFFERS'}  events {'ok' if v.digest_matches else 'DIFFER'}")
+        if not all(v.state_matches and v.digest_matches for v in checked):
+            raise typer.Exit(1)
+        typer.echo(f"{len(checked)} snapshot(s) equal to the log's fold")
+        return
+    cut = as_of_snapshots.refresh(context.engine, settings.kafka_bootstrap, context.schema, every_event_type(),
+                                  settings.reporting_as_of_snapshot_every, clock.now() - SETTLED_AFTER,
+                                  snapshot_cutoffs())
+    typer.echo(f"{len(cut)} snapshot(s) cut" + (f", the newest at {cut[-1].isoformat()}" if cut else ""))
 
 
 @app.command("publish-bulletin")

@@ -133,18 +133,32 @@ def test_published_reports_and_confirmations_reach_the_projection(client, engine
     assert late[0]["event_ids"]  # the ReportSubmitted event behind it
 
 
-def test_an_as_of_question_while_another_replay_runs_is_503_with_retry_after(client, engine):
+def test_an_as_of_question_is_answered_while_a_replay_runs_and_is_503_only_when_the_folds_are_all_taken(
+        client, engine, monkeypatch):
+    """As-of figures come from snapshots (docs/reporting.md, "As-of figures"), not from the one full replay at a
+    time: a bulletin's replay does not hold them up. Only when every as-of fold of the process is taken does a
+    question wait, and after AS_OF_WAIT_S it gets 503 with Retry-After."""
     from reporting.adapters.as_of_cache import REPLAY_SLOT
+    from reporting.handlers import rates
 
     with engine.connect() as other_replay:
         other_replay.execute(sa.text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": REPLAY_SLOT})
-        busy = client.get("/rates?as_of=2016-09-10T00:00:00%2B08:00", headers=token("education"))
+        answered = client.get("/rates?as_of=2016-09-10T00:00:00%2B08:00", headers=token("education"))
         other_replay.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": REPLAY_SLOT})
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["as_of"] == "2016-09-10T00:00:00+08:00"
 
+    monkeypatch.setattr(rates, "AS_OF_WAIT_S", 0.2)
+    taken = [rates._as_of_slots.acquire(timeout=5) for _ in range(rates.AS_OF_AT_ONCE)]
+    try:
+        busy = client.get("/rates?as_of=2016-09-10T00:00:00%2B08:00", headers=token("education"))
+    finally:
+        for _ in taken:
+            rates._as_of_slots.release()
     assert busy.status_code == 503, busy.text
     assert busy.json()["error"] == "busy" and busy.json()["field"] == "as_of"
     assert int(busy.headers["Retry-After"]) > 0
-    with engine.connect() as conn:  # nothing built, nothing noted
+    with engine.connect() as conn:  # no as-of schema built by a question
         assert conn.execute(sa.text("SELECT count(*) FROM pg_namespace WHERE starts_with(nspname, :p)"),
                             {"p": f"{client.schema}_asof_"}).scalar() == 0
 
