@@ -29,7 +29,7 @@ if __import__("importlib").util.find_spec("pytest_timeout") is not None:
     pytestmark.append(pytest.mark.timeout(600))
 
 DOWN_SECONDS = 3.0  # how long each killed component stays dead
-AFTER_SECONDS = 8.0  # load that runs after each restart before the next fault
+AFTER_SECONDS = 5.0  # load that runs after each restart before the next fault
 FAULTS = (("reporting-processor", "process"), ("membership", "process"), ("registry-relay", "process"),
           ("kafka", "stack"), ("postgres", "stack"))
 
