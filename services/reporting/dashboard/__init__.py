@@ -11,7 +11,7 @@ from platform_core.auth import Forbidden
 from platform_core.http import record_refusal
 
 from .auth import LoginRequired, login_url
-from . import todo_pages  # noqa: F401  (its pages join the dashboard's router)
+from . import milestones_page, todo_pages  # noqa: F401  (their pages join the dashboard's router)
 from .routes import PageError, render, router
 from .signals_pages import router as signals_router
 from .segments_page import router as segments_router
