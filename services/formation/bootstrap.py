@@ -12,6 +12,7 @@ from platform_core.service import ServiceContext, bootstrap_service
 
 from formation.adapters.tables import Tables, tables
 from formation.handlers.commands import FormationCommands
+from formation.handlers.milestones import MilestoneCommands
 from formation.handlers.plans import PlanCommands
 from formation.handlers.projections import checkpoint_projection, upstream_projection
 
@@ -29,6 +30,7 @@ class Formation:
     engine: Engine
     calendar: CampaignCalendar
     plans: PlanCommands
+    milestones: MilestoneCommands
 
 
 def build_context() -> ServiceContext:
@@ -43,7 +45,7 @@ def build_formation(context: ServiceContext, upstream_group: str = UPSTREAM_GROU
     upstream = ProjectionLag(context.engine, context.schema, upstream_group, upstream_topics,
                              context.settings.kafka_bootstrap)
     commands = FormationCommands(context.store, bound, calendar=calendar, upstream=upstream)
-    return Formation(commands, bound, context.engine, calendar, PlanCommands(commands))
+    return Formation(commands, bound, context.engine, calendar, PlanCommands(commands), MilestoneCommands(commands))
 
 
 def build_projections(context: ServiceContext) -> list:

@@ -39,11 +39,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "ledger.approve", "ledger.return", "bulletin.publish", "spotcheck.draw", "accountability.record",
         "read.all", "read.personal", "entity.register", "entity.survey", "organization.form",
         "member.manage", "check.acceptance", "check.spot", "report.submit", "audit.read", "workcoverage.instructor",
-        "workcoverage.joint_development", "report.responsibility"}),
+        "workcoverage.joint_development", "report.responsibility", "milestone.record"}),
     "district_org": frozenset({
         "entity.register", "entity.survey", "ledger.submit", "organization.form", "check.acceptance",
         "report.submit", "member.manage", "read.personal", "workcoverage.instructor",
-        "workcoverage.joint_development"}),
+        "workcoverage.joint_development", "milestone.record"}),
     "street_office": frozenset({"entity.register", "entity.survey", "ledger.submit"}),
     # check.acceptance: city-level social organizations of its 归口 (R12: those with a supervising unit)
     "city_organs_committee": frozenset({"ledger.submit", "report.submit", "entity.survey", "check.acceptance"}),

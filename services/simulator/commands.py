@@ -96,5 +96,5 @@ class Plan:
         return sum(len(s.commands) for s in self.steps)
 
 
-PHASE_ORDER = ("survey", "ledgers", "verification", "members", "supplements", "formation", "work_coverage",
+PHASE_ORDER = ("setup", "survey", "ledgers", "verification", "members", "supplements", "formation", "work_coverage",
                "member_growth", "transfers", "acceptance", "spot_checks", "look_back", "reports", "bulletins")

@@ -24,8 +24,8 @@ class Difference:
     source: str
     unit: str
     figure: str
-    platform: int
-    truth: int
+    platform: int | str
+    truth: int | str
 
 
 def snapshot(runner: Runner, phases: set[str]) -> dict[str, dict]:
@@ -210,3 +210,38 @@ def bulletins(runner: Runner, truth: GroundTruth, plan, shared: set[str]) -> dic
                                         f"discrepancies {raised} (expected {wanted})", len(raised), len(wanted)))
     return {"published": [{k: v for k, v in b.items() if k != "data"} for b in published], "data": published,
             "not_compared": sorted(shared), "differences": found}
+
+
+def milestones(runner: Runner, truth: GroundTruth, calendar, timeout: float = 60.0) -> tuple[int, list[Difference]]:
+    """The setup-milestone checklist (R10b) at the campaign's end beside the ground truth, for the districts this
+    run recorded in (reporting projects formation's events: repeated until it agrees or ``timeout`` passes): how
+    many items were compared, and the differences."""
+    due = {m.key: (m.scope, m.due.isoformat()) for m in calendar.setup_milestones}
+    on = calendar.ends.isoformat()
+    wanted = truth.milestone_states(due, on)
+    zone_names = {runner.ids.get(zone): zone for zone in truth.zones}
+    deadline = time.monotonic() + timeout
+    while True:
+        checklist = runner.get("reporting", "/milestones", {"scope": "city", "as_of": on})
+        found = {}
+        for district in checklist["districts"]:
+            for m in district["milestones"]:
+                found[(district["district_code"], None, m["milestone"])] = m["state"]
+            for zone in district["zones"]:
+                for m in zone["milestones"]:
+                    found[(district["district_code"], zone_names.get(zone["zone_id"], zone["zone_id"]),
+                           m["milestone"])] = m["state"]
+        differences = [Difference("milestones", district, f"{key}{'@' + zone if zone else ''}",
+                                  found.get((district, zone, key), "absent"), state)
+                       for (district, zone, key), state in sorted(wanted.items(), key=str)
+                       if found.get((district, zone, key)) != state]
+        if not differences or time.monotonic() > deadline:
+            return len(wanted), differences
+        time.sleep(1.0)
+
+
+def districts_with_milestones(runner: Runner, calendar) -> set[str]:
+    """Districts whose setup milestones or zones an earlier run recorded (a second record would be refused)."""
+    checklist = runner.get("reporting", "/milestones", {"scope": "city", "as_of": calendar.ends.isoformat()})
+    return {d["district_code"] for d in checklist["districts"]
+            if d["zones"] or any(m["done_on"] for m in d["milestones"])}

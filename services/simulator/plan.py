@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from platform_core.reference import Territory
+from platform_core.reference import Territory, load_calendar
 
 from . import forms
 from .cheating import Cheating, plant_jumps, plant_shadows
@@ -22,6 +22,7 @@ from .formation_plan import plan_formation
 from .members import found_command, member_department
 from .people import CAMPAIGN_END, Member, MemberFactory
 from .reporting_plan import plan_reporting
+from .setup_plan import plan_setup
 from .world import Entity, generate_entities
 
 IMPORT_ROWS = 2500  # rows per file: well under the 1 MiB request limit
@@ -80,7 +81,8 @@ def build_campaign(seed: int, entities: int, territory: Territory, run_tag: str,
     _member_growth(rng, campaign, plan, key, factory)
     if "formation" in available:
         plan_formation(rng, campaign, plan, key, factory)
-    for phase, service in (("formation", "formation"), ("work_coverage", "formation"), ("transfers", "formation"),
+        plan_setup(random.Random(f"{seed}-setup"), [d.code for d in territory.districts], load_calendar(), plan, key)
+    for phase, service in (("setup", "formation"), ("formation", "formation"), ("work_coverage", "formation"), ("transfers", "formation"),
                            ("acceptance", "formation"), ("spot_checks", "formation"), ("look_back", "formation"),
                            ("reports", "reporting"), ("bulletins", "reporting")):
         if service not in available:

@@ -43,6 +43,8 @@ class GroundTruth:
     work_sources: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     as_of: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # deadline -> unit -> report figures
     reports: list[dict] = field(default_factory=list)  # the reports sent (unit, deadline, behaviour, figures)
+    zones: dict[str, str] = field(default_factory=dict)  # zone key -> its district (setup milestones, R10b)
+    milestones: dict[tuple[str, str | None, str], str] = field(default_factory=dict)  # (district, zone, key) -> done
     facts: int = 0
 
     def apply(self, item: Fact) -> None:
@@ -124,6 +126,30 @@ class GroundTruth:
     def _on_report_submitted(self, item: Fact) -> None:
         self.reports.append({"unit": item.keys[0], "deadline": item.get("deadline"), "behaviour": item.get("behaviour"),
                              "submitted_on": item.get("submitted_on"), "figures": dict(item.get("figures"))})
+
+    def _on_zone_declared(self, item: Fact) -> None:
+        self.zones[item.get("zone")] = item.keys[0]
+
+    def _on_milestone_recorded(self, item: Fact) -> None:
+        self.milestones[(item.keys[0], item.get("zone"), item.get("milestone"))] = item.get("done_on")
+
+    def milestone_states(self, due: dict[str, tuple[str, str]], on: str) -> dict[tuple[str, str | None, str], str]:
+        """R10b on the day ``on`` (ISO) for every district that recorded something and each zone it declared:
+        done by the due day (ISO dates compare as strings) on time, after it late, not done and past due missing.
+        ``due``: milestone key -> (scope, due day)."""
+        districts = {district for district, _, _ in self.milestones} | set(self.zones.values())
+        scopes = [(d, None) for d in districts] + [(d, z) for z, d in self.zones.items()]
+        states = {}
+        for district, zone in scopes:
+            for key, (scope, day) in due.items():
+                if (scope == "zone") != (zone is not None):
+                    continue
+                done = self.milestones.get((district, zone, key))
+                if done is not None and done <= on:
+                    states[(district, zone, key)] = "on_time" if done <= day else "late"
+                else:
+                    states[(district, zone, key)] = "missing" if on > day else "not_due"
+        return states
 
     def record_as_of(self, deadline: str) -> dict[str, dict[str, int]]:
         """Keep the figures per reporting unit as they stand now, the end of the deadline day."""

@@ -75,6 +75,13 @@ def apply_formation_event(conn: Connection, t: Tables, envelope: EventEnvelope) 
         seq = conn.execute(sa.update(plans).where(plans.c.plan_id == p["plan_id"]).values(
             notes=plans.c.notes + 1, last_note=p["note"], last_noted_on=p["noted_on"]).returning(plans.c.notes)).scalar()
         conn.execute(t.plan_notes.insert().values(plan_id=p["plan_id"], seq=seq, note=p["note"], noted_on=p["noted_on"]))
+    elif kind == "GatheringZoneDeclared":
+        conn.execute(t.zones.insert().values(**{k: p[k] for k in ("zone_id", "district_code", "street_code", "name",
+                                                                  "zone_kind", "declared_on")}))
+    elif kind == "SetupMilestoneRecorded":
+        conn.execute(t.milestones.insert().values(stream_id=envelope.stream_id, **{k: p[k] for k in (
+            "milestone", "district_code", "zone_id", "done_on", "document_number", "document_title",
+            "document_sha256", "committee_kind", "recorded_on")}))
     elif kind == "SpotCheckDrawn" and p["part"] == 1:
         conn.execute(t.samples.insert(), [{"spot_check_id": p["spot_check_id"], "district_code": p["district_code"],
                                            "entity_id": e, "rank": i} for i, e in enumerate(p["sample"], start=1)]

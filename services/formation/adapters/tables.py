@@ -26,6 +26,8 @@ class Tables:
     plans: sa.Table
     plan_notes: sa.Table
     plan_responsibles: sa.Table
+    zones: sa.Table
+    milestones: sa.Table
 
 
 def tables(schema: str) -> Tables:
@@ -77,4 +79,10 @@ def tables(schema: str) -> Tables:
         plan_notes=sa.Table("plan_notes", md, C("plan_id", T, primary_key=True), C("seq", sa.Integer, primary_key=True),
                             C("note", T), C("noted_on", sa.Date)),
         plan_responsibles=sa.Table("plan_responsibles", md, C("responsible_id", T, primary_key=True), C("name", T)),
+        zones=sa.Table("gathering_zones", md, C("zone_id", T, primary_key=True), C("district_code", T),
+                       C("street_code", T), C("name", T), C("zone_kind", T), C("declared_on", sa.Date)),
+        milestones=sa.Table("setup_milestones", md, C("stream_id", T, primary_key=True), C("milestone", T),
+                            C("district_code", T), C("zone_id", T), C("done_on", sa.Date), C("document_number", T),
+                            C("document_title", T), C("document_sha256", T), C("committee_kind", T),
+                            C("recorded_on", sa.Date)),
     )

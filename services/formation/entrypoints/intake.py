@@ -4,7 +4,7 @@ from platform_core.intake.commands import IntakeCommand
 from platform_core.intake.routes import route_commands
 
 from ..bootstrap import Formation
-from . import plans, work_coverage
+from . import milestones, plans, work_coverage
 from .routes import router
 
 # route function -> command (ce_type cn.gov.wuhan.campaign.formation.<command>.v1)
@@ -19,9 +19,11 @@ WORK_COVERAGE_COMMANDS = {
     "mass_organization": "form-mass-organization",
 }
 PLAN_COMMANDS = {"create_plan": "create-plan", "revise_plan": "revise-plan", "note_progress": "note-plan-progress"}
+MILESTONE_COMMANDS = {"declare_zone": "declare-gathering-zone", "record_milestone": "record-setup-milestone"}
 
 
 def intake_commands(formation: Formation) -> list[IntakeCommand]:
     return [*route_commands("formation", router, formation, ORGANIZATION_COMMANDS),
             *route_commands("formation", work_coverage.router, formation, WORK_COVERAGE_COMMANDS),
-            *route_commands("formation", plans.router, formation, PLAN_COMMANDS)]
+            *route_commands("formation", plans.router, formation, PLAN_COMMANDS),
+            *route_commands("formation", milestones.router, formation, MILESTONE_COMMANDS)]

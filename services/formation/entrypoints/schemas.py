@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from platform_core.api_types import IsoDate
-from platform_core.contracts.formation import (ENTITY_ID, MEASURE_MAX, MEASURES_MAX, NOTE_MAX, ORGANIZATION_ID,
-                                               REASON_MAX, ROLE_MAX, SPOT_CHECK_ID)
+from platform_core.contracts.formation import (DOCUMENT_NUMBER_MAX, DOCUMENT_TITLE_MAX, ENTITY_ID, MEASURE_MAX,
+                                               MEASURES_MAX, MILESTONE_KEY, NOTE_MAX, ORGANIZATION_ID, REASON_MAX,
+                                               ROLE_MAX, SPOT_CHECK_ID, ZONE_ID, ZONE_NAME_MAX)
 
 from ..domain.plans import unprintable
 
@@ -165,3 +166,28 @@ class PlanReviseIn(_In):
 class PlanNoteIn(_In):
     note: Annotated[str, Field(min_length=1, max_length=NOTE_MAX, description="工作进展"), _plain(True)]
     noted_on: IsoDate | None = None
+
+
+class ZoneIn(_In):
+    district_code: str = Field(pattern=r"^\d{6}$", description="区（功能区）代码")
+    name: Annotated[str, Field(min_length=1, max_length=ZONE_NAME_MAX, description="园区、开发区或街道的名称"),
+                    _plain(False)]
+    zone_kind: Literal["development_zone", "park", "street"] = Field(
+        description="development_zone 开发区 / park 园区 / street 两新组织集中的街道")
+    street_code: str | None = Field(default=None, pattern=r"^\d{9}$", description="街道代码（zone_kind=street 时必填）")
+    declared_on: IsoDate | None = Field(default=None, description="default: the business date")
+
+
+class MilestoneIn(_In):
+    milestone: str = Field(pattern=MILESTONE_KEY, description="work_plan, training, task_force (per district); "
+                                                               "guidance_station, party_committee (per zone)")
+    district_code: str = Field(pattern=r"^\d{6}$")
+    zone_id: str | None = Field(default=None, pattern=ZONE_ID, description="the zone, for a zone's milestone")
+    done_on: IsoDate = Field(description="完成日期（文件日期）, not after today")
+    document_number: Annotated[str, Field(min_length=1, max_length=DOCUMENT_NUMBER_MAX, description="文号"),
+                               _plain(False)] | None = None
+    document_title: Annotated[str, Field(min_length=1, max_length=DOCUMENT_TITLE_MAX, description="文件标题"),
+                              _plain(False)] | None = None
+    document_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$", description="文件的 SHA-256")
+    committee_kind: Literal["enterprise", "combined"] | None = Field(
+        default=None, description="party_committee: enterprise 企业党委 / combined 综合党委")

@@ -21,6 +21,10 @@ Streams
 - ``plan-<entity uuid>``: the entity's 一企一策 / 一社一策 plan (R9): PlanCreated, PlanRevised,
   PlanProgressNoted. One plan per entity; it is fulfilled (not closed by an event) while the entity is
   organization-covered, and applies again if that organization is dissolved.
+- ``zone-<uuid>``: GatheringZoneDeclared, a park, development zone or street of a district where 两新
+  organizations gather (三(二)): each must set up a guidance station and a Party committee (R10b).
+- ``milestone-<district code>-<key>`` (a district's) and ``milestone-<zone uuid>-<key>`` (a zone's):
+  SetupMilestoneRecorded, once per milestone and scope (R10b).
 - ``spotcheck-<uuid>``: SpotCheckDrawn, one event per district (and per part of a
   large district) of one draw, all appended together.
 
@@ -69,6 +73,14 @@ Events
   ``ledger_unit``) so projections need no lookups.
 - PlanRevised: the plan as revised (the whole plan, ``revision`` counting from 1) with the ``reason``.
 - PlanProgressNoted: a progress note (``note``, ``noted_on``) appended to the plan.
+- GatheringZoneDeclared: ``zone_id``, ``name``, ``zone_kind`` (development_zone, park, street), the
+  ``district_code`` (and ``street_code`` for a street) and ``declared_on``: from then on the zone's setup
+  milestones are on the district's checklist (R10b).
+- SetupMilestoneRecorded: a setup milestone (``milestone``, a key of the calendar's setup milestones) of the
+  district ``district_code`` or of its zone ``zone_id`` (with ``zone_name``) was done on ``done_on``, with its
+  document: ``document_number`` (文号) and/or ``document_title``, optionally ``document_sha256`` (the file's hash);
+  ``committee_kind`` (enterprise 企业党委 / combined 综合党委) for a Party committee; ``recorded_on`` the
+  business date it was recorded.
 - SpotCheckDrawn: the city's random spot check. For each district: the seed, its
   source (``checkpoint_root`` with the checkpoint id, or ``fixed_value`` recorded
   in advance), the algorithm name/version, the population (ordered entity ids of
@@ -91,6 +103,8 @@ ORGANIZATION_ID = f"^organization-{UUID_PATTERN}$"
 CHECK_ID = f"^check-{UUID_PATTERN}$"
 PLAN_ID = f"^plan-{UUID_PATTERN}$"
 PERSON_ID = f"^person-{UUID_PATTERN}$"
+ZONE_ID = f"^zone-{UUID_PATTERN}$"
+MILESTONE_KEY = r"^[a-z][a-z_]{1,39}$"
 SPOT_CHECK_ID = f"^spotcheck-{UUID_PATTERN}$"
 
 Mode = Literal["standalone", "joint", "functional"]
@@ -293,6 +307,33 @@ class PlanProgressNoted(_PlanScope):
     noted_on: date
 
 
+ZoneKind = Literal["development_zone", "park", "street"]
+CommitteeKind = Literal["enterprise", "combined"]  # 企业党委 / 综合党委
+ZONE_NAME_MAX, DOCUMENT_NUMBER_MAX, DOCUMENT_TITLE_MAX = 100, 60, 200
+
+
+class GatheringZoneDeclared(_Payload):
+    zone_id: str = Field(pattern=ZONE_ID)
+    district_code: str = Code6
+    street_code: str | None = Field(default=None, pattern=r"^\d{9}$")
+    name: str = Field(min_length=1, max_length=ZONE_NAME_MAX)
+    zone_kind: ZoneKind
+    declared_on: date
+
+
+class SetupMilestoneRecorded(_Payload):
+    milestone: str = Field(pattern=MILESTONE_KEY)
+    district_code: str = Code6
+    zone_id: str | None = Field(default=None, pattern=ZONE_ID)
+    zone_name: str | None = Field(default=None, max_length=ZONE_NAME_MAX)
+    done_on: date
+    document_number: str | None = Field(default=None, min_length=1, max_length=DOCUMENT_NUMBER_MAX)
+    document_title: str | None = Field(default=None, min_length=1, max_length=DOCUMENT_TITLE_MAX)
+    document_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    committee_kind: CommitteeKind | None = None
+    recorded_on: date
+
+
 class SpotCheckDrawn(_Payload):
     spot_check_id: str = Field(pattern=SPOT_CHECK_ID)
     district_code: str = Code6
@@ -321,6 +362,7 @@ EVENTS = {
     "OrganizationChecked": OrganizationChecked, "OrganizationClosed": OrganizationClosed,
     "TaskReopened": TaskReopened, "SpotCheckDrawn": SpotCheckDrawn,
     "PlanCreated": PlanCreated, "PlanRevised": PlanRevised, "PlanProgressNoted": PlanProgressNoted,
+    "GatheringZoneDeclared": GatheringZoneDeclared, "SetupMilestoneRecorded": SetupMilestoneRecorded,
 }
 
 

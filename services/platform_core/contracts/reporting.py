@@ -33,7 +33,8 @@ class CheckpointSigned(BaseModel):
 REPORTING_UNIT = r"^(district-\d{6}|city-organs|civil-affairs)$"
 FIGURE_NAMES = ("baseline", "organization_covered", "standalone_covered", "work_covered", "two_covered",
                 "required", "required_covered", "formal_members", "probationary_members")
-AccountabilityKind = Literal["deadline_missed", "report_late", "report_missing", "discrepancy", "check_failed"]
+AccountabilityKind = Literal["deadline_missed", "report_late", "report_missing", "discrepancy", "check_failed",
+                             "milestone_missing", "milestone_late"]
 
 
 class _Payload(BaseModel):

@@ -28,6 +28,23 @@ class Milestone:
 
 
 @dataclass(frozen=True)
+class SetupMilestone:
+    """A setup milestone (the plan's 二(一), 二(二), 三(二)) each district records once, or each gathering zone of
+    a district: its due date is a calendar milestone's (``due_of``), so moving that date moves it; ``basis`` says
+    which clause it comes from and why that date (docs/milestones.md)."""
+
+    key: str
+    name: str
+    scope: str  # "district": one per district; "zone": one per declared gathering zone (园区、两新组织集中的街道)
+    due: date
+    section: str = ""
+    basis: str = ""
+
+
+SETUP_SCOPES = ("district", "zone")
+
+
+@dataclass(frozen=True)
 class JointReviewPolicy:
     """When a joint organization is reviewed for units that could stand alone (R3, the plan's 二(四)2): more units
     than ``max_units`` (覆盖企业（单位）过多) or older than ``max_age_days`` (建立时间较长). The plan names no figures:
@@ -85,6 +102,13 @@ class CampaignCalendar:
     timezone: str = "Asia/Shanghai"
     joint_review: JointReviewPolicy = JointReviewPolicy()
     detectors: DetectorPolicy = DetectorPolicy()
+    setup_milestones: tuple[SetupMilestone, ...] = ()
+
+    def setup_milestone(self, key: str) -> SetupMilestone:
+        for milestone in self.setup_milestones:
+            if milestone.key == key:
+                return milestone
+        raise KeyError(f"campaign {self.campaign} has no setup milestone {key!r}")
 
     def milestone(self, key: str) -> Milestone:
         for milestone in self.milestones:
@@ -129,7 +153,26 @@ def _parse(raw: dict, overrides: tuple[tuple[str, str], ...]) -> CampaignCalenda
     return CampaignCalendar(raw["campaign"], raw["name"], raw["city"], date.fromisoformat(raw["starts"]),
                             date.fromisoformat(raw["ends"]), tuple(milestones), report_days,
                             raw.get("timezone", "Asia/Shanghai"),
-                            _joint_review(raw.get("joint_review", {})), _detectors(raw.get("detectors", {})))
+                            _joint_review(raw.get("joint_review", {})), _detectors(raw.get("detectors", {})),
+                            _setup_milestones(raw.get("setup_milestones", []), {m.key: m for m in milestones}))
+
+
+def _setup_milestones(raw: list[dict], milestones: dict[str, Milestone]) -> tuple[SetupMilestone, ...]:
+    """Each setup milestone's due date: its own ``due``, or the due date of the calendar milestone ``due_of``."""
+    found = []
+    for item in raw:
+        if item.get("scope") not in SETUP_SCOPES:
+            raise ValueError(f"setup milestone {item.get('key')!r}: scope must be one of {', '.join(SETUP_SCOPES)}")
+        if ("due" in item) == ("due_of" in item):
+            raise ValueError(f"setup milestone {item['key']!r}: give either due or due_of")
+        if "due_of" in item and item["due_of"] not in milestones:
+            raise ValueError(f"setup milestone {item['key']!r}: due_of names no milestone ({item['due_of']!r})")
+        due = milestones[item["due_of"]].due if "due_of" in item else date.fromisoformat(item["due"])
+        found.append(SetupMilestone(item["key"], item["name"], item["scope"], due, item.get("section", ""),
+                                    item.get("basis", "")))
+    if len({m.key for m in found}) != len(found):
+        raise ValueError("setup milestones: a key appears twice")
+    return tuple(found)
 
 
 def _joint_review(raw: dict) -> JointReviewPolicy:

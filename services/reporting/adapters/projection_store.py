@@ -22,7 +22,7 @@ PROJECTION_TABLES = ("rp_entities", "rp_approvals", "rp_flags", "rp_members", "r
                      "rp_tasks", "rp_failed_checks", "rp_entity_status", "rp_reports", "rp_bulletins",
                      "rp_accountability", "rp_meta", "rp_ledger_submissions", "rp_coverage_spans",
                      "rp_responsibility_reports", "rp_member_entities", "rp_formation_entities",
-                     "rp_federation_lists", "rp_plans")
+                     "rp_federation_lists", "rp_plans", "rp_gathering_zones", "rp_setup_milestones")
 PROJECTION_GROUP = "reporting-projections"
 # The shape of the tables and of what derive_status puts in them. Raise it whenever either changes:
 # tables of an older version are dropped with their offsets, so the projection rebuilds from the topics.
@@ -31,7 +31,8 @@ PROJECTION_GROUP = "reporting-projections"
 # 4: 一企一策 / 一社一策 plans (rp_plans).
 # 5: segments (rp_entity_status.required_reasons, industry, above_scale).
 #    (a store at 4 is one or the other of the two: either way rebuilt)
-PROJECTION_VERSION = 5
+# 6: setup milestones (rp_gathering_zones, rp_setup_milestones).
+PROJECTION_VERSION = 6
 
 
 def create_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:

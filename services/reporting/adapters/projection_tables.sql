@@ -30,6 +30,14 @@ CREATE TABLE IF NOT EXISTS rp_tasks (entity_id TEXT PRIMARY KEY, state TEXT NOT 
 -- 一企一策 / 一社一策 plans (plan streams): what the to-do list of plans past their target date needs.
 CREATE TABLE IF NOT EXISTS rp_plans (entity_id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, label TEXT NOT NULL,
                                      target_date DATE NOT NULL, responsible_role TEXT NOT NULL, last_noted_on DATE);
+-- R10b setup milestones (formation's zone and milestone streams): the gathering zones declared, the milestones
+-- recorded; the checklist judges them on the day asked (reporting.domain.milestones).
+CREATE TABLE IF NOT EXISTS rp_gathering_zones (zone_id TEXT PRIMARY KEY, district_code TEXT NOT NULL, street_code TEXT,
+                                               name TEXT NOT NULL, zone_kind TEXT NOT NULL, declared_on DATE NOT NULL);
+CREATE TABLE IF NOT EXISTS rp_setup_milestones (
+    stream_id TEXT PRIMARY KEY, milestone TEXT NOT NULL, district_code TEXT NOT NULL, zone_id TEXT, done_on DATE NOT NULL,
+    document_number TEXT, document_title TEXT, document_sha256 TEXT, committee_kind TEXT, recorded_on DATE NOT NULL,
+    event_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rp_failed_checks (
     check_id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, check_kind TEXT NOT NULL, checked_on DATE NOT NULL,
     entity_ids TEXT[] NOT NULL, findings TEXT[] NOT NULL, event_id TEXT NOT NULL);

@@ -1,6 +1,6 @@
 """Rows of reporting's record tables, collected from its own events and the ledger submissions:
-``rp_ledger_submissions``, ``rp_reports``, ``rp_responsibility_reports``, ``rp_bulletins`` and
-``rp_accountability``. The live batch handler and the replay collect and write them alike."""
+``rp_ledger_submissions``, ``rp_reports``, ``rp_responsibility_reports``, ``rp_bulletins``,
+``rp_accountability``, and formation's setup milestones: ``rp_gathering_zones``, ``rp_setup_milestones``. The live batch handler and the replay collect and write them alike."""
 
 import json
 
@@ -11,7 +11,10 @@ from platform_core.db import quoted_schema
 from platform_core.envelope import EventEnvelope, utc_timestamp
 
 RECORD_TYPES = frozenset({"LedgerSubmitted", "ReportSubmitted", "ResponsibilityReportSubmitted", "BulletinPublished",
-                          "AccountabilityRecorded"})
+                          "AccountabilityRecorded", "GatheringZoneDeclared", "SetupMilestoneRecorded"})
+ZONE_FIELDS = ("zone_id", "district_code", "street_code", "name", "zone_kind", "declared_on")
+MILESTONE_FIELDS = ("milestone", "district_code", "zone_id", "done_on", "document_number", "document_title",
+                    "document_sha256", "committee_kind", "recorded_on")
 
 
 class RecordRows:
@@ -23,6 +26,8 @@ class RecordRows:
         self.responsibility: list[dict] = []
         self.bulletins: list[dict] = []
         self.accountability: list[dict] = []
+        self.zones: list[dict] = []
+        self.milestones: list[dict] = []
 
     def collect(self, envelope: EventEnvelope) -> None:
         if envelope.type not in RECORD_TYPES:
@@ -51,6 +56,11 @@ class RecordRows:
                                         "subject": p["subject"], "recorded_at": utc_timestamp(envelope.recorded_at),
                                         "payload": json.dumps(p, sort_keys=True, ensure_ascii=False),
                                         "event_id": event_id})
+        elif envelope.type == "GatheringZoneDeclared":
+            self.zones.append({k: p.get(k) for k in ZONE_FIELDS})
+        elif envelope.type == "SetupMilestoneRecorded":
+            self.milestones.append({k: p.get(k) for k in MILESTONE_FIELDS}
+                                   | {"stream_id": envelope.stream_id, "event_id": event_id})
 
     def write(self, conn: Connection, schema: str) -> None:
         """Insert the rows into ``schema``'s record tables, inside the caller's transaction."""
@@ -81,4 +91,9 @@ INSERTS = (
     ("accountability", "INSERT INTO {tables}.rp_accountability (entry_id, unit, entry_kind, subject, recorded_at,"
                        " payload, event_id) VALUES (:entry_id, :unit, :entry_kind, :subject, :recorded_at,"
                        " CAST(:payload AS jsonb), :event_id) ON CONFLICT (entry_id) DO NOTHING"),
+    ("zones", "INSERT INTO {tables}.rp_gathering_zones (" + ", ".join(ZONE_FIELDS) + ") VALUES ("
+              + ", ".join(f":{f}" for f in ZONE_FIELDS) + ") ON CONFLICT (zone_id) DO NOTHING"),
+    ("milestones", "INSERT INTO {tables}.rp_setup_milestones (stream_id, event_id, " + ", ".join(MILESTONE_FIELDS)
+                   + ") VALUES (:stream_id, :event_id, " + ", ".join(f":{f}" for f in MILESTONE_FIELDS)
+                   + ") ON CONFLICT (stream_id) DO NOTHING"),
 )

@@ -12,8 +12,9 @@ from platform_core.http import record_refusal
 
 from .auth import LoginRequired, login_url
 from .routes import PageError, render, router
-from .signals_pages import router as signals_router
+from .milestones_page import router as milestones_router
 from .segments_page import router as segments_router
+from .signals_pages import router as signals_router
 from .todo_pages import router as todo_router
 
 
@@ -22,6 +23,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(signals_router)
     app.include_router(segments_router)
     app.include_router(todo_router)
+    app.include_router(milestones_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(_: Request, exc: LoginRequired):

@@ -27,6 +27,7 @@ EVENT_TYPES_ZH = {
     "MemberRevealed": "党员亮明身份", "MemberTransferred": "党员组织关系转接", "MemberWorkplaceChanged": "党员工作单位变更",
     "OrganizationChecked": "检查验收", "OrganizationClosed": "销号", "OrganizationDissolved": "党组织撤销",
     "OrganizationFormed": "党组织组建", "OrganizationRestructured": "党组织调整", "PersonalDataAccessed": "个人信息查阅",
+    "GatheringZoneDeclared": "确定两新组织集中的园区（街道）", "SetupMilestoneRecorded": "记录启动节点",
     "PlanCreated": "制定一企一策（一社一策）", "PlanProgressNoted": "一企一策（一社一策）进展", "PlanRevised": "修订一企一策（一社一策）",
     "ReportSubmitted": "半月报送", "ResponsibilityReportSubmitted": "责任报告报送", "SpotCheckDrawn": "随机抽查抽取",
     "TaskReopened": "任务重新打开", "VerificationListImported": "核实名单导入",
@@ -78,6 +79,10 @@ def accountability_subject(subject: str) -> str:
     """An accountability entry's subject as shown: a milestone's name (with the ledger unit for the survey),
     a report deadline as it is; a check's id is left to the link's attribute (the finding names the check)."""
     key, _, ledger = subject.partition(":")
+    if key == "setup":  # setup:<milestone>[:<zone id>]: the finding names the zone (docs/milestones.md)
+        milestone, _, zone = ledger.partition(":")
+        setup = {m.key: m.name for m in load_calendar().setup_milestones}
+        return setup.get(milestone, milestone) + ("（园区、街道）" if zone else "")
     milestones = {m.key: m.name for m in load_calendar().milestones}
     if key in milestones:
         return milestones[key] + (f"（{unit(ledger)}）" if ledger else "")

@@ -52,7 +52,8 @@ templates.globals["reason_name"] = lambda code: REASONS.get(code, code)  # every
 router = APIRouter(prefix=PREFIX, tags=["dashboard"], include_in_schema=False)
 Viewer = Annotated[Principal, Depends(viewer)]
 ENTRY_KINDS_ZH = {"deadline_missed": "逾期未完成", "report_late": "逾期报送", "report_missing": "未报送",
-                  "discrepancy": "数据不符", "check_failed": "检查未通过"}
+                  "discrepancy": "数据不符", "check_failed": "检查未通过", "milestone_missing": "启动节点缺失",
+                  "milestone_late": "启动节点逾期"}
 KINDS_ZH = {"non_public_enterprise": "非公企业", "social_organization": "社会组织", "rural_entity": "农村新型经营主体"}
 MODES_ZH = {"standalone": "单独组建", "joint": "联合组建", "functional": "功能型"}
 

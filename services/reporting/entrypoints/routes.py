@@ -1,13 +1,14 @@
 """Reporting's HTTP API: rates, entity status and history, reports, bulletins, accountability."""
 
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from platform_core.api_types import IsoDate, IsoDateTime
 from platform_core.auth import Principal
+from platform_core.contracts.reporting import AccountabilityKind
 from platform_core.errors import NotFound, SchemaViolation
 from platform_core.http import authenticate, idempotency_key
 from platform_core.read_replica import READ_SOURCE_HEADER, Reader, reader
@@ -61,7 +62,7 @@ class BulletinCreate(BaseModel):
 class AccountabilityCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     unit: str
-    entry_kind: Literal["deadline_missed", "report_late", "report_missing", "discrepancy", "check_failed"]
+    entry_kind: AccountabilityKind
     subject: str = Field(min_length=1, max_length=200)
     occurred_on: IsoDate
     finding: str = Field(min_length=1, max_length=2000)

@@ -2,7 +2,8 @@
 
 Derived entries (docs/rules.md, R7, R9-R12): missed deadlines, each judged on the projection as of the
 end of its day: the survey (8-26) per ledger unit, formation (11-20: R9's overdue entities), the required
-set (11-30: R2 entities without an organization) and the year-end 80% coverage target; late and missing
+set (11-30: R2 entities without an organization) and the year-end 80% coverage target; the district's setup
+milestones (R10b) missing or late on the business date (``milestone_missing``, ``milestone_late``); late and missing
 reports (R11), discrepancies found by published bulletins, failed checks (R12). Each names its dates and
 the events and entities behind it. The city organization department confirms an entry
 (AccountabilityRecorded), which then shows as confirmed.
@@ -18,12 +19,13 @@ from platform_core.errors import AlreadyExists, NotFound
 from platform_core.events import Command, Decision, NewEvent
 from platform_core.event_store import request_fingerprint
 from platform_core.reference import load_calendar
+from platform_core.reference.city_time import local_date
 from platform_core.rules.ledgers import ledgers_holding, reporting_unit_of, survey_misses
 from platform_core.service import ServiceContext
 from reporting.adapters import accountability_queries, queries
 from reporting.domain.rates import TARGET_COVERAGE, Rate
 from reporting.domain.reports import CHECK_KINDS_ZH, FIGURE_NAMES_ZH, city_date, end_of_day, reporting_units, timeliness
-from reporting.handlers import bulletins, reports, signal_marks
+from reporting.handlers import bulletins, milestones as setup_milestones, reports, signal_marks
 from reporting.handlers.bulletin_figures import district_names, unit_name
 from reporting.handlers.business_time import business_now
 
@@ -62,6 +64,10 @@ def trail(context: ServiceContext, unit: str, now: datetime | None = None,
                                         "应建党组织（R2）而未建的两新组织")
         if "year_end_coverage" in as_of:
             entries += _coverage_target_entry(conn, as_of["year_end_coverage"], unit, milestones["year_end_coverage"])
+        if unit.startswith("district-"):  # R10b: the district's and its zones' setup milestones, missing or late
+            entries += [_entry(e["entry_kind"], e["subject"], e["occurred_on"], e["finding"], e["event_ids"])
+                        for e in setup_milestones.accountability_entries(context, unit.removeprefix("district-"),
+                                                                          local_date(now))]
         first_reports = queries.first_reports_of(conn, context.schema, unit)
         for deadline in calendar.report_deadlines():
             row = first_reports.get(deadline)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests" / "unit" / "reporting"))
 from platform_core.auth import Principal  # noqa: E402
 from platform_core.tokens import issuer_from_settings  # noqa: E402
 from platform_core.local_processes import free_port, process_environment, stop_all, wait_ready  # noqa: E402
-from reporting_scenario import DISTRICT_A, campaign, ent  # noqa: E402
+from reporting_scenario import DISTRICT_A, Scenario, campaign, ent  # noqa: E402
 from cdp_browser import Browser  # noqa: E402
 from reporting_support import create_topics, delete_topics, drop_schemas_like, make_context, publish  # noqa: E402
 from signer_process import reporting_asks, running_signer  # noqa: E402
@@ -34,6 +34,26 @@ from signer_process import reporting_asks, running_signer  # noqa: E402
 BIN = Path(sys.executable).parent
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 UTC_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+PARK = f"zone-{uuid.UUID(int=7)}"
+
+
+def setup_milestones() -> list:
+    """DISTRICT_A's setup milestones (docs/milestones.md): the work plan on time, the training a day late, no task
+    force; one park with its guidance station (and the file's hash) and no Party committee."""
+    s = Scenario()
+    s.emit("formation", PARK, "GatheringZoneDeclared", {
+        "zone_id": PARK, "district_code": DISTRICT_A, "street_code": None, "name": "汉口北园区", "zone_kind": "park",
+        "declared_on": "2016-09-01"})
+    for milestone, done_on, zone in (("work_plan", "2016-08-15", None), ("training", "2016-08-18", None),
+                                     ("guidance_station", "2016-10-10", PARK)):
+        owner = zone.removeprefix("zone-") if zone else DISTRICT_A
+        s.emit("formation", f"milestone-{owner}-{milestone}", "SetupMilestoneRecorded", {
+            "milestone": milestone, "district_code": DISTRICT_A, "zone_id": zone, "zone_name": "汉口北园区" if zone else None,
+            "done_on": done_on, "document_number": f"岸组〔2016〕{len(s.events)}号", "document_title": None,
+            "document_sha256": "ab" * 32 if zone else None, "committee_kind": None, "recorded_on": done_on})
+    return [e for _, e in s.events]
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +79,7 @@ def seeded(settings_env, tmp_path_factory):
             create_role_tables(conn, "reporting", schema)
         with context.engine.begin() as conn:
             projection_handler(schema)(conn, envelopes)
+            projection_handler(schema)(conn, setup_milestones())
             audit_projection(schema).batch_handler(conn, envelopes)
         with running_signer(tmp_path_factory.mktemp("signer"), "campaign.example/test/dashboard") as signer, \
                 reporting_asks(signer):
@@ -215,6 +236,23 @@ def test_the_todo_lists_per_district_and_street(server, browser):
     assert "没有名为 nothing 的待办清单" in missing["text"]
 
 
+def test_the_setup_milestone_checklist_and_its_trail(server, browser):
+    """启动节点清单 (R10b) as of 11-25: the district's work plan on time, its training late, no task force; its park's
+    guidance station on time, no Party committee; the missing ones in the district's accountability trail."""
+    city = browser.load(f"{server}/dashboard/milestones?on=2016-11-25", 1400)
+    assert "全市 启动节点清单" in city["title"] and "江岸区" in city["text"] and "截至 2016-11-25" in city["text"]
+    page = browser.load(f"{server}/dashboard/milestones?scope={DISTRICT_A}&on=2016-11-25", 1400)
+    assert re.findall(r'data-milestone="(\w+)" data-state="(\w+)"', page["html"]) == [
+        ("work_plan", "on_time"), ("training", "late"), ("task_force", "missing"),
+        ("guidance_station", "on_time"), ("party_committee", "missing")]
+    assert "汉口北园区（园区，2016-09-01 确定）" in page["text"] and "岸组〔2016〕" in page["text"]
+    assert dict(re.findall(r'data-tally="(\w+)">(\d+)<', page["html"])) == {
+        "on_time": "2", "late": "1", "missing": "2", "not_due": "0"}
+    trail = text_of(dom(browser, server, f"/dashboard/accountability/district-{DISTRICT_A}"))
+    assert "启动节点缺失" in trail and "组建工作专班" in trail and "启动节点逾期" in trail
+    assert "没有代码为 999999 的区" in browser.load(f"{server}/dashboard/milestones?scope=999999", 1400)["text"]
+
+
 def test_segments_drill_from_city_to_district_to_street_to_its_entities(server, browser):
     city = browser.load(f"{server}/dashboard/segments", 1400)
     assert "全市 分类统计" in city["title"] and "按应建理由" in city["text"] and "按行业" in city["text"]
@@ -291,7 +329,8 @@ def every_page() -> list[str]:
             "/dashboard/districts/999999", "/dashboard/forms", "/dashboard/todo",
             f"/dashboard/todo?district={DISTRICT_A}&list=uncovered", f"/dashboard/todo?street={DISTRICT_A}001&list=standalone",
             "/dashboard/bulletins/draft", "/dashboard/segments", f"/dashboard/segments?scope={DISTRICT_A}",
-            f"/dashboard/segments?scope={DISTRICT_A}001", "/dashboard/segments?scope=999999"]
+            f"/dashboard/segments?scope={DISTRICT_A}001", "/dashboard/segments?scope=999999",
+            "/dashboard/milestones?on=2016-11-25", f"/dashboard/milestones?scope={DISTRICT_A}&on=2016-11-25"]
 
 
 @pytest.mark.parametrize("width", [1400, 390])
@@ -311,7 +350,8 @@ def test_every_page_fits_the_screen_and_shows_no_identifiers(server, browser, wi
 @pytest.mark.parametrize("path", [f"/dashboard/districts/{DISTRICT_A}?on=2016-11-25", "/dashboard/bulletins",
                                   f"/dashboard/accountability/district-{DISTRICT_A}", "/dashboard/forms",
                                   f"/dashboard/todo?district={DISTRICT_A}&list=standalone",
-                                  "/dashboard/segments", f"/dashboard/segments?scope={DISTRICT_A}"])
+                                  "/dashboard/segments", f"/dashboard/segments?scope={DISTRICT_A}",
+                                  f"/dashboard/milestones?scope={DISTRICT_A}&on=2016-11-25", "/dashboard/milestones"])
 def test_at_phone_width_tables_scroll_in_their_box_without_one_character_columns(server, browser, path):
     browser.load(server + path, 390)
     # every table sits in a box that scrolls sideways, and no cell is squeezed narrower than two characters

@@ -56,10 +56,11 @@ def test_the_campaign_runs_every_available_phase_without_a_failed_command(played
     assert result.returncode == 0, (services["folder"] / "simulator.out").read_text(errors="replace")[-5000:]
     assert report["commands"]["failed"] == 0
     assert report["commands"]["ok"] == report["commands"]["planned"] + report["commands"]["decided_during_run"]
-    assert {"survey", "ledgers", "verification", "members", "supplements", "member_growth", "formation",
+    assert {"setup", "survey", "ledgers", "verification", "members", "supplements", "member_growth", "formation",
             "work_coverage", "transfers", "acceptance", "spot_checks", "look_back", "reports",
             "bulletins"} <= set(report["phases_ran"])
     assert report["phases_left_out"] == {}
+    assert report["milestones_compared"] == 5 * len(services["city"]["districts"])  # 3 per district, 2 per zone
     # The city-wide units (civil affairs, the city organs' committee) are not this run's alone on a developer's
     # stack: every run adds city-level social organizations to the same 2016 campaign. Districts are its own.
     assert [d for d in report["differences"] if d["unit"] not in ("city-organs", "civil-affairs")] == []

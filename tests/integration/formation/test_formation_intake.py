@@ -2,6 +2,7 @@
 (R3 here), a refused command alone rolled back in its batch (docs/intake.md)."""
 
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,35 @@ def test_plan_commands_from_the_intake_are_judged_on_the_real_business_date(inta
     assert outcome["status"] == "refused" and outcome["error"]["field"] == "target_date"
     refused = client.post("/plans", json=body, headers=district)
     assert refused.status_code == outcome["http_status"] == 422 and refused.json() == outcome["error"]
+
+
+def test_setup_milestones_from_the_intake_answer_as_http(intake, client, district, engine, settings):
+    """declare-gathering-zone and record-setup-milestone run their routes' own functions (R10b): a zone declared on
+    the real business date, its guidance station recorded; a zone of another district is refused as over HTTP."""
+    start = results_end(settings.kafka_bootstrap, intake.departments.values())
+    zone = command("cn.gov.wuhan.campaign.formation.declare-gathering-zone.v1",
+                   {"district_code": "420102", "name": f"园区{uuid.uuid4().hex[:8]}", "zone_kind": "park"})
+    intake.send("district", zone)
+    consumer = intake.consumer()
+    try:
+        intake.drain(consumer, until=lambda: count_rows(engine, "formation.intake_outcomes", f"ce_id = '{zone.id}'") >= 1)
+        declared = {o["ce_id"]: o for o in decoded(outcomes(settings.kafka_bootstrap, start,
+                                                            intake.departments["district"], 1))}[zone.id]
+        assert declared["status"] == "accepted", declared
+        zone_id = declared["answer"]["id"]
+        station = {"milestone": "guidance_station", "district_code": "420102", "zone_id": zone_id,
+                   "done_on": "2016-10-08", "document_title": "关于建立党建工作指导站的通知"}
+        recorded = command("cn.gov.wuhan.campaign.formation.record-setup-milestone.v1", station)
+        elsewhere = command("cn.gov.wuhan.campaign.formation.record-setup-milestone.v1",
+                            {**station, "district_code": "420103"})
+        intake.send("district", recorded, elsewhere)
+        ids = f"'{recorded.id}', '{elsewhere.id}'"
+        intake.drain(consumer, until=lambda: count_rows(engine, "formation.intake_outcomes", f"ce_id IN ({ids})") >= 2)
+    finally:
+        consumer.consumer.close()
+    by_id = {o["ce_id"]: o for o in decoded(outcomes(settings.kafka_bootstrap, start,
+                                                     intake.departments["district"], 3))}
+    assert by_id[recorded.id]["status"] == "accepted" and by_id[recorded.id]["http_status"] == 201
+    assert by_id[elsewhere.id]["status"] == "refused" and by_id[elsewhere.id]["http_status"] == 403
+    again = client.post("/milestones", json=station, headers=district)
+    assert again.status_code == 409 and again.json()["rule"] == "R10b"

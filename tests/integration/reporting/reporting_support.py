@@ -93,3 +93,25 @@ def drop_schemas_like(engine, prefix: str) -> None:
                                     {"p": prefix + "%"}).all():
             conn.execute(sa.text(f"DROP SCHEMA {name} CASCADE"))
 
+
+
+def project_topics(engine, settings, schema: str, topics: dict[str, str], registry, client_id: str,
+                   max_records: int = 500) -> None:
+    """Run reporting's coverage projection over the test topics into ``schema`` (its own consumer group: a running
+    coverage projection owns PROJECTION_GROUP on this broker) until it has been idle for 3 s."""
+    from platform_core.kafka_io import DeadLetterPublisher, create_producer
+    from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
+    from reporting.adapters.projection_store import PROJECTION_GROUP
+    from reporting.handlers.projection import projection_handler
+
+    producer = create_producer(settings.kafka_bootstrap, client_id)
+    applier = ProjectionApplier(schema, f"{PROJECTION_GROUP}-{schema}", None, registry, DeadLetterPublisher(producer),
+                                batch_handler=projection_handler(schema))
+    consumer = ProjectionConsumer(engine, settings.kafka_bootstrap, list(topics.values()), applier,
+                                  max_records=max_records)
+    idle = 0
+    while idle < 3:
+        result = consumer.poll_once(timeout_ms=1000)
+        idle = 0 if (result.applied or result.duplicates) else idle + 1
+    consumer.consumer.close()
+    producer.close()
