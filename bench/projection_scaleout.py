@@ -2,6 +2,7 @@
 "more consumers up to the partition count"), beside the raw kafka-python consume loop on the same topic.
 
 Run: eval "$(python3 deploy/stack.py env)"; .venv/bin/python bench/projection_scaleout.py --events 100000
+     [--partitions 6 12 --processes 1 2 4]   (one table: every process count on every partition count)
 
 A scratch topic with --partitions partitions is filled with distinct events first. Each measurement
 starts its consumer processes (the platform's ProjectionConsumer, batch handler, offsets in the same
@@ -187,20 +188,24 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--partitions", type=int, default=6)
-    parser.add_argument("--consumers", type=int, nargs="+", default=[1, 2], help="consumer counts to measure")
-    parser.add_argument("--rounds", type=int, default=2, help="measurements per consumer count (best kept)")
+    parser.add_argument("--partitions", type=int, nargs="+", default=[6],
+                        help="partition counts: one scratch topic (and its raw consume loop) each")
+    parser.add_argument("--processes", "--consumers", dest="processes", type=int, nargs="+", default=[1, 2],
+                        help="consumer process counts to measure on each topic")
+    parser.add_argument("--rounds", type=int, default=2, help="measurements per process count (best kept)")
     args = parser.parse_args()
-    if any(count < 1 or count > args.partitions for count in args.consumers):
-        parser.error("--consumers: each count must be between 1 and --partitions")
-    m = measure(args.events, args.partitions, tuple(args.consumers), args.rounds)
-    print(f"\n### Kafka -> projection scale-out ({m['events']:,} events, {m['partitions']} partitions)\n")
-    print("| consumer processes | events/s | raw consume loop (1 process, same topic) | ratio | vs 1 process |")
-    print("|---:|---:|---:|---:|---:|")
-    one = m["rates"].get(1)
-    for count, rate in m["rates"].items():
-        print(f"| {count} | {rate:,.0f} | {m['raw_consume']:,.0f} | {rate / m['raw_consume']:.0%} "
-              f"| {f'{rate / one:.2f}x' if one else ''} |")
+    if any(count < 1 or count > min(args.partitions) for count in args.processes):
+        parser.error("--processes: each count must be between 1 and the smallest --partitions")
+    runs = [measure(args.events, partitions, tuple(args.processes), args.rounds) for partitions in args.partitions]
+    print(f"\n### Kafka -> projection scale-out ({args.events:,} events per topic; best of {args.rounds})\n")
+    print("| partitions | consumer processes | events/s | raw consume loop (1 process, same topic, same run) "
+          "| ratio | vs 1 process |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for m in runs:
+        one = m["rates"].get(1)
+        for count, rate in m["rates"].items():
+            print(f"| {m['partitions']} | {count} | {rate:,.0f} | {m['raw_consume']:,.0f} "
+                  f"| {rate / m['raw_consume']:.0%} | {f'{rate / one:.2f}x' if one else ''} |")
 
 
 if __name__ == "__main__":

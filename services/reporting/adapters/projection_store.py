@@ -14,6 +14,7 @@ from psycopg2.extras import execute_values
 from sqlalchemy.engine import Connection
 
 from platform_core.db import quoted_schema
+from platform_core.projection_consumer import forget_progress
 from reporting.domain.fold import CampaignState, CoverageSpan, FailedCheck, Member, PlanState
 from reporting.domain.status import EntityStatus, derive_status
 
@@ -31,7 +32,9 @@ PROJECTION_GROUP = "reporting-projections"
 # 4: 一企一策 / 一社一策 plans (rp_plans).
 # 5: segments (rp_entity_status.required_reasons, industry, above_scale).
 #    (a store at 4 is one or the other of the two: either way rebuilt)
-PROJECTION_VERSION = 5
+# 6: relay repeats told by stream version (stream_versions), no longer by event id (processed_events):
+#    a store at 5 has no stream versions to guard it, so it is rebuilt, which writes them.
+PROJECTION_VERSION = 6
 
 
 def create_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:
@@ -62,13 +65,10 @@ def stored_version(conn: Connection, schema: str) -> int | None:
 
 
 def drop_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:
-    """Drop the projection and forget its offsets and processed ids (a replay starts from zero)."""
+    """Drop the projection and forget its offsets and stream versions (a replay starts from zero)."""
     s = quoted_schema(schema)
     conn.execute(sa.text(f"DROP TABLE IF EXISTS {', '.join(f'{s}.{t}' for t in PROJECTION_TABLES)}"))
-    for table in ("consumer_offsets", "processed_events"):
-        exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"{s}.{table}"}).scalar()
-        if exists:
-            conn.execute(sa.text(f"DELETE FROM {s}.{table} WHERE group_id = :g"), {"g": group_id})
+    forget_progress(conn, schema, group_id)
 
 
 class ProjectionStore:
