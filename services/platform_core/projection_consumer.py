@@ -146,9 +146,10 @@ class StreamVersionGuard:
 
     def __init__(self, schema: str, group_id: str):
         self.group_id = group_id
-        self._raise = sa.text(
+        # the rows in a fixed order (the streams' row locks: no deadlock between two members)
+        self._raise = (
             f"INSERT INTO {quoted_schema(schema)}.stream_versions AS sv (group_id, topic, stream_id, version)"
-            " SELECT :g, t, s, v FROM unnest(CAST(:t AS text[]), CAST(:s AS text[]), CAST(:v AS bigint[])) AS b(t, s, v)"
+            " SELECT %s, t, s, v FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS b(t, s, v) ORDER BY t, s"
             " ON CONFLICT (group_id, topic, stream_id) DO UPDATE"
             " SET previous_version = sv.version, version = EXCLUDED.version WHERE sv.version < EXCLUDED.version"
             " RETURNING topic, stream_id, previous_version")
@@ -157,22 +158,26 @@ class StreamVersionGuard:
         if not readable:
             return []
         newest: dict[tuple[str, str], int] = {}
+        keys = []
         for record, envelope in readable:
             key = (record.topic, envelope.stream_id)
+            keys.append(key)
             if envelope.stream_version > newest.get(key, 0):
                 newest[key] = envelope.stream_version
-        keys = sorted(newest)
-        raised = conn.execute(self._raise, {"g": self.group_id, "t": [t for t, _ in keys], "s": [s for _, s in keys],
-                                            "v": [newest[k] for k in keys]})
-        # per stream the batch raised: the highest version applied so far (streams it did not raise: absent)
-        applied_up_to = {(row[0], row[1]): row[2] for row in raised}
+        # on the driver's cursor: a tuple per returned row, not a SQLAlchemy Row (a batch returns a row per stream)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(self._raise, (self.group_id, [t for t, _ in newest], [s for _, s in newest], list(newest.values())))
+            applied_up_to = {(topic, stream): before for topic, stream, before in cursor.fetchall()}
+        finally:
+            cursor.close()
         fresh = []
-        for record, envelope in readable:
-            key = (record.topic, envelope.stream_id)
+        for key, pair in zip(keys, readable):
             before = applied_up_to.get(key)
-            if before is not None and envelope.stream_version > before:
-                applied_up_to[key] = envelope.stream_version
-                fresh.append((record, envelope))
+            version = pair[1].stream_version
+            if before is not None and version > before:
+                applied_up_to[key] = version
+                fresh.append(pair)
             else:
                 outcome.duplicates += 1
         return fresh
