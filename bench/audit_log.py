@@ -108,7 +108,8 @@ class _NoDeadLetters(DeadLetterPublisher):
 
 def applier_rate(engine, schema: str, batch: int, total: int, offset: int) -> float:
     spec = audit_projection(schema, topics=("bench",), group_id="bench-audit")
-    applier = ProjectionApplier(schema, spec.group_id, None, None, _NoDeadLetters(), batch_handler=spec.batch_handler)
+    applier = ProjectionApplier(schema, spec.group_id, None, None, _NoDeadLetters(), batch_handler=spec.batch_handler,
+                                dedupe=spec.dedupe)
     records = [ConsumedRecord("bench", 0, offset + i, make_event(offset + i).canonical_bytes()) for i in range(total)]
     started = time.perf_counter()
     for i in range(0, total, batch):

@@ -7,8 +7,9 @@ Everything runs on scratch resources (schema, topic, consumer group; removed aft
 production code: the relay (own process, as ``campaign relay``) and the coverage projection on the shared
 driver (own process, as ``campaign consume reporting --projection coverage``, on the scratch topic and
 group). Freshness of an event
-= ``processed_events.seen_at`` (a bench-only column, clock_timestamp() when the projection's
-transaction marks the event, just before its commit) - ``events.recorded_at`` (the append).
+= the ``seen_at`` of the ``stream_versions`` update that covered its version (a bench-only trigger
+logs each raise of a stream's version with clock_timestamp(), in the projection's transaction just
+before its commit) - ``events.recorded_at`` (the append).
 """
 
 import argparse
@@ -57,8 +58,24 @@ run_projections(context.engine, context.settings.kafka_bootstrap, context.schema
 """
 
 
+# Bench-only: each raise of a stream's version, with the moment the projection's transaction made it.
+SEEN_LOG = """
+CREATE TABLE {s}.seen_versions (group_id text, stream_id text, version_from bigint, version_to bigint,
+                                seen_at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE FUNCTION {s}.log_seen_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO {s}.seen_versions (group_id, stream_id, version_from, version_to)
+    VALUES (NEW.group_id, NEW.stream_id, NEW.previous_version, NEW.version);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER log_seen_version AFTER INSERT OR UPDATE ON {s}.stream_versions
+    FOR EACH ROW EXECUTE FUNCTION {s}.log_seen_version();
+"""
+
+
 def wait_processed(engine, schema: str, group: str, count: int, timeout: float) -> None:
-    query = sa.text(f"SELECT count(*) FROM {schema}.processed_events WHERE group_id = :g")
+    # a stream's versions run 1, 2, ...: the sum of the stored versions counts the events applied
+    query = sa.text(f"SELECT coalesce(sum(version), 0) FROM {schema}.stream_versions WHERE group_id = :g")
     deadline = time.monotonic() + timeout
     while True:
         with engine.connect() as conn:
@@ -110,8 +127,7 @@ def measure(rate: int = 1000, seconds: int = 30, threads: int = 4) -> dict:
     migrate(engine, schema)
     with engine.begin() as conn:
         create_tables(conn, schema)
-        conn.execute(sa.text(f"ALTER TABLE {schema}.processed_events"
-                             " ADD COLUMN seen_at timestamptz NOT NULL DEFAULT clock_timestamp()"))
+        conn.exec_driver_sql(SEEN_LOG.format(s=schema))
     store = EventStore(engine, schema, topic, event_types_for("registry", "membership", "formation"))
     events = list(campaign_events(WARMUP + rate * seconds, seed=int(suffix, 16) % 10_000))
     log = tempfile.NamedTemporaryFile(prefix="bench-fresh-", suffix=".log", delete=False)
@@ -132,8 +148,9 @@ def measure(rate: int = 1000, seconds: int = 30, threads: int = 4) -> dict:
         wait_processed(engine, schema, group, appended, timeout=300)
         with engine.connect() as conn:
             lags = [row[0] for row in conn.execute(sa.text(
-                f"SELECT extract(epoch FROM p.seen_at - e.recorded_at) FROM {schema}.processed_events p"
-                f" JOIN {schema}.events e USING (event_id) WHERE p.group_id = :g AND e.global_position > :w"),
+                f"SELECT extract(epoch FROM p.seen_at - e.recorded_at) FROM {schema}.seen_versions p"
+                f" JOIN {schema}.events e ON e.stream_id = p.stream_id AND e.stream_version > p.version_from"
+                " AND e.stream_version <= p.version_to WHERE p.group_id = :g AND e.global_position > :w"),
                 {"g": group, "w": WARMUP})]
             outbox_lags = [row[0] for row in conn.execute(sa.text(
                 f"SELECT extract(epoch FROM o.published_at - e.recorded_at) FROM {schema}.outbox o"

@@ -2,6 +2,7 @@
 "more consumers up to the partition count"), beside the raw kafka-python consume loop on the same topic.
 
 Run: eval "$(python3 deploy/stack.py env)"; .venv/bin/python bench/projection_scaleout.py --events 100000
+     [--partitions 6 12 --processes 1 2 4]   (one table: every process count on every partition count)
 
 A scratch topic with --partitions partitions is filled with distinct events first. Each measurement
 starts its consumer processes (the platform's ProjectionConsumer, batch handler, offsets in the same
@@ -171,12 +172,26 @@ def filled_topic(events: int, partitions: int, what: str) -> Iterator[tuple[Engi
         remove_scratch(engine, schema, admin, [topic])
 
 
+def _rounds(engine, schema: str, topic: str, partitions: int, n: int, consumers: int, rounds: int) -> list[float]:
+    """``rounds`` measurements; one that stalls (on a loaded machine a paused member now and then fetches
+    nothing after its release) is said and measured again once, so it does not cost the other rows."""
+    rates, retries = [], 1
+    while len(rates) < rounds:
+        try:
+            rates.append(measure_consumers(engine, schema, topic, partitions, n, consumers))
+        except SystemExit as exc:
+            if not retries:
+                raise
+            retries -= 1
+            print(f"  {consumers} consumer(s): {exc}; measured again", file=sys.stderr)
+    return rates
+
+
 def measure(events: int, partitions: int = 6, consumer_counts: tuple[int, ...] = (1, 2), rounds: int = 2) -> dict:
     """The raw consume loop (best of 3) and, per consumer count, the best of ``rounds`` measurements."""
     with filled_topic(events, partitions, "scale") as (engine, schema, topic):
         raw = max(raw_consume(get_settings().kafka_bootstrap, topic, events) for _ in range(3))
-        rates = {count: max(measure_consumers(engine, schema, topic, partitions, events, count)
-                            for _ in range(rounds))
+        rates = {count: max(_rounds(engine, schema, topic, partitions, events, count, rounds))
                  for count in consumer_counts}
     return {"events": events, "partitions": partitions, "raw_consume": raw, "rates": rates}
 
@@ -187,20 +202,24 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--partitions", type=int, default=6)
-    parser.add_argument("--consumers", type=int, nargs="+", default=[1, 2], help="consumer counts to measure")
-    parser.add_argument("--rounds", type=int, default=2, help="measurements per consumer count (best kept)")
+    parser.add_argument("--partitions", type=int, nargs="+", default=[6],
+                        help="partition counts: one scratch topic (and its raw consume loop) each")
+    parser.add_argument("--processes", "--consumers", dest="processes", type=int, nargs="+", default=[1, 2],
+                        help="consumer process counts to measure on each topic")
+    parser.add_argument("--rounds", type=int, default=2, help="measurements per process count (best kept)")
     args = parser.parse_args()
-    if any(count < 1 or count > args.partitions for count in args.consumers):
-        parser.error("--consumers: each count must be between 1 and --partitions")
-    m = measure(args.events, args.partitions, tuple(args.consumers), args.rounds)
-    print(f"\n### Kafka -> projection scale-out ({m['events']:,} events, {m['partitions']} partitions)\n")
-    print("| consumer processes | events/s | raw consume loop (1 process, same topic) | ratio | vs 1 process |")
-    print("|---:|---:|---:|---:|---:|")
-    one = m["rates"].get(1)
-    for count, rate in m["rates"].items():
-        print(f"| {count} | {rate:,.0f} | {m['raw_consume']:,.0f} | {rate / m['raw_consume']:.0%} "
-              f"| {f'{rate / one:.2f}x' if one else ''} |")
+    if any(count < 1 or count > min(args.partitions) for count in args.processes):
+        parser.error("--processes: each count must be between 1 and the smallest --partitions")
+    print(f"\n### Kafka -> projection scale-out ({args.events:,} events per topic; best of {args.rounds})\n")
+    print("| partitions | consumer processes | events/s | raw consume loop (1 process, same topic, same run) "
+          "| ratio | vs 1 process |")
+    print("|---:|---:|---:|---:|---:|---:|", flush=True)
+    for partitions in args.partitions:  # each topic's rows as soon as they are measured
+        m = measure(args.events, partitions, tuple(args.processes), args.rounds)
+        one = m["rates"].get(1)
+        for count, rate in m["rates"].items():
+            print(f"| {m['partitions']} | {count} | {rate:,.0f} | {m['raw_consume']:,.0f} "
+                  f"| {rate / m['raw_consume']:.0%} | {f'{rate / one:.2f}x' if one else ''} |", flush=True)
 
 
 if __name__ == "__main__":

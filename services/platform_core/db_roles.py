@@ -39,6 +39,8 @@ EVENT_STORE = {
     "refused_commands": "INSERT",
     "consumer_offsets": "SELECT, INSERT, UPDATE",
     "processed_events": "SELECT, INSERT",
+    # the newest version applied per stream and projection group (platform_core.projection_consumer)
+    "stream_versions": "SELECT, INSERT, UPDATE",
     # a record its consumer could not dead-letter (platform_core.projection_consumer)
     "undelivered_dead_letters": "SELECT, INSERT",
     "schema_migrations": "SELECT",
@@ -61,8 +63,9 @@ def privileges(service: str) -> dict[str, dict[str, str]]:
     grants = {role: dict(EVENT_STORE)}
     if service == "reporting":
         grants[role].update({
-            # a replay forgets a projection's offsets and processed ids
+            # a replay forgets a projection's offsets and stream versions (processed ids: the audit log's)
             "consumer_offsets": "SELECT, INSERT, UPDATE, DELETE", "processed_events": "SELECT, INSERT, DELETE",
+            "stream_versions": "SELECT, INSERT, UPDATE, DELETE",
             "audit_log": "SELECT", "audit_nodes": "SELECT", "audit_heads": "SELECT",
             # a bulletin is published with a checkpoint signed in its transaction
             "audit_checkpoints": "SELECT, INSERT", "bulletins": "SELECT, INSERT"})

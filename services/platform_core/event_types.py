@@ -47,23 +47,26 @@ class EventTypeRegistry:
     def validate_payload(self, event_type: str, payload: dict[str, Any], version: int | None = None) -> tuple[int, dict[str, Any]]:
         """Check a payload against its schema; return (version, JSON-ready payload)."""
         version = version if version is not None else self.latest_version(event_type)
+        return version, self._checked(event_type, payload, version).model_dump(mode="json")
+
+    def _checked(self, event_type: str, payload: dict[str, Any], version: int) -> BaseModel:
         model = self._schemas.get((event_type, version))
         if model is None:
             raise UnknownEventType(f"unknown event type {event_type!r} version {version}", field="type")
         try:
-            parsed = model.model_validate(payload)
+            return model.model_validate(payload)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = "payload." + ".".join(str(part) for part in first["loc"])
             raise SchemaViolation(f"{event_type}: {field}: {first['msg']}", field=field) from exc
-        return version, parsed.model_dump(mode="json")
 
     def readable(self, envelope: EventEnvelope) -> EventEnvelope:
         """What every projection reads: the envelope upcast to its type's newest version, its payload checked
         against that version's contract (UnknownEventType, SchemaViolation otherwise). The live projections,
         replays and the inspectors' re-derivation apply this one rule, so they all skip the same events."""
         envelope = self.upcast(envelope)
-        self.validate_payload(envelope.type, envelope.payload, envelope.schema_version)
+        # checked only: the projections read the payload as published, so its JSON dump is not made
+        self._checked(envelope.type, envelope.payload, envelope.schema_version)
         return envelope
 
     def upcast(self, envelope: EventEnvelope) -> EventEnvelope:

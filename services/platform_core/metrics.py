@@ -1,8 +1,30 @@
 """Prometheus metrics shared by every process of the platform."""
 
 import logging
+from bisect import bisect_left
+from collections.abc import Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest, start_http_server
+
+def observe_all(histogram, amounts: Iterable[float]) -> None:
+    """``histogram.observe(a)`` for every amount, with one lock taken per bucket touched instead of two per
+    amount: a projection observes each event of its batches (1,000 at a time), and one observation cost
+    about as much as parsing a fifth of the event. Reads the labelled child's buckets as prometheus_client
+    keeps them (``_upper_bounds``, ``_buckets``, ``_sum``; tests/unit/test_metrics.py holds it to
+    ``observe``)."""
+    bounds = histogram._upper_bounds  # ascending, the last +Inf
+    counts = [0] * len(bounds)
+    total = 0.0
+    for amount in amounts:
+        total += amount
+        counts[bisect_left(bounds, amount)] += 1  # the first bound >= amount, as observe's "amount <= bound"
+    if not any(counts):
+        return
+    histogram._sum.inc(total)
+    for bucket, count in zip(histogram._buckets, counts):
+        if count:
+            bucket.inc(count)
+
 
 HTTP_REQUESTS = Counter(
     "campaign_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"])

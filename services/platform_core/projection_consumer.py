@@ -3,9 +3,16 @@ offsets commit in ONE PostgreSQL transaction.
 
 Offsets live in the consuming service's ``consumer_offsets`` table, not in
 Kafka, so a crash at any moment replays exactly the uncommitted part.
-Duplicates that the at-least-once relay may publish are skipped by event_id
-(``processed_events``). A message that cannot be parsed or applied goes to
-the dead-letter topic with the reason, and processing continues.
+Duplicates that the at-least-once relay may publish are skipped by their stream
+version (``stream_versions``: the newest version applied per stream, raised by
+one guarded upsert per batch). That is exact because the relay keys each record
+by its stream id and publishes a stream's events in version order with an
+idempotent producer, so within its partition a stream's versions only repeat,
+never arrive early (docs/architecture.md, "Partitioning and order"). A
+projection may keep the per-event marks instead (``processed_events``, by
+event_id): the audit log does (docs/audit.md). A message that cannot be parsed
+or applied goes to the dead-letter topic with the reason, and processing
+continues.
 """
 
 import hashlib
@@ -14,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from datetime import datetime, timezone
 
 import psycopg2
@@ -29,7 +36,7 @@ from .envelope import EventEnvelope
 from .errors import PlatformError
 from .event_types import EventTypeRegistry
 from .kafka_io import DeadLetter, DeadLetterPublisher, DeadLetterUndeliverable, kafka_options
-from .metrics import CONSUMER_LAG, DEAD_LETTERS_UNDELIVERED, EVENTS_PROJECTED, PROJECTION_FRESHNESS
+from .metrics import CONSUMER_LAG, DEAD_LETTERS_UNDELIVERED, EVENTS_PROJECTED, PROJECTION_FRESHNESS, observe_all
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +51,9 @@ METADATA_MAX_AGE_MS = 30_000
 IDLE_AFTER_COMMIT_S = 1.0  # how often an idle consumer calls its applier's after_commit
 
 
-@dataclass(frozen=True)
-class ConsumedRecord:
-    """The parts of a Kafka record a projection needs (from kafka-python or aiokafka alike)."""
+class ConsumedRecord(NamedTuple):
+    """The parts of a Kafka record a projection needs (from kafka-python or aiokafka alike). A named tuple:
+    one is made per record polled, and a frozen dataclass took four times as long to build."""
 
     topic: str
     partition: int
@@ -96,6 +103,19 @@ class ConsumerOffsets:
         return {(row.topic, row.partition): row.next_offset for row in rows}
 
 
+# A group's progress: its offsets and what tells its repeats (either kind of dedupe).
+PROGRESS_TABLES = ("consumer_offsets", "stream_versions", "processed_events")
+
+
+def forget_progress(conn: Connection, schema: str, group_id: str) -> None:
+    """Forget a consumer group's offsets and dedupe rows in ``schema`` (its projection rebuilds from the
+    topics' start); tables the schema does not have yet are skipped."""
+    s = quoted_schema(schema)
+    for table in PROGRESS_TABLES:
+        if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"{s}.{table}"}).scalar() is not None:
+            conn.execute(sa.text(f"DELETE FROM {s}.{table} WHERE group_id = :g"), {"g": group_id})
+
+
 class Applier(Protocol):
     """What a batch does inside the driver's transaction: the work and its offsets, committed together."""
 
@@ -109,24 +129,104 @@ class Applier(Protocol):
         """Work that may run only once the batch committed (the intake publishes its outcomes)."""
 
 
+DEDUPE_BY_STREAM_VERSION = "stream_version"
+DEDUPE_BY_EVENT_ID = "event_id"
+
+
+class StreamVersionGuard:
+    """Tells a batch's new events from relay repeats by stream version: one row per (group, topic, stream)
+    holding the newest version applied, raised in the batch's transaction by one upsert that returns,
+    per stream it raised, the version stored before it. An event is new when its version is above that
+    and above every version of its stream taken earlier in the batch.
+
+    The upsert takes each stream's row lock (in a fixed order: no deadlock between two members) and
+    compares against the row as committed, so a member that got a partition a moment ago and reads the
+    records another member is still committing waits for that commit and then sees them as repeats.
+    Events of a stream rejected by the handler (dead-lettered) raise the version too, as their marks did."""
+
+    def __init__(self, schema: str, group_id: str):
+        self.group_id = group_id
+        # the rows in a fixed order (the streams' row locks: no deadlock between two members)
+        self._raise = (
+            f"INSERT INTO {quoted_schema(schema)}.stream_versions AS sv (group_id, topic, stream_id, version)"
+            " SELECT %s, t, s, v FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS b(t, s, v) ORDER BY t, s"
+            " ON CONFLICT (group_id, topic, stream_id) DO UPDATE"
+            " SET previous_version = sv.version, version = EXCLUDED.version WHERE sv.version < EXCLUDED.version"
+            " RETURNING topic, stream_id, previous_version")
+
+    def first_sightings(self, conn: Connection, readable, outcome: "BatchOutcome"):
+        if not readable:
+            return []
+        newest: dict[tuple[str, str], int] = {}
+        keys = []
+        for record, envelope in readable:
+            key = (record.topic, envelope.stream_id)
+            keys.append(key)
+            if envelope.stream_version > newest.get(key, 0):
+                newest[key] = envelope.stream_version
+        # on the driver's cursor: a tuple per returned row, not a SQLAlchemy Row (a batch returns a row per stream)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(self._raise, (self.group_id, [t for t, _ in newest], [s for _, s in newest], list(newest.values())))
+            applied_up_to = {(topic, stream): before for topic, stream, before in cursor.fetchall()}
+        finally:
+            cursor.close()
+        fresh = []
+        for key, pair in zip(keys, readable):
+            before = applied_up_to.get(key)
+            version = pair[1].stream_version
+            if before is not None and version > before:
+                applied_up_to[key] = version
+                fresh.append(pair)
+            else:
+                outcome.duplicates += 1
+        return fresh
+
+
+class EventIdMarks:
+    """Tells a batch's new events from repeats by event id: one ``processed_events`` row per event, inserted
+    in the batch's transaction; the ones the insert returns are new (once each). Exact whatever the order
+    of the records; the row count grows with every event."""
+
+    def __init__(self, schema: str, group_id: str):
+        self.group_id = group_id
+        self._mark_many = sa.text(
+            f"INSERT INTO {quoted_schema(schema)}.processed_events (group_id, event_id)"
+            " SELECT :g, CAST(id AS uuid) FROM unnest(CAST(:ids AS text[])) AS id"
+            " ON CONFLICT DO NOTHING RETURNING CAST(event_id AS text)")  # text: no uuid objects to build
+
+    def first_sightings(self, conn: Connection, readable, outcome: "BatchOutcome"):
+        if not readable:
+            return []
+        ids = [str(envelope.event_id) for _, envelope in readable]
+        new = set(conn.execute(self._mark_many, {"g": self.group_id, "ids": ids}).scalars())
+        fresh = []
+        for key, (record, envelope) in zip(ids, readable):
+            if key in new:
+                new.discard(key)
+                fresh.append((record, envelope))
+            else:
+                outcome.duplicates += 1
+        return fresh
+
+
 class ProjectionApplier:
     """Applies records to a projection inside a caller's transaction. No Kafka consumer here
     (tests and benchmarks drive it directly); the consumer below drives it in every projection process."""
 
     def __init__(self, schema: str, group_id: str, handler: ProjectionHandler | None,
                  registry: EventTypeRegistry | None, dead_letters: DeadLetterPublisher,
-                 batch_handler: BatchHandler | None = None):
+                 batch_handler: BatchHandler | None = None, dedupe: str = DEDUPE_BY_STREAM_VERSION):
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler and batch_handler")
+        if dedupe not in (DEDUPE_BY_STREAM_VERSION, DEDUPE_BY_EVENT_ID):
+            raise ValueError(f"unknown dedupe {dedupe!r}")
         self.schema = quoted_schema(schema)
         self.group_id = group_id
         self.batch_handler = batch_handler or _one_at_a_time(handler)
         self.registry = registry
         self.dead_letters = dead_letters
-        self._mark_many = sa.text(
-            f"INSERT INTO {self.schema}.processed_events (group_id, event_id)"
-            " SELECT :g, CAST(id AS uuid) FROM unnest(CAST(:ids AS text[])) AS id"
-            " ON CONFLICT DO NOTHING RETURNING CAST(event_id AS text)")  # text: no uuid objects to build
+        self.repeats = (EventIdMarks if dedupe == DEDUPE_BY_EVENT_ID else StreamVersionGuard)(schema, group_id)
         self.offsets = ConsumerOffsets(schema, group_id)
         self._undelivered = sa.text(
             f"INSERT INTO {self.schema}.undelivered_dead_letters"
@@ -134,7 +234,7 @@ class ProjectionApplier:
             " VALUES (:g, :t, :p, :o, :r, :n, :h, :e)")
 
     def apply(self, conn: Connection, records: Iterable[ConsumedRecord]) -> BatchOutcome:
-        """Apply a batch: dedupe by event_id in one statement, apply the new events under one
+        """Apply a batch: skip repeats in one statement, apply the new events under one
         savepoint, and store the next offsets. An event the handler rejects sends the batch
         down the slow path (a savepoint per event) so only that event is dead-lettered."""
         outcome = BatchOutcome()
@@ -144,7 +244,7 @@ class ProjectionApplier:
             envelope = self._parse(conn, record, outcome)
             if envelope is not None:
                 readable.append((record, envelope))
-        fresh = self._first_sightings(conn, readable, outcome)
+        fresh = self.repeats.first_sightings(conn, readable, outcome)
         if fresh:
             try:
                 with conn.begin_nested():
@@ -168,21 +268,6 @@ class ProjectionApplier:
             self._dead_letter(record, f"unreadable: {exc.message}", outcome, conn)
             return None
 
-    def _first_sightings(self, conn: Connection, readable, outcome: BatchOutcome):
-        """Mark the batch's event ids processed; keep the ones not seen before (once each)."""
-        if not readable:
-            return []
-        ids = [str(envelope.event_id) for _, envelope in readable]
-        new = set(conn.execute(self._mark_many, {"g": self.group_id, "ids": ids}).scalars())
-        fresh = []
-        for key, (record, envelope) in zip(ids, readable):
-            if key in new:
-                new.discard(key)
-                fresh.append((record, envelope))
-            else:
-                outcome.duplicates += 1
-        return fresh
-
     def _apply_one_by_one(self, conn: Connection, fresh, outcome: BatchOutcome):
         applied = []
         for record, envelope in fresh:
@@ -201,9 +286,8 @@ class ProjectionApplier:
         now = datetime.now(timezone.utc)
         outcome.applied += len(envelopes)
         EVENTS_PROJECTED.labels(group=self.group_id).inc(len(envelopes))
-        freshness = PROJECTION_FRESHNESS.labels(group=self.group_id)
-        for envelope in envelopes:
-            freshness.observe(max(0.0, (now - envelope.recorded_at).total_seconds()))
+        observe_all(PROJECTION_FRESHNESS.labels(group=self.group_id),
+                    [max(0.0, (now - envelope.recorded_at).total_seconds()) for envelope in envelopes])
 
     def _dead_letter(self, record: ConsumedRecord, reason: str, outcome: BatchOutcome, conn: Connection) -> None:
         letter = DeadLetter(self.group_id, record.topic, record.partition, record.offset, reason, record.value)
@@ -390,10 +474,11 @@ class ProjectionSpec:
     batch_handler: BatchHandler | None = None
     name: str = ""
     on_start: Callable[[], None] | None = None
+    dedupe: str = DEDUPE_BY_STREAM_VERSION  # or DEDUPE_BY_EVENT_ID (ProjectionApplier)
 
     def applier(self, schema: str, dead_letters: DeadLetterPublisher, producer) -> ProjectionApplier:
         return ProjectionApplier(schema, self.group_id, self.handler, self.registry, dead_letters,
-                                 batch_handler=self.batch_handler)
+                                 batch_handler=self.batch_handler, dedupe=self.dedupe)
 
 
 class ConsumerSpec(Protocol):
@@ -443,4 +528,4 @@ def run_projections(engine: Engine, bootstrap: str, schema: str, specs: list[Con
         raise ProjectionFailed(f"stopped by a failure of {', '.join(failed)} (see the log above)")
 
 
-__all__ = ["Applier", "ConsumerOffsets", "ConsumerSpec", "ProjectionFailed", "ProjectionSpec", "run_projections", "BatchOutcome", "ConsumedRecord", "ProjectionApplier", "ProjectionConsumer", "TopicPartition"]
+__all__ = ["Applier", "DEDUPE_BY_EVENT_ID", "DEDUPE_BY_STREAM_VERSION", "EventIdMarks", "PROGRESS_TABLES", "StreamVersionGuard", "forget_progress", "ConsumerOffsets", "ConsumerSpec", "ProjectionFailed", "ProjectionSpec", "run_projections", "BatchOutcome", "ConsumedRecord", "ProjectionApplier", "ProjectionConsumer", "TopicPartition"]

@@ -161,12 +161,18 @@ def scoped_dump(engine, schema: str, scope: dict[str, str], params: dict) -> dic
 
 
 def unprojected(engine, schema: str, group: str, event_ids: list[str]) -> list[str]:
-    """The run's events that the projection group never marked processed (skipped, not just late)."""
+    """The run's events that the projection group never applied (skipped, not just late): an event is
+    applied once its stream's stored version (``stream_versions``, keyed by the event's topic) reached it."""
+    found = {}
     with engine.connect() as conn:
-        done = {str(r[0]) for r in conn.execute(sa.text(
-            f"SELECT event_id FROM {schema}.processed_events WHERE group_id = :g"
-            " AND event_id = ANY(CAST(:ids AS uuid[]))"), {"g": group, "ids": event_ids})}
-    return [e for e in event_ids if e not in done]
+        for service in SERVICES:
+            for row in conn.execute(sa.text(
+                    f"SELECT CAST(e.event_id AS text), v.version >= e.stream_version FROM {service}.events e"
+                    f" LEFT JOIN {schema}.stream_versions v ON v.group_id = :g AND v.topic = :t"
+                    " AND v.stream_id = e.stream_id WHERE e.event_id = ANY(CAST(:ids AS uuid[]))"),
+                    {"g": group, "t": f"{service}.events", "ids": event_ids}):
+                found[row[0]] = bool(row[1])
+    return [e for e in event_ids if not found.get(e)]
 
 
 def drop_schema(engine, schema: str) -> None:

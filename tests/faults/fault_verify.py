@@ -134,7 +134,8 @@ def verify_run(platform, load, engine, bootstrap: str, since) -> None:
     scope = run_scope(engine, [o.natural for o in outcomes if o.service == "registry"], since,
                       [f"district-{d['code']}" for d in platform.city["districts"]])
     say(f"this run: {len(scope['entities'])} entities, {len(scope['members'])} members, {len(scope['events'])} events")
-    # the live processor applied every event of the run (exactly once: processed_events is keyed by id)
+    # the live processor applied every event of the run (once each: its stream's stored version reached it,
+    # and a version is applied only above the stored one)
     skipped = unprojected(engine, "reporting", PROJECTION_GROUP, scope["events"])
     assert not skipped, f"reporting's projection never applied {len(skipped)} events of the run: {skipped[:5]}"
     scratch = {s: f"t_fault_{s[:4]}_{uuid.uuid4().hex[:8]}" for s in ("reporting", "membership", "formation")}

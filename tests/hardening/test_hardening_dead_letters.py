@@ -20,13 +20,15 @@ from platform_core.contracts import event_types_for
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.kafka_io import DEAD_LETTER_TOPIC, DeadLetterPublisher, create_producer, kafka_options
 from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer, ProjectionSpec
+from stream_versions import next_version
 
 pytestmark = pytest.mark.integration
 
 
 def envelope(type_: str, stream_id: str, payload: dict) -> EventEnvelope:
     now = datetime.now(timezone.utc)
-    return EventEnvelope(event_id=uuid.uuid4(), type=type_, schema_version=1, stream_id=stream_id, stream_version=1,
+    return EventEnvelope(event_id=uuid.uuid4(), type=type_, schema_version=1, stream_id=stream_id,
+                         stream_version=next_version(stream_id),
                          occurred_at=now, recorded_at=now, actor=Actor(department="city_org", user="hardening"),
                          payload=payload)
 
@@ -55,9 +57,11 @@ class Bad:
 
 
 def bad_messages(good: EventEnvelope) -> list[Bad]:
-    unknown = good.model_copy(update={"event_id": uuid.uuid4(), "type": "NoSuchEvent"})
-    violating = good.model_copy(update={"event_id": uuid.uuid4(), "payload": {**good.payload, "no_such_field": 1,
-                                                                               "entity_id": 42}})
+    # events of streams of their own (a consumer that lets one through raises that stream's version, not the
+    # good event's)
+    unknown = good.model_copy(update={"event_id": uuid.uuid4(), "type": "NoSuchEvent", "stream_id": f"bad-{uuid.uuid4()}"})
+    violating = good.model_copy(update={"event_id": uuid.uuid4(), "stream_id": f"bad-{uuid.uuid4()}",
+                                        "payload": {**good.payload, "no_such_field": 1, "entity_id": 42}})
     return [
         Bad("not json", b"\xff\xfe{not json", "unreadable: malformed event envelope"),
         Bad("json, not an envelope", b'{"hello": "world"}', "unreadable: malformed event envelope"),
@@ -145,7 +149,7 @@ def test_bad_messages_are_dead_lettered_and_the_good_one_after_them_applied(cons
         producer.flush()
         group = f"{spec.group_id}.hardening-{uuid.uuid4().hex[:8]}"
         applier = ProjectionApplier(context.schema, group, spec.handler, spec.registry, DeadLetterPublisher(producer),
-                                    batch_handler=spec.batch_handler)
+                                    batch_handler=spec.batch_handler, dedupe=spec.dedupe)
         polled = ProjectionConsumer(context.engine, settings.kafka_bootstrap, [hardening_topic], applier)
         applied = dead = 0
         deadline = time.monotonic() + 30

@@ -171,8 +171,12 @@ def _known_entity(client, formal: int = 3) -> str:
 
     entity_id, now = f"entity-{uuid.uuid4()}", datetime.now(timezone.utc)
 
-    def envelope(type_, stream, payload):
-        return EventEnvelope(event_id=uuid.uuid4(), type=type_, schema_version=1, stream_id=stream, stream_version=1,
+    versions: dict[str, int] = {}
+
+    def envelope(type_, stream, payload):  # a stream's versions run 1, 2, ... as its store writes them
+        versions[stream] = versions.get(stream, 0) + 1
+        return EventEnvelope(event_id=uuid.uuid4(), type=type_, schema_version=1, stream_id=stream,
+                             stream_version=versions[stream],
                              occurred_at=now, recorded_at=now, actor=Actor(department="city_org", user="h"),
                              payload=payload)
 

@@ -14,6 +14,7 @@ from psycopg2.extras import execute_values
 from sqlalchemy.engine import Connection
 
 from platform_core.db import quoted_schema
+from platform_core.projection_consumer import forget_progress
 from reporting.domain.fold import CampaignState, CoverageSpan, FailedCheck, Member, PlanState
 from reporting.domain.status import EntityStatus, derive_status
 
@@ -32,7 +33,9 @@ PROJECTION_GROUP = "reporting-projections"
 # 5: segments (rp_entity_status.required_reasons, industry, above_scale).
 #    (a store at 4 is one or the other of the two: either way rebuilt)
 # 6: setup milestones (rp_gathering_zones, rp_setup_milestones).
-PROJECTION_VERSION = 6
+# 7: relay repeats told by stream version (stream_versions), no longer by event id (processed_events):
+#    a store at 5 or 6 has no stream versions to guard it, so it is rebuilt, which writes them.
+PROJECTION_VERSION = 7
 
 
 def create_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:
@@ -63,13 +66,10 @@ def stored_version(conn: Connection, schema: str) -> int | None:
 
 
 def drop_tables(conn: Connection, schema: str, group_id: str = PROJECTION_GROUP) -> None:
-    """Drop the projection and forget its offsets and processed ids (a replay starts from zero)."""
+    """Drop the projection and forget its offsets and stream versions (a replay starts from zero)."""
     s = quoted_schema(schema)
     conn.execute(sa.text(f"DROP TABLE IF EXISTS {', '.join(f'{s}.{t}' for t in PROJECTION_TABLES)}"))
-    for table in ("consumer_offsets", "processed_events"):
-        exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"{s}.{table}"}).scalar()
-        if exists:
-            conn.execute(sa.text(f"DELETE FROM {s}.{table} WHERE group_id = :g"), {"g": group_id})
+    forget_progress(conn, schema, group_id)
 
 
 class ProjectionStore:

@@ -15,13 +15,15 @@ from sqlalchemy.engine import Connection
 
 from platform_core.db import quoted_schema
 from platform_core.envelope import EventEnvelope
+from platform_core.projection_consumer import forget_progress
 from reporting.domain.signals import Signal
 
 SIGNALS_GROUP = "reporting-signals"
 SIGNAL_TABLES = ("rp_signal_events", "rp_signals", "rp_signal_marks", "rp_signal_meta")
 # Raised when the kept events or the tables change (e.g. the detectors read another event type): tables of
 # another version are dropped with the group's offsets, and the projection rebuilds from the topics.
-SIGNALS_VERSION = 2
+# 3: relay repeats told by stream version (stream_versions): rebuilt once to write them.
+SIGNALS_VERSION = 3
 
 TABLES_SQL = """
 CREATE TABLE IF NOT EXISTS {s}.rp_signal_events (
@@ -65,9 +67,7 @@ def create_signal_tables(conn: Connection, schema: str, group_id: str = SIGNALS_
         stored = conn.execute(sa.text(f"SELECT version FROM {s}.rp_signal_meta")).scalar()
     if stored != SIGNALS_VERSION:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {', '.join(f'{s}.{t}' for t in SIGNAL_TABLES if t != 'rp_signal_marks')}"))
-        for table in ("consumer_offsets", "processed_events"):
-            if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": f"{s}.{table}"}).scalar() is not None:
-                conn.execute(sa.text(f"DELETE FROM {s}.{table} WHERE group_id = :g"), {"g": group_id})
+        forget_progress(conn, schema, group_id)
     conn.exec_driver_sql(TABLES_SQL.format(s=s))
     conn.execute(sa.text(f"INSERT INTO {s}.rp_signal_meta (id, version) VALUES (1, :v) ON CONFLICT (id) DO UPDATE"
                          " SET version = EXCLUDED.version"), {"v": SIGNALS_VERSION})

@@ -2,9 +2,11 @@
 
 Consumed with the shared projection consumer, so a batch's log rows and its
 offsets commit together (no event lost or doubled across crashes); the
-consumer skips duplicates by event_id and the log's UNIQUE(event_id) and
-``AuditLogStore.append`` skip them again. No upcasting: the log keeps the bytes
-as published.
+consumer skips duplicates by event_id (its per-event marks, not the stream
+version guard the other projections use: the log's leaves are per event, and
+its exactly-once rests on the event id whatever the order it is consumed in)
+and the log's UNIQUE(event_id) and ``AuditLogStore.append`` skip them again.
+No upcasting: the log keeps the bytes as published.
 """
 
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from platform_core.envelope import EventEnvelope
 from platform_core.kafka_io import EVENT_TOPICS
-from platform_core.projection_consumer import ProjectionSpec
+from platform_core.projection_consumer import DEDUPE_BY_EVENT_ID, ProjectionSpec
 
 from .store import AuditLogStore
 
@@ -41,4 +43,4 @@ def audit_projection(schema: str, topics: tuple[str, ...] = EVENT_TOPICS,
         store.append(conn, log_order(envelopes))
 
     return ProjectionSpec(group_id=group_id, topics=tuple(topics), batch_handler=append_batch, name="audit-log",
-                          on_start=on_start)
+                          on_start=on_start, dedupe=DEDUPE_BY_EVENT_ID)

@@ -88,7 +88,7 @@ def run_audit_processor(engine, bootstrap: str, schema: str, topic: str, expecte
     spec = audit_projection(schema, topics=(topic,), group_id=group or f"audit-{schema}")
     producer = create_producer(bootstrap, f"dlq-{schema}")
     applier = ProjectionApplier(schema, spec.group_id, spec.handler, spec.registry, DeadLetterPublisher(producer),
-                                batch_handler=spec.batch_handler)
+                                batch_handler=spec.batch_handler, dedupe=spec.dedupe)
     consumer = ProjectionConsumer(engine, bootstrap, [topic], applier, max_records=50)
     store = AuditLogStore(schema)
     deadline = time.monotonic() + timeout_s

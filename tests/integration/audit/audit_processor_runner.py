@@ -29,7 +29,7 @@ def main() -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     applier = ProjectionApplier(schema, group, None, None, DeadLetterPublisher(create_producer(bootstrap, f"{group}-dlq")),
-                                batch_handler=append_then_maybe_die)
+                                batch_handler=append_then_maybe_die, dedupe=spec.dedupe)
     projection = ProjectionConsumer(engine, bootstrap, [topic], applier, max_records=40)
     consumer = projection.consumer
     while True:  # until every assigned partition is read to its end

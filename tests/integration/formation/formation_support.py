@@ -10,6 +10,7 @@ from platform_core.contracts import event_types_for
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.kafka_io import DeadLetterPublisher
 from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier
+from stream_versions import next_version
 
 from formation.adapters.tables import tables
 from formation.handlers.projections import checkpoint_projection, upstream_projection
@@ -18,8 +19,16 @@ UPSTREAM_TYPES = event_types_for("registry", "membership", "reporting")
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
-def envelope(event_type: str, stream_id: str, payload: dict, version: int = 1) -> EventEnvelope:
-    """A validated envelope, exactly as the publishing service's store would write it."""
+# Streams these helpers share between tests (a street's ledger, the audit log's checkpoints) are this run's
+# own: the tests' projection groups persist across runs on one stack, and a later run's version 1 of the
+# same stream would be skipped as a repeat.
+RUN = uuid.uuid4().hex[:8]
+
+
+def envelope(event_type: str, stream_id: str, payload: dict, version: int | None = None) -> EventEnvelope:
+    """A validated envelope, exactly as the publishing service's store would write it (by default the
+    stream's next version)."""
+    version = next_version(stream_id) if version is None else version
     schema_version, checked = UPSTREAM_TYPES.validate_payload(event_type, payload)
     now = datetime.now(timezone.utc)
     return EventEnvelope(event_id=uuid.uuid4(), type=event_type, schema_version=schema_version, stream_id=stream_id,
@@ -41,7 +50,7 @@ def entity_registered(entity_id: str, district: str = "420102", street: str | No
 
 
 def ledger_approved(unit: str, entity_ids: list[str], district: str = "420102") -> EventEnvelope:
-    return envelope("LedgerApproved", f"ledger-{unit}", {
+    return envelope("LedgerApproved", f"ledger-{unit}-{RUN}", {
         "unit": unit, "unit_kind": "street", "district_code": district, "submission": 1,
         "entity_count": len(entity_ids), "entity_ids": entity_ids})
 
@@ -53,7 +62,7 @@ def member_registered(entity_id: str, standing: str = "formal", member_id: str |
 
 
 def checkpoint_signed(checkpoint_id: int, root: str) -> EventEnvelope:
-    return envelope("CheckpointSigned", "auditlog-tests", {
+    return envelope("CheckpointSigned", f"auditlog-tests-{RUN}", {
         "checkpoint_id": checkpoint_id, "origin": f"tests/{uuid.uuid4()}", "tree_size": checkpoint_id * 10,
         "root_hash": root, "signed_at": "2016-11-20T00:00:00Z", "verifier_key": "tests+00000000+AAAA",
         "reason": "manual", "note": "tests"})

@@ -15,6 +15,7 @@ from membership.handlers.organization_projection import organization_projection
 from platform_core.envelope import Actor, EventEnvelope
 from platform_core.kafka_io import DeadLetterPublisher
 from platform_core.projection_consumer import ConsumedRecord, ProjectionApplier
+from stream_versions import next_version
 
 
 def entity_registered(entity_id: str, district_code: str, street_code: str | None = None,
@@ -22,7 +23,8 @@ def entity_registered(entity_id: str, district_code: str, street_code: str | Non
     """An EntityRegistered envelope as registry publishes it (only the keys membership reads, plus extras)."""
     now = datetime.now(timezone.utc)
     return EventEnvelope(
-        event_id=uuid.uuid4(), type="EntityRegistered", schema_version=1, stream_id=entity_id, stream_version=1,
+        event_id=uuid.uuid4(), type="EntityRegistered", schema_version=1, stream_id=entity_id,
+        stream_version=next_version(entity_id),
         occurred_at=now, recorded_at=now, actor=Actor(department=f"district_org:{district_code}", user="registrar"),
         payload={"entity_id": entity_id, "kind": kind, "district_code": district_code,
                  "street_code": street_code or f"{district_code}001", "name": "某某科技有限公司"})
@@ -32,7 +34,8 @@ def formation_event(event_type: str, organization_id: str, payload: dict) -> Eve
     """A formation.events envelope as formation publishes it (the keys membership reads, plus extras)."""
     now = datetime.now(timezone.utc)
     return EventEnvelope(
-        event_id=uuid.uuid4(), type=event_type, schema_version=1, stream_id=organization_id, stream_version=1,
+        event_id=uuid.uuid4(), type=event_type, schema_version=1, stream_id=organization_id,
+        stream_version=next_version(organization_id),
         occurred_at=now, recorded_at=now, actor=Actor(department="district_org:420102", user="former"),
         payload={"organization_id": organization_id, **payload})
 

@@ -50,9 +50,10 @@ def test_entity_locations_arrive_from_kafka_and_bad_ones_are_dead_lettered(engin
     good, moved = f"entity-{uuid.uuid4()}", f"entity-{uuid.uuid4()}"
     bad = entity_registered(f"entity-{uuid.uuid4()}", "420102")
     bad = bad.model_copy(update={"payload": {**bad.payload, "district_code": "4201"}})
+    registered = entity_registered(good, "420102")
     other = entity_registered(good, "420102").model_copy(update={"type": "EntityProfileUpdated",
-                                                                 "event_id": uuid.uuid4()})
-    for envelope in (entity_registered(good, "420102"), entity_registered(moved, "420103"), bad, other):
+                                                                 "event_id": uuid.uuid4()})  # the stream's next version
+    for envelope in (registered, entity_registered(moved, "420103"), bad, other):
         producer.send(topic, key=envelope.stream_id.encode(), value=envelope.canonical_bytes())
     producer.flush()
     assert consume(engine, settings, topic, producer, spec.handler, 4) == (3, 1)

@@ -78,12 +78,13 @@ def test_indexes_dropped_for_the_copy_are_built_again_the_same(engine):
     try:
         with engine.begin() as conn:
             create_tables(conn, name)
-            conn.execute(sa.text(f"CREATE TABLE {name}.processed_events (group_id text, event_id uuid,"
-                                 " PRIMARY KEY (group_id, event_id))"))
+            conn.execute(sa.text(f"CREATE TABLE {name}.stream_versions (group_id text, topic text, stream_id text,"
+                                 " version bigint, previous_version bigint NOT NULL DEFAULT 0,"
+                                 " PRIMARY KEY (group_id, topic, stream_id))"))
             created = conn.execute(indexes, {"s": name}).all()
             rebuild = _drop_indexes(conn, name, COPIED_TABLES)
             dropped = {r.tablename for r in conn.execute(indexes, {"s": name})}
-            assert not dropped & {*COPIED_TABLES, "processed_events"}
+            assert not dropped & {*COPIED_TABLES, "stream_versions"}
             for statements in rebuild.values():
                 for statement in statements:
                     conn.exec_driver_sql(statement)
