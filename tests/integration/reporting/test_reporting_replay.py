@@ -4,14 +4,12 @@ import uuid
 
 import pytest
 
-from platform_core.kafka_io import DeadLetterPublisher, create_producer
-from platform_core.projection_consumer import ProjectionApplier, ProjectionConsumer
 from reporting.adapters import queries
-from reporting.adapters.projection_store import PROJECTION_GROUP, create_tables
+from reporting.adapters.projection_store import create_tables
 from reporting.adapters.replay import replay_into
 from reporting.domain.window import Window
-from reporting.handlers.projection import projection_handler
-from reporting_support import create_topics, delete_topics, drop_schema, dump, publish  # noqa: I001 (sets the path)
+from reporting_support import (  # noqa: I001 (sets the path)
+    create_topics, delete_topics, drop_schema, dump, project_topics, publish)
 from reporting_scenario import REGISTRY, campaign, ent
 
 pytestmark = pytest.mark.integration
@@ -56,17 +54,7 @@ def test_replay_gives_the_hand_computed_figures_and_equals_live_processing(engin
     migrate(engine, live)
     with engine.begin() as conn:
         create_tables(conn, live)
-    producer = create_producer(settings.kafka_bootstrap, "test-reporting-dlq")
-    # its own group: a running coverage projection owns PROJECTION_GROUP on this broker
-    applier = ProjectionApplier(live, f"{PROJECTION_GROUP}-{live}", None, REGISTRY, DeadLetterPublisher(producer),
-                                batch_handler=projection_handler(live))
-    consumer = ProjectionConsumer(engine, settings.kafka_bootstrap, list(topics.values()), applier, max_records=4)
-    idle = 0
-    while idle < 3:
-        result = consumer.poll_once(timeout_ms=1000)
-        idle = 0 if (result.applied or result.duplicates) else idle + 1
-    consumer.consumer.close()
-    producer.close()
+    project_topics(engine, settings, live, topics, REGISTRY, "test-reporting-dlq", max_records=4)
     assert dump(engine, live) == dump(engine, replayed)
 
     # Replaying again gives identical tables.
