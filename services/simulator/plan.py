@@ -81,7 +81,8 @@ def build_campaign(seed: int, entities: int, territory: Territory, run_tag: str,
     _member_growth(rng, campaign, plan, key, factory)
     if "formation" in available:
         plan_formation(rng, campaign, plan, key, factory)
-        plan_setup(random.Random(f"{seed}-setup"), [d.code for d in territory.districts], load_calendar(), plan, key)
+        plan_setup(random.Random(f"{seed}-setup"), {d.code: d.name for d in territory.districts}, load_calendar(), plan,
+                   key)
     for phase, service in (("setup", "formation"), ("formation", "formation"), ("work_coverage", "formation"), ("transfers", "formation"),
                            ("acceptance", "formation"), ("spot_checks", "formation"), ("look_back", "formation"),
                            ("reports", "reporting"), ("bulletins", "reporting")):

@@ -17,7 +17,8 @@ PHASE = "setup"
 ZONE_DECLARED_ON = date(2016, 9, 1)
 
 
-def plan_setup(rng: random.Random, districts: list[str], calendar: CampaignCalendar, plan: Plan, key) -> None:
+def plan_setup(rng: random.Random, districts: dict[str, str], calendar: CampaignCalendar, plan: Plan, key) -> None:
+    """``districts``: code -> name (names, not codes, are what officials read: the zone's, the 文号's)."""
     order = sorted(districts)
     rng.shuffle(order)
     missing, late_training, late_committee = order[0], set(order[1:3]), order[3 % len(order)]
@@ -27,7 +28,7 @@ def plan_setup(rng: random.Random, districts: list[str], calendar: CampaignCalen
         zone = f"Z{district}"
         days.setdefault(ZONE_DECLARED_ON, []).append(Command(
             "formation", f"district_org:{district}", "POST", "/milestones/zones", key(f"zone-{district}"),
-            {"district_code": district, "name": f"{district}两新组织集聚园区", "zone_kind": "park",
+            {"district_code": district, "name": f"{districts[district]}两新组织集聚园区", "zone_kind": "park",
              "declared_on": ZONE_DECLARED_ON.isoformat()}, produces=zone,
             facts=(fact("zone_declared", (district,), zone=zone, declared_on=ZONE_DECLARED_ON.isoformat()),)))
         done = {"work_plan": due["work_plan"] - timedelta(days=rng.randint(0, 1)),
@@ -41,7 +42,7 @@ def plan_setup(rng: random.Random, districts: list[str], calendar: CampaignCalen
                 continue
             scope = milestone in ("guidance_station", "party_committee")
             body = {"milestone": milestone, "district_code": district, "done_on": on.isoformat(),
-                    "document_number": f"{district}组〔2016〕{number}号"}
+                    "document_number": f"{districts[district].removesuffix('区')}组〔2016〕{number}号"}
             if scope:
                 body["zone_id"] = f"@{zone}"
             if milestone == "party_committee":
