@@ -10,14 +10,10 @@ from pathlib import Path
 import pytest
 
 from platform_core.local_processes import stack_module
+from test_stack_cluster import settings_for  # the same stack ports, on a run folder of the test's own
 
 ROOT = Path(__file__).resolve().parents[2]
 stack = stack_module()
-
-
-def settings_for(tmp_path, **environ):
-    return stack.load_settings({"CAMPAIGN_RUN_DIR": str(tmp_path), "CAMPAIGN_KAFKA_PORT": "40092",
-                                "CAMPAIGN_KAFKA_CONTROLLER_PORT": "40093", "CAMPAIGN_PG_PORT": "40432", **environ})
 
 
 def environment_of(settings, process):
