@@ -86,7 +86,9 @@ def accountability_entries(context: ServiceContext, district: str, today: date) 
         if item.state not in ("missing", "late"):
             continue
         m = item.milestone
-        where = f"{district_name}{item.zone.name}" if item.zone else district_name
+        where = district_name
+        if item.zone:  # a zone named after its district (江岸区…园区) is not prefixed twice
+            where = item.zone.name if item.zone.name.startswith(district_name) else f"{district_name}{item.zone.name}"
         subject = f"setup:{m.key}" + (f":{item.zone.zone_id}" if item.zone else "")
         if item.state == "missing":
             entries.append({"entry_kind": "milestone_missing", "subject": subject, "occurred_on": m.due,
