@@ -36,7 +36,7 @@ from sqlalchemy.engine import Engine
 from platform_core.db import quoted_schema
 from platform_core.event_types import EventTypeRegistry
 from platform_core.kafka_io import EVENT_TOPICS
-from reporting.adapters.replay import _cyclic_gc_paused, _Fold, end_offsets, read_ranges
+from reporting.adapters.replay import cyclic_gc_paused, ReplayFold, end_offsets, read_ranges
 from reporting.domain import fold_snapshot
 from reporting.domain.fold import CampaignState
 from reporting.domain.rates import Counters
@@ -148,7 +148,7 @@ def advance(bootstrap: str, registry: EventTypeRegistry | None, folded: Folded, 
             until: datetime, starts: Mapping[Partition, int], stops: dict[Partition, int]) -> Folded:
     """Fold onto ``folded`` the events recorded in (since, until] found in [starts, stops) of each partition,
     and derive again the entities they touched."""
-    fold = _Fold(registry, Window(until=until, since=since))
+    fold = ReplayFold(registry, Window(until=until, since=since))
     fold.state, fold.applied_ids = folded.state, []
     folded.state.touched.clear()
     folded.records_read = read_ranges(bootstrap, fold, starts, stops)
@@ -185,7 +185,7 @@ def fold_at(engine: Engine, bootstrap: str, live: str, registry: EventTypeRegist
         stops = {tp: min(end, bound.get(tp, end)) for tp, end in ends.items()}
     else:
         stops = ends
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         return advance(bootstrap, registry, folded, base.covers_until if base else None, moment, starts, stops)
 
 
@@ -257,7 +257,7 @@ def refresh(engine: Engine, bootstrap: str, live: str, registry: EventTypeRegist
     with _builder(engine, live) as taken:
         if not taken:
             return []
-        with _cyclic_gc_paused():
+        with cyclic_gc_paused():
             return _refresh(engine, bootstrap, live, registry, every, settled_before, cutoffs, topics)
 
 
@@ -341,7 +341,7 @@ def verify(engine: Engine, bootstrap: str, live: str, registry: EventTypeRegistr
     found = []
     ends = end_offsets(bootstrap, topics)
     for snapshot in listed(engine, live, topics):
-        with _cyclic_gc_paused():
+        with cyclic_gc_paused():
             rebuilt = advance(bootstrap, registry, Folded(), None, snapshot.covers_until, {}, ends)
         sha = hashlib.sha256(_encoded(rebuilt)).hexdigest()
         found.append(Verified(snapshot.covers_until, sha == snapshot.state_sha256,

@@ -62,7 +62,7 @@ class ReplayOutcome:
         return self.records / self.seconds if self.seconds else 0.0
 
 
-class _Fold:
+class ReplayFold:
     """The in-memory side of a replay."""
 
     def __init__(self, registry: EventTypeRegistry | None, window: Window):
@@ -120,9 +120,9 @@ def replay_into(engine: Engine, bootstrap: str, schema: str, registry: EventType
                 batch_records: int = 20000, group_id: str = PROJECTION_GROUP) -> ReplayOutcome:
     """Drop ``schema``'s projection tables, then rebuild them from the beginning of ``topics``."""
     migrate(engine, schema)  # the core tables (consumer_offsets, stream_versions) when the schema is new
-    fold = _Fold(registry, window or Window())
+    fold = ReplayFold(registry, window or Window())
     started = time.monotonic()
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         ends = end_offsets(bootstrap, topics)
         records = asyncio.run(_read(bootstrap, ends, fold, batch_records))
         writing = time.monotonic()
@@ -186,7 +186,7 @@ _gc_was_enabled = True
 
 
 @contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
+def cyclic_gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while replays run (process-wide, so counted).
 
     The fold keeps millions of objects alive, and every full collection walks all of them: a
@@ -230,7 +230,7 @@ def read_ranges(bootstrap: str, sink, starts: Mapping[tuple[str, int], int], sto
     return asyncio.run(_read(bootstrap, stops, sink, batch_records, starts))
 
 
-async def _read(bootstrap: str, ends: dict[tuple[str, int], int], fold: "_Fold", batch_records: int,
+async def _read(bootstrap: str, ends: dict[tuple[str, int], int], fold: "ReplayFold", batch_records: int,
                 starts: Mapping[tuple[str, int], int] | None = None) -> int:
     """Fetch with aiokafka (its record decoding is compiled: ~5x kafka-python's on this machine), each
     partition from its ``starts`` offset (the beginning when None) to its end."""
@@ -310,7 +310,7 @@ def _state_tables(schema: str, state: CampaignState) -> Iterator[CopyTable]:
              c.event_id) for c in first_checks.values()))
 
 
-def _write_progress(conn: Connection, schema: str, group_id: str, fold: _Fold,
+def _write_progress(conn: Connection, schema: str, group_id: str, fold: ReplayFold,
                     ends: dict[tuple[str, int], int]) -> None:
     s = quoted_schema(schema)
     conn.execute(sa.text(f"UPDATE {s}.rp_meta SET events_applied = :n, latest_recorded_at = :latest"),
