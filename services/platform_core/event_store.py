@@ -417,10 +417,9 @@ class EventStore:
             built += self._envelopes(stream_id, 0, run, actor, event_ids[at:at + len(run)])
             at += len(run)
         envelopes = [envelope for envelope, _ in built]
-        actor_json = jsonb_text(actor.model_dump(mode="json"))
+        actor_json = jsonb_text(actor.model_dump(mode="json"))  # every envelope of the batch is this actor's
         rows = [(str(e.event_id), e.stream_id, e.stream_version, e.type, e.schema_version, e.occurred_at,
-                 e.recorded_at, actor_json if e.actor is actor else jsonb_text(e.actor.model_dump(mode="json")),
-                 jsonb_text(e.payload), canonical) for e, canonical in built]
+                 e.recorded_at, actor_json, jsonb_text(e.payload), canonical) for e, canonical in built]
         insert_values(conn, f"INSERT INTO {self.schema}.events (event_id, stream_id, stream_version, type,"
                           " schema_version, occurred_at, recorded_at, actor, payload, canonical) VALUES %s", rows,
                     "(%s::uuid, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)")
