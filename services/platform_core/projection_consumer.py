@@ -48,6 +48,12 @@ BatchHandler = Callable[[Connection, list[EventEnvelope]], None]
 REJECTIONS = (PlatformError, ValueError, KeyError, TypeError)
 # How stale a consumer's view of the topics' partitions may get (kafka-python's default is 5 minutes).
 METADATA_MAX_AGE_MS = 30_000
+# A member that died (SIGKILL, a lost host) keeps its partitions until its session expires, and a restarted one
+# waits for that: kafka-python's default of 45 s stalled every projection restarted after a crash that long.
+# 10 s with a heartbeat every 3 s (aiokafka's defaults; the broker's minimum is 6 s). Heartbeats come from
+# kafka-python's own thread, so a long batch does not end the session (max_poll_interval_ms bounds that).
+SESSION_TIMEOUT_MS = 10_000
+HEARTBEAT_INTERVAL_MS = 3_000
 IDLE_AFTER_COMMIT_S = 1.0  # how often an idle consumer calls its applier's after_commit
 
 
@@ -347,7 +353,8 @@ class ProjectionConsumer:
         self.consumer = KafkaConsumer(
             **kafka_options(bootstrap), group_id=applier.group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", client_id=f"projection-{applier.group_id}",
-            max_poll_records=max_records, metadata_max_age_ms=METADATA_MAX_AGE_MS)
+            max_poll_records=max_records, metadata_max_age_ms=METADATA_MAX_AGE_MS,
+            session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS)
         self.failed = False  # set when run() met an error it does not retry (then the process stops)
         self._learn_partitions(topics)
         self.consumer.subscribe(topics, listener=_SeekToStoredOffsets(self))
