@@ -16,6 +16,10 @@ under each ``synchronous_commit`` a session may choose with that configuration:
 The workload is a command's write in the event store's shape: one transaction inserting an event (a ~1 KB
 JSON payload) and its outbox row, by ``--clients`` concurrent connections. Prints one markdown table:
 commits/s, p50 and p99 latency, and each beside the raw limit. Never part of the test suite.
+
+``--commands N`` then runs N of the platform's own commands (``EventStore.append``, 8 threads, 1 event each, as
+``bench/pipeline.py --commands-only``) on the same pair under ``on``, without and with group commit
+(platform_core.group_commit), in alternating order: where a commit waits for a standby, a shared one pays.
 """
 
 import argparse
@@ -92,6 +96,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--commands", type=int, default=0,
+                        help="then this many event-store commands, without and with group commit")
     args = parser.parse_args()
     stack = stack_module()
     folder = Path(tempfile.mkdtemp(prefix="bench-pg-standby-"))
@@ -124,6 +130,8 @@ def main() -> int:
                 print(f"synchronous_commit = {mode}: {args.clients} clients for {args.seconds:.0f}s ...", file=sys.stderr)
                 count, latencies = run_mode(conninfo, mode, args.seconds, args.clients)
                 results[mode] = (results[mode][0] + count, results[mode][1] + latencies)
+        commands = grouped_commands(process_environment("operator", base)["CAMPAIGN_DATABASE_URL"], args.commands,
+                                    args.rounds) if args.commands else {}
     finally:
         stack.pg_down(settings)
         shutil.rmtree(folder, ignore_errors=True)
@@ -141,7 +149,39 @@ def main() -> int:
         count, latencies = results[mode]
         print(f"| {mode} | {waits[mode]} | {count / seconds:,.0f} | {statistics.median(latencies) * 1000:.2f} | "
               f"{p99(latencies) * 1000:.2f} | {raw_rate:,.0f}, {statistics.median(raw) * 1000:.2f} |")
+    if commands:
+        print(f"\nThe platform's commands on the same pair (synchronous_commit on; {args.commands:,} EventStore.append"
+              " calls, 8 threads, 1 event each; each run):\n")
+        print("| group commit | commands/s (each round) | raw limit (off, above): commits/s |")
+        print("|---|---|---|")
+        for size, rates in commands.items():
+            label = "none (a transaction per command)" if size == 1 else f"up to {size} commands a transaction"
+            print(f"| {label} | {', '.join(f'{r:,.0f}' for r in rates)} | {raw_rate:,.0f} |")
     return 0
+
+
+def grouped_commands(url: str, events: int, rounds: int) -> dict[int, list[float]]:
+    """``EventStore.append`` from 8 threads, without (1) and with (32) group commit, alternating."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from pipeline import Survey, append_commands  # the same commands as --commands-only
+    from platform_core.db import create_db_engine, migrate
+    from platform_core.event_store import EventStore
+    from platform_core.event_types import EventTypeRegistry
+
+    engine = create_db_engine(url, pool_size=10)
+    migrate(engine, "bench_commands")
+    registry = EventTypeRegistry()
+    registry.register("EntitySurveyed", 1, Survey)
+    stores = {size: EventStore(engine, "bench_commands", "bench.events", registry, group_commit_max=size,
+                               group_commit_executing=2) for size in (1, 32)}
+    rates: dict[int, list[float]] = {1: [], 32: []}
+    for round_ in range(rounds):
+        for size in (1, 32) if round_ % 2 == 0 else (32, 1):
+            append_commands(stores[size], 80, 1, 8)  # every connection prepared
+            print(f"commands, group commit {size} ...", file=sys.stderr)
+            rates[size].append(events / append_commands(stores[size], events, 1, 8))
+    engine.dispose()
+    return rates
 
 
 if __name__ == "__main__":

@@ -271,7 +271,8 @@ def project(engine, schema: str, topic: str, n: int, batched: bool) -> float:
     return n / elapsed
 
 
-def measure(events: int, per_command: int = 1, threads: int = 8, raw: dict | None = None) -> dict:
+def measure(events: int, per_command: int = 1, threads: int = 8, raw: dict | None = None,
+            group_commit: int | None = None) -> dict:
     """Every stage in a scratch schema and scratch topics (removed afterwards); returns events/s per stage.
 
     ``raw`` (from ``raw_limits``) skips measuring the raw limits again when a caller measured them already."""
@@ -285,10 +286,12 @@ def measure(events: int, per_command: int = 1, threads: int = 8, raw: dict | Non
     migrate(engine, schema)
     registry = EventTypeRegistry()
     registry.register("EntitySurveyed", 1, Survey)
-    store = EventStore(engine, schema, topic, registry)
+    # the services' group commit (CAMPAIGN_GROUP_COMMIT_MAX) unless told otherwise
+    group_commit = group_commit or settings.group_commit_max
+    store = EventStore(engine, schema, topic, registry, group_commit_max=group_commit)
     value = sample_value(store)
     try:
-        print(f"pipeline: {events} events of {len(value)} bytes ...", file=sys.stderr)
+        print(f"pipeline: {events} events of {len(value)} bytes, group commit {group_commit} ...", file=sys.stderr)
         if raw is None:
             raw_produce, raw_consume = raw_produce_consume(settings.kafka_bootstrap, raw_topic, events, value)
             raw = {"produce": raw_produce, "consume": raw_consume, "copy": raw_copy(engine, schema, events, value),
@@ -299,26 +302,34 @@ def measure(events: int, per_command: int = 1, threads: int = 8, raw: dict | Non
         batched_out = project(engine, schema, topic, events, batched=True)
     finally:
         remove_scratch(engine, schema, admin, [raw_topic, topic])
-    return {"events": events, "bytes": len(value), "raw": raw, "append_to_kafka": pipeline_in,
+    return {"events": events, "bytes": len(value), "raw": raw, "group_commit": group_commit,
+            "append_to_kafka": pipeline_in,
             "append_only": append_only, "relay_drain": relay_drain,
             "projection_per_event": per_event_out, "projection_batched": batched_out}
 
 
-def measure_commands(events: int, threads: int = 8) -> dict:
+def measure_commands(events: int, threads: int = 8, group_commits: tuple[int, ...] = (1, 32),
+                     groups_executing: int = 2) -> dict:
     """The commands alone (``EventStore.append``, 1 event each, new streams, ``threads`` threads) beside the
-    single-insert loop, in one scratch schema: the pair issue 24 compares, without Kafka."""
+    single-insert loop, in one scratch schema: the pair issue 24 compares, without Kafka. Once per group
+    commit size (1: every command in its own transaction), alternating, in the same run."""
     settings = get_settings()
     engine = create_db_engine(settings.database_url, pool_size=threads + 2)
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     migrate(engine, schema)
     registry = EventTypeRegistry()
     registry.register("EntitySurveyed", 1, Survey)
-    store = EventStore(engine, schema, f"bench.events.{uuid.uuid4().hex[:8]}", registry)
-    value = sample_value(store)
+    topic = f"bench.events.{uuid.uuid4().hex[:8]}"
+    stores = [(size, EventStore(engine, schema, topic, registry, group_commit_max=size,
+                                group_commit_executing=groups_executing)) for size in group_commits]
+    value = sample_value(stores[0][1])
     try:
         single = raw_single_inserts(engine, schema, events, value, threads)
-        append_commands(store, threads * 10, 1, threads)  # every connection prepared, as in a running service
-        commands = events / append_commands(store, events, 1, threads)
+        commands = []
+        for size, store in stores:
+            append_commands(store, threads * 10, 1, threads)  # every connection prepared, as in a service
+            print(f"commands alone, group commit {size} ...", file=sys.stderr)
+            commands.append((size, events / append_commands(store, events, 1, threads)))
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -360,14 +371,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="concurrent command threads")
     parser.add_argument("--commands-only", action="store_true",
                         help="only the commands (relay paused) beside the single-insert loop of the same run")
+    parser.add_argument("--group-commit", type=int, nargs="+", default=None, metavar="N",
+                        help="commands per shared transaction at most (1: each alone); --commands-only measures "
+                             "each size given (default 1 and 32), the pipeline the first (default: the services' "
+                             "CAMPAIGN_GROUP_COMMIT_MAX)")
+    parser.add_argument("--groups-executing", type=int, default=2,
+                        help="with --commands-only: groups running their commands at once (CAMPAIGN_GROUP_COMMIT_EXECUTING)")
     args = parser.parse_args()
     if args.commands_only:
-        m = measure_commands(args.events, args.threads)
-        print(f"commands alone: {m['commands']:,.0f} events/s; single-insert loop ({m['bytes']} B rows, "
-              f"{args.threads} threads): {m['single_insert']:,.0f} rows/s; "
-              f"ratio {m['commands'] / m['single_insert']:.0%}")
+        m = measure_commands(args.events, args.threads, tuple(args.group_commit or (1, 32)), args.groups_executing)
+        print(f"single-insert loop ({m['bytes']} B rows, {args.threads} threads): {m['single_insert']:,.0f} rows/s")
+        for size, rate in m["commands"]:
+            print(f"commands alone, group commit {size}: {rate:,.0f} events/s; "
+                  f"ratio {rate / m['single_insert']:.0%}")
         return
-    m = measure(args.events, args.per_command, args.threads)
+    m = measure(args.events, args.per_command, args.threads,
+                group_commit=args.group_commit[0] if args.group_commit else None)
     raw = m["raw"]
     print(f"\n### Pipeline throughput ({args.events} events, {m['bytes']} bytes each, "
           f"{args.per_command} event(s) per command, {args.threads} command threads)\n")

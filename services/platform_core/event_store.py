@@ -9,6 +9,7 @@ the decision, the append, the read model, the 409s and the metrics.
 
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -43,9 +44,11 @@ class JoinedTransaction:
     command of a store looks them all up in one query; a command whose key was unclaimed then skips its own
     look-up (a key claimed meanwhile still fails at the claim's unique index, and is then looked up)."""
 
-    conn: Connection
+    conn: "StoreConnection"
     results: list["AppendResult"] = field(default_factory=list)
     batch_keys: frozenset[str] = frozenset()
+    # A group commit counts the metrics after its commit; the intake's batches count at each command's end.
+    counts_after_commit: bool = False
     unclaimed: dict[str, set[str]] = field(default_factory=dict)  # store schema -> batch keys found unclaimed
     # Set by a caller whose own savepoint wraps just the next command (the intake's): it rolls back to that
     # savepoint. The command's first ``execute`` then opens no savepoint of its own (two round trips fewer)
@@ -160,10 +163,29 @@ def joined_transaction(conn: Connection, batch_keys: Iterable[str] = ()) -> Iter
         _JOINED.reset(token)
 
 
+def run_joined(joined: JoinedTransaction, run: Callable[[], Answer]) -> Answer:
+    """``run()`` with its commands joining ``joined`` (a group commit runs each command so, in the command's
+    own context)."""
+    token = _JOINED.set(joined)
+    try:
+        return run()
+    finally:
+        _JOINED.reset(token)
+
+
 @contextmanager
-def _savepoint(conn: Connection) -> Iterator[Connection]:
-    with conn.begin_nested():
+def _savepoint(conn: "StoreConnection") -> Iterator["StoreConnection"]:
+    if isinstance(conn, Connection):
+        with conn.begin_nested():
+            yield conn
+        return
+    _run(conn, "SAVEPOINT event_store_nested")  # a bare DBAPI connection (``append``'s group)
+    try:
         yield conn
+    except BaseException:
+        _run(conn, "ROLLBACK TO SAVEPOINT event_store_nested")
+        raise
+    _run(conn, "RELEASE SAVEPOINT event_store_nested")
 
 
 # The store's own statements run on the DBAPI (psycopg2) connection under either: a SQLAlchemy Connection (the
@@ -176,7 +198,7 @@ def _dbapi(conn: StoreConnection) -> PoolProxiedConnection:
     return conn.connection if isinstance(conn, Connection) else conn
 
 
-def _run(conn: StoreConnection, statement: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+def run_statement(conn: StoreConnection, statement: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
     """Execute on the DBAPI cursor and fetch every row; psycopg2's errors become SQLAlchemy's (IntegrityError,
     OperationalError, ...) as from ``conn.execute``, so callers map races and outages in one way."""
     with _dbapi(conn).cursor() as cursor:
@@ -185,6 +207,9 @@ def _run(conn: StoreConnection, statement: str, params: Sequence[Any] | dict[str
             return cursor.fetchall() if cursor.description is not None else []
         except psycopg2.Error as exc:
             raise _translated(conn, statement, exc, cursor) from exc
+
+
+_run = run_statement
 
 
 def insert_values(conn: StoreConnection, statement: str, rows: Sequence[Sequence[Any]], template: str,
@@ -265,8 +290,14 @@ class EventStore:
     """One service's event store: its schema, its topic, its event types."""
 
     def __init__(self, engine: Engine, schema: str, topic: str, registry: EventTypeRegistry,
-                 max_payload_bytes: int = 64 * 1024):
+                 max_payload_bytes: int = 64 * 1024, group_commit_max: int = 1, group_commit_executing: int = 1):
         self.engine = engine
+        # Up to this many concurrent commands of this process commit in one transaction (1: each alone), with
+        # up to ``group_commit_executing`` groups running their commands at once; platform_core.group_commit.
+        self.group_commit_max = group_commit_max
+        self.group_commit_executing = group_commit_executing
+        self._groups: dict[str, Any] = {}
+        self._groups_lock = threading.Lock()
         self.schema = quoted_schema(schema)
         self.topic = topic
         self.registry = registry
@@ -279,13 +310,47 @@ class EventStore:
         self._read_stream = sa.select(events.c.canonical).where(
             events.c.stream_id == sa.bindparam("stream_id")).order_by(events.c.stream_version)
 
+    # -- transactions --------------------------------------------------------------
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction whose unqualified table names are this store's schema (then ``public``)."""
+        with self.engine.begin() as conn:
+            # Plain driver SQL: a text() clause built per command cost more Python than the statement.
+            conn.exec_driver_sql(f"SET LOCAL search_path TO {self.schema}, public")
+            yield conn
+
+    def _pooled(self) -> AbstractContextManager[PoolProxiedConnection]:
+        return _pooled_transaction(self.engine)
+
+    def _group_for(self, transaction: Callable[[], AbstractContextManager[Any]] | None) -> Any:
+        """The group commit of this kind of transaction (None: this kind is not grouped)."""
+        if transaction is None:
+            kind, transaction = "engine", self.engine.begin
+        elif transaction == self.begin:
+            kind = "search_path"
+        elif transaction == self._pooled:
+            kind = "pooled"
+        else:
+            return None
+        group = self._groups.get(kind)
+        if group is None:
+            from .group_commit import GroupCommit  # it builds on this module
+            with self._groups_lock:
+                group = self._groups.setdefault(kind, GroupCommit(
+                    self.schema, transaction, self.count_committed, self.group_commit_max,
+                    self.group_commit_executing))
+        return group
+
     # -- writing -----------------------------------------------------------------
     def execute(self, command: Command, decide: Callable[[Connection], Decision],
                 project: Callable[[Connection, AppendResult], Answer] | None = None,
                 replay: Callable[[Connection, AppendResult], Answer] | None = None,
                 explain_unique: Callable[[Connection], None] | None = None,
                 transaction: Callable[[], AbstractContextManager[Connection]] | None = None) -> Executed[Answer]:
-        """One command, in one transaction (``transaction``, default ``engine.begin``):
+        """One command, in one transaction (``transaction``, default ``engine.begin``; ``self.begin`` for the
+        store's schema as search_path). With ``group_commit_max`` > 1, commands that run at the same moment in
+        this process share one transaction, each in a savepoint (platform_core.group_commit): the outcome of
+        each is the same as alone.
 
         1. the idempotency key is looked up once; a repeat answers ``replay(conn, first result)`` before
            any rule is checked again (deciding again might now refuse, e.g. "already registered");
@@ -301,6 +366,18 @@ class EventStore:
         A race lost at a constraint becomes: the first result of a concurrent twin (same key), or a 409
         (``command.conflict``) for a stream version or a unique value taken, after ``explain_unique``
         (in a new transaction) had the chance to name the holder with a better 409."""
+        if self.group_commit_max > 1 and _JOINED.get() is None:
+            group = self._group_for(transaction)
+            if group is not None:
+                return group.run(lambda: self._execute(command, decide, project, replay, explain_unique,
+                                                       transaction))
+        return self._execute(command, decide, project, replay, explain_unique, transaction)
+
+    def _execute(self, command: Command, decide: Callable[[Connection], Decision],
+                 project: Callable[[Connection, AppendResult], Answer] | None,
+                 replay: Callable[[Connection, AppendResult], Answer] | None,
+                 explain_unique: Callable[[Connection], None] | None,
+                 transaction: Callable[[], AbstractContextManager[Connection]] | None) -> Executed[Answer]:
         joined = _JOINED.get()
         back_to_callers_savepoint = None
         if joined is not None:
@@ -335,7 +412,8 @@ class EventStore:
             if race == "other":
                 raise
             raise command.conflict_error() from exc
-        self.count_committed(result)
+        if joined is None or not joined.counts_after_commit:
+            self.count_committed(result)
         return _joined_saw(Executed(result, answer))
 
     def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent], actor: Actor,
@@ -345,7 +423,7 @@ class EventStore:
         command = Command(actor, _fingerprint(stream_id, events, idempotency_key, fingerprint), idempotency_key,
                           f"stream {stream_id} changed concurrently; version {expected_version + 1} is taken")
         return self.execute(command, lambda _: Decision(events, stream_id, expected_version),
-                            transaction=lambda: _pooled_transaction(self.engine)).result
+                            transaction=self._pooled).result
 
     def count_committed(self, result: AppendResult) -> None:
         """Metrics after the commit (callers of ``append_in`` call it after theirs)."""

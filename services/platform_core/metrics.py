@@ -33,6 +33,9 @@ HTTP_LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 EVENTS_APPENDED = Counter(
     "campaign_events_appended_total", "Events appended to a service's event store", ["service", "type"])
+GROUP_COMMIT_COMMANDS = Histogram(
+    "campaign_group_commit_commands", "Commands written in one shared transaction (group commit)", ["service"],
+    buckets=(2, 4, 8, 16, 32, 64, 128))
 EVENTS_PUBLISHED = Counter(
     "campaign_events_published_total", "Outbox events published to Kafka", ["service", "topic"])
 OUTBOX_BACKLOG = Gauge(

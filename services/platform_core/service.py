@@ -57,7 +57,8 @@ def bootstrap_service(name: str, registry: EventTypeRegistry, settings: Platform
     settings = settings or get_settings()
     engine = create_db_engine(settings.database_url, pool_size=pool_size, password_file=settings.database_password_file)
     schema = schema or name
-    store = EventStore(engine, schema, topic or service_topic(name), registry, settings.max_payload_bytes)
+    store = EventStore(engine, schema, topic or service_topic(name), registry, settings.max_payload_bytes,
+                       settings.group_commit_max, settings.group_commit_executing)
     standby = None if settings.read_database_url is None else create_db_engine(
         settings.read_database_url, pool_size=pool_size, password_file=settings.database_password_file,
         connect_timeout_s=2)

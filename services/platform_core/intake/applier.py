@@ -22,6 +22,7 @@ from ..auth import Forbidden, Principal
 from ..db import quoted_schema
 from ..errors import PlatformError
 from ..event_store import JoinedTransaction, joined_transaction
+from ..group_commit import CommandSavepoint
 from ..kafka_io import DeadLetter, DeadLetterPublisher
 from ..metrics import INTAKE_COMMANDS, INTAKE_OUTCOMES_PUBLISHED
 from ..projection_consumer import REJECTIONS, BatchOutcome, ConsumedRecord, ConsumerOffsets
@@ -108,7 +109,7 @@ class IntakeApplier:
         batch = _Batch(self._first_outcomes(conn, commands))
         # The batch's ce_ids are the commands' idempotency keys: the store looks them up in one query too.
         with joined_transaction(conn, batch_keys=ce_ids) as joined:
-            conn.exec_driver_sql(f"SAVEPOINT {COMMAND_SAVEPOINT}")
+            batch.savepoint = CommandSavepoint(conn, joined, COMMAND_SAVEPOINT)
             for record, event in decoded:
                 self._one(conn, joined, batch, record, event, outcome)
         if batch.rows:
@@ -172,7 +173,7 @@ class IntakeApplier:
                             principal=principal, permission="intake.source", target=event.id)
         refusal.field, refusal.rule = "ce_source", SOURCE_RULE
         insert_refusal(conn, self.schema, refusal)
-        batch.kept = True  # the refusal's row is kept: the next command gets a savepoint of its own
+        batch.savepoint.kept = True  # the refusal's row is kept: the next command gets a savepoint of its own
         self._write(batch, department.name, event, {"status": "refused", "http_status": refusal.status,
                                                     "error": refusal.to_dict()})
 
@@ -186,37 +187,27 @@ class IntakeApplier:
             INTAKE_COMMANDS.labels(service=self.service, status="repeated").inc()
             return
         principal = _principal(department)
-        seen = len(joined.results)
-        if batch.kept:  # the previous command's writes are kept; this one gets a savepoint of its own
-            conn.exec_driver_sql(f"RELEASE SAVEPOINT {COMMAND_SAVEPOINT}; SAVEPOINT {COMMAND_SAVEPOINT}")
-            batch.kept = False
-
-        def rollback() -> None:
-            conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {COMMAND_SAVEPOINT}")  # the savepoint stays, clean
-
-        joined.command_savepoint = rollback
+        savepoint = batch.savepoint
+        seen = savepoint.before_command()
         try:
             answer = command.answer(principal, data, event.id)
-            batch.kept = True
+            savepoint.kept = True
         except PlatformError as exc:
-            rollback()
-            del joined.results[seen:]
+            savepoint.refused(seen)
             if isinstance(exc, Forbidden):
                 insert_refusal(conn, self.schema, exc)
-                batch.kept = True
+                savepoint.kept = True
             body = {"status": "refused", "http_status": exc.status, "error": exc.to_dict()}
         except sa.exc.DBAPIError as exc:
             if _connection_lost(exc):
                 raise  # the database went away: the whole batch is retried (nothing of it committed)
             # PostgreSQL refused this command's statements (a constraint, a value out of range): a fault of this
             # command alone, the same every time it runs; retrying the batch would stop the intake for good.
-            rollback()
-            del joined.results[seen:]
+            savepoint.refused(seen)
             body = self._failed(record, event, _database_reason(exc), outcome)
         except REJECTIONS as exc:
             # A fault of this command alone (HTTP would answer 500): the sender hears it, the batch goes on.
-            rollback()
-            del joined.results[seen:]
+            savepoint.refused(seen)
             body = self._failed(record, event, f"{type(exc).__name__}: {exc}", outcome)
         else:
             results = joined.results[seen:]
@@ -226,7 +217,7 @@ class IntakeApplier:
                     "answer": jsonable_encoder(answer)}
             outcome.applied += 1
         finally:
-            joined.command_savepoint = None  # a command that never reached ``execute`` leaves it unused
+            savepoint.after_command()
         self._write(batch, department.name, event, body)
 
     def _failed(self, record: ConsumedRecord, event: CloudEvent, reason: str, outcome: BatchOutcome) -> dict:
@@ -286,7 +277,7 @@ class _Batch:
 
     firsts: dict[tuple[str, str], bytes]
     rows: list[tuple[str, str, bytes]] = field(default_factory=list)
-    kept: bool = False  # the command savepoint holds writes to keep: release it before the next command
+    savepoint: CommandSavepoint | None = None  # each command's, in the batch's transaction
 
 
 def _principal(department: IntakeDepartment) -> Principal:

@@ -1,7 +1,7 @@
 """What the registry's handlers need: the event store, the engine and the reference data."""
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -29,12 +29,9 @@ class RegistryContext:
     def territory(self) -> Territory:
         return self.vocabulary.territory
 
-    @contextmanager
-    def begin(self) -> Iterator[Connection]:
+    def begin(self) -> AbstractContextManager[Connection]:
         """A transaction whose unqualified table names are the registry's own schema."""
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql(self._search_path)
-            yield conn
+        return self.store.begin()
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -56,7 +53,7 @@ class RegistryContext:
                 replay: Callable[[Connection, AppendResult], Answer] | None = None,
                 explain_unique: Callable[[Connection], None] | None = None) -> Executed[Answer]:
         """The event store's command pipeline, in transactions on the registry's schema."""
-        return self.store.execute(command, decide, project, replay, explain_unique, transaction=self.begin)
+        return self.store.execute(command, decide, project, replay, explain_unique, transaction=self.store.begin)
 
 
 def default_vocabulary(territory_file: Path | str | None = None) -> Vocabulary:
