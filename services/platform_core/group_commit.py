@@ -135,6 +135,8 @@ class GroupCommit:
             if not handed_off:
                 self._hand_off()
             for queued in batch[1:]:
+                if queued.state == "queued":  # the leader was interrupted (not an Exception): each runs alone
+                    queued.state = "alone"
                 queued.wake.set()
 
     def _run_group(self, batch: list[_Queued]) -> bool:
