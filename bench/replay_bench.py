@@ -85,9 +85,9 @@ def measure(events: int, partitions: int | None = None) -> dict:
                               topics=tuple(topics.values()), group_id="bench-replay")
         with engine.connect() as conn:
             entities = conn.execute(sa.text(f"SELECT count(*) FROM {schema}.rp_entity_status")).scalar_one()
-        if outcome.records != events or outcome.dead_lettered:
+        if outcome.records != events or outcome.unusable:
             raise RuntimeError(f"replay read {outcome.records} of {events} events, "
-                               f"{outcome.dead_lettered} dead-lettered")
+                               f"{outcome.unusable} unusable")
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))

@@ -2,6 +2,8 @@
 
 import random
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -19,21 +21,31 @@ from registry.domain.uscc import ALPHABET, check_character
 from registry.entrypoints.http import create_app
 
 
-@pytest.fixture(scope="module")
-def isolated(settings, engine):
-    """(client, schema, topic): the registry's real routes on a fresh schema and topic."""
+@contextmanager
+def registry_app(settings, engine, **store_options) -> Iterator[tuple[TestClient, EventStore]]:
+    """(client, store): the registry's real routes on a fresh schema and topic, removed afterwards;
+    ``store_options`` go to its EventStore (group commit)."""
     schema, topic = f"r_{uuid.uuid4().hex[:12]}", f"test.registry.{uuid.uuid4().hex[:12]}"
     admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
-    store = EventStore(engine, schema, topic, event_types_for("registry"), settings.max_payload_bytes)
+    store = EventStore(engine, schema, topic, event_types_for("registry"), settings.max_payload_bytes,
+                       **store_options)
     context = ServiceContext(schema, settings, engine, store, service_migrations("registry"))
-    app = create_app(context)
-    with TestClient(app) as client:
-        yield client, schema, topic
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.delete_topics([topic])
-    admin.close()
+    try:
+        with TestClient(create_app(context)) as client:
+            yield client, store
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.delete_topics([topic])
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def isolated(settings, engine):
+    """(client, schema, topic): the registry's real routes on a fresh schema and topic."""
+    with registry_app(settings, engine) as (client, store):
+        yield client, store.schema, store.topic
 
 
 @pytest.fixture(scope="module")

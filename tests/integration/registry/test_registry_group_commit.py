@@ -4,43 +4,23 @@ a duplicate code's 409 naming the first, a repeated idempotency key's replay."""
 
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import sqlalchemy as sa
-from fastapi.testclient import TestClient
-from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
 
-from platform_core.contracts import event_types_for
 from platform_core.envelope import Actor
-from platform_core.event_store import EventStore
 from platform_core.errors import RuleViolation
 from platform_core.events import Command, Decision
-from platform_core.kafka_io import kafka_options
 from platform_core.metrics import GROUP_COMMIT_COMMANDS
-from platform_core.service import ServiceContext, service_migrations
-from registry.entrypoints.http import create_app
-from registry_api_support import count, enterprise, token
+from registry_api_support import count, enterprise, registry_app, token
 
 JIANGAN = token("district_org", "420102")
 
 
 @pytest.fixture(scope="module")
 def grouped_app(settings, engine):
-    schema, topic = f"r_{uuid.uuid4().hex[:12]}", f"test.registry.{uuid.uuid4().hex[:12]}"
-    admin = KafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
-    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
-    store = EventStore(engine, schema, topic, event_types_for("registry"), settings.max_payload_bytes,
-                       group_commit_max=32, group_commit_executing=1)
-    app = create_app(ServiceContext(schema, settings, engine, store, service_migrations("registry")))
-    with TestClient(app) as client:
-        yield client, store, schema
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.delete_topics([topic])
-    admin.close()
+    with registry_app(settings, engine, group_commit_max=32, group_commit_executing=1) as (client, store):
+        yield client, store, store.schema
 
 
 def test_registrations_arriving_together_commit_as_one_group_with_their_own_answers(grouped_app, engine):
