@@ -179,13 +179,13 @@ def _savepoint(conn: "StoreConnection") -> Iterator["StoreConnection"]:
         with conn.begin_nested():
             yield conn
         return
-    _run(conn, "SAVEPOINT event_store_nested")  # a bare DBAPI connection (``append``'s group)
+    run_statement(conn, "SAVEPOINT event_store_nested")  # a bare DBAPI connection (``append``'s group)
     try:
         yield conn
     except BaseException:
-        _run(conn, "ROLLBACK TO SAVEPOINT event_store_nested")
+        run_statement(conn, "ROLLBACK TO SAVEPOINT event_store_nested")
         raise
-    _run(conn, "RELEASE SAVEPOINT event_store_nested")
+    run_statement(conn, "RELEASE SAVEPOINT event_store_nested")
 
 
 # The store's own statements run on the DBAPI (psycopg2) connection under either: a SQLAlchemy Connection (the
@@ -198,7 +198,8 @@ def _dbapi(conn: StoreConnection) -> PoolProxiedConnection:
     return conn.connection if isinstance(conn, Connection) else conn
 
 
-def run_statement(conn: StoreConnection, statement: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+def run_statement(conn: StoreConnection, statement: str,
+                  params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
     """Execute on the DBAPI cursor and fetch every row; psycopg2's errors become SQLAlchemy's (IntegrityError,
     OperationalError, ...) as from ``conn.execute``, so callers map races and outages in one way."""
     with _dbapi(conn).cursor() as cursor:
@@ -209,13 +210,10 @@ def run_statement(conn: StoreConnection, statement: str, params: Sequence[Any] |
             raise _translated(conn, statement, exc, cursor) from exc
 
 
-_run = run_statement
-
-
 def insert_values(conn: StoreConnection, statement: str, rows: Sequence[Sequence[Any]], template: str,
                 page_size: int = 1000) -> None:
     """A multi-row INSERT (``VALUES %s``) of ``rows`` on the DBAPI cursor, ``page_size`` rows a statement, inside
-    the connection's transaction; psycopg2's errors become SQLAlchemy's, as ``_run``'s. For bulk writes:
+    the connection's transaction; psycopg2's errors become SQLAlchemy's, as ``run_statement``'s. For bulk writes:
     SQLAlchemy's insertmanyvalues binds and processes every row apart (docs/performance.md, "Figures behind
     the code")."""
     with _dbapi(conn).cursor() as cursor:
@@ -480,8 +478,9 @@ class EventStore:
                               event_ids: Sequence[uuid.UUID]) -> None:
         """Record a command's key with every event id it writes: once, never updated (the service's
         role may only INSERT keys). A single-stream append claims its key in its own statement instead."""
-        _run(conn, f"INSERT INTO {self.schema}.idempotency_keys (idempotency_key, request_hash, stream_id, event_ids)"
-                   " VALUES (%s, %s, %s, CAST(%s AS uuid[]))", (key, fingerprint, stream_id, [str(i) for i in event_ids]))
+        run_statement(conn, f"INSERT INTO {self.schema}.idempotency_keys (idempotency_key, request_hash, stream_id,"
+                            " event_ids) VALUES (%s, %s, %s, CAST(%s AS uuid[]))",
+                      (key, fingerprint, stream_id, [str(i) for i in event_ids]))
 
     def _append_new_streams(self, conn: Connection, runs: Sequence[tuple[str, Sequence[NewEvent]]],
                             event_ids: Sequence[uuid.UUID], actor: Actor) -> list[EventEnvelope]:
@@ -547,15 +546,16 @@ class EventStore:
             values += list(claim)
         if len(built) > PREPARED_MAX_EVENTS:
             statement = self._append_sql(len(built), claim is not None, lambda n: f"%(p{n})s")
-            (row,) = _run(conn, statement, {f"p{n}": v for n, v in enumerate(values, start=1)})
+            (row,) = run_statement(conn, statement, {f"p{n}": v for n, v in enumerate(values, start=1)})
             return row
         name = f"event_store_append_{len(built)}{'k' if claim else ''}_{self._statement_suffix}"
         dbapi = _dbapi(conn)
         prepared = dbapi.info.setdefault("event_store_prepared", set())
         if name not in prepared:
-            _run(dbapi, f"PREPARE {name} AS {self._append_sql(len(built), claim is not None, lambda n: f'${n}')}")
+            prepared_sql = self._append_sql(len(built), claim is not None, lambda n: f"${n}")
+            run_statement(dbapi, f"PREPARE {name} AS {prepared_sql}")
             prepared.add(name)
-        (row,) = _run(dbapi, f"EXECUTE {name} ({', '.join(['%s'] * len(values))})", values)
+        (row,) = run_statement(dbapi, f"EXECUTE {name} ({', '.join(['%s'] * len(values))})", values)
         return row
 
     def _append_sql(self, count: int, claims: bool, placeholder) -> str:
@@ -601,9 +601,9 @@ class EventStore:
         events may span streams), or None when the key is new. One statement: the key and its events."""
         if key is None:
             return None
-        rows = _run(conn, f"SELECT k.request_hash, e.canonical FROM {self.schema}.idempotency_keys k"
-                          f" LEFT JOIN {self.schema}.events e ON e.event_id = ANY(k.event_ids)"
-                          " WHERE k.idempotency_key = %s ORDER BY e.global_position", (key,))
+        rows = run_statement(conn, f"SELECT k.request_hash, e.canonical FROM {self.schema}.idempotency_keys k"
+                                   f" LEFT JOIN {self.schema}.events e ON e.event_id = ANY(k.event_ids)"
+                                   " WHERE k.idempotency_key = %s ORDER BY e.global_position", (key,))
         if not rows:
             return None
         if rows[0][0] != fingerprint:
@@ -617,14 +617,14 @@ class EventStore:
         keys = set(keys)
         if not keys:
             return keys
-        claimed = _run(conn, f"SELECT idempotency_key FROM {self.schema}.idempotency_keys"
-                             " WHERE idempotency_key = ANY(%s)", (list(keys),))
+        claimed = run_statement(conn, f"SELECT idempotency_key FROM {self.schema}.idempotency_keys"
+                                      " WHERE idempotency_key = ANY(%s)", (list(keys),))
         return keys - {row[0] for row in claimed}
 
     # -- reading -----------------------------------------------------------------
     def stream_version(self, conn: StoreConnection, stream_id: str) -> int:
-        (found,) = _run(conn, f"SELECT max(stream_version) FROM {self.schema}.events WHERE stream_id = %s",
-                        (stream_id,))
+        (found,) = run_statement(conn, f"SELECT max(stream_version) FROM {self.schema}.events WHERE stream_id = %s",
+                                 (stream_id,))
         return found[0] or 0
 
     def read_stream(self, stream_id: str, conn: Connection | None = None) -> list[EventEnvelope]:

@@ -190,3 +190,36 @@ def test_many_threads_many_commands_lose_and_duplicate_nothing(grouped, engine, 
     assert sum(len(versions) for _, versions in rows) == len(appended)
     for _, versions in rows:
         assert versions == list(range(1, len(versions) + 1))
+
+
+
+def test_a_bare_append_group_loses_a_key_race_to_another_transaction_and_replays_its_result(grouped, engine,
+                                                                                             schema):
+    """``append``'s groups run on a bare DBAPI connection. A twin whose key another transaction holds waits on
+    the key's unique index; when that transaction commits, the twin rolls back to its command's savepoint and
+    reads the first result in a savepoint of the same connection (``_savepoint`` without SQLAlchemy)."""
+    outside = engine.connect()
+    outside_tx = outside.begin()
+    first = grouped.append_in(outside, "twin", 0, [profile(5)], ACTOR, idempotency_key="bare-twin")
+
+    def commit_once_the_group_waits() -> None:
+        deadline = time.monotonic() + 30
+        with engine.connect() as probe:
+            while time.monotonic() < deadline and not probe.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()")).scalar_one():
+                time.sleep(0.01)
+        outside_tx.commit()
+
+    committer = threading.Thread(target=commit_once_the_group_waits)
+    committer.start()
+    try:
+        commands = [None, lambda: grouped.append("other", 0, [profile(6)], ACTOR),
+                    lambda: grouped.append("twin", 0, [profile(5)], ACTOR, idempotency_key="bare-twin")]
+        outcomes = run_as_one_group(grouped, commands, kind=grouped._pooled)
+    finally:
+        committer.join(60)
+        outside.close()
+    assert [kind for kind, _ in outcomes] == ["ok"] * 3, outcomes
+    assert outcomes[2][1].replayed and outcomes[2][1].events[0].event_id == first.events[0].event_id
+    assert counts(engine, schema) == (3, 3, 1)  # holder, other, the outside twin's event
