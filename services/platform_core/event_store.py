@@ -309,12 +309,17 @@ class EventStore:
             events.c.stream_id == sa.bindparam("stream_id")).order_by(events.c.stream_version)
 
     # -- transactions --------------------------------------------------------------
+    @property
+    def search_path(self) -> str:
+        """The statement that makes a transaction's unqualified table names this store's schema (then
+        ``public``): plain driver SQL, as a text() clause built per command cost more Python than the statement."""
+        return f"SET LOCAL search_path TO {self.schema}, public"
+
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A transaction whose unqualified table names are this store's schema (then ``public``)."""
+        """A transaction whose unqualified table names are this store's schema (``search_path``)."""
         with self.engine.begin() as conn:
-            # Plain driver SQL: a text() clause built per command cost more Python than the statement.
-            conn.exec_driver_sql(f"SET LOCAL search_path TO {self.schema}, public")
+            conn.exec_driver_sql(self.search_path)
             yield conn
 
     def _pooled(self) -> AbstractContextManager[PoolProxiedConnection]:

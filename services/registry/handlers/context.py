@@ -37,13 +37,8 @@ class RegistryContext:
     def connect(self) -> Iterator[Connection]:
         """A read-only connection on the registry's schema (rolled back on exit)."""
         with self.engine.connect() as conn:
-            conn.exec_driver_sql(self._search_path)
+            conn.exec_driver_sql(self.store.search_path)
             yield conn
-
-    @property
-    def _search_path(self) -> str:
-        # Plain driver SQL: a text() clause built per command cost more Python than the statement.
-        return f"SET LOCAL search_path TO {self.store.schema}, public"
 
     def read(self, conn: Connection, stream_id: str) -> list[tuple[str, dict]]:
         return [(e.type, e.payload) for e in self.store.read_stream(stream_id, conn)]

@@ -48,7 +48,7 @@ def seal_legacy_persons(ctx: RegistryContext) -> int:
 
 def rehash_batch(ctx: RegistryContext, conn: Connection, after: str, limit: int = 1000) -> list[str]:
     """Rotation: the read rows' hashes of the entities after ``after`` recomputed under the newest hash key."""
-    conn.exec_driver_sql(f"SET LOCAL search_path TO {ctx.store.schema}, public")
+    conn.exec_driver_sql(ctx.store.search_path)
     rows = conn.execute(_READABLE, {"after": after, "limit": limit}).all()
     for row in rows:
         key = ctx.persons.keys.unwrap(row.persons_ref, row.master_key_id, row.wrapped_key)
